@@ -1,0 +1,3 @@
+module github.com/telecart/telecart
+
+go 1.26.8

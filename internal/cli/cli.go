@@ -1,0 +1,107 @@
+// Package cli is the telecart command line: one table of subcommands, their
+// flags, and the wiring of the parts each one runs.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+)
+
+// command is one subcommand.
+type command struct {
+	name  string
+	usage string // one line for the help
+	run   func(ctx context.Context, env *env, args []string) error
+	// hidden commands are not for people to type.
+	hidden bool
+}
+
+// env is what a command may touch of the outside world.
+type env struct {
+	stdout, stderr io.Writer
+	log            *slog.Logger
+}
+
+func commands() []command {
+	return []command{
+		{name: "play", usage: "play a game headless and print live frame and encode statistics (the default)", run: runPlay},
+		{name: "runner", usage: "run one game for a worker (started by the worker, never by hand)", run: runRunner, hidden: true},
+		{name: "help", usage: "show this help", run: runHelp},
+	}
+}
+
+// Run runs the command line args and returns the process exit code.
+func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	e := &env{
+		stdout: stdout,
+		stderr: stderr,
+		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()})),
+	}
+	name := "play"
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		name, args = args[0], args[1:]
+	}
+	for _, c := range commands() {
+		if c.name != name {
+			continue
+		}
+		err := c.run(ctx, e, args)
+		switch {
+		case err == nil, errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		}
+		fmt.Fprintf(stderr, "telecart %s: %v\n", name, err)
+		return 1
+	}
+	fmt.Fprintf(stderr, "telecart: unknown command %q\n\n", name)
+	printHelp(stderr)
+	return 2
+}
+
+// errUsage reports a command line the flag package already complained about.
+var errUsage = errors.New("usage")
+
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "unexpected argument %q\n", fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}
+
+// logLevel reads TELECART_LOG_LEVEL (debug, info, warn, error).
+func logLevel() slog.Level {
+	var level slog.Level
+	if s := os.Getenv("TELECART_LOG_LEVEL"); s != "" && level.UnmarshalText([]byte(s)) == nil {
+		return level
+	}
+	return slog.LevelInfo
+}
+
+func runHelp(_ context.Context, e *env, _ []string) error {
+	printHelp(e.stdout)
+	return nil
+}
+
+func printHelp(w io.Writer) {
+	fmt.Fprintln(w, "Telecart streams retro games to web browsers.\n\nUsage: telecart [command] [flags]\n\nCommands:")
+	for _, c := range commands() {
+		if !c.hidden {
+			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+		}
+	}
+	fmt.Fprintln(w, "\nRun `telecart COMMAND -h` for a command's flags. TELECART_LOG_LEVEL sets the log level (debug, info, warn, error).")
+}

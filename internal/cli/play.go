@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/telecart/telecart/internal/cores"
+	"github.com/telecart/telecart/internal/libretro"
+	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+// demoButtons is what `play -demo` holds in its n-th second: nothing, then
+// each NES button in turn, so the statistics show a picture that changes
+// (the test ROM turns the screen a new colour for each).
+func demoButtons(n uint32) uint16 {
+	buttons := [...]uint16{0, libretro.ButtonA, libretro.ButtonB, libretro.ButtonSelect, libretro.ButtonStart,
+		libretro.ButtonUp, libretro.ButtonDown, libretro.ButtonLeft, libretro.ButtonRight}
+	if i := n % uint32(len(buttons)); i > 0 {
+		return 1 << buttons[i]
+	}
+	return 0
+}
+
+func runPlay(ctx context.Context, e *env, args []string) error {
+	fs := flag.NewFlagSet("play", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	game := fs.String("game", "", "ROM to play (default: the bundled test ROM)")
+	coreDir := fs.String("cores", strings.Join(cores.DefaultDirs(), string(os.PathListSeparator)), "directories to search for libretro cores, separated by "+string(os.PathListSeparator))
+	codec := fs.String("codec", string(runner.DefaultCodec), "video codec: vp8 or h264")
+	bitrate := fs.Int("bitrate", runner.DefaultVideoKbps, "video bitrate in kbit/s")
+	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
+	demo := fs.Bool("demo", true, "press player 1's buttons in turn, one a second")
+	fs.Usage = func() {
+		fmt.Fprintln(fs.Output(), "Usage: telecart play [flags]\n\nPlays a game in a runner process, as a worker would, and prints its frame\nrate and the cost of each stage once a second.\n\nFlags:")
+		fs.PrintDefaults()
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+
+	work, err := os.MkdirTemp("", "telecart-play-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(work)
+	romPath := *game
+	if romPath == "" {
+		romPath = filepath.Join(work, "telecart-test.nes")
+		if err := os.WriteFile(romPath, testrom.ROM(), 0o644); err != nil {
+			return err
+		}
+	}
+	system, err := cores.ForFile(romPath)
+	if err != nil {
+		return err
+	}
+	corePath, err := system.Find(filepath.SplitList(*coreDir))
+	if err != nil {
+		return err
+	}
+
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
+	p, err := runner.Start(ctx, runner.Options{
+		Config: runner.Config{
+			Core:      corePath,
+			Game:      romPath,
+			SystemDir: work,
+			SaveDir:   work,
+			Video:     runner.VideoConfig{Codec: runner.Codec(*codec), BitrateKbps: *bitrate},
+		},
+		Logger: e.log,
+		Handlers: runner.Handlers{
+			Stats: func(s wire.Stats) { fmt.Fprintln(e.stdout, formatStats(s)) },
+		},
+	})
+	if err != nil {
+		return err
+	}
+	r := p.Ready()
+	fmt.Fprintf(e.stdout, "playing %s with %s: %dx%d at %.3f fps, audio %.0f Hz -> 48000 Hz Opus, video %s at %d kbit/s (pid %d)\n",
+		filepath.Base(romPath), r.Core, r.Width, r.Height, r.FPS, r.SampleRate, r.Codec, *bitrate, p.Pid())
+
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for seq := uint32(1); ; seq++ {
+		select {
+		case <-ctx.Done():
+			return p.Close()
+		case <-p.Done():
+			return p.Err()
+		case <-tick.C:
+			if *demo {
+				in := wire.Input{Slot: 0, Seq: seq, Buttons: demoButtons(seq)}
+				if err := p.SendInput(in); err != nil {
+					return err
+				}
+			}
+		}
+	}
+}
+
+func formatStats(s wire.Stats) string {
+	ms := func(t wire.Timing) string {
+		return fmt.Sprintf("%.2f/%.2f", t.Mean.Seconds()*1e3, t.Max.Seconds()*1e3)
+	}
+	kbps := func(bytes int) float64 { return float64(bytes) * 8 / 1000 / s.Interval.Seconds() }
+	return fmt.Sprintf("%5.1f fps  late %d  ms mean/max: emulate %s  convert %s  encode %s  audio %s  |  video %4.0f kbit/s  audio %3.0f kbit/s  |  cpu %4.1f%%",
+		s.FPS, s.Late, ms(s.Emulate), ms(s.Convert), ms(s.Encode), ms(s.Audio), kbps(s.VideoBytes), kbps(s.AudioBytes), s.CPU*100)
+}

@@ -1,0 +1,118 @@
+// Package runner runs one game in a child process and supervises it from
+// the parent.
+//
+// The child (Serve, started as `telecart runner`) loads a libretro core and
+// a game, runs the frame loop at the core's own frame rate, encodes video and
+// audio, and speaks package wire with its parent over an inherited socket.
+// The parent side (Start, Process) starts the child, exchanges messages with
+// it, and turns a crash or a hang into an error without leaving a zombie.
+// One process per game keeps a crashing core from taking anything else down,
+// and lets one worker run many games, which libretro's per-process callbacks
+// would otherwise forbid.
+package runner
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"time"
+)
+
+// Codec is a video codec the runner can encode.
+type Codec string
+
+const (
+	CodecVP8  Codec = "vp8"
+	CodecH264 Codec = "h264"
+)
+
+// Config is everything a runner needs to start a game. It travels to the
+// child as JSON in the wire.Start message.
+type Config struct {
+	// Core is the path of the libretro core.
+	Core string `json:"core"`
+	// Game is the path of the ROM.
+	Game string `json:"game"`
+	// SystemDir holds BIOS files; SaveDir is where cores may write files.
+	SystemDir string `json:"system_dir,omitempty"`
+	SaveDir   string `json:"save_dir,omitempty"`
+	// Options override core options, by key.
+	Options map[string]string `json:"options,omitempty"`
+	// SRAM, when set, is restored into the game's battery save at start.
+	SRAM  []byte      `json:"sram,omitempty"`
+	Video VideoConfig `json:"video"`
+	Audio AudioConfig `json:"audio"`
+}
+
+// VideoConfig selects the video encoder.
+type VideoConfig struct {
+	Codec       Codec `json:"codec"`
+	BitrateKbps int   `json:"bitrate_kbps"`
+}
+
+// AudioConfig selects the Opus encoder's settings.
+type AudioConfig struct {
+	BitrateKbps int `json:"bitrate_kbps"`
+	// FrameDuration is the length of one Opus packet: 10 or 20 ms. Shorter
+	// packets mean less delay, longer ones less overhead.
+	FrameDuration time.Duration `json:"frame_duration"`
+}
+
+// Encoder settings used when a Config leaves them zero: enough bitrate for
+// sharp 8- and 16-bit pictures, 10 ms audio packets for low delay.
+const (
+	DefaultCodec              = CodecVP8
+	DefaultVideoKbps          = 1500
+	DefaultAudioKbps          = 96
+	DefaultAudioFrameDuration = 10 * time.Millisecond
+)
+
+var ErrInvalidConfig = errors.New("runner: invalid config")
+
+// withDefaults fills zero fields with the defaults.
+func (c Config) withDefaults() Config {
+	if c.Video.Codec == "" {
+		c.Video.Codec = DefaultCodec
+	}
+	if c.Video.BitrateKbps == 0 {
+		c.Video.BitrateKbps = DefaultVideoKbps
+	}
+	if c.Audio.BitrateKbps == 0 {
+		c.Audio.BitrateKbps = DefaultAudioKbps
+	}
+	if c.Audio.FrameDuration == 0 {
+		c.Audio.FrameDuration = DefaultAudioFrameDuration
+	}
+	return c
+}
+
+// Validate reports the first problem with the config, after defaults.
+func (c Config) Validate() error {
+	c = c.withDefaults()
+	bad := func(format string, args ...any) error {
+		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
+	}
+	switch {
+	case c.Core == "":
+		return bad("no core")
+	case c.Game == "":
+		return bad("no game")
+	case c.Video.Codec != CodecVP8 && c.Video.Codec != CodecH264:
+		return bad("video codec %q: want %q or %q", c.Video.Codec, CodecVP8, CodecH264)
+	case c.Video.BitrateKbps < 100 || c.Video.BitrateKbps > 50000:
+		return bad("video bitrate %d kbps: want 100 to 50000", c.Video.BitrateKbps)
+	case c.Audio.BitrateKbps < 6 || c.Audio.BitrateKbps > 510:
+		return bad("audio bitrate %d kbps: want 6 to 510", c.Audio.BitrateKbps)
+	case c.Audio.FrameDuration != 10*time.Millisecond && c.Audio.FrameDuration != 20*time.Millisecond:
+		return bad("audio frame duration %v: want 10ms or 20ms", c.Audio.FrameDuration)
+	}
+	for _, dir := range []string{c.SystemDir, c.SaveDir} {
+		if dir == "" {
+			continue
+		}
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return bad("%s is not a directory", dir)
+		}
+	}
+	return nil
+}

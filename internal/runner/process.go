@@ -1,0 +1,506 @@
+package runner
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/telecart/telecart/internal/runner/wire"
+)
+
+var (
+	// ErrCrashed means the runner exited or was killed without being asked to.
+	ErrCrashed = errors.New("runner: crashed")
+	// ErrHung means the runner sent no frame for Options.HangTimeout and was killed.
+	ErrHung = errors.New("runner: stopped answering")
+	// ErrFailed means the runner reported an error (a bad game, a bad core) and exited.
+	ErrFailed = errors.New("runner: game failed")
+	// ErrStartTimeout means the game was not running within Options.StartTimeout.
+	ErrStartTimeout = errors.New("runner: game did not start in time")
+	// ErrExited is returned by calls on a Process whose runner has exited.
+	ErrExited = errors.New("runner: not running")
+)
+
+// childFD is the descriptor of the runner's socket in the child: the first
+// of exec.Cmd.ExtraFiles.
+const childFD = 3
+
+// Defaults for Options.
+const (
+	DefaultHangTimeout  = 5 * time.Second
+	DefaultStartTimeout = 15 * time.Second
+	stopGrace           = 3 * time.Second
+	writeTimeout        = 2 * time.Second
+)
+
+// Handlers receive what a runner sends. They are called from one goroutine,
+// in order, and must not block: a slow handler delays every later frame.
+// Nil handlers are skipped.
+type Handlers struct {
+	Video    func(wire.Video)
+	Audio    func(wire.Audio)
+	Geometry func(wire.Geometry)
+	Stats    func(wire.Stats)
+}
+
+// Options configure Start.
+type Options struct {
+	Config Config
+	// Command is the runner's argv; empty means this executable with the
+	// argument "runner".
+	Command []string
+	// Env is added to this process's environment for the runner.
+	Env []string
+	// HangTimeout is how long the runner may go without sending a frame
+	// before it is killed as hung.
+	HangTimeout time.Duration
+	// StartTimeout bounds loading the core and the game.
+	StartTimeout time.Duration
+	Logger       *slog.Logger
+	Handlers     Handlers
+}
+
+// Process is a running game in a runner child process.
+type Process struct {
+	cmd      *exec.Cmd
+	conn     net.Conn
+	log      *slog.Logger
+	handlers Handlers
+	ready    wire.Ready
+
+	wmu sync.Mutex
+	w   *wire.Writer
+
+	lastFrame atomic.Int64 // unix nanoseconds of the newest video frame
+	nextID    atomic.Uint32
+	pmu       sync.Mutex
+	pending   map[uint32]chan wire.Reply
+
+	stopping atomic.Bool
+	hung     atomic.Bool
+	fatal    atomic.Pointer[string]
+
+	done chan struct{}
+	err  error
+}
+
+// Start starts a runner for opts.Config and returns once the game runs.
+func Start(ctx context.Context, opts Options) (*Process, error) {
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	if opts.HangTimeout <= 0 {
+		opts.HangTimeout = DefaultHangTimeout
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	argv := opts.Command
+	if len(argv) == 0 {
+		exe, err := os.Executable()
+		if err != nil {
+			return nil, fmt.Errorf("runner: find own executable: %w", err)
+		}
+		argv = []string{exe, "runner"}
+	}
+	config, err := json.Marshal(opts.Config)
+	if err != nil {
+		return nil, fmt.Errorf("runner: encode config: %w", err)
+	}
+
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, fmt.Errorf("runner: socketpair: %w", err)
+	}
+	parentEnd := os.NewFile(uintptr(fds[0]), "runner-parent")
+	childEnd := os.NewFile(uintptr(fds[1]), "runner-child")
+	defer childEnd.Close()
+	conn, err := net.FileConn(parentEnd)
+	parentEnd.Close()
+	if err != nil {
+		return nil, fmt.Errorf("runner: socket: %w", err)
+	}
+
+	output := &logWriter{log: log}
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Env = append(os.Environ(), opts.Env...)
+	cmd.ExtraFiles = []*os.File{childEnd}
+	cmd.Stdout, cmd.Stderr = output, output
+	cmd.WaitDelay = time.Second
+	cmd.SysProcAttr = &syscall.SysProcAttr{
+		Setpgid:   true,            // a terminal's Ctrl-C is the parent's to handle
+		Pdeathsig: syscall.SIGKILL, // no orphaned games if the worker dies
+	}
+	if err := cmd.Start(); err != nil {
+		conn.Close()
+		return nil, fmt.Errorf("runner: start %s: %w", argv[0], err)
+	}
+	p := &Process{
+		cmd:      cmd,
+		conn:     conn,
+		log:      log.With("pid", cmd.Process.Pid),
+		handlers: opts.Handlers,
+		w:        wire.NewWriter(conn),
+		pending:  map[uint32]chan wire.Reply{},
+		done:     make(chan struct{}),
+	}
+	p.lastFrame.Store(time.Now().UnixNano())
+	ready := make(chan wire.Ready, 1)
+	go p.supervise(ready, opts.HangTimeout)
+
+	if err := p.send(wire.Start{Config: config}); err != nil {
+		p.kill()
+		<-p.done
+		return nil, fmt.Errorf("runner: send config: %w (%w)", err, p.err)
+	}
+	timeout := time.NewTimer(opts.StartTimeout)
+	defer timeout.Stop()
+	select {
+	case p.ready = <-ready:
+		p.lastFrame.Store(time.Now().UnixNano())
+		return p, nil
+	case <-p.done:
+		return nil, p.err
+	case <-timeout.C:
+		p.kill()
+		<-p.done
+		return nil, fmt.Errorf("%w (%v)", ErrStartTimeout, opts.StartTimeout)
+	case <-ctx.Done():
+		p.kill()
+		<-p.done
+		return nil, ctx.Err()
+	}
+}
+
+// supervise owns the runner: it reads its messages, kills it when it hangs,
+// reaps it when it exits, and then fails whatever still waits on it.
+func (p *Process) supervise(ready chan<- wire.Ready, hangTimeout time.Duration) {
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	readDone := make(chan struct{})
+	go func() {
+		defer close(readDone)
+		p.read(ready)
+	}()
+
+	tick := time.NewTicker(hangTimeout / 4)
+	defer tick.Stop()
+	var waitErr error
+loop:
+	for {
+		select {
+		case waitErr = <-exited:
+			break loop
+		case <-tick.C:
+			if since := time.Since(time.Unix(0, p.lastFrame.Load())); since > hangTimeout && !p.stopping.Load() {
+				p.log.Warn("runner hung; killing it", "silent_for", since.Round(time.Millisecond))
+				p.hung.Store(true)
+				p.kill()
+			}
+		}
+	}
+	p.conn.Close()
+	<-readDone
+
+	p.pmu.Lock()
+	for id, ch := range p.pending {
+		close(ch)
+		delete(p.pending, id)
+	}
+	p.pending = nil
+	p.pmu.Unlock()
+
+	p.err = p.exitError(waitErr)
+	if p.err != nil {
+		p.log.Warn("runner ended", "err", p.err)
+	} else {
+		p.log.Debug("runner stopped")
+	}
+	close(p.done)
+}
+
+func (p *Process) exitError(waitErr error) error {
+	state := p.cmd.ProcessState
+	switch {
+	case p.hung.Load():
+		return fmt.Errorf("%w: no frame for too long", ErrHung)
+	case p.fatal.Load() != nil:
+		return fmt.Errorf("%w: %s", ErrFailed, *p.fatal.Load())
+	case state == nil:
+		return fmt.Errorf("%w: %w", ErrCrashed, waitErr)
+	case p.stopping.Load() && state.Success():
+		return nil
+	}
+	if ws, ok := state.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+		if p.stopping.Load() && ws.Signal() == syscall.SIGKILL {
+			return nil // killed by Close after its grace period
+		}
+		return fmt.Errorf("%w: killed by signal %v", ErrCrashed, ws.Signal())
+	}
+	return fmt.Errorf("%w: exited with status %d", ErrCrashed, state.ExitCode())
+}
+
+func (p *Process) read(ready chan<- wire.Ready) {
+	r := wire.NewReader(p.conn)
+	for {
+		msg, err := r.Read()
+		if err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				p.log.Warn("runner: bad message; stopping it", "err", err)
+				p.kill()
+			}
+			return
+		}
+		switch m := msg.(type) {
+		case wire.Ready:
+			ready <- m
+		case wire.Video:
+			p.lastFrame.Store(time.Now().UnixNano())
+			if p.handlers.Video != nil {
+				p.handlers.Video(m)
+			}
+		case wire.Audio:
+			if p.handlers.Audio != nil {
+				p.handlers.Audio(m)
+			}
+		case wire.Geometry:
+			if p.handlers.Geometry != nil {
+				p.handlers.Geometry(m)
+			}
+		case wire.Stats:
+			if p.handlers.Stats != nil {
+				p.handlers.Stats(m)
+			}
+		case wire.Reply:
+			p.pmu.Lock()
+			ch := p.pending[m.ID]
+			delete(p.pending, m.ID)
+			p.pmu.Unlock()
+			if ch != nil {
+				ch <- m
+			}
+		case wire.Fatal:
+			p.fatal.Store(&m.Error)
+		default:
+			p.log.Warn("runner: unexpected message", "type", msg.Type())
+		}
+	}
+}
+
+func (p *Process) kill() {
+	// The process may be gone already; then there is nothing to do.
+	_ = p.cmd.Process.Signal(syscall.SIGKILL)
+}
+
+// send writes one message; one writer at a time, bounded in time so a
+// stuck runner cannot stall its callers.
+func (p *Process) send(m wire.Message) error {
+	p.wmu.Lock()
+	defer p.wmu.Unlock()
+	select {
+	case <-p.done:
+		return fmt.Errorf("%w: %w", ErrExited, p.err)
+	default:
+	}
+	if err := p.conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
+		return err
+	}
+	return p.w.Send(m)
+}
+
+// Ready describes the running game.
+func (p *Process) Ready() wire.Ready { return p.ready }
+
+// Pid is the runner's process id.
+func (p *Process) Pid() int { return p.cmd.Process.Pid }
+
+// Done is closed once the runner has exited and been reaped.
+func (p *Process) Done() <-chan struct{} { return p.done }
+
+// Err is why the runner exited: nil after Close, else ErrCrashed, ErrHung or
+// ErrFailed wrapped with details. Valid once Done is closed.
+func (p *Process) Err() error {
+	<-p.done
+	return p.err
+}
+
+// SendInput sets the controller state of one player slot.
+func (p *Process) SendInput(in wire.Input) error { return p.send(in) }
+
+// RequestKeyframe makes the next picture a keyframe.
+func (p *Process) RequestKeyframe() error { return p.send(wire.Keyframe{}) }
+
+// SetBitrate changes the video bitrate.
+func (p *Process) SetBitrate(kbps int) error {
+	return p.send(wire.SetBitrate{Kbps: uint32(kbps)})
+}
+
+// SaveState returns the game's state.
+func (p *Process) SaveState(ctx context.Context) ([]byte, error) {
+	return p.request(ctx, wire.OpSaveState, nil)
+}
+
+// LoadState restores a state from SaveState.
+func (p *Process) LoadState(ctx context.Context, state []byte) error {
+	_, err := p.request(ctx, wire.OpLoadState, state)
+	return err
+}
+
+// Reset presses the console's reset button.
+func (p *Process) Reset(ctx context.Context) error {
+	_, err := p.request(ctx, wire.OpReset, nil)
+	return err
+}
+
+// SRAM returns the game's battery save, or nil when it has none.
+func (p *Process) SRAM(ctx context.Context) ([]byte, error) {
+	data, err := p.request(ctx, wire.OpReadSRAM, nil)
+	if len(data) == 0 {
+		data = nil
+	}
+	return data, err
+}
+
+// SetSRAM replaces the game's battery save.
+func (p *Process) SetSRAM(ctx context.Context, sram []byte) error {
+	_, err := p.request(ctx, wire.OpWriteSRAM, sram)
+	return err
+}
+
+func (p *Process) request(ctx context.Context, op wire.Op, data []byte) ([]byte, error) {
+	id := p.nextID.Add(1)
+	ch := make(chan wire.Reply, 1)
+	p.pmu.Lock()
+	if p.pending == nil {
+		p.pmu.Unlock()
+		return nil, fmt.Errorf("%w: %w", ErrExited, p.Err())
+	}
+	p.pending[id] = ch
+	p.pmu.Unlock()
+	forget := func() {
+		p.pmu.Lock()
+		delete(p.pending, id)
+		p.pmu.Unlock()
+	}
+	if err := p.send(wire.Request{ID: id, Op: op, Data: data}); err != nil {
+		forget()
+		return nil, fmt.Errorf("runner: %v: %w", op, err)
+	}
+	select {
+	case reply, ok := <-ch:
+		if !ok {
+			return nil, fmt.Errorf("runner: %v: %w: %w", op, ErrExited, p.Err())
+		}
+		if reply.Error != "" {
+			return nil, fmt.Errorf("runner: %v: %s", op, reply.Error)
+		}
+		return reply.Data, nil
+	case <-ctx.Done():
+		forget()
+		return nil, fmt.Errorf("runner: %v: %w", op, ctx.Err())
+	}
+}
+
+// Close stops the runner, killing it if it does not exit within a few
+// seconds, and reaps it. It returns nil if the runner was running normally
+// until then, else why it ended. Safe to call more than once.
+func (p *Process) Close() error {
+	if p.stopping.Swap(true) {
+		return p.Err()
+	}
+	select {
+	case <-p.done:
+		return p.err
+	default:
+	}
+	if err := p.send(wire.Stop{}); err != nil {
+		p.kill()
+	}
+	grace := time.NewTimer(stopGrace)
+	defer grace.Stop()
+	select {
+	case <-p.done:
+	case <-grace.C:
+		p.log.Warn("runner ignored stop; killing it")
+		p.kill()
+		<-p.done
+	}
+	return p.err
+}
+
+// logWriter turns the runner's output into log records: the runner's own
+// JSON log lines keep their level and attributes; anything else (cores
+// printing to stdout) is logged as debug output.
+type logWriter struct {
+	log *slog.Logger
+	mu  sync.Mutex
+	buf []byte
+}
+
+func (w *logWriter) Write(b []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.buf = append(w.buf, b...)
+	for {
+		i := bytes.IndexByte(w.buf, '\n')
+		if i < 0 {
+			break
+		}
+		w.logLine(string(w.buf[:i]))
+		w.buf = w.buf[i+1:]
+	}
+	if len(w.buf) > 64<<10 { // a runaway line without newline
+		w.logLine(string(w.buf))
+		w.buf = w.buf[:0]
+	}
+	return len(b), nil
+}
+
+func (w *logWriter) logLine(line string) {
+	var rec map[string]any
+	if json.Unmarshal([]byte(line), &rec) != nil {
+		w.log.Debug("runner output", "line", line)
+		return
+	}
+	msg, _ := rec[slog.MessageKey].(string)
+	var level slog.Level
+	if s, ok := rec[slog.LevelKey].(string); !ok || level.UnmarshalText([]byte(s)) != nil {
+		level = slog.LevelInfo
+	}
+	attrs := make([]any, 0, 2*len(rec))
+	for k, v := range rec {
+		if k != slog.MessageKey && k != slog.LevelKey && k != slog.TimeKey {
+			attrs = append(attrs, k, v)
+		}
+	}
+	w.log.Log(context.Background(), level, msg, attrs...)
+}
+
+// Child serves the runner protocol on the socket its parent passed in, for
+// the `telecart runner` command. Logs go to stderr as JSON, which the
+// parent's logWriter reads back.
+func Child(ctx context.Context) error {
+	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	f := os.NewFile(childFD, "runner-socket")
+	conn, err := net.FileConn(f)
+	f.Close()
+	if err != nil {
+		return fmt.Errorf("runner: no socket on fd %d (the runner is started by a worker, not by hand): %w", childFD, err)
+	}
+	return Serve(ctx, conn, log)
+}
