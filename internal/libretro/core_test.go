@@ -388,7 +388,7 @@ func snesROM() []byte {
 // pceROM is an 8 KiB HuCard whose reset handler branches to itself.
 func pceROM() []byte {
 	rom := make([]byte, 8<<10)
-	copy(rom, []byte{0x78, 0x80, 0xFE}) // sei; bra -2
+	copy(rom, []byte{0x78, 0x80, 0xFE})   // sei; bra -2
 	rom[0x1FFE], rom[0x1FFF] = 0x00, 0xE0 // reset vector $E000
 	return rom
 }

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -74,6 +75,7 @@ type Options struct {
 // Process is a running game in a runner child process.
 type Process struct {
 	cmd      *exec.Cmd
+	output   *logWriter
 	conn     net.Conn
 	log      *slog.Logger
 	handlers Handlers
@@ -152,6 +154,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	}
 	p := &Process{
 		cmd:      cmd,
+		output:   output,
 		conn:     conn,
 		log:      log.With("pid", cmd.Process.Pid),
 		handlers: opts.Handlers,
@@ -226,11 +229,7 @@ loop:
 	p.pmu.Unlock()
 
 	p.err = p.exitError(waitErr)
-	if p.err != nil {
-		p.log.Warn("runner ended", "err", p.err)
-	} else {
-		p.log.Debug("runner stopped")
-	}
+	p.log.Debug("runner ended", "err", p.err)
 	close(p.done)
 }
 
@@ -251,6 +250,9 @@ func (p *Process) exitError(waitErr error) error {
 			return nil // killed by Close after its grace period
 		}
 		return fmt.Errorf("%w: killed by signal %v", ErrCrashed, ws.Signal())
+	}
+	if crash := p.output.crashLine(); crash != "" {
+		return fmt.Errorf("%w: exited with status %d: %s", ErrCrashed, state.ExitCode(), crash)
 	}
 	return fmt.Errorf("%w: exited with status %d", ErrCrashed, state.ExitCode())
 }
@@ -445,11 +447,19 @@ func (p *Process) Close() error {
 
 // logWriter turns the runner's output into log records: the runner's own
 // JSON log lines keep their level and attributes; anything else (cores
-// printing to stdout) is logged as debug output.
+// printing to stdout) is logged as debug output. It remembers the first
+// line of a crash report, which says what killed the runner.
 type logWriter struct {
-	log *slog.Logger
-	mu  sync.Mutex
-	buf []byte
+	log   *slog.Logger
+	mu    sync.Mutex
+	buf   []byte
+	crash string
+}
+
+func (w *logWriter) crashLine() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.crash
 }
 
 func (w *logWriter) Write(b []byte) (int, error) {
@@ -475,6 +485,13 @@ func (w *logWriter) logLine(line string) {
 	var rec map[string]any
 	if json.Unmarshal([]byte(line), &rec) != nil {
 		w.log.Debug("runner output", "line", line)
+		// The first line the Go runtime prints when a signal or a panic
+		// kills the process, as when a core dereferences a bad pointer.
+		for _, prefix := range [...]string{"SIGSEGV", "SIGBUS", "SIGILL", "SIGFPE", "SIGABRT", "panic: ", "fatal error: "} {
+			if w.crash == "" && strings.HasPrefix(line, prefix) {
+				w.crash = line
+			}
+		}
 		return
 	}
 	msg, _ := rec[slog.MessageKey].(string)

@@ -108,6 +108,8 @@ type game struct {
 	commands chan wire.Message
 	keyframe atomic.Bool
 
+	appliedInput uint32 // Seq of the newest input applied
+
 	img       *yuv.I420
 	video     videoEncoder
 	videoErr  error
@@ -252,8 +254,14 @@ func (g *game) loop(ctx context.Context) error {
 			return nil
 		case <-timer.C:
 		}
+		started := time.Now()
+		if started.Sub(g.stats.since) >= time.Second {
+			if err := g.w.Write(g.stats.take(started)); err != nil {
+				return fmt.Errorf("runner: send stats: %w", err)
+			}
+		}
 		period := time.Duration(float64(time.Second) / g.fps)
-		if time.Since(next) > period/2 {
+		if started.Sub(next) > period/2 {
 			g.stats.late++
 		}
 		if err := g.handleCommands(); err != nil {
@@ -275,11 +283,6 @@ func (g *game) loop(ctx context.Context) error {
 			next = now
 		}
 		timer.Reset(next.Sub(now))
-		if now.Sub(g.stats.since) >= time.Second {
-			if err := g.w.Send(g.stats.take(now)); err != nil {
-				return fmt.Errorf("runner: send stats: %w", err)
-			}
-		}
 	}
 }
 
@@ -340,6 +343,9 @@ func (g *game) answer(req wire.Request) wire.Reply {
 func (g *game) frame() error {
 	for port, in := range g.inputs.snapshot() {
 		g.core.SetInput(port, libretro.Input{Buttons: in.Buttons, Analog: in.Analog})
+		if int32(in.Seq-g.appliedInput) > 0 {
+			g.appliedInput = in.Seq
+		}
 	}
 
 	t0 := time.Now()
@@ -432,6 +438,7 @@ func (g *game) sendVideo(captured time.Time) error {
 		Frame:    frame,
 		Captured: captured,
 		Duration: time.Duration(float64(time.Second) / g.fps),
+		Input:    g.appliedInput,
 		Keyframe: key,
 		Data:     data,
 	})

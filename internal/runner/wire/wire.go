@@ -114,6 +114,9 @@ type Video struct {
 	Frame    uint64        // number of the emulated frame, from 0
 	Captured time.Time     // when the core finished the frame
 	Duration time.Duration // how long the picture stays on screen
+	// Input is the Seq of the newest Input applied before this frame was
+	// emulated, of any slot: it ties a picture to the input that made it.
+	Input    uint32
 	Keyframe bool
 	Data     []byte
 }
@@ -127,8 +130,10 @@ type Audio struct {
 
 // Input is the whole controller state of one player slot.
 type Input struct {
-	Slot    uint8
-	Seq     uint32 // increases with every change; older states are dropped
+	Slot uint8
+	// Seq increases with every Input the worker sends, across all slots;
+	// a state older than the slot's current one is dropped.
+	Seq     uint32
 	Buttons uint16 // bit n: libretro RETRO_DEVICE_ID_JOYPAD n
 	Analog  [4]int16
 }
@@ -223,6 +228,7 @@ func (m Video) appendPayload(b []byte) ([]byte, error) {
 	b = binary.BigEndian.AppendUint64(b, m.Frame)
 	b = binary.BigEndian.AppendUint64(b, uint64(m.Captured.UnixNano()))
 	b = binary.BigEndian.AppendUint32(b, uint32(m.Duration))
+	b = binary.BigEndian.AppendUint32(b, m.Input)
 	flags := byte(0)
 	if m.Keyframe {
 		flags |= 1
@@ -261,7 +267,7 @@ func (m Reply) appendPayload(b []byte) ([]byte, error) {
 }
 
 const (
-	videoHeader   = 8 + 8 + 4 + 1
+	videoHeader   = 8 + 8 + 4 + 4 + 1
 	audioHeader   = 8 + 4
 	inputSize     = 1 + 4 + 2 + 4*2
 	requestHeader = 4 + 1
@@ -310,7 +316,8 @@ func Decode(t Type, payload []byte) (Message, error) {
 			Frame:    be.Uint64(payload),
 			Captured: time.Unix(0, int64(be.Uint64(payload[8:]))),
 			Duration: time.Duration(be.Uint32(payload[16:])),
-			Keyframe: payload[20]&1 != 0,
+			Input:    be.Uint32(payload[20:]),
+			Keyframe: payload[24]&1 != 0,
 			Data:     rest(videoHeader),
 		}, nil
 	case TypeAudio:

@@ -19,7 +19,7 @@ func sampleMessages() []Message {
 		Stats{Interval: time.Second, Frames: 60, FPS: 59.9, Emulate: Timing{Mean: 300 * time.Microsecond, Max: time.Millisecond}, CPU: 0.05},
 		Fatal{Error: "core crashed"},
 		Start{Config: []byte(`{"core":"x"}`)},
-		Video{Frame: 42, Captured: captured, Duration: 16639267, Keyframe: true, Data: []byte{1, 2, 3}},
+		Video{Frame: 42, Captured: captured, Duration: 16639267, Input: 7, Keyframe: true, Data: []byte{1, 2, 3}},
 		Video{Frame: 43, Captured: captured, Duration: 16639267},
 		Audio{Captured: captured, Duration: 10 * time.Millisecond, Data: []byte{9, 8}},
 		Input{Slot: 3, Seq: 77, Buttons: 0x0101, Analog: [4]int16{-32768, 32767, 0, -1}},

@@ -1,0 +1,468 @@
+// Package vpx encodes and decodes VP8 video with libvpx.
+//
+// The encoder is set up for interactive streaming: one thread, no frames
+// held back for look-ahead, constant bitrate with a small buffer, and
+// keyframes only at the start and when the caller asks for one (a new
+// viewer joined, or a viewer lost packets and sent a PLI). Each call to
+// Encode returns the compressed frame for the picture it was given.
+package vpx
+
+/*
+#cgo pkg-config: vpx
+#include <stdlib.h>
+#include <vpx/vpx_encoder.h>
+#include <vpx/vpx_decoder.h>
+#include <vpx/vp8cx.h>
+#include <vpx/vp8dx.h>
+
+// vpx_codec_enc_init, vpx_codec_dec_init and vpx_codec_control are macros
+// and vpx_codec_control_ is variadic; cgo can call neither.
+static vpx_codec_err_t tc_enc_init(vpx_codec_ctx_t *ctx, const vpx_codec_enc_cfg_t *cfg) {
+	return vpx_codec_enc_init(ctx, vpx_codec_vp8_cx(), cfg, 0);
+}
+
+static vpx_codec_err_t tc_control(vpx_codec_ctx_t *ctx, int id, int value) {
+	return vpx_codec_control_(ctx, id, value);
+}
+
+static vpx_codec_err_t tc_dec_init(vpx_codec_ctx_t *ctx) {
+	vpx_codec_dec_cfg_t cfg = {0};
+	cfg.threads = 1;
+	return vpx_codec_dec_init(ctx, vpx_codec_vp8_dx(), &cfg, 0);
+}
+
+// tc_encode describes the caller's planes in a vpx_image_t on the stack.
+// libvpx copies the picture into its own look-ahead buffer before
+// returning, so no pointer to the planes outlives the call.
+static vpx_codec_err_t tc_encode(vpx_codec_ctx_t *ctx, unsigned int w, unsigned int h,
+		unsigned char *y, int stride_y, unsigned char *u, unsigned char *v, int stride_uv,
+		vpx_codec_pts_t pts, int keyframe) {
+	vpx_image_t img;
+	if (!vpx_img_wrap(&img, VPX_IMG_FMT_I420, w, h, 1, y))
+		return VPX_CODEC_INVALID_PARAM;
+	img.planes[VPX_PLANE_U] = u;
+	img.planes[VPX_PLANE_V] = v;
+	img.stride[VPX_PLANE_Y] = stride_y;
+	img.stride[VPX_PLANE_U] = stride_uv;
+	img.stride[VPX_PLANE_V] = stride_uv;
+	return vpx_codec_encode(ctx, &img, pts, 1, keyframe ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME);
+}
+
+// tc_next_frame returns the next compressed frame packet, skipping any
+// other kind, or 0 when there are none left.
+static int tc_next_frame(vpx_codec_ctx_t *ctx, vpx_codec_iter_t *iter,
+		const void **buf, size_t *size, int *keyframe) {
+	const vpx_codec_cx_pkt_t *pkt;
+	while ((pkt = vpx_codec_get_cx_data(ctx, iter)) != NULL) {
+		if (pkt->kind == VPX_CODEC_CX_FRAME_PKT) {
+			*buf = pkt->data.frame.buf;
+			*size = pkt->data.frame.sz;
+			*keyframe = (pkt->data.frame.flags & VPX_FRAME_IS_KEY) != 0;
+			return 1;
+		}
+	}
+	return 0;
+}
+*/
+import "C"
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"sync"
+	"unsafe"
+
+	"github.com/telecart/telecart/internal/media/yuv"
+)
+
+var (
+	// ErrInvalidConfig is returned by NewEncoder and SetBitrate for
+	// settings outside the supported range.
+	ErrInvalidConfig = errors.New("vpx: invalid configuration")
+	// ErrSizeMismatch is returned by Encode for a picture whose size
+	// differs from the one the encoder was configured with.
+	ErrSizeMismatch = errors.New("vpx: picture size does not match encoder")
+	// ErrClosed is returned when an Encoder or Decoder is used after
+	// Close.
+	ErrClosed = errors.New("vpx: use of closed codec")
+	// ErrNoFrame is returned by Decode when the data decoded without
+	// error but held no picture to show.
+	ErrNoFrame = errors.New("vpx: no frame decoded")
+)
+
+const (
+	maxBitrateKbps = 100_000
+	maxFrameRate   = 1000
+
+	// keyframeInterval is the longest run of frames without a keyframe.
+	// Keyframes are sent when a viewer needs one, so this only has to
+	// be too large to matter: at 60 fps it is about 200 days.
+	keyframeInterval = 1 << 30
+)
+
+// EncoderConfig describes the stream an Encoder produces.
+type EncoderConfig struct {
+	// Width and Height are the picture size in pixels; odd sizes are
+	// allowed.
+	Width, Height int
+	// FrameRate is the number of frames per second, which need not be
+	// whole (the NES runs at 60.0988), from 1 to 1000.
+	FrameRate float64
+	// BitrateKbps is the target bitrate in kilobits per second.
+	BitrateKbps int
+	// CPUUsed trades quality for speed, as libvpx's VP8E_SET_CPUUSED.
+	// Zero means 16.
+	//
+	// A positive value lets libvpx pick its speed from how long recent
+	// frames took, aiming to spend at most (16-CPUUsed)/16 of a frame
+	// interval on a frame. 16 leaves no time to spare, so it always runs
+	// at the fastest speed; 10 allows 6 ms at 60 fps, so on a fast
+	// machine it settles at speed 4, the slowest, and encodes exactly as
+	// -4 does. A negative value fixes the speed at -CPUUsed regardless
+	// of timing.
+	CPUUsed int
+}
+
+func (c EncoderConfig) validate() error {
+	switch {
+	case c.Width <= 0 || c.Height <= 0 || c.Width > yuv.MaxDimension || c.Height > yuv.MaxDimension:
+		return fmt.Errorf("%w: size %dx%d", ErrInvalidConfig, c.Width, c.Height)
+	case !(c.FrameRate >= 1 && c.FrameRate <= maxFrameRate): // also rejects NaN
+		return fmt.Errorf("%w: frame rate %v", ErrInvalidConfig, c.FrameRate)
+	case c.BitrateKbps <= 0 || c.BitrateKbps > maxBitrateKbps:
+		return fmt.Errorf("%w: bitrate %d kbps", ErrInvalidConfig, c.BitrateKbps)
+	case c.CPUUsed < -16 || c.CPUUsed > 16:
+		return fmt.Errorf("%w: cpu-used %d", ErrInvalidConfig, c.CPUUsed)
+	}
+	return nil
+}
+
+// Packet is one compressed frame.
+type Packet struct {
+	// Data is the VP8 frame, ready for an RTP packetizer. It is owned by
+	// the Encoder and valid until the next call to Encode.
+	Data []byte
+	// Keyframe reports whether the frame can be decoded on its own.
+	Keyframe bool
+}
+
+// Encoder compresses pictures to VP8. Its methods may be called from
+// several goroutines, but frames are encoded one at a time.
+type Encoder struct {
+	mu     sync.Mutex
+	ctx    *C.vpx_codec_ctx_t // C memory, freed by Close; nil once closed
+	cfg    *C.vpx_codec_enc_cfg_t
+	width  int
+	height int
+	pts    C.vpx_codec_pts_t
+	buf    []byte // backing store for Packet.Data
+}
+
+// NewEncoder returns a VP8 encoder with realtime settings. The caller must
+// Close it to release the C memory it holds.
+func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
+	if cfg.CPUUsed == 0 {
+		cfg.CPUUsed = 16
+	}
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+
+	c := (*C.vpx_codec_enc_cfg_t)(C.calloc(1, C.sizeof_vpx_codec_enc_cfg_t))
+	if c == nil {
+		return nil, errors.New("vpx: out of memory")
+	}
+	if rc := C.vpx_codec_enc_config_default(C.vpx_codec_vp8_cx(), c, 0); rc != C.VPX_CODEC_OK {
+		C.free(unsafe.Pointer(c))
+		return nil, fmt.Errorf("vpx: default config: %s", C.GoString(C.vpx_codec_err_to_string(rc)))
+	}
+	c.g_w = C.uint(cfg.Width)
+	c.g_h = C.uint(cfg.Height)
+	// A timebase of one tick per frame lets pts count frames. Keeping
+	// three decimals of the rate tells rate control the true frame
+	// duration for cores such as the SNES (60.0988 fps).
+	num, den := int(math.Round(cfg.FrameRate*1000)), 1000
+	c.g_timebase.num = C.int(den)
+	c.g_timebase.den = C.int(num)
+	// More than one thread made the 99th percentile encode time jump
+	// from under 1 ms to 9-24 ms on a 2-core machine: the threads fight
+	// with the emulator for cores, and a late frame is worse than a
+	// slower one.
+	c.g_threads = 1
+	c.g_lag_in_frames = 0 // never hold frames back
+	c.g_pass = C.VPX_RC_ONE_PASS
+	// Frames do not carry entropy probabilities over to later frames,
+	// so a lost frame does not corrupt the decoding of later ones that
+	// do not reference it.
+	c.g_error_resilient = C.VPX_ERROR_RESILIENT_DEFAULT
+	c.rc_end_usage = C.VPX_CBR
+	c.rc_target_bitrate = C.uint(cfg.BitrateKbps)
+	c.rc_min_quantizer = 2
+	c.rc_max_quantizer = 56
+	// Dropping frames to meet the rate would show as stutter; a higher
+	// quantizer for a while is less visible in a game.
+	c.rc_dropframe_thresh = 0
+	c.rc_resize_allowed = 0
+	// CBR undershoot lets still scenes spend less than the target;
+	// little overshoot keeps frame sizes, and so network queueing, even.
+	c.rc_undershoot_pct = 100
+	c.rc_overshoot_pct = 15
+	// The decoder buffer model, in milliseconds. A small buffer forces
+	// rate control to keep every frame close to its share of the
+	// bitrate, so that no frame takes much longer than a frame interval
+	// to send.
+	c.rc_buf_initial_sz = 100
+	c.rc_buf_optimal_sz = 120
+	c.rc_buf_sz = 200
+	c.kf_mode = C.VPX_KF_AUTO
+	c.kf_min_dist = 0
+	c.kf_max_dist = keyframeInterval
+
+	ctx := (*C.vpx_codec_ctx_t)(C.calloc(1, C.sizeof_vpx_codec_ctx_t))
+	if ctx == nil {
+		C.free(unsafe.Pointer(c))
+		return nil, errors.New("vpx: out of memory")
+	}
+	if rc := C.tc_enc_init(ctx, c); rc != C.VPX_CODEC_OK {
+		err := codecError("init encoder", ctx, rc)
+		C.free(unsafe.Pointer(ctx))
+		C.free(unsafe.Pointer(c))
+		return nil, err
+	}
+	e := &Encoder{ctx: ctx, cfg: c, width: cfg.Width, height: cfg.Height}
+	controls := []struct {
+		name  string
+		id    C.int
+		value int
+	}{
+		{"cpu-used", C.VP8E_SET_CPUUSED, cfg.CPUUsed},
+		// Skip macroblocks that barely changed; retro games redraw
+		// identical pixels most of the frame.
+		{"static threshold", C.VP8E_SET_STATIC_THRESHOLD, 1},
+		// Denoising costs time and blurs pixel art, which has no noise.
+		{"noise sensitivity", C.VP8E_SET_NOISE_SENSITIVITY, 0},
+		{"token partitions", C.VP8E_SET_TOKEN_PARTITIONS, C.VP8_ONE_TOKENPARTITION},
+		// Cap a keyframe at three average frames, so that one asked
+		// for by a new viewer does not stall everyone else's stream.
+		{"max intra bitrate", C.VP8E_SET_MAX_INTRA_BITRATE_PCT, 300},
+	}
+	for _, ctl := range controls {
+		if rc := C.tc_control(ctx, ctl.id, C.int(ctl.value)); rc != C.VPX_CODEC_OK {
+			err := codecError("set "+ctl.name, ctx, rc)
+			e.Close()
+			return nil, err
+		}
+	}
+	return e, nil
+}
+
+// Encode compresses img, which must have the configured size, and returns
+// the frame. If forceKeyframe is set, the frame is a keyframe. Data is
+// empty if the encoder produced no frame.
+func (e *Encoder) Encode(img *yuv.I420, forceKeyframe bool) (Packet, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil {
+		return Packet{}, ErrClosed
+	}
+	if err := img.Validate(); err != nil {
+		return Packet{}, fmt.Errorf("vpx: encode: %w", err)
+	}
+	if img.Width != e.width || img.Height != e.height {
+		return Packet{}, fmt.Errorf("%w: got %dx%d, want %dx%d", ErrSizeMismatch, img.Width, img.Height, e.width, e.height)
+	}
+	force := C.int(0)
+	if forceKeyframe {
+		force = 1
+	}
+	rc := C.tc_encode(e.ctx, C.uint(img.Width), C.uint(img.Height),
+		(*C.uchar)(unsafe.Pointer(&img.Y[0])), C.int(img.StrideY),
+		(*C.uchar)(unsafe.Pointer(&img.U[0])), (*C.uchar)(unsafe.Pointer(&img.V[0])), C.int(img.StrideUV),
+		e.pts, force)
+	if rc != C.VPX_CODEC_OK {
+		return Packet{}, codecError("encode", e.ctx, rc)
+	}
+	e.pts++
+
+	// libvpx owns the packet memory only until the next encode call, and
+	// Close frees it, so the frame is copied to a buffer Go owns.
+	var (
+		pkt  Packet
+		iter C.vpx_codec_iter_t
+		buf  unsafe.Pointer
+		size C.size_t
+		key  C.int
+	)
+	e.buf = e.buf[:0]
+	for C.tc_next_frame(e.ctx, &iter, &buf, &size, &key) != 0 {
+		e.buf = append(e.buf, unsafe.Slice((*byte)(buf), int(size))...)
+		pkt.Keyframe = pkt.Keyframe || key != 0
+	}
+	pkt.Data = e.buf
+	return pkt, nil
+}
+
+// SetBitrate changes the target bitrate from the next frame on, without a
+// keyframe.
+func (e *Encoder) SetBitrate(kbps int) error {
+	if kbps <= 0 || kbps > maxBitrateKbps {
+		return fmt.Errorf("%w: bitrate %d kbps", ErrInvalidConfig, kbps)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil {
+		return ErrClosed
+	}
+	old := e.cfg.rc_target_bitrate
+	e.cfg.rc_target_bitrate = C.uint(kbps)
+	if rc := C.vpx_codec_enc_config_set(e.ctx, e.cfg); rc != C.VPX_CODEC_OK {
+		e.cfg.rc_target_bitrate = old
+		return codecError("set bitrate", e.ctx, rc)
+	}
+	return nil
+}
+
+// Close releases the encoder. It is safe to call more than once.
+func (e *Encoder) Close() error {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.ctx == nil {
+		return nil
+	}
+	var err error
+	if rc := C.vpx_codec_destroy(e.ctx); rc != C.VPX_CODEC_OK {
+		err = fmt.Errorf("vpx: destroy encoder: %s", C.GoString(C.vpx_codec_err_to_string(rc)))
+	}
+	C.free(unsafe.Pointer(e.ctx))
+	C.free(unsafe.Pointer(e.cfg))
+	e.ctx, e.cfg, e.buf = nil, nil, nil
+	return err
+}
+
+// Decoder decompresses VP8 frames. It exists for tests, thumbnails and
+// tools; viewers decode in their browsers. Its methods may be called from
+// several goroutines.
+type Decoder struct {
+	mu  sync.Mutex
+	ctx *C.vpx_codec_ctx_t // C memory, freed by Close; nil once closed
+}
+
+// NewDecoder returns a single-threaded VP8 decoder. The caller must Close
+// it to release the C memory it holds.
+func NewDecoder() (*Decoder, error) {
+	ctx := (*C.vpx_codec_ctx_t)(C.calloc(1, C.sizeof_vpx_codec_ctx_t))
+	if ctx == nil {
+		return nil, errors.New("vpx: out of memory")
+	}
+	if rc := C.tc_dec_init(ctx); rc != C.VPX_CODEC_OK {
+		err := codecError("init decoder", ctx, rc)
+		C.free(unsafe.Pointer(ctx))
+		return nil, err
+	}
+	return &Decoder{ctx: ctx}, nil
+}
+
+// Decode decompresses one VP8 frame and returns the picture, which the
+// caller owns. Frames must be given in order, starting with a keyframe.
+func (d *Decoder) Decode(data []byte) (*yuv.I420, error) {
+	if len(data) == 0 {
+		return nil, fmt.Errorf("vpx: decode: %w", ErrNoFrame)
+	}
+	if err := checkKeyframeSize(data); err != nil {
+		return nil, err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil {
+		return nil, ErrClosed
+	}
+	rc := C.vpx_codec_decode(d.ctx, (*C.uint8_t)(unsafe.Pointer(&data[0])), C.uint(len(data)), nil, 0)
+	if rc != C.VPX_CODEC_OK {
+		return nil, codecError("decode", d.ctx, rc)
+	}
+	var (
+		iter C.vpx_codec_iter_t
+		out  *yuv.I420
+	)
+	for {
+		img := C.vpx_codec_get_frame(d.ctx, &iter)
+		if img == nil {
+			break
+		}
+		var err error
+		if out, err = copyImage(img); err != nil {
+			return nil, err
+		}
+	}
+	if out == nil {
+		return nil, ErrNoFrame
+	}
+	return out, nil
+}
+
+// checkKeyframeSize rejects keyframes that declare a picture larger than
+// yuv.MaxDimension, which libvpx would otherwise try to allocate.
+func checkKeyframeSize(data []byte) error {
+	// A keyframe starts with a 3-byte frame tag whose low bit is 0, the
+	// start code 9d 01 2a, and 14-bit little-endian width and height.
+	if len(data) < 10 || data[0]&1 != 0 || data[3] != 0x9d || data[4] != 0x01 || data[5] != 0x2a {
+		return nil
+	}
+	w := int(data[6]) | int(data[7]&0x3f)<<8
+	h := int(data[8]) | int(data[9]&0x3f)<<8
+	if w > yuv.MaxDimension || h > yuv.MaxDimension {
+		return fmt.Errorf("vpx: decode: keyframe size %dx%d: %w", w, h, yuv.ErrInvalidSize)
+	}
+	return nil
+}
+
+// copyImage copies a decoded picture out of libvpx's frame buffers, which
+// the next Decode overwrites.
+func copyImage(img *C.vpx_image_t) (*yuv.I420, error) {
+	if img.fmt != C.VPX_IMG_FMT_I420 {
+		return nil, fmt.Errorf("vpx: decoded unexpected image format %d", int(img.fmt))
+	}
+	out, err := yuv.NewI420(int(img.d_w), int(img.d_h))
+	if err != nil {
+		return nil, fmt.Errorf("vpx: decode: %w", err)
+	}
+	cw, ch := (out.Width+1)/2, (out.Height+1)/2
+	copyPlane(out.Y, out.StrideY, img.planes[C.VPX_PLANE_Y], int(img.stride[C.VPX_PLANE_Y]), out.Width, out.Height)
+	copyPlane(out.U, out.StrideUV, img.planes[C.VPX_PLANE_U], int(img.stride[C.VPX_PLANE_U]), cw, ch)
+	copyPlane(out.V, out.StrideUV, img.planes[C.VPX_PLANE_V], int(img.stride[C.VPX_PLANE_V]), cw, ch)
+	return out, nil
+}
+
+func copyPlane(dst []byte, dstStride int, src *C.uchar, srcStride, width, rows int) {
+	plane := unsafe.Slice((*byte)(unsafe.Pointer(src)), srcStride*(rows-1)+width)
+	for y := range rows {
+		copy(dst[y*dstStride:y*dstStride+width], plane[y*srcStride:])
+	}
+}
+
+// Close releases the decoder. It is safe to call more than once.
+func (d *Decoder) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ctx == nil {
+		return nil
+	}
+	var err error
+	if rc := C.vpx_codec_destroy(d.ctx); rc != C.VPX_CODEC_OK {
+		err = fmt.Errorf("vpx: destroy decoder: %s", C.GoString(C.vpx_codec_err_to_string(rc)))
+	}
+	C.free(unsafe.Pointer(d.ctx))
+	d.ctx = nil
+	return err
+}
+
+// codecError describes a failed libvpx call, with the codec's detail
+// message when it has one.
+func codecError(op string, ctx *C.vpx_codec_ctx_t, rc C.vpx_codec_err_t) error {
+	msg := C.GoString(C.vpx_codec_err_to_string(rc))
+	if detail := C.vpx_codec_error_detail(ctx); detail != nil {
+		return fmt.Errorf("vpx: %s: %s: %s", op, msg, C.GoString(detail))
+	}
+	return fmt.Errorf("vpx: %s: %s", op, msg)
+}

@@ -1,0 +1,444 @@
+package vpx
+
+import (
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/media/internal/mediatest"
+	"github.com/telecart/telecart/internal/media/yuv"
+)
+
+func newEncoder(t testing.TB, cfg EncoderConfig) *Encoder {
+	t.Helper()
+	e, err := NewEncoder(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { e.Close() })
+	return e
+}
+
+func newDecoder(t testing.TB) *Decoder {
+	t.Helper()
+	d, err := NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func TestEncodeDecode(t *testing.T) {
+	for _, size := range []struct{ w, h int }{{256, 240}, {240, 160}, {255, 239}, {33, 17}} {
+		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
+			frames, err := mediatest.GameFrames(size.w, size.h, 30)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newEncoder(t, EncoderConfig{Width: size.w, Height: size.h, FrameRate: 60, BitrateKbps: 1500})
+			d := newDecoder(t)
+			const forced = 20
+			for i, img := range frames {
+				pkt, err := e.Encode(img, i == forced)
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				if len(pkt.Data) == 0 {
+					t.Fatalf("frame %d: no data", i)
+				}
+				if wantKey := i == 0 || i == forced; pkt.Keyframe != wantKey {
+					t.Errorf("frame %d: keyframe = %v, want %v", i, pkt.Keyframe, wantKey)
+				}
+				out, err := d.Decode(pkt.Data)
+				if err != nil {
+					t.Fatalf("frame %d: decode: %v", i, err)
+				}
+				if out.Width != size.w || out.Height != size.h {
+					t.Fatalf("frame %d: decoded %dx%d", i, out.Width, out.Height)
+				}
+				// Tiny pictures have too few macroblocks for rate
+				// control to settle; only check they round-trip.
+				if psnr := mediatest.PSNR(img, out); psnr < 30 && size.w > 64 {
+					t.Errorf("frame %d: PSNR %.1f dB, want >= 30", i, psnr)
+				}
+			}
+		})
+	}
+}
+
+func TestSolidColour(t *testing.T) {
+	for _, c := range []struct{ y, u, v byte }{{82, 90, 240}, {145, 54, 34}, {41, 240, 110}, {16, 128, 128}, {235, 128, 128}} {
+		t.Run(fmt.Sprint(c), func(t *testing.T) {
+			img, _ := yuv.NewI420(256, 240)
+			mediatest.Fill(img, c.y, c.u, c.v)
+			e := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 500})
+			d := newDecoder(t)
+			const frames = 20
+			for i := range frames {
+				pkt, err := e.Encode(img, false)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out, err := d.Decode(pkt.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				// CBR starts from a quantizer guessed from the
+				// bitrate and lowers it a few steps a frame while
+				// the frames come out under budget, so the first
+				// frames carry the coarse chroma DC of a high
+				// quantizer and the last must be near exact.
+				lumaTol, chromaTol := 2, 8
+				if i == frames-1 {
+					lumaTol, chromaTol = 1, 1
+				}
+				for _, p := range []struct {
+					name      string
+					got       []byte
+					want      byte
+					tolerance int
+				}{{"Y", out.Y, c.y, lumaTol}, {"U", out.U, c.u, chromaTol}, {"V", out.V, c.v, chromaTol}} {
+					for j, s := range p.got {
+						if d := int(s) - int(p.want); d < -p.tolerance || d > p.tolerance {
+							t.Fatalf("frame %d: %s[%d] = %d, want %d ±%d", i, p.name, j, s, p.want, p.tolerance)
+						}
+					}
+				}
+			}
+		})
+	}
+}
+
+// TestNoSpontaneousKeyframes checks that a game-like scene is not cut into
+// keyframes by libvpx's scene detection over a few seconds.
+func TestNoSpontaneousKeyframes(t *testing.T) {
+	frames, err := mediatest.GameFrames(256, 240, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60.0988, BitrateKbps: 800})
+	for i := range 240 {
+		pkt, err := e.Encode(frames[i%len(frames)], false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if pkt.Keyframe != (i == 0) {
+			t.Fatalf("frame %d: keyframe = %v", i, pkt.Keyframe)
+		}
+	}
+}
+
+func TestSetBitrate(t *testing.T) {
+	// Noise cannot be predicted, so each frame is as large as rate
+	// control allows and the average frame follows the target.
+	frames, err := mediatest.GameFrames(256, 240, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	img, _ := yuv.NewI420(256, 240)
+	e := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 3000})
+	average := func() float64 {
+		const skip = 30 // let rate control settle first
+		total := 0
+		for i, src := range frames {
+			mediatest.Noisy(img, src, 16, rng)
+			pkt, err := e.Encode(img, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if pkt.Keyframe && i > 0 {
+				t.Errorf("frame %d: keyframe after SetBitrate", i)
+			}
+			if i >= skip {
+				total += len(pkt.Data)
+			}
+		}
+		return float64(total) / float64(len(frames)-skip)
+	}
+	const highTarget, lowTarget = 3000 * 1000 / 8 / 60, 500 * 1000 / 8 / 60 // bytes a frame
+	high := average()
+	if err := e.SetBitrate(500); err != nil {
+		t.Fatal(err)
+	}
+	low := average()
+	t.Logf("average frame: %.0f bytes at 3000 kbps (target %d), %.0f bytes at 500 kbps (target %d)", high, highTarget, low, lowTarget)
+	if low > high/3 {
+		t.Errorf("average frame at 500 kbps = %.0f bytes, want under a third of %.0f at 3000 kbps", low, high)
+	}
+	if high < 0.8*highTarget || high > 1.2*highTarget {
+		t.Errorf("average frame at 3000 kbps = %.0f bytes, want %d ±20%%", high, highTarget)
+	}
+	// At the highest quantizer the noise still costs a little more than
+	// the target.
+	if low > 1.5*lowTarget {
+		t.Errorf("average frame at 500 kbps = %.0f bytes, want near %d", low, lowTarget)
+	}
+	for _, kbps := range []int{0, -1, maxBitrateKbps + 1} {
+		if err := e.SetBitrate(kbps); !errors.Is(err, ErrInvalidConfig) {
+			t.Errorf("SetBitrate(%d) = %v, want ErrInvalidConfig", kbps, err)
+		}
+	}
+}
+
+func TestEncoderConfigErrors(t *testing.T) {
+	valid := EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000}
+	tests := []struct {
+		name   string
+		modify func(*EncoderConfig)
+	}{
+		{"zero width", func(c *EncoderConfig) { c.Width = 0 }},
+		{"negative height", func(c *EncoderConfig) { c.Height = -2 }},
+		{"huge width", func(c *EncoderConfig) { c.Width = 100000 }},
+		{"zero frame rate", func(c *EncoderConfig) { c.FrameRate = 0 }},
+		{"tiny frame rate", func(c *EncoderConfig) { c.FrameRate = 0.0001 }},
+		{"NaN frame rate", func(c *EncoderConfig) { c.FrameRate = nan() }},
+		{"zero bitrate", func(c *EncoderConfig) { c.BitrateKbps = 0 }},
+		{"cpu-used 17", func(c *EncoderConfig) { c.CPUUsed = 17 }},
+		{"cpu-used -17", func(c *EncoderConfig) { c.CPUUsed = -17 }},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := valid
+			tc.modify(&cfg)
+			if e, err := NewEncoder(cfg); !errors.Is(err, ErrInvalidConfig) {
+				if e != nil {
+					e.Close()
+				}
+				t.Errorf("NewEncoder(%+v) = %v, want ErrInvalidConfig", cfg, err)
+			}
+		})
+	}
+	for _, cpu := range []int{-16, -4, 0, 4, 16} {
+		cfg := valid
+		cfg.CPUUsed = cpu
+		e, err := NewEncoder(cfg)
+		if err != nil {
+			t.Errorf("NewEncoder with cpu-used %d: %v", cpu, err)
+			continue
+		}
+		e.Close()
+	}
+}
+
+func nan() float64 { var zero float64; return zero / zero }
+
+func TestEncodeErrors(t *testing.T) {
+	e := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000})
+	wrong, _ := yuv.NewI420(240, 160)
+	if _, err := e.Encode(wrong, false); !errors.Is(err, ErrSizeMismatch) {
+		t.Errorf("Encode(240x160) = %v, want ErrSizeMismatch", err)
+	}
+	if _, err := e.Encode(nil, false); !errors.Is(err, yuv.ErrInvalidSize) {
+		t.Errorf("Encode(nil) = %v, want yuv.ErrInvalidSize", err)
+	}
+	short := &yuv.I420{Width: 256, Height: 240, Y: make([]byte, 100), U: make([]byte, 100), V: make([]byte, 100), StrideY: 256, StrideUV: 128}
+	if _, err := e.Encode(short, false); !errors.Is(err, yuv.ErrShortBuffer) {
+		t.Errorf("Encode(short planes) = %v, want yuv.ErrShortBuffer", err)
+	}
+	img, _ := yuv.NewI420(256, 240)
+	if _, err := e.Encode(img, false); err != nil {
+		t.Fatalf("Encode after errors: %v", err)
+	}
+	for range 2 {
+		if err := e.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	}
+	if _, err := e.Encode(img, false); !errors.Is(err, ErrClosed) {
+		t.Errorf("Encode after Close = %v, want ErrClosed", err)
+	}
+	if err := e.SetBitrate(500); !errors.Is(err, ErrClosed) {
+		t.Errorf("SetBitrate after Close = %v, want ErrClosed", err)
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	frames, _ := mediatest.GameFrames(64, 48, 2)
+	e := newEncoder(t, EncoderConfig{Width: 64, Height: 48, FrameRate: 60, BitrateKbps: 300})
+	key, _ := e.Encode(frames[0], false)
+	key0 := slices.Clone(key.Data)
+	inter, _ := e.Encode(frames[1], false)
+	inter1 := slices.Clone(inter.Data)
+
+	huge := slices.Clone(key0)
+	huge[6], huge[7], huge[8], huge[9] = 0xff, 0x3f, 0xff, 0x3f // 16383x16383
+
+	rng := rand.New(rand.NewPCG(3, 4))
+	garbage := make([]byte, 500)
+	for i := range garbage {
+		garbage[i] = byte(rng.Uint32())
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+	}{
+		{"nil", nil},
+		{"one byte", []byte{0}},
+		{"garbage", garbage},
+		{"inter frame first", inter1},
+		{"truncated keyframe", key0[:8]},
+		{"huge keyframe", huge},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := newDecoder(t)
+			if img, err := d.Decode(tc.data); err == nil {
+				t.Errorf("Decode = %dx%d image, want error", img.Width, img.Height)
+			}
+			// The decoder stays usable after bad input.
+			if _, err := d.Decode(key0); err != nil {
+				t.Errorf("Decode(keyframe) after bad input: %v", err)
+			}
+		})
+	}
+
+	d, _ := NewDecoder()
+	for range 2 {
+		if err := d.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	}
+	if _, err := d.Decode(key0); !errors.Is(err, ErrClosed) {
+		t.Errorf("Decode after Close = %v, want ErrClosed", err)
+	}
+}
+
+// FuzzDecode feeds the decoder a keyframe and then the fuzzed data, so
+// that mutated inter frames reach the inter-prediction code too.
+func FuzzDecode(f *testing.F) {
+	frames, err := mediatest.GameFrames(64, 48, 4)
+	if err != nil {
+		f.Fatal(err)
+	}
+	e, err := NewEncoder(EncoderConfig{Width: 64, Height: 48, FrameRate: 60, BitrateKbps: 300})
+	if err != nil {
+		f.Fatal(err)
+	}
+	var key []byte
+	for i, img := range frames {
+		pkt, err := e.Encode(img, false)
+		if err != nil {
+			f.Fatal(err)
+		}
+		if i == 0 {
+			key = slices.Clone(pkt.Data)
+		}
+		f.Add(slices.Clone(pkt.Data))
+	}
+	e.Close()
+
+	f.Fuzz(func(t *testing.T, data []byte) {
+		d, err := NewDecoder()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		if _, err := d.Decode(key); err != nil {
+			t.Fatal(err)
+		}
+		img, err := d.Decode(data)
+		if err != nil {
+			return
+		}
+		if err := img.Validate(); err != nil {
+			t.Fatalf("decoded invalid image: %v", err)
+		}
+	})
+}
+
+// BenchmarkEncode measures one frame of a scrolling game scene, the
+// encoder's steady state, at several speeds. p99-ms is the 99th percentile
+// of single frames: a frame that is late is late for every viewer. PSNR-dB
+// is the luma quality at 1 Mbps, measured after the timing.
+//
+// A positive cpu-used lets libvpx choose its speed from a time budget, so
+// 10 runs as slowly as -4 does on a fast machine; see EncoderConfig.
+func BenchmarkEncode(b *testing.B) {
+	for _, sz := range []struct {
+		name string
+		w, h int
+	}{{"NES-256x240", 256, 240}, {"GBA-240x160", 240, 160}} {
+		for _, cpu := range []int{16, 10, -16, -12, -8, -4} {
+			b.Run(fmt.Sprintf("%s/cpu-used=%d", sz.name, cpu), func(b *testing.B) {
+				benchmarkEncode(b, sz.w, sz.h, cpu)
+			})
+		}
+	}
+}
+
+func benchmarkEncode(b *testing.B, w, h, cpu int) {
+	frames, err := mediatest.GameFrames(w, h, 120)
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEncoder(b, EncoderConfig{Width: w, Height: h, FrameRate: 60, BitrateKbps: 1000, CPUUsed: cpu})
+	const kept = 600 // packets kept to measure quality after timing
+	var (
+		times   []float64
+		packets [][]byte
+		bytes   int
+		n       int
+	)
+	for b.Loop() {
+		start := time.Now()
+		pkt, err := e.Encode(frames[n%len(frames)], false)
+		times = append(times, float64(time.Since(start))/float64(time.Millisecond))
+		if err != nil {
+			b.Fatal(err)
+		}
+		bytes += len(pkt.Data)
+		if n < kept {
+			packets = append(packets, slices.Clone(pkt.Data))
+		}
+		n++
+	}
+	slices.Sort(times)
+	b.ReportMetric(mediatest.Percentile(times, 99), "p99-ms")
+	b.ReportMetric(float64(bytes)/float64(n), "bytes/frame")
+
+	d := newDecoder(b)
+	var psnr float64
+	for i, data := range packets {
+		out, err := d.Decode(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		psnr += mediatest.PSNR(frames[i%len(frames)], out)
+	}
+	b.ReportMetric(psnr/float64(len(packets)), "PSNR-dB")
+}
+
+// TestCloseWhileEncoding checks that Close from another goroutine is safe:
+// each Encode either finishes or reports ErrClosed.
+func TestCloseWhileEncoding(t *testing.T) {
+	frames, err := mediatest.GameFrames(64, 48, 8)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e, err := NewEncoder(EncoderConfig{Width: 64, Height: 48, FrameRate: 60, BitrateKbps: 300})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error)
+	for g := range 2 {
+		go func() {
+			for i := 0; ; i++ {
+				if _, err := e.Encode(frames[(i+g)%len(frames)], false); err != nil {
+					done <- err
+					return
+				}
+			}
+		}()
+	}
+	time.Sleep(20 * time.Millisecond)
+	e.Close()
+	for range 2 {
+		if err := <-done; !errors.Is(err, ErrClosed) {
+			t.Errorf("Encode = %v, want ErrClosed", err)
+		}
+	}
+}

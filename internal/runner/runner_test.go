@@ -1,0 +1,565 @@
+package runner_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"image"
+	"image/color"
+	"math"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/libretro"
+	"github.com/telecart/telecart/internal/media/opus"
+	"github.com/telecart/telecart/internal/media/vpx"
+	"github.com/telecart/telecart/internal/media/yuv"
+	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+// The test binary is also the runner: started with this variable set, it
+// serves the runner protocol as `telecart runner` does.
+const childEnv = "TELECART_TEST_RUNNER"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(childEnv) == "1" {
+		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
+		err := runner.Child(ctx)
+		stop()
+		if err != nil {
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// session is a runner under test with everything it sent.
+type session struct {
+	*runner.Process
+	video   chan wire.Video
+	audio   chan wire.Audio
+	stats   chan wire.Stats
+	dropped atomic.Int64
+}
+
+func options(cfg runner.Config) runner.Options {
+	return runner.Options{
+		Config:  cfg,
+		Command: []string{os.Args[0]},
+		Env:     []string{childEnv + "=1"},
+	}
+}
+
+func start(t *testing.T, opts runner.Options) (*session, error) {
+	t.Helper()
+	s := &session{
+		video: make(chan wire.Video, 4096),
+		audio: make(chan wire.Audio, 8192),
+		stats: make(chan wire.Stats, 64),
+	}
+	opts.Handlers = runner.Handlers{
+		Video: func(v wire.Video) { offer(s, s.video, v) },
+		Audio: func(a wire.Audio) { offer(s, s.audio, a) },
+		Stats: func(st wire.Stats) { offer(s, s.stats, st) },
+	}
+	p, err := runner.Start(context.Background(), opts)
+	if err != nil {
+		return nil, err
+	}
+	s.Process = p
+	t.Cleanup(func() {
+		if err := p.Close(); err != nil && !errors.Is(err, runner.ErrCrashed) && !errors.Is(err, runner.ErrHung) {
+			t.Errorf("close: %v", err)
+		}
+		assertReaped(t, p.Pid())
+	})
+	return s, nil
+}
+
+func offer[T any](s *session, ch chan T, v T) {
+	select {
+	case ch <- v:
+	default:
+		s.dropped.Add(1)
+	}
+}
+
+func mustStart(t *testing.T, cfg runner.Config) *session {
+	t.Helper()
+	s, err := start(t, options(cfg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// assertReaped checks that no process, not even a zombie, has the pid.
+func assertReaped(t *testing.T, pid int) {
+	t.Helper()
+	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
+		t.Errorf("runner %d still exists after it ended (kill 0: %v)", pid, err)
+	}
+}
+
+func testROM(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "telecart-test.nes")
+	if err := os.WriteFile(path, testrom.ROM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func (s *session) nextVideo(t *testing.T) wire.Video {
+	t.Helper()
+	select {
+	case v := <-s.video:
+		return v
+	case <-time.After(5 * time.Second):
+		t.Fatal("no video frame for 5 s")
+	case <-s.Done():
+		t.Fatalf("runner ended: %v", s.Err())
+	}
+	panic("unreachable")
+}
+
+// picture decodes video frames and samples colours from them.
+type picture struct {
+	dec  *vpx.Decoder
+	rgba []byte
+	img  *yuv.I420
+}
+
+func newPicture(t *testing.T) *picture {
+	t.Helper()
+	dec, err := vpx.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { dec.Close() })
+	return &picture{dec: dec}
+}
+
+func (p *picture) decode(t *testing.T, v wire.Video) {
+	t.Helper()
+	img, err := p.dec.Decode(v.Data)
+	if err != nil {
+		t.Fatalf("decode frame %d: %v", v.Frame, err)
+	}
+	p.img = img
+	if n := 4 * img.Width * img.Height; len(p.rgba) != n {
+		p.rgba = make([]byte, n)
+	}
+	if err := img.ToRGBA(p.rgba); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (p *picture) at(pt image.Point) color.RGBA {
+	i := 4 * (pt.Y*p.img.Width + pt.X)
+	return color.RGBA{p.rgba[i], p.rgba[i+1], p.rgba[i+2], 255}
+}
+
+// mean is the average colour of the middle of r, away from its edges,
+// where the codec's blocks blur it into its neighbours.
+func (p *picture) mean(r image.Rectangle) color.RGBA {
+	r = r.Inset(min(r.Dx(), r.Dy()) / 4)
+	var sum [3]int
+	n := 0
+	for y := r.Min.Y; y < r.Max.Y; y++ {
+		for x := r.Min.X; x < r.Max.X; x++ {
+			c := p.at(image.Pt(x, y))
+			sum[0] += int(c.R)
+			sum[1] += int(c.G)
+			sum[2] += int(c.B)
+			n++
+		}
+	}
+	return color.RGBA{uint8(sum[0] / n), uint8(sum[1] / n), uint8(sum[2] / n), 255}
+}
+
+func distance(a, b color.RGBA) float64 {
+	dr, dg, db := float64(a.R)-float64(b.R), float64(a.G)-float64(b.G), float64(a.B)-float64(b.B)
+	return math.Sqrt(dr*dr + dg*dg + db*db)
+}
+
+// nesButton maps the test ROM's NES buttons to libretro joypad bits.
+func nesButton(b testrom.Button) uint16 {
+	id := map[testrom.Button]int{
+		testrom.A: libretro.ButtonA, testrom.B: libretro.ButtonB,
+		testrom.Select: libretro.ButtonSelect, testrom.Start: libretro.ButtonStart,
+		testrom.Up: libretro.ButtonUp, testrom.Down: libretro.ButtonDown,
+		testrom.Left: libretro.ButtonLeft, testrom.Right: libretro.ButtonRight,
+	}[b]
+	return 1 << id
+}
+
+// colourMatch reports whether got is closer to want than to any other
+// colour the test ROM can show, and close in absolute terms.
+func colourMatch(got, want color.RGBA) bool {
+	if distance(got, want) > 40 {
+		return false
+	}
+	candidates := []color.RGBA{testrom.FillColor(), testrom.P2Color(true), testrom.P2Color(false)}
+	for _, b := range testrom.Buttons() {
+		candidates = append(candidates, testrom.FillColor(b))
+	}
+	for _, c := range candidates {
+		if c != want && distance(got, c) < distance(got, want) {
+			return false
+		}
+	}
+	return true
+}
+
+// TestInputToPicture sends every button through the runner protocol and
+// decodes the encoded stream: the test ROM's picture must show the
+// button's colour in the frame the input was applied to, or the next.
+func TestInputToPicture(t *testing.T) {
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	pic := newPicture(t)
+
+	var seq uint32
+	// press holds buttons and decodes frames up to the first one the input
+	// was applied to, which it returns.
+	press := func(slot uint8, buttons uint16) wire.Video {
+		seq++
+		if err := s.SendInput(wire.Input{Slot: slot, Seq: seq, Buttons: buttons}); err != nil {
+			t.Fatal(err)
+		}
+		for {
+			v := s.nextVideo(t)
+			pic.decode(t, v)
+			if v.Input >= seq {
+				return v
+			}
+		}
+	}
+	// check passes if the frame the input was applied to, or the next one,
+	// satisfies ok; it reports which.
+	check := func(name string, slot uint8, buttons uint16, ok func(*picture) bool) {
+		t.Helper()
+		applied := press(slot, buttons)
+		if ok(pic) {
+			t.Logf("%s: picture changed in frame %d, the frame the input was applied to", name, applied.Frame)
+			return
+		}
+		v := s.nextVideo(t)
+		pic.decode(t, v)
+		if !ok(pic) {
+			t.Errorf("%s: picture not changed in frame %d (input applied in frame %d)", name, v.Frame, applied.Frame)
+			return
+		}
+		t.Logf("%s: picture changed in frame %d, one after the input was applied", name, v.Frame)
+	}
+
+	// Let the ROM boot.
+	for range 10 {
+		pic.decode(t, s.nextVideo(t))
+	}
+	fill := testrom.FillPoint()
+	if got := pic.at(fill); !colourMatch(got, testrom.FillColor()) {
+		t.Fatalf("idle picture %v, want the no-button colour %v", got, testrom.FillColor())
+	}
+
+	for _, b := range testrom.Buttons() {
+		check("player 1 "+b.String(), 0, nesButton(b), func(p *picture) bool {
+			return colourMatch(p.mean(image.Rectangle{Min: fill.Sub(image.Pt(8, 8)), Max: fill.Add(image.Pt(8, 8))}), testrom.FillColor(b))
+		})
+	}
+	check("player 1 released", 0, 0, func(p *picture) bool {
+		return colourMatch(p.mean(image.Rectangle{Min: fill.Sub(image.Pt(8, 8)), Max: fill.Add(image.Pt(8, 8))}), testrom.FillColor())
+	})
+	for _, b := range testrom.Buttons() {
+		check("player 2 "+b.String(), 1, nesButton(b), func(p *picture) bool {
+			for _, other := range testrom.Buttons() {
+				if !colourMatch(p.mean(testrom.P2Box(other)), testrom.P2Color(other == b)) {
+					return false
+				}
+			}
+			// Player 2 never changes player 1's area.
+			return colourMatch(p.at(fill), testrom.FillColor())
+		})
+	}
+	if n := s.dropped.Load(); n > 0 {
+		t.Errorf("test dropped %d messages", n)
+	}
+}
+
+// TestToneWhileAHeld decodes the Opus stream: silent with nothing held,
+// a tone while A is held.
+func TestToneWhileAHeld(t *testing.T) {
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	dec, err := opus.NewDecoder(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	rms := func(packets int) float64 {
+		var sum float64
+		var n int
+		for range packets {
+			var a wire.Audio
+			select {
+			case a = <-s.audio:
+			case <-time.After(5 * time.Second):
+				t.Fatal("no audio for 5 s")
+			}
+			pcm, err := dec.Decode(a.Data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range pcm {
+				sum += float64(v) * float64(v)
+			}
+			n += len(pcm)
+		}
+		return math.Sqrt(sum / float64(n))
+	}
+	drain := func() {
+		for {
+			select {
+			case <-s.audio:
+			default:
+				return
+			}
+		}
+	}
+	time.Sleep(300 * time.Millisecond)
+	drain()
+	quiet := rms(30)
+	if err := s.SendInput(wire.Input{Slot: 0, Seq: 1, Buttons: nesButton(testrom.A)}); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(100 * time.Millisecond)
+	drain()
+	tone := rms(30)
+	t.Logf("audio RMS: %.0f idle, %.0f with A held", quiet, tone)
+	if quiet > 50 {
+		t.Errorf("RMS %.0f with nothing held, want silence", quiet)
+	}
+	if tone < 1000 {
+		t.Errorf("RMS %.0f with A held, want a tone", tone)
+	}
+}
+
+// TestSharedROMs plays the homebrew through the runner: frames flow, the
+// decoded picture is not blank, the decoded audio is not silent.
+func TestSharedROMs(t *testing.T) {
+	for _, tt := range []struct{ system, rom string }{
+		{"nes", "nes/Alwa's Awakening (Demo).nes"},
+		{"gba", "gba/anguna.gba"},
+	} {
+		t.Run(filepath.Base(tt.rom), func(t *testing.T) {
+			t.Parallel()
+			s := mustStart(t, runner.Config{Core: fixture.Core(t, tt.system), Game: fixture.SharedROM(t, tt.rom)})
+			pic := newPicture(t)
+			for range 600 {
+				pic.decode(t, s.nextVideo(t))
+			}
+			colours := map[color.RGBA]bool{}
+			for y := 0; y < pic.img.Height; y += 4 {
+				for x := 0; x < pic.img.Width; x += 4 {
+					colours[pic.at(image.Pt(x, y))] = true
+				}
+			}
+			if len(colours) < 8 {
+				t.Errorf("frame 600 has %d colours: blank", len(colours))
+			}
+			dec, err := opus.NewDecoder(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dec.Close()
+			var loud int
+			for len(s.audio) > 0 {
+				pcm, err := dec.Decode((<-s.audio).Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range pcm {
+					if v > 500 || v < -500 {
+						loud++
+					}
+				}
+			}
+			if loud == 0 {
+				t.Error("10 s of audio without a sample above -36 dBFS: silent")
+			}
+		})
+	}
+}
+
+func TestRequests(t *testing.T) {
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	ctx := context.Background()
+	state, err := s.SaveState(ctx)
+	if err != nil || len(state) == 0 {
+		t.Fatalf("save state: %d bytes, %v", len(state), err)
+	}
+	if err := s.LoadState(ctx, state); err != nil {
+		t.Fatalf("load state: %v", err)
+	}
+	if err := s.LoadState(ctx, bytes.Repeat([]byte{0xEE}, len(state))); err == nil {
+		t.Fatal("load of a garbage state succeeded")
+	}
+	if err := s.Reset(ctx); err != nil {
+		t.Fatalf("reset: %v", err)
+	}
+	if sram, err := s.SRAM(ctx); err != nil || sram != nil {
+		t.Fatalf("SRAM of a game without battery: %d bytes, %v", len(sram), err)
+	}
+	if err := s.SetSRAM(ctx, []byte{1}); err == nil {
+		t.Fatal("SRAM write to a game without battery succeeded")
+	}
+	if err := s.SetBitrate(800); err != nil {
+		t.Fatal(err)
+	}
+	// After all that the game still runs, and a keyframe comes on request.
+	for range 5 {
+		s.nextVideo(t)
+	}
+	if err := s.RequestKeyframe(); err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; ; i++ {
+		if s.nextVideo(t).Keyframe {
+			break
+		}
+		if i == 3 {
+			t.Fatal("no keyframe within 3 frames of the request")
+		}
+	}
+}
+
+func TestH264(t *testing.T) {
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t), Video: runner.VideoConfig{Codec: runner.CodecH264}})
+	first := s.nextVideo(t)
+	if !first.Keyframe {
+		t.Fatal("first H.264 frame is not a keyframe")
+	}
+	if !bytes.Contains(first.Data, []byte{0, 0, 1, 0x67}) {
+		t.Fatal("first H.264 frame carries no SPS")
+	}
+	if r := s.Ready(); r.Codec != "h264" {
+		t.Fatalf("ready says codec %q", r.Codec)
+	}
+}
+
+// TestPacing checks the loop runs at the core's rate, not as fast as it can.
+func TestPacing(t *testing.T) {
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	var st wire.Stats
+	for range 2 { // the first interval includes start-up
+		select {
+		case st = <-s.stats:
+		case <-time.After(5 * time.Second):
+			t.Fatal("no stats for 5 s")
+		}
+	}
+	want := s.Ready().FPS
+	t.Logf("%.2f fps (core: %.3f), %d late, cpu %.1f%%", st.FPS, want, st.Late, st.CPU*100)
+	if math.Abs(st.FPS-want) > 3 {
+		t.Fatalf("loop ran at %.2f fps, the core's rate is %.3f", st.FPS, want)
+	}
+}
+
+func TestStartErrors(t *testing.T) {
+	nes := fixture.Core(t, "nes")
+	rom, err := os.ReadFile(testROM(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	write := func(name string, data []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	tests := []struct {
+		name string
+		cfg  runner.Config
+		want error
+	}{
+		{"missing core", runner.Config{Core: "/nonexistent/core_libretro.so", Game: testROM(t)}, runner.ErrFailed},
+		{"truncated ROM", runner.Config{Core: nes, Game: write("truncated.nes", rom[:len(rom)/2])}, runner.ErrFailed},
+		{"ROM for another system", runner.Config{Core: fixture.Core(t, "gba"), Game: write("test.gba", rom)}, runner.ErrFailed},
+		{"missing ROM", runner.Config{Core: nes, Game: filepath.Join(dir, "missing.nes")}, runner.ErrFailed},
+		{"bad codec", runner.Config{Core: nes, Game: testROM(t), Video: runner.VideoConfig{Codec: "mpeg2"}}, runner.ErrInvalidConfig},
+		{"no game", runner.Config{Core: nes}, runner.ErrInvalidConfig},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := start(t, options(tt.cfg))
+			if !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			t.Log(err)
+		})
+	}
+}
+
+// TestChildFailures kills or freezes a running runner: the parent reports
+// why, and reaps it.
+func TestChildFailures(t *testing.T) {
+	tests := []struct {
+		name     string
+		signal   syscall.Signal
+		want     error
+		wantText string
+	}{
+		{"killed", syscall.SIGKILL, runner.ErrCrashed, "killed"},
+		{"crashed", syscall.SIGSEGV, runner.ErrCrashed, "SIGSEGV"},
+		{"frozen", syscall.SIGSTOP, runner.ErrHung, "no frame"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			opts := options(runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+			opts.HangTimeout = time.Second
+			s, err := start(t, opts)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s.nextVideo(t)
+			if err := syscall.Kill(s.Pid(), tt.signal); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case <-s.Done():
+			case <-time.After(10 * time.Second):
+				t.Fatal("runner not noticed as gone within 10 s")
+			}
+			if err := s.Err(); !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.wantText) {
+				t.Fatalf("got %v, want %v saying %q", err, tt.want, tt.wantText)
+			}
+			assertReaped(t, s.Pid())
+			if _, err := s.SaveState(context.Background()); !errors.Is(err, runner.ErrExited) {
+				t.Fatalf("request to an ended runner: %v, want ErrExited", err)
+			}
+		})
+	}
+}
+
+func TestCloseStopsCleanly(t *testing.T) {
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	s.nextVideo(t)
+	if err := s.Close(); err != nil {
+		t.Fatalf("close: %v", err)
+	}
+	assertReaped(t, s.Pid())
+	if err := s.SendInput(wire.Input{Seq: 1}); !errors.Is(err, runner.ErrExited) {
+		t.Fatalf("input after close: %v, want ErrExited", err)
+	}
+}

@@ -1,0 +1,425 @@
+; Telecart input/picture/sound test ROM (NES, mapper 0 / NROM-128).
+;
+; This cartridge exists so that tests can press buttons on a remote session
+; and check the streamed picture and sound without knowing anything about a
+; real game. Everything it shows is a pure function of the buttons held in
+; the current frame:
+;
+;   * The whole screen is filled with one colour chosen by player 1's buttons
+;     (one colour per button, plus one for "nothing held"). If several buttons
+;     are held, the one read first from the controller's shift register wins,
+;     i.e. A, B, Select, Start, Up, Down, Left, Right.
+;   * A row of eight boxes shows player 2's buttons, one box per button in the
+;     same order; a box is lit while its button is held.
+;   * Pulse channel 1 plays a ~440 Hz tone while player 1 holds A.
+;
+; The NES palette entries below were chosen so that the colours, as nestopia
+; renders them, stay far apart after a lossy video codec with 4:2:0 chroma
+; subsampling. The Go side (../testrom.go) records the exact RGB values;
+; if you change a colour here, re-measure and update it there.
+;
+; Latency matters more than anything else: a test measures "input applied
+; before frame N is visible in frame N". So the controllers are read in the
+; NMI handler and the results are written to the PPU palette and the APU
+; straight away, inside the same vertical blank. Nothing waits for the main
+; loop, which does nothing at all.
+
+; ---------------------------------------------------------------------------
+; Hardware registers
+; ---------------------------------------------------------------------------
+PPUCTRL   = $2000
+PPUMASK   = $2001
+PPUSTATUS = $2002
+PPUSCROLL = $2005
+PPUADDR   = $2006
+PPUDATA   = $2007
+SQ1_VOL   = $4000
+SQ1_SWEEP = $4001
+SQ1_LO    = $4002
+SQ1_HI    = $4003
+DMC_FREQ  = $4010
+APU_STATUS = $4015
+JOY1      = $4016           ; read: pad 1; write: strobe for both pads
+JOY2      = $4017           ; read: pad 2
+APU_FRAME = $4017           ; write: APU frame counter
+
+; PPUCTRL while running: NMI on, background patterns and nametable at $0000/$2000.
+PPUCTRL_RUN = %10000000
+; PPUMASK while running: background on, including the leftmost 8 pixels (so the
+; fill really covers the whole picture); sprites off, no colour emphasis (which
+; would shift the measured colours).
+PPUMASK_RUN = %00001010
+
+; ---------------------------------------------------------------------------
+; Colours (NES palette indices). Order = NES shift-register order.
+; Black ($0F) and grey ($00) are deliberately not the "nothing held" colour:
+; a blank or half-decoded video frame tends to be black or grey, and it must
+; not be mistaken for a correctly rendered idle screen.
+; ---------------------------------------------------------------------------
+COLOR_A      = $28          ; yellow
+COLOR_B      = $12          ; blue
+COLOR_SELECT = $07          ; dark brown
+COLOR_START  = $38          ; pale yellow
+COLOR_UP     = $02          ; dark blue
+COLOR_DOWN   = $00          ; grey
+COLOR_LEFT   = $30          ; white
+COLOR_RIGHT  = $0F          ; black ($0F, not $0D: $0D is "blacker than black")
+COLOR_NONE   = $22          ; light blue-violet
+
+P2_LIT  = $24               ; bright magenta
+P2_DARK = $04               ; dark purple
+
+BUTTON_A = %00000001        ; bit layout of p1/p2 after read_pads (A = bit 0)
+
+; ---------------------------------------------------------------------------
+; Tone: pulse 1 period register t gives f = CPU / (16 * (t + 1)).
+; NTSC CPU = 1789772.7 Hz, t = 253 -> 440.40 Hz (t = 254 would be 438.7 Hz).
+; ---------------------------------------------------------------------------
+TONE_PERIOD = 253
+; $4000 values: duty 50% (bits 7-6 = 10), length counter halted (bit 5) so the
+; note never runs out, constant volume (bit 4), volume in bits 3-0. Switching
+; only the volume keeps the waveform running, so holding A gives a clean,
+; continuous tone instead of a click every frame (a $4003 write would restart
+; the phase).
+SQ1_TONE_ON  = %10111111    ; volume 15
+SQ1_TONE_OFF = %10110000    ; volume 0
+
+; ---------------------------------------------------------------------------
+; Screen layout (in tiles; 1 tile = 8x8 pixels, screen is 32x30 tiles).
+; P2 boxes are 2 tiles wide with a 1-tile gap, 4 tiles tall, in the middle
+; band of the screen: well clear of the top/bottom 16 lines that frontends
+; may crop as overscan, and far below the spot tests sample for the P1 fill.
+;
+; Each box needs its own palette entry so it can be lit on its own. Tiles
+; 1, 2, 3 are solid colour 1, 2, 3; the attribute table picks background
+; palette 0, 1 or 2. Box i uses palette i/3 and colour i%3+1, i.e. palette RAM
+; address $3F01 + 4*(i/3) + i%3. Because boxes are 3 tiles apart, no 16x16
+; attribute quadrant holds parts of two different boxes.
+; ---------------------------------------------------------------------------
+BOX_LEFT_COL = 4            ; x = 32 px
+BOX_TOP_ROW  = 18           ; y = 144 px
+BOX_ROWS     = 4            ; 32 px tall
+BOX_PITCH    = 3            ; 2 tiles of box + 1 tile of gap
+BOX_ROW_LEN  = 8 * BOX_PITCH - 1
+
+.assert BOX_TOP_ROW .mod 2 = 0, error, "boxes must start on an attribute quadrant"
+.assert BOX_TOP_ROW / 4 = 4 && (BOX_TOP_ROW + BOX_ROWS - 1) / 4 = 5, error, "attribute rows below assume groups 4 and 5"
+
+; ---------------------------------------------------------------------------
+; iNES header: 1 x 16 KiB PRG, 1 x 8 KiB CHR, mapper 0, no battery/trainer.
+; ---------------------------------------------------------------------------
+.segment "HEADER"
+    .byte "NES", $1A
+    .byte 1                 ; PRG-ROM size in 16 KiB units
+    .byte 1                 ; CHR-ROM size in 8 KiB units
+    .byte $00               ; mapper 0 low nibble, horizontal mirroring
+    .byte $00               ; mapper 0 high nibble, plain iNES
+    .res 8, $00
+
+.segment "ZEROPAGE"
+p1:  .res 1                 ; player 1 buttons, bit 0 = A ... bit 7 = Right
+p2:  .res 1                 ; player 2 buttons, same layout
+tmp: .res 1
+
+.segment "CODE"
+
+; ---------------------------------------------------------------------------
+; Reset: the usual power-up dance. The PPU ignores writes for roughly the
+; first frame and is only stable after the second vblank, so all PPU setup
+; happens after two vblank waits; the RAM clear fills the time in between.
+; ---------------------------------------------------------------------------
+reset:
+    sei
+    cld
+    ldx #$40
+    stx APU_FRAME           ; no APU frame IRQs
+    ldx #$FF
+    txs
+    inx                     ; X = 0
+    stx PPUCTRL             ; no NMI until the screen is ready
+    stx PPUMASK             ; rendering off so VRAM is freely writable
+    stx DMC_FREQ            ; no DMC IRQs
+    stx APU_STATUS          ; all channels off while we set them up
+
+    bit PPUSTATUS           ; the flag may be stale from before reset
+@vblank1:
+    bit PPUSTATUS
+    bpl @vblank1
+
+    ; Clear all 2 KiB of RAM so the program never depends on power-up
+    ; garbage (emulators and consoles disagree on what that is).
+    txa
+@clear_ram:
+    sta $0000,x
+    sta $0100,x
+    sta $0200,x
+    sta $0300,x
+    sta $0400,x
+    sta $0500,x
+    sta $0600,x
+    sta $0700,x
+    inx
+    bne @clear_ram
+
+@vblank2:
+    bit PPUSTATUS
+    bpl @vblank2
+
+    ; APU: enable pulse 1 first (a length-counter load is ignored while the
+    ; channel is disabled), configure it silent, then load period and length
+    ; once. From here on the NMI only changes the volume.
+    lda #%00000001
+    sta APU_STATUS
+    lda #SQ1_TONE_OFF
+    sta SQ1_VOL
+    lda #%00001000          ; sweep off (negate set so it can never mute us)
+    sta SQ1_SWEEP
+    lda #<TONE_PERIOD
+    sta SQ1_LO
+    lda #(>TONE_PERIOD) | %11111000   ; longest length; halted anyway
+    sta SQ1_HI
+
+    jsr load_nametable
+    jsr load_palette
+
+    ; Turn the picture on at the start of a vblank so the first visible
+    ; frame is complete. Reading PPUSTATUS clears the vblank flag, so
+    ; enabling NMI here does not fire an NMI immediately.
+@vblank3:
+    bit PPUSTATUS
+    bpl @vblank3
+    jsr restore_scroll      ; also enables NMI
+    lda #PPUMASK_RUN
+    sta PPUMASK
+
+    ; All work happens in the NMI handler.
+@idle:
+    jmp @idle
+
+; ---------------------------------------------------------------------------
+; Fill nametable 0 with tile 0 (transparent, shows the backdrop = P1 colour),
+; then draw the P2 boxes and set their attribute bytes.
+; ---------------------------------------------------------------------------
+load_nametable:
+    bit PPUSTATUS           ; reset the PPUADDR write latch
+    lda #$20
+    sta PPUADDR
+    lda #$00
+    sta PPUADDR
+    ; 1024 bytes = 960 tiles + 64 attribute bytes (all palette 0).
+    ldy #4
+    ldx #0
+@clear:
+    sta PPUDATA
+    inx
+    bne @clear
+    dey
+    bne @clear
+
+    ; The same tile row is written on every row of the box band.
+.repeat BOX_ROWS, r
+    lda #>($2000 + (BOX_TOP_ROW + r) * 32 + BOX_LEFT_COL)
+    sta PPUADDR
+    lda #<($2000 + (BOX_TOP_ROW + r) * 32 + BOX_LEFT_COL)
+    sta PPUADDR
+    ldx #0
+:   lda box_row,x
+    sta PPUDATA
+    inx
+    cpx #BOX_ROW_LEN
+    bne :-
+.endrepeat
+
+    ; Attribute groups are 4x4 tiles; the boxes span group rows 4 and 5.
+    lda #>($23C0 + 4 * 8)
+    sta PPUADDR
+    lda #<($23C0 + 4 * 8)
+    sta PPUADDR
+    ldx #0
+:   lda box_attributes,x
+    sta PPUDATA
+    inx
+    cpx #16
+    bne :-
+    rts
+
+; ---------------------------------------------------------------------------
+; Initial palette: backdrop = "nothing held", everything else P2_DARK, so the
+; very first frame already shows the idle picture.
+; ---------------------------------------------------------------------------
+load_palette:
+    bit PPUSTATUS
+    lda #$3F
+    sta PPUADDR
+    lda #$00
+    sta PPUADDR
+    lda #COLOR_NONE
+    sta PPUDATA
+    lda #P2_DARK
+    ldx #31
+:   sta PPUDATA
+    dex
+    bne :-
+    ; Point VRAM away from the palette: while rendering is off the PPU shows
+    ; the colour at the VRAM address if it lies in palette RAM.
+    lda #$20
+    sta PPUADDR
+    lda #$00
+    sta PPUADDR
+    rts
+
+; ---------------------------------------------------------------------------
+; Writing PPUADDR overwrites the PPU's internal scroll register, so after any
+; VRAM access the scroll must be set again or the picture would jump. These
+; three writes set every bit of it (nametable, coarse/fine X and Y).
+; ---------------------------------------------------------------------------
+restore_scroll:
+    lda #0
+    sta PPUSCROLL
+    sta PPUSCROLL
+    lda #PPUCTRL_RUN
+    sta PPUCTRL
+    rts
+
+; ---------------------------------------------------------------------------
+; NMI = start of vblank. Read the pads, then immediately show the result.
+; Roughly 550 CPU cycles; vblank lasts about 2270, so palette writes can
+; never spill into the visible picture.
+; ---------------------------------------------------------------------------
+nmi:
+    pha
+    txa
+    pha
+
+    ; Strobe both controllers, then shift out 8 bits each. The first bit is
+    ; A; rotating right eight times leaves it in bit 0 and Right in bit 7.
+    lda #1
+    sta JOY1
+    lda #0
+    sta JOY1
+    ldx #8
+@read:
+    lda JOY1
+    and #%00000011          ; bit 0: NES pad, bit 1: Famicom expansion pad
+    cmp #1                  ; carry = button held
+    ror p1
+    lda JOY2
+    and #%00000011
+    cmp #1
+    ror p2
+    dex
+    bne @read
+
+    ; Palette RAM, starting at the backdrop ($3F00).
+    bit PPUSTATUS
+    lda #$3F
+    sta PPUADDR
+    lda #$00
+    sta PPUADDR
+
+    ; Backdrop = colour of the lowest set bit of p1 (first in read order);
+    ; X ends at 8 ("nothing held") when p1 is 0.
+    lda p1
+    ldx #0
+@find:
+    lsr a
+    bcs @found
+    inx
+    cpx #8
+    bne @find
+@found:
+    lda fill_colors,x
+    sta PPUDATA             ; $3F00
+
+    ; $3F01-$3F0A: one entry per P2 box (see the layout notes above), with
+    ; the unused index-0 entries of palettes 1 and 2 written in between.
+    lda p2
+    sta tmp
+.macro box_color
+    lsr tmp                 ; next P2 button, A first
+    lda #P2_DARK
+    bcc :+
+    lda #P2_LIT
+:   sta PPUDATA
+.endmacro
+    box_color               ; $3F01 A
+    box_color               ; $3F02 B
+    box_color               ; $3F03 Select
+    lda #P2_DARK
+    sta PPUDATA             ; $3F04 never displayed
+    box_color               ; $3F05 Start
+    box_color               ; $3F06 Up
+    box_color               ; $3F07 Down
+    lda #P2_DARK
+    sta PPUDATA             ; $3F08 never displayed
+    box_color               ; $3F09 Left
+    box_color               ; $3F0A Right
+
+    ; Tone on while P1 holds A (see SQ1_TONE_ON).
+    lda p1
+    and #BUTTON_A
+    beq @quiet
+    lda #SQ1_TONE_ON
+    bne @set_volume         ; always taken
+@quiet:
+    lda #SQ1_TONE_OFF
+@set_volume:
+    sta SQ1_VOL
+
+    jsr restore_scroll
+
+    pla
+    tax
+    pla
+irq:
+    rti
+
+.segment "RODATA"
+
+; Backdrop colour for the first held P1 button; entry 8 = nothing held.
+fill_colors:
+    .byte COLOR_A, COLOR_B, COLOR_SELECT, COLOR_START
+    .byte COLOR_UP, COLOR_DOWN, COLOR_LEFT, COLOR_RIGHT
+    .byte COLOR_NONE
+
+; One nametable row of the box band: box i is tile (i mod 3) + 1, twice,
+; followed by a transparent gap tile.
+box_row:
+.repeat 8, i
+    .byte (i .mod 3) + 1, (i .mod 3) + 1
+  .if i < 7
+    .byte 0
+  .endif
+.endrepeat
+
+; Attribute bytes for group rows 4 and 5 (tile rows 16-23). Each byte covers
+; 4x4 tiles; its 2-bit fields pick the palette for the top-left, top-right,
+; bottom-left and bottom-right 2x2 quadrants. With boxes at tile columns
+; 4-5, 7-8, 10-11, ..., 25-26 the quadrant columns map to palettes:
+;   cols  0-11: boxes 0-2 -> palette 0
+;   cols 12-21: boxes 3-5 -> palette 1  (cols 12 and 21 are gap tiles)
+;   cols 22-27: boxes 6-7 -> palette 2
+; All four quadrants of a byte get the same left/right palettes; quadrants
+; without box tiles show only the backdrop, so their palette is irrelevant.
+.define ATTR(left, right) (left) | ((right) << 2) | ((left) << 4) | ((right) << 6)
+box_attributes:
+.repeat 2
+    .byte ATTR(0, 0), ATTR(0, 0), ATTR(0, 0), ATTR(1, 1)
+    .byte ATTR(1, 1), ATTR(1, 2), ATTR(2, 2), ATTR(0, 0)
+.endrepeat
+
+.segment "VECTORS"
+    .word nmi, reset, irq
+
+; ---------------------------------------------------------------------------
+; CHR-ROM: tile 0 blank, tiles 1-3 solid in colour 1, 2, 3. Each tile is two
+; 8-byte bit planes; colour = plane0 bit + 2 * plane1 bit.
+; ---------------------------------------------------------------------------
+.segment "CHARS"
+    .res 16, $00                        ; tile 0
+    .res 8, $FF                         ; tile 1: plane 0
+    .res 8, $00                         ;         plane 1
+    .res 8, $00                         ; tile 2
+    .res 8, $FF
+    .res 8, $FF                         ; tile 3
+    .res 8, $FF

@@ -1,0 +1,121 @@
+// Package testrom is Telecart's own NES test ROM: the default game, and the
+// fixture for exact input-to-picture tests.
+//
+// The ROM (src/testrom.s, 6502 assembly for Debian's cc65) fills the screen
+// with a colour chosen by player 1's buttons, lights one of eight boxes for
+// each of player 2's buttons, and plays a tone while player 1 holds A. It
+// reads the controllers in its NMI handler and rewrites the palette in the
+// same vblank, so with nestopia a button shows in the very frame whose
+// retro_run read it. build.sh assembles it; `go generate` runs build.sh.
+package testrom
+
+import (
+	_ "embed"
+	"fmt"
+	"image"
+	"image/color"
+)
+
+//go:generate sh build.sh
+
+//go:embed testrom.nes
+var rom string
+
+// ROM returns a fresh copy of the ROM file.
+func ROM() []byte { return []byte(rom) }
+
+// Button is an NES controller button, numbered in the order the NES shift
+// register reports them.
+type Button uint8
+
+const (
+	A Button = iota
+	B
+	Select
+	Start
+	Up
+	Down
+	Left
+	Right
+)
+
+func (b Button) String() string {
+	switch b {
+	case A:
+		return "A"
+	case B:
+		return "B"
+	case Select:
+		return "Select"
+	case Start:
+		return "Start"
+	case Up:
+		return "Up"
+	case Down:
+		return "Down"
+	case Left:
+		return "Left"
+	case Right:
+		return "Right"
+	}
+	return fmt.Sprintf("Button(%d)", uint8(b))
+}
+
+// Buttons returns all eight buttons in shift-register order.
+func Buttons() []Button { return []Button{A, B, Select, Start, Up, Down, Left, Right} }
+
+// The colours below are what nestopia 1.52 (Debian's libretro-nestopia)
+// outputs with its default options (palette cxa2025as, XRGB8888), read from
+// its frames. Its default also crops 8 lines at the top and bottom as
+// overscan: the picture is 256x224 and every coordinate here is in it.
+
+// fillColors is indexed by Button; the last entry is for no button.
+func fillColors() [9]color.RGBA {
+	return [9]color.RGBA{
+		A:      {196, 178, 0, 255},   // $28 yellow
+		B:      {21, 60, 254, 255},   // $12 blue
+		Select: {95, 24, 0, 255},     // $07 dark brown
+		Start:  {233, 222, 134, 255}, // $38 pale yellow
+		Up:     {0, 19, 155, 255},    // $02 dark blue
+		Down:   {88, 88, 88, 255},    // $00 grey
+		Left:   {255, 255, 255, 255}, // $30 white
+		Right:  {0, 0, 0, 255},       // $0F black
+		8:      {94, 137, 254, 255},  // $22 light blue-violet: nothing held
+	}
+}
+
+// FillColor is the colour of player 1's area while the given buttons are
+// held. When several are, the first in shift-register order wins; with none
+// it is the idle colour.
+func FillColor(held ...Button) color.RGBA {
+	colors := fillColors()
+	best := len(colors) - 1
+	for _, b := range held {
+		if int(b) < best {
+			best = int(b)
+		}
+	}
+	return colors[best]
+}
+
+// FillPoint is a point in player 1's area, far from player 2's boxes.
+func FillPoint() image.Point { return image.Pt(128, 48) }
+
+// P2Box is the box that lights while player 2 holds b: 16x32 pixels, boxes
+// 24 pixels apart, from (32, 136).
+func P2Box(b Button) image.Rectangle {
+	x := 32 + 24*int(b)
+	return image.Rect(x, 136, x+16, 168)
+}
+
+// P2Color is the colour of a player 2 box, lit or not.
+func P2Color(lit bool) color.RGBA {
+	if lit {
+		return color.RGBA{254, 101, 246, 255} // $24 bright magenta
+	}
+	return color.RGBA{93, 0, 82, 255} // $04 dark purple
+}
+
+// ToneHz is the pitch of the tone played while player 1 holds A: pulse
+// channel 1 with period 253, 1789772.7 / (16 × 254) Hz.
+func ToneHz() float64 { return 1789772.7 / (16 * 254) }

@@ -1,0 +1,90 @@
+package testrom
+
+import (
+	"image/color"
+	"math"
+	"testing"
+)
+
+func TestHeader(t *testing.T) {
+	rom := ROM()
+	if len(rom) != 16+16<<10+8<<10 {
+		t.Fatalf("ROM is %d bytes, want a 16-byte header, 16 KiB PRG and 8 KiB CHR", len(rom))
+	}
+	if string(rom[:4]) != "NES\x1a" {
+		t.Fatalf("magic %q", rom[:4])
+	}
+	if rom[4] != 1 || rom[5] != 1 {
+		t.Errorf("%d PRG and %d CHR banks, want 1 and 1", rom[4], rom[5])
+	}
+	if mapper := rom[6]>>4 | rom[7]&0xF0; mapper != 0 {
+		t.Errorf("mapper %d, want 0 (NROM)", mapper)
+	}
+	if rom[6]&0x02 != 0 {
+		t.Error("battery flag set; the ROM has no SRAM")
+	}
+	// The reset vector points into PRG ($C000-$FFFF for 16 KiB NROM).
+	prg := rom[16 : 16+16<<10]
+	if reset := uint16(prg[0x3FFC]) | uint16(prg[0x3FFD])<<8; reset < 0xC000 {
+		t.Errorf("reset vector $%04X outside PRG", reset)
+	}
+}
+
+func distance(a, b color.RGBA) float64 {
+	dr, dg, db := float64(a.R)-float64(b.R), float64(a.G)-float64(b.G), float64(a.B)-float64(b.B)
+	return math.Sqrt(dr*dr + dg*dg + db*db)
+}
+
+// The colours must stay apart through a lossy codec.
+func TestColoursDistinct(t *testing.T) {
+	fills := []color.RGBA{FillColor()}
+	for _, b := range Buttons() {
+		fills = append(fills, FillColor(b))
+	}
+	for i := range fills {
+		for j := range i {
+			if d := distance(fills[i], fills[j]); d < 80 {
+				t.Errorf("fill colours %v and %v only %.0f apart", fills[i], fills[j], d)
+			}
+		}
+		for _, lit := range []bool{false, true} {
+			if d := distance(fills[i], P2Color(lit)); d < 60 {
+				t.Errorf("fill colour %v and P2 colour %v only %.0f apart", fills[i], P2Color(lit), d)
+			}
+		}
+	}
+}
+
+func TestPriority(t *testing.T) {
+	tests := []struct {
+		held []Button
+		want Button
+	}{
+		{[]Button{A, B}, A},
+		{[]Button{Right, Left}, Left},
+		{[]Button{Start, Select, Down}, Select},
+		{[]Button{Right}, Right},
+	}
+	for _, tt := range tests {
+		if got, want := FillColor(tt.held...), FillColor(tt.want); got != want {
+			t.Errorf("FillColor(%v) = %v, want %v's colour %v", tt.held, got, tt.want, want)
+		}
+	}
+}
+
+func TestLayout(t *testing.T) {
+	for i, a := range Buttons() {
+		box := P2Box(a)
+		if box.Dx() < 16 || box.Dy() < 16 {
+			t.Errorf("%v box %v smaller than 16x16", a, box)
+		}
+		if FillPoint().In(box.Inset(-16)) {
+			t.Errorf("fill point %v within 16 px of %v box %v", FillPoint(), a, box)
+		}
+		for _, b := range Buttons()[i+1:] {
+			if box.Overlaps(P2Box(b)) {
+				t.Errorf("%v and %v boxes overlap", a, b)
+			}
+		}
+	}
+}
