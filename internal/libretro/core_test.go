@@ -343,6 +343,11 @@ func TestDebianCores(t *testing.T) {
 			if tt.width != 0 && (rec.last.Width != tt.width || rec.last.Height != tt.height) {
 				t.Errorf("frame %dx%d, want %dx%d", rec.last.Width, rec.last.Height, tt.width, tt.height)
 			}
+			// Each core announces its options in its own format (legacy
+			// variables, v1 or v2); all must be parsed.
+			if n := len(c.Options()); n == 0 {
+				t.Errorf("%s announced no options", c.SystemInfo().Name)
+			}
 			if rec.last.Format != tt.format {
 				t.Errorf("pixel format %v, want %v", rec.last.Format, tt.format)
 			}

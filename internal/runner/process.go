@@ -270,7 +270,10 @@ func (p *Process) read(ready chan<- wire.Ready) {
 		}
 		switch m := msg.(type) {
 		case wire.Ready:
-			ready <- m
+			select {
+			case ready <- m:
+			default: // a second Ready is a runner bug; Start took the first
+			}
 		case wire.Video:
 			p.lastFrame.Store(time.Now().UnixNano())
 			if p.handlers.Video != nil {

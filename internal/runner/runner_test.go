@@ -353,6 +353,44 @@ func TestToneWhileAHeld(t *testing.T) {
 	}
 }
 
+// TestAudioFrames checks the Opus packets carry the configured duration of
+// 48 kHz stereo, and keep pace with the video.
+func TestAudioFrames(t *testing.T) {
+	for _, d := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond} {
+		t.Run(d.String(), func(t *testing.T) {
+			s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t), Audio: runner.AudioConfig{FrameDuration: d}})
+			dec, err := opus.NewDecoder(2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer dec.Close()
+			for range 120 {
+				s.nextVideo(t)
+			}
+			var total time.Duration
+			for len(s.audio) > 0 {
+				a := <-s.audio
+				if a.Duration != d {
+					t.Fatalf("packet of %v, want %v", a.Duration, d)
+				}
+				pcm, err := dec.Decode(a.Data)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := 2 * int(d*opus.SampleRate/time.Second); len(pcm) != want {
+					t.Fatalf("packet decodes to %d samples, want %d", len(pcm), want)
+				}
+				total += a.Duration
+			}
+			// 120 frames at 60 fps are 2 s of sound, give or take what
+			// waits for a whole packet and the frames in flight.
+			if video := 2 * time.Second; total < video-50*time.Millisecond || total > video+50*time.Millisecond {
+				t.Errorf("%v of audio for %v of video", total, video)
+			}
+		})
+	}
+}
+
 // TestSharedROMs plays the homebrew through the runner: frames flow, the
 // decoded picture is not blank, the decoded audio is not silent.
 func TestSharedROMs(t *testing.T) {

@@ -120,8 +120,7 @@ type game struct {
 	resampler  *resample.Resampler
 	audioEnc   *opus.Encoder
 	sampleRate float64
-	pcm        []int16
-	resampled  []int16
+	resampled  []int16 // 48 kHz stereo not yet encoded
 
 	stats statsWindow
 }
@@ -365,11 +364,10 @@ func (g *game) frame() error {
 			return err
 		}
 	}
-	g.pcm = append(g.pcm[:0], samples...)
 	if err := g.sendVideo(captured); err != nil {
 		return err
 	}
-	return g.sendAudio(captured)
+	return g.sendAudio(captured, samples)
 }
 
 // onFrame receives the core's picture during Run and converts it at once:
@@ -444,10 +442,12 @@ func (g *game) sendVideo(captured time.Time) error {
 	})
 }
 
-func (g *game) sendAudio(captured time.Time) error {
+// sendAudio resamples the frame's audio to 48 kHz and sends every whole
+// Opus frame; the remainder waits for the next video frame.
+func (g *game) sendAudio(captured time.Time, samples []int16) error {
 	t0 := time.Now()
 	defer func() { g.stats.audio.add(time.Since(t0)) }()
-	g.resampled = g.resampler.Process(g.resampled, g.pcm)
+	g.resampled = g.resampler.Process(g.resampled, samples)
 	n := g.audioEnc.FrameSamples() * 2
 	sent := 0
 	for len(g.resampled)-sent >= n {

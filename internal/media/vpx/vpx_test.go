@@ -132,52 +132,17 @@ func TestNoSpontaneousKeyframes(t *testing.T) {
 	}
 }
 
+// sizer adapts Encoder to mediatest.Encoder.
+type sizer struct{ *Encoder }
+
+func (e sizer) EncodeSize(img *yuv.I420) (int, bool, error) {
+	p, err := e.Encode(img, false)
+	return len(p.Data), p.Keyframe, err
+}
+
 func TestSetBitrate(t *testing.T) {
-	// Noise cannot be predicted, so each frame is as large as rate
-	// control allows and the average frame follows the target.
-	frames, err := mediatest.GameFrames(256, 240, 60)
-	if err != nil {
-		t.Fatal(err)
-	}
-	rng := rand.New(rand.NewPCG(1, 2))
-	img, _ := yuv.NewI420(256, 240)
 	e := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 3000})
-	average := func() float64 {
-		const skip = 30 // let rate control settle first
-		total := 0
-		for i, src := range frames {
-			mediatest.Noisy(img, src, 16, rng)
-			pkt, err := e.Encode(img, false)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if pkt.Keyframe && i > 0 {
-				t.Errorf("frame %d: keyframe after SetBitrate", i)
-			}
-			if i >= skip {
-				total += len(pkt.Data)
-			}
-		}
-		return float64(total) / float64(len(frames)-skip)
-	}
-	const highTarget, lowTarget = 3000 * 1000 / 8 / 60, 500 * 1000 / 8 / 60 // bytes a frame
-	high := average()
-	if err := e.SetBitrate(500); err != nil {
-		t.Fatal(err)
-	}
-	low := average()
-	t.Logf("average frame: %.0f bytes at 3000 kbps (target %d), %.0f bytes at 500 kbps (target %d)", high, highTarget, low, lowTarget)
-	if low > high/3 {
-		t.Errorf("average frame at 500 kbps = %.0f bytes, want under a third of %.0f at 3000 kbps", low, high)
-	}
-	if high < 0.8*highTarget || high > 1.2*highTarget {
-		t.Errorf("average frame at 3000 kbps = %.0f bytes, want %d ±20%%", high, highTarget)
-	}
-	// At the highest quantizer the noise still costs a little more than
-	// the target.
-	if low > 1.5*lowTarget {
-		t.Errorf("average frame at 500 kbps = %.0f bytes, want near %d", low, lowTarget)
-	}
+	mediatest.CheckSetBitrate(t, sizer{e})
 	for _, kbps := range []int{0, -1, maxBitrateKbps + 1} {
 		if err := e.SetBitrate(kbps); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("SetBitrate(%d) = %v, want ErrInvalidConfig", kbps, err)

@@ -6,6 +6,7 @@ package mediatest
 import (
 	"math"
 	"math/rand/v2"
+	"testing"
 
 	"github.com/telecart/telecart/internal/media/yuv"
 )
@@ -212,4 +213,62 @@ func Percentile(sorted []float64, p float64) float64 {
 	i := int(math.Ceil(p/100*float64(len(sorted)))) - 1
 	i = max(0, min(i, len(sorted)-1))
 	return sorted[i]
+}
+
+// Encoder is what CheckSetBitrate needs of a video encoder: the size of
+// each encoded frame and whether it is a keyframe.
+type Encoder interface {
+	EncodeSize(img *yuv.I420) (size int, keyframe bool, err error)
+	SetBitrate(kbps int) error
+}
+
+// CheckSetBitrate encodes a noisy game scene at 3000 kbps, lowers the
+// bitrate to 500 kbps while running, and checks that the average frame
+// follows the target without a keyframe. Noise cannot be predicted, so each
+// frame is as large as rate control allows. e must start at 3000 kbps for
+// 256x240 at 60 fps.
+func CheckSetBitrate(t *testing.T, e Encoder) {
+	t.Helper()
+	frames, err := GameFrames(256, 240, 60)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(1, 2))
+	img, _ := yuv.NewI420(256, 240)
+	average := func() float64 {
+		const skip = 30 // let rate control settle first
+		total := 0
+		for i, src := range frames {
+			Noisy(img, src, 16, rng)
+			size, key, err := e.EncodeSize(img)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if key && i > 0 {
+				t.Errorf("frame %d: keyframe after SetBitrate", i)
+			}
+			if i >= skip {
+				total += size
+			}
+		}
+		return float64(total) / float64(len(frames)-skip)
+	}
+	const highTarget, lowTarget = 3000 * 1000 / 8 / 60, 500 * 1000 / 8 / 60 // bytes a frame
+	high := average()
+	if err := e.SetBitrate(500); err != nil {
+		t.Fatal(err)
+	}
+	low := average()
+	t.Logf("average frame: %.0f bytes at 3000 kbps (target %d), %.0f bytes at 500 kbps (target %d)", high, highTarget, low, lowTarget)
+	if low > high/3 {
+		t.Errorf("average frame at 500 kbps = %.0f bytes, want under a third of %.0f at 3000 kbps", low, high)
+	}
+	if high < 0.8*highTarget || high > 1.2*highTarget {
+		t.Errorf("average frame at 3000 kbps = %.0f bytes, want %d ±20%%", high, highTarget)
+	}
+	// At the highest quantizer the noise still costs a little more than
+	// the target.
+	if low > 1.5*lowTarget {
+		t.Errorf("average frame at 500 kbps = %.0f bytes, want near %d", low, lowTarget)
+	}
 }
