@@ -11,6 +11,7 @@ import (
 
 	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/libretro"
+	"github.com/telecart/telecart/internal/testrom"
 )
 
 // load loads a core for one test and closes it after.
@@ -123,8 +124,6 @@ func TestOneCorePerProcess(t *testing.T) {
 }
 
 func TestLoadGameErrors(t *testing.T) {
-	gba := fixture.SharedROM(t, "gba/anguna.gba")
-	alwa := fixture.SharedROM(t, "nes/Alwa's Awakening (Demo).nes")
 	dir := t.TempDir()
 	write := func(name string, data []byte) string {
 		path := filepath.Join(dir, name)
@@ -133,23 +132,16 @@ func TestLoadGameErrors(t *testing.T) {
 		}
 		return path
 	}
-	gbaData, err := os.ReadFile(gba)
-	if err != nil {
-		t.Fatal(err)
-	}
-	alwaData, err := os.ReadFile(alwa)
-	if err != nil {
-		t.Fatal(err)
-	}
+	rom := testrom.ROM()
 	tests := []struct {
 		name string
 		path string
 		want error
 	}{
-		{"wrong extension", gba, libretro.ErrWrongExtension},
-		{"another system's ROM", write("anguna.nes", gbaData), libretro.ErrGameRejected},
-		{"truncated ROM", write("truncated.nes", alwaData[:len(alwaData)/3]), libretro.ErrGameRejected},
-		{"header only", write("header.nes", alwaData[:16]), libretro.ErrGameRejected},
+		{"wrong extension", write("test.gba", rom), libretro.ErrWrongExtension},
+		{"another system's ROM", write("gameboy.nes", gameBoyROM()), libretro.ErrGameRejected},
+		{"truncated ROM", write("truncated.nes", rom[:len(rom)/3]), libretro.ErrGameRejected},
+		{"header only", write("header.nes", rom[:16]), libretro.ErrGameRejected},
 		{"empty file", write("empty.nes", nil), libretro.ErrEmptyGame},
 		{"missing file", filepath.Join(dir, "missing.nes"), os.ErrNotExist},
 	}
@@ -250,9 +242,19 @@ func TestSharedROMs(t *testing.T) {
 	}
 }
 
+// testROM writes the project's own test ROM for one test.
+func testROM(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "telecart-test.nes")
+	if err := os.WriteFile(path, testrom.ROM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 func TestStateErrors(t *testing.T) {
 	c := load(t, fixture.Core(t, "nes"), nil)
-	if err := c.LoadGame(fixture.SharedROM(t, "nes/Alwa's Awakening (Demo).nes"), nil); err != nil {
+	if err := c.LoadGame(testROM(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	state, err := c.SaveState()
@@ -282,7 +284,7 @@ func TestStateErrors(t *testing.T) {
 }
 
 func TestCoreOptionOverride(t *testing.T) {
-	rom := fixture.SharedROM(t, "nes/Alwa's Awakening (Demo).nes")
+	rom := testROM(t)
 	tests := []struct {
 		name       string
 		options    map[string]string
