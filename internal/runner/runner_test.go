@@ -8,7 +8,6 @@ import (
 	"image/color"
 	"math"
 	"os"
-	"os/signal"
 	"path/filepath"
 	"strings"
 	"sync/atomic"
@@ -22,24 +21,13 @@ import (
 	"github.com/telecart/telecart/internal/media/vpx"
 	"github.com/telecart/telecart/internal/media/yuv"
 	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/runner/runnertest"
 	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/testrom"
 )
 
-// The test binary is also the runner: started with this variable set, it
-// serves the runner protocol as `telecart runner` does.
-const childEnv = "TELECART_TEST_RUNNER"
-
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "1" {
-		ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-		err := runner.Child(ctx)
-		stop()
-		if err != nil {
-			os.Exit(1)
-		}
-		os.Exit(0)
-	}
+	runnertest.Main()
 	os.Exit(m.Run())
 }
 
@@ -50,14 +38,6 @@ type session struct {
 	audio   chan wire.Audio
 	stats   chan wire.Stats
 	dropped atomic.Int64
-}
-
-func options(cfg runner.Config) runner.Options {
-	return runner.Options{
-		Config:  cfg,
-		Command: []string{os.Args[0]},
-		Env:     []string{childEnv + "=1"},
-	}
 }
 
 func start(t *testing.T, opts runner.Options) (*session, error) {
@@ -96,7 +76,7 @@ func offer[T any](s *session, ch chan T, v T) {
 
 func mustStart(t *testing.T, cfg runner.Config) *session {
 	t.Helper()
-	s, err := start(t, options(cfg))
+	s, err := start(t, runnertest.Options(cfg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -540,7 +520,7 @@ func TestStartErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := start(t, options(tt.cfg))
+			_, err := start(t, runnertest.Options(tt.cfg))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
 			}
@@ -564,7 +544,7 @@ func TestChildFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := options(runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+			opts := runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
 			opts.HangTimeout = time.Second
 			s, err := start(t, opts)
 			if err != nil {

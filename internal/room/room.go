@@ -1,0 +1,162 @@
+// Package room is one running game and the people watching and playing it:
+// a runner whose single encoded stream is fanned out to every peer, and the
+// player slots whose input reaches the game.
+package room
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync/atomic"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/runner/wire"
+)
+
+// ID names a room: short, random and safe in a URL.
+type ID string
+
+// NewID returns a fresh random room id of 8 URL-safe characters (48 bits).
+func NewID() ID {
+	var b [6]byte
+	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
+	return ID(base64.RawURLEncoding.EncodeToString(b[:]))
+}
+
+var ErrSlot = errors.New("room: no such player slot")
+
+// Params configure a room.
+type Params struct {
+	ID     ID
+	Runner runner.Options // its Handlers are the room's own
+	Logger *slog.Logger
+}
+
+// Room is one game in one runner, shared by its peers: every peer's
+// connection carries the same two tracks, so each frame is encoded once
+// however many people watch.
+type Room struct {
+	id    ID
+	log   *slog.Logger
+	proc  *runner.Process
+	video *webrtc.TrackLocalStaticSample
+	audio *webrtc.TrackLocalStaticSample
+	seq   atomic.Uint32 // Seq of the last input sent to the runner
+}
+
+// New starts the room's game and returns once it runs.
+func New(ctx context.Context, p Params) (*Room, error) {
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("room", p.ID)
+	codec := p.Runner.Config.Video.Codec
+	if codec == "" {
+		codec = runner.DefaultCodec
+	}
+	videoCodec, err := VideoCodec(codec)
+	if err != nil {
+		return nil, err
+	}
+	stream := "telecart-" + string(p.ID)
+	video, err := webrtc.NewTrackLocalStaticSample(videoCodec.RTPCodecCapability, "video", stream)
+	if err != nil {
+		return nil, fmt.Errorf("room: video track: %w", err)
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(AudioCodec().RTPCodecCapability, "audio", stream)
+	if err != nil {
+		return nil, fmt.Errorf("room: audio track: %w", err)
+	}
+	r := &Room{id: p.ID, log: log, video: video, audio: audio}
+	opts := p.Runner
+	opts.Logger = log
+	opts.Handlers = runner.Handlers{
+		Video: func(v wire.Video) {
+			if err := video.WriteSample(media.Sample{Data: v.Data, Duration: v.Duration, Timestamp: v.Captured}); err != nil {
+				log.Debug("room: write video", "err", err)
+			}
+		},
+		Audio: func(a wire.Audio) {
+			if err := audio.WriteSample(media.Sample{Data: a.Data, Duration: a.Duration, Timestamp: a.Captured}); err != nil {
+				log.Debug("room: write audio", "err", err)
+			}
+		},
+	}
+	r.proc, err = runner.Start(ctx, opts)
+	if err != nil {
+		return nil, err
+	}
+	return r, nil
+}
+
+// ID is the room's id.
+func (r *Room) ID() ID { return r.id }
+
+// Game describes the running game.
+func (r *Room) Game() wire.Ready { return r.proc.Ready() }
+
+// Tracks are the room's shared video and audio tracks, for a peer to send.
+func (r *Room) Tracks() []webrtc.TrackLocal { return []webrtc.TrackLocal{r.video, r.audio} }
+
+// Input sets the controller state of a player slot (0-3).
+func (r *Room) Input(slot int, buttons uint16, analog [4]int16) error {
+	if slot < 0 || slot > 3 {
+		return fmt.Errorf("%w: %d", ErrSlot, slot)
+	}
+	return r.proc.SendInput(wire.Input{Slot: uint8(slot), Seq: r.seq.Add(1), Buttons: buttons, Analog: analog})
+}
+
+// RequestKeyframe makes the next picture a keyframe, for a peer that
+// joined or lost pictures.
+func (r *Room) RequestKeyframe() {
+	if err := r.proc.RequestKeyframe(); err != nil {
+		r.log.Debug("room: keyframe request", "err", err)
+	}
+}
+
+// Done is closed when the game has ended, by Close or by a crash.
+func (r *Room) Done() <-chan struct{} { return r.proc.Done() }
+
+// Err says why the game ended; nil after Close.
+func (r *Room) Err() error { return r.proc.Err() }
+
+// Close ends the game.
+func (r *Room) Close() error { return r.proc.Close() }
+
+// VideoCodec is the RTP codec of a runner codec, as negotiated with browsers.
+func VideoCodec(c runner.Codec) (webrtc.RTPCodecParameters, error) {
+	feedback := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	switch c {
+	case runner.CodecVP8:
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: feedback},
+			PayloadType:        96,
+		}, nil
+	case runner.CodecH264:
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType:     webrtc.MimeTypeH264,
+				ClockRate:    90000,
+				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+				RTCPFeedback: feedback,
+			},
+			PayloadType: 102,
+		}, nil
+	}
+	return webrtc.RTPCodecParameters{}, fmt.Errorf("room: no RTP codec for %q", c)
+}
+
+// AudioCodec is Opus as negotiated with browsers.
+func AudioCodec() webrtc.RTPCodecParameters {
+	return webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1"},
+		PayloadType:        111,
+	}
+}

@@ -1,0 +1,178 @@
+package worker
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"sync"
+
+	"github.com/pion/rtcp"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/telecart/telecart/internal/room"
+)
+
+// PeerID names a peer within its worker.
+type PeerID string
+
+// PeerParams configure a Peer.
+type PeerParams struct {
+	ID   PeerID
+	API  *webrtc.API
+	Room *room.Room
+	// Slot is the player slot (0-3) the peer's input drives; -1 watches only.
+	Slot       int
+	ICEServers []webrtc.ICEServer
+	// OnCandidate sends one of our ICE candidates to the browser.
+	OnCandidate func(webrtc.ICECandidateInit)
+	Logger      *slog.Logger
+}
+
+// Peer is one browser's connection to a room. The worker offers: the
+// room's video and audio tracks, send-only, and the "input" data channel.
+type Peer struct {
+	id   PeerID
+	pc   *webrtc.PeerConnection
+	room *room.Room
+	slot int
+	log  *slog.Logger
+
+	mu      sync.Mutex
+	lastSeq uint32
+	seen    bool
+
+	done     chan struct{}
+	doneOnce sync.Once
+}
+
+// NewPeer creates the connection and returns it with the offer for the
+// browser.
+func NewPeer(p PeerParams) (*Peer, webrtc.SessionDescription, error) {
+	log := p.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	pc, err := p.API.NewPeerConnection(webrtc.Configuration{ICEServers: p.ICEServers})
+	if err != nil {
+		return nil, webrtc.SessionDescription{}, fmt.Errorf("worker: peer connection: %w", err)
+	}
+	peer := &Peer{id: p.ID, pc: pc, room: p.Room, slot: p.Slot, log: log.With("peer", p.ID), done: make(chan struct{})}
+	fail := func(err error) (*Peer, webrtc.SessionDescription, error) {
+		pc.Close()
+		return nil, webrtc.SessionDescription{}, err
+	}
+	for _, track := range p.Room.Tracks() {
+		sender, err := pc.AddTrack(track)
+		if err != nil {
+			return fail(fmt.Errorf("worker: add track: %w", err))
+		}
+		go peer.readRTCP(sender)
+	}
+	ordered, retransmits := false, uint16(0)
+	dc, err := pc.CreateDataChannel("input", &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
+	if err != nil {
+		return fail(fmt.Errorf("worker: data channel: %w", err))
+	}
+	dc.OnMessage(peer.onInput)
+
+	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil && p.OnCandidate != nil {
+			p.OnCandidate(c.ToJSON())
+		}
+	})
+	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
+		peer.log.Debug("peer connection", "state", s)
+		switch s {
+		case webrtc.PeerConnectionStateConnected:
+			// A new viewer starts on a keyframe, not on deltas it cannot decode.
+			p.Room.RequestKeyframe()
+		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
+			peer.doneOnce.Do(func() { close(peer.done) })
+		}
+	})
+
+	offer, err := pc.CreateOffer(nil)
+	if err != nil {
+		return fail(fmt.Errorf("worker: offer: %w", err))
+	}
+	if err := pc.SetLocalDescription(offer); err != nil {
+		return fail(fmt.Errorf("worker: set offer: %w", err))
+	}
+	return peer, offer, nil
+}
+
+// SetAnswer applies the browser's answer.
+func (p *Peer) SetAnswer(answer webrtc.SessionDescription) error {
+	if answer.Type != webrtc.SDPTypeAnswer {
+		return fmt.Errorf("worker: got %v, want an answer", answer.Type)
+	}
+	if err := p.pc.SetRemoteDescription(answer); err != nil {
+		return fmt.Errorf("worker: set answer: %w", err)
+	}
+	return nil
+}
+
+// AddCandidate adds one of the browser's ICE candidates.
+func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
+	if err := p.pc.AddICECandidate(c); err != nil {
+		return fmt.Errorf("worker: add candidate: %w", err)
+	}
+	return nil
+}
+
+// Done is closed when the connection has failed or closed.
+func (p *Peer) Done() <-chan struct{} { return p.done }
+
+// Close ends the connection.
+func (p *Peer) Close() error { return p.pc.Close() }
+
+// onInput applies a pad state from the browser, unless a newer one came first.
+func (p *Peer) onInput(msg webrtc.DataChannelMessage) {
+	state, err := parseInput(msg.Data)
+	if err != nil {
+		p.log.Debug("peer: dropping input", "err", err)
+		return
+	}
+	if p.slot < 0 {
+		return // spectators' buttons change nothing
+	}
+	p.mu.Lock()
+	stale := p.seen && int32(state.seq-p.lastSeq) <= 0
+	if !stale {
+		p.lastSeq, p.seen = state.seq, true
+	}
+	p.mu.Unlock()
+	if stale {
+		return
+	}
+	if err := p.room.Input(p.slot, state.buttons, state.analog); err != nil {
+		p.log.Debug("peer: input", "err", err)
+	}
+}
+
+// readRTCP answers the browser's picture loss reports with a keyframe. It
+// returns when the connection closes. Reading also lets the interceptors
+// (NACK) see every RTCP packet.
+func (p *Peer) readRTCP(sender *webrtc.RTPSender) {
+	buf := make([]byte, 1500)
+	for {
+		n, _, err := sender.Read(buf)
+		if err != nil {
+			if !errors.Is(err, io.ErrClosedPipe) && !errors.Is(err, io.EOF) {
+				p.log.Debug("peer: rtcp", "err", err)
+			}
+			return
+		}
+		packets, err := rtcp.Unmarshal(buf[:n])
+		if err != nil {
+			continue // one malformed report is no reason to stop listening
+		}
+		for _, pkt := range packets {
+			switch pkt.(type) {
+			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
+				p.room.RequestKeyframe()
+			}
+		}
+	}
+}

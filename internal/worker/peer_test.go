@@ -1,0 +1,298 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"image/color"
+	"math"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/pion/rtp/codecs"
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
+
+	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/libretro"
+	"github.com/telecart/telecart/internal/media/vpx"
+	"github.com/telecart/telecart/internal/room"
+	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/runner/runnertest"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+func TestMain(m *testing.M) {
+	runnertest.Main()
+	os.Exit(m.Run())
+}
+
+func newTestRoom(t *testing.T) *room.Room {
+	t.Helper()
+	rom := filepath.Join(t.TempDir(), "telecart-test.nes")
+	if err := os.WriteFile(rom, testrom.ROM(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	r, err := room.New(context.Background(), room.Params{
+		ID:     room.NewID(),
+		Runner: runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: rom}),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
+	return r
+}
+
+// client is a browser stand-in: a Pion peer that answers the worker's
+// offer, decodes the video it receives and sends pad states.
+type client struct {
+	pc     *webrtc.PeerConnection
+	frames chan []byte // VP8 frames, depacketized
+	input  chan *webrtc.DataChannel
+	// playoutDelay receives the playout-delay extension of the first video
+	// packet, nil if it had none.
+	playoutDelay chan []byte
+}
+
+func newClient(t *testing.T) *client {
+	t.Helper()
+	m := &webrtc.MediaEngine{}
+	if err := m.RegisterDefaultCodecs(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		t.Fatal(err)
+	}
+	s := webrtc.SettingEngine{}
+	s.SetIncludeLoopbackCandidate(true)
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s)).NewPeerConnection(webrtc.Configuration{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { pc.Close() })
+	c := &client{pc: pc, frames: make(chan []byte, 1024), input: make(chan *webrtc.DataChannel, 1), playoutDelay: make(chan []byte, 1)}
+	pc.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
+		if track.Kind() != webrtc.RTPCodecTypeVideo {
+			return
+		}
+		var extID uint8
+		for _, ext := range receiver.GetParameters().HeaderExtensions {
+			if ext.URI == playoutDelayURI {
+				extID = uint8(ext.ID)
+			}
+		}
+		sb := samplebuilder.New(64, &codecs.VP8Packet{}, track.Codec().ClockRate)
+		for first := true; ; first = false {
+			pkt, _, err := track.ReadRTP()
+			if err != nil {
+				return
+			}
+			if first {
+				c.playoutDelay <- pkt.GetExtension(extID)
+			}
+			sb.Push(pkt)
+			for s := sb.Pop(); s != nil; s = sb.Pop() {
+				select {
+				case c.frames <- s.Data:
+				default:
+				}
+			}
+		}
+	})
+	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		dc.OnOpen(func() { c.input <- dc })
+	})
+	return c
+}
+
+// connect runs the signalling a coordinator will relay, in-process.
+func connect(t *testing.T, api *webrtc.API, r *room.Room, slot int, c *client) *Peer {
+	t.Helper()
+	fromWorker := make(chan webrtc.ICECandidateInit, 16)
+	peer, offer, err := NewPeer(PeerParams{
+		ID: "test", API: api, Room: r, Slot: slot,
+		OnCandidate: func(ci webrtc.ICECandidateInit) { fromWorker <- ci },
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { peer.Close() })
+	fromClient := make(chan webrtc.ICECandidateInit, 16)
+	c.pc.OnICECandidate(func(ci *webrtc.ICECandidate) {
+		if ci != nil {
+			fromClient <- ci.ToJSON()
+		}
+	})
+	if err := c.pc.SetRemoteDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.pc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.SetAnswer(answer); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	t.Cleanup(cancel)
+	go func() {
+		for {
+			select {
+			case ci := <-fromWorker:
+				_ = c.pc.AddICECandidate(ci)
+			case ci := <-fromClient:
+				_ = peer.AddCandidate(ci)
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return peer
+}
+
+func fillColour(t *testing.T, dec *vpx.Decoder, frame []byte) (color.RGBA, bool) {
+	t.Helper()
+	img, err := dec.Decode(frame)
+	if err != nil {
+		return color.RGBA{}, false // a delta before the first keyframe
+	}
+	rgba := make([]byte, 4*img.Width*img.Height)
+	if err := img.ToRGBA(rgba); err != nil {
+		t.Fatal(err)
+	}
+	p := testrom.FillPoint()
+	i := 4 * (p.Y*img.Width + p.X)
+	return color.RGBA{rgba[i], rgba[i+1], rgba[i+2], 255}, true
+}
+
+func near(a, b color.RGBA) bool {
+	d := math.Sqrt(math.Pow(float64(a.R)-float64(b.R), 2) + math.Pow(float64(a.G)-float64(b.G), 2) + math.Pow(float64(a.B)-float64(b.B), 2))
+	return d < 40
+}
+
+// waitColour decodes received frames until the fill shows want, for at
+// most a second of video.
+func (c *client) waitColour(t *testing.T, dec *vpx.Decoder, want color.RGBA) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	var got color.RGBA
+	for range 60 {
+		select {
+		case f := <-c.frames:
+			var ok bool
+			if got, ok = fillColour(t, dec, f); ok && near(got, want) {
+				return
+			}
+		case <-timeout:
+			t.Fatalf("no video for 5 s (last colour %v, want %v)", got, want)
+		}
+	}
+	t.Fatalf("picture is %v after a second of video, want %v", got, want)
+}
+
+// TestPeerPlaysOverWebRTC connects a Pion client over real WebRTC on
+// loopback: it receives the room's video, starting on a keyframe, and its
+// button presses on the data channel change the picture.
+func TestPeerPlaysOverWebRTC(t *testing.T) {
+	api, err := newAPI(runner.CodecVP8, ICEConfig{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRoom(t)
+	c := newClient(t)
+	peer := connect(t, api, r, 0, c)
+
+	dec, err := vpx.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	c.waitColour(t, dec, testrom.FillColor())
+	// Min and max delay 0: Chromium's low-latency renderer.
+	if ext := <-c.playoutDelay; len(ext) != 3 || ext[0]|ext[1]|ext[2] != 0 {
+		t.Errorf("playout-delay extension %x, want 000000", ext)
+	}
+
+	var dc *webrtc.DataChannel
+	select {
+	case dc = <-c.input:
+	case <-time.After(5 * time.Second):
+		t.Fatal("input channel not open after 5 s")
+	}
+	send := func(seq uint32, buttons uint16) {
+		if err := dc.Send(padState{seq: seq, buttons: buttons}.marshal()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	send(1, 1<<libretro.ButtonA)
+	c.waitColour(t, dec, testrom.FillColor(testrom.A))
+	send(2, 1<<libretro.ButtonB)
+	c.waitColour(t, dec, testrom.FillColor(testrom.B))
+	// A late, older state is dropped: the picture stays B.
+	send(1, 1<<libretro.ButtonA)
+	send(3, 1<<libretro.ButtonB)
+	c.waitColour(t, dec, testrom.FillColor(testrom.B))
+
+	if err := peer.Close(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-peer.Done():
+	case <-time.After(5 * time.Second):
+		t.Fatal("peer not done 5 s after Close")
+	}
+}
+
+func TestSpectatorInputIgnored(t *testing.T) {
+	api, err := newAPI(runner.CodecVP8, ICEConfig{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRoom(t)
+	c := newClient(t)
+	connect(t, api, r, -1, c)
+	dec, err := vpx.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	c.waitColour(t, dec, testrom.FillColor())
+	dc := <-c.input
+	if err := dc.Send(padState{seq: 1, buttons: 1 << libretro.ButtonA}.marshal()); err != nil {
+		t.Fatal(err)
+	}
+	for range 30 {
+		if got, ok := fillColour(t, dec, <-c.frames); ok && !near(got, testrom.FillColor()) {
+			t.Fatalf("a spectator's A press changed the picture to %v", got)
+		}
+	}
+}
+
+func TestParseInput(t *testing.T) {
+	valid := padState{seq: 7, buttons: 0x0101, analog: [4]int16{-32768, 32767, 0, -1}}
+	got, err := parseInput(valid.marshal())
+	if err != nil || got != valid {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	bad := [][]byte{nil, {1}, append(valid.marshal(), 0), append([]byte{2}, valid.marshal()[1:]...)}
+	for _, b := range bad {
+		if _, err := parseInput(b); !errors.Is(err, errInput) {
+			t.Errorf("parseInput(%x) = %v, want errInput", b, err)
+		}
+	}
+}
+
+func FuzzParseInput(f *testing.F) {
+	f.Add(padState{seq: 1, buttons: 3}.marshal())
+	f.Fuzz(func(t *testing.T, b []byte) {
+		s, err := parseInput(b)
+		if err == nil && string(s.marshal()) != string(b) {
+			t.Fatalf("%x parsed to %+v, which marshals to %x", b, s, s.marshal())
+		}
+	})
+}
