@@ -242,19 +242,9 @@ func TestSharedROMs(t *testing.T) {
 	}
 }
 
-// testROM writes the project's own test ROM for one test.
-func testROM(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "telecart-test.nes")
-	if err := os.WriteFile(path, testrom.ROM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func TestStateErrors(t *testing.T) {
 	c := load(t, fixture.Core(t, "nes"), nil)
-	if err := c.LoadGame(testROM(t), nil); err != nil {
+	if err := c.LoadGame(fixture.TestROM(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	state, err := c.SaveState()
@@ -284,7 +274,7 @@ func TestStateErrors(t *testing.T) {
 }
 
 func TestCoreOptionOverride(t *testing.T) {
-	rom := testROM(t)
+	rom := fixture.TestROM(t)
 	tests := []struct {
 		name       string
 		options    map[string]string

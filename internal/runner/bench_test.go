@@ -5,13 +5,11 @@ import (
 	"io"
 	"log/slog"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/runner/wire"
-	"github.com/telecart/telecart/internal/testrom"
 )
 
 // BenchmarkFrame measures what one frame costs in the runner's own pipeline
@@ -31,12 +29,8 @@ func BenchmarkFrame(b *testing.B) {
 	for _, game := range games {
 		for _, codec := range []Codec{CodecVP8, CodecH264} {
 			b.Run(game.name+"/"+string(codec), func(b *testing.B) {
-				rom := filepath.Join(b.TempDir(), "telecart-test.nes")
-				if game.rom == "" {
-					if err := os.WriteFile(rom, testrom.ROM(), 0o644); err != nil {
-						b.Fatal(err)
-					}
-				} else {
+				rom := fixture.TestROM(b)
+				if game.rom != "" {
 					rom = fixture.SharedROM(b, game.rom)
 				}
 				cfg := Config{Core: fixture.Core(b, game.system), Game: rom, Options: game.options, Video: VideoConfig{Codec: codec}}.withDefaults()
@@ -81,10 +75,7 @@ func BenchmarkRunnerCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rom := filepath.Join(b.TempDir(), "telecart-test.nes")
-	if err := os.WriteFile(rom, testrom.ROM(), 0o644); err != nil {
-		b.Fatal(err)
-	}
+	rom := fixture.TestROM(b)
 	for i := 0; i < b.N; i++ {
 		stats := make(chan wire.Stats, 16)
 		p, err := Start(context.Background(), Options{

@@ -91,15 +91,6 @@ func assertReaped(t *testing.T, pid int) {
 	}
 }
 
-func testROM(t *testing.T) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), "telecart-test.nes")
-	if err := os.WriteFile(path, testrom.ROM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
 func (s *session) nextVideo(t *testing.T) wire.Video {
 	t.Helper()
 	select {
@@ -206,7 +197,7 @@ func colourMatch(got, want color.RGBA) bool {
 // decodes the encoded stream: the test ROM's picture must show the
 // button's colour in the frame the input was applied to, or the next.
 func TestInputToPicture(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 	pic := newPicture(t)
 
 	var seq uint32
@@ -279,7 +270,7 @@ func TestInputToPicture(t *testing.T) {
 // TestToneWhileAHeld decodes the Opus stream: silent with nothing held,
 // a tone while A is held.
 func TestToneWhileAHeld(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 	dec, err := opus.NewDecoder(2)
 	if err != nil {
 		t.Fatal(err)
@@ -338,7 +329,7 @@ func TestToneWhileAHeld(t *testing.T) {
 func TestAudioFrames(t *testing.T) {
 	for _, d := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond} {
 		t.Run(d.String(), func(t *testing.T) {
-			s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t), Audio: runner.AudioConfig{FrameDuration: d}})
+			s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t), Audio: runner.AudioConfig{FrameDuration: d}})
 			dec, err := opus.NewDecoder(2)
 			if err != nil {
 				t.Fatal(err)
@@ -419,7 +410,7 @@ func TestSharedROMs(t *testing.T) {
 }
 
 func TestRequests(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 	ctx := context.Background()
 	state, err := s.SaveState(ctx)
 	if err != nil || len(state) == 0 {
@@ -461,7 +452,7 @@ func TestRequests(t *testing.T) {
 }
 
 func TestH264(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t), Video: runner.VideoConfig{Codec: runner.CodecH264}})
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t), Video: runner.VideoConfig{Codec: runner.CodecH264}})
 	first := s.nextVideo(t)
 	if !first.Keyframe {
 		t.Fatal("first H.264 frame is not a keyframe")
@@ -476,7 +467,7 @@ func TestH264(t *testing.T) {
 
 // TestPacing checks the loop runs at the core's rate, not as fast as it can.
 func TestPacing(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 	var st wire.Stats
 	for range 2 { // the first interval includes start-up
 		select {
@@ -494,7 +485,7 @@ func TestPacing(t *testing.T) {
 
 func TestStartErrors(t *testing.T) {
 	nes := fixture.Core(t, "nes")
-	rom, err := os.ReadFile(testROM(t))
+	rom, err := os.ReadFile(fixture.TestROM(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -511,11 +502,11 @@ func TestStartErrors(t *testing.T) {
 		cfg  runner.Config
 		want error
 	}{
-		{"missing core", runner.Config{Core: "/nonexistent/core_libretro.so", Game: testROM(t)}, runner.ErrFailed},
+		{"missing core", runner.Config{Core: "/nonexistent/core_libretro.so", Game: fixture.TestROM(t)}, runner.ErrFailed},
 		{"truncated ROM", runner.Config{Core: nes, Game: write("truncated.nes", rom[:len(rom)/2])}, runner.ErrFailed},
 		{"ROM for another system", runner.Config{Core: fixture.Core(t, "gba"), Game: write("test.gba", rom)}, runner.ErrFailed},
 		{"missing ROM", runner.Config{Core: nes, Game: filepath.Join(dir, "missing.nes")}, runner.ErrFailed},
-		{"bad codec", runner.Config{Core: nes, Game: testROM(t), Video: runner.VideoConfig{Codec: "mpeg2"}}, runner.ErrInvalidConfig},
+		{"bad codec", runner.Config{Core: nes, Game: fixture.TestROM(t), Video: runner.VideoConfig{Codec: "mpeg2"}}, runner.ErrInvalidConfig},
 		{"no game", runner.Config{Core: nes}, runner.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
@@ -544,7 +535,7 @@ func TestChildFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+			opts := runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 			opts.HangTimeout = time.Second
 			s, err := start(t, opts)
 			if err != nil {
@@ -571,7 +562,7 @@ func TestChildFailures(t *testing.T) {
 }
 
 func TestCloseStopsCleanly(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: testROM(t)})
+	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 	s.nextVideo(t)
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)

@@ -6,7 +6,6 @@ import (
 	"image/color"
 	"math"
 	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -30,13 +29,9 @@ func TestMain(m *testing.M) {
 
 func newTestRoom(t *testing.T) *room.Room {
 	t.Helper()
-	rom := filepath.Join(t.TempDir(), "telecart-test.nes")
-	if err := os.WriteFile(rom, testrom.ROM(), 0o644); err != nil {
-		t.Fatal(err)
-	}
 	r, err := room.New(context.Background(), room.Params{
 		ID:     room.NewID(),
-		Runner: runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: rom}),
+		Runner: runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)}),
 	})
 	if err != nil {
 		t.Fatal(err)

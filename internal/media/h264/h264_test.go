@@ -341,28 +341,7 @@ func TestEncodeErrors(t *testing.T) {
 			t.Errorf("Encode(%dx%d) = %v, want ErrSizeMismatch", size.w, size.h, err)
 		}
 	}
-	if _, err := e.Encode(nil, false); !errors.Is(err, yuv.ErrInvalidSize) {
-		t.Errorf("Encode(nil) = %v, want yuv.ErrInvalidSize", err)
-	}
-	short := &yuv.I420{Width: 256, Height: 240, Y: make([]byte, 256*240), U: make([]byte, 100), V: make([]byte, 128*120), StrideY: 256, StrideUV: 128}
-	if _, err := e.Encode(short, false); !errors.Is(err, yuv.ErrShortBuffer) {
-		t.Errorf("Encode(short planes) = %v, want yuv.ErrShortBuffer", err)
-	}
-	img, _ := yuv.NewI420(256, 240)
-	if _, err := e.Encode(img, false); err != nil {
-		t.Fatalf("Encode after errors: %v", err)
-	}
-	for range 2 {
-		if err := e.Close(); err != nil {
-			t.Errorf("Close = %v", err)
-		}
-	}
-	if _, err := e.Encode(img, false); !errors.Is(err, ErrClosed) {
-		t.Errorf("Encode after Close = %v, want ErrClosed", err)
-	}
-	if err := e.SetBitrate(500); !errors.Is(err, ErrClosed) {
-		t.Errorf("SetBitrate after Close = %v, want ErrClosed", err)
-	}
+	mediatest.CheckEncodeErrors(t, sizer{e}, ErrClosed)
 }
 
 // TestPadOddSize checks that the padding column and row repeat the edge.

@@ -4,6 +4,7 @@
 package mediatest
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -215,11 +216,41 @@ func Percentile(sorted []float64, p float64) float64 {
 	return sorted[i]
 }
 
-// Encoder is what CheckSetBitrate needs of a video encoder: the size of
-// each encoded frame and whether it is a keyframe.
+// Encoder is what the checks need of a video encoder: the size of each
+// encoded frame and whether it is a keyframe, and its controls.
 type Encoder interface {
 	EncodeSize(img *yuv.I420) (size int, keyframe bool, err error)
 	SetBitrate(kbps int) error
+	Close() error
+}
+
+// CheckEncodeErrors checks that e, made for 256x240, refuses a missing
+// picture and one with short planes, still encodes after that, closes
+// twice without error, and refuses use after Close with errClosed.
+func CheckEncodeErrors(t *testing.T, e Encoder, errClosed error) {
+	t.Helper()
+	if _, _, err := e.EncodeSize(nil); !errors.Is(err, yuv.ErrInvalidSize) {
+		t.Errorf("Encode(nil) = %v, want yuv.ErrInvalidSize", err)
+	}
+	short := &yuv.I420{Width: 256, Height: 240, Y: make([]byte, 256*240), U: make([]byte, 100), V: make([]byte, 128*120), StrideY: 256, StrideUV: 128}
+	if _, _, err := e.EncodeSize(short); !errors.Is(err, yuv.ErrShortBuffer) {
+		t.Errorf("Encode(short planes) = %v, want yuv.ErrShortBuffer", err)
+	}
+	img, _ := yuv.NewI420(256, 240)
+	if _, _, err := e.EncodeSize(img); err != nil {
+		t.Fatalf("Encode after errors: %v", err)
+	}
+	for range 2 {
+		if err := e.Close(); err != nil {
+			t.Errorf("Close = %v", err)
+		}
+	}
+	if _, _, err := e.EncodeSize(img); !errors.Is(err, errClosed) {
+		t.Errorf("Encode after Close = %v, want %v", err, errClosed)
+	}
+	if err := e.SetBitrate(500); !errors.Is(err, errClosed) {
+		t.Errorf("SetBitrate after Close = %v, want %v", err, errClosed)
+	}
 }
 
 // CheckSetBitrate encodes a noisy game scene at 3000 kbps, lowers the
