@@ -1,0 +1,144 @@
+package coordinator
+
+import (
+	"errors"
+	"net/http"
+
+	"github.com/coder/websocket"
+
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// browserConn is one browser tab: at most one session at a time.
+type browserConn struct {
+	conn
+	session signal.SessionID // guarded by Coordinator.mu
+	worker  *workerConn      // guarded by Coordinator.mu
+}
+
+func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return // Accept has answered the request
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(signal.MaxMessage)
+	b := &browserConn{conn: conn{ws: ws}}
+	log := c.log.With("browser", r.RemoteAddr)
+
+	c.mu.Lock()
+	c.browsers[b] = true
+	c.mu.Unlock()
+	defer c.dropBrowser(b)
+
+	if err := b.send("", signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}); err != nil {
+		return
+	}
+	for {
+		_, data, err := ws.Read(r.Context())
+		if err != nil {
+			return
+		}
+		_, p, err := signal.Decode(data)
+		if err != nil {
+			log.Debug("coordinator: bad message from browser", "err", err)
+			if b.send("", signal.Error{Code: signal.CodeBadRequest, Message: err.Error()}) != nil {
+				return
+			}
+			continue
+		}
+		c.fromBrowser(b, p)
+	}
+}
+
+func (c *Coordinator) fromBrowser(b *browserConn, p signal.Payload) {
+	c.mu.Lock()
+	session, w := b.session, b.worker
+	c.mu.Unlock()
+	switch p := p.(type) {
+	case signal.Start:
+		if session != "" {
+			_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "A game is already running; quit it first."})
+			return
+		}
+		c.start(b, p)
+	case signal.Quit:
+		if session != "" {
+			c.endSession(session)
+			_ = w.send(session, p)
+		}
+	case signal.SDP, signal.Candidate:
+		if session == "" {
+			_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "No game is running."})
+			return
+		}
+		_ = w.send(session, p)
+	default:
+		_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "Browsers cannot send " + string(p.Type()) + "."})
+	}
+}
+
+func (c *Coordinator) start(b *browserConn, req signal.Start) {
+	w, err := c.pick(req.Game)
+	if err != nil {
+		code := signal.CodeNoWorker
+		if errors.Is(err, errUnknownGame) {
+			code = signal.CodeUnknownGame
+		}
+		_ = b.send("", signal.Error{Code: code, Message: err.Error()})
+		return
+	}
+	id := newSessionID()
+	c.mu.Lock()
+	w.starting--
+	w.sessions[id] = true
+	c.sessions[id] = b
+	b.session, b.worker = id, w
+	c.mu.Unlock()
+	c.log.Info("coordinator: session", "session", id, "game", req.Game, "worker", w.id)
+	if err := w.send(id, req); err != nil {
+		c.endSession(id)
+		_ = b.send("", signal.Error{Code: signal.CodeNoWorker, Message: "The server went away; try again."})
+	}
+}
+
+// endSession forgets a session on both sides of the coordinator.
+func (c *Coordinator) endSession(id signal.SessionID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	b := c.sessions[id]
+	if b == nil {
+		return
+	}
+	delete(c.sessions, id)
+	if b.worker != nil {
+		delete(b.worker.sessions, id)
+	}
+	b.session, b.worker = "", nil
+}
+
+func (c *Coordinator) dropBrowser(b *browserConn) {
+	c.mu.Lock()
+	session, w := b.session, b.worker
+	delete(c.browsers, b)
+	c.mu.Unlock()
+	if session != "" {
+		c.endSession(session)
+		_ = w.send(session, signal.Quit{}) // the tab is gone: free its room
+	}
+}
+
+// toBrowser relays a worker's message for a session.
+func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
+	c.mu.Lock()
+	b := c.sessions[id]
+	c.mu.Unlock()
+	if b == nil {
+		return
+	}
+	switch p.(type) {
+	case signal.Error, signal.Ended:
+		c.endSession(id)
+	}
+	_ = b.send("", p)
+}

@@ -1,0 +1,188 @@
+// Package coordinator is the front door: it serves the web app, keeps the
+// registry of workers, sends each browser to a worker that can play its
+// game, and relays the WebRTC negotiation between the two.
+package coordinator
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// Config configures a coordinator.
+type Config struct {
+	// Token is the secret workers present; empty refuses every worker.
+	Token string
+	// ICEServers are handed to browsers.
+	ICEServers []signal.ICEServer
+	// Web is the browser app, served at /.
+	Web    fs.FS
+	Logger *slog.Logger
+	// WorkerTimeout drops a worker silent for this long (default 15 s).
+	WorkerTimeout time.Duration
+}
+
+const (
+	registerTimeout = 10 * time.Second
+	writeTimeout    = 5 * time.Second
+)
+
+// Coordinator routes browsers to workers.
+type Coordinator struct {
+	cfg Config
+	log *slog.Logger
+
+	mu       sync.Mutex
+	workers  map[string]*workerConn
+	sessions map[signal.SessionID]*browserConn
+	browsers map[*browserConn]bool
+}
+
+// New makes a coordinator; serve its Handler.
+func New(cfg Config) *Coordinator {
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	if cfg.WorkerTimeout <= 0 {
+		cfg.WorkerTimeout = 15 * time.Second
+	}
+	return &Coordinator{
+		cfg:      cfg,
+		log:      cfg.Logger,
+		workers:  map[string]*workerConn{},
+		sessions: map[signal.SessionID]*browserConn{},
+		browsers: map[*browserConn]bool{},
+	}
+}
+
+// Handler serves the web app at /, browsers at /ws, workers at /worker and
+// health at /healthz.
+func (c *Coordinator) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /ws", c.serveBrowser)
+	mux.HandleFunc("GET /worker", c.serveWorker)
+	mux.HandleFunc("GET /healthz", c.serveHealth)
+	if c.cfg.Web != nil {
+		mux.Handle("GET /", http.FileServerFS(c.cfg.Web))
+	}
+	return mux
+}
+
+func (c *Coordinator) serveHealth(w http.ResponseWriter, _ *http.Request) {
+	c.mu.Lock()
+	status := struct {
+		Workers  int `json:"workers"`
+		Sessions int `json:"sessions"`
+	}{len(c.workers), len(c.sessions)}
+	c.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(status)
+}
+
+// conn is a WebSocket with the protocol's encoding.
+type conn struct {
+	ws *websocket.Conn
+}
+
+func (c conn) send(session signal.SessionID, p signal.Payload) error {
+	b, err := signal.Encode(session, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	defer cancel()
+	return c.ws.Write(ctx, websocket.MessageText, b)
+}
+
+func newSessionID() signal.SessionID {
+	var b [12]byte
+	_, _ = rand.Read(b[:]) // never fails on Linux
+	return signal.SessionID(base64.RawURLEncoding.EncodeToString(b[:]))
+}
+
+// games is the library of every worker, without duplicates, by title.
+func (c *Coordinator) games() []signal.GameInfo {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	seen := map[string]bool{}
+	var games []signal.GameInfo
+	for _, w := range c.workers {
+		for _, g := range w.games {
+			if !seen[g.ID] {
+				seen[g.ID] = true
+				games = append(games, g)
+			}
+		}
+	}
+	sort.Slice(games, func(i, j int) bool { return strings.ToLower(games[i].Title) < strings.ToLower(games[j].Title) })
+	return games
+}
+
+// pick chooses the worker for a new session: one that has the game and a
+// free place, the least loaded first.
+func (c *Coordinator) pick(game string) (*workerConn, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var best *workerConn
+	hasGame := false
+	for _, w := range c.workers {
+		if !w.has(game) {
+			continue
+		}
+		hasGame = true
+		if w.load() >= w.capacity {
+			continue
+		}
+		if best == nil || w.load() < best.load() || (w.load() == best.load() && w.id < best.id) {
+			best = w
+		}
+	}
+	switch {
+	case best != nil:
+		best.starting++
+		return best, nil
+	case hasGame:
+		return nil, errAllBusy
+	}
+	return nil, errUnknownGame
+}
+
+var (
+	errAllBusy     = errors.New("every server that has this game is full")
+	errUnknownGame = errors.New("no server has this game")
+)
+
+// broadcastHello sends every browser the current library, after a worker
+// came or went.
+func (c *Coordinator) broadcastHello() {
+	hello := signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}
+	c.mu.Lock()
+	browsers := make([]*browserConn, 0, len(c.browsers))
+	for b := range c.browsers {
+		browsers = append(browsers, b)
+	}
+	c.mu.Unlock()
+	for _, b := range browsers {
+		_ = b.send("", hello) // a browser that is gone is cleaned up by its reader
+	}
+}
+
+// tokenOK compares in constant time, so the token cannot be guessed byte by byte.
+func tokenOK(r *http.Request, token string) bool {
+	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+}

@@ -1,0 +1,114 @@
+package coordinator
+
+import (
+	"context"
+	"net/http"
+
+	"github.com/coder/websocket"
+
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// workerConn is one registered worker. Its fields other than conn are
+// guarded by Coordinator.mu.
+type workerConn struct {
+	conn
+	id       string
+	zone     string
+	capacity int
+	games    []signal.GameInfo
+	gameSet  map[string]bool
+	sessions map[signal.SessionID]bool
+	starting int // picked, not yet in sessions
+}
+
+func (w *workerConn) has(game string) bool { return w.gameSet[game] }
+func (w *workerConn) load() int            { return len(w.sessions) + w.starting }
+
+func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
+	if !tokenOK(r, c.cfg.Token) {
+		c.log.Warn("coordinator: refused a worker with a wrong or missing token", "remote", r.RemoteAddr)
+		http.Error(rw, "wrong or missing worker token", http.StatusUnauthorized)
+		return
+	}
+	ws, err := websocket.Accept(rw, r, nil)
+	if err != nil {
+		return
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(signal.MaxMessage)
+
+	ctx, cancel := context.WithTimeout(r.Context(), registerTimeout)
+	_, data, err := ws.Read(ctx)
+	cancel()
+	if err != nil {
+		return
+	}
+	_, p, err := signal.Decode(data)
+	reg, ok := p.(signal.Register)
+	if err != nil || !ok {
+		c.log.Warn("coordinator: worker did not register", "remote", r.RemoteAddr, "err", err)
+		ws.Close(websocket.StatusPolicyViolation, "register first")
+		return
+	}
+	w := &workerConn{
+		conn: conn{ws: ws}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity,
+		games: reg.Games, gameSet: map[string]bool{}, sessions: map[signal.SessionID]bool{},
+	}
+	for _, g := range reg.Games {
+		w.gameSet[g.ID] = true
+	}
+	c.mu.Lock()
+	old := c.workers[w.id]
+	c.workers[w.id] = w
+	c.mu.Unlock()
+	if old != nil {
+		old.ws.Close(websocket.StatusPolicyViolation, "replaced by a new connection")
+	}
+	log := c.log.With("worker", w.id)
+	log.Info("coordinator: worker joined", "zone", w.zone, "capacity", w.capacity, "games", len(w.games), "remote", r.RemoteAddr)
+	c.broadcastHello()
+	defer func() {
+		c.dropWorker(w)
+		log.Info("coordinator: worker left")
+		c.broadcastHello()
+	}()
+
+	for {
+		ctx, cancel := context.WithTimeout(r.Context(), c.cfg.WorkerTimeout)
+		_, data, err := ws.Read(ctx)
+		cancel()
+		if err != nil {
+			return
+		}
+		m, p, err := signal.Decode(data)
+		if err != nil {
+			log.Warn("coordinator: bad message from worker", "err", err)
+			continue
+		}
+		switch p.(type) {
+		case signal.Heartbeat:
+			continue
+		case signal.Started, signal.SDP, signal.Candidate, signal.Ended, signal.Error:
+			c.toBrowser(m.Session, p)
+		default:
+			log.Warn("coordinator: unexpected message from worker", "type", p.Type())
+		}
+	}
+}
+
+// dropWorker removes a worker and tells the browsers it was serving.
+func (c *Coordinator) dropWorker(w *workerConn) {
+	c.mu.Lock()
+	if c.workers[w.id] == w {
+		delete(c.workers, w.id)
+	}
+	var orphans []signal.SessionID
+	for id := range w.sessions {
+		orphans = append(orphans, id)
+	}
+	c.mu.Unlock()
+	for _, id := range orphans {
+		c.toBrowser(id, signal.Ended{Reason: "The server running your game went away."})
+	}
+}

@@ -1,0 +1,144 @@
+// Package library finds the games a worker can play: the bundled test ROM
+// and every ROM in the configured folders whose extension a supported
+// system plays.
+package library
+
+import (
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+
+	"github.com/telecart/telecart/internal/cores"
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// MaxGames bounds a library, so a mistaken folder (a whole disk) cannot
+// flood the coordinator and every browser with a list nobody can use.
+const MaxGames = 5000
+
+var ErrTooMany = errors.New("library: too many games")
+
+// Game is a game and the file it is in. ID is an opaque key, never a path:
+// requests name games by ID and only the library turns that into a file.
+type Game struct {
+	signal.GameInfo
+	Path string
+}
+
+// Library is a set of games, read-only once scanned.
+type Library struct {
+	games []Game
+	byID  map[string]Game
+}
+
+// New makes a library of games, which must have distinct IDs.
+func New(games ...Game) (*Library, error) {
+	l := &Library{byID: map[string]Game{}}
+	for _, g := range games {
+		if _, dup := l.byID[g.ID]; dup {
+			return nil, fmt.Errorf("library: two games with id %q", g.ID)
+		}
+		l.byID[g.ID] = g
+		l.games = append(l.games, g)
+	}
+	sort.Slice(l.games, func(i, j int) bool {
+		return strings.ToLower(l.games[i].Title) < strings.ToLower(l.games[j].Title)
+	})
+	return l, nil
+}
+
+// Scan makes a library of extra games (such as the bundled test ROM) plus
+// every ROM below dirs. A folder that does not exist is skipped with a
+// warning: a fresh install has no games folder yet.
+func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
+	games := append([]Game(nil), extra...)
+	seen := map[string]bool{}
+	for _, g := range extra {
+		seen[g.ID] = true
+	}
+	for _, dir := range dirs {
+		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+			if err != nil {
+				if path == dir {
+					return err
+				}
+				log.Warn("library: skipping", "path", path, "err", err)
+				return nil
+			}
+			if strings.HasPrefix(d.Name(), ".") && path != dir {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
+			}
+			if !d.Type().IsRegular() {
+				return nil
+			}
+			system, err := cores.ForFile(path)
+			if err != nil {
+				return nil // not a ROM
+			}
+			g := Game{GameInfo: signal.GameInfo{ID: system.ID + ":" + d.Name(), Title: Title(d.Name()), System: system.ID}, Path: path}
+			if seen[g.ID] {
+				log.Warn("library: skipping a second file with the same name", "path", path)
+				return nil
+			}
+			if len(games) >= MaxGames {
+				return fmt.Errorf("%w: more than %d below %s", ErrTooMany, MaxGames, dir)
+			}
+			seen[g.ID] = true
+			games = append(games, g)
+			return nil
+		})
+		if errors.Is(err, fs.ErrNotExist) {
+			log.Warn("library: folder not found", "dir", dir)
+			continue
+		}
+		if err != nil {
+			return nil, fmt.Errorf("library: scan %s: %w", dir, err)
+		}
+	}
+	return New(games...)
+}
+
+// Title makes a display title of a ROM's file name.
+func Title(file string) string {
+	t := strings.TrimSuffix(file, filepath.Ext(file))
+	return strings.TrimSpace(strings.NewReplacer("_", " ", ".", " ").Replace(t))
+}
+
+// Games lists the library, sorted by title.
+func (l *Library) Games() []Game { return l.games }
+
+// Infos lists the library as the protocol describes games.
+func (l *Library) Infos() []signal.GameInfo {
+	infos := make([]signal.GameInfo, len(l.games))
+	for i, g := range l.games {
+		infos[i] = g.GameInfo
+	}
+	return infos
+}
+
+// Lookup finds a game by ID.
+func (l *Library) Lookup(id string) (Game, bool) {
+	g, ok := l.byID[id]
+	return g, ok
+}
+
+// DefaultDir is where Telecart looks for games when no folder is
+// configured: $XDG_DATA_HOME/telecart/games, usually ~/.local/share/telecart/games.
+func DefaultDir() string {
+	if dir := os.Getenv("XDG_DATA_HOME"); dir != "" {
+		return filepath.Join(dir, "telecart", "games")
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return filepath.Join(os.TempDir(), "telecart", "games")
+	}
+	return filepath.Join(home, ".local", "share", "telecart", "games")
+}

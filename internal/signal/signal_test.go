@@ -1,0 +1,92 @@
+package signal
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+func TestRoundTrip(t *testing.T) {
+	game := GameInfo{ID: "nes/alwa", Title: "Alwa's Awakening", System: "nes"}
+	payloads := []Payload{
+		Start{Game: "nes/alwa"},
+		Quit{},
+		Offer("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"),
+		Answer("v=0\r\n"),
+		Candidate{Candidate: "candidate:1 1 udp 2130706431 127.0.0.1 50000 typ host", SDPMid: ptr("0"), SDPMLineIndex: ptr(uint16(0))},
+		Hello{Games: []GameInfo{game}, ICEServers: []ICEServer{{URLs: []string{"stun:stun.example.org"}}}},
+		Started{Room: "AbCd1234", Game: game, Width: 256, Height: 224, Aspect: 4.0 / 3, FPS: 60.0988},
+		Ended{Reason: "the game crashed"},
+		Error{Code: CodeNoWorker, Message: "every worker is full"},
+		Register{ID: "w1", Zone: "eu", Capacity: 8, Games: []GameInfo{game}},
+		Heartbeat{Rooms: 3},
+	}
+	for _, p := range payloads {
+		b, err := Encode("s1", p)
+		if err != nil {
+			t.Fatalf("encode %T: %v", p, err)
+		}
+		m, got, err := Decode(b)
+		if err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		if m.Session != "s1" || m.Type != p.Type() || !reflect.DeepEqual(got, p) {
+			t.Errorf("round trip of %T: got %#v in %+v", p, got, m)
+		}
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name string
+		msg  string
+		want error
+	}{
+		{"not json", `start`, ErrMalformed},
+		{"trailing data", `{"v":1,"type":"quit"} {}`, ErrMalformed},
+		{"unknown envelope field", `{"v":1,"type":"quit","extra":1}`, ErrMalformed},
+		{"old version", `{"v":0,"type":"quit"}`, ErrVersion},
+		{"no version", `{"type":"quit"}`, ErrVersion},
+		{"unknown type", `{"v":1,"type":"launch"}`, ErrUnknown},
+		{"unknown payload field", `{"v":1,"type":"start","data":{"game":"x","cheat":true}}`, ErrBadPayload},
+		{"wrong payload type", `{"v":1,"type":"start","data":{"game":7}}`, ErrBadPayload},
+		{"missing game", `{"v":1,"type":"start","data":{}}`, ErrBadPayload},
+		{"control characters in id", `{"v":1,"type":"start","data":{"game":"a\u0000b"}}`, ErrBadPayload},
+		{"not an sdp", `{"v":1,"type":"offer","data":{"sdp":"hello"}}`, ErrBadPayload},
+		{"zero capacity", `{"v":1,"type":"register","data":{"id":"w","capacity":0,"games":[]}}`, ErrBadPayload},
+		{"bad picture", `{"v":1,"type":"started","data":{"room":"r","game":{"id":"g","system":"nes"},"width":0,"height":224,"aspect":1.3,"fps":60}}`, ErrBadPayload},
+		{"oversized", `{"v":1,"type":"error","data":{"code":"x","message":"` + strings.Repeat("x", MaxMessage) + `"}}`, ErrTooLarge},
+		{"long message", `{"v":1,"type":"error","data":{"code":"x","message":"` + strings.Repeat("x", 2000) + `"}}`, ErrBadPayload},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := Decode([]byte(tt.msg)); !errors.Is(err, tt.want) {
+				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add([]byte(`{"v":1,"type":"start","data":{"game":"nes/alwa"}}`))
+	f.Add([]byte(`{"v":1,"type":"candidate","session":"s","data":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0}}`))
+	f.Add([]byte(`{"v":1,"type":"register","data":{"id":"w","capacity":2,"games":[{"id":"a","title":"A","system":"nes"}]}}`))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, p, err := Decode(b)
+		if err != nil {
+			return
+		}
+		// What decodes must encode and decode to the same.
+		again, err := Encode(m.Session, p)
+		if err != nil {
+			t.Fatalf("re-encode %#v: %v", p, err)
+		}
+		_, p2, err := Decode(again)
+		if err != nil || !reflect.DeepEqual(p, p2) {
+			t.Fatalf("%s re-decoded to %#v, %v; want %#v", again, p2, err, p)
+		}
+	})
+}

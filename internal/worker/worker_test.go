@@ -1,0 +1,259 @@
+package worker
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/telecart/telecart/internal/coordinator"
+	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/libretro"
+	"github.com/telecart/telecart/internal/media/vpx"
+	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/runner/runnertest"
+	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+const testGame = "nes:telecart-test.nes"
+
+// cluster is a coordinator with one worker, on loopback.
+type cluster struct {
+	srv    *httptest.Server
+	worker *Worker
+}
+
+func newCluster(t *testing.T, capacity int) *cluster {
+	t.Helper()
+	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(coord.Handler())
+	t.Cleanup(srv.Close)
+	lib, err := library.New(library.Game{
+		GameInfo: signal.GameInfo{ID: testGame, Title: "Telecart Test ROM", System: "nes"},
+		Path:     fixture.TestROM(t),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := New(Config{
+		Capacity:    capacity,
+		Coordinator: "ws" + strings.TrimPrefix(srv.URL, "http") + "/worker",
+		Token:       "secret",
+		Library:     lib,
+		CoreDirs:    []string{filepath.Dir(fixture.Core(t, "nes"))},
+		Runner:      runnertest.Options(runner.Config{}),
+		ICE:         ICEConfig{Loopback: true},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = w.Run(ctx)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return &cluster{srv: srv, worker: w}
+}
+
+// browser is a Go stand-in for the web app: the /ws protocol and a Pion peer.
+type browser struct {
+	t  *testing.T
+	ws *websocket.Conn
+	*client
+}
+
+func (c *cluster) browse(t *testing.T) *browser {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(c.srv.URL, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	return &browser{t: t, ws: ws}
+}
+
+func (b *browser) send(p signal.Payload) {
+	b.t.Helper()
+	data, err := signal.Encode("", p)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := b.ws.Write(context.Background(), websocket.MessageText, data); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+func (b *browser) read() signal.Payload {
+	b.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, data, err := b.ws.Read(ctx)
+	if err != nil {
+		b.t.Fatalf("read: %v", err)
+	}
+	_, p, err := signal.Decode(data)
+	if err != nil {
+		b.t.Fatalf("decode %s: %v", data, err)
+	}
+	return p
+}
+
+// waitGames reads hellos until one lists the test game: the worker
+// registers a moment after the coordinator starts.
+func (b *browser) waitGames() signal.Hello {
+	b.t.Helper()
+	for range 10 {
+		if h, ok := b.read().(signal.Hello); ok && len(h.Games) > 0 {
+			return h
+		}
+	}
+	b.t.Fatal("no hello with games")
+	return signal.Hello{}
+}
+
+// play starts the game and negotiates WebRTC like the web app does.
+func (b *browser) play(game string) signal.Started {
+	b.t.Helper()
+	b.send(signal.Start{Game: game})
+	started, ok := b.read().(signal.Started)
+	if !ok {
+		b.t.Fatalf("want started")
+	}
+	b.client = newClient(b.t)
+	b.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			ci := c.ToJSON()
+			data, _ := signal.Encode("", signal.Candidate{Candidate: ci.Candidate, SDPMid: ci.SDPMid, SDPMLineIndex: ci.SDPMLineIndex})
+			_ = b.ws.Write(context.Background(), websocket.MessageText, data)
+		}
+	})
+	offer, ok := b.read().(signal.SDP)
+	if !ok || offer.Type() != signal.TypeOffer {
+		b.t.Fatalf("want an offer")
+	}
+	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
+		b.t.Fatal(err)
+	}
+	answer, err := b.pc.CreateAnswer(nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := b.pc.SetLocalDescription(answer); err != nil {
+		b.t.Fatal(err)
+	}
+	b.send(signal.Answer(answer.SDP))
+	go func() {
+		for {
+			_, data, err := b.ws.Read(context.Background())
+			if err != nil {
+				return
+			}
+			if _, p, err := signal.Decode(data); err == nil {
+				if c, ok := p.(signal.Candidate); ok {
+					_ = b.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+				}
+			}
+		}
+	}()
+	return started
+}
+
+// TestPlayThroughCoordinator plays the test ROM the way a browser will:
+// hello, start, started, offer, answer, candidates through the
+// coordinator; then video and input directly with the worker.
+func TestPlayThroughCoordinator(t *testing.T) {
+	c := newCluster(t, 2)
+	b := c.browse(t)
+	hello := b.waitGames()
+	if hello.Games[0].ID != testGame {
+		t.Fatalf("games %+v", hello.Games)
+	}
+	started := b.play(testGame)
+	if started.Width != 256 || started.Height != 224 || started.Game.ID != testGame || started.Room == "" {
+		t.Fatalf("started %+v", started)
+	}
+	dec, err := vpx.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	b.waitColour(t, dec, testrom.FillColor())
+	dc := <-b.input
+	if err := dc.Send(padState{seq: 1, buttons: 1 << libretro.ButtonStart}.marshal()); err != nil {
+		t.Fatal(err)
+	}
+	b.waitColour(t, dec, testrom.FillColor(testrom.Start))
+
+	// Closing the tab frees the worker's room.
+	b.ws.Close(websocket.StatusNormalClosure, "")
+	waitRooms(t, c.worker, 0)
+}
+
+func waitRooms(t *testing.T, w *Worker, want int) {
+	t.Helper()
+	for range 100 {
+		if w.roomCount() == want {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("worker has %d rooms, want %d", w.roomCount(), want)
+}
+
+func TestStartErrors(t *testing.T) {
+	c := newCluster(t, 1)
+	first := c.browse(t)
+	first.waitGames()
+	first.send(signal.Start{Game: "nes:nothing.nes"})
+	if e, ok := first.read().(signal.Error); !ok || e.Code != signal.CodeUnknownGame {
+		t.Fatalf("unknown game: %+v, want error %s", e, signal.CodeUnknownGame)
+	}
+	first.play(testGame)
+
+	// The worker's one place is taken.
+	second := c.browse(t)
+	second.waitGames()
+	second.send(signal.Start{Game: testGame})
+	if e, ok := second.read().(signal.Error); !ok || e.Code != signal.CodeNoWorker {
+		t.Fatalf("full worker: %+v, want error %s", e, signal.CodeNoWorker)
+	}
+	// Nonsense gets an error reply, not a dropped connection.
+	if err := second.ws.Write(context.Background(), websocket.MessageText, []byte(`{"v":1,"type":"launch"}`)); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := second.read().(signal.Error); !ok || e.Code != signal.CodeBadRequest {
+		t.Fatalf("bad message: %+v, want error %s", e, signal.CodeBadRequest)
+	}
+}
+
+func TestWorkerTokenRefused(t *testing.T) {
+	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(coord.Handler())
+	defer srv.Close()
+	for _, header := range []string{"", "Bearer wrong", "secret", "Bearer "} {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/worker", &websocket.DialOptions{
+			HTTPHeader: http.Header{"Authorization": []string{header}},
+		})
+		cancel()
+		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("Authorization %q: %v, want 401", header, err)
+		}
+	}
+}
