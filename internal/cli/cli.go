@@ -29,7 +29,10 @@ type env struct {
 
 func commands() []command {
 	return []command{
-		{name: "play", usage: "play a game headless and print live frame and encode statistics (the default)", run: runPlay},
+		{name: "serve", usage: "run a coordinator and a worker in one process: open the page and play (the default)", run: runServe},
+		{name: "coordinator", usage: "run the coordinator: the web app, the worker registry, signalling", run: runCoordinator},
+		{name: "worker", usage: "run a worker: dial the coordinator and host games", run: runWorker},
+		{name: "play", usage: "play a game headless and print live frame and encode statistics", run: runPlay},
 		{name: "runner", usage: "run one game for a worker (started by the worker, never by hand)", run: runRunner, hidden: true},
 		{name: "help", usage: "show this help", run: runHelp},
 	}
@@ -42,7 +45,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		stderr: stderr,
 		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()})),
 	}
-	name := "play"
+	name := "serve"
 	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
 		name, args = args[0], args[1:]
 	}

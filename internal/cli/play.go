@@ -71,6 +71,7 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 		ctx, cancel = context.WithTimeout(ctx, *duration)
 		defer cancel()
 	}
+	stats := make(chan wire.Stats, 8)
 	p, err := runner.Start(ctx, runner.Options{
 		Config: runner.Config{
 			Core:      corePath,
@@ -81,7 +82,13 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 		},
 		Logger: e.log,
 		Handlers: runner.Handlers{
-			Stats: func(s wire.Stats) { fmt.Fprintln(e.stdout, formatStats(s)) },
+			// Printed by the loop below: stdout has one writer.
+			Stats: func(s wire.Stats) {
+				select {
+				case stats <- s:
+				default:
+				}
+			},
 		},
 	})
 	if err != nil {
@@ -99,6 +106,8 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 			return p.Close()
 		case <-p.Done():
 			return p.Err()
+		case s := <-stats:
+			fmt.Fprintln(e.stdout, formatStats(s))
 		case <-tick.C:
 			if *demo {
 				in := wire.Input{Slot: 0, Seq: seq, Buttons: demoButtons(seq)}

@@ -88,15 +88,34 @@ func (c Config) withDefaults() Config {
 
 // Validate reports the first problem with the config, after defaults.
 func (c Config) Validate() error {
+	switch {
+	case c.Core == "":
+		return fmt.Errorf("%w: no core", ErrInvalidConfig)
+	case c.Game == "":
+		return fmt.Errorf("%w: no game", ErrInvalidConfig)
+	}
+	if err := c.ValidateEncoding(); err != nil {
+		return err
+	}
+	for _, dir := range []string{c.SystemDir, c.SaveDir} {
+		if dir == "" {
+			continue
+		}
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return fmt.Errorf("%w: %s is not a directory", ErrInvalidConfig, dir)
+		}
+	}
+	return nil
+}
+
+// ValidateEncoding reports the first problem with the video and audio
+// settings, after defaults: what a worker's configuration sets for every game.
+func (c Config) ValidateEncoding() error {
 	c = c.withDefaults()
 	bad := func(format string, args ...any) error {
 		return fmt.Errorf("%w: %s", ErrInvalidConfig, fmt.Sprintf(format, args...))
 	}
 	switch {
-	case c.Core == "":
-		return bad("no core")
-	case c.Game == "":
-		return bad("no game")
 	case c.Video.Codec != CodecVP8 && c.Video.Codec != CodecH264:
 		return bad("video codec %q: want %q or %q", c.Video.Codec, CodecVP8, CodecH264)
 	case c.Video.BitrateKbps < 100 || c.Video.BitrateKbps > 50000:
@@ -105,14 +124,6 @@ func (c Config) Validate() error {
 		return bad("audio bitrate %d kbps: want 6 to 510", c.Audio.BitrateKbps)
 	case c.Audio.FrameDuration != 10*time.Millisecond && c.Audio.FrameDuration != 20*time.Millisecond:
 		return bad("audio frame duration %v: want 10ms or 20ms", c.Audio.FrameDuration)
-	}
-	for _, dir := range []string{c.SystemDir, c.SaveDir} {
-		if dir == "" {
-			continue
-		}
-		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
-			return bad("%s is not a directory", dir)
-		}
 	}
 	return nil
 }

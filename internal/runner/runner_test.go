@@ -306,14 +306,17 @@ func TestToneWhileAHeld(t *testing.T) {
 			}
 		}
 	}
-	time.Sleep(300 * time.Millisecond)
+	for range 10 { // past the ROM's start-up
+		s.nextVideo(t)
+	}
 	drain()
 	quiet := rms(30)
 	if err := s.SendInput(wire.Input{Slot: 0, Seq: 1, Buttons: nesButton(testrom.A)}); err != nil {
 		t.Fatal(err)
 	}
-	time.Sleep(100 * time.Millisecond)
-	drain()
+	for s.nextVideo(t).Input < 1 {
+	}
+	drain() // what was encoded before A was held
 	tone := rms(30)
 	t.Logf("audio RMS: %.0f idle, %.0f with A held", quiet, tone)
 	if quiet > 50 {
@@ -465,7 +468,9 @@ func TestH264(t *testing.T) {
 	}
 }
 
-// TestPacing checks the loop runs at the core's rate, not as fast as it can.
+// TestPacing checks the loop runs at the core's rate, not as fast as it
+// can: never faster than the core's rate. (Slower happens on a loaded
+// machine; how fast it runs on ours is BenchmarkRunnerCPU's business.)
 func TestPacing(t *testing.T) {
 	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 	var st wire.Stats
@@ -478,7 +483,7 @@ func TestPacing(t *testing.T) {
 	}
 	want := s.Ready().FPS
 	t.Logf("%.2f fps (core: %.3f), %d late, cpu %.1f%%", st.FPS, want, st.Late, st.CPU*100)
-	if math.Abs(st.FPS-want) > 3 {
+	if st.FPS > want*1.05 || st.Frames == 0 {
 		t.Fatalf("loop ran at %.2f fps, the core's rate is %.3f", st.FPS, want)
 	}
 }

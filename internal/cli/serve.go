@@ -1,0 +1,231 @@
+package cli
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/telecart/telecart/internal/config"
+	"github.com/telecart/telecart/internal/coordinator"
+	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/worker"
+	"github.com/telecart/telecart/web"
+)
+
+// shutdownGrace bounds how long open requests may take once stopping.
+const shutdownGrace = 5 * time.Second
+
+// loadConfig layers defaults, the -config file, the environment and the
+// flags, and validates the result for the roles the command plays.
+func loadConfig(e *env, name string, args []string, roles ...string) (config.Config, error) {
+	cfg := config.Default()
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	// The file is read before the flags are parsed, so flags override it.
+	if path := flagValue(args, "config"); path != "" {
+		if err := cfg.LoadFile(path); err != nil {
+			return cfg, err
+		}
+	}
+	if err := cfg.ApplyEnv(os.Getenv); err != nil {
+		return cfg, err
+	}
+	fs.String("config", "", "JSON config file; see telecart.example.json")
+	cfg.Flags(fs, roles...)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "Usage: telecart %s [flags]\n\nFlags:\n", name)
+		fs.PrintDefaults()
+		fmt.Fprintln(fs.Output(), "\nEnvironment variables override the config file; flags override both.")
+	}
+	if err := parseFlags(fs, args); err != nil {
+		return cfg, err
+	}
+	return cfg, cfg.Validate(roles...)
+}
+
+// flagValue finds -name value, --name value or -name=value in args.
+func flagValue(args []string, name string) string {
+	for i, a := range args {
+		a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
+		if v, ok := strings.CutPrefix(a, name+"="); ok {
+			return v
+		}
+		if a == name && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// runServe is the embedded default: a coordinator and one worker in one
+// process, the bundled test ROM plus the configured game folders.
+func runServe(ctx context.Context, e *env, args []string) error {
+	cfg, err := loadConfig(e, "serve", args, "coordinator", "worker")
+	if err != nil {
+		return err
+	}
+	if cfg.Token == "" {
+		cfg.Token = randomToken()
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	cfg.Coordinator = "ws://" + ln.Addr().String() + "/worker"
+	srv := coordinatorServer(ctx, e, cfg)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+
+	w, cleanup, err := newWorker(e, cfg)
+	if err != nil {
+		srv.Close()
+		return err
+	}
+	defer cleanup()
+	fmt.Fprintf(e.stdout, "Telecart is running: open http://%s\n", ln.Addr())
+	err = runUntilDone(ctx, w, srv, served)
+	return err
+}
+
+func runCoordinator(ctx context.Context, e *env, args []string) error {
+	cfg, err := loadConfig(e, "coordinator", args, "coordinator")
+	if err != nil {
+		return err
+	}
+	if cfg.Token == "" {
+		return errors.New("set a worker token with -token or TELECART_TOKEN: workers present it to join")
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	srv := coordinatorServer(ctx, e, cfg)
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open http://%s\n", ln.Addr())
+	return runUntilDone(ctx, nil, srv, served)
+}
+
+func runWorker(ctx context.Context, e *env, args []string) error {
+	cfg, err := loadConfig(e, "worker", args, "worker")
+	if err != nil {
+		return err
+	}
+	if cfg.Token == "" {
+		return errors.New("set the coordinator's worker token with -token or TELECART_TOKEN")
+	}
+	w, cleanup, err := newWorker(e, cfg)
+	if err != nil {
+		return err
+	}
+	defer cleanup()
+	return w.Run(ctx)
+}
+
+func coordinatorServer(ctx context.Context, e *env, cfg config.Config) *http.Server {
+	ice := make([]signal.ICEServer, len(cfg.ICEServers))
+	for i, s := range cfg.ICEServers {
+		ice[i] = signal.ICEServer(s)
+	}
+	c := coordinator.New(coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log})
+	return &http.Server{
+		Handler:           c.Handler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// WebSocket handlers outlive Shutdown; this context ends them.
+		BaseContext: func(net.Listener) context.Context { return ctx },
+	}
+}
+
+// newWorker builds a worker and its library, with the bundled test ROM
+// written to a folder that cleanup removes.
+func newWorker(e *env, cfg config.Config) (*worker.Worker, func(), error) {
+	dir, err := os.MkdirTemp("", "telecart-worker-")
+	if err != nil {
+		return nil, nil, err
+	}
+	cleanup := func() { os.RemoveAll(dir) }
+	rom := filepath.Join(dir, "telecart-test.nes")
+	if err := os.WriteFile(rom, testrom.ROM(), 0o644); err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	lib, err := library.Scan(e.log, cfg.Games, library.Game{
+		GameInfo: signal.GameInfo{ID: "nes:telecart-test.nes", Title: "Telecart Test ROM", System: "nes"},
+		Path:     rom,
+	})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	ice := make([]webrtc.ICEServer, len(cfg.ICEServers))
+	for i, s := range cfg.ICEServers {
+		ice[i] = webrtc.ICEServer{URLs: s.URLs, Username: s.Username, Credential: s.Credential}
+	}
+	rc := cfg.RunnerConfig()
+	rc.SystemDir, rc.SaveDir = dir, dir
+	w, err := worker.New(worker.Config{
+		ID: cfg.WorkerID, Zone: cfg.Zone, Capacity: cfg.Capacity,
+		Coordinator: cfg.Coordinator, Token: cfg.Token,
+		Library: lib, CoreDirs: cfg.Cores,
+		Runner:     runner.Options{Config: rc},
+		ICE:        worker.ICEConfig{PublicIPs: cfg.PublicIPs, UDPPort: cfg.UDPPort, Loopback: cfg.ICELoopback},
+		ICEServers: ice,
+		Logger:     e.log,
+	})
+	if err != nil {
+		cleanup()
+		return nil, nil, err
+	}
+	return w, cleanup, nil
+}
+
+// runUntilDone runs the worker (if any) and serves until ctx ends or the
+// server fails, then stops the worker's rooms before the server.
+func runUntilDone(ctx context.Context, w *worker.Worker, srv *http.Server, served <-chan error) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	workerDone := make(chan error, 1)
+	if w != nil {
+		go func() { workerDone <- w.Run(ctx) }()
+	}
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-served:
+	}
+	cancel()
+	if w != nil {
+		<-workerDone
+	}
+	shutdownCtx, stop := context.WithTimeout(context.Background(), shutdownGrace)
+	defer stop()
+	if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
+		err = serr
+	}
+	if errors.Is(err, http.ErrServerClosed) {
+		err = nil
+	}
+	return err
+}
+
+// randomToken is the embedded default's worker token: its one worker is
+// in the same process, and nothing else should join.
+func randomToken() string {
+	var b [18]byte
+	_, _ = rand.Read(b[:]) // never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}

@@ -1,0 +1,246 @@
+// Package config is Telecart's configuration: defaults, an optional JSON
+// file, TELECART_* environment variables, then command-line flags, each
+// overriding the one before, and validation of the result.
+package config
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/telecart/telecart/internal/cores"
+	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/runner"
+)
+
+var ErrInvalid = errors.New("config: invalid")
+
+// Config is every setting of the coordinator and the worker.
+type Config struct {
+	// Listen is the coordinator's HTTP address.
+	Listen string `json:"listen"`
+	// Token authenticates workers to the coordinator. The embedded default
+	// makes a random one when empty.
+	Token string `json:"token"`
+	// Coordinator is the worker's link: ws://host:port/worker.
+	Coordinator string `json:"coordinator"`
+	// WorkerID names the worker (random when empty); Zone groups workers
+	// by place; Capacity is how many rooms a worker hosts.
+	WorkerID string `json:"worker_id"`
+	Zone     string `json:"zone"`
+	Capacity int    `json:"capacity"`
+	// Games are the folders scanned for ROMs; Cores where libretro cores are.
+	Games []string `json:"games"`
+	Cores []string `json:"cores"`
+	// Video and audio encoding.
+	Codec       string            `json:"codec"`
+	VideoKbps   int               `json:"video_kbps"`
+	AudioKbps   int               `json:"audio_kbps"`
+	AudioFrame  time.Duration     `json:"audio_frame"`
+	CoreOptions map[string]string `json:"core_options"`
+	// PublicIPs are the worker's addresses behind a 1:1 NAT; UDPPort, when
+	// set, carries all peers on one UDP port; ICELoopback offers 127.0.0.1.
+	PublicIPs   []string `json:"public_ips"`
+	UDPPort     int      `json:"udp_port"`
+	ICELoopback bool     `json:"ice_loopback"`
+	// ICEServers are STUN/TURN servers, handed to browsers and used by workers.
+	ICEServers []ICEServer `json:"ice_servers"`
+}
+
+// ICEServer is a STUN or TURN server.
+type ICEServer struct {
+	URLs       []string `json:"urls"`
+	Username   string   `json:"username,omitempty"`
+	Credential string   `json:"credential,omitempty"`
+}
+
+// Default is the configuration with nothing set.
+func Default() Config {
+	return Config{
+		Listen:      "127.0.0.1:8000",
+		Coordinator: "ws://127.0.0.1:8000/worker",
+		Capacity:    4,
+		Games:       []string{library.DefaultDir()},
+		Cores:       cores.DefaultDirs(),
+		Codec:       string(runner.DefaultCodec),
+		VideoKbps:   runner.DefaultVideoKbps,
+		AudioKbps:   runner.DefaultAudioKbps,
+		AudioFrame:  runner.DefaultAudioFrameDuration,
+	}
+}
+
+// LoadFile reads a JSON config file over c. Unknown keys are errors: a
+// misspelt setting must not be silently ignored.
+func (c *Config) LoadFile(path string) error {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return fmt.Errorf("config: %w", err)
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(c); err != nil {
+		return fmt.Errorf("%w: %s: %w", ErrInvalid, path, err)
+	}
+	return nil
+}
+
+// Env lists the environment variables and what they set, for the help.
+func Env() [][2]string {
+	return [][2]string{
+		{"TELECART_LISTEN", "listen"},
+		{"TELECART_TOKEN", "token"},
+		{"TELECART_COORDINATOR", "coordinator"},
+		{"TELECART_WORKER_ID", "worker_id"},
+		{"TELECART_ZONE", "zone"},
+		{"TELECART_CAPACITY", "capacity"},
+		{"TELECART_GAMES", "games (separated by :)"},
+		{"TELECART_CORES", "cores (separated by :)"},
+		{"TELECART_CODEC", "codec"},
+		{"TELECART_PUBLIC_IPS", "public_ips (separated by ,)"},
+		{"TELECART_UDP_PORT", "udp_port"},
+		{"TELECART_STUN", "ice_servers: STUN/TURN URLs separated by , (no credentials)"},
+	}
+}
+
+// ApplyEnv overrides c with the TELECART_* variables that are set.
+func (c *Config) ApplyEnv(getenv func(string) string) error {
+	str := func(name string, dst *string) {
+		if v := getenv(name); v != "" {
+			*dst = v
+		}
+	}
+	list := func(name, sep string, dst *[]string) {
+		if v := getenv(name); v != "" {
+			*dst = strings.Split(v, sep)
+		}
+	}
+	num := func(name string, dst *int) error {
+		if v := getenv(name); v != "" {
+			n, err := strconv.Atoi(v)
+			if err != nil {
+				return fmt.Errorf("%w: %s=%q is not a number", ErrInvalid, name, v)
+			}
+			*dst = n
+		}
+		return nil
+	}
+	str("TELECART_LISTEN", &c.Listen)
+	str("TELECART_TOKEN", &c.Token)
+	str("TELECART_COORDINATOR", &c.Coordinator)
+	str("TELECART_WORKER_ID", &c.WorkerID)
+	str("TELECART_ZONE", &c.Zone)
+	str("TELECART_CODEC", &c.Codec)
+	list("TELECART_GAMES", ":", &c.Games)
+	list("TELECART_CORES", ":", &c.Cores)
+	list("TELECART_PUBLIC_IPS", ",", &c.PublicIPs)
+	if v := getenv("TELECART_STUN"); v != "" {
+		c.ICEServers = []ICEServer{{URLs: strings.Split(v, ",")}}
+	}
+	return errors.Join(num("TELECART_CAPACITY", &c.Capacity), num("TELECART_UDP_PORT", &c.UDPPort))
+}
+
+// listFlag is a flag.Value for a separated list.
+type listFlag struct {
+	dst *[]string
+	sep string
+}
+
+func (l listFlag) String() string {
+	if l.dst == nil {
+		return ""
+	}
+	return strings.Join(*l.dst, l.sep)
+}
+
+func (l listFlag) Set(v string) error {
+	*l.dst = nil
+	if v != "" {
+		*l.dst = strings.Split(v, l.sep)
+	}
+	return nil
+}
+
+// Flags binds the settings of the given roles ("coordinator", "worker")
+// to fs, with c's current values as defaults.
+func (c *Config) Flags(fs *flag.FlagSet, roles ...string) {
+	has := func(role string) bool {
+		for _, r := range roles {
+			if r == role {
+				return true
+			}
+		}
+		return false
+	}
+	fs.StringVar(&c.Token, "token", c.Token, "secret that workers present to the coordinator (TELECART_TOKEN)")
+	if has("coordinator") {
+		fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the coordinator (TELECART_LISTEN)")
+	}
+	if has("worker") {
+		if !has("coordinator") {
+			fs.StringVar(&c.Coordinator, "coordinator", c.Coordinator, "the coordinator's worker endpoint (TELECART_COORDINATOR)")
+		}
+		fs.StringVar(&c.WorkerID, "id", c.WorkerID, "worker id, random when empty (TELECART_WORKER_ID)")
+		fs.StringVar(&c.Zone, "zone", c.Zone, "zone of the worker (TELECART_ZONE)")
+		fs.IntVar(&c.Capacity, "capacity", c.Capacity, "rooms the worker hosts at once (TELECART_CAPACITY)")
+		fs.Var(listFlag{&c.Games, ":"}, "games", "folders with ROMs, separated by : (TELECART_GAMES)")
+		fs.Var(listFlag{&c.Cores, ":"}, "cores", "folders with libretro cores, separated by : (TELECART_CORES)")
+		fs.StringVar(&c.Codec, "codec", c.Codec, "video codec: vp8 or h264 (TELECART_CODEC)")
+		fs.IntVar(&c.VideoKbps, "video-kbps", c.VideoKbps, "video bitrate, kbit/s")
+		fs.Var(listFlag{&c.PublicIPs, ","}, "public-ip", "public IPs of the worker behind 1:1 NAT, separated by , (TELECART_PUBLIC_IPS)")
+		fs.IntVar(&c.UDPPort, "udp-port", c.UDPPort, "one UDP port for every peer; 0: a port per peer (TELECART_UDP_PORT)")
+		fs.BoolVar(&c.ICELoopback, "ice-loopback", c.ICELoopback, "offer 127.0.0.1 to browsers (same machine, tests)")
+	}
+}
+
+// Validate reports every problem with the settings of the given roles.
+func (c Config) Validate(roles ...string) error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: %s", ErrInvalid, fmt.Sprintf(format, args...)))
+	}
+	for _, role := range roles {
+		switch role {
+		case "coordinator":
+			if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+				bad("listen %q: %v", c.Listen, err)
+			}
+		case "worker":
+			if u, err := url.Parse(c.Coordinator); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
+				bad("coordinator %q: want ws://host:port/worker or wss://...", c.Coordinator)
+			}
+			if c.Capacity < 1 || c.Capacity > 1000 {
+				bad("capacity %d: want 1 to 1000", c.Capacity)
+			}
+			if c.UDPPort < 0 || c.UDPPort > 65535 {
+				bad("udp_port %d", c.UDPPort)
+			}
+			for _, ip := range c.PublicIPs {
+				if net.ParseIP(ip) == nil {
+					bad("public IP %q is not an IP address", ip)
+				}
+			}
+			if err := c.RunnerConfig().ValidateEncoding(); err != nil {
+				errs = append(errs, fmt.Errorf("%w: %w", ErrInvalid, err))
+			}
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// RunnerConfig is the base of every room's runner config: all but the
+// core and the game.
+func (c Config) RunnerConfig() runner.Config {
+	return runner.Config{
+		Options: c.CoreOptions,
+		Video:   runner.VideoConfig{Codec: runner.Codec(c.Codec), BitrateKbps: c.VideoKbps},
+		Audio:   runner.AudioConfig{BitrateKbps: c.AudioKbps, FrameDuration: c.AudioFrame},
+	}
+}

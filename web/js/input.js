@@ -1,0 +1,323 @@
+// The player's pad: what each source (keyboard, gamepad, touch pad) holds, the
+// union of them, and its delivery on the "input" data channel as the 15-byte
+// whole-pad message the server expects.
+//
+// Latency decides the shape of this module. A change is sent from inside the
+// event handler that caused it, never from a polling loop (that would wait up
+// to a frame). The channel is unordered and never retransmits, so every
+// message carries the whole state and a sequence number, and a held state is
+// repeated every 100 ms: a lost packet can delay a change, never leave a
+// button stuck.
+
+/** Button bits: libretro RETRO_DEVICE_ID_JOYPAD_* ids. */
+export const BUTTON = Object.freeze({
+  B: 0, Y: 1, SELECT: 2, START: 3, UP: 4, DOWN: 5, LEFT: 6, RIGHT: 7,
+  A: 8, X: 9, L: 10, R: 11, L2: 12, R2: 13, L3: 14, R3: 15,
+});
+
+export const bit = (name) => 1 << BUTTON[name];
+
+/**
+ * The keyboard map. `codes` are physical keys (KeyboardEvent.code), so the
+ * pad keeps its shape on any layout; `keys` are the fallback for events that
+ * carry no code. The help overlay is generated from this list, so the two
+ * cannot disagree.
+ */
+export const KEY_BINDINGS = Object.freeze([
+  { button: 'UP', codes: ['ArrowUp'], keys: ['arrowup'] },
+  { button: 'DOWN', codes: ['ArrowDown'], keys: ['arrowdown'] },
+  { button: 'LEFT', codes: ['ArrowLeft'], keys: ['arrowleft'] },
+  { button: 'RIGHT', codes: ['ArrowRight'], keys: ['arrowright'] },
+  { button: 'A', codes: ['KeyX'], keys: ['x'] },
+  { button: 'B', codes: ['KeyZ'], keys: ['z'] },
+  { button: 'X', codes: ['KeyS'], keys: ['s'] },
+  { button: 'Y', codes: ['KeyA'], keys: ['a'] },
+  { button: 'L', codes: ['KeyQ'], keys: ['q'] },
+  { button: 'R', codes: ['KeyW'], keys: ['w'] },
+  { button: 'START', codes: ['Enter', 'NumpadEnter'], keys: ['enter'] },
+  { button: 'SELECT', codes: ['ShiftLeft', 'ShiftRight'], keys: ['shift'] },
+]);
+
+const BY_CODE = new Map();
+const BY_KEY = new Map();
+for (const b of KEY_BINDINGS) {
+  for (const c of b.codes) BY_CODE.set(c, BUTTON[b.button]);
+  for (const k of b.keys) BY_KEY.set(k, BUTTON[b.button]);
+}
+
+/** The button a key event means, or -1, and the id to remember it by. */
+function resolveKey(e) {
+  if (e.code && BY_CODE.has(e.code)) return { id: e.code, button: BY_CODE.get(e.code) };
+  const k = (e.key || '').toLowerCase();
+  if (!e.code && BY_KEY.has(k)) return { id: 'key:' + k, button: BY_KEY.get(k) };
+  return { id: '', button: -1 };
+}
+
+const MESSAGE_SIZE = 15;
+const VERSION = 1;
+const REPEAT_MS = 100;
+const NO_AXES = Object.freeze([0, 0, 0, 0]);
+
+/**
+ * The pad as the server sees it. Sources set their own part; the union is
+ * sent whenever it changes and the channel is open.
+ */
+export class Pad {
+  constructor() {
+    this.sources = new Map(); // name -> { buttons, axes }
+    this.channel = null;
+    this.seq = 0; // last sequence number sent on the current channel
+    this.lastSentAt = 0; // performance.now() of the last send
+    this.sentButtons = 0;
+    this.sentAxes = NO_AXES;
+    this.repeatTimer = 0;
+    // One buffer for every message: RTCDataChannel.send copies it.
+    this.buffer = new ArrayBuffer(MESSAGE_SIZE);
+    this.view = new DataView(this.buffer);
+  }
+
+  /** Use a new "input" channel: sequence numbers start again at 1 on it. */
+  attach(channel) {
+    this.detach();
+    this.channel = channel;
+    this.seq = 0;
+    this.sentButtons = 0;
+    this.sentAxes = NO_AXES;
+    channel.binaryType = 'arraybuffer';
+    channel.addEventListener('open', () => this.flush());
+    channel.addEventListener('close', () => { if (this.channel === channel) this.detach(); });
+    // The server never sends on this channel; anything it does send is unused.
+    this.flush();
+  }
+
+  detach() {
+    clearTimeout(this.repeatTimer);
+    this.channel = null;
+  }
+
+  get open() {
+    return this.channel !== null && this.channel.readyState === 'open';
+  }
+
+  /** Replace one source's part of the pad and send the result if it changed. */
+  set(source, buttons, axes = NO_AXES) {
+    this.sources.set(source, { buttons, axes });
+    this.flush();
+  }
+
+  /** Release every source and send the all-released state even if nothing was held. */
+  releaseAll() {
+    this.sources.clear();
+    this.flush(true);
+  }
+
+  current() {
+    let buttons = 0;
+    let axes = NO_AXES;
+    for (const s of this.sources.values()) {
+      buttons |= s.buttons;
+      if (axes === NO_AXES && s.axes.some((v) => v !== 0)) axes = s.axes;
+    }
+    return { buttons: buttons & 0xffff, axes };
+  }
+
+  flush(force = false) {
+    const { buttons, axes } = this.current();
+    const changed = buttons !== this.sentButtons || axes.some((v, i) => v !== this.sentAxes[i]);
+    if (changed || force) this.send(buttons, axes);
+  }
+
+  send(buttons, axes) {
+    clearTimeout(this.repeatTimer);
+    if (!this.open) return; // the state is kept; flush() on open delivers it
+    const v = this.view;
+    const seq = (this.seq + 1) >>> 0;
+    v.setUint8(0, VERSION);
+    v.setUint32(1, seq);
+    v.setUint16(5, buttons);
+    for (let i = 0; i < 4; i++) v.setInt16(7 + 2 * i, axes[i]);
+    try {
+      this.channel.send(this.buffer);
+    } catch (err) {
+      console.warn('telecart: input not sent', err);
+      return;
+    }
+    this.seq = seq;
+    this.lastSentAt = performance.now();
+    this.sentButtons = buttons;
+    this.sentAxes = axes;
+    if (buttons !== 0 || axes.some((a) => a !== 0)) {
+      this.repeatTimer = setTimeout(() => {
+        const s = this.current();
+        this.send(s.buttons, s.axes);
+      }, REPEAT_MS);
+    }
+  }
+}
+
+/**
+ * Keyboard → pad. Listens on window in the capture phase so nothing on the
+ * page can delay or swallow a key while playing.
+ */
+export class Keyboard {
+  /** @param isActive () => boolean: true while keys should drive the pad */
+  constructor(pad, isActive) {
+    this.pad = pad;
+    this.isActive = isActive;
+    this.down = new Map(); // key id -> button, in press order
+    addEventListener('keydown', (e) => this.onDown(e), true);
+    addEventListener('keyup', (e) => this.onUp(e), true);
+  }
+
+  onDown(e) {
+    if (!this.isActive() || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    const { id, button } = resolveKey(e);
+    if (button < 0) return;
+    // Enter on a focused button is that button's, so the keyboard can still
+    // reach Quit or Help from the top bar.
+    if (button === BUTTON.START && e.target instanceof Element && e.target.closest('button, input, a')) return;
+    e.preventDefault();
+    if (e.repeat && this.down.has(id)) return;
+    this.down.delete(id); // re-insert: the order of presses matters below
+    this.down.set(id, button);
+    this.update();
+  }
+
+  onUp(e) {
+    const { id, button } = resolveKey(e);
+    if (button < 0) return;
+    if (this.isActive()) e.preventDefault();
+    // Shift released while another Shift is held: the browser reports one
+    // keyup per physical key, so only that one goes.
+    if (this.down.delete(id)) this.update();
+  }
+
+  update() {
+    // Opposite directions: the later press wins (as on most PC ports), so
+    // left+right never reaches a game that cannot handle it.
+    let mask = 0;
+    for (const b of this.down.values()) {
+      if (b === BUTTON.LEFT) mask &= ~bit('RIGHT');
+      if (b === BUTTON.RIGHT) mask &= ~bit('LEFT');
+      if (b === BUTTON.UP) mask &= ~bit('DOWN');
+      if (b === BUTTON.DOWN) mask &= ~bit('UP');
+      mask |= 1 << b;
+    }
+    this.pad.set('keyboard', mask);
+  }
+
+  /** Forget held keys (focus lost, overlay opened); the caller sends. */
+  clear() {
+    this.down.clear();
+    this.pad.sources.delete('keyboard');
+  }
+}
+
+// Standard-mapping button index → libretro button, by physical position as
+// RetroArch does: the bottom face button is B whatever is printed on it.
+const GAMEPAD_BUTTONS = [
+  'B', 'A', 'Y', 'X', 'L', 'R', 'L2', 'R2',
+  'SELECT', 'START', 'L3', 'R3', 'UP', 'DOWN', 'LEFT', 'RIGHT',
+].map((n) => BUTTON[n]);
+
+const DEADZONE = 0.15;
+
+/** A stick's two axes with a radial dead zone, as int16. */
+function stick(x, y) {
+  x = Number.isFinite(x) ? x : 0;
+  y = Number.isFinite(y) ? y : 0;
+  const mag = Math.hypot(x, y);
+  if (mag < DEADZONE) return [0, 0];
+  const scale = Math.min(1, (mag - DEADZONE) / (1 - DEADZONE)) / mag;
+  return [toInt16(x * scale), toInt16(y * scale)];
+}
+
+function toInt16(v) {
+  const n = Math.round(v < 0 ? v * 32768 : v * 32767);
+  return Math.max(-32768, Math.min(32767, n));
+}
+
+/**
+ * Gamepads → pad. The Gamepad API has no events for buttons, so pads are
+ * read once per animation frame while playing, and sent on change.
+ */
+export class Gamepads {
+  /** @param onUse () => void: called when a gamepad button is pressed */
+  constructor(pad, onUse = () => {}) {
+    this.pad = pad;
+    this.onUse = onUse;
+    this.running = false;
+    this.raf = 0;
+    this.lastButtons = 0;
+    this.lastAxes = NO_AXES;
+    this.supported = typeof navigator.getGamepads === 'function';
+    if (this.supported) {
+      addEventListener('gamepadconnected', (e) => {
+        console.info('telecart: gamepad connected:', e.gamepad.id, e.gamepad.mapping || '(no standard mapping)');
+        this.loop();
+      });
+    }
+  }
+
+  start() {
+    this.running = true;
+    this.loop();
+  }
+
+  stop() {
+    this.running = false;
+    cancelAnimationFrame(this.raf);
+    this.raf = 0;
+    this.lastButtons = 0;
+    this.lastAxes = NO_AXES;
+    this.pad.sources.delete('gamepad');
+  }
+
+  loop() {
+    if (!this.running || !this.supported || this.raf) return;
+    const tick = () => {
+      this.raf = 0;
+      if (!this.running) return;
+      if (this.poll()) this.raf = requestAnimationFrame(tick);
+    };
+    this.raf = requestAnimationFrame(tick);
+  }
+
+  /** Reads every pad; false when none is connected (gamepadconnected restarts). */
+  poll() {
+    let pads;
+    try {
+      pads = navigator.getGamepads();
+    } catch {
+      return false; // blocked by a permissions policy
+    }
+    let buttons = 0;
+    let axes = NO_AXES;
+    let any = false;
+    for (const gp of pads) {
+      if (!gp || !gp.connected) continue;
+      any = true;
+      gp.buttons.forEach((b, i) => {
+        if (i < GAMEPAD_BUTTONS.length && (b.pressed || b.value > 0.5)) buttons |= 1 << GAMEPAD_BUTTONS[i];
+      });
+      const [lx, ly] = stick(gp.axes[0], gp.axes[1]);
+      const [rx, ry] = stick(gp.axes[2], gp.axes[3]);
+      if (axes === NO_AXES && (lx || ly || rx || ry)) axes = [lx, ly, rx, ry];
+      // The left stick doubles as the d-pad: most retro games read only that.
+      const x = gp.axes[0] || 0;
+      const y = gp.axes[1] || 0;
+      if (x < -0.5) buttons |= bit('LEFT');
+      if (x > 0.5) buttons |= bit('RIGHT');
+      if (y < -0.5) buttons |= bit('UP');
+      if (y > 0.5) buttons |= bit('DOWN');
+    }
+    const changed = buttons !== this.lastButtons || axes.some((v, i) => v !== this.lastAxes[i]);
+    if (changed) {
+      if (buttons & ~this.lastButtons) this.onUse();
+      this.lastButtons = buttons;
+      this.lastAxes = axes;
+      this.pad.set('gamepad', buttons, axes);
+    }
+    return any;
+  }
+}

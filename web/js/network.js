@@ -1,0 +1,191 @@
+// The two links to the server: the signalling WebSocket (/ws, JSON
+// envelopes) and the RTCPeerConnection the game streams over. They report
+// what happens and decide nothing: what the app shows in response is
+// session.js's job, so these stay small enough to reason about.
+
+export const PROTOCOL_VERSION = 1;
+
+/** The signalling socket. Events: "open", "message" (detail: envelope), "close". */
+export class Signal extends EventTarget {
+  constructor(path = '/ws') {
+    super();
+    const url = new URL(path, location.href);
+    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+    this.url = url.href;
+    this.ws = null;
+  }
+
+  get open() {
+    return this.ws !== null && this.ws.readyState === WebSocket.OPEN;
+  }
+
+  get connecting() {
+    return this.ws !== null && this.ws.readyState === WebSocket.CONNECTING;
+  }
+
+  connect() {
+    this.close();
+    let ws;
+    try {
+      ws = new WebSocket(this.url);
+    } catch (err) {
+      console.warn('telecart: cannot open', this.url, err);
+      queueMicrotask(() => this.dispatchEvent(new CustomEvent('close', { detail: { opened: false } })));
+      return;
+    }
+    this.ws = ws;
+    let opened = false;
+    ws.onopen = () => {
+      opened = true;
+      this.dispatchEvent(new Event('open'));
+    };
+    ws.onmessage = (e) => {
+      if (typeof e.data !== 'string') {
+        console.warn('telecart: ignoring a binary signalling message');
+        return;
+      }
+      let msg;
+      try {
+        msg = JSON.parse(e.data);
+      } catch {
+        console.warn('telecart: ignoring a signalling message that is not JSON');
+        return;
+      }
+      if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+        console.warn('telecart: ignoring a signalling message that is not an object');
+        return;
+      }
+      this.dispatchEvent(new CustomEvent('message', { detail: msg }));
+    };
+    // onerror is always followed by onclose, which is where this is handled.
+    ws.onerror = () => {};
+    ws.onclose = (e) => {
+      if (this.ws !== ws) return;
+      this.ws = null;
+      this.dispatchEvent(new CustomEvent('close', { detail: { opened, code: e.code } }));
+    };
+  }
+
+  /** Sends one envelope; false if the socket is not open. */
+  send(type, data = {}) {
+    if (!this.open) return false;
+    this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type, data }));
+    return true;
+  }
+
+  /** Closes without a "close" event: the caller chose this. */
+  close() {
+    const ws = this.ws;
+    this.ws = null;
+    if (ws) {
+      ws.onopen = ws.onmessage = ws.onerror = ws.onclose = null;
+      ws.close();
+    }
+  }
+}
+
+/** hello's iceServers, kept to the fields RTCPeerConnection accepts. */
+function iceConfig(servers) {
+  if (!Array.isArray(servers)) return [];
+  const out = [];
+  for (const s of servers) {
+    if (!s || (typeof s.urls !== 'string' && !Array.isArray(s.urls))) continue;
+    const entry = { urls: s.urls };
+    if (typeof s.username === 'string') entry.username = s.username;
+    if (typeof s.credential === 'string') entry.credential = s.credential;
+    out.push(entry);
+  }
+  return out;
+}
+
+/**
+ * One game's WebRTC connection. The server offers (video and audio tracks,
+ * the "input" data channel); this answers. Handlers: onTrack(event),
+ * onInputChannel(channel), onState(connectionState), onCandidate(init).
+ */
+export class Peer {
+  constructor(iceServers, handlers) {
+    this.handlers = handlers;
+    this.remoteSet = false;
+    this.pending = []; // remote candidates that came before the offer was applied
+    const config = { iceServers: iceConfig(iceServers), bundlePolicy: 'max-bundle' };
+    try {
+      this.pc = new RTCPeerConnection(config);
+    } catch (err) {
+      // A malformed STUN/TURN entry must not cost the game: host and
+      // peer-reflexive candidates often suffice.
+      console.warn('telecart: ICE servers refused, trying without them', err);
+      this.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+    }
+    const pc = this.pc;
+    pc.ontrack = (e) => {
+      // Ask for the smallest jitter buffer the browser allows: the server's
+      // frames are paced, and every buffered millisecond is input lag.
+      try {
+        if ('jitterBufferTarget' in e.receiver) e.receiver.jitterBufferTarget = 0;
+        if ('playoutDelayHint' in e.receiver) e.receiver.playoutDelayHint = 0;
+      } catch (err) {
+        console.debug('telecart: jitter buffer target not set', err);
+      }
+      handlers.onTrack(e);
+    };
+    pc.ondatachannel = (e) => {
+      if (e.channel.label === 'input') handlers.onInputChannel(e.channel);
+      else console.info('telecart: ignoring data channel', e.channel.label);
+    };
+    pc.onicecandidate = (e) => {
+      // null (and an empty candidate) mark the end of gathering; the server
+      // does not need to hear it.
+      if (!e.candidate || !e.candidate.candidate) return;
+      const c = { candidate: e.candidate.candidate };
+      if (e.candidate.sdpMid != null) c.sdpMid = e.candidate.sdpMid;
+      if (e.candidate.sdpMLineIndex != null) c.sdpMLineIndex = e.candidate.sdpMLineIndex;
+      handlers.onCandidate(c);
+    };
+    const report = () => handlers.onState(pc.connectionState ?? pc.iceConnectionState);
+    if ('connectionState' in pc) pc.onconnectionstatechange = report;
+    else pc.oniceconnectionstatechange = report;
+  }
+
+  /** Applies the server's offer and returns the answer's SDP. */
+  async answer(sdp) {
+    await this.pc.setRemoteDescription({ type: 'offer', sdp });
+    this.remoteSet = true;
+    const pending = this.pending;
+    this.pending = [];
+    for (const c of pending) await this.addCandidate(c);
+    await this.pc.setLocalDescription(await this.pc.createAnswer());
+    return this.pc.localDescription.sdp;
+  }
+
+  /** Adds a remote candidate, or keeps it until the offer has been applied. */
+  async addCandidate(data) {
+    if (!data || typeof data.candidate !== 'string' || data.candidate === '') return;
+    const init = { candidate: data.candidate };
+    if (data.sdpMid != null) init.sdpMid = data.sdpMid;
+    if (data.sdpMLineIndex != null) init.sdpMLineIndex = data.sdpMLineIndex;
+    if (data.usernameFragment != null) init.usernameFragment = data.usernameFragment;
+    if (init.sdpMid == null && init.sdpMLineIndex == null) init.sdpMLineIndex = 0;
+    if (!this.remoteSet) {
+      this.pending.push(init);
+      return;
+    }
+    try {
+      await this.pc.addIceCandidate(init);
+    } catch (err) {
+      // One bad candidate is not fatal: the others may connect.
+      console.warn('telecart: remote candidate refused', init.candidate, err);
+    }
+  }
+
+  close() {
+    const pc = this.pc;
+    pc.ontrack = pc.ondatachannel = pc.onicecandidate = null;
+    pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
+    try {
+      pc.close();
+    } catch {
+      // already closed
+    }
+  }
+}
