@@ -44,7 +44,7 @@ type Config struct {
 	Codec       string            `json:"codec"`
 	VideoKbps   int               `json:"video_kbps"`
 	AudioKbps   int               `json:"audio_kbps"`
-	AudioFrame  time.Duration     `json:"audio_frame"`
+	AudioFrame  Duration          `json:"audio_frame"`
 	CoreOptions map[string]string `json:"core_options"`
 	// PublicIPs are the worker's addresses behind a 1:1 NAT; UDPPort, when
 	// set, carries all peers on one UDP port; ICELoopback offers 127.0.0.1.
@@ -53,6 +53,24 @@ type Config struct {
 	ICELoopback bool     `json:"ice_loopback"`
 	// ICEServers are STUN/TURN servers, handed to browsers and used by workers.
 	ICEServers []ICEServer `json:"ice_servers"`
+}
+
+// Duration is a time.Duration written as in Go, "10ms", in the file.
+type Duration time.Duration
+
+func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+func (d *Duration) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err != nil {
+		return fmt.Errorf("want a duration such as \"10ms\": %w", err)
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
 }
 
 // ICEServer is a STUN or TURN server.
@@ -73,7 +91,7 @@ func Default() Config {
 		Codec:       string(runner.DefaultCodec),
 		VideoKbps:   runner.DefaultVideoKbps,
 		AudioKbps:   runner.DefaultAudioKbps,
-		AudioFrame:  runner.DefaultAudioFrameDuration,
+		AudioFrame:  Duration(runner.DefaultAudioFrameDuration),
 	}
 }
 
@@ -241,6 +259,6 @@ func (c Config) RunnerConfig() runner.Config {
 	return runner.Config{
 		Options: c.CoreOptions,
 		Video:   runner.VideoConfig{Codec: runner.Codec(c.Codec), BitrateKbps: c.VideoKbps},
-		Audio:   runner.AudioConfig{BitrateKbps: c.AudioKbps, FrameDuration: c.AudioFrame},
+		Audio:   runner.AudioConfig{BitrateKbps: c.AudioKbps, FrameDuration: time.Duration(c.AudioFrame)},
 	}
 }

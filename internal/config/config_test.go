@@ -101,3 +101,14 @@ func TestFileErrors(t *testing.T) {
 		t.Errorf("TELECART_CAPACITY=many: %v, want ErrInvalid", err)
 	}
 }
+
+// The sample in the repository must stay loadable and valid.
+func TestExampleFile(t *testing.T) {
+	c := Default()
+	if err := c.LoadFile("../../telecart.example.json"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate("coordinator", "worker"); err != nil {
+		t.Fatal(err)
+	}
+}
