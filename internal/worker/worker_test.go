@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -30,13 +31,21 @@ const testGame = "nes:telecart-test.nes"
 type cluster struct {
 	srv    *httptest.Server
 	worker *Worker
+	// stop ends the coordinator's connections, as its shutdown does.
+	stop context.CancelFunc
 }
 
 func newCluster(t *testing.T, capacity int) *cluster {
 	t.Helper()
 	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(coord.Handler())
-	t.Cleanup(srv.Close)
+	srv := httptest.NewUnstartedServer(coord.Handler())
+	coordCtx, stop := context.WithCancel(context.Background())
+	srv.Config.BaseContext = func(net.Listener) context.Context { return coordCtx }
+	srv.Start()
+	t.Cleanup(func() {
+		stop()
+		srv.Close()
+	})
 	lib, err := library.New(library.Game{
 		GameInfo: signal.GameInfo{ID: testGame, Title: "Telecart Test ROM", System: "nes"},
 		Path:     fixture.TestROM(t),
@@ -66,7 +75,7 @@ func newCluster(t *testing.T, capacity int) *cluster {
 		cancel()
 		<-done
 	})
-	return &cluster{srv: srv, worker: w}
+	return &cluster{srv: srv, worker: w, stop: stop}
 }
 
 // browser is a Go stand-in for the web app: the /ws protocol and a Pion peer.
@@ -255,5 +264,30 @@ func TestWorkerTokenRefused(t *testing.T) {
 		if err == nil || resp == nil || resp.StatusCode != http.StatusUnauthorized {
 			t.Errorf("Authorization %q: %v, want 401", header, err)
 		}
+	}
+}
+
+// TestRedial restarts the coordinator: the worker dials again and joins
+// the new one on its own.
+func TestRedial(t *testing.T) {
+	c := newCluster(t, 1)
+	addr := c.srv.Listener.Addr().String()
+	c.browse(t).waitGames()
+	c.stop()
+	c.srv.Close()
+
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s again: %v", addr, err)
+	}
+	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewUnstartedServer(coord.Handler())
+	srv.Listener.Close()
+	srv.Listener = ln
+	srv.Start()
+	defer srv.Close()
+	again := (&cluster{srv: srv}).browse(t)
+	if h := again.waitGames(); h.Games[0].ID != testGame {
+		t.Fatalf("games after redial: %+v", h.Games)
 	}
 }
