@@ -27,7 +27,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"strings"
 	"sync"
 	"syscall"
@@ -51,46 +50,57 @@ const (
 	outputLimit  = 64 << 10         // bytes of Chromium's output kept for failures
 )
 
-// chromiumFlags are the switches Chromium runs with, each for a reason.
-var chromiumFlags = []struct {
+// flag is one command-line switch of Chromium: --name, or --name=value.
+type flag struct {
 	name  string
-	value any
-}{
-	{"headless", "new"},
-	// Root cannot use Chromium's sandbox; the network namespace is the
-	// isolation here.
-	{"no-sandbox", true},
-	{"disable-gpu", true},
-	// This machine has no network, and these features would try to reach
-	// Google at start-up and get their connections refused.
-	{"disable-quic", true},
-	{"no-first-run", true},
-	{"no-default-browser-check", true},
-	{"disable-background-networking", true},
-	{"disable-component-update", true},
-	{"disable-sync", true},
-	{"disable-breakpad", true},
-	// No keyring service to ask for a password.
-	{"password-store", "basic"},
-	{"use-mock-keychain", true},
-	// Video must play without a click.
-	{"autoplay-policy", "no-user-gesture-required"},
-	// Chromium's WebRTC ignores loopback addresses unless told otherwise,
-	// and the namespace has nothing else.
-	{"allow-loopback-in-peer-connection", true},
-	// Otherwise host candidates carry a random .local name that only
-	// multicast DNS could resolve, and there is none in the namespace.
-	{"disable-features", "WebRtcHideLocalIpsWithMdns"},
-	// Several pages play several users at once: none may be slowed down for
-	// being in the background.
-	{"disable-background-timer-throttling", true},
-	{"disable-backgrounding-occluded-windows", true},
-	{"disable-renderer-backgrounding", true},
-	// Tests send many input events quickly.
-	{"disable-ipc-flooding-protection", true},
-	{"mute-audio", true},
-	{"hide-scrollbars", true},
-	{"window-size", "1280,720"},
+	value any // true for a bare switch
+}
+
+// chromiumFlags returns the switches Chromium runs with, each for a reason.
+// A function rather than a package variable, so that no test can change
+// what another one gets.
+func chromiumFlags() []flag {
+	return []flag{
+		{"headless", "new"},
+		// Root cannot use Chromium's sandbox; the network namespace is the
+		// isolation here.
+		{"no-sandbox", true},
+		{"disable-gpu", true},
+		// This machine has no network, and these features would try to reach
+		// Google at start-up and get their connections refused.
+		{"disable-quic", true},
+		{"no-first-run", true},
+		{"no-default-browser-check", true},
+		{"disable-background-networking", true},
+		{"disable-component-update", true},
+		{"disable-sync", true},
+		{"disable-breakpad", true},
+		// No keyring service to ask for a password.
+		{"password-store", "basic"},
+		{"use-mock-keychain", true},
+		// Video must play without a click.
+		{"autoplay-policy", "no-user-gesture-required"},
+		// Chromium's WebRTC ignores loopback addresses unless told otherwise,
+		// and the namespace has nothing else. Needed: without it no
+		// connection forms.
+		{"allow-loopback-in-peer-connection", true},
+		// A page without camera or microphone permission would otherwise
+		// offer host candidates under random .local names that only
+		// multicast DNS resolves, and the namespace has none. NewPage grants
+		// the permission, which already makes Chromium offer plain addresses
+		// (see setUpTab), so this guards pages that lack the grant.
+		{"disable-features", "WebRtcHideLocalIpsWithMdns"},
+		// Several pages play several users at once: none may be slowed down for
+		// being in the background.
+		{"disable-background-timer-throttling", true},
+		{"disable-backgrounding-occluded-windows", true},
+		{"disable-renderer-backgrounding", true},
+		// Tests send many input events quickly.
+		{"disable-ipc-flooding-protection", true},
+		{"mute-audio", true},
+		{"hide-scrollbars", true},
+		{"window-size", "1280,720"},
+	}
 }
 
 // Browser is a headless Chromium process that a test started. Its methods
@@ -123,17 +133,14 @@ func Start(t testing.TB) *Browser {
 	}
 
 	output := &tailBuffer{limit: outputLimit}
+	// No ModifyCmdFunc: chromedp's default sets Pdeathsig, so the kernel
+	// kills the browser if the test binary dies, and it starts the browser
+	// from a goroutine locked to its thread, which Pdeathsig needs.
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath),
 		chromedp.CombinedOutput(output),
-		chromedp.ModifyCmdFunc(func(cmd *exec.Cmd) {
-			// If the test binary dies, the kernel kills the browser.
-			// chromedp starts it from a goroutine locked to its thread,
-			// which Pdeathsig needs.
-			cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
-		}),
 	}
-	for _, f := range chromiumFlags {
+	for _, f := range chromiumFlags() {
 		opts = append(opts, chromedp.Flag(f.name, f.value))
 	}
 	// The ExecAllocator talks to Chromium over a pipe (fds 3 and 4), so no
@@ -151,7 +158,7 @@ func Start(t testing.TB) *Browser {
 			t.Errorf("browsertest: stopping chromium: %v", err)
 		}
 		if err != nil || t.Failed() {
-			t.Logf("chromium output (last %d bytes at most):\n%s", outputLimit, output)
+			t.Logf("chromium output (last %d bytes at most, D-Bus errors left out):\n%s", outputLimit, withoutNoise(output.String()))
 		}
 	})
 
@@ -204,6 +211,19 @@ func (b *Browser) stop(cancelCtx, killProcess, releaseAlloc context.CancelFunc) 
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// withoutNoise drops the lines of Chromium's output that every run prints
+// and that say nothing about a failure: there is no D-Bus in a test
+// environment.
+func withoutNoise(out string) string {
+	var kept []string
+	for line := range strings.SplitSeq(out, "\n") {
+		if !strings.Contains(line, ":ERROR:dbus/") {
+			kept = append(kept, line)
+		}
+	}
+	return strings.Join(kept, "\n")
 }
 
 // tailBuffer keeps the last limit bytes written to it. Chromium's output is

@@ -1,0 +1,383 @@
+package browsertest
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/browser"
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
+	"github.com/chromedp/cdproto/input"
+	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/chromedp"
+)
+
+// consoleLimit is how many console messages a Page keeps. A page that logs
+// every frame must not grow without bound; the newest are kept because they
+// are nearest to the failure.
+const consoleLimit = 1000
+
+// The viewport of every page, in CSS pixels (and screenshot pixels).
+const (
+	viewportWidth  = 1280
+	viewportHeight = 720
+)
+
+// pollInterval is how often WaitFor evaluates its expression.
+const pollInterval = 50 * time.Millisecond
+
+// Page is one tab in a browser context of its own, so its cookies and
+// storage are not shared with other pages: several pages act as several
+// users. Use a Page from one goroutine at a time (its actions share one
+// tab); Console is safe to call from anywhere.
+type Page struct {
+	ctx  context.Context
+	keys map[string]keyDef
+
+	mu      sync.Mutex
+	held    map[string]bool // KeyboardEvent.code of each key that is down
+	console []string
+	dropped int // console messages dropped from the front
+}
+
+// NewPage opens url in a new tab of a new browser context and waits for it to
+// load. The viewport is 1280x720 at a device pixel ratio of 1, and the page
+// has camera and microphone permission, which WebRTC needs to offer
+// 127.0.0.1 (see setUpTab). The tab and its browser context are closed in
+// t.Cleanup. NewPage stops the test with t.Fatal when the page cannot be
+// opened.
+func (b *Browser) NewPage(t testing.TB, url string) *Page {
+	t.Helper()
+	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
+	p := &Page{ctx: ctx, keys: keyTable(), held: make(map[string]bool)}
+	var collector sync.WaitGroup
+	t.Cleanup(func() {
+		// cancel closes the tab, disposes of its browser context and ends
+		// the console subscription, which ends the collector.
+		cancel()
+		collector.Wait()
+	})
+
+	// The first action creates the tab and binds it to ctx, so it cannot run
+	// under a timeout context; a timer closes the tab if it takes too long.
+	timer := time.AfterFunc(navTimeout, cancel)
+	err := chromedp.Do(ctx, chromedp.Func(setUpTab))
+	if !timer.Stop() && err == nil {
+		err = fmt.Errorf("no new tab in %v", navTimeout)
+	}
+	if err != nil {
+		t.Fatalf("browsertest: opening a tab: %v", err)
+	}
+
+	// Subscribe before navigating so that nothing the page logs is lost.
+	messages := chromedp.Console(ctx)
+	collector.Go(func() {
+		for m, err := range messages {
+			if err != nil {
+				return // the page is closing
+			}
+			p.addConsole(formatConsole(m))
+		}
+	})
+
+	nctx, ncancel := context.WithTimeout(ctx, navTimeout)
+	defer ncancel()
+	if err := chromedp.Do(nctx, chromedp.Navigate(url)); err != nil {
+		t.Fatalf("browsertest: loading %s: %v\nconsole:\n%s", url, err, p.consoleText())
+	}
+	return p
+}
+
+// setUpTab prepares a new tab before it loads anything.
+func setUpTab(ctx context.Context, tgt *chromedp.Target) error {
+	// Focus emulation makes every page behave as the focused one, as each
+	// user's own window would be: document.hasFocus() holds, so an app that
+	// pauses when it loses focus keeps running in every page.
+	_, err := cdp.Call(ctx, tgt, emulation.SetFocusEmulationEnabled, emulation.SetFocusEmulationEnabledParams{Enabled: true})
+	if err != nil {
+		return fmt.Errorf("emulating focus: %w", err)
+	}
+	// A fixed viewport makes screenshots and layouts the same on every
+	// machine; the window size alone leaves room for emulated browser UI.
+	_, err = cdp.Call(ctx, tgt, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
+		Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+	})
+	if err != nil {
+		return fmt.Errorf("setting the viewport: %w", err)
+	}
+	// Without camera or microphone permission, Chromium's WebRTC gathers
+	// host candidates only for the interface of the default route. The
+	// namespace has no default route, so it would offer just 0.0.0.0 and ::
+	// and never connect. With the permission it offers every interface's
+	// address, and with --allow-loopback-in-peer-connection that includes
+	// 127.0.0.1. The grant covers every origin, in this tab's browser
+	// context only; there is no camera or microphone, so getUserMedia still
+	// fails.
+	c := chromedp.FromContext(ctx)
+	for _, name := range []string{"camera", "microphone"} {
+		_, err := cdp.Call(ctx, c.Browser, browser.SetPermission, browser.SetPermissionParams{
+			Permission:       &browser.PermissionDescriptor{Name: name},
+			Setting:          browser.PermissionSettingGranted,
+			BrowserContextID: c.BrowserContextID,
+		})
+		if err != nil {
+			return fmt.Errorf("granting %s permission for WebRTC's host candidates: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// formatConsole renders a console message with where it came from, because
+// an exception without its place is hard to find.
+func formatConsole(m chromedp.ConsoleMessage) string {
+	if m.URL == "" {
+		return m.String()
+	}
+	// The protocol counts lines from 0; editors count from 1.
+	return fmt.Sprintf("%s (%s:%d)", m, m.URL, m.Line+1)
+}
+
+// addConsole records a message, dropping the oldest beyond consoleLimit.
+func (p *Page) addConsole(s string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if len(p.console) == consoleLimit {
+		p.console = append(p.console[:0], p.console[1:]...)
+		p.dropped++
+	}
+	p.console = append(p.console, s)
+}
+
+// Console returns the console messages, uncaught exceptions and browser log
+// entries of the page so far, oldest first, for failure messages.
+func (p *Page) Console() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	out := make([]string, 0, len(p.console)+1)
+	if p.dropped > 0 {
+		out = append(out, fmt.Sprintf("(%d older messages dropped)", p.dropped))
+	}
+	return append(out, p.console...)
+}
+
+// consoleText is Console as one indented block.
+func (p *Page) consoleText() string {
+	var s string
+	for _, m := range p.Console() {
+		s += "\t" + m + "\n"
+	}
+	if s == "" {
+		return "\t(empty)\n"
+	}
+	return s
+}
+
+// run runs one action on the page, bounded by d.
+func run[T any](p *Page, d time.Duration, a chromedp.Action[T]) (T, error) {
+	ctx, cancel := context.WithTimeout(p.ctx, d)
+	defer cancel()
+	return chromedp.Run(ctx, a)
+}
+
+// Eval evaluates the JavaScript expression js in the page, waits for the
+// promise if it returns one, and decodes the result as JSON into out (a
+// pointer, or nil to ignore the result). A thrown exception or a rejected
+// promise is an error.
+func (p *Page) Eval(js string, out any) error {
+	return p.eval(js, out, opTimeout)
+}
+
+// eval is Eval bounded by d.
+func (p *Page) eval(js string, out any, d time.Duration) error {
+	raw, err := run(p, d, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		return fmt.Errorf("evaluating %s: %w", short(js), err)
+	}
+	if out == nil {
+		return nil
+	}
+	if len(raw) == 0 {
+		return fmt.Errorf("evaluating %s: the result is undefined", short(js))
+	}
+	if err := json.Unmarshal(raw, out); err != nil {
+		return fmt.Errorf("evaluating %s: decoding %s: %w", short(js), short(string(raw)), err)
+	}
+	return nil
+}
+
+// WaitFor evaluates the JavaScript expression js every 50 ms until it is
+// truthy (a promise is awaited first) or timeout passes. Exceptions while
+// polling are not fatal, since the page may not have built what js reads
+// yet; the last one is in the error on timeout.
+func (p *Page) WaitFor(js string, timeout time.Duration) error {
+	// The line breaks keep a trailing // comment in js from eating the
+	// closing parenthesis.
+	expr := "Promise.resolve((\n" + js + "\n)).then(v => !!v)"
+	deadline := time.Now().Add(timeout)
+	var lastErr error
+	for {
+		left := time.Until(deadline)
+		if left <= 0 {
+			break
+		}
+		var ok bool
+		err := p.eval(expr, &ok, min(left, opTimeout))
+		if err == nil && ok {
+			return nil
+		}
+		lastErr = err
+		if p.ctx.Err() != nil {
+			// The page is closed; polling on cannot succeed.
+			return fmt.Errorf("waiting for %s: %w", short(js), p.ctx.Err())
+		}
+		time.Sleep(min(pollInterval, max(time.Until(deadline), 0)))
+	}
+	if lastErr != nil {
+		return fmt.Errorf("waiting for %s: not true after %v; last error: %w", short(js), timeout, lastErr)
+	}
+	return fmt.Errorf("waiting for %s: not true after %v", short(js), timeout)
+}
+
+// Click waits until the first element that matches the CSS selector is
+// visible and clicks its centre with real mouse events.
+func (p *Page) Click(selector string) error {
+	if _, err := run(p, opTimeout, chromedp.Click(chromedp.CSS(selector))); err != nil {
+		return fmt.Errorf("clicking %s: %w", selector, err)
+	}
+	return nil
+}
+
+// KeyDown presses the key whose KeyboardEvent.code is code ("ArrowUp",
+// "KeyZ", "ShiftLeft", "Space", …) with Input.dispatchKeyEvent, so page
+// handlers get a trusted KeyboardEvent with the key, code, keyCode, location
+// and modifier state of a US keyboard. Pressing a key that is already down
+// sends an auto-repeat event, as holding a key does. Modifier keys that are
+// down (Shift, Control, Alt, Meta) change the keys pressed after them.
+func (p *Page) KeyDown(code string) error {
+	k, err := lookupKey(p.keys, code)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	repeat := p.held[code]
+	p.held[code] = true
+	mods := p.modifiersLocked()
+	p.mu.Unlock()
+
+	key, text := k.forModifiers(mods)
+	// Like a real keyboard: a key that types text is a keyDown, which also
+	// fires keypress and input; the others are rawKeyDown.
+	typ := input.DispatchKeyEventTypeRawKeyDown
+	if text != "" {
+		typ = input.DispatchKeyEventTypeKeyDown
+	}
+	err = p.dispatchKey(input.DispatchKeyEventParams{
+		Type:                  typ,
+		Modifiers:             mods,
+		Text:                  text,
+		UnmodifiedText:        text,
+		Code:                  code,
+		Key:                   key,
+		WindowsVirtualKeyCode: k.vk,
+		NativeVirtualKeyCode:  k.vk,
+		AutoRepeat:            &repeat,
+		Location:              k.location,
+	})
+	if err != nil {
+		// The page did not get the press, so the key is as it was.
+		p.mu.Lock()
+		p.held[code] = repeat
+		p.mu.Unlock()
+		return fmt.Errorf("pressing %s: %w", code, err)
+	}
+	return nil
+}
+
+// KeyUp releases the key whose KeyboardEvent.code is code. See KeyDown.
+func (p *Page) KeyUp(code string) error {
+	k, err := lookupKey(p.keys, code)
+	if err != nil {
+		return err
+	}
+	p.mu.Lock()
+	was := p.held[code]
+	delete(p.held, code)
+	mods := p.modifiersLocked()
+	p.mu.Unlock()
+
+	key, _ := k.forModifiers(mods)
+	err = p.dispatchKey(input.DispatchKeyEventParams{
+		Type:                  input.DispatchKeyEventTypeKeyUp,
+		Modifiers:             mods,
+		Code:                  code,
+		Key:                   key,
+		WindowsVirtualKeyCode: k.vk,
+		NativeVirtualKeyCode:  k.vk,
+		Location:              k.location,
+	})
+	if err != nil {
+		p.mu.Lock()
+		if was {
+			p.held[code] = true
+		}
+		p.mu.Unlock()
+		return fmt.Errorf("releasing %s: %w", code, err)
+	}
+	return nil
+}
+
+// modifiersLocked returns the CDP modifier bits of the keys that are down.
+// A modifier's own keydown already counts it, and its keyup does not, which
+// is what browsers report (shiftKey is true on Shift's keydown).
+func (p *Page) modifiersLocked() int64 {
+	var mods int64
+	for code := range p.held {
+		mods |= p.keys[code].modifier
+	}
+	return mods
+}
+
+// dispatchKey sends one key event to the page.
+func (p *Page) dispatchKey(params input.DispatchKeyEventParams) error {
+	_, err := run(p, opTimeout, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tgt, input.DispatchKeyEvent, params)
+		return err
+	}))
+	return err
+}
+
+// Screenshot writes a PNG of the page's viewport to path.
+func (p *Page) Screenshot(path string) error {
+	png, err := run(p, opTimeout, func(ctx context.Context, tgt *chromedp.Target) ([]byte, error) {
+		r, err := cdp.Call(ctx, tgt, page.CaptureScreenshot, page.CaptureScreenshotParams{
+			Format:      page.CaptureScreenshotFormatPng,
+			FromSurface: new(true),
+		})
+		return r.Data, err
+	})
+	if err != nil {
+		return fmt.Errorf("taking a screenshot: %w", err)
+	}
+	if len(png) == 0 {
+		return errors.New("taking a screenshot: the browser returned no image")
+	}
+	if err := os.WriteFile(path, png, 0o644); err != nil {
+		return fmt.Errorf("writing the screenshot: %w", err)
+	}
+	return nil
+}
+
+// short shortens a script or value for an error message.
+func short(s string) string {
+	const limit = 120
+	if len(s) > limit {
+		return fmt.Sprintf("%q…", s[:limit])
+	}
+	return fmt.Sprintf("%q", s)
+}
