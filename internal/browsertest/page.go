@@ -244,10 +244,30 @@ func (p *Page) WaitFor(js string, timeout time.Duration) error {
 	return fmt.Errorf("waiting for %s: not true after %v", short(js), timeout)
 }
 
-// Click waits until the first element that matches the CSS selector is
-// visible and clicks its centre with real mouse events.
+// Click moves the pointer to the centre of the first element that matches
+// the CSS selector and clicks there with real mouse events.
 func (p *Page) Click(selector string) error {
-	if _, err := run(p, opTimeout, chromedp.Click(chromedp.CSS(selector))); err != nil {
+	// Move the pointer there first, as a person's does: pages reveal
+	// controls on hover (an auto-hiding bar has pointer-events: none until
+	// the pointer moves), and a bare press would land on what is below.
+	var at *struct{ X, Y float64 }
+	find := fmt.Sprintf(`(() => {
+		const e = document.querySelector(%q);
+		if (!e) return null;
+		e.scrollIntoView({block: 'nearest', inline: 'nearest'});
+		const r = e.getBoundingClientRect();
+		return {X: r.left + r.width / 2, Y: r.top + r.height / 2};
+	})()`, selector)
+	if err := p.Eval(find, &at); err != nil {
+		return fmt.Errorf("clicking %s: %w", selector, err)
+	}
+	if at == nil {
+		return fmt.Errorf("clicking %s: no such element", selector)
+	}
+	if _, err := run(p, opTimeout, chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y)); err != nil {
+		return fmt.Errorf("clicking %s: %w", selector, err)
+	}
+	if _, err := run(p, opTimeout, chromedp.MouseClickXY(at.X, at.Y)); err != nil {
 		return fmt.Errorf("clicking %s: %w", selector, err)
 	}
 	return nil

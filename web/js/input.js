@@ -253,7 +253,7 @@ export class Gamepads {
     this.supported = typeof navigator.getGamepads === 'function';
     if (this.supported) {
       addEventListener('gamepadconnected', (e) => {
-        console.info('telecart: gamepad connected:', e.gamepad.id, e.gamepad.mapping || '(no standard mapping)');
+        console.info('telecart: gamepad connected:', e.gamepad?.id, e.gamepad?.mapping || '(no standard mapping)');
         this.loop();
       });
     }
@@ -269,6 +269,13 @@ export class Gamepads {
     cancelAnimationFrame(this.raf);
     this.raf = 0;
     this.lastButtons = 0;
+    this.lastAxes = NO_AXES;
+    this.pad.sources.delete('gamepad');
+  }
+
+  /** Forget what was read, so a button still held is sent again on the next frame. */
+  reset() {
+    this.lastButtons = -1;
     this.lastAxes = NO_AXES;
     this.pad.sources.delete('gamepad');
   }

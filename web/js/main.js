@@ -1,1 +1,86 @@
-// Placeholder until the web app lands.
+// Wiring: builds the modules, connects their events, installs the few
+// page-wide shortcuts, and exposes the read-only test hook. Behaviour lives
+// in the modules; this file only says who talks to whom.
+
+import { Pad, Keyboard, Gamepads } from './input.js';
+import { Screen } from './screen.js';
+import { TouchPad } from './touchpad.js';
+import { UI } from './ui.js';
+import { Session } from './session.js';
+
+const $ = (id) => document.getElementById(id);
+
+const pad = new Pad();
+const screen = new Screen({ player: $('player'), stage: $('stage'), video: $('video') });
+const touchpad = new TouchPad($('touchpad'), pad);
+
+// session and ui refer to each other through these callbacks; both exist
+// before any callback can run (they all wait for user or network events).
+let session = null;
+let ui = null;
+
+const keyboard = new Keyboard(pad, () => session.state === 'playing' && !ui.helpOpen);
+const gamepads = new Gamepads(pad, () => session.gamepadUsed());
+
+ui = new UI({
+  start: (game) => session.startGame(game),
+  retry: () => session.retry(),
+  back: () => session.back(),
+  reload: () => location.reload(),
+  cancel: () => session.quit(),
+  quit: () => session.quit(),
+  fullscreen: () => screen.toggleFullscreen(),
+  smooth: () => {
+    screen.smooth = !screen.smooth;
+    ui.setSmooth(screen.smooth);
+  },
+  unlockAudio: () => screen.unlockAudio(),
+  helpChanged: (open) => {
+    if (open) session.releaseInput();
+  },
+});
+
+session = new Session({ ui, screen, pad, keyboard, gamepads, touchpad });
+
+screen.addEventListener('frame', () => session.onFrame());
+screen.addEventListener('sound', (e) => ui.setSoundBlocked(e.detail));
+screen.addEventListener('fullscreen', (e) => ui.setFullscreen(e.detail, screen.fullscreenSupported));
+ui.setFullscreen(false, screen.fullscreenSupported);
+ui.setSmooth(screen.smooth);
+
+// Nothing may stay pressed while the page cannot hear the key going up.
+addEventListener('blur', () => session.releaseInput());
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) session.releaseInput();
+});
+
+// Shortcuts. Escape needs nothing here: the help dialog closes itself on it,
+// and with no overlay open it must do nothing (no quitting by accident).
+addEventListener('keydown', (e) => {
+  if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
+  if (e.key === 'F1') {
+    e.preventDefault(); // the browser's own help
+    ui.openHelp();
+    return;
+  }
+  if (session.state !== 'playing' || ui.helpOpen) return;
+  if (e.key === '?') {
+    e.preventDefault();
+    ui.openHelp();
+  } else if (e.code === 'KeyF' && !e.repeat) {
+    e.preventDefault();
+    screen.toggleFullscreen();
+  }
+});
+
+// The test hook: read-only views of live values, nothing else global.
+Object.defineProperty(window, 'telecart', {
+  enumerable: true,
+  value: Object.freeze({
+    get state() { return session.state; },
+    get lastInputSentAt() { return pad.lastSentAt; },
+    get seq() { return pad.seq; },
+  }),
+});
+
+session.run();

@@ -41,10 +41,14 @@ export class Screen extends EventTarget {
     video.addEventListener('playing', onFrame);
     video.addEventListener('resize', onFrame);
 
-    // The first gesture anywhere unlocks sound; it is also what lets a
-    // muted-only autoplay start with sound.
-    const unlock = () => this.unlockAudio();
-    for (const type of ['pointerdown', 'keydown', 'touchend']) addEventListener(type, unlock, { capture: true, passive: true });
+    // The first gesture anywhere unlocks sound. Only events that grant user
+    // activation count (a touch's pointerdown does not): unmuting without it
+    // makes Chrome pause the video.
+    const unlock = () => {
+      if (navigator.userActivation && !navigator.userActivation.isActive) return;
+      this.unlockAudio();
+    };
+    for (const type of ['pointerdown', 'pointerup', 'keydown', 'touchend']) addEventListener(type, unlock, { capture: true, passive: true });
 
     const onFs = () => this.dispatchEvent(new CustomEvent('fullscreen', { detail: this.isFullscreen }));
     document.addEventListener('fullscreenchange', onFs);

@@ -1,0 +1,234 @@
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"image/color"
+	"io"
+	"math"
+	"net/http"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/cli"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+// The worker starts runners as "<this executable> runner", as telecart does.
+func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[1] == "runner" {
+		os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	os.Exit(browsertest.RunInNetNS(m))
+}
+
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// serve runs `telecart serve` in-process and returns its address.
+func serve(t *testing.T) string {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	var stdout, stderr lockedBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- cli.Run(ctx, []string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-ice-loopback"}, &stdout, &stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if c := <-code; c != 0 {
+			t.Errorf("telecart serve exited %d:\n%s", c, stderr.String())
+		}
+	})
+	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
+	for range 200 {
+		if m := addr.FindStringSubmatch(stdout.String()); m != nil {
+			return m[1]
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	t.Fatalf("telecart serve printed no address:\n%s\n%s", stdout.String(), stderr.String())
+	return ""
+}
+
+// pixelJS reads one pixel of the current video frame.
+func pixelJS(x, y int) string {
+	return fmt.Sprintf(`(() => {
+		const v = document.getElementById('video');
+		if (!v || v.videoWidth === 0) return null;
+		const c = document.createElement('canvas');
+		c.width = v.videoWidth; c.height = v.videoHeight;
+		const g = c.getContext('2d', {willReadFrequently: true});
+		g.drawImage(v, 0, 0);
+		const d = g.getImageData(%d, %d, 1, 1).data;
+		return [d[0], d[1], d[2]];
+	})()`, x, y)
+}
+
+func near(got []int, want color.RGBA) bool {
+	if len(got) != 3 {
+		return false
+	}
+	d := math.Sqrt(math.Pow(float64(got[0])-float64(want.R), 2) + math.Pow(float64(got[1])-float64(want.G), 2) + math.Pow(float64(got[2])-float64(want.B), 2))
+	return d < 40
+}
+
+// waitColour waits until the fill shows want.
+func waitColour(t *testing.T, p *browsertest.Page, want color.RGBA) {
+	t.Helper()
+	pt := testrom.FillPoint()
+	var got []int
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if err := p.Eval(pixelJS(pt.X, pt.Y), &got); err == nil && near(got, want) {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("picture is %v, want %v\nconsole:\n%s", got, want, strings.Join(p.Console(), "\n"))
+}
+
+func healthz(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/healthz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b)
+}
+
+// runners lists the runner processes this test process started.
+func runners(t *testing.T) []int {
+	t.Helper()
+	dirs, err := filepath.Glob("/proc/[0-9]*")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pids []int
+	for _, dir := range dirs {
+		stat, err := os.ReadFile(dir + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so split after ")".
+		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+		if len(fields) < 2 || fields[1] != strconv.Itoa(os.Getpid()) {
+			continue
+		}
+		cmdline, _ := os.ReadFile(dir + "/cmdline")
+		if args := strings.Split(string(cmdline), "\x00"); len(args) > 1 && args[1] == "runner" {
+			pid, _ := strconv.Atoi(filepath.Base(dir))
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// TestPlayInBrowser is the product's promise: open the page, pick a game,
+// see it move, press keys, hear it, quit.
+func TestPlayInBrowser(t *testing.T) {
+	base := serve(t)
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+
+	game := `li.game[data-game="nes:telecart-test.nes"]`
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
+		t.Fatalf("no test ROM in the list: %v\n%s", err, strings.Join(p.Console(), "\n"))
+	}
+	if err := p.Click(game); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`(() => { const v = document.getElementById('video'); return v && v.videoWidth > 0; })()`, 10*time.Second); err != nil {
+		t.Fatalf("no video: %v\n%s", err, strings.Join(p.Console(), "\n"))
+	}
+	waitColour(t, p, testrom.FillColor())
+	if dir := os.Getenv("TELECART_SCREENSHOT_DIR"); dir != "" {
+		if err := p.Screenshot(filepath.Join(dir, "playing.png")); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	// Frames keep coming at the game's rate.
+	var before, after int
+	frames := `document.getElementById('video').getVideoPlaybackQuality().totalVideoFrames`
+	if err := p.Eval(frames, &before); err != nil {
+		t.Fatal(err)
+	}
+	time.Sleep(2 * time.Second)
+	if err := p.Eval(frames, &after); err != nil {
+		t.Fatal(err)
+	}
+	fps := float64(after-before) / 2
+	t.Logf("%.1f frames per second shown", fps)
+	if fps < 55 {
+		t.Errorf("%.1f frames per second, want 55 or more", fps)
+	}
+
+	// Keys turn the picture the button's colour, and back.
+	keys := []struct {
+		code   string
+		button testrom.Button
+	}{
+		{"KeyX", testrom.A}, {"KeyZ", testrom.B}, {"Enter", testrom.Start}, {"ShiftLeft", testrom.Select},
+		{"ArrowUp", testrom.Up}, {"ArrowDown", testrom.Down}, {"ArrowLeft", testrom.Left}, {"ArrowRight", testrom.Right},
+	}
+	for _, k := range keys {
+		if err := p.KeyDown(k.code); err != nil {
+			t.Fatal(err)
+		}
+		waitColour(t, p, testrom.FillColor(k.button))
+		if err := p.KeyUp(k.code); err != nil {
+			t.Fatal(err)
+		}
+		waitColour(t, p, testrom.FillColor())
+	}
+
+	// The tone of A arrives as audio.
+	var audio bool
+	if err := p.Eval(`(() => { const s = document.getElementById('video').srcObject; return !!s && s.getAudioTracks().length > 0; })()`, &audio); err != nil || !audio {
+		t.Errorf("no audio track (%v)", err)
+	}
+
+	if len(runners(t)) != 1 {
+		t.Fatalf("runners while playing: %v, want one", runners(t))
+	}
+	if err := p.Click("#quit-btn"); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null && !document.getElementById('view-list').hidden`, 5*time.Second); err != nil {
+		var state string
+		_ = p.Eval(`window.telecart.state`, &state)
+		t.Fatalf("quit did not go back to the list (state %q): %v\n%s", state, err, strings.Join(p.Console(), "\n"))
+	}
+	for range 100 {
+		if len(runners(t)) == 0 && strings.Contains(healthz(t, base), `"sessions":0`) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatalf("after quit: runners %v, health %s", runners(t), healthz(t, base))
+}

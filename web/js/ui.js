@@ -1,0 +1,485 @@
+// What the player sees around the game: the views (connecting, game list,
+// loading, messages), the player's top bar and the help overlay.
+//
+// This module only draws and reports clicks; it never talks to the network.
+// session.js decides which view shows and why, so every state the user can
+// be in is decided in one place and merely rendered here.
+
+import { systemName, systemShort } from './systems.js';
+import { KEY_BINDINGS } from './input.js';
+
+// Each failure the user can meet, in words a player understands. Retry means
+// "try the same thing again"; session.js decides what that is.
+const MESSAGES = {
+  unreachable: {
+    icon: 'i-unplugged',
+    title: 'Can’t reach the server',
+    text: 'Telecart isn’t answering. Check your internet connection; this page keeps trying.',
+    retry: 'Retry',
+  },
+  lost: {
+    icon: 'i-unplugged',
+    title: 'Connection lost',
+    text: 'The connection to the game was interrupted.',
+    retry: 'Retry',
+    back: true,
+  },
+  busy: {
+    icon: 'i-busy',
+    title: 'All servers are busy',
+    text: 'Every game server is in use right now. Try again in a minute.',
+    retry: 'Retry',
+    back: true,
+  },
+  failed: {
+    icon: 'i-warning',
+    title: 'The game could not start',
+    text: 'Something went wrong while starting the game.',
+    retry: 'Retry',
+    back: true,
+  },
+  ended: {
+    icon: 'i-ended',
+    title: 'The game has ended',
+    text: '',
+    retry: 'Play again',
+    back: true,
+  },
+  outdated: {
+    icon: 'i-refresh',
+    title: 'This page is out of date',
+    text: 'Telecart has been updated. Reload the page to continue.',
+    reload: true,
+  },
+};
+
+const BAR_HIDE_MS = 2000;
+
+const $ = (id) => document.getElementById(id);
+
+/** Lower case without accents, so "pokemon" finds "Pokémon". */
+function fold(s) {
+  return String(s).normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();
+}
+
+export class UI {
+  /**
+   * @param actions callbacks: start(game), retry(), back(), reload(),
+   *   cancel(), quit(), fullscreen(), smooth(), unlockAudio(), helpChanged(open)
+   */
+  constructor(actions) {
+    this.actions = actions;
+    this.view = '';
+    this.games = [];
+    this.matches = [];
+    this.selected = 0;
+    this.barTimer = 0;
+    // "Not a touch screen" rather than "has a mouse": a kiosk or a headless
+    // browser has no pointer at all and still types.
+    this.desktop = !matchMedia('(pointer: coarse)').matches;
+
+    this.el = {
+      app: $('app'),
+      status: $('status'),
+      views: {
+        connecting: $('view-connecting'),
+        list: $('view-list'),
+        loading: $('view-loading'),
+        message: $('view-message'),
+      },
+      filter: $('filter'),
+      games: $('games'),
+      count: $('game-count'),
+      noGames: $('no-games'),
+      noGamesText: $('no-games-text'),
+      clearFilter: $('clear-filter'),
+      loadingTitle: $('loading-title'),
+      loadingStep: $('loading-step'),
+      messageIcon: $('message-icon'),
+      messageTitle: $('message-title'),
+      messageText: $('message-text'),
+      messageDetail: $('message-detail'),
+      messageNote: $('message-note'),
+      retry: $('retry-btn'),
+      reload: $('reload-btn'),
+      back: $('back-btn'),
+      player: $('player'),
+      topbar: $('topbar'),
+      playerTitle: $('player-title'),
+      playerSystem: $('player-system'),
+      smooth: $('smooth-btn'),
+      fullscreen: $('fullscreen-btn'),
+      fullscreenIcon: $('fullscreen-icon'),
+      wait: $('stage-wait'),
+      soundHint: $('sound-hint'),
+      soundHintText: $('sound-hint-text'),
+      unstable: $('unstable'),
+      help: $('help'),
+      helpKeys: $('help-keys'),
+    };
+    const el = this.el;
+
+    el.filter.addEventListener('input', () => this.renderList());
+    // A held Enter repeats, and on a button each repeat is a click: the Enter
+    // that started a game must not also press the Retry or Cancel that
+    // appears under it.
+    document.addEventListener('keydown', (e) => {
+      if (e.repeat && (e.key === 'Enter' || e.key === ' ') && e.target.closest?.('#app button')) e.preventDefault();
+    }, true);
+    // On the document, not the list: after a game, focus may be nowhere.
+    document.addEventListener('keydown', (e) => {
+      if (this.view === 'list' && !this.helpOpen) this.onListKey(e);
+    });
+    el.games.addEventListener('click', (e) => {
+      const li = e.target.closest('[data-index]');
+      if (li) this.startAt(Number(li.dataset.index));
+    });
+    el.clearFilter.addEventListener('click', () => {
+      el.filter.value = '';
+      this.renderList();
+      el.filter.focus();
+    });
+    $('controls-btn').addEventListener('click', () => this.openHelp());
+    $('cancel-btn').addEventListener('click', () => actions.cancel());
+    el.retry.addEventListener('click', () => actions.retry());
+    el.reload.addEventListener('click', () => actions.reload());
+    el.back.addEventListener('click', () => actions.back());
+
+    // Top bar. A mouse click leaves focus on the button, where Enter would
+    // press it again instead of reaching the game as Start: drop it.
+    const bar = (id, fn) => $(id).addEventListener('click', (e) => {
+      if (e.detail > 0) e.currentTarget.blur();
+      fn();
+    });
+    bar('help-btn', () => this.openHelp());
+    bar('smooth-btn', () => actions.smooth());
+    bar('fullscreen-btn', () => actions.fullscreen());
+    bar('quit-btn', () => actions.quit());
+    el.soundHint.addEventListener('click', () => actions.unlockAudio());
+
+    el.player.addEventListener('pointermove', (e) => {
+      if (e.pointerType === 'mouse') this.showBar();
+    });
+    el.player.addEventListener('pointerup', (e) => {
+      // On touch screens a tap on the picture shows or hides the bar.
+      if (e.pointerType !== 'mouse' && e.target.closest('#stage') && !e.target.closest('button')) {
+        if (el.player.classList.contains('bar-hidden')) this.showBar();
+        else this.hideBar();
+      }
+    });
+    el.topbar.addEventListener('focusin', () => this.showBar());
+    el.topbar.addEventListener('pointerenter', () => this.showBar());
+
+    $('help-close').addEventListener('click', () => this.closeHelp());
+    el.help.addEventListener('close', () => actions.helpChanged(false));
+    el.help.addEventListener('click', (e) => {
+      if (e.target === el.help) this.closeHelp(); // the backdrop
+    });
+
+    this.renderHelp();
+    navigator.keyboard?.getLayoutMap?.()
+      .then((map) => this.renderHelp(map))
+      .catch(() => {}); // not allowed here: QWERTY names it is
+  }
+
+  announce(text) {
+    this.el.status.textContent = text;
+  }
+
+  /** Shows one view of the app, or none while the player is up. */
+  showView(name) {
+    const left = this.view === 'player' && name !== 'player';
+    this.view = name;
+    for (const [key, node] of Object.entries(this.el.views)) node.hidden = key !== name;
+    const playing = name === 'player';
+    this.el.app.hidden = playing;
+    this.el.player.hidden = !playing;
+    if (left) {
+      clearTimeout(this.barTimer);
+      this.closeHelp();
+    }
+  }
+
+  // ---- connecting ----
+
+  showConnecting() {
+    this.showView('connecting');
+    this.announce('Connecting to Telecart…');
+  }
+
+  // ---- game list ----
+
+  setGames(games) {
+    this.games = games.slice().sort((a, b) => a.title.localeCompare(b.title, undefined, { numeric: true, sensitivity: 'base' }));
+    this.renderList();
+  }
+
+  showList() {
+    const first = this.view !== 'list';
+    this.showView('list');
+    this.renderList();
+    if (first) this.announce(`${this.games.length} games`);
+    // Focus the filter on desktop only: on a phone it would pop the keyboard up.
+    if (this.desktop) this.el.filter.focus({ preventScroll: true });
+  }
+
+  renderList() {
+    const { filter, games: list, count, noGames, noGamesText, clearFilter } = this.el;
+    const query = filter.value.trim();
+    const words = fold(query).split(/\s+/).filter(Boolean);
+    const previous = this.matches[this.selected]?.id;
+    this.matches = this.games.filter((g) => {
+      const hay = fold(`${g.title} ${g.system} ${systemName(g.system)} ${systemShort(g.system)}`);
+      return words.every((w) => hay.includes(w));
+    });
+
+    list.replaceChildren(...this.matches.map((g, i) => {
+      const li = document.createElement('li');
+      li.className = 'game';
+      li.id = `game-${i}`;
+      li.setAttribute('role', 'option');
+      li.dataset.index = String(i);
+      li.dataset.game = g.id;
+      li.dataset.system = g.system;
+      const art = document.createElement('span');
+      art.className = 'game-art';
+      art.setAttribute('aria-hidden', 'true');
+      art.textContent = systemShort(g.system);
+      const text = document.createElement('span');
+      text.className = 'game-text';
+      const title = document.createElement('span');
+      title.className = 'game-title';
+      title.textContent = g.title;
+      const sys = document.createElement('span');
+      sys.className = 'badge';
+      sys.textContent = systemName(g.system);
+      text.append(title, sys);
+      const play = document.createElement('span');
+      play.className = 'game-play';
+      play.setAttribute('aria-hidden', 'true');
+      play.textContent = 'Play';
+      li.append(art, text, play);
+      return li;
+    }));
+
+    const idx = this.matches.findIndex((g) => g.id === previous);
+    this.select(idx >= 0 ? idx : 0, false);
+
+    const total = this.games.length;
+    count.textContent = words.length ? `${this.matches.length} of ${total}` : `${total} ${total === 1 ? 'game' : 'games'}`;
+    const none = this.matches.length === 0;
+    noGames.hidden = !none;
+    list.hidden = none;
+    filter.setAttribute('aria-expanded', String(!none));
+    if (none) {
+      noGamesText.textContent = total === 0 ? 'There are no games on this server yet.' : `No games match “${query}”.`;
+      clearFilter.hidden = total === 0;
+      if (this.view === 'list') this.announce(noGamesText.textContent);
+    }
+  }
+
+  select(i, scroll = true) {
+    const items = this.el.games.children;
+    this.selected = Math.max(0, Math.min(i, this.matches.length - 1));
+    for (const li of items) li.setAttribute('aria-selected', 'false');
+    const li = items[this.selected];
+    if (li) {
+      li.setAttribute('aria-selected', 'true');
+      this.el.filter.setAttribute('aria-activedescendant', li.id);
+      if (scroll) li.scrollIntoView({ block: 'nearest' });
+    } else {
+      this.el.filter.removeAttribute('aria-activedescendant');
+    }
+  }
+
+  onListKey(e) {
+    if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
+    const inFilter = e.target === this.el.filter;
+    switch (e.key) {
+      case 'ArrowDown': this.select(this.selected + 1); break;
+      case 'ArrowUp': this.select(this.selected - 1); break;
+      case 'PageDown': this.select(this.selected + 8); break;
+      case 'PageUp': this.select(this.selected - 8); break;
+      case 'Home': if (inFilter) return; this.select(0); break;
+      case 'End': if (inFilter) return; this.select(this.matches.length - 1); break;
+      case 'Enter':
+        if (!inFilter && e.target.closest?.('button')) return; // a button's own Enter
+        this.startAt(this.selected);
+        break;
+      case 'Escape':
+        if (!inFilter || !this.el.filter.value) return;
+        this.el.filter.value = '';
+        this.renderList();
+        break;
+      default:
+        // Typing anywhere on the list page goes to the filter.
+        if (!inFilter && e.key.length === 1 && e.key !== ' ') this.el.filter.focus();
+        return;
+    }
+    e.preventDefault();
+  }
+
+  startAt(i) {
+    const game = this.matches[i];
+    if (game) this.actions.start(game);
+  }
+
+  // ---- loading ----
+
+  showLoading(game, step) {
+    this.showView('loading');
+    this.el.loadingTitle.textContent = `Starting ${game.title}…`;
+    this.el.loadingStep.textContent = step;
+    this.announce(`Starting ${game.title}…`);
+    // Focus the heading, not Cancel: a second Enter should not cancel.
+    this.el.loadingTitle.focus({ preventScroll: true });
+  }
+
+  setLoadingStep(step) {
+    this.el.loadingStep.textContent = step;
+  }
+
+  // ---- messages ----
+
+  /**
+   * A failure or an ending. opts: text (replaces the default), detail (what
+   * the server said), title, retry (false hides it), back (false hides it).
+   */
+  showMessage(kind, opts = {}) {
+    const m = MESSAGES[kind];
+    const el = this.el;
+    this.showView('message');
+    el.views.message.dataset.kind = kind;
+    el.messageIcon.setAttribute('href', `#${m.icon}`);
+    el.messageTitle.textContent = opts.title ?? m.title;
+    el.messageText.textContent = opts.text ?? m.text;
+    el.messageText.hidden = !el.messageText.textContent;
+    el.messageDetail.textContent = opts.detail ?? '';
+    el.messageDetail.hidden = !opts.detail;
+    el.messageNote.textContent = '';
+    el.retry.hidden = !m.retry || opts.retry === false;
+    el.retry.textContent = m.retry ?? 'Retry';
+    el.reload.hidden = !m.reload;
+    el.back.hidden = !m.back || opts.back === false;
+    this.announce(`${el.messageTitle.textContent}. ${el.messageText.textContent} ${opts.detail ?? ''}`);
+    // On a phone a focused button only shows a ring nobody asked for.
+    const primary = [el.reload, el.retry, el.back].find((b) => !b.hidden);
+    if (this.desktop) primary?.focus({ preventScroll: true });
+    else document.activeElement?.blur?.();
+  }
+
+  /** A line under the message, e.g. the reconnection countdown. */
+  setNote(text) {
+    this.el.messageNote.textContent = text;
+  }
+
+  // ---- player ----
+
+  showPlayer(game) {
+    const el = this.el;
+    this.showView('player');
+    el.playerTitle.textContent = game.title;
+    el.playerSystem.textContent = systemName(game.system);
+    el.playerSystem.dataset.system = game.system;
+    el.player.dataset.system = game.system;
+    this.setUnstable(false);
+    // Keys must reach the game, not a control of a view that just vanished.
+    el.player.focus({ preventScroll: true });
+    this.showBar();
+    this.announce(`Playing ${game.title}. Press question mark for the controls.`);
+  }
+
+  setWaiting(waiting) {
+    this.el.wait.hidden = !waiting;
+  }
+
+  setSoundBlocked(blocked) {
+    this.el.soundHintText.textContent = this.desktop ? 'Click for sound' : 'Tap for sound';
+    this.el.soundHint.hidden = !blocked;
+  }
+
+  setUnstable(on) {
+    this.el.unstable.hidden = !on;
+  }
+
+  setFullscreen(on, supported = true) {
+    const b = this.el.fullscreen;
+    b.hidden = !supported;
+    b.setAttribute('aria-pressed', String(on));
+    b.setAttribute('aria-label', on ? 'Exit fullscreen' : 'Fullscreen');
+    this.el.fullscreenIcon.setAttribute('href', on ? '#i-shrink' : '#i-expand');
+  }
+
+  setSmooth(on) {
+    this.el.smooth.setAttribute('aria-pressed', String(on));
+  }
+
+  setTouch(on) {
+    this.el.player.classList.toggle('has-touchpad', on);
+  }
+
+  showBar() {
+    const p = this.el.player;
+    p.classList.remove('bar-hidden');
+    clearTimeout(this.barTimer);
+    this.barTimer = setTimeout(() => this.hideBar(), BAR_HIDE_MS);
+  }
+
+  hideBar() {
+    clearTimeout(this.barTimer);
+    const bar = this.el.topbar;
+    // Not from under the mouse or the keyboard focus, nor behind the help.
+    if (bar.matches(':hover') || bar.contains(document.activeElement) || this.helpOpen) {
+      this.barTimer = setTimeout(() => this.hideBar(), BAR_HIDE_MS);
+      return;
+    }
+    this.el.player.classList.add('bar-hidden');
+  }
+
+  // ---- help ----
+
+  get helpOpen() {
+    return this.el.help.open;
+  }
+
+  openHelp() {
+    const d = this.el.help;
+    if (d.open) return;
+    d.showModal();
+    this.actions.helpChanged(true);
+  }
+
+  closeHelp() {
+    const d = this.el.help;
+    if (d.open) d.close(); // fires "close", which reports it
+    if (this.view === 'player') this.el.player.focus({ preventScroll: true });
+  }
+
+  /** The key table, from the same bindings the keyboard handler uses. */
+  renderHelp(layout) {
+    const keyName = (code) => {
+      if (code.startsWith('Arrow')) return { ArrowUp: '↑', ArrowDown: '↓', ArrowLeft: '←', ArrowRight: '→' }[code];
+      if (code.startsWith('Shift')) return 'Shift';
+      if (code === 'Enter') return 'Enter';
+      return (layout?.get(code) || code.replace(/^Key/, '')).toUpperCase();
+    };
+    const buttonName = { START: 'Start', SELECT: 'Select' };
+    const rows = [{ codes: ['ArrowUp', 'ArrowDown', 'ArrowLeft', 'ArrowRight'], label: 'D-pad' }];
+    for (const b of KEY_BINDINGS) {
+      if (!b.codes[0].startsWith('Arrow')) rows.push({ codes: [b.codes[0]], label: buttonName[b.button] ?? b.button });
+    }
+    this.el.helpKeys.replaceChildren(...rows.map((r) => {
+      const tr = document.createElement('tr');
+      const keys = document.createElement('td');
+      for (const c of r.codes) {
+        const k = document.createElement('kbd');
+        k.textContent = keyName(c);
+        keys.append(k, ' ');
+      }
+      const label = document.createElement('td');
+      label.textContent = r.label;
+      tr.append(keys, label);
+      return tr;
+    }));
+  }
+}
