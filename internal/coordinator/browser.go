@@ -1,8 +1,10 @@
 package coordinator
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/coder/websocket"
 
@@ -34,8 +36,11 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	if err := b.send("", signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}); err != nil {
 		return
 	}
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	go keepAlive(ctx, ws)
 	for {
-		_, data, err := ws.Read(r.Context())
+		_, data, err := ws.Read(ctx)
 		if err != nil {
 			return
 		}
@@ -141,4 +146,25 @@ func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
 		c.endSession(id)
 	}
 	_ = b.send("", p)
+}
+
+// keepAlive pings the browser until ctx ends; a ping without a pong
+// closes the connection, which ends the reader.
+func keepAlive(ctx context.Context, ws *websocket.Conn) {
+	tick := time.NewTicker(pingInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+			pctx, cancel := context.WithTimeout(ctx, writeTimeout)
+			err := ws.Ping(pctx)
+			cancel()
+			if err != nil {
+				ws.CloseNow()
+				return
+			}
+		}
+	}
 }

@@ -39,6 +39,9 @@ type Config struct {
 const (
 	registerTimeout = 10 * time.Second
 	writeTimeout    = 5 * time.Second
+	// pingInterval keeps idle browser connections open through proxies
+	// that drop silent ones; browsers cannot send pings themselves.
+	pingInterval = 25 * time.Second
 )
 
 // Coordinator routes browsers to workers.
@@ -77,7 +80,13 @@ func (c *Coordinator) Handler() http.Handler {
 	mux.HandleFunc("GET /worker", c.serveWorker)
 	mux.HandleFunc("GET /healthz", c.serveHealth)
 	if c.cfg.Web != nil {
-		mux.Handle("GET /", http.FileServerFS(c.cfg.Web))
+		files := http.FileServerFS(c.cfg.Web)
+		mux.Handle("GET /", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			// Revalidate every time: a page must never mix modules of two
+			// versions after an upgrade.
+			w.Header().Set("Cache-Control", "no-cache")
+			files.ServeHTTP(w, r)
+		}))
 	}
 	return mux
 }

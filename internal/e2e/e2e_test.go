@@ -148,6 +148,16 @@ func runners(t *testing.T) []int {
 	return pids
 }
 
+// screenshot saves the page for the README when TELECART_SCREENSHOT_DIR is set.
+func screenshot(t *testing.T, p *browsertest.Page, name string) {
+	t.Helper()
+	if dir := os.Getenv("TELECART_SCREENSHOT_DIR"); dir != "" {
+		if err := p.Screenshot(filepath.Join(dir, name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 // TestPlayInBrowser is the product's promise: open the page, pick a game,
 // see it move, press keys, hear it, quit.
 func TestPlayInBrowser(t *testing.T) {
@@ -159,6 +169,7 @@ func TestPlayInBrowser(t *testing.T) {
 	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
 		t.Fatalf("no test ROM in the list: %v\n%s", err, strings.Join(p.Console(), "\n"))
 	}
+	screenshot(t, p, "screenshot-list.png")
 	if err := p.Click(game); err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +177,6 @@ func TestPlayInBrowser(t *testing.T) {
 		t.Fatalf("no video: %v\n%s", err, strings.Join(p.Console(), "\n"))
 	}
 	waitColour(t, p, testrom.FillColor())
-	if dir := os.Getenv("TELECART_SCREENSHOT_DIR"); dir != "" {
-		if err := p.Screenshot(filepath.Join(dir, "playing.png")); err != nil {
-			t.Fatal(err)
-		}
-	}
 
 	// Frames keep coming at the game's rate.
 	var before, after int
@@ -189,6 +195,14 @@ func TestPlayInBrowser(t *testing.T) {
 	}
 
 	// Keys turn the picture the button's colour, and back.
+	if err := p.KeyDown("KeyX"); err != nil {
+		t.Fatal(err)
+	}
+	waitColour(t, p, testrom.FillColor(testrom.A))
+	screenshot(t, p, "screenshot-playing.png")
+	if err := p.KeyUp("KeyX"); err != nil {
+		t.Fatal(err)
+	}
 	keys := []struct {
 		code   string
 		button testrom.Button

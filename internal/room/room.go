@@ -65,12 +65,14 @@ func New(ctx context.Context, p Params) (*Room, error) {
 	if err != nil {
 		return nil, err
 	}
-	stream := "telecart-" + string(p.ID)
-	video, err := webrtc.NewTrackLocalStaticSample(videoCodec.RTPCodecCapability, "video", stream)
+	// Separate stream ids keep the tracks out of one sync group: Chromium
+	// would otherwise hold pictures back to match the audio's jitter
+	// buffer, and for a game the picture must not wait for the sound.
+	video, err := webrtc.NewTrackLocalStaticSample(videoCodec.RTPCodecCapability, "video", "telecart-video-"+string(p.ID))
 	if err != nil {
 		return nil, fmt.Errorf("room: video track: %w", err)
 	}
-	audio, err := webrtc.NewTrackLocalStaticSample(AudioCodec().RTPCodecCapability, "audio", stream)
+	audio, err := webrtc.NewTrackLocalStaticSample(AudioCodec().RTPCodecCapability, "audio", "telecart-audio-"+string(p.ID))
 	if err != nil {
 		return nil, fmt.Errorf("room: audio track: %w", err)
 	}
