@@ -3,9 +3,13 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"image/color"
 	"math"
+	"net"
 	"os"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -290,4 +294,77 @@ func FuzzParseInput(f *testing.F) {
 			t.Fatalf("%x parsed to %+v, which marshals to %x", b, s, s.marshal())
 		}
 	})
+}
+
+// TestPublicDeploymentICE is a worker set up as on a public cloud: every
+// peer on one UDP port, and a public address announced in place of its
+// own (here 127.0.0.1, the only address a test may reach).
+func TestPublicDeploymentICE(t *testing.T) {
+	port := freeUDPPort(t)
+	api, err := newAPI(runner.CodecVP8, ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: port})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRoom(t)
+	c := newClient(t)
+	var candidates []string
+	var mu sync.Mutex
+	peer, offer, err := NewPeer(PeerParams{ID: "public", API: api, Room: r, Slot: 0, OnCandidate: func(ci webrtc.ICECandidateInit) {
+		mu.Lock()
+		candidates = append(candidates, ci.Candidate)
+		mu.Unlock()
+		_ = c.pc.AddICECandidate(ci)
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	if err := c.pc.SetRemoteDescription(offer); err != nil {
+		t.Fatal(err)
+	}
+	answer, err := c.pc.CreateAnswer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.pc.SetLocalDescription(answer); err != nil {
+		t.Fatal(err)
+	}
+	if err := peer.SetAnswer(answer); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := vpx.NewDecoder()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dec.Close()
+	c.waitColour(t, dec, testrom.FillColor())
+
+	mu.Lock()
+	defer mu.Unlock()
+	want := fmt.Sprintf(" 127.0.0.1 %d typ host", port)
+	for _, cand := range append(candidates, sdpCandidates(offer.SDP)...) {
+		if strings.Contains(cand, "udp") && !strings.Contains(cand, want) {
+			t.Errorf("candidate %q is not the public address on the one port (%s)", cand, want)
+		}
+	}
+}
+
+func sdpCandidates(sdp string) []string {
+	var out []string
+	for _, line := range strings.Split(sdp, "\n") {
+		if c, ok := strings.CutPrefix(strings.TrimSpace(line), "a=candidate:"); ok {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+func freeUDPPort(t *testing.T) int {
+	t.Helper()
+	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	return conn.LocalAddr().(*net.UDPAddr).Port
 }

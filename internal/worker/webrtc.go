@@ -69,7 +69,14 @@ func newAPI(codec runner.Codec, ice ICEConfig) (*webrtc.API, error) {
 	// A closed tab or a lost network frees its place in the room within
 	// seconds, not the 25 s Pion waits by default.
 	s.SetICETimeouts(iceDisconnected, iceFailed, iceKeepalive)
+	network := "udp"
 	if len(ice.PublicIPs) > 0 {
+		// Announce the public addresses and nothing else: a private
+		// address of another family (an fd00:: IPv6 beside a public IPv4)
+		// would only leak the network's layout and cost checks that fail.
+		types, family := publicNetworks(ice.PublicIPs)
+		s.SetNetworkTypes(types)
+		network = family
 		if err := s.SetICEAddressRewriteRules(webrtc.ICEAddressRewriteRule{
 			External:        ice.PublicIPs,
 			AsCandidateType: webrtc.ICECandidateTypeHost,
@@ -79,13 +86,32 @@ func newAPI(codec runner.Codec, ice ICEConfig) (*webrtc.API, error) {
 		}
 	}
 	if ice.UDPPort != 0 {
-		conn, err := net.ListenUDP("udp", &net.UDPAddr{Port: ice.UDPPort})
+		conn, err := net.ListenUDP(network, &net.UDPAddr{Port: ice.UDPPort})
 		if err != nil {
 			return nil, fmt.Errorf("worker: ICE UDP port %d: %w", ice.UDPPort, err)
 		}
 		s.SetICEUDPMux(webrtc.NewICEUDPMux(nil, conn))
 	}
 	return webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithInterceptorRegistry(ir), webrtc.WithSettingEngine(s)), nil
+}
+
+// publicNetworks are the ICE network types, and the UDP network to listen
+// on, of the families the public IPs belong to.
+func publicNetworks(ips []string) (types []webrtc.NetworkType, network string) {
+	var v4, v6 bool
+	for _, ip := range ips {
+		if parsed := net.ParseIP(ip); parsed != nil {
+			v4 = v4 || parsed.To4() != nil
+			v6 = v6 || parsed.To4() == nil
+		}
+	}
+	switch {
+	case v4 && v6:
+		return []webrtc.NetworkType{webrtc.NetworkTypeUDP4, webrtc.NetworkTypeUDP6}, "udp"
+	case v6:
+		return []webrtc.NetworkType{webrtc.NetworkTypeUDP6}, "udp6"
+	}
+	return []webrtc.NetworkType{webrtc.NetworkTypeUDP4}, "udp4"
 }
 
 // playoutDelayFactory adds the playout-delay extension, min = max = 0, to
