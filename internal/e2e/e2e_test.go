@@ -48,7 +48,7 @@ func (b *lockedBuffer) String() string {
 }
 
 // serve runs `telecart serve` in-process and returns its address.
-func serve(t *testing.T, args ...string) string {
+func serve(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr lockedBuffer
@@ -122,7 +122,7 @@ func healthz(t *testing.T, base string) string {
 }
 
 // runners lists the runner processes this test process started.
-func runners(t *testing.T) []int {
+func runners(t testing.TB) []int {
 	t.Helper()
 	dirs, err := filepath.Glob("/proc/[0-9]*")
 	if err != nil {

@@ -219,6 +219,10 @@ export class Session {
     const s = { game, started: null, peer: null, offer: null, candidates: [], live: true, channel: null, channelOpen: false, frame: false, timer: 0, unstableTimer: 0 };
     this.current = s;
     this.signal.send('start', { game: game.id });
+    // Made now, while the server starts the game: building a peer
+    // connection takes the browser tens of milliseconds that would
+    // otherwise come after the offer, on the way to the first picture.
+    s.peer = this.makePeer(s);
     this.setState('loading');
     this.ui.showLoading(game, 'Finding a game server…');
     s.timer = setTimeout(() => this.lose(s, 'The game took too long to start.'), START_TIMEOUT_MS);
