@@ -7,6 +7,16 @@
 // reads the controllers in its NMI handler and rewrites the palette in the
 // same vblank, so with nestopia a button shows in the very frame whose
 // retro_run read it. build.sh assembles it; `go generate` runs build.sh.
+//
+// Also measured with nestopia and its default options:
+//   - The first three retro_runs after loading show power-up frames; the idle
+//     picture is exact from the fourth on.
+//   - nestopia drops Up+Down and Left+Right held together (neither reaches
+//     the ROM), so tests must not hold opposite directions.
+//   - The tone starts and stops in the retro_run that read A, but nestopia's
+//     DC filter leaves a slowly decaying offset after release (halving about
+//     every 10 frames): check silence by the level at ToneHz or by RMS with
+//     the mean removed, not by plain RMS.
 package testrom
 
 import (

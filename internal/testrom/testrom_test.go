@@ -1,6 +1,7 @@
 package testrom
 
 import (
+	"bytes"
 	"image/color"
 	"math"
 	"testing"
@@ -86,5 +87,29 @@ func TestLayout(t *testing.T) {
 				t.Errorf("%v and %v boxes overlap", a, b)
 			}
 		}
+	}
+}
+
+// The Go colours were measured for particular NES palette entries; if the
+// ROM's colour table changes, they must be measured again.
+func TestROMPaletteEntries(t *testing.T) {
+	// fill_colors in src/testrom.s: A..Right, then nothing held.
+	fill := []byte{0x28, 0x12, 0x07, 0x38, 0x02, 0x00, 0x30, 0x0F, 0x22}
+	// box_color: lsr tmp; lda #P2_DARK ($04); bcc +2; lda #P2_LIT ($24).
+	box := []byte{0xA9, 0x04, 0x90, 0x02, 0xA9, 0x24}
+	prg := ROM()[16 : 16+16<<10]
+	if !bytes.Contains(prg, fill) {
+		t.Errorf("PRG lacks the fill colour table % X; re-measure the colours", fill)
+	}
+	if !bytes.Contains(prg, box) {
+		t.Errorf("PRG lacks the P2 colour code % X; re-measure the colours", box)
+	}
+}
+
+func TestROMIsACopy(t *testing.T) {
+	r := ROM()
+	r[0] = 0
+	if ROM()[0] != 'N' {
+		t.Error("changing ROM()'s result changed the embedded ROM")
 	}
 }

@@ -244,8 +244,10 @@ load_nametable:
     rts
 
 ; ---------------------------------------------------------------------------
-; Initial palette: backdrop = "nothing held", everything else P2_DARK, so the
-; very first frame already shows the idle picture.
+; Initial background palette: backdrop = "nothing held", box entries P2_DARK,
+; so the first rendered frame already shows the idle picture. Only the 16
+; background entries are written: $3F10 mirrors $3F00, so filling all 32
+; would overwrite the backdrop. Sprite palettes are unused.
 ; ---------------------------------------------------------------------------
 load_palette:
     bit PPUSTATUS
@@ -256,7 +258,7 @@ load_palette:
     lda #COLOR_NONE
     sta PPUDATA
     lda #P2_DARK
-    ldx #31
+    ldx #15
 :   sta PPUDATA
     dex
     bne :-
