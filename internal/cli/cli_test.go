@@ -9,9 +9,10 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/telecart/telecart/internal/fixture"
 )
 
 // play starts runners as "<this executable> runner", so the test binary
@@ -68,29 +69,11 @@ func TestUsageErrors(t *testing.T) {
 	}
 }
 
-// lockedBuffer is a bytes.Buffer safe to read while the command writes.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // TestServe runs the embedded default: the page is served, its worker
 // joins, and it stops when asked.
 func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr fixture.SyncBuffer
 	code := make(chan int, 1)
 	go func() { code <- Run(ctx, []string{"serve", "-listen", "127.0.0.1:0", "-games", ""}, &stdout, &stderr) }()
 	defer func() {

@@ -13,12 +13,12 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/cli"
+	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/testrom"
 )
 
@@ -30,28 +30,11 @@ func TestMain(m *testing.M) {
 	os.Exit(browsertest.RunInNetNS(m))
 }
 
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // serve runs `telecart serve` in-process and returns its address.
 func serve(t testing.TB, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr lockedBuffer
+	var stdout, stderr fixture.SyncBuffer
 	code := make(chan int, 1)
 	go func() {
 		code <- cli.Run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-ice-loopback"}, args...), &stdout, &stderr)

@@ -124,14 +124,7 @@ func TestOneCorePerProcess(t *testing.T) {
 }
 
 func TestLoadGameErrors(t *testing.T) {
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name string, data []byte) string { return fixture.File(t, name, data) }
 	rom := testrom.ROM()
 	tests := []struct {
 		name string
@@ -143,7 +136,7 @@ func TestLoadGameErrors(t *testing.T) {
 		{"truncated ROM", write("truncated.nes", rom[:len(rom)/3]), libretro.ErrGameRejected},
 		{"header only", write("header.nes", rom[:16]), libretro.ErrGameRejected},
 		{"empty file", write("empty.nes", nil), libretro.ErrEmptyGame},
-		{"missing file", filepath.Join(dir, "missing.nes"), os.ErrNotExist},
+		{"missing file", filepath.Join(t.TempDir(), "missing.nes"), os.ErrNotExist},
 	}
 	nes := fixture.Core(t, "nes")
 	for _, tt := range tests {

@@ -494,14 +494,7 @@ func TestStartErrors(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	write := func(name string, data []byte) string {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, data, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
+	write := func(name string, data []byte) string { return fixture.File(t, name, data) }
 	tests := []struct {
 		name string
 		cfg  runner.Config
@@ -510,7 +503,7 @@ func TestStartErrors(t *testing.T) {
 		{"missing core", runner.Config{Core: "/nonexistent/core_libretro.so", Game: fixture.TestROM(t)}, runner.ErrFailed},
 		{"truncated ROM", runner.Config{Core: nes, Game: write("truncated.nes", rom[:len(rom)/2])}, runner.ErrFailed},
 		{"ROM for another system", runner.Config{Core: fixture.Core(t, "gba"), Game: write("test.gba", rom)}, runner.ErrFailed},
-		{"missing ROM", runner.Config{Core: nes, Game: filepath.Join(dir, "missing.nes")}, runner.ErrFailed},
+		{"missing ROM", runner.Config{Core: nes, Game: filepath.Join(t.TempDir(), "missing.nes")}, runner.ErrFailed},
 		{"bad codec", runner.Config{Core: nes, Game: fixture.TestROM(t), Video: runner.VideoConfig{Codec: "mpeg2"}}, runner.ErrInvalidConfig},
 		{"no game", runner.Config{Core: nes}, runner.ErrInvalidConfig},
 	}
