@@ -15,6 +15,7 @@ import (
 type browserConn struct {
 	conn
 	session signal.SessionID // guarded by Coordinator.mu
+	ref     signal.SessionID // the browser's name for it; guarded by Coordinator.mu
 	worker  *workerConn      // guarded by Coordinator.mu
 }
 
@@ -44,7 +45,7 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 		if err != nil {
 			return
 		}
-		_, p, err := signal.Decode(data)
+		m, p, err := signal.Decode(data)
 		if err != nil {
 			log.Debug("coordinator: bad message from browser", "err", err)
 			if b.send("", signal.Error{Code: signal.CodeBadRequest, Message: err.Error()}) != nil {
@@ -52,21 +53,21 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 			}
 			continue
 		}
-		c.fromBrowser(b, p)
+		c.fromBrowser(b, m.Session, p)
 	}
 }
 
-func (c *Coordinator) fromBrowser(b *browserConn, p signal.Payload) {
+func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal.Payload) {
 	c.mu.Lock()
 	session, w := b.session, b.worker
 	c.mu.Unlock()
 	switch p := p.(type) {
 	case signal.Start:
 		if session != "" {
-			_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "A game is already running; quit it first."})
+			_ = b.send(ref, signal.Error{Code: signal.CodeBadRequest, Message: "A game is already running; quit it first."})
 			return
 		}
-		c.start(b, p)
+		c.start(b, ref, p)
 	case signal.Quit:
 		if session != "" {
 			c.endSession(session)
@@ -83,14 +84,14 @@ func (c *Coordinator) fromBrowser(b *browserConn, p signal.Payload) {
 	}
 }
 
-func (c *Coordinator) start(b *browserConn, req signal.Start) {
+func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Start) {
 	w, err := c.pick(req.Game)
 	if err != nil {
 		code := signal.CodeNoWorker
 		if errors.Is(err, errUnknownGame) {
 			code = signal.CodeUnknownGame
 		}
-		_ = b.send("", signal.Error{Code: code, Message: err.Error()})
+		_ = b.send(ref, signal.Error{Code: code, Message: err.Error()})
 		return
 	}
 	id := newSessionID()
@@ -98,12 +99,12 @@ func (c *Coordinator) start(b *browserConn, req signal.Start) {
 	w.starting--
 	w.sessions[id] = true
 	c.sessions[id] = b
-	b.session, b.worker = id, w
+	b.session, b.ref, b.worker = id, ref, w
 	c.mu.Unlock()
 	c.log.Info("coordinator: session", "session", id, "game", req.Game, "worker", w.id)
 	if err := w.send(id, req); err != nil {
 		c.endSession(id)
-		_ = b.send("", signal.Error{Code: signal.CodeNoWorker, Message: "The server went away; try again."})
+		_ = b.send(ref, signal.Error{Code: signal.CodeNoWorker, Message: "The server went away; try again."})
 	}
 }
 
@@ -119,7 +120,7 @@ func (c *Coordinator) endSession(id signal.SessionID) {
 	if b.worker != nil {
 		delete(b.worker.sessions, id)
 	}
-	b.session, b.worker = "", nil
+	b.session, b.ref, b.worker = "", "", nil
 }
 
 func (c *Coordinator) dropBrowser(b *browserConn) {
@@ -133,10 +134,15 @@ func (c *Coordinator) dropBrowser(b *browserConn) {
 	}
 }
 
-// toBrowser relays a worker's message for a session.
+// toBrowser relays a worker's message for a session, named by the
+// browser's own reference.
 func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
 	c.mu.Lock()
 	b := c.sessions[id]
+	var ref signal.SessionID
+	if b != nil {
+		ref = b.ref
+	}
 	c.mu.Unlock()
 	if b == nil {
 		return
@@ -145,7 +151,7 @@ func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
 	case signal.Error, signal.Ended:
 		c.endSession(id)
 	}
-	_ = b.send("", p)
+	_ = b.send(ref, p)
 }
 
 // keepAlive pings the browser until ctx ends; a ping without a pong

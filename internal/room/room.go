@@ -40,18 +40,21 @@ type Params struct {
 
 // Room is one game in one runner, shared by its peers: every peer's
 // connection carries the same two tracks, so each frame is encoded once
-// however many people watch.
+// however many people watch. The tracks exist from New on, so peers can
+// negotiate while Start boots the game.
 type Room struct {
 	id    ID
 	log   *slog.Logger
-	proc  *runner.Process
+	opts  runner.Options
 	video *webrtc.TrackLocalStaticSample
 	audio *webrtc.TrackLocalStaticSample
 	seq   atomic.Uint32 // Seq of the last input sent to the runner
+
+	proc atomic.Pointer[runner.Process] // set by Start
 }
 
-// New starts the room's game and returns once it runs.
-func New(ctx context.Context, p Params) (*Room, error) {
+// New makes a room and its tracks; Start runs its game.
+func New(p Params) (*Room, error) {
 	log := p.Logger
 	if log == nil {
 		log = slog.Default()
@@ -76,10 +79,9 @@ func New(ctx context.Context, p Params) (*Room, error) {
 	if err != nil {
 		return nil, fmt.Errorf("room: audio track: %w", err)
 	}
-	r := &Room{id: p.ID, log: log, video: video, audio: audio}
-	opts := p.Runner
-	opts.Logger = log
-	opts.Handlers = runner.Handlers{
+	r := &Room{id: p.ID, log: log, opts: p.Runner, video: video, audio: audio}
+	r.opts.Logger = log
+	r.opts.Handlers = runner.Handlers{
 		Video: func(v wire.Video) {
 			if err := video.WriteSample(media.Sample{Data: v.Data, Duration: v.Duration, Timestamp: v.Captured}); err != nil {
 				log.Debug("room: write video", "err", err)
@@ -91,46 +93,85 @@ func New(ctx context.Context, p Params) (*Room, error) {
 			}
 		},
 	}
-	r.proc, err = runner.Start(ctx, opts)
-	if err != nil {
-		return nil, err
-	}
 	return r, nil
 }
+
+// Start runs the game and returns once it runs. Call it once.
+func (r *Room) Start(ctx context.Context) error {
+	proc, err := runner.Start(ctx, r.opts)
+	if err != nil {
+		return err
+	}
+	r.proc.Store(proc)
+	return nil
+}
+
+// running is the room's runner, or nil before Start has succeeded.
+func (r *Room) running() *runner.Process { return r.proc.Load() }
 
 // ID is the room's id.
 func (r *Room) ID() ID { return r.id }
 
-// Game describes the running game.
-func (r *Room) Game() wire.Ready { return r.proc.Ready() }
+// Game describes the running game; valid after Start.
+func (r *Room) Game() wire.Ready {
+	if p := r.running(); p != nil {
+		return p.Ready()
+	}
+	return wire.Ready{}
+}
 
 // Tracks are the room's shared video and audio tracks, for a peer to send.
 func (r *Room) Tracks() []webrtc.TrackLocal { return []webrtc.TrackLocal{r.video, r.audio} }
 
-// Input sets the controller state of a player slot (0-3).
+// Input sets the controller state of a player slot (0-3). Before the game
+// runs there is nothing to drive, and the state is dropped.
 func (r *Room) Input(slot int, buttons uint16, analog [4]int16) error {
 	if slot < 0 || slot > 3 {
 		return fmt.Errorf("%w: %d", ErrSlot, slot)
 	}
-	return r.proc.SendInput(wire.Input{Slot: uint8(slot), Seq: r.seq.Add(1), Buttons: buttons, Analog: analog})
+	p := r.running()
+	if p == nil {
+		return nil
+	}
+	return p.SendInput(wire.Input{Slot: uint8(slot), Seq: r.seq.Add(1), Buttons: buttons, Analog: analog})
 }
 
 // RequestKeyframe makes the next picture a keyframe, for a peer that
-// joined or lost pictures.
+// joined or lost pictures. Before the game runs there is no need: its
+// first picture is a keyframe.
 func (r *Room) RequestKeyframe() {
-	if err := r.proc.RequestKeyframe(); err != nil {
-		r.log.Debug("room: keyframe request", "err", err)
+	if p := r.running(); p != nil {
+		if err := p.RequestKeyframe(); err != nil {
+			r.log.Debug("room: keyframe request", "err", err)
+		}
 	}
 }
 
-// Done is closed when the game has ended, by Close or by a crash.
-func (r *Room) Done() <-chan struct{} { return r.proc.Done() }
+// Done is closed when the game has ended, by Close or by a crash; never
+// before Start has succeeded.
+func (r *Room) Done() <-chan struct{} {
+	if p := r.running(); p != nil {
+		return p.Done()
+	}
+	return nil
+}
 
 // Err says why the game ended; nil after Close.
-func (r *Room) Err() error { return r.proc.Err() }
+func (r *Room) Err() error {
+	if p := r.running(); p != nil {
+		return p.Err()
+	}
+	return nil
+}
 
-// Close ends the game.
-func (r *Room) Close() error { return r.proc.Close() }
+// Close ends the game. A Start still under way must have returned first:
+// cancel its context and wait for it.
+func (r *Room) Close() error {
+	if p := r.running(); p != nil {
+		return p.Close()
+	}
+	return nil
+}
 
 // VideoCodec is the RTP codec of a runner codec, as negotiated with browsers.
 func VideoCodec(c runner.Codec) (webrtc.RTPCodecParameters, error) {

@@ -4,8 +4,12 @@
 //
 // Every message is an envelope {"v": 1, "type": "...", "session": "...",
 // "data": {...}}. The version lets a browser with an old page get a clear
-// error instead of silence. Session routes a worker's messages to the right
-// browser; the browser never sets it. Decode validates everything: a
+// error instead of silence. Between coordinator and worker, session routes
+// a worker's messages to the right browser. A browser names each game it
+// starts with a session reference of its own choosing in "start"; the
+// coordinator puts that reference on everything it relays back for that
+// game, so the page can tell a just-quit game's messages from the new
+// one's. Decode validates everything: a
 // message that is oversized, malformed, of an unknown type or with a
 // payload that does not fit its type is an error, never a panic.
 package signal
@@ -79,6 +83,9 @@ func Decode(b []byte) (Message, Payload, error) {
 	var m Message
 	if err := strict(b, &m); err != nil {
 		return Message{}, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
+	}
+	if err := checkID("session", string(m.Session), false); err != nil {
+		return m, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if m.V != Version {
 		return m, nil, fmt.Errorf("%w: %d, this server speaks %d", ErrVersion, m.V, Version)

@@ -32,11 +32,14 @@ func TestMain(m *testing.M) {
 
 func newTestRoom(t *testing.T) *room.Room {
 	t.Helper()
-	r, err := room.New(context.Background(), room.Params{
+	r, err := room.New(room.Params{
 		ID:     room.NewID(),
 		Runner: runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)}),
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Start(context.Background()); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })

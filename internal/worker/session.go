@@ -102,6 +102,9 @@ func (s *session) sendOffer(sdp string) {
 }
 
 // run plays the game until the browser quits or leaves, or the game ends.
+// The browser negotiates its connection while the runner boots: the tracks
+// exist before the game does, and the first picture waits for neither
+// in turn.
 func (s *session) run() {
 	params, err := s.w.roomParams(s.game)
 	if err != nil {
@@ -109,16 +112,24 @@ func (s *session) run() {
 		s.send(signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game."})
 		return
 	}
-	r, err := room.New(context.Background(), params)
+	r, err := room.New(params)
 	if err != nil {
-		s.log.Error("worker: game failed to start", "err", err)
-		s.send(signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start."})
+		s.log.Error("worker: room", "err", err)
+		s.send(signal.Error{Code: signal.CodeInternal, Message: "The server could not prepare the game."})
 		return
 	}
-	defer r.Close()
 	s.log = s.log.With("room", r.ID())
-	g := r.Game()
-	s.send(signal.Started{Room: string(r.ID()), Game: s.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
+
+	ctx, cancel := context.WithCancel(context.Background())
+	booted := make(chan error, 1)
+	go func() { booted <- r.Start(ctx) }()
+	defer func() {
+		cancel() // a boot still under way is abandoned ...
+		if booted != nil {
+			<-booted // ... and over before the room closes
+		}
+		r.Close()
+	}()
 
 	peer, offer, err := NewPeer(PeerParams{
 		ID: PeerID(s.id), API: s.w.api, Room: r, Slot: 0,
@@ -136,6 +147,15 @@ func (s *session) run() {
 	defer answered.Stop()
 	for {
 		select {
+		case err := <-booted:
+			booted = nil
+			if err != nil {
+				s.log.Error("worker: game failed to start", "err", err)
+				s.send(signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start."})
+				return
+			}
+			g := r.Game()
+			s.send(signal.Started{Room: string(r.ID()), Game: s.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
 		case p := <-s.inbox:
 			if err := s.apply(peer, p, answered); err != nil {
 				s.log.Warn("worker: bad message from browser", "err", err)
@@ -146,7 +166,7 @@ func (s *session) run() {
 		case <-peer.Done():
 			s.send(signal.Ended{Reason: "The connection was lost."})
 			return
-		case <-r.Done():
+		case <-r.Done(): // nil, so never ready, until the game runs
 			s.log.Error("worker: game ended", "err", r.Err())
 			s.send(signal.Ended{Reason: "The game stopped unexpectedly."})
 			return

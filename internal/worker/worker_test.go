@@ -97,9 +97,12 @@ func (c *cluster) browse(t *testing.T) *browser {
 	return &browser{t: t, ws: ws}
 }
 
+// ref is the stand-in browser's name for its game session.
+const ref = "tab-1"
+
 func (b *browser) send(p signal.Payload) {
 	b.t.Helper()
-	data, err := signal.Encode("", p)
+	data, err := signal.Encode(ref, p)
 	if err != nil {
 		b.t.Fatal(err)
 	}
@@ -108,7 +111,7 @@ func (b *browser) send(p signal.Payload) {
 	}
 }
 
-func (b *browser) read() signal.Payload {
+func (b *browser) readMessage() (signal.Message, signal.Payload) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -116,10 +119,16 @@ func (b *browser) read() signal.Payload {
 	if err != nil {
 		b.t.Fatalf("read: %v", err)
 	}
-	_, p, err := signal.Decode(data)
+	m, p, err := signal.Decode(data)
 	if err != nil {
 		b.t.Fatalf("decode %s: %v", data, err)
 	}
+	return m, p
+}
+
+func (b *browser) read() signal.Payload {
+	b.t.Helper()
+	_, p := b.readMessage()
 	return p
 }
 
@@ -136,37 +145,57 @@ func (b *browser) waitGames() signal.Hello {
 	return signal.Hello{}
 }
 
-// play starts the game and negotiates WebRTC like the web app does.
+// play starts the game and negotiates WebRTC like the web app does: the
+// offer may come before "started" (the worker negotiates while the game
+// boots), and candidates before either.
 func (b *browser) play(game string) signal.Started {
 	b.t.Helper()
 	b.send(signal.Start{Game: game})
-	started, ok := b.read().(signal.Started)
-	if !ok {
-		b.t.Fatalf("want started")
-	}
 	b.client = newClient(b.t)
 	b.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			ci := c.ToJSON()
-			data, _ := signal.Encode("", signal.Candidate{Candidate: ci.Candidate, SDPMid: ci.SDPMid, SDPMLineIndex: ci.SDPMLineIndex})
+			data, _ := signal.Encode(ref, signal.Candidate{Candidate: ci.Candidate, SDPMid: ci.SDPMid, SDPMLineIndex: ci.SDPMLineIndex})
 			_ = b.ws.Write(context.Background(), websocket.MessageText, data)
 		}
 	})
-	offer, ok := b.read().(signal.SDP)
-	if !ok || offer.Type() != signal.TypeOffer {
-		b.t.Fatalf("want an offer")
+	var started *signal.Started
+	var early []signal.Candidate
+	answered := false
+	for started == nil || !answered {
+		m, p := b.readMessage()
+		if m.Session != ref {
+			b.t.Fatalf("%s for session %q, want the browser's own %q", m.Type, m.Session, ref)
+		}
+		switch p := p.(type) {
+		case signal.Started:
+			started = &p
+		case signal.Candidate:
+			if !answered {
+				early = append(early, p)
+				continue
+			}
+			_ = b.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: p.Candidate, SDPMid: p.SDPMid, SDPMLineIndex: p.SDPMLineIndex})
+		case signal.SDP:
+			if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: p.SDP}); err != nil {
+				b.t.Fatal(err)
+			}
+			answer, err := b.pc.CreateAnswer(nil)
+			if err != nil {
+				b.t.Fatal(err)
+			}
+			if err := b.pc.SetLocalDescription(answer); err != nil {
+				b.t.Fatal(err)
+			}
+			b.send(signal.Answer(answer.SDP))
+			answered = true
+			for _, c := range early {
+				_ = b.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+			}
+		default:
+			b.t.Fatalf("unexpected %s while starting", p.Type())
+		}
 	}
-	if err := b.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
-		b.t.Fatal(err)
-	}
-	answer, err := b.pc.CreateAnswer(nil)
-	if err != nil {
-		b.t.Fatal(err)
-	}
-	if err := b.pc.SetLocalDescription(answer); err != nil {
-		b.t.Fatal(err)
-	}
-	b.send(signal.Answer(answer.SDP))
 	go func() {
 		for {
 			_, data, err := b.ws.Read(context.Background())
@@ -180,7 +209,7 @@ func (b *browser) play(game string) signal.Started {
 			}
 		}
 	}()
-	return started
+	return *started
 }
 
 // TestPlayThroughCoordinator plays the test ROM the way a browser will:

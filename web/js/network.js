@@ -66,10 +66,12 @@ export class Signal extends EventTarget {
     };
   }
 
-  /** Sends one envelope; false if the socket is not open. */
-  send(type, data = {}) {
+  /** Sends one envelope, for a game session when session is given; false if the socket is not open. */
+  send(type, data = {}, session = undefined) {
     if (!this.open) return false;
-    this.ws.send(JSON.stringify({ v: PROTOCOL_VERSION, type, data }));
+    const msg = { v: PROTOCOL_VERSION, type, data };
+    if (session) msg.session = session;
+    this.ws.send(JSON.stringify(msg));
     return true;
   }
 

@@ -21,6 +21,12 @@ export const STATES = Object.freeze([
   'unreachable', 'lost', 'busy', 'failed', 'ended', 'outdated',
 ]);
 
+/** A fresh reference for a game session, unguessable enough to never repeat. */
+function newRef() {
+  const bytes = crypto.getRandomValues(new Uint8Array(9));
+  return btoa(String.fromCharCode(...bytes)).replace(/\+/g, '-').replace(/\//g, '_');
+}
+
 /** hello's games, keeping only entries that can be shown and started. */
 function validGames(list) {
   if (!Array.isArray(list)) return [];
@@ -113,6 +119,13 @@ export class Session {
     if (msg.v !== PROTOCOL_VERSION) {
       console.warn('telecart: server speaks protocol version', msg.v, 'this page speaks', PROTOCOL_VERSION);
       this.outdated();
+      return undefined;
+    }
+    // The server names each game's messages with the reference this page
+    // gave in "start": anything for another one is left over from a game
+    // just quit, and must not touch the new one.
+    if (msg.session && msg.session !== this.current?.ref) {
+      console.info('telecart: ignoring', msg.type, 'of a session that is over');
       return undefined;
     }
     const data = msg.data && typeof msg.data === 'object' ? msg.data : {};
@@ -216,9 +229,9 @@ export class Session {
 
     // live: the server may hold this session (from "start" until "ended" or
     // "error"), so leaving it must say "quit".
-    const s = { game, started: null, peer: null, offer: null, candidates: [], live: true, channel: null, channelOpen: false, frame: false, timer: 0, unstableTimer: 0 };
+    const s = { game, ref: newRef(), started: null, peer: null, candidates: [], live: true, channel: null, channelOpen: false, frame: false, timer: 0, unstableTimer: 0 };
     this.current = s;
-    this.signal.send('start', { game: game.id });
+    this.signal.send('start', { game: game.id }, s.ref);
     // Made now, while the server starts the game: building a peer
     // connection takes the browser tens of milliseconds that would
     // otherwise come after the offer, on the way to the first picture.
@@ -281,11 +294,6 @@ export class Session {
     this.screen.setAspect(aspect);
     this.touchpad.setSystem(s.game.system);
     this.ui.setLoadingStep('Connecting to the game…');
-    if (s.offer !== null) {
-      const sdp = s.offer;
-      s.offer = null;
-      return this.applyOffer(s, sdp);
-    }
     return undefined;
   }
 
@@ -299,13 +307,8 @@ export class Session {
       console.warn('telecart: ignoring an offer without SDP');
       return undefined;
     }
-    if (!s.started) {
-      // Kept until "started" says which game it is for; the candidates that
-      // follow belong to this offer, not to an earlier one.
-      s.offer = data.sdp;
-      s.candidates = [];
-      return undefined;
-    }
+    // Answered at once, even before "started": the server negotiates while
+    // the game boots, so neither waits for the other.
     return this.applyOffer(s, data.sdp);
   }
 
@@ -338,7 +341,7 @@ export class Session {
       return;
     }
     if (this.current !== s || s.peer !== peer) return;
-    this.signal.send('answer', { sdp: answer });
+    this.signal.send('answer', { sdp: answer }, s.ref);
   }
 
   makePeer(s) {
@@ -364,7 +367,7 @@ export class Session {
       },
       onState: (state) => this.onPeerState(s, state),
       onCandidate: (c) => {
-        if (this.current === s) this.signal.send('candidate', c);
+        if (this.current === s) this.signal.send('candidate', c, s.ref);
       },
     });
   }
@@ -374,7 +377,6 @@ export class Session {
     s.peer?.close();
     s.peer = null;
     s.channel = null;
-    s.offer = null;
     s.candidates = [];
     s.channelOpen = false;
     s.frame = false;
