@@ -46,13 +46,34 @@ type Page struct {
 	dropped int // console messages dropped from the front
 }
 
-// NewPage opens url in a new tab of a new browser context and waits for it to
-// load. The viewport is 1280x720 at a device pixel ratio of 1, and the page
-// has camera and microphone permission, which WebRTC needs to offer
-// 127.0.0.1 (see setUpTab). The tab and its browser context are closed in
-// t.Cleanup. NewPage stops the test with t.Fatal when the page cannot be
-// opened.
+// Device is the screen a page emulates.
+type Device struct {
+	Width, Height int
+	Scale         float64 // device pixels per CSS pixel
+	// Mobile emulates a phone's browser (viewport meta tag, overlay
+	// scrollbars); Touch gives it a touch screen, so pages see
+	// (pointer: coarse) and touch events.
+	Mobile, Touch bool
+}
+
+// Desktop is a 1280x720 screen with a mouse.
+func Desktop() Device { return Device{Width: viewportWidth, Height: viewportHeight, Scale: 1} }
+
+// Phone is a 390x844 touch screen held upright.
+func Phone() Device { return Device{Width: 390, Height: 844, Scale: 2, Mobile: true, Touch: true} }
+
+// NewPage opens url on a Desktop; see NewPageOn.
 func (b *Browser) NewPage(t testing.TB, url string) *Page {
+	t.Helper()
+	return b.NewPageOn(t, url, Desktop())
+}
+
+// NewPageOn opens url in a new tab of a new browser context, emulating the
+// device, and waits for it to load. The page has camera and microphone
+// permission, which WebRTC needs to offer 127.0.0.1 (see setUpTab). The tab
+// and its browser context are closed in t.Cleanup. NewPageOn stops the test
+// with t.Fatal when the page cannot be opened.
+func (b *Browser) NewPageOn(t testing.TB, url string, device Device) *Page {
 	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	p := &Page{ctx: ctx, keys: keyTable(), held: make(map[string]bool)}
@@ -67,7 +88,9 @@ func (b *Browser) NewPage(t testing.TB, url string) *Page {
 	// The first action creates the tab and binds it to ctx, so it cannot run
 	// under a timeout context; a timer closes the tab if it takes too long.
 	timer := time.AfterFunc(navTimeout, cancel)
-	err := chromedp.Do(ctx, chromedp.Func(setUpTab))
+	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		return setUpTab(ctx, tgt, device)
+	}))
 	if !timer.Stop() && err == nil {
 		err = fmt.Errorf("no new tab in %v", navTimeout)
 	}
@@ -95,7 +118,7 @@ func (b *Browser) NewPage(t testing.TB, url string) *Page {
 }
 
 // setUpTab prepares a new tab before it loads anything.
-func setUpTab(ctx context.Context, tgt *chromedp.Target) error {
+func setUpTab(ctx context.Context, tgt *chromedp.Target, device Device) error {
 	// Focus emulation makes every page behave as the focused one, as each
 	// user's own window would be: document.hasFocus() holds, so an app that
 	// pauses when it loses focus keeps running in every page.
@@ -106,10 +129,16 @@ func setUpTab(ctx context.Context, tgt *chromedp.Target) error {
 	// A fixed viewport makes screenshots and layouts the same on every
 	// machine; the window size alone leaves room for emulated browser UI.
 	_, err = cdp.Call(ctx, tgt, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
-		Width: viewportWidth, Height: viewportHeight, DeviceScaleFactor: 1,
+		Width: int64(device.Width), Height: int64(device.Height), DeviceScaleFactor: device.Scale, Mobile: device.Mobile,
 	})
 	if err != nil {
 		return fmt.Errorf("setting the viewport: %w", err)
+	}
+	if device.Touch {
+		_, err = cdp.Call(ctx, tgt, emulation.SetTouchEmulationEnabled, emulation.SetTouchEmulationEnabledParams{Enabled: true, MaxTouchPoints: 5})
+		if err != nil {
+			return fmt.Errorf("emulating touch: %w", err)
+		}
 	}
 	// Without camera or microphone permission, Chromium's WebRTC gathers
 	// host candidates only for the interface of the default route. The
@@ -250,6 +279,22 @@ func (p *Page) Click(selector string) error {
 	// Move the pointer there first, as a person's does: pages reveal
 	// controls on hover (an auto-hiding bar has pointer-events: none until
 	// the pointer moves), and a bare press would land on what is below.
+	x, y, err := p.centre(selector)
+	if err != nil {
+		return fmt.Errorf("clicking %s: %w", selector, err)
+	}
+	if _, err := run(p, opTimeout, chromedp.MouseEvent(chromedp.MouseMoved, x, y)); err != nil {
+		return fmt.Errorf("clicking %s: %w", selector, err)
+	}
+	if _, err := run(p, opTimeout, chromedp.MouseClickXY(x, y)); err != nil {
+		return fmt.Errorf("clicking %s: %w", selector, err)
+	}
+	return nil
+}
+
+// centre scrolls the first element matching selector into view and
+// returns its centre in CSS pixels of the viewport.
+func (p *Page) centre(selector string) (x, y float64, err error) {
 	var at *struct{ X, Y float64 }
 	find := fmt.Sprintf(`(() => {
 		const e = document.querySelector(%q);
@@ -259,16 +304,36 @@ func (p *Page) Click(selector string) error {
 		return {X: r.left + r.width / 2, Y: r.top + r.height / 2};
 	})()`, selector)
 	if err := p.Eval(find, &at); err != nil {
-		return fmt.Errorf("clicking %s: %w", selector, err)
+		return 0, 0, err
 	}
 	if at == nil {
-		return fmt.Errorf("clicking %s: no such element", selector)
+		return 0, 0, errors.New("no such element")
 	}
-	if _, err := run(p, opTimeout, chromedp.MouseEvent(chromedp.MouseMoved, at.X, at.Y)); err != nil {
-		return fmt.Errorf("clicking %s: %w", selector, err)
+	return at.X, at.Y, nil
+}
+
+// TouchStart puts a finger on the centre of the first element matching
+// selector, on a page with a touch screen (see Device); TouchEnd lifts it.
+func (p *Page) TouchStart(selector string) error {
+	x, y, err := p.centre(selector)
+	if err != nil {
+		return fmt.Errorf("touching %s: %w", selector, err)
 	}
-	if _, err := run(p, opTimeout, chromedp.MouseClickXY(at.X, at.Y)); err != nil {
-		return fmt.Errorf("clicking %s: %w", selector, err)
+	return p.dispatchTouch(input.DispatchTouchEventTypeTouchStart, []*input.TouchPoint{{X: x, Y: y}})
+}
+
+// TouchEnd lifts every finger.
+func (p *Page) TouchEnd() error {
+	return p.dispatchTouch(input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{})
+}
+
+func (p *Page) dispatchTouch(typ input.DispatchTouchEventType, points []*input.TouchPoint) error {
+	_, err := run(p, opTimeout, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
+		_, err := cdp.Call(ctx, tgt, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: points})
+		return err
+	}))
+	if err != nil {
+		return fmt.Errorf("touch %s: %w", typ, err)
 	}
 	return nil
 }

@@ -277,3 +277,41 @@ func playInBrowser(t *testing.T, codec string) {
 	}
 	t.Fatalf("after quit: runners %v, health %s", runners(t), healthz(t, base))
 }
+
+// TestPlayOnPhone plays on a touch screen held upright: a tap starts the
+// game, and the on-screen pad drives it.
+func TestPlayOnPhone(t *testing.T) {
+	base := serve(t)
+	b := browsertest.Start(t)
+	p := b.NewPageOn(t, base+"/", browsertest.Phone())
+	game := `li.game[data-game="nes:telecart-test.nes"]`
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
+		t.Fatalf("no test ROM in the list: %v", err)
+	}
+	if err := p.TouchStart(game); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.TouchEnd(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.WaitFor(`(() => { const v = document.getElementById('video'); return v && v.videoWidth > 0; })()`, 10*time.Second); err != nil {
+		t.Fatalf("no video: %v\n%s", err, strings.Join(p.Console(), "\n"))
+	}
+	waitColour(t, p, testrom.FillColor())
+	for _, press := range []struct {
+		button string
+		want   testrom.Button
+	}{{"A", testrom.A}, {"B", testrom.B}, {"START", testrom.Start}, {"UP", testrom.Up}, {"LEFT", testrom.Left}} {
+		if err := p.TouchStart(`#touchpad [data-b="` + press.button + `"]`); err != nil {
+			t.Fatal(err)
+		}
+		waitColour(t, p, testrom.FillColor(press.want))
+		if press.want == testrom.A {
+			screenshot(t, p, "screenshot-phone.png")
+		}
+		if err := p.TouchEnd(); err != nil {
+			t.Fatal(err)
+		}
+		waitColour(t, p, testrom.FillColor())
+	}
+}
