@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pion/rtcp"
 	"github.com/pion/rtp/codecs"
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media/samplebuilder"
@@ -55,6 +56,8 @@ type client struct {
 	// playoutDelay receives the playout-delay extension of the first video
 	// packet, nil if it had none.
 	playoutDelay chan []byte
+	// videoSSRC receives the SSRC of the video track, for RTCP about it.
+	videoSSRC chan uint32
 }
 
 func newClient(t *testing.T) *client {
@@ -73,11 +76,12 @@ func newClient(t *testing.T) *client {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { pc.Close() })
-	c := &client{pc: pc, frames: make(chan []byte, 1024), input: make(chan *webrtc.DataChannel, 1), playoutDelay: make(chan []byte, 1)}
+	c := &client{pc: pc, frames: make(chan []byte, 1024), input: make(chan *webrtc.DataChannel, 1), playoutDelay: make(chan []byte, 1), videoSSRC: make(chan uint32, 1)}
 	pc.OnTrack(func(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiver) {
 		if track.Kind() != webrtc.RTPCodecTypeVideo {
 			return
 		}
+		c.videoSSRC <- uint32(track.SSRC())
 		var extID uint8
 		for _, ext := range receiver.GetParameters().HeaderExtensions {
 			if ext.URI == playoutDelayURI {
@@ -345,4 +349,45 @@ func freeUDPPort(t *testing.T) int {
 	}
 	defer conn.Close()
 	return conn.LocalAddr().(*net.UDPAddr).Port
+}
+
+// TestPictureLossGetsKeyframe sends the worker a picture loss report, as a
+// browser does when it cannot decode: a keyframe follows at once.
+func TestPictureLossGetsKeyframe(t *testing.T) {
+	api, err := newAPI(runner.CodecVP8, ICEConfig{Loopback: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := newTestRoom(t)
+	c := newClient(t)
+	connect(t, api, r, 0, c)
+	keyframe := func(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 } // VP8 frame tag
+	// Past the keyframe the connection started with, into delta frames.
+	deltas := 0
+	for deltas < 30 {
+		select {
+		case f := <-c.frames:
+			if !keyframe(f) {
+				deltas++
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no video for 5 s")
+		}
+	}
+	ssrc := <-c.videoSSRC
+	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		select {
+		case f := <-c.frames:
+			if keyframe(f) {
+				t.Logf("keyframe %d frames after the picture loss report", i)
+				return
+			}
+		case <-time.After(5 * time.Second):
+			t.Fatal("no video for 5 s")
+		}
+	}
+	t.Fatal("no keyframe within 10 frames of a picture loss report")
 }
