@@ -200,24 +200,32 @@ func (c *client) waitColour(t *testing.T, dec *vpx.Decoder, want color.RGBA) {
 	t.Fatalf("picture is %v after a second of video, want %v", got, want)
 }
 
-// TestPeerPlaysOverWebRTC connects a Pion client over real WebRTC on
-// loopback: it receives the room's video, starting on a keyframe, and its
-// button presses on the data channel change the picture.
-func TestPeerPlaysOverWebRTC(t *testing.T) {
-	api, err := newAPI(runner.CodecVP8, ICEConfig{Loopback: true})
+// play connects a client to a fresh room through a worker API with these
+// ICE settings, on a player slot (-1: watching), and returns once the
+// client decodes the game's idle picture.
+func play(t *testing.T, ice ICEConfig, slot int) (*client, *Peer, *vpx.Decoder) {
+	t.Helper()
+	api, err := newAPI(runner.CodecVP8, ice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := newTestRoom(t)
 	c := newClient(t)
-	peer := connect(t, api, r, 0, c)
-
+	peer := connect(t, api, r, slot, c)
 	dec, err := vpx.NewDecoder()
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dec.Close()
+	t.Cleanup(func() { dec.Close() })
 	c.waitColour(t, dec, testrom.FillColor())
+	return c, peer, dec
+}
+
+// TestPeerPlaysOverWebRTC connects a Pion client over real WebRTC on
+// loopback: it receives the room's video, starting on a keyframe, and its
+// button presses on the data channel change the picture.
+func TestPeerPlaysOverWebRTC(t *testing.T) {
+	c, peer, dec := play(t, ICEConfig{Loopback: true}, 0)
 	// Min and max delay 0: Chromium's low-latency renderer.
 	if ext := <-c.playoutDelay; len(ext) != 3 || ext[0]|ext[1]|ext[2] != 0 {
 		t.Errorf("playout-delay extension %x, want 000000", ext)
@@ -254,19 +262,7 @@ func TestPeerPlaysOverWebRTC(t *testing.T) {
 }
 
 func TestSpectatorInputIgnored(t *testing.T) {
-	api, err := newAPI(runner.CodecVP8, ICEConfig{Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newTestRoom(t)
-	c := newClient(t)
-	connect(t, api, r, -1, c)
-	dec, err := vpx.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	c.waitColour(t, dec, testrom.FillColor())
+	c, _, dec := play(t, ICEConfig{Loopback: true}, -1)
 	dc := <-c.input
 	if err := dc.Send(padState{seq: 1, buttons: 1 << libretro.ButtonA}.marshal()); err != nil {
 		t.Fatal(err)
@@ -307,19 +303,7 @@ func FuzzParseInput(f *testing.F) {
 // own (here 127.0.0.1, the only address a test may reach).
 func TestPublicDeploymentICE(t *testing.T) {
 	port := freeUDPPort(t)
-	api, err := newAPI(runner.CodecVP8, ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: port})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newTestRoom(t)
-	c := newClient(t)
-	peer := connect(t, api, r, 0, c)
-	dec, err := vpx.NewDecoder()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer dec.Close()
-	c.waitColour(t, dec, testrom.FillColor())
+	_, peer, _ := play(t, ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: port}, 0)
 
 	// By the first picture gathering is long over: the local description
 	// holds every candidate the worker announced.
@@ -354,13 +338,7 @@ func freeUDPPort(t *testing.T) int {
 // TestPictureLossGetsKeyframe sends the worker a picture loss report, as a
 // browser does when it cannot decode: a keyframe follows at once.
 func TestPictureLossGetsKeyframe(t *testing.T) {
-	api, err := newAPI(runner.CodecVP8, ICEConfig{Loopback: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := newTestRoom(t)
-	c := newClient(t)
-	connect(t, api, r, 0, c)
+	c, _, _ := play(t, ICEConfig{Loopback: true}, 0)
 	keyframe := func(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 } // VP8 frame tag
 	// Past the keyframe the connection started with, into delta frames.
 	deltas := 0
