@@ -367,6 +367,18 @@ func (c *Core) SetInput(port int, in Input) error {
 	return nil
 }
 
+// Device classes a core may ask input_state about.
+const (
+	DeviceJoypad = C.RETRO_DEVICE_JOYPAD
+	DeviceAnalog = C.RETRO_DEVICE_ANALOG
+)
+
+// InputState answers as the core's input_state callback does, for the state
+// SetInput set: what a core reads for port, device, index and id.
+func (c *Core) InputState(port, device, index, id uint) int16 {
+	return int16(C.tc_query_input(C.unsigned(port), C.unsigned(device), C.unsigned(index), C.unsigned(id)))
+}
+
 // Run emulates one frame. The frame reaches the VideoFunc before Run returns;
 // the audio the core produced is returned as interleaved stereo samples at
 // AVInfo().SampleRate, valid until the next call to Run.

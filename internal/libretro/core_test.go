@@ -382,3 +382,41 @@ func pceROM() []byte {
 	rom[0x1FFE], rom[0x1FFF] = 0x00, 0xE0 // reset vector $E000
 	return rom
 }
+
+// TestInputState checks what cores read for the state SetInput sets: each
+// joypad button, the bitmask, both sticks and analog buttons, on all ports.
+func TestInputState(t *testing.T) {
+	c := load(t, fixture.Core(t, "nes"), nil)
+	const mask = 256 // RETRO_DEVICE_ID_JOYPAD_MASK
+	in := libretro.Input{Buttons: 1<<libretro.ButtonA | 1<<libretro.ButtonLeft, Analog: [4]int16{-32768, 100, 32767, -5}}
+	if err := c.SetInput(3, in); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name                    string
+		port, device, index, id uint
+		want                    int16
+	}{
+		{"A held", 3, libretro.DeviceJoypad, 0, libretro.ButtonA, 1},
+		{"Left held", 3, libretro.DeviceJoypad, 0, libretro.ButtonLeft, 1},
+		{"B not held", 3, libretro.DeviceJoypad, 0, libretro.ButtonB, 0},
+		{"bitmask", 3, libretro.DeviceJoypad, 0, mask, int16(in.Buttons)},
+		{"left stick x", 3, libretro.DeviceAnalog, 0, 0, -32768},
+		{"left stick y", 3, libretro.DeviceAnalog, 0, 1, 100},
+		{"right stick x", 3, libretro.DeviceAnalog, 1, 0, 32767},
+		{"right stick y", 3, libretro.DeviceAnalog, 1, 1, -5},
+		{"analog A button", 3, libretro.DeviceAnalog, 2, libretro.ButtonA, 0x7fff},
+		{"analog B button", 3, libretro.DeviceAnalog, 2, libretro.ButtonB, 0},
+		{"another port", 0, libretro.DeviceJoypad, 0, libretro.ButtonA, 0},
+		{"port out of range", 9, libretro.DeviceJoypad, 0, libretro.ButtonA, 0},
+		{"joypad subclass", 3, libretro.DeviceJoypad | 1<<8, 0, libretro.ButtonA, 1},
+	}
+	for _, tt := range tests {
+		if got := c.InputState(tt.port, tt.device, tt.index, tt.id); got != tt.want {
+			t.Errorf("%s: %d, want %d", tt.name, got, tt.want)
+		}
+	}
+	if err := c.SetInput(4, in); err == nil {
+		t.Error("SetInput on port 4 succeeded")
+	}
+}

@@ -113,6 +113,10 @@ static int16_t tc_input_state(unsigned port, unsigned device, unsigned index, un
 	return 0;
 }
 
+int16_t tc_query_input(unsigned port, unsigned device, unsigned index, unsigned id) {
+	return tc_input_state(port, device, index, id);
+}
+
 static bool tc_audio_reserve(size_t frames) {
 	size_t need = tc_audio_len + frames * 2;
 	if (need <= tc_audio_cap) {

@@ -51,6 +51,9 @@ void tc_attach(tc_core *c);
 // The input state the core reads during the next retro_run.
 void tc_set_input(unsigned port, uint16_t buttons, const int16_t analog[4]);
 
+// tc_query_input answers as the core's input_state callback does.
+int16_t tc_query_input(unsigned port, unsigned device, unsigned index, unsigned id);
+
 // Audio produced since the last tc_audio_reset, as interleaved stereo frames.
 const int16_t *tc_audio(size_t *frames);
 void tc_audio_reset(void);
