@@ -257,8 +257,8 @@ func CheckEncodeErrors(t *testing.T, e Encoder, errClosed error) {
 // bitrate to 500 kbps while running, and checks that the average frame
 // follows the target without a keyframe. Noise cannot be predicted, so each
 // frame is as large as rate control allows. e must start at 3000 kbps for
-// 256x240 at 60 fps.
-func CheckSetBitrate(t *testing.T, e Encoder) {
+// 256x240 at 60 fps. Bitrates of 0, -1 and maxKbps+1 must fail with errInvalid.
+func CheckSetBitrate(t *testing.T, e Encoder, errInvalid error, maxKbps int) {
 	t.Helper()
 	frames, err := GameFrames(256, 240, 60)
 	if err != nil {
@@ -301,5 +301,10 @@ func CheckSetBitrate(t *testing.T, e Encoder) {
 	// the target.
 	if low > 1.5*lowTarget {
 		t.Errorf("average frame at 500 kbps = %.0f bytes, want near %d", low, lowTarget)
+	}
+	for _, kbps := range []int{0, -1, maxKbps + 1} {
+		if err := e.SetBitrate(kbps); !errors.Is(err, errInvalid) {
+			t.Errorf("SetBitrate(%d) = %v, want %v", kbps, err, errInvalid)
+		}
 	}
 }
