@@ -315,3 +315,62 @@ func TestPlayOnPhone(t *testing.T) {
 		waitColour(t, p, testrom.FillColor())
 	}
 }
+
+// fakeGamepadJS gives the page one gamepad with the standard mapping, whose
+// buttons and axes the test sets: DevTools cannot plug in a real one, and
+// the app reads pads only through navigator.getGamepads, each frame.
+const fakeGamepadJS = `(() => {
+	const pad = {
+		id: 'Telecart test pad', index: 0, connected: true, mapping: 'standard', timestamp: 0,
+		buttons: Array.from({length: 17}, () => ({pressed: false, touched: false, value: 0})),
+		axes: [0, 0, 0, 0],
+	};
+	window.__pad = pad;
+	navigator.getGamepads = () => [pad, null, null, null];
+	window.__press = (i, down) => { pad.buttons[i] = {pressed: down, touched: down, value: down ? 1 : 0}; pad.timestamp++; };
+	window.__stick = (x, y) => { pad.axes = [x, y, 0, 0]; pad.timestamp++; };
+	return true;
+})()`
+
+// TestGamepad plays with a standard-mapping gamepad: its buttons and the
+// left stick drive the game.
+func TestGamepad(t *testing.T) {
+	base := serve(t)
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	var ok bool
+	if err := p.Eval(fakeGamepadJS, &ok); err != nil {
+		t.Fatal(err)
+	}
+	game := `li.game[data-game="nes:telecart-test.nes"]`
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
+		t.Fatalf("no test ROM in the list: %v", err)
+	}
+	if err := p.Click(game); err != nil {
+		t.Fatal(err)
+	}
+	waitColour(t, p, testrom.FillColor())
+	// Standard mapping: 1 (right face button) is A, 0 (bottom) is B, 9 is Start.
+	for _, press := range []struct {
+		button int
+		want   testrom.Button
+	}{{1, testrom.A}, {0, testrom.B}, {9, testrom.Start}, {12, testrom.Up}} {
+		if err := p.Eval(fmt.Sprintf(`window.__press(%d, true), true`, press.button), &ok); err != nil {
+			t.Fatal(err)
+		}
+		waitColour(t, p, testrom.FillColor(press.want))
+		if err := p.Eval(fmt.Sprintf(`window.__press(%d, false), true`, press.button), &ok); err != nil {
+			t.Fatal(err)
+		}
+		waitColour(t, p, testrom.FillColor())
+	}
+	// The left stick pushed far left is the d-pad's Left.
+	if err := p.Eval(`window.__stick(-1, 0), true`, &ok); err != nil {
+		t.Fatal(err)
+	}
+	waitColour(t, p, testrom.FillColor(testrom.Left))
+	if err := p.Eval(`window.__stick(0, 0), true`, &ok); err != nil {
+		t.Fatal(err)
+	}
+	waitColour(t, p, testrom.FillColor())
+}
