@@ -13,6 +13,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -373,4 +374,67 @@ func TestGamepad(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitColour(t, p, testrom.FillColor())
+}
+
+// state reads the app's state as the page shows it.
+func state(t *testing.T, p *browsertest.Page) string {
+	t.Helper()
+	var s string
+	if err := p.Eval(`window.telecart.state`, &s); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// waitState waits for the app to show a state whose Retry (or Back)
+// button is there for the player.
+func waitState(t *testing.T, p *browsertest.Page, want, button string) {
+	t.Helper()
+	js := fmt.Sprintf(`window.telecart.state === %q && !document.getElementById('view-message').hidden && !document.getElementById(%q).hidden`, want, button)
+	if err := p.WaitFor(js, 15*time.Second); err != nil {
+		t.Fatalf("state %q, want %q with #%s: %v\n%s", state(t, p), want, button, err, strings.Join(p.Console(), "\n"))
+	}
+}
+
+func startGame(t *testing.T, p *browsertest.Page, id string) {
+	t.Helper()
+	game := `li.game[data-game="` + id + `"]`
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
+		t.Fatalf("no %s in the list: %v", id, err)
+	}
+	if err := p.Click(game); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestFailuresShown provokes each failure a player can meet, for real, and
+// checks the page says so with a way out.
+func TestFailuresShown(t *testing.T) {
+	rom := testrom.ROM()
+	broken := fixture.File(t, "Broken.nes", rom[:len(rom)/2])
+	base := serve(t, "-capacity", "1", "-games", filepath.Dir(broken))
+	b := browsertest.Start(t)
+
+	// One place on the only worker: a second player finds every server busy.
+	first := b.NewPage(t, base+"/")
+	startGame(t, first, "nes:telecart-test.nes")
+	waitColour(t, first, testrom.FillColor())
+	second := b.NewPage(t, base+"/")
+	startGame(t, second, "nes:telecart-test.nes")
+	waitState(t, second, "busy", "retry-btn")
+
+	// The game crashes: its player is told.
+	for _, pid := range runners(t) {
+		if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitState(t, first, "ended", "retry-btn")
+
+	// A ROM the core refuses: the game could not start.
+	if err := second.Click("#back-btn"); err != nil {
+		t.Fatal(err)
+	}
+	startGame(t, second, "nes:Broken.nes")
+	waitState(t, second, "failed", "back-btn")
 }

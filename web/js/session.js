@@ -14,6 +14,7 @@ const HELLO_TIMEOUT_MS = 10_000; // a socket that opens but never greets is as g
 const START_TIMEOUT_MS = 30_000; // from "start" to a picture or an open input channel
 const BACKOFF_MAX_S = 30;
 const DISCONNECTED_MS = 10_000; // ICE "disconnected" this long counts as lost
+const EXPLANATION_GRACE_MS = 750; // how long a lost connection waits for the server to say why
 
 /** UI states, as window.telecart.state reports them. */
 export const STATES = Object.freeze([
@@ -431,14 +432,22 @@ export class Session {
     this.ui.setTouch(show);
   }
 
-  /** The connection to the game is gone: say so, offer Retry. */
+  /**
+   * The connection to the game is gone: say so, offer Retry. When the
+   * server ends a game it says why on the socket, but the peer connection's
+   * close travels another path and may arrive first: the explanation gets
+   * a moment to come and take precedence ("ended", "failed").
+   */
   lose(s, text) {
-    if (this.current !== s) return;
-    const live = s.live;
-    this.endSession();
-    if (live) this.signal.send('quit', {}); // free the server's seat at once
-    this.setState('lost');
-    this.ui.showMessage('lost', { text });
+    if (this.current !== s || s.losing) return;
+    s.losing = setTimeout(() => {
+      if (this.current !== s) return; // explained, or the player moved on
+      const live = s.live;
+      this.endSession();
+      if (live) this.signal.send('quit', {}); // free the server's seat at once
+      this.setState('lost');
+      this.ui.showMessage('lost', { text });
+    }, EXPLANATION_GRACE_MS);
   }
 
   fail(s, kind, opts) {
