@@ -335,37 +335,69 @@ func freeUDPPort(t *testing.T) int {
 	return conn.LocalAddr().(*net.UDPAddr).Port
 }
 
-// TestPictureLossGetsKeyframe sends the worker a picture loss report, as a
-// browser does when it cannot decode: a keyframe follows at once.
+// TestPictureLossGetsKeyframe sends the worker a picture loss report or a
+// full intra request, as a browser does when it cannot decode: a keyframe
+// follows at once.
 func TestPictureLossGetsKeyframe(t *testing.T) {
-	c, _, _ := play(t, ICEConfig{Loopback: true}, 0)
-	keyframe := func(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 } // VP8 frame tag
-	// Past the keyframe the connection started with, into delta frames.
-	deltas := 0
-	for deltas < 30 {
-		select {
-		case f := <-c.frames:
-			if !keyframe(f) {
-				deltas++
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no video for 5 s")
-		}
+	tests := []struct {
+		name   string
+		report func(ssrc uint32) rtcp.Packet
+	}{
+		{"PLI", func(ssrc uint32) rtcp.Packet { return &rtcp.PictureLossIndication{MediaSSRC: ssrc} }},
+		{"FIR", func(ssrc uint32) rtcp.Packet {
+			return &rtcp.FullIntraRequest{MediaSSRC: ssrc, FIR: []rtcp.FIREntry{{SSRC: ssrc, SequenceNumber: 1}}}
+		}},
 	}
-	ssrc := <-c.videoSSRC
-	if err := c.pc.WriteRTCP([]rtcp.Packet{&rtcp.PictureLossIndication{MediaSSRC: ssrc}}); err != nil {
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _, _ := play(t, ICEConfig{Loopback: true}, 0)
+			keyframe := func(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 } // VP8 frame tag
+			// Past the keyframe the connection started with, into delta frames.
+			for deltas := 0; deltas < 30; {
+				select {
+				case f := <-c.frames:
+					if !keyframe(f) {
+						deltas++
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("no video for 5 s")
+				}
+			}
+			ssrc := <-c.videoSSRC
+			if err := c.pc.WriteRTCP([]rtcp.Packet{tt.report(ssrc)}); err != nil {
+				t.Fatal(err)
+			}
+			for i := range 10 {
+				select {
+				case f := <-c.frames:
+					if keyframe(f) {
+						t.Logf("keyframe %d frames after the %s", i, tt.name)
+						return
+					}
+				case <-time.After(5 * time.Second):
+					t.Fatal("no video for 5 s")
+				}
+			}
+			t.Fatalf("no keyframe within 10 frames of a %s", tt.name)
+		})
+	}
+}
+
+// TestOfferFeedback checks the offer asks the browser for the feedback
+// that keeps video whole: NACK (retransmission), PLI and FIR (keyframes).
+func TestOfferFeedback(t *testing.T) {
+	api, err := newAPI(runner.CodecVP8, ICEConfig{Loopback: true})
+	if err != nil {
 		t.Fatal(err)
 	}
-	for i := range 10 {
-		select {
-		case f := <-c.frames:
-			if keyframe(f) {
-				t.Logf("keyframe %d frames after the picture loss report", i)
-				return
-			}
-		case <-time.After(5 * time.Second):
-			t.Fatal("no video for 5 s")
+	peer, offer, err := NewPeer(PeerParams{ID: "sdp", API: api, Room: newTestRoom(t), Slot: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer peer.Close()
+	for _, line := range []string{"a=rtcp-fb:96 nack\r", "a=rtcp-fb:96 nack pli", "a=rtcp-fb:96 ccm fir", "a=extmap:", playoutDelayURI} {
+		if !strings.Contains(offer.SDP, line) {
+			t.Errorf("offer lacks %q:\n%s", line, offer.SDP)
 		}
 	}
-	t.Fatal("no keyframe within 10 frames of a picture loss report")
 }
