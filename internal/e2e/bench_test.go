@@ -73,13 +73,7 @@ func measureLatency(b *testing.B, codec string) {
 	if err := p.Eval(latencyJS, &ok); err != nil {
 		b.Fatal(err)
 	}
-	game := `li.game[data-game="nes:telecart-test.nes"]`
-	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
-		b.Fatal(err)
-	}
-	if err := p.Click(game); err != nil {
-		b.Fatal(err)
-	}
+	startGame(b, p, "nes:telecart-test.nes")
 	var firstFrame, clickAt, listAt float64
 	if err := p.Eval(`window.__firstFrame`, &firstFrame); err != nil {
 		b.Fatal(err)

@@ -343,13 +343,7 @@ func TestGamepad(t *testing.T) {
 	if err := p.Eval(fakeGamepadJS, &ok); err != nil {
 		t.Fatal(err)
 	}
-	game := `li.game[data-game="nes:telecart-test.nes"]`
-	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
-		t.Fatalf("no test ROM in the list: %v", err)
-	}
-	if err := p.Click(game); err != nil {
-		t.Fatal(err)
-	}
+	startGame(t, p, "nes:telecart-test.nes")
 	waitColour(t, p, testrom.FillColor())
 	// Standard mapping: 1 (right face button) is A, 0 (bottom) is B, 9 is Start.
 	for _, press := range []struct {
@@ -396,7 +390,7 @@ func waitState(t *testing.T, p *browsertest.Page, want, button string) {
 	}
 }
 
-func startGame(t *testing.T, p *browsertest.Page, id string) {
+func startGame(t testing.TB, p *browsertest.Page, id string) {
 	t.Helper()
 	game := `li.game[data-game="` + id + `"]`
 	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
