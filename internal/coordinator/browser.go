@@ -85,7 +85,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 }
 
 func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Start) {
-	w, err := c.pick(req.Game)
+	w, id, err := c.pick(b, ref, req.Game)
 	if err != nil {
 		code := signal.CodeNoWorker
 		if errors.Is(err, errUnknownGame) {
@@ -94,13 +94,6 @@ func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Sta
 		_ = b.send(ref, signal.Error{Code: code, Message: err.Error()})
 		return
 	}
-	id := newSessionID()
-	c.mu.Lock()
-	w.starting--
-	w.sessions[id] = true
-	c.sessions[id] = b
-	b.session, b.ref, b.worker = id, ref, w
-	c.mu.Unlock()
 	c.log.Info("coordinator: session", "session", id, "game", req.Game, "worker", w.id)
 	if err := w.send(id, req); err != nil {
 		c.endSession(id)

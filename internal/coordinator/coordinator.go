@@ -141,9 +141,10 @@ func (c *Coordinator) games() []signal.GameInfo {
 	return games
 }
 
-// pick chooses the worker for a new session: one that has the game and a
-// free place, the least loaded first.
-func (c *Coordinator) pick(game string) (*workerConn, error) {
+// pick chooses the worker for a new session of b, one that has the game
+// and a free place, the least loaded first, and registers the session on
+// both sides under one lock, so two browsers cannot take the same last place.
+func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, game string) (*workerConn, signal.SessionID, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var best *workerConn
@@ -161,13 +162,16 @@ func (c *Coordinator) pick(game string) (*workerConn, error) {
 		}
 	}
 	switch {
-	case best != nil:
-		best.starting++
-		return best, nil
-	case hasGame:
-		return nil, errAllBusy
+	case best == nil && hasGame:
+		return nil, "", errAllBusy
+	case best == nil:
+		return nil, "", errUnknownGame
 	}
-	return nil, errUnknownGame
+	id := newSessionID()
+	best.sessions[id] = true
+	c.sessions[id] = b
+	b.session, b.ref, b.worker = id, ref, best
+	return best, id, nil
 }
 
 var (

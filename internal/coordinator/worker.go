@@ -19,11 +19,10 @@ type workerConn struct {
 	games    []signal.GameInfo
 	gameSet  map[string]bool
 	sessions map[signal.SessionID]bool
-	starting int // picked, not yet in sessions
 }
 
 func (w *workerConn) has(game string) bool { return w.gameSet[game] }
-func (w *workerConn) load() int            { return len(w.sessions) + w.starting }
+func (w *workerConn) load() int            { return len(w.sessions) }
 
 func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	if !tokenOK(r, c.cfg.Token) {
