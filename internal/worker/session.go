@@ -101,22 +101,23 @@ func (s *session) sendOffer(sdp string) {
 	}
 }
 
-// run plays the game until the browser quits or leaves, or the game ends.
+// run plays the game until the browser quits or leaves, or the game ends,
+// and returns what to tell the browser then (nil after a quit). It returns
+// once the room and the peer are gone, so that the worker frees the place
+// before the browser, or anyone it tells, can ask for it again.
 // The browser negotiates its connection while the runner boots: the tracks
 // exist before the game does, and the first picture waits for neither
 // in turn.
-func (s *session) run() {
+func (s *session) run() signal.Payload {
 	params, err := s.w.roomParams(s.game)
 	if err != nil {
 		s.log.Error("worker: cannot start game", "err", err)
-		s.send(signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game."})
-		return
+		return signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game."}
 	}
 	r, err := room.New(params)
 	if err != nil {
 		s.log.Error("worker: room", "err", err)
-		s.send(signal.Error{Code: signal.CodeInternal, Message: "The server could not prepare the game."})
-		return
+		return signal.Error{Code: signal.CodeInternal, Message: "The server could not prepare the game."}
 	}
 	s.log = s.log.With("room", r.ID())
 
@@ -137,8 +138,7 @@ func (s *session) run() {
 	})
 	if err != nil {
 		s.log.Error("worker: peer", "err", err)
-		s.send(signal.Error{Code: signal.CodeInternal, Message: "The server could not open a connection."})
-		return
+		return signal.Error{Code: signal.CodeInternal, Message: "The server could not open a connection."}
 	}
 	defer peer.Close()
 	s.sendOffer(offer.SDP)
@@ -151,8 +151,7 @@ func (s *session) run() {
 			booted = nil
 			if err != nil {
 				s.log.Error("worker: game failed to start", "err", err)
-				s.send(signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start."})
-				return
+				return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start."}
 			}
 			g := r.Game()
 			s.send(signal.Started{Room: string(r.ID()), Game: s.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
@@ -161,17 +160,14 @@ func (s *session) run() {
 				s.log.Warn("worker: bad message from browser", "err", err)
 			}
 		case <-answered.C:
-			s.send(signal.Ended{Reason: "The browser did not answer in time."})
-			return
+			return signal.Ended{Reason: "The browser did not answer in time."}
 		case <-peer.Done():
-			s.send(signal.Ended{Reason: "The connection was lost."})
-			return
+			return signal.Ended{Reason: "The connection was lost."}
 		case <-r.Done(): // nil, so never ready, until the game runs
 			s.log.Error("worker: game ended", "err", r.Err())
-			s.send(signal.Ended{Reason: "The game stopped unexpectedly."})
-			return
+			return signal.Ended{Reason: "The game stopped unexpectedly."}
 		case <-s.quitting:
-			return
+			return nil
 		}
 	}
 }

@@ -206,8 +206,16 @@ func (w *Worker) handle(ctx context.Context, l *link, id signal.SessionID, p sig
 		w.start(l, id, start)
 		return
 	}
+	_, quit := p.(signal.Quit)
 	w.mu.Lock()
 	s := w.sessions[id]
+	if quit {
+		// The place is free the moment the player leaves, as the
+		// coordinator already counts it: a player who quits and picks
+		// another game at once must not find the server full while the
+		// old runner is still stopping (it briefly runs one over).
+		delete(w.sessions, id)
+	}
 	w.mu.Unlock()
 	if s == nil {
 		w.log.Debug("worker: message for an unknown session", "session", id, "type", p.Type())
@@ -247,10 +255,13 @@ func (w *Worker) start(l *link, id signal.SessionID, req signal.Start) {
 	w.mu.Unlock()
 	go func() {
 		defer w.wg.Done()
-		s.run()
+		final := s.run()
 		w.mu.Lock()
 		delete(w.sessions, id)
 		w.mu.Unlock()
+		if final != nil {
+			s.send(final)
+		}
 	}()
 }
 

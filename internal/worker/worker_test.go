@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -78,11 +79,22 @@ func newCluster(t *testing.T, capacity int) *cluster {
 	return &cluster{srv: srv, worker: w, stop: stop}
 }
 
-// browser is a Go stand-in for the web app: the /ws protocol and a Pion peer.
+// browser is a Go stand-in for the web app: the /ws protocol and a Pion
+// peer. One goroutine reads the socket: once the answer is set it applies
+// candidates itself, as the page does, and passes every other message on.
 type browser struct {
 	t  *testing.T
 	ws *websocket.Conn
 	*client
+	inbox chan received
+
+	mu       sync.Mutex
+	answered *webrtc.PeerConnection // the peer whose answer is set
+}
+
+type received struct {
+	m signal.Message
+	p signal.Payload
 }
 
 func (c *cluster) browse(t *testing.T) *browser {
@@ -93,8 +105,40 @@ func (c *cluster) browse(t *testing.T) *browser {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { ws.CloseNow() })
-	return &browser{t: t, ws: ws}
+	b := &browser{t: t, ws: ws, inbox: make(chan received, 256)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.readLoop()
+	}()
+	t.Cleanup(func() {
+		ws.CloseNow()
+		<-done
+	})
+	return b
+}
+
+func (b *browser) readLoop() {
+	for {
+		_, data, err := b.ws.Read(context.Background())
+		if err != nil {
+			close(b.inbox)
+			return
+		}
+		m, p, err := signal.Decode(data)
+		if err != nil {
+			b.t.Errorf("decode %s: %v", data, err)
+			continue
+		}
+		b.mu.Lock()
+		pc := b.answered
+		b.mu.Unlock()
+		if c, ok := p.(signal.Candidate); ok && pc != nil && m.Session == ref {
+			_ = pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+			continue
+		}
+		b.inbox <- received{m, p}
+	}
 }
 
 // ref is the stand-in browser's name for its game session.
@@ -113,17 +157,16 @@ func (b *browser) send(p signal.Payload) {
 
 func (b *browser) readMessage() (signal.Message, signal.Payload) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	_, data, err := b.ws.Read(ctx)
-	if err != nil {
-		b.t.Fatalf("read: %v", err)
+	select {
+	case r, ok := <-b.inbox:
+		if !ok {
+			b.t.Fatal("the coordinator closed the socket")
+		}
+		return r.m, r.p
+	case <-time.After(10 * time.Second):
+		b.t.Fatal("no message for 10 s")
 	}
-	m, p, err := signal.Decode(data)
-	if err != nil {
-		b.t.Fatalf("decode %s: %v", data, err)
-	}
-	return m, p
+	return signal.Message{}, nil
 }
 
 func (b *browser) read() signal.Payload {
@@ -150,6 +193,9 @@ func (b *browser) waitGames() signal.Hello {
 // boots), and candidates before either.
 func (b *browser) play(game string) signal.Started {
 	b.t.Helper()
+	b.mu.Lock()
+	b.answered = nil // a new game: the old peer's candidates are over
+	b.mu.Unlock()
 	b.send(signal.Start{Game: game})
 	b.client = newClient(b.t)
 	b.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
@@ -164,6 +210,9 @@ func (b *browser) play(game string) signal.Started {
 	answered := false
 	for started == nil || !answered {
 		m, p := b.readMessage()
+		if _, ok := p.(signal.Hello); ok {
+			continue // the library again, sent whenever a worker comes or goes
+		}
 		if m.Session != ref {
 			b.t.Fatalf("%s for session %q, want the browser's own %q", m.Type, m.Session, ref)
 		}
@@ -196,19 +245,9 @@ func (b *browser) play(game string) signal.Started {
 			b.t.Fatalf("unexpected %s while starting", p.Type())
 		}
 	}
-	go func() {
-		for {
-			_, data, err := b.ws.Read(context.Background())
-			if err != nil {
-				return
-			}
-			if _, p, err := signal.Decode(data); err == nil {
-				if c, ok := p.(signal.Candidate); ok {
-					_ = b.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
-				}
-			}
-		}
-	}()
+	b.mu.Lock()
+	b.answered = b.pc
+	b.mu.Unlock()
 	return *started
 }
 
@@ -318,5 +357,32 @@ func TestRedial(t *testing.T) {
 	again := (&cluster{srv: srv}).browse(t)
 	if h := again.waitGames(); h.Games[0].ID != testGame {
 		t.Fatalf("games after redial: %+v", h.Games)
+	}
+}
+
+// TestQuitThenStart quits a game and starts another at once on a worker
+// with one place: the place is free again as soon as the player quits,
+// not once the old game has finished stopping.
+func TestQuitThenStart(t *testing.T) {
+	c := newCluster(t, 1)
+	b := c.browse(t)
+	b.waitGames()
+	for round := range 3 {
+		b.play(testGame)
+		b.send(signal.Quit{})
+		b.send(signal.Start{Game: testGame})
+		for {
+			m, p := b.readMessage()
+			if _, ok := p.(signal.Candidate); ok {
+				continue // the old game's, still in flight
+			}
+			if e, ok := p.(signal.Error); ok {
+				t.Fatalf("round %d: starting right after quitting: %s: %s", round, e.Code, e.Message)
+			}
+			if m.Session == ref {
+				break
+			}
+		}
+		b.send(signal.Quit{})
 	}
 }
