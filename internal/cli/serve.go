@@ -81,24 +81,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		cfg.Token = randomToken()
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	addr, srv, served, err := serveCoordinator(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
-	cfg.Coordinator = "ws://" + ln.Addr().String() + "/worker"
-	srv := coordinatorServer(ctx, e, cfg)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-
+	cfg.Coordinator = "ws://" + addr + "/worker"
 	w, cleanup, err := newWorker(e, cfg)
 	if err != nil {
 		srv.Close()
 		return err
 	}
 	defer cleanup()
-	fmt.Fprintf(e.stdout, "Telecart is running: open http://%s\n", ln.Addr())
-	err = runUntilDone(ctx, w, srv, served)
-	return err
+	fmt.Fprintf(e.stdout, "Telecart is running: open http://%s\n", addr)
+	return runUntilDone(ctx, w, srv, served)
 }
 
 func runCoordinator(ctx context.Context, e *env, args []string) error {
@@ -109,14 +104,11 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set a worker token with -token or TELECART_TOKEN: workers present it to join")
 	}
-	ln, err := net.Listen("tcp", cfg.Listen)
+	addr, srv, served, err := serveCoordinator(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
-	srv := coordinatorServer(ctx, e, cfg)
-	served := make(chan error, 1)
-	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open http://%s\n", ln.Addr())
+	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open http://%s\n", addr)
 	return runUntilDone(ctx, nil, srv, served)
 }
 
@@ -134,6 +126,19 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	}
 	defer cleanup()
 	return w.Run(ctx)
+}
+
+// serveCoordinator listens on cfg.Listen and serves the coordinator there;
+// served receives Serve's result.
+func serveCoordinator(ctx context.Context, e *env, cfg config.Config) (addr string, srv *http.Server, served <-chan error, err error) {
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return "", nil, nil, err
+	}
+	srv = coordinatorServer(ctx, e, cfg)
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	return ln.Addr().String(), srv, done, nil
 }
 
 func coordinatorServer(ctx context.Context, e *env, cfg config.Config) *http.Server {
