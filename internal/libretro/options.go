@@ -118,7 +118,7 @@ func (o *options) takeUpdated() bool {
 	return u
 }
 
-// Values returns every option's current value, by key.
+// values returns every option's current value, by key.
 func (o *options) values() map[string]string {
 	m := make(map[string]string, len(o.defs))
 	for k, opt := range o.defs {
