@@ -183,7 +183,7 @@ func newWorker(e *env, cfg config.Config) (*worker.Worker, func(), error) {
 	rc := cfg.RunnerConfig()
 	rc.SystemDir, rc.SaveDir = dir, dir
 	w, err := worker.New(worker.Config{
-		ID: cfg.WorkerID, Zone: cfg.Zone, Capacity: cfg.Capacity,
+		ID: cfg.WorkerID, Zone: cfg.Zone, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
 		Coordinator: cfg.Coordinator, Token: cfg.Token,
 		Library: lib, CoreDirs: cfg.Cores,
 		Runner:     runner.Options{Config: rc},

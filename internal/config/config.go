@@ -37,6 +37,8 @@ type Config struct {
 	WorkerID string `json:"worker_id"`
 	Zone     string `json:"zone"`
 	Capacity int    `json:"capacity"`
+	// RoomLinger is how long a room lives on after its last peer left.
+	RoomLinger Duration `json:"room_linger"`
 	// Games are the folders scanned for ROMs; Cores where libretro cores are.
 	Games []string `json:"games"`
 	Cores []string `json:"cores"`
@@ -59,6 +61,17 @@ type Config struct {
 type Duration time.Duration
 
 func (d Duration) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(d).String()) }
+
+// String and Set make a Duration a flag.Value.
+func (d Duration) String() string { return time.Duration(d).String() }
+func (d *Duration) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return err
+	}
+	*d = Duration(v)
+	return nil
+}
 
 func (d *Duration) UnmarshalJSON(b []byte) error {
 	var s string
@@ -86,6 +99,7 @@ func Default() Config {
 		Listen:      "127.0.0.1:8000",
 		Coordinator: "ws://127.0.0.1:8000/worker",
 		Capacity:    4,
+		RoomLinger:  Duration(30 * time.Second),
 		Games:       []string{library.DefaultDir()},
 		Cores:       cores.DefaultDirs(),
 		Codec:       string(runner.DefaultCodec),
@@ -119,6 +133,7 @@ func Env() [][2]string {
 		{"TELECART_WORKER_ID", "worker_id"},
 		{"TELECART_ZONE", "zone"},
 		{"TELECART_CAPACITY", "capacity"},
+		{"TELECART_ROOM_LINGER", "room_linger"},
 		{"TELECART_GAMES", "games (separated by :)"},
 		{"TELECART_CORES", "cores (separated by :)"},
 		{"TELECART_CODEC", "codec"},
@@ -162,7 +177,13 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	if v := getenv("TELECART_STUN"); v != "" {
 		c.ICEServers = []ICEServer{{URLs: strings.Split(v, ",")}}
 	}
-	return errors.Join(num("TELECART_CAPACITY", &c.Capacity), num("TELECART_UDP_PORT", &c.UDPPort))
+	var lingerErr error
+	if v := getenv("TELECART_ROOM_LINGER"); v != "" {
+		if err := c.RoomLinger.Set(v); err != nil {
+			lingerErr = fmt.Errorf("%w: TELECART_ROOM_LINGER=%q is not a duration such as 30s", ErrInvalid, v)
+		}
+	}
+	return errors.Join(num("TELECART_CAPACITY", &c.Capacity), num("TELECART_UDP_PORT", &c.UDPPort), lingerErr)
 }
 
 // listFlag is a flag.Value for a separated list.
@@ -208,6 +229,7 @@ func (c *Config) Flags(fs *flag.FlagSet, roles ...string) {
 		fs.StringVar(&c.WorkerID, "id", c.WorkerID, "worker id, random when empty (TELECART_WORKER_ID)")
 		fs.StringVar(&c.Zone, "zone", c.Zone, "zone of the worker (TELECART_ZONE)")
 		fs.IntVar(&c.Capacity, "capacity", c.Capacity, "rooms the worker hosts at once (TELECART_CAPACITY)")
+		fs.Var(&c.RoomLinger, "room-linger", "how long a room lives on after its last player left (TELECART_ROOM_LINGER)")
 		fs.Var(listFlag{&c.Games, ":"}, "games", "folders with ROMs, separated by : (TELECART_GAMES)")
 		fs.Var(listFlag{&c.Cores, ":"}, "cores", "folders with libretro cores, separated by : (TELECART_CORES)")
 		fs.StringVar(&c.Codec, "codec", c.Codec, "video codec: vp8 or h264 (TELECART_CODEC)")
@@ -236,6 +258,9 @@ func (c Config) Validate(roles ...string) error {
 			}
 			if c.Capacity < 1 || c.Capacity > 1000 {
 				bad("capacity %d: want 1 to 1000", c.Capacity)
+			}
+			if c.RoomLinger < Duration(time.Second) || c.RoomLinger > Duration(24*time.Hour) {
+				bad("room_linger %v: want 1s to 24h", c.RoomLinger)
 			}
 			if c.UDPPort < 0 || c.UDPPort > 65535 {
 				bad("udp_port %d", c.UDPPort)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 )
 
 func TestDefaultIsValid(t *testing.T) {
@@ -17,20 +18,20 @@ func TestDefaultIsValid(t *testing.T) {
 // Each layer overrides the one before: file, then environment, then flags.
 func TestPrecedence(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "telecart.json")
-	if err := os.WriteFile(file, []byte(`{"listen": "127.0.0.1:9000", "capacity": 2, "zone": "file", "codec": "h264"}`), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(`{"listen": "127.0.0.1:9000", "capacity": 2, "zone": "file", "codec": "h264", "room_linger": "1m"}`), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	c := Default()
 	if err := c.LoadFile(file); err != nil {
 		t.Fatal(err)
 	}
-	env := map[string]string{"TELECART_ZONE": "env", "TELECART_CAPACITY": "3", "TELECART_GAMES": "/a:/b"}
+	env := map[string]string{"TELECART_ZONE": "env", "TELECART_CAPACITY": "3", "TELECART_GAMES": "/a:/b", "TELECART_ROOM_LINGER": "2m"}
 	if err := c.ApplyEnv(func(k string) string { return env[k] }); err != nil {
 		t.Fatal(err)
 	}
 	fs := flag.NewFlagSet("test", flag.ContinueOnError)
 	c.Flags(fs, "coordinator", "worker")
-	if err := fs.Parse([]string{"-capacity", "5"}); err != nil {
+	if err := fs.Parse([]string{"-capacity", "5", "-room-linger", "5s"}); err != nil {
 		t.Fatal(err)
 	}
 	want := map[string][2]any{
@@ -38,6 +39,7 @@ func TestPrecedence(t *testing.T) {
 		"codec from the file":      {c.Codec, "h264"},
 		"zone from the env":        {c.Zone, "env"},
 		"capacity from the flag":   {c.Capacity, 5},
+		"linger from the flag":     {c.RoomLinger, Duration(5 * time.Second)},
 		"games from the env":       {len(c.Games), 2},
 		"bitrate from the default": {c.VideoKbps, Default().VideoKbps},
 	}
@@ -62,6 +64,7 @@ func TestInvalid(t *testing.T) {
 		{"bad codec", func(c *Config) { c.Codec = "mpeg2" }},
 		{"bad public IP", func(c *Config) { c.PublicIPs = []string{"my.host"} }},
 		{"bad UDP port", func(c *Config) { c.UDPPort = 70000 }},
+		{"no linger", func(c *Config) { c.RoomLinger = 0 }},
 	}
 	for _, tt := range tests {
 		c := Default()

@@ -11,12 +11,12 @@ import (
 	"github.com/telecart/telecart/internal/signal"
 )
 
-// browserConn is one browser tab: at most one session at a time.
+// browserConn is one browser tab: in at most one room at a time.
 type browserConn struct {
 	conn
 	session signal.SessionID // guarded by Coordinator.mu
 	ref     signal.SessionID // the browser's name for it; guarded by Coordinator.mu
-	worker  *workerConn      // guarded by Coordinator.mu
+	room    *roomEntry       // guarded by Coordinator.mu
 }
 
 func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
@@ -35,6 +35,9 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	defer c.dropBrowser(b)
 
 	if err := b.send("", signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}); err != nil {
+		return
+	}
+	if err := b.send("", c.liveRooms()); err != nil {
 		return
 	}
 	ctx, cancel := context.WithCancel(r.Context())
@@ -59,23 +62,31 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 
 func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal.Payload) {
 	c.mu.Lock()
-	session, w := b.session, b.worker
+	session := b.session
+	var w *workerConn
+	if b.room != nil {
+		w = b.room.worker
+	}
 	c.mu.Unlock()
 	switch p := p.(type) {
-	case signal.Start:
+	case signal.Start, signal.Join:
 		if session != "" {
-			_ = b.send(ref, signal.Error{Code: signal.CodeBadRequest, Message: "A game is already running; quit it first."})
+			_ = b.send(ref, signal.Error{Code: signal.CodeBadRequest, Message: "You are in a room already; quit it first."})
 			return
 		}
-		c.start(b, ref, p)
+		if start, ok := p.(signal.Start); ok {
+			c.start(b, ref, start)
+		} else {
+			c.join(b, ref, p.(signal.Join))
+		}
 	case signal.Quit:
 		if session != "" {
 			c.endSession(session)
 			_ = w.send(session, p)
 		}
-	case signal.SDP, signal.Candidate:
+	case signal.SDP, signal.Candidate, signal.Seat, signal.Nick:
 		if session == "" {
-			_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "No game is running."})
+			_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "You are not in a room."})
 			return
 		}
 		_ = w.send(session, p)
@@ -85,7 +96,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 }
 
 func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Start) {
-	w, id, err := c.pick(b, ref, req.Game)
+	w, id, roomID, err := c.pick(b, ref, req.Game)
 	if err != nil {
 		code := signal.CodeNoWorker
 		if errors.Is(err, errUnknownGame) {
@@ -94,8 +105,30 @@ func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Sta
 		_ = b.send(ref, signal.Error{Code: code, Message: err.Error()})
 		return
 	}
-	c.log.Info("coordinator: session", "session", id, "game", req.Game, "worker", w.id)
-	if err := w.send(id, req); err != nil {
+	req.Room = roomID
+	c.log.Info("coordinator: new room", "room", roomID, "session", id, "game", req.Game, "worker", w.id)
+	c.forward(b, ref, w, id, req)
+}
+
+// join sends the browser to the worker that runs the room.
+func (c *Coordinator) join(b *browserConn, ref signal.SessionID, req signal.Join) {
+	c.mu.Lock()
+	r := c.rooms[req.Room]
+	if r == nil {
+		game := c.ended.game(req.Room)
+		c.mu.Unlock()
+		_ = b.send(ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: game})
+		return
+	}
+	id := c.addSession(b, ref, r)
+	w := r.worker
+	c.mu.Unlock()
+	c.forward(b, ref, w, id, req)
+}
+
+// forward sends a new session's first message to its worker.
+func (c *Coordinator) forward(b *browserConn, ref signal.SessionID, w *workerConn, id signal.SessionID, p signal.Payload) {
+	if err := w.send(id, p); err != nil {
 		c.endSession(id)
 		_ = b.send(ref, signal.Error{Code: signal.CodeNoWorker, Message: "The server went away; try again."})
 	}
@@ -110,20 +143,25 @@ func (c *Coordinator) endSession(id signal.SessionID) {
 		return
 	}
 	delete(c.sessions, id)
-	if b.worker != nil {
-		delete(b.worker.sessions, id)
+	if b.room != nil {
+		delete(b.room.sessions, id)
+		c.roomsChanged()
 	}
-	b.session, b.ref, b.worker = "", "", nil
+	b.session, b.ref, b.room = "", "", nil
 }
 
 func (c *Coordinator) dropBrowser(b *browserConn) {
 	c.mu.Lock()
-	session, w := b.session, b.worker
+	session := b.session
+	var w *workerConn
+	if b.room != nil {
+		w = b.room.worker
+	}
 	delete(c.browsers, b)
 	c.mu.Unlock()
 	if session != "" {
 		c.endSession(session)
-		_ = w.send(session, signal.Quit{}) // the tab is gone: free its room
+		_ = w.send(session, signal.Quit{}) // the tab is gone: it leaves its room
 	}
 }
 

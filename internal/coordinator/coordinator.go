@@ -53,6 +53,10 @@ type Coordinator struct {
 	workers  map[string]*workerConn
 	sessions map[signal.SessionID]*browserConn
 	browsers map[*browserConn]bool
+	rooms    map[string]*roomEntry
+	ended    endedRooms
+	// roomsDue is set while a live rooms broadcast is scheduled.
+	roomsDue bool
 }
 
 // New makes a coordinator; serve its Handler.
@@ -69,6 +73,7 @@ func New(cfg Config) *Coordinator {
 		workers:  map[string]*workerConn{},
 		sessions: map[signal.SessionID]*browserConn{},
 		browsers: map[*browserConn]bool{},
+		rooms:    map[string]*roomEntry{},
 	}
 }
 
@@ -80,13 +85,18 @@ func (c *Coordinator) Handler() http.Handler {
 	mux.HandleFunc("GET /worker", c.serveWorker)
 	mux.HandleFunc("GET /healthz", c.serveHealth)
 	if c.cfg.Web != nil {
+		// Revalidate every time: a page must never mix modules of two
+		// versions after an upgrade.
 		files := http.FileServerFS(c.cfg.Web)
-		mux.Handle("GET /", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			// Revalidate every time: a page must never mix modules of two
-			// versions after an upgrade.
+		mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
 			files.ServeHTTP(w, r)
-		}))
+		})
+		// A room's link is the app, which reads the room from its URL.
+		mux.HandleFunc("GET /r/{room}", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, c.cfg.Web, "index.html")
+		})
 	}
 	return mux
 }
@@ -95,8 +105,9 @@ func (c *Coordinator) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	c.mu.Lock()
 	status := struct {
 		Workers  int `json:"workers"`
+		Rooms    int `json:"rooms"`
 		Sessions int `json:"sessions"`
-	}{len(c.workers), len(c.sessions)}
+	}{len(c.workers), len(c.rooms), len(c.sessions)}
 	c.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(status)
@@ -117,10 +128,13 @@ func (c conn) send(session signal.SessionID, p signal.Payload) error {
 	return c.ws.Write(ctx, websocket.MessageText, b)
 }
 
-func newSessionID() signal.SessionID {
-	var b [12]byte
-	_, _ = rand.Read(b[:]) // never fails on Linux
-	return signal.SessionID(base64.RawURLEncoding.EncodeToString(b[:]))
+// randomID returns n random bytes, URL-safe: 12 for a session (which must
+// not be guessed), 6 for a room (8 characters to share, and a room's
+// link is meant to be handed around anyway).
+func randomID(n int) string {
+	b := make([]byte, n)
+	_, _ = rand.Read(b) // never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(b)
 }
 
 // games is the library of every worker, without duplicates, by title.
@@ -141,19 +155,22 @@ func (c *Coordinator) games() []signal.GameInfo {
 	return games
 }
 
-// pick chooses the worker for a new session of b, one that has the game
-// and a free place, the least loaded first, and registers the session on
-// both sides under one lock, so two browsers cannot take the same last place.
-func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, game string) (*workerConn, signal.SessionID, error) {
+// pick chooses the worker for a new room of b's, one that has the game
+// and a free place, the least loaded first, and registers the room and
+// the session on both sides under one lock, so two browsers cannot take
+// the same last place.
+func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, game string) (*workerConn, signal.SessionID, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var best *workerConn
+	var info signal.GameInfo
 	hasGame := false
 	for _, w := range c.workers {
-		if !w.has(game) {
+		g, ok := w.games[game]
+		if !ok {
 			continue
 		}
-		hasGame = true
+		hasGame, info = true, g
 		if w.load() >= w.capacity {
 			continue
 		}
@@ -163,15 +180,25 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, game string) (*
 	}
 	switch {
 	case best == nil && hasGame:
-		return nil, "", errAllBusy
+		return nil, "", "", errAllBusy
 	case best == nil:
-		return nil, "", errUnknownGame
+		return nil, "", "", errUnknownGame
 	}
-	id := newSessionID()
-	best.sessions[id] = true
+	roomID := randomID(6)
+	for c.rooms[roomID] != nil || c.ended.game(roomID) != nil {
+		roomID = randomID(6)
+	}
+	r := c.addRoom(best, signal.Listing{ID: roomID, Game: info, Players: 1}, time.Now())
+	return best, c.addSession(b, ref, r), roomID, nil
+}
+
+// addSession registers a new session of b's in a room; c.mu is held.
+func (c *Coordinator) addSession(b *browserConn, ref signal.SessionID, r *roomEntry) signal.SessionID {
+	id := signal.SessionID(randomID(12))
+	r.sessions[id] = true
 	c.sessions[id] = b
-	b.session, b.ref, b.worker = id, ref, best
-	return best, id, nil
+	b.session, b.ref, b.room = id, ref, r
+	return id
 }
 
 var (
@@ -183,15 +210,20 @@ var (
 // came or went.
 func (c *Coordinator) broadcastHello() {
 	hello := signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}
+	for _, b := range c.everyBrowser() {
+		_ = b.send("", hello) // a browser that is gone is cleaned up by its reader
+	}
+}
+
+// everyBrowser is a snapshot of the connected browsers.
+func (c *Coordinator) everyBrowser() []*browserConn {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	browsers := make([]*browserConn, 0, len(c.browsers))
 	for b := range c.browsers {
 		browsers = append(browsers, b)
 	}
-	c.mu.Unlock()
-	for _, b := range browsers {
-		_ = b.send("", hello) // a browser that is gone is cleaned up by its reader
-	}
+	return browsers
 }
 
 // tokenOK compares in constant time, so the token cannot be guessed byte by byte.

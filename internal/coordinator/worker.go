@@ -16,13 +16,20 @@ type workerConn struct {
 	id       string
 	zone     string
 	capacity int
-	games    []signal.GameInfo
-	gameSet  map[string]bool
-	sessions map[signal.SessionID]bool
+	games    map[string]signal.GameInfo
+	rooms    map[string]*roomEntry
 }
 
-func (w *workerConn) has(game string) bool { return w.gameSet[game] }
-func (w *workerConn) load() int            { return len(w.sessions) }
+// load is how many of its places are taken: its rooms with someone in them.
+func (w *workerConn) load() int {
+	n := 0
+	for _, r := range w.rooms {
+		if r.occupied() {
+			n++
+		}
+	}
+	return n
+}
 
 func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	if !tokenOK(r, c.cfg.Token) {
@@ -52,17 +59,29 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	}
 	w := &workerConn{
 		conn: conn{ws: ws}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity,
-		games: reg.Games, gameSet: map[string]bool{}, sessions: map[signal.SessionID]bool{},
+		games: map[string]signal.GameInfo{}, rooms: map[string]*roomEntry{},
 	}
 	for _, g := range reg.Games {
-		w.gameSet[g.ID] = true
+		w.games[g.ID] = g
 	}
 	c.mu.Lock()
 	old := c.workers[w.id]
 	c.workers[w.id] = w
+	if old != nil {
+		// The worker dialled again before its old link was seen to drop:
+		// its rooms, and the browsers in them, carry on over the new one.
+		for id, r := range old.rooms {
+			r.worker = w
+			w.rooms[id] = r
+		}
+		clear(old.rooms)
+	}
 	c.mu.Unlock()
 	if old != nil {
 		old.ws.Close(websocket.StatusPolicyViolation, "replaced by a new connection")
+	}
+	for _, l := range reg.Rooms {
+		c.onListing(w, l)
 	}
 	log := c.log.With("worker", w.id)
 	log.Info("coordinator: worker joined", "zone", w.zone, "capacity", w.capacity, "games", len(w.games), "remote", r.RemoteAddr)
@@ -85,10 +104,12 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 			log.Warn("coordinator: bad message from worker", "err", err)
 			continue
 		}
-		switch p.(type) {
+		switch p := p.(type) {
 		case signal.Heartbeat:
 			continue
-		case signal.Started, signal.SDP, signal.Candidate, signal.Ended, signal.Error:
+		case signal.Listing:
+			c.onListing(w, p)
+		case signal.Started, signal.SDP, signal.Candidate, signal.RoomState, signal.Refused, signal.Ended, signal.Error:
 			c.toBrowser(m.Session, p)
 		default:
 			log.Warn("coordinator: unexpected message from worker", "type", p.Type())
@@ -96,15 +117,20 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// dropWorker removes a worker and tells the browsers it was serving.
+// dropWorker removes a worker and its rooms, and tells the browsers it was
+// serving. It may run twice for one worker (replaced, then its reader
+// ends): the second time there is nothing left to do.
 func (c *Coordinator) dropWorker(w *workerConn) {
 	c.mu.Lock()
 	if c.workers[w.id] == w {
 		delete(c.workers, w.id)
 	}
 	var orphans []signal.SessionID
-	for id := range w.sessions {
-		orphans = append(orphans, id)
+	for id, r := range w.rooms {
+		for s := range r.sessions {
+			orphans = append(orphans, s)
+		}
+		c.removeRoom(id)
 	}
 	c.mu.Unlock()
 	for _, id := range orphans {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 
 	"github.com/pion/webrtc/v4"
@@ -35,6 +36,8 @@ var ErrSlot = errors.New("room: no such player slot")
 type Params struct {
 	ID     ID
 	Runner runner.Options // its Handlers are the room's own
+	// Crowd lets several members hold one slot, their pads combined.
+	Crowd  bool
 	Logger *slog.Logger
 }
 
@@ -44,6 +47,7 @@ type Params struct {
 // negotiate while Start boots the game.
 type Room struct {
 	id    ID
+	crowd bool
 	log   *slog.Logger
 	opts  runner.Options
 	video *webrtc.TrackLocalStaticSample
@@ -51,6 +55,11 @@ type Room struct {
 	seq   atomic.Uint32 // Seq of the last input sent to the runner
 
 	proc atomic.Pointer[runner.Process] // set by Start
+
+	mu      sync.Mutex
+	members []*member // in the order they joined
+	rev     uint64
+	changes chan struct{}
 }
 
 // New makes a room and its tracks; Start runs its game.
@@ -79,7 +88,7 @@ func New(p Params) (*Room, error) {
 	if err != nil {
 		return nil, fmt.Errorf("room: audio track: %w", err)
 	}
-	r := &Room{id: p.ID, log: log, opts: p.Runner, video: video, audio: audio}
+	r := &Room{id: p.ID, crowd: p.Crowd, log: log, opts: p.Runner, video: video, audio: audio, changes: make(chan struct{}, 1)}
 	r.opts.Logger = log
 	r.opts.Handlers = runner.Handlers{
 		Video: func(v wire.Video) {
@@ -123,17 +132,15 @@ func (r *Room) Game() wire.Ready {
 // Tracks are the room's shared video and audio tracks, for a peer to send.
 func (r *Room) Tracks() []webrtc.TrackLocal { return []webrtc.TrackLocal{r.video, r.audio} }
 
-// Input sets the controller state of a player slot (0-3). Before the game
-// runs there is nothing to drive, and the state is dropped.
-func (r *Room) Input(slot int, buttons uint16, analog [4]int16) error {
-	if slot < 0 || slot > 3 {
-		return fmt.Errorf("%w: %d", ErrSlot, slot)
+// Crowd says whether several members may hold one slot.
+func (r *Room) Crowd() bool { return r.crowd }
+
+// Pid is the runner's process id, 0 before the game runs.
+func (r *Room) Pid() int {
+	if p := r.running(); p != nil {
+		return p.Pid()
 	}
-	p := r.running()
-	if p == nil {
-		return nil
-	}
-	return p.SendInput(wire.Input{Slot: uint8(slot), Seq: r.seq.Add(1), Buttons: buttons, Analog: analog})
+	return 0
 }
 
 // RequestKeyframe makes the next picture a keyframe, for a peer that

@@ -8,8 +8,11 @@ import (
 
 // Browser → coordinator, and coordinator → worker with a session.
 const (
-	TypeStart Type = "start" // Start: play a game
-	TypeQuit  Type = "quit"  // Quit: end the session
+	TypeStart Type = "start" // Start: play a game in a new room
+	TypeJoin  Type = "join"  // Join: enter a running room
+	TypeSeat  Type = "seat"  // Seat: take a player slot, or give it up
+	TypeNick  Type = "nick"  // Nick: change the name others see
+	TypeQuit  Type = "quit"  // Quit: leave the room
 )
 
 // Both ways, relayed between browser and worker.
@@ -23,20 +26,34 @@ const (
 const (
 	TypeHello   Type = "hello"   // Hello: the first message on /ws
 	TypeStarted Type = "started" // Started: the game runs; an offer follows
+	TypeRoom    Type = "room"    // RoomState: who is in the room, after every change
+	TypeRefused Type = "refused" // Refused: a request was turned down; the session goes on
 	TypeEnded   Type = "ended"   // Ended: the session is over
-	TypeError   Type = "error"   // Error: a request failed
+	TypeError   Type = "error"   // Error: a request failed; the session is over
+)
+
+// Coordinator → browser, without a session.
+const (
+	TypeRooms Type = "rooms" // LiveRooms: the public rooms, after every change
 )
 
 // Worker → coordinator.
 const (
 	TypeRegister  Type = "register"  // Register: the first message on /worker
 	TypeHeartbeat Type = "heartbeat" // Heartbeat: load, every few seconds
+	TypeListing   Type = "listing"   // Listing: a room opened, changed or closed
 )
 
 func payloadOf(t Type) Payload {
 	switch t {
 	case TypeStart:
 		return &Start{}
+	case TypeJoin:
+		return &Join{}
+	case TypeSeat:
+		return &Seat{}
+	case TypeNick:
+		return &Nick{}
 	case TypeQuit:
 		return &Quit{}
 	case TypeOffer, TypeAnswer:
@@ -47,6 +64,14 @@ func payloadOf(t Type) Payload {
 		return &Hello{}
 	case TypeStarted:
 		return &Started{}
+	case TypeRoom:
+		return &RoomState{}
+	case TypeRefused:
+		return &Refused{}
+	case TypeRooms:
+		return &LiveRooms{}
+	case TypeListing:
+		return &Listing{}
 	case TypeEnded:
 		return &Ended{}
 	case TypeError:
@@ -88,13 +113,68 @@ func checkText(name, v string) error {
 	return nil
 }
 
-// Start asks to play a game.
-type Start struct {
-	Game string `json:"game"` // a GameInfo.ID
+// MaxNick bounds a nickname, in bytes.
+const MaxNick = 40
+
+func checkNick(v string) error {
+	if len(v) > MaxNick {
+		return fmt.Errorf("%w: nick longer than %d bytes", errField, MaxNick)
+	}
+	return checkID("nick", v, false)
 }
 
-func (Start) Type() Type        { return TypeStart }
-func (s Start) validate() error { return checkID("game", s.Game, true) }
+// Start asks to play a game in a new room, holding its player slot 1.
+type Start struct {
+	Game string `json:"game"` // a GameInfo.ID
+	// Room is the new room's id. The coordinator chooses it: whatever a
+	// browser puts here is replaced.
+	Room string `json:"room,omitempty"`
+	// Private hides the room from the live rooms list; its link still works.
+	Private bool `json:"private,omitempty"`
+	// Crowd lets several peers hold one player slot together.
+	Crowd bool   `json:"crowd,omitempty"`
+	Nick  string `json:"nick,omitempty"`
+}
+
+func (Start) Type() Type { return TypeStart }
+func (s Start) validate() error {
+	return errors.Join(checkID("game", s.Game, true), checkID("room", s.Room, false), checkNick(s.Nick))
+}
+
+// Join enters a running room, watching until a slot is taken with Seat.
+type Join struct {
+	Room string `json:"room"`
+	Nick string `json:"nick,omitempty"`
+}
+
+func (Join) Type() Type { return TypeJoin }
+func (j Join) validate() error {
+	return errors.Join(checkID("room", j.Room, true), checkNick(j.Nick))
+}
+
+// Slots a room has for players; Slot 0 means watching.
+const Slots = 4
+
+// Seat asks for player slot 1-4, or 0 to give a slot up and watch.
+type Seat struct {
+	Slot int `json:"slot"`
+}
+
+func (Seat) Type() Type { return TypeSeat }
+func (s Seat) validate() error {
+	if s.Slot < 0 || s.Slot > Slots {
+		return fmt.Errorf("%w: slot %d, want 0 to %d", errField, s.Slot, Slots)
+	}
+	return nil
+}
+
+// Nick changes the name the room shows for this peer; empty shows none.
+type Nick struct {
+	Nick string `json:"nick"`
+}
+
+func (Nick) Type() Type        { return TypeNick }
+func (n Nick) validate() error { return checkNick(n.Nick) }
 
 // Quit ends the session.
 type Quit struct{}
@@ -185,6 +265,105 @@ func (s Started) validate() error {
 	return errors.Join(checkID("room", s.Room, true), s.Game.validate())
 }
 
+// Member is one peer in a room.
+type Member struct {
+	ID   string `json:"id"`
+	Nick string `json:"nick,omitempty"`
+	Slot int    `json:"slot"` // 1-4, or 0 watching
+}
+
+// RoomState is who is in a room, sent to each of its peers whenever it
+// changes. Rev increases with every change, so a late copy is recognisable.
+type RoomState struct {
+	ID      string   `json:"id"`
+	Rev     uint64   `json:"rev"`
+	Game    GameInfo `json:"game"`
+	Private bool     `json:"private,omitempty"`
+	Crowd   bool     `json:"crowd,omitempty"`
+	// You is the receiving peer's own Member.ID.
+	You     string   `json:"you"`
+	Members []Member `json:"members"`
+}
+
+// maxMembers bounds a room's member list in one message.
+const maxMembers = 1000
+
+func (RoomState) Type() Type { return TypeRoom }
+func (r RoomState) validate() error {
+	if len(r.Members) > maxMembers {
+		return fmt.Errorf("%w: more than %d members", errField, maxMembers)
+	}
+	errs := []error{checkID("room", r.ID, true), checkID("you", r.You, true), r.Game.validate()}
+	for _, m := range r.Members {
+		errs = append(errs, checkID("member id", m.ID, true), checkNick(m.Nick))
+		if m.Slot < 0 || m.Slot > Slots {
+			errs = append(errs, fmt.Errorf("%w: slot %d", errField, m.Slot))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Refusal codes: the request was turned down, the session goes on.
+const (
+	CodeSlotTaken = "slot_taken" // another player holds that slot
+)
+
+// Refused turns down one request of a session that goes on.
+type Refused struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+func (Refused) Type() Type { return TypeRefused }
+func (r Refused) validate() error {
+	return errors.Join(checkID("code", r.Code, true), checkText("message", r.Message))
+}
+
+// Listing describes a room for the live rooms list: a worker sends one
+// whenever a room opens or changes, and one with Closed when it ends.
+type Listing struct {
+	ID      string   `json:"id"`
+	Game    GameInfo `json:"game"`
+	Private bool     `json:"private,omitempty"`
+	Crowd   bool     `json:"crowd,omitempty"`
+	// Players hold a slot; Spectators watch.
+	Players    int `json:"players"`
+	Spectators int `json:"spectators"`
+	// Age is how long the room has been running, in milliseconds, when the
+	// message was sent: a duration, so the two ends' clocks need not agree.
+	Age    int64 `json:"age"`
+	Closed bool  `json:"closed,omitempty"`
+}
+
+func (Listing) Type() Type { return TypeListing }
+func (l Listing) validate() error {
+	if l.Players < 0 || l.Spectators < 0 || l.Age < 0 {
+		return fmt.Errorf("%w: %d players, %d spectators, age %d", errField, l.Players, l.Spectators, l.Age)
+	}
+	return errors.Join(checkID("room", l.ID, true), l.Game.validate())
+}
+
+// maxRooms bounds the rooms in one message.
+const maxRooms = 10000
+
+// LiveRooms lists the public rooms anyone can join, with at least one
+// peer in them.
+type LiveRooms struct {
+	Rooms []Listing `json:"rooms"`
+}
+
+func (LiveRooms) Type() Type { return TypeRooms }
+func (l LiveRooms) validate() error {
+	if len(l.Rooms) > maxRooms {
+		return fmt.Errorf("%w: more than %d rooms", errField, maxRooms)
+	}
+	var errs []error
+	for _, r := range l.Rooms {
+		errs = append(errs, r.validate())
+	}
+	return errors.Join(errs...)
+}
+
 // Ended says the session is over, and why.
 type Ended struct {
 	Reason string `json:"reason"`
@@ -199,18 +378,26 @@ const (
 	CodeUnknownGame = "unknown_game" // no such game in the library
 	CodeNoWorker    = "no_worker"    // no worker has room for the game
 	CodeGameFailed  = "game_failed"  // the game would not start, or crashed
+	CodeRoomEnded   = "room_ended"   // the room to join is over (or never was)
 	CodeInternal    = "internal"
 )
 
-// Error reports a failed request.
+// Error reports a failed request, which ends the session.
 type Error struct {
 	Code    string `json:"code"`
 	Message string `json:"message"`
+	// Game is the game the request was about, when known: a page whose
+	// room has ended can offer to start it afresh.
+	Game *GameInfo `json:"game,omitempty"`
 }
 
 func (Error) Type() Type { return TypeError }
 func (e Error) validate() error {
-	return errors.Join(checkID("code", e.Code, true), checkText("message", e.Message))
+	errs := []error{checkID("code", e.Code, true), checkText("message", e.Message)}
+	if e.Game != nil {
+		errs = append(errs, e.Game.validate())
+	}
+	return errors.Join(errs...)
 }
 
 // Register announces a worker to the coordinator.
@@ -219,6 +406,9 @@ type Register struct {
 	Zone     string     `json:"zone,omitempty"`
 	Capacity int        `json:"capacity"` // rooms it can host at once
 	Games    []GameInfo `json:"games"`
+	// Rooms are the rooms it runs already: a worker that lost its link
+	// keeps them, and registers them again when it is back.
+	Rooms []Listing `json:"rooms,omitempty"`
 }
 
 func (Register) Type() Type { return TypeRegister }
@@ -229,9 +419,15 @@ func (r Register) validate() error {
 	if len(r.Games) > maxGames {
 		return fmt.Errorf("%w: more than %d games", errField, maxGames)
 	}
+	if len(r.Rooms) > r.Capacity {
+		return fmt.Errorf("%w: %d rooms, capacity %d", errField, len(r.Rooms), r.Capacity)
+	}
 	errs := []error{checkID("id", r.ID, true), checkID("zone", r.Zone, false)}
 	for _, g := range r.Games {
 		errs = append(errs, g.validate())
+	}
+	for _, l := range r.Rooms {
+		errs = append(errs, l.validate())
 	}
 	return errors.Join(errs...)
 }

@@ -21,8 +21,9 @@ type PeerParams struct {
 	ID   PeerID
 	API  *webrtc.API
 	Room *room.Room
-	// Slot is the player slot (0-3) the peer's input drives; -1 watches only.
-	Slot       int
+	// Member is the peer's place in the room: its input drives whatever
+	// slot the member holds.
+	Member     room.MemberID
 	ICEServers []webrtc.ICEServer
 	// OnCandidate sends one of our ICE candidates to the browser.
 	OnCandidate func(webrtc.ICECandidateInit)
@@ -32,11 +33,11 @@ type PeerParams struct {
 // Peer is one browser's connection to a room. The worker offers: the
 // room's video and audio tracks, send-only, and the "input" data channel.
 type Peer struct {
-	id   PeerID
-	pc   *webrtc.PeerConnection
-	room *room.Room
-	slot int
-	log  *slog.Logger
+	id     PeerID
+	pc     *webrtc.PeerConnection
+	room   *room.Room
+	member room.MemberID
+	log    *slog.Logger
 
 	mu      sync.Mutex
 	lastSeq uint32
@@ -57,7 +58,7 @@ func NewPeer(p PeerParams) (*Peer, webrtc.SessionDescription, error) {
 	if err != nil {
 		return nil, webrtc.SessionDescription{}, fmt.Errorf("worker: peer connection: %w", err)
 	}
-	peer := &Peer{id: p.ID, pc: pc, room: p.Room, slot: p.Slot, log: log.With("peer", p.ID), done: make(chan struct{})}
+	peer := &Peer{id: p.ID, pc: pc, room: p.Room, member: p.Member, log: log.With("peer", p.ID), done: make(chan struct{})}
 	fail := func(err error) (*Peer, webrtc.SessionDescription, error) {
 		pc.Close()
 		return nil, webrtc.SessionDescription{}, err
@@ -134,9 +135,6 @@ func (p *Peer) onInput(msg webrtc.DataChannelMessage) {
 		p.log.Debug("peer: dropping input", "err", err)
 		return
 	}
-	if p.slot < 0 {
-		return // spectators' buttons change nothing
-	}
 	p.mu.Lock()
 	stale := p.seen && int32(state.seq-p.lastSeq) <= 0
 	if !stale {
@@ -146,7 +144,7 @@ func (p *Peer) onInput(msg webrtc.DataChannelMessage) {
 	if stale {
 		return
 	}
-	if err := p.room.Input(p.slot, state.buttons, state.analog); err != nil {
+	if err := p.room.Input(p.member, state.buttons, state.analog); err != nil {
 		p.log.Debug("peer: input", "err", err)
 	}
 }

@@ -115,9 +115,12 @@ func newClient(t *testing.T) *client {
 // connect runs the signalling a coordinator will relay, in-process.
 func connect(t *testing.T, api *webrtc.API, r *room.Room, slot int, c *client) *Peer {
 	t.Helper()
+	if err := r.Join("test", "", slot); err != nil {
+		t.Fatal(err)
+	}
 	fromWorker := make(chan webrtc.ICECandidateInit, 16)
 	peer, offer, err := NewPeer(PeerParams{
-		ID: "test", API: api, Room: r, Slot: slot,
+		ID: "test", API: api, Room: r, Member: "test",
 		OnCandidate: func(ci webrtc.ICECandidateInit) { fromWorker <- ci },
 	})
 	if err != nil {
@@ -201,7 +204,7 @@ func (c *client) waitColour(t *testing.T, dec *vpx.Decoder, want color.RGBA) {
 }
 
 // play connects a client to a fresh room through a worker API with these
-// ICE settings, on a player slot (-1: watching), and returns once the
+// ICE settings, in a player slot (0: watching), and returns once the
 // client decodes the game's idle picture.
 func play(t *testing.T, ice ICEConfig, slot int) (*client, *Peer, *vpx.Decoder) {
 	t.Helper()
@@ -225,7 +228,7 @@ func play(t *testing.T, ice ICEConfig, slot int) (*client, *Peer, *vpx.Decoder) 
 // loopback: it receives the room's video, starting on a keyframe, and its
 // button presses on the data channel change the picture.
 func TestPeerPlaysOverWebRTC(t *testing.T) {
-	c, peer, dec := play(t, ICEConfig{Loopback: true}, 0)
+	c, peer, dec := play(t, ICEConfig{Loopback: true}, 1)
 	// Min and max delay 0: Chromium's low-latency renderer.
 	if ext := <-c.playoutDelay; len(ext) != 3 || ext[0]|ext[1]|ext[2] != 0 {
 		t.Errorf("playout-delay extension %x, want 000000", ext)
@@ -262,7 +265,7 @@ func TestPeerPlaysOverWebRTC(t *testing.T) {
 }
 
 func TestSpectatorInputIgnored(t *testing.T) {
-	c, _, dec := play(t, ICEConfig{Loopback: true}, -1)
+	c, _, dec := play(t, ICEConfig{Loopback: true}, 0)
 	dc := <-c.input
 	if err := dc.Send(padState{seq: 1, buttons: 1 << libretro.ButtonA}.marshal()); err != nil {
 		t.Fatal(err)
@@ -303,7 +306,7 @@ func FuzzParseInput(f *testing.F) {
 // own (here 127.0.0.1, the only address a test may reach).
 func TestPublicDeploymentICE(t *testing.T) {
 	port := freeUDPPort(t)
-	_, peer, _ := play(t, ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: port}, 0)
+	_, peer, _ := play(t, ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: port}, 1)
 
 	// By the first picture gathering is long over: the local description
 	// holds every candidate the worker announced.
@@ -350,7 +353,7 @@ func TestPictureLossGetsKeyframe(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _, _ := play(t, ICEConfig{Loopback: true}, 0)
+			c, _, _ := play(t, ICEConfig{Loopback: true}, 1)
 			keyframe := func(frame []byte) bool { return len(frame) > 0 && frame[0]&1 == 0 } // VP8 frame tag
 			// Past the keyframe the connection started with, into delta frames.
 			for deltas := 0; deltas < 30; {
@@ -390,7 +393,7 @@ func TestOfferFeedback(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	peer, offer, err := NewPeer(PeerParams{ID: "sdp", API: api, Room: newTestRoom(t), Slot: 0})
+	peer, offer, err := NewPeer(PeerParams{ID: "sdp", API: api, Room: newTestRoom(t), Member: "sdp"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 package worker
 
 import (
-	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -9,7 +9,6 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/signal"
 )
@@ -18,16 +17,18 @@ import (
 // never answers must not hold a room.
 const answerTimeout = 30 * time.Second
 
-// session is one browser playing one game: its room and its peer. Its
-// goroutine (run) owns both; the link's reader hands it messages.
+// session is one browser in one room: its peer connection and its seat.
+// Its goroutine (run) owns the peer; the link's reader hands it messages.
 type session struct {
-	w    *Worker
-	id   signal.SessionID
-	game library.Game
-	log  *slog.Logger
+	w   *Worker
+	id  signal.SessionID
+	log *slog.Logger
+
+	// Set when the session is admitted to its room, before run starts.
+	host   *hosted
+	member room.MemberID
 
 	mu        sync.Mutex
-	link      *link
 	offerSent bool
 	pending   []signal.Candidate // ours, gathered before the offer went out
 
@@ -36,36 +37,23 @@ type session struct {
 	quitOnce sync.Once
 }
 
-func newSession(w *Worker, id signal.SessionID, game library.Game, l *link) *session {
+func newSession(w *Worker, id signal.SessionID) *session {
 	return &session{
-		w: w, id: id, game: game, link: l,
-		log:      w.log.With("session", id, "game", game.ID),
+		w: w, id: id,
+		log:      w.log.With("session", id),
 		inbox:    make(chan signal.Payload, 64),
 		quitting: make(chan struct{}),
 	}
 }
 
-func (s *session) setLink(l *link) {
-	s.mu.Lock()
-	s.link = l
-	s.mu.Unlock()
-}
-
 func (s *session) send(p signal.Payload) {
-	s.mu.Lock()
-	l := s.link
-	s.mu.Unlock()
-	if err := l.send(context.Background(), s.id, p); err != nil {
+	if err := s.w.send(s.id, p); err != nil {
 		s.log.Warn("worker: send to coordinator", "type", p.Type(), "err", err)
 	}
 }
 
 // handle passes a message from the browser to the session's goroutine.
 func (s *session) handle(p signal.Payload) {
-	if _, ok := p.(signal.Quit); ok {
-		s.quit()
-		return
-	}
 	select {
 	case s.inbox <- p:
 	default:
@@ -101,39 +89,16 @@ func (s *session) sendOffer(sdp string) {
 	}
 }
 
-// run plays the game until the browser quits or leaves, or the game ends,
-// and returns what to tell the browser then (nil after a quit). It returns
-// once the room and the peer are gone, so that the worker frees the place
-// before the browser, or anyone it tells, can ask for it again.
-// The browser negotiates its connection while the runner boots: the tracks
-// exist before the game does, and the first picture waits for neither
-// in turn.
+// run connects the browser to its room until the browser quits or
+// leaves, or the room ends, and returns what to tell the browser then
+// (nil after a quit). It returns once the peer is gone.
+// The browser negotiates its connection while the game boots: the room's
+// tracks exist before the game does, and the first picture waits for
+// neither in turn.
 func (s *session) run() signal.Payload {
-	params, err := s.w.roomParams(s.game)
-	if err != nil {
-		s.log.Error("worker: cannot start game", "err", err)
-		return signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game."}
-	}
-	r, err := room.New(params)
-	if err != nil {
-		s.log.Error("worker: room", "err", err)
-		return signal.Error{Code: signal.CodeInternal, Message: "The server could not prepare the game."}
-	}
-	s.log = s.log.With("room", r.ID())
-
-	ctx, cancel := context.WithCancel(context.Background())
-	booted := make(chan error, 1)
-	go func() { booted <- r.Start(ctx) }()
-	defer func() {
-		cancel() // a boot still under way is abandoned ...
-		if booted != nil {
-			<-booted // ... and over before the room closes
-		}
-		r.Close()
-	}()
-
+	h := s.host
 	peer, offer, err := NewPeer(PeerParams{
-		ID: PeerID(s.id), API: s.w.api, Room: r, Slot: 0,
+		ID: PeerID(s.id), API: s.w.api, Room: h.room, Member: s.member,
 		ICEServers: s.w.cfg.ICEServers, OnCandidate: s.sendCandidate, Logger: s.log,
 	})
 	if err != nil {
@@ -143,18 +108,18 @@ func (s *session) run() signal.Payload {
 	defer peer.Close()
 	s.sendOffer(offer.SDP)
 
+	booted := h.booted
 	answered := time.NewTimer(answerTimeout)
 	defer answered.Stop()
 	for {
 		select {
-		case err := <-booted:
+		case <-booted:
 			booted = nil
-			if err != nil {
-				s.log.Error("worker: game failed to start", "err", err)
-				return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start."}
+			if h.bootErr != nil {
+				return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start.", Game: &h.game.GameInfo}
 			}
-			g := r.Game()
-			s.send(signal.Started{Room: string(r.ID()), Game: s.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
+			g := h.room.Game()
+			s.send(signal.Started{Room: string(h.room.ID()), Game: h.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
 		case p := <-s.inbox:
 			if err := s.apply(peer, p, answered); err != nil {
 				s.log.Warn("worker: bad message from browser", "err", err)
@@ -163,9 +128,11 @@ func (s *session) run() signal.Payload {
 			return signal.Ended{Reason: "The browser did not answer in time."}
 		case <-peer.Done():
 			return signal.Ended{Reason: "The connection was lost."}
-		case <-r.Done(): // nil, so never ready, until the game runs
-			s.log.Error("worker: game ended", "err", r.Err())
-			return signal.Ended{Reason: "The game stopped unexpectedly."}
+		case <-h.ended:
+			if h.bootErr != nil {
+				return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start.", Game: &h.game.GameInfo}
+			}
+			return signal.Ended{Reason: h.endReason}
 		case <-s.quitting:
 			return nil
 		}
@@ -182,6 +149,15 @@ func (s *session) apply(peer *Peer, p signal.Payload, answered *time.Timer) erro
 		return peer.SetAnswer(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: m.SDP})
 	case signal.Candidate:
 		return peer.AddCandidate(webrtc.ICECandidateInit{Candidate: m.Candidate, SDPMid: m.SDPMid, SDPMLineIndex: m.SDPMLineIndex, UsernameFragment: m.UsernameFragment})
+	case signal.Seat:
+		err := s.host.room.Seat(s.member, m.Slot)
+		if errors.Is(err, room.ErrSlotTaken) {
+			s.send(signal.Refused{Code: signal.CodeSlotTaken, Message: fmt.Sprintf("Someone else holds controller %d.", m.Slot)})
+			return nil
+		}
+		return err
+	case signal.Nick:
+		return s.host.room.Rename(s.member, m.Nick)
 	}
 	return fmt.Errorf("unexpected %s", p.Type())
 }

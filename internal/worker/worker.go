@@ -28,6 +28,9 @@ type Config struct {
 	Zone string
 	// Capacity is how many rooms it hosts at once.
 	Capacity int
+	// Linger is how long a room lives on after its last peer left
+	// (default DefaultLinger). A new room may take its place sooner.
+	Linger time.Duration
 	// Coordinator is the coordinator's worker endpoint, ws://host:port/worker.
 	Coordinator string
 	// Token authenticates the worker to the coordinator.
@@ -58,8 +61,10 @@ type Worker struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
+	link     *link // to the coordinator; nil while there is none
 	sessions map[signal.SessionID]*session
-	wg       sync.WaitGroup // session goroutines
+	rooms    map[room.ID]*hosted
+	wg       sync.WaitGroup // session and room goroutines
 }
 
 // New makes a worker; Run connects it.
@@ -73,6 +78,9 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.ID == "" {
 		cfg.ID = "worker-" + randomID()
 	}
+	if cfg.Linger <= 0 {
+		cfg.Linger = DefaultLinger
+	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -85,7 +93,10 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{cfg: cfg, api: api, log: log.With("worker", cfg.ID), sessions: map[signal.SessionID]*session{}}, nil
+	return &Worker{
+		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
+		sessions: map[signal.SessionID]*session{}, rooms: map[room.ID]*hosted{},
+	}, nil
 }
 
 func randomID() string {
@@ -147,19 +158,33 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 	defer conn.CloseNow()
 	conn.SetReadLimit(signal.MaxMessage)
 	l := &link{conn: conn}
-	if err := l.send(ctx, "", signal.Register{ID: w.cfg.ID, Zone: w.cfg.Zone, Capacity: w.cfg.Capacity, Games: w.cfg.Library.Infos()}); err != nil {
+	// Registering and taking the link up happen under one lock, so no
+	// listing can slip between the rooms the registration names and the
+	// link that carries their changes.
+	w.mu.Lock()
+	reg := signal.Register{ID: w.cfg.ID, Zone: w.cfg.Zone, Capacity: w.cfg.Capacity, Games: w.cfg.Library.Infos()}
+	for _, h := range w.rooms {
+		reg.Rooms = append(reg.Rooms, h.listing(false))
+	}
+	err = l.send(ctx, "", reg)
+	if err == nil {
+		w.link = l
+	}
+	w.mu.Unlock()
+	if err != nil {
 		return false, fmt.Errorf("register: %w", err)
 	}
+	defer func() {
+		w.mu.Lock()
+		if w.link == l {
+			w.link = nil
+		}
+		w.mu.Unlock()
+	}()
 	w.log.Info("worker: connected to coordinator", "url", w.cfg.Coordinator, "games", len(w.cfg.Library.Games()), "capacity", w.cfg.Capacity)
 
 	ctx, cancelLink := context.WithCancel(ctx)
 	defer cancelLink()
-	// Sessions that outlive this link talk through the next one.
-	w.mu.Lock()
-	for _, s := range w.sessions {
-		s.setLink(l)
-	}
-	w.mu.Unlock()
 
 	go func() {
 		tick := time.NewTicker(heartbeatInterval)
@@ -187,34 +212,61 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 			w.log.Warn("worker: bad message from coordinator", "err", err)
 			continue
 		}
-		w.handle(ctx, l, m.Session, p)
+		w.handle(m.Session, p)
+	}
+}
+
+// send sends a message through the current link to the coordinator.
+func (w *Worker) send(session signal.SessionID, p signal.Payload) error {
+	w.mu.Lock()
+	l := w.link
+	w.mu.Unlock()
+	if l == nil {
+		return errNoLink
+	}
+	return l.send(context.Background(), session, p)
+}
+
+var errNoLink = errors.New("worker: not connected to the coordinator")
+
+// sendListing tells the coordinator about a room. Without a link it is
+// dropped: registering again lists every room as it is then.
+func (w *Worker) sendListing(l signal.Listing) {
+	if err := w.send("", l); err != nil && !errors.Is(err, errNoLink) {
+		w.log.Warn("worker: send listing", "room", l.ID, "err", err)
 	}
 }
 
 func (w *Worker) roomCount() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.sessions)
+	return len(w.rooms)
 }
 
-func (w *Worker) handle(ctx context.Context, l *link, id signal.SessionID, p signal.Payload) {
+func (w *Worker) handle(id signal.SessionID, p signal.Payload) {
 	if id == "" {
 		w.log.Warn("worker: message without session", "type", p.Type())
 		return
 	}
-	if start, ok := p.(signal.Start); ok {
-		w.start(l, id, start)
+	switch p := p.(type) {
+	case signal.Start:
+		w.start(id, p)
+		return
+	case signal.Join:
+		w.join(id, p)
 		return
 	}
-	_, quit := p.(signal.Quit)
 	w.mu.Lock()
 	s := w.sessions[id]
-	if quit {
-		// The place is free the moment the player leaves, as the
-		// coordinator already counts it: a player who quits and picks
-		// another game at once must not find the server full while the
-		// old runner is still stopping (it briefly runs one over).
-		delete(w.sessions, id)
+	if _, quit := p.(signal.Quit); quit && s != nil {
+		// The peer is out of the room the moment it says so: the
+		// coordinator already counts it out, and a player who quits and
+		// starts another game at once must find the room's place free
+		// (an empty room gives its place to a new one).
+		w.leave(s)
+		s.quit()
+		w.mu.Unlock()
+		return
 	}
 	w.mu.Unlock()
 	if s == nil {
@@ -224,40 +276,132 @@ func (w *Worker) handle(ctx context.Context, l *link, id signal.SessionID, p sig
 	s.handle(p)
 }
 
-// start opens a session: a room for the game and a peer for the browser.
-// Starting a game takes a while, so it runs on its own goroutine and the
-// link keeps reading.
-func (w *Worker) start(l *link, id signal.SessionID, req signal.Start) {
-	refuse := func(code, msg string) {
-		if err := l.send(context.Background(), id, signal.Error{Code: code, Message: msg}); err != nil {
-			w.log.Warn("worker: send error", "err", err)
-		}
-	}
+var errRoomOver = errors.New("worker: the room has ended")
+
+// start opens a room for a game, with the session as its first member in
+// slot 1.
+func (w *Worker) start(id signal.SessionID, req signal.Start) {
 	game, ok := w.cfg.Library.Lookup(req.Game)
 	if !ok {
-		refuse(signal.CodeUnknownGame, "This server does not have that game.")
+		w.refuse(id, signal.Error{Code: signal.CodeUnknownGame, Message: "This server does not have that game."})
 		return
+	}
+	roomID := room.ID(req.Room)
+	if roomID == "" {
+		roomID = room.NewID()
 	}
 	w.mu.Lock()
-	if _, dup := w.sessions[id]; dup {
-		w.mu.Unlock()
-		refuse(signal.CodeBadRequest, "The session is already running.")
+	defer w.mu.Unlock()
+	if err := w.checkNewSession(id); err != nil {
+		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: err.Error()})
 		return
 	}
-	if len(w.sessions) >= w.cfg.Capacity {
-		w.mu.Unlock()
-		refuse(signal.CodeNoWorker, "This server is full.")
+	if _, dup := w.rooms[roomID]; dup {
+		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: "That room already exists."})
 		return
 	}
-	s := newSession(w, id, game, l)
-	w.sessions[id] = s
+	if !w.makeRoom() {
+		w.refuse(id, signal.Error{Code: signal.CodeNoWorker, Message: "This server is full: every room it can host is in use."})
+		return
+	}
+	h, err := w.newHosted(roomID, game, req)
+	if err != nil {
+		w.log.Error("worker: cannot host game", "game", game.ID, "err", err)
+		w.refuse(id, signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo})
+		return
+	}
+	s := newSession(w, id)
+	if err := h.admit(s, req.Nick, 1); err != nil {
+		h.end()
+		w.log.Error("worker: first member", "err", err)
+		w.refuse(id, signal.Error{Code: signal.CodeInternal, Message: "The server could not open the room."})
+		return
+	}
+	h.log.Info("worker: room opened", "private", req.Private, "crowd", req.Crowd)
+	w.rooms[roomID] = h
 	w.wg.Add(1)
-	w.mu.Unlock()
+	go func() {
+		defer w.wg.Done()
+		h.run()
+	}()
+	w.runSession(s)
+}
+
+// join adds the session to a running room, watching.
+func (w *Worker) join(id signal.SessionID, req signal.Join) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if err := w.checkNewSession(id); err != nil {
+		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: err.Error()})
+		return
+	}
+	h := w.rooms[room.ID(req.Room)]
+	if h == nil {
+		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
+		return
+	}
+	s := newSession(w, id)
+	if err := h.admit(s, req.Nick, 0); err != nil {
+		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: &h.game.GameInfo})
+		return
+	}
+	w.runSession(s)
+}
+
+// refuse answers a request that opened no session. It is called with
+// w.mu held, and sends from its own goroutine: the link's writes must
+// not hold up the worker.
+func (w *Worker) refuse(id signal.SessionID, e signal.Error) {
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		if err := w.send(id, e); err != nil {
+			w.log.Warn("worker: send error", "err", err)
+		}
+	}()
+}
+
+// checkNewSession refuses a session id in use; w.mu is held.
+func (w *Worker) checkNewSession(id signal.SessionID) error {
+	if _, dup := w.sessions[id]; dup {
+		return errors.New("The session is already running.")
+	}
+	return nil
+}
+
+// makeRoom says whether a new room fits, closing a room with nobody in
+// it when that makes the place: a room kept for someone who may come back
+// must not turn away someone who is here. w.mu is held.
+func (w *Worker) makeRoom() bool {
+	if len(w.rooms) < w.cfg.Capacity {
+		return true
+	}
+	var idle *hosted
+	for _, h := range w.rooms {
+		if len(h.members) == 0 && (idle == nil || h.created.Before(idle.created)) {
+			idle = h
+		}
+	}
+	if idle == nil {
+		return false
+	}
+	idle.log.Info("worker: closing an empty room to make place for a new one")
+	idle.close("The room made way for a new game.")
+	return true
+}
+
+// runSession starts a session's goroutine; w.mu is held.
+func (w *Worker) runSession(s *session) {
+	s.log = s.log.With("room", s.host.room.ID(), "member", s.member)
+	w.sessions[s.id] = s
+	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		final := s.run()
+		// Out of the room before anyone hears of it: a browser told its
+		// game ended must find its place free when it starts again.
 		w.mu.Lock()
-		delete(w.sessions, id)
+		w.leave(s)
 		w.mu.Unlock()
 		if final != nil {
 			s.send(final)
@@ -265,17 +409,35 @@ func (w *Worker) start(l *link, id signal.SessionID, req signal.Start) {
 	}()
 }
 
+// leave takes a session out of the worker and its room; w.mu is held.
+func (w *Worker) leave(s *session) {
+	if w.sessions[s.id] == s {
+		delete(w.sessions, s.id)
+	}
+	s.host.dismiss(s)
+}
+
+// closeRoom ends a room; see hosted.close.
+func (w *Worker) closeRoom(h *hosted, reason string) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h.close(reason)
+}
+
 func (w *Worker) closeAll() {
 	w.mu.Lock()
 	for _, s := range w.sessions {
 		s.quit()
+	}
+	for _, h := range w.rooms {
+		h.close("The server is shutting down.")
 	}
 	w.mu.Unlock()
 	w.wg.Wait()
 }
 
 // roomParams builds the room for a game from the worker's runner settings.
-func (w *Worker) roomParams(game library.Game) (room.Params, error) {
+func (w *Worker) roomParams(id room.ID, game library.Game, crowd bool) (room.Params, error) {
 	system, err := cores.ForFile(game.Path)
 	if err != nil {
 		return room.Params{}, err
@@ -287,5 +449,5 @@ func (w *Worker) roomParams(game library.Game) (room.Params, error) {
 	opts := w.cfg.Runner
 	opts.Config.Core = core
 	opts.Config.Game = game.Path
-	return room.Params{ID: room.NewID(), Runner: opts, Logger: w.log}, nil
+	return room.Params{ID: id, Runner: opts, Crowd: crowd, Logger: w.log}, nil
 }

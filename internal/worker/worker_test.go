@@ -28,6 +28,9 @@ import (
 
 const testGame = "nes:telecart-test.nes"
 
+// testLinger is how long the test cluster's empty rooms live on.
+const testLinger = time.Second
+
 // cluster is a coordinator with one worker, on loopback.
 type cluster struct {
 	srv    *httptest.Server
@@ -62,6 +65,7 @@ func newCluster(t *testing.T, capacity int) *cluster {
 		CoreDirs:    []string{filepath.Dir(fixture.Core(t, "nes"))},
 		Runner:      runnertest.Options(runner.Config{}),
 		ICE:         ICEConfig{Loopback: true},
+		Linger:      testLinger,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -90,6 +94,8 @@ type browser struct {
 
 	mu       sync.Mutex
 	answered *webrtc.PeerConnection // the peer whose answer is set
+	room     signal.RoomState       // the newest
+	live     signal.LiveRooms       // the newest
 }
 
 type received struct {
@@ -132,10 +138,23 @@ func (b *browser) readLoop() {
 		}
 		b.mu.Lock()
 		pc := b.answered
+		switch p := p.(type) {
+		case signal.RoomState:
+			if m.Session == ref && p.Rev > b.room.Rev || p.ID != b.room.ID {
+				b.room = p
+			}
+		case signal.LiveRooms:
+			b.live = p
+		}
 		b.mu.Unlock()
-		if c, ok := p.(signal.Candidate); ok && pc != nil && m.Session == ref {
-			_ = pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
-			continue
+		switch p := p.(type) {
+		case signal.RoomState, signal.LiveRooms:
+			continue // kept, for tests to wait on
+		case signal.Candidate:
+			if pc != nil && m.Session == ref {
+				_ = pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: p.Candidate, SDPMid: p.SDPMid, SDPMLineIndex: p.SDPMLineIndex})
+				continue
+			}
 		}
 		b.inbox <- received{m, p}
 	}
@@ -277,7 +296,7 @@ func TestPlayThroughCoordinator(t *testing.T) {
 	}
 	b.waitColour(t, dec, testrom.FillColor(testrom.Start))
 
-	// Closing the tab frees the worker's room.
+	// Closing the tab empties the room, which ends a moment later.
 	b.ws.Close(websocket.StatusNormalClosure, "")
 	waitRooms(t, c.worker, 0)
 }

@@ -1,0 +1,142 @@
+package coordinator
+
+import (
+	"sort"
+	"time"
+
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// roomEntry is a room as the coordinator knows it: where it runs, who is
+// in it as far as the coordinator has routed them, and the worker's
+// newest description of it. Guarded by Coordinator.mu.
+type roomEntry struct {
+	worker   *workerConn
+	listing  signal.Listing
+	since    time.Time // when it opened, by this coordinator's clock
+	sessions map[signal.SessionID]bool
+}
+
+// occupied says whether anyone is in the room. An empty room still runs
+// for a while, for whoever comes back, but its worker gives its place to
+// a new room: it does not count against the worker's capacity.
+func (r *roomEntry) occupied() bool { return len(r.sessions) > 0 }
+
+// addRoom registers a room on a worker; c.mu is held.
+func (c *Coordinator) addRoom(w *workerConn, l signal.Listing, since time.Time) *roomEntry {
+	r := &roomEntry{worker: w, listing: l, since: since, sessions: map[signal.SessionID]bool{}}
+	c.rooms[l.ID] = r
+	w.rooms[l.ID] = r
+	c.roomsChanged()
+	return r
+}
+
+// removeRoom forgets a room that has ended, remembering its game for
+// anyone who opens its link later; c.mu is held.
+func (c *Coordinator) removeRoom(id string) {
+	r := c.rooms[id]
+	if r == nil {
+		return
+	}
+	delete(c.rooms, id)
+	delete(r.worker.rooms, id)
+	c.ended.add(id, r.listing.Game)
+	c.roomsChanged()
+}
+
+// onListing applies a worker's news about one of its rooms.
+func (c *Coordinator) onListing(w *workerConn, l signal.Listing) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	r := c.rooms[l.ID]
+	switch {
+	case r != nil && r.worker != w:
+		return // another worker's room of that name: not this one's to change
+	case l.Closed:
+		c.removeRoom(l.ID)
+	case r == nil:
+		// A room this coordinator did not open: the worker had it before
+		// this coordinator (re)started.
+		c.addRoom(w, l, time.Now().Add(-time.Duration(l.Age)*time.Millisecond))
+	default:
+		r.listing = l
+		c.roomsChanged()
+	}
+}
+
+// roomsBroadcastDelay gathers the changes of a busy moment (everyone
+// joining a room at once) into one message to every browser.
+const roomsBroadcastDelay = 200 * time.Millisecond
+
+// roomsChanged schedules a live rooms broadcast; c.mu is held.
+func (c *Coordinator) roomsChanged() {
+	if c.roomsDue {
+		return
+	}
+	c.roomsDue = true
+	time.AfterFunc(roomsBroadcastDelay, c.broadcastRooms)
+}
+
+func (c *Coordinator) broadcastRooms() {
+	c.mu.Lock()
+	c.roomsDue = false
+	c.mu.Unlock()
+	live := c.liveRooms()
+	for _, b := range c.everyBrowser() {
+		_ = b.send("", live) // a browser that is gone is cleaned up by its reader
+	}
+}
+
+// liveRooms lists the public rooms someone is in, the newest first.
+func (c *Coordinator) liveRooms() signal.LiveRooms {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	now := time.Now()
+	live := signal.LiveRooms{Rooms: []signal.Listing{}}
+	for _, r := range c.rooms {
+		if r.listing.Private || !r.occupied() {
+			continue
+		}
+		l := r.listing
+		l.Age = now.Sub(r.since).Milliseconds()
+		live.Rooms = append(live.Rooms, l)
+	}
+	sort.Slice(live.Rooms, func(i, j int) bool {
+		a, b := live.Rooms[i], live.Rooms[j]
+		return a.Age < b.Age || (a.Age == b.Age && a.ID < b.ID)
+	})
+	return live
+}
+
+// maxEnded bounds how many ended rooms are remembered.
+const maxEnded = 10000
+
+// endedRooms remembers the games of the last rooms that ended, oldest
+// forgotten first: a link to an ended room can then offer its game.
+type endedRooms struct {
+	games map[string]signal.GameInfo
+	order []string
+}
+
+func (e *endedRooms) add(id string, g signal.GameInfo) {
+	if e.games == nil {
+		e.games = map[string]signal.GameInfo{}
+	}
+	if _, ok := e.games[id]; ok {
+		return
+	}
+	if len(e.order) >= maxEnded {
+		delete(e.games, e.order[0])
+		e.order = e.order[1:]
+	}
+	e.games[id] = g
+	e.order = append(e.order, id)
+}
+
+func (e *endedRooms) game(id string) *signal.GameInfo {
+	g, ok := e.games[id]
+	if !ok {
+		return nil
+	}
+	return &g
+}

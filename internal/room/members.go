@@ -1,0 +1,215 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/telecart/telecart/internal/runner/wire"
+)
+
+// Slots is how many player slots a room has: 1 to Slots; 0 is watching.
+const Slots = 4
+
+var (
+	ErrSlotTaken = errors.New("room: the slot is taken")
+	ErrNoMember  = errors.New("room: no such member")
+	ErrMember    = errors.New("room: member already in the room")
+)
+
+// MemberID names a peer in its room.
+type MemberID string
+
+// Member is one peer of a room, as everyone in it sees it.
+type Member struct {
+	ID   MemberID
+	Nick string
+	Slot int // 1 to Slots, or 0 watching
+}
+
+// member is a Member and the pad it last sent.
+type member struct {
+	Member
+	buttons uint16
+	analog  [4]int16
+}
+
+// Join adds a member in a slot (0 to watch). It may take a slot someone
+// holds only in a crowd room.
+func (r *Room) Join(id MemberID, nick string, slot int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.find(id) >= 0 {
+		return fmt.Errorf("%w: %s", ErrMember, id)
+	}
+	if err := r.checkSlot(id, slot); err != nil {
+		return err
+	}
+	r.members = append(r.members, &member{Member: Member{ID: id, Nick: nick, Slot: slot}})
+	r.rev++
+	r.changed()
+	return nil
+}
+
+// Leave removes a member, releasing whatever it held down, and reports
+// how many members remain.
+func (r *Room) Leave(id MemberID) int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.find(id)
+	if i < 0 {
+		return len(r.members)
+	}
+	slot := r.members[i].Slot
+	r.members = slices.Delete(r.members, i, i+1)
+	r.rev++
+	r.sendSlot(slot)
+	r.changed()
+	return len(r.members)
+}
+
+// Seat moves a member to a slot, or to watching with 0. The slot it left
+// is released at once: nothing it held stays pressed.
+func (r *Room) Seat(id MemberID, slot int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.find(id)
+	if i < 0 {
+		return fmt.Errorf("%w: %s", ErrNoMember, id)
+	}
+	m := r.members[i]
+	if m.Slot == slot {
+		return nil
+	}
+	if err := r.checkSlot(id, slot); err != nil {
+		return err
+	}
+	old := m.Slot
+	m.Slot = slot
+	r.rev++
+	r.sendSlot(old)
+	r.sendSlot(slot)
+	r.changed()
+	return nil
+}
+
+// Rename sets the nickname others see for a member.
+func (r *Room) Rename(id MemberID, nick string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.find(id)
+	if i < 0 {
+		return fmt.Errorf("%w: %s", ErrNoMember, id)
+	}
+	if r.members[i].Nick != nick {
+		r.members[i].Nick = nick
+		r.rev++
+		r.changed()
+	}
+	return nil
+}
+
+// Members returns the room's members in the order they joined, and the
+// revision of that list, which grows with every change.
+func (r *Room) Members() ([]Member, uint64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := make([]Member, len(r.members))
+	for i, m := range r.members {
+		out[i] = m.Member
+	}
+	return out, r.rev
+}
+
+// Input sets a member's controller state. A watching member's state
+// changes nothing. In a crowd room, the slot's state combines those of
+// everyone holding it (see combine).
+func (r *Room) Input(id MemberID, buttons uint16, analog [4]int16) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	i := r.find(id)
+	if i < 0 {
+		return fmt.Errorf("%w: %s", ErrNoMember, id)
+	}
+	m := r.members[i]
+	m.buttons, m.analog = buttons, analog
+	if m.Slot == 0 {
+		return nil
+	}
+	return r.sendSlot(m.Slot)
+}
+
+// combine is the pad state of a slot: a button is down while anyone
+// holding the slot holds it down, and each analog axis follows whoever
+// pushes it furthest. Pressing is what a crowd wants to happen, and an
+// OR never loses a press (a vote or an average would swallow short
+// taps); a stick that averaged opposite pushes would stand still.
+func (r *Room) combine(slot int) (buttons uint16, analog [4]int16) {
+	for _, m := range r.members {
+		if m.Slot != slot {
+			continue
+		}
+		buttons |= m.buttons
+		for a, v := range m.analog {
+			if abs(v) > abs(analog[a]) {
+				analog[a] = v
+			}
+		}
+	}
+	return buttons, analog
+}
+
+func abs(v int16) int32 {
+	if v < 0 {
+		return -int32(v)
+	}
+	return int32(v)
+}
+
+// sendSlot sends a slot's combined state to the runner; r.mu is held,
+// so states reach the runner in the order they were decided. Before the
+// game runs there is nothing to drive, and the state is dropped.
+func (r *Room) sendSlot(slot int) error {
+	if slot == 0 {
+		return nil
+	}
+	p := r.running()
+	if p == nil {
+		return nil
+	}
+	buttons, analog := r.combine(slot)
+	return p.SendInput(wire.Input{Slot: uint8(slot - 1), Seq: r.seq.Add(1), Buttons: buttons, Analog: analog})
+}
+
+// checkSlot says whether id may hold slot; r.mu is held.
+func (r *Room) checkSlot(id MemberID, slot int) error {
+	if slot < 0 || slot > Slots {
+		return fmt.Errorf("%w: %d", ErrSlot, slot)
+	}
+	if slot == 0 || r.crowd {
+		return nil
+	}
+	for _, m := range r.members {
+		if m.Slot == slot && m.ID != id {
+			return fmt.Errorf("%w: slot %d", ErrSlotTaken, slot)
+		}
+	}
+	return nil
+}
+
+func (r *Room) find(id MemberID) int {
+	return slices.IndexFunc(r.members, func(m *member) bool { return m.ID == id })
+}
+
+// changed tells the room's owner that the members changed. It never
+// blocks: one pending notice covers any number of changes, and the owner
+// reads the newest list when it gets to it.
+func (r *Room) changed() {
+	select {
+	case r.changes <- struct{}{}:
+	default:
+	}
+}
+
+// Changes receives a value after the members changed (coalesced).
+func (r *Room) Changes() <-chan struct{} { return r.changes }
