@@ -10,6 +10,7 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
+	"github.com/telecart/telecart/internal/pad"
 	"github.com/telecart/telecart/internal/room"
 )
 
@@ -130,21 +131,21 @@ func (p *Peer) Close() error { return p.pc.Close() }
 
 // onInput applies a pad state from the browser, unless a newer one came first.
 func (p *Peer) onInput(msg webrtc.DataChannelMessage) {
-	state, err := parseInput(msg.Data)
+	state, err := pad.Parse(msg.Data)
 	if err != nil {
 		p.log.Debug("peer: dropping input", "err", err)
 		return
 	}
 	p.mu.Lock()
-	stale := p.seen && int32(state.seq-p.lastSeq) <= 0
+	stale := p.seen && int32(state.Seq-p.lastSeq) <= 0
 	if !stale {
-		p.lastSeq, p.seen = state.seq, true
+		p.lastSeq, p.seen = state.Seq, true
 	}
 	p.mu.Unlock()
 	if stale {
 		return
 	}
-	if err := p.room.Input(p.member, state.buttons, state.analog); err != nil {
+	if err := p.room.Input(p.member, state.Buttons, state.Analog); err != nil {
 		p.log.Debug("peer: input", "err", err)
 	}
 }

@@ -1,0 +1,304 @@
+package gobrowser
+
+import (
+	"context"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+	"github.com/pion/webrtc/v4"
+
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// Browser is one tab of the web app: the /ws socket, one session at a
+// time, and the session's Client. One goroutine reads the socket: it keeps
+// the newest room state and live rooms list, applies candidates once the
+// answer is set, as the page does, and passes every other message on.
+type Browser struct {
+	t  testing.TB
+	ws *websocket.Conn
+	*Client
+	inbox chan received
+
+	mu       sync.Mutex
+	sessions int              // sessions begun, for fresh refs
+	ref      signal.SessionID // the current session's
+	answered *webrtc.PeerConnection
+	room     signal.RoomState
+	live     signal.LiveRooms
+}
+
+type received struct {
+	m signal.Message
+	p signal.Payload
+}
+
+// Dial opens a tab on the coordinator at base (http://host:port); it is
+// closed when the test ends.
+func Dial(t testing.TB, base string) *Browser {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ws.SetReadLimit(signal.MaxMessage)
+	b := &Browser{t: t, ws: ws, inbox: make(chan received, 256)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.readLoop()
+	}()
+	t.Cleanup(func() {
+		ws.CloseNow()
+		<-done
+	})
+	return b
+}
+
+func (b *Browser) readLoop() {
+	defer close(b.inbox)
+	for {
+		_, data, err := b.ws.Read(context.Background())
+		if err != nil {
+			return
+		}
+		m, p, err := signal.Decode(data)
+		if err != nil {
+			b.t.Errorf("gobrowser: decode %s: %v", data, err)
+			continue
+		}
+		b.mu.Lock()
+		current := m.Session != "" && m.Session == b.ref
+		pc := b.answered
+		switch p := p.(type) {
+		case signal.RoomState:
+			if current && (p.ID != b.room.ID || p.Rev > b.room.Rev) {
+				b.room = p
+			}
+		case signal.LiveRooms:
+			b.live = p
+		}
+		b.mu.Unlock()
+		switch p := p.(type) {
+		case signal.RoomState, signal.LiveRooms:
+			continue // kept, for WaitRoom and WaitLive
+		case signal.Candidate:
+			if pc != nil && current {
+				_ = pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: p.Candidate, SDPMid: p.SDPMid, SDPMLineIndex: p.SDPMLineIndex})
+				continue
+			}
+		}
+		b.inbox <- received{m, p}
+	}
+}
+
+// Ref is the current session's reference.
+func (b *Browser) Ref() signal.SessionID {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.ref
+}
+
+// Send sends a message for the current session.
+func (b *Browser) Send(p signal.Payload) {
+	b.t.Helper()
+	data, err := signal.Encode(b.Ref(), p)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	b.SendRaw(data)
+}
+
+// SendRaw sends bytes as they are.
+func (b *Browser) SendRaw(data []byte) {
+	b.t.Helper()
+	if err := b.ws.Write(context.Background(), websocket.MessageText, data); err != nil {
+		b.t.Fatal(err)
+	}
+}
+
+// Close closes the tab's socket, as closing the tab does.
+func (b *Browser) Close() { b.ws.Close(websocket.StatusGoingAway, "") }
+
+// ReadMessage returns the next message other than room states, live
+// rooms and the current session's candidates.
+func (b *Browser) ReadMessage() (signal.Message, signal.Payload) {
+	b.t.Helper()
+	select {
+	case r, ok := <-b.inbox:
+		if !ok {
+			b.t.Fatal("gobrowser: the coordinator closed the socket")
+		}
+		return r.m, r.p
+	case <-time.After(10 * time.Second):
+		b.t.Fatal("gobrowser: no message for 10 s")
+	}
+	return signal.Message{}, nil
+}
+
+// Read is ReadMessage's payload.
+func (b *Browser) Read() signal.Payload {
+	b.t.Helper()
+	_, p := b.ReadMessage()
+	return p
+}
+
+// ReadError reads until an error for the current session comes, skipping
+// hellos and what is left of earlier sessions.
+func (b *Browser) ReadError() signal.Error {
+	b.t.Helper()
+	for range 100 {
+		m, p := b.ReadMessage()
+		if e, ok := p.(signal.Error); ok && (m.Session == b.Ref() || m.Session == "") {
+			return e
+		}
+	}
+	b.t.Fatal("gobrowser: no error in 100 messages")
+	return signal.Error{}
+}
+
+// WaitGames reads hellos until one lists a game: a worker registers a
+// moment after the coordinator starts.
+func (b *Browser) WaitGames() signal.Hello {
+	b.t.Helper()
+	for range 10 {
+		if h, ok := b.Read().(signal.Hello); ok && len(h.Games) > 0 {
+			return h
+		}
+	}
+	b.t.Fatal("gobrowser: no hello with games")
+	return signal.Hello{}
+}
+
+// Play starts a game in a new room and negotiates its stream.
+func (b *Browser) Play(start signal.Start) signal.Started {
+	b.t.Helper()
+	return b.enter(start)
+}
+
+// Join enters a running room and negotiates its stream.
+func (b *Browser) Join(join signal.Join) signal.Started {
+	b.t.Helper()
+	return b.enter(join)
+}
+
+// Begin sends a start or join as a new session, without negotiating:
+// for requests expected to fail.
+func (b *Browser) Begin(p signal.Payload) {
+	b.t.Helper()
+	b.mu.Lock()
+	b.sessions++
+	b.ref = signal.SessionID(fmt.Sprintf("tab-%d", b.sessions))
+	b.answered = nil // the old peer's candidates are over
+	b.room = signal.RoomState{}
+	b.mu.Unlock()
+	b.Send(p)
+}
+
+// enter negotiates like the web app: the offer may come before "started"
+// (the worker negotiates while the game boots), and candidates before
+// either.
+func (b *Browser) enter(p signal.Payload) signal.Started {
+	b.t.Helper()
+	b.Client = NewClient(b.t)
+	b.Begin(p)
+	ref := b.Ref()
+	b.PC.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c != nil {
+			ci := c.ToJSON()
+			data, _ := signal.Encode(ref, signal.Candidate{Candidate: ci.Candidate, SDPMid: ci.SDPMid, SDPMLineIndex: ci.SDPMLineIndex})
+			_ = b.ws.Write(context.Background(), websocket.MessageText, data)
+		}
+	})
+	var started *signal.Started
+	var early []signal.Candidate
+	answered := false
+	for started == nil || !answered {
+		m, p := b.ReadMessage()
+		if _, ok := p.(signal.Hello); ok {
+			continue // the library again, sent whenever a worker comes or goes
+		}
+		if m.Session != ref {
+			continue // left over from an earlier session
+		}
+		switch p := p.(type) {
+		case signal.Started:
+			started = &p
+		case signal.Candidate:
+			early = append(early, p)
+		case signal.SDP:
+			b.answer(p)
+			answered = true
+			for _, c := range early {
+				_ = b.PC.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+			}
+		default:
+			b.t.Fatalf("gobrowser: unexpected %s %+v while starting", p.Type(), p)
+		}
+	}
+	b.mu.Lock()
+	b.answered = b.PC
+	b.mu.Unlock()
+	return *started
+}
+
+func (b *Browser) answer(offer signal.SDP) {
+	b.t.Helper()
+	if err := b.PC.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer.SDP}); err != nil {
+		b.t.Fatal(err)
+	}
+	answer, err := b.PC.CreateAnswer(nil)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	if err := b.PC.SetLocalDescription(answer); err != nil {
+		b.t.Fatal(err)
+	}
+	b.Send(signal.Answer(answer.SDP))
+}
+
+// Room is the newest state of the current session's room.
+func (b *Browser) Room() signal.RoomState {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.room
+}
+
+// WaitRoom waits up to 5 s for the room's state to satisfy ok.
+func (b *Browser) WaitRoom(what string, ok func(signal.RoomState) bool) signal.RoomState {
+	b.t.Helper()
+	return waitFor(b, what, b.Room, ok)
+}
+
+// Live is the newest live rooms list.
+func (b *Browser) Live() signal.LiveRooms {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.live
+}
+
+// WaitLive waits up to 5 s for the live rooms list to satisfy ok.
+func (b *Browser) WaitLive(what string, ok func(signal.LiveRooms) bool) signal.LiveRooms {
+	b.t.Helper()
+	return waitFor(b, what, b.Live, ok)
+}
+
+func waitFor[T any](b *Browser, what string, get func() T, ok func(T) bool) T {
+	b.t.Helper()
+	var v T
+	for range 100 {
+		if v = get(); ok(v) {
+			return v
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	b.t.Fatalf("gobrowser: %s: not after 5 s; last %+v", what, v)
+	return v
+}
+
