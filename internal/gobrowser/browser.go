@@ -301,4 +301,3 @@ func waitFor[T any](b *Browser, what string, get func() T, ok func(T) bool) T {
 	b.t.Fatalf("gobrowser: %s: not after 5 s; last %+v", what, v)
 	return v
 }
-
