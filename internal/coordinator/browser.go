@@ -173,6 +173,12 @@ func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
 	var ref signal.SessionID
 	if b != nil {
 		ref = b.ref
+		if e, ok := p.(signal.Error); ok && e.Code == signal.CodeRoomEnded && e.Game == nil && b.room != nil {
+			// The worker has forgotten the room; this coordinator knows
+			// its game, for the page to offer it afresh.
+			e.Game = &b.room.listing.Game
+			p = e
+		}
 	}
 	c.mu.Unlock()
 	if b == nil {

@@ -191,7 +191,9 @@ func TestPlayInBrowser(t *testing.T) {
 }
 
 func playInBrowser(t *testing.T, codec string) {
-	base := serve(t, "-codec", codec)
+	// A room lives on a moment after its last player leaves; the quit below
+	// checks that it then ends, runner and all.
+	base := serve(t, "-codec", codec, "-room-linger", "1s")
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/")
 

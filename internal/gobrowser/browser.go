@@ -27,7 +27,8 @@ type Browser struct {
 	mu       sync.Mutex
 	sessions int              // sessions begun, for fresh refs
 	ref      signal.SessionID // the current session's
-	answered *webrtc.PeerConnection
+	answered *webrtc.PeerConnection // the current session's, once answered
+	early    []signal.Candidate     // the current session's, before that
 	room     signal.RoomState
 	live     signal.LiveRooms
 }
@@ -75,7 +76,7 @@ func (b *Browser) readLoop() {
 		}
 		b.mu.Lock()
 		current := m.Session != "" && m.Session == b.ref
-		pc := b.answered
+		var pc *webrtc.PeerConnection
 		switch p := p.(type) {
 		case signal.RoomState:
 			if current && (p.ID != b.room.ID || p.Rev > b.room.Rev) {
@@ -83,16 +84,21 @@ func (b *Browser) readLoop() {
 			}
 		case signal.LiveRooms:
 			b.live = p
+		case signal.Candidate:
+			if current && b.answered == nil {
+				b.early = append(b.early, p)
+			}
+			pc = b.answered
 		}
 		b.mu.Unlock()
 		switch p := p.(type) {
 		case signal.RoomState, signal.LiveRooms:
 			continue // kept, for WaitRoom and WaitLive
 		case signal.Candidate:
-			if pc != nil && current {
-				_ = pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: p.Candidate, SDPMid: p.SDPMid, SDPMLineIndex: p.SDPMLineIndex})
-				continue
+			if current && pc != nil {
+				addCandidate(pc, p)
 			}
+			continue // kept until the answer, or an earlier session's
 		}
 		b.inbox <- received{m, p}
 	}
@@ -127,7 +133,7 @@ func (b *Browser) SendRaw(data []byte) {
 func (b *Browser) Close() { b.ws.Close(websocket.StatusGoingAway, "") }
 
 // ReadMessage returns the next message other than room states, live
-// rooms and the current session's candidates.
+// rooms and candidates.
 func (b *Browser) ReadMessage() (signal.Message, signal.Payload) {
 	b.t.Helper()
 	select {
@@ -195,7 +201,7 @@ func (b *Browser) Begin(p signal.Payload) {
 	b.mu.Lock()
 	b.sessions++
 	b.ref = signal.SessionID(fmt.Sprintf("tab-%d", b.sessions))
-	b.answered = nil // the old peer's candidates are over
+	b.answered, b.early = nil, nil // the old peer's candidates are over
 	b.room = signal.RoomState{}
 	b.mu.Unlock()
 	b.Send(p)
@@ -217,7 +223,6 @@ func (b *Browser) enter(p signal.Payload) signal.Started {
 		}
 	})
 	var started *signal.Started
-	var early []signal.Candidate
 	answered := false
 	for started == nil || !answered {
 		m, p := b.ReadMessage()
@@ -230,21 +235,21 @@ func (b *Browser) enter(p signal.Payload) signal.Started {
 		switch p := p.(type) {
 		case signal.Started:
 			started = &p
-		case signal.Candidate:
-			early = append(early, p)
 		case signal.SDP:
 			b.answer(p)
 			answered = true
+			b.mu.Lock()
+			b.answered = b.PC // from now on the reader adds candidates itself
+			early := b.early
+			b.early = nil
+			b.mu.Unlock()
 			for _, c := range early {
-				_ = b.PC.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
+				addCandidate(b.PC, c)
 			}
 		default:
 			b.t.Fatalf("gobrowser: unexpected %s %+v while starting", p.Type(), p)
 		}
 	}
-	b.mu.Lock()
-	b.answered = b.PC
-	b.mu.Unlock()
 	return *started
 }
 
@@ -261,6 +266,10 @@ func (b *Browser) answer(offer signal.SDP) {
 		b.t.Fatal(err)
 	}
 	b.Send(signal.Answer(answer.SDP))
+}
+
+func addCandidate(pc *webrtc.PeerConnection, c signal.Candidate) {
+	_ = pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c.Candidate, SDPMid: c.SDPMid, SDPMLineIndex: c.SDPMLineIndex})
 }
 
 // Room is the newest state of the current session's room.

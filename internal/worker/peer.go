@@ -40,9 +40,11 @@ type Peer struct {
 	member room.MemberID
 	log    *slog.Logger
 
-	mu      sync.Mutex
-	lastSeq uint32
-	seen    bool
+	mu       sync.Mutex
+	lastSeq  uint32
+	seen     bool
+	answered bool
+	early    []webrtc.ICECandidateInit // the browser's, before its answer
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -112,11 +114,30 @@ func (p *Peer) SetAnswer(answer webrtc.SessionDescription) error {
 	if err := p.pc.SetRemoteDescription(answer); err != nil {
 		return fmt.Errorf("worker: set answer: %w", err)
 	}
-	return nil
+	p.mu.Lock()
+	early := p.early
+	p.early, p.answered = nil, true
+	p.mu.Unlock()
+	var errs []error
+	for _, c := range early {
+		if err := p.pc.AddICECandidate(c); err != nil {
+			errs = append(errs, fmt.Errorf("worker: add candidate: %w", err))
+		}
+	}
+	return errors.Join(errs...)
 }
 
-// AddCandidate adds one of the browser's ICE candidates.
+// AddCandidate adds one of the browser's ICE candidates. One that comes
+// before the answer is kept until the answer is in: a browser gathers,
+// and may send, candidates as soon as it has made its answer.
 func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
+	p.mu.Lock()
+	if !p.answered {
+		p.early = append(p.early, c)
+		p.mu.Unlock()
+		return nil
+	}
+	p.mu.Unlock()
 	if err := p.pc.AddICECandidate(c); err != nil {
 		return fmt.Errorf("worker: add candidate: %w", err)
 	}

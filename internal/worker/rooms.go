@@ -70,10 +70,10 @@ func (h *hosted) run() {
 			h.bootErr = <-boot // the boot is abandoned: ctx is over
 			close(h.booted)
 		}
+		h.w.sendListing(h.listing(true)) // before the game stops, which takes a while
 		if err := h.room.Close(); err != nil {
 			h.log.Warn("worker: closing room", "err", err)
 		}
-		h.w.sendListing(h.listing(true))
 		h.log.Info("worker: room closed", "reason", h.endReason)
 		close(h.ended)
 	}()

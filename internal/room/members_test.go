@@ -1,0 +1,163 @@
+package room
+
+import (
+	"errors"
+	"testing"
+
+	"github.com/telecart/telecart/internal/runner"
+)
+
+func newRoom(t *testing.T, crowd bool) *Room {
+	t.Helper()
+	r, err := New(Params{ID: NewID(), Runner: runner.Options{Config: runner.Config{Video: runner.VideoConfig{Codec: runner.CodecVP8}}}, Crowd: crowd})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func slots(r *Room) map[MemberID]int {
+	members, _ := r.Members()
+	out := map[MemberID]int{}
+	for _, m := range members {
+		out[m.ID] = m.Slot
+	}
+	return out
+}
+
+// TestSeats plays through who may hold which slot, in a room where each
+// slot has one player and in a crowd room.
+func TestSeats(t *testing.T) {
+	type step struct {
+		do   func(r *Room) error
+		want error
+	}
+	join := func(id MemberID, slot int) func(*Room) error {
+		return func(r *Room) error { return r.Join(id, "", slot) }
+	}
+	seat := func(id MemberID, slot int) func(*Room) error {
+		return func(r *Room) error { return r.Seat(id, slot) }
+	}
+	leave := func(id MemberID) func(*Room) error {
+		return func(r *Room) error { r.Leave(id); return nil }
+	}
+	tests := []struct {
+		name  string
+		crowd bool
+		steps []step
+		want  map[MemberID]int
+	}{
+		{"the starter holds 1, others watch, then take free slots", false, []step{
+			{join("a", 1), nil}, {join("b", 0), nil}, {join("c", 0), nil},
+			{seat("b", 2), nil}, {seat("c", 2), ErrSlotTaken}, {seat("c", 1), ErrSlotTaken}, {seat("c", 4), nil},
+		}, map[MemberID]int{"a": 1, "b": 2, "c": 4}},
+		{"giving a slot up frees it", false, []step{
+			{join("a", 1), nil}, {join("b", 0), nil}, {seat("a", 0), nil}, {seat("b", 1), nil},
+		}, map[MemberID]int{"a": 0, "b": 1}},
+		{"leaving frees the slot", false, []step{
+			{join("a", 1), nil}, {join("b", 0), nil}, {leave("a"), nil}, {seat("b", 1), nil},
+		}, map[MemberID]int{"b": 1}},
+		{"moving between slots", false, []step{
+			{join("a", 1), nil}, {seat("a", 3), nil}, {join("b", 1), nil},
+		}, map[MemberID]int{"a": 3, "b": 1}},
+		{"a crowd shares a slot", true, []step{
+			{join("a", 1), nil}, {join("b", 0), nil}, {seat("b", 1), nil}, {join("c", 1), nil},
+		}, map[MemberID]int{"a": 1, "b": 1, "c": 1}},
+		{"no such slot or member", false, []step{
+			{join("a", 5), ErrSlot}, {join("a", -1), ErrSlot}, {join("a", 1), nil}, {join("a", 0), ErrMember},
+			{seat("a", 5), ErrSlot}, {seat("x", 2), ErrNoMember},
+			{func(r *Room) error { return r.Rename("x", "n") }, ErrNoMember},
+			{func(r *Room) error { return r.Input("x", 1, [4]int16{}) }, ErrNoMember},
+		}, map[MemberID]int{"a": 1}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRoom(t, tt.crowd)
+			for i, s := range tt.steps {
+				if err := s.do(r); !errors.Is(err, s.want) || (err == nil) != (s.want == nil) {
+					t.Fatalf("step %d: %v, want %v", i, err, s.want)
+				}
+			}
+			got := slots(r)
+			if len(got) != len(tt.want) {
+				t.Fatalf("members %v, want %v", got, tt.want)
+			}
+			for id, slot := range tt.want {
+				if got[id] != slot {
+					t.Errorf("%s in slot %d, want %d", id, got[id], slot)
+				}
+			}
+		})
+	}
+}
+
+// TestCombine checks how a crowd's pads make one: any press counts, and
+// each stick axis follows whoever pushes it furthest. Watching members
+// and other slots count for nothing.
+func TestCombine(t *testing.T) {
+	r := newRoom(t, true)
+	pads := []struct {
+		id      MemberID
+		slot    int
+		buttons uint16
+		analog  [4]int16
+	}{
+		{"a", 1, 0b0001, [4]int16{100, -20000, 0, 0}},
+		{"b", 1, 0b0100, [4]int16{-3000, 500, 0, 32767}},
+		{"c", 1, 0, [4]int16{}},
+		{"d", 2, 0b1000, [4]int16{32000, 0, 0, 0}},
+		{"e", 0, 0b0010, [4]int16{-32768, 0, 0, 0}},
+	}
+	for _, p := range pads {
+		if err := r.Join(p.id, "", p.slot); err != nil {
+			t.Fatal(err)
+		}
+		if err := r.Input(p.id, p.buttons, p.analog); err != nil {
+			t.Fatal(err)
+		}
+	}
+	buttons, analog := r.combine(1)
+	if buttons != 0b0101 || analog != [4]int16{-3000, -20000, 0, 32767} {
+		t.Errorf("slot 1: buttons %04b, analog %v", buttons, analog)
+	}
+	// b gives the slot up: its buttons are no longer held.
+	if err := r.Seat("b", 0); err != nil {
+		t.Fatal(err)
+	}
+	if buttons, _ := r.combine(1); buttons != 0b0001 {
+		t.Errorf("slot 1 after b left it: buttons %04b", buttons)
+	}
+	if buttons, _ := r.combine(2); buttons != 0b1000 {
+		t.Errorf("slot 2: buttons %04b", buttons)
+	}
+}
+
+// TestChanges checks every change bumps the revision and leaves a notice
+// for the room's owner, one for any number of changes.
+func TestChanges(t *testing.T) {
+	r := newRoom(t, false)
+	_, rev0 := r.Members()
+	if err := r.Join("a", "ann", 1); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Rename("a", "anne"); err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Rename("a", "anne"); err != nil { // no change
+		t.Fatal(err)
+	}
+	members, rev := r.Members()
+	if rev != rev0+2 || members[0].Nick != "anne" {
+		t.Errorf("rev %d → %d, members %+v", rev0, rev, members)
+	}
+	select {
+	case <-r.Changes():
+	default:
+		t.Fatal("no change notice")
+	}
+	select {
+	case <-r.Changes():
+		t.Fatal("a second notice for the same changes")
+	default:
+	}
+}

@@ -1,0 +1,277 @@
+package worker
+
+import (
+	"image"
+	"image/color"
+	"slices"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/libretro"
+	"github.com/telecart/telecart/internal/media/vpx"
+	"github.com/telecart/telecart/internal/room"
+	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+const (
+	buttonA = 1 << libretro.ButtonA
+	buttonB = 1 << libretro.ButtonB
+)
+
+// p2Point is the middle of the box that lights while player 2 holds b.
+func p2Point(b testrom.Button) image.Point {
+	r := testrom.P2Box(b)
+	return r.Min.Add(r.Size().Div(2))
+}
+
+func slotOf(s signal.RoomState, who string) int {
+	for _, m := range s.Members {
+		if m.ID == who {
+			return m.Slot
+		}
+	}
+	return -1
+}
+
+func holder(s signal.RoomState, slot int) string {
+	for _, m := range s.Members {
+		if m.Slot == slot {
+			return m.Nick
+		}
+	}
+	return ""
+}
+
+// steady watches a picture for a moment and fails if it ever leaves want.
+func steady(t *testing.T, b *gobrowser.Browser, dec *vpx.Decoder, p image.Point, want color.RGBA, what string) {
+	t.Helper()
+	seen := b.Watch(t, dec, p, 300*time.Millisecond)
+	if len(seen) == 0 {
+		t.Fatalf("%s: no picture for 300 ms", what)
+	}
+	for _, c := range seen {
+		if !gobrowser.Near(c, want) {
+			t.Fatalf("%s: the picture at %v changed to %v", what, p, c)
+		}
+	}
+}
+
+// TestRoomByLink shares a room: a second browser joins by the room's id
+// and watches, its buttons changing nothing; it takes slot 2 and its
+// presses show in player 2's area only; a third finds slot 2 taken until
+// the second gives it up. When everyone has left, the room ends after the
+// linger time and its link says so, naming the game.
+func TestRoomByLink(t *testing.T) {
+	c := newCluster(t, 2)
+	ann := c.browse(t)
+	ann.WaitGames()
+	started := ann.Play(signal.Start{Game: testGame, Nick: "ann"})
+	annDec := gobrowser.Decoder(t)
+	ann.WaitColour(t, annDec, testrom.FillPoint(), testrom.FillColor())
+
+	bob := c.browse(t)
+	bob.WaitGames()
+	joined := bob.Join(signal.Join{Room: started.Room, Nick: "bob"})
+	if joined.Room != started.Room || joined.Game.ID != testGame {
+		t.Fatalf("joined %+v, want room %s", joined, started.Room)
+	}
+	bobDec := gobrowser.Decoder(t)
+	bob.WaitColour(t, bobDec, testrom.FillPoint(), testrom.FillColor())
+	state := bob.WaitRoom("bob watching, ann in slot 1", func(s signal.RoomState) bool {
+		return len(s.Members) == 2 && slotOf(s, s.You) == 0 && holder(s, 1) == "ann"
+	})
+	me := state.You
+
+	// Watching: bob's buttons reach nobody.
+	<-bob.Input
+	bob.Press(t, buttonA)
+	steady(t, ann, annDec, testrom.FillPoint(), testrom.FillColor(), "a spectator pressed A")
+	steady(t, ann, annDec, p2Point(testrom.A), testrom.P2Color(false), "a spectator pressed A")
+	bob.Press(t, 0)
+
+	// In slot 2, bob is player 2: his A lights player 2's box, and
+	// player 1's area stays as it was.
+	bob.Send(signal.Seat{Slot: 2})
+	ann.WaitRoom("bob in slot 2", func(s signal.RoomState) bool { return holder(s, 2) == "bob" })
+	bob.Press(t, buttonA)
+	ann.WaitColour(t, annDec, p2Point(testrom.A), testrom.P2Color(true))
+	steady(t, ann, annDec, testrom.FillPoint(), testrom.FillColor(), "player 2 pressed A")
+
+	// Slot 2 is bob's: cy is refused it, until bob gives it up.
+	cy := c.browse(t)
+	cy.WaitGames()
+	cy.Join(signal.Join{Room: started.Room, Nick: "cy"})
+	cy.Send(signal.Seat{Slot: 2})
+	if p := cy.Read(); p != (signal.Refused{Code: signal.CodeSlotTaken, Message: "Someone else holds controller 2."}) {
+		t.Fatalf("taking a held slot: %T %+v, want refused %s", p, p, signal.CodeSlotTaken)
+	}
+	bob.Send(signal.Seat{Slot: 0})
+	ann.WaitRoom("slot 2 free", func(s signal.RoomState) bool { return holder(s, 2) == "" && slotOf(s, me) == 0 })
+	// Giving the slot up let go of bob's A.
+	ann.WaitColour(t, annDec, p2Point(testrom.A), testrom.P2Color(false))
+	cy.Send(signal.Seat{Slot: 2})
+	ann.WaitRoom("cy in slot 2", func(s signal.RoomState) bool { return holder(s, 2) == "cy" })
+
+	// Everyone leaves; the room lives on for the linger time, then ends.
+	for _, b := range []*gobrowser.Browser{ann, bob, cy} {
+		b.Close()
+	}
+	if n := c.worker.roomCount(); n != 1 {
+		t.Fatalf("%d rooms right after everyone left, want the room to linger", n)
+	}
+	waitRooms(t, c.worker, 0)
+	late := c.browse(t)
+	late.WaitGames()
+	late.Begin(signal.Join{Room: started.Room})
+	e := late.ReadError()
+	if e.Code != signal.CodeRoomEnded || e.Game == nil || e.Game.ID != testGame {
+		t.Fatalf("the link of an ended room: %+v, want %s naming the game", e, signal.CodeRoomEnded)
+	}
+}
+
+// TestCrowdplay drives one slot from two browsers: the game sees a
+// button while either holds it.
+func TestCrowdplay(t *testing.T) {
+	c := newCluster(t, 1)
+	ann := c.browse(t)
+	ann.WaitGames()
+	started := ann.Play(signal.Start{Game: testGame, Crowd: true})
+	dec := gobrowser.Decoder(t)
+	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
+	bob := c.browse(t)
+	bob.WaitGames()
+	bob.Join(signal.Join{Room: started.Room})
+	bob.Send(signal.Seat{Slot: 1})
+	ann.WaitRoom("both in slot 1", func(s signal.RoomState) bool {
+		return s.Crowd && len(s.Members) == 2 && s.Members[0].Slot == 1 && s.Members[1].Slot == 1
+	})
+	<-ann.Input
+	<-bob.Input
+	bob.Press(t, buttonB)
+	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.B))
+	ann.Press(t, buttonA) // A and B held together: A shows (first in the ROM's order)
+	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.A, testrom.B))
+	ann.Press(t, 0) // bob still holds B
+	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.B))
+	bob.Press(t, 0)
+	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
+}
+
+// TestLiveRooms lists the public rooms with who is in them; a private
+// room is not listed, and its link works all the same.
+func TestLiveRooms(t *testing.T) {
+	c := newCluster(t, 2)
+	ann := c.browse(t)
+	ann.WaitGames()
+	public := ann.Play(signal.Start{Game: testGame})
+	bob := c.browse(t)
+	bob.WaitGames()
+	secret := bob.Play(signal.Start{Game: testGame, Private: true})
+
+	cy := c.browse(t)
+	cy.WaitGames()
+	cy.Join(signal.Join{Room: public.Room})
+	listed := func(l signal.LiveRooms, id string) (signal.Listing, bool) {
+		i := slices.IndexFunc(l.Rooms, func(r signal.Listing) bool { return r.ID == id })
+		if i < 0 {
+			return signal.Listing{}, false
+		}
+		return l.Rooms[i], true
+	}
+	live := bob.WaitLive("the public room with a player and a spectator", func(l signal.LiveRooms) bool {
+		r, ok := listed(l, public.Room)
+		return ok && r.Players == 1 && r.Spectators == 1 && r.Game.ID == testGame
+	})
+	if _, ok := listed(live, secret.Room); ok {
+		t.Errorf("the private room is listed: %+v", live)
+	}
+	dan := c.browse(t)
+	dan.WaitGames()
+	if got := dan.Join(signal.Join{Room: secret.Room}); got.Room != secret.Room {
+		t.Errorf("joined %s by the private room's link", got.Room)
+	}
+
+	// A room with nobody left is not listed.
+	ann.Close()
+	cy.Close()
+	bob.WaitLive("the public room gone", func(l signal.LiveRooms) bool {
+		_, ok := listed(l, public.Room)
+		return !ok
+	})
+}
+
+// TestFullWorker fills a worker: a new room is refused with a clear
+// message, joining a running room still works, and a room nobody is in
+// gives its place to a new one without waiting out its linger time.
+func TestFullWorker(t *testing.T) {
+	c := newCluster(t, 1)
+	ann := c.browse(t)
+	ann.WaitGames()
+	started := ann.Play(signal.Start{Game: testGame})
+	bob := c.browse(t)
+	bob.WaitGames()
+	bob.Begin(signal.Start{Game: testGame})
+	if e := bob.ReadError(); e.Code != signal.CodeNoWorker || e.Message == "" {
+		t.Fatalf("a new room on a full worker: %+v, want %s", e, signal.CodeNoWorker)
+	}
+	bob.Join(signal.Join{Room: started.Room})
+	bob.Send(signal.Quit{})
+	ann.Send(signal.Quit{})
+	// The room is empty and lingers; a new one takes its place at once.
+	again := bob.Play(signal.Start{Game: testGame})
+	if again.Room == started.Room {
+		t.Fatal("started the old room again")
+	}
+}
+
+// TestRunnerKilled runs three rooms on one worker and kills one's runner:
+// its players are told and its place is free, and the other rooms play on
+// at the frame rate they had.
+func TestRunnerKilled(t *testing.T) {
+	c := newCluster(t, 3)
+	var players []*gobrowser.Browser
+	var rooms []string
+	for range 3 {
+		b := c.browse(t)
+		b.WaitGames()
+		rooms = append(rooms, b.Play(signal.Start{Game: testGame}).Room)
+		players = append(players, b)
+	}
+	for _, b := range players {
+		b.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
+	}
+	frames := func() (n [3]int64) {
+		for i, b := range players {
+			n[i] = b.FrameCount()
+		}
+		return n
+	}
+	const window = 2 * time.Second
+	before0 := frames()
+	time.Sleep(window)
+	before := frames()
+
+	c.worker.mu.Lock()
+	victim := c.worker.rooms[room.ID(rooms[1])].room.Pid()
+	c.worker.mu.Unlock()
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	if e, ok := players[1].Read().(signal.Ended); !ok || e.Reason == "" {
+		t.Fatalf("the killed room's player got %+v, want ended with a reason", e)
+	}
+	time.Sleep(window)
+	after := frames()
+	for _, i := range []int{0, 2} {
+		rateBefore, rateAfter := before[i]-before0[i], after[i]-before[i]
+		t.Logf("room %d: %d frames in %v before the kill, %d after", i, rateBefore, window, rateAfter)
+		if rateAfter < rateBefore*9/10 {
+			t.Errorf("room %d slowed down after another room's runner was killed: %d frames in %v, %d before", i, rateAfter, window, rateBefore)
+		}
+	}
+	// The dead room's place is free.
+	players[1].Play(signal.Start{Game: testGame})
+}
