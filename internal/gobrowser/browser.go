@@ -25,8 +25,8 @@ type Browser struct {
 	inbox chan received
 
 	mu       sync.Mutex
-	sessions int              // sessions begun, for fresh refs
-	ref      signal.SessionID // the current session's
+	sessions int                    // sessions begun, for fresh refs
+	ref      signal.SessionID       // the current session's
 	answered *webrtc.PeerConnection // the current session's, once answered
 	early    []signal.Candidate     // the current session's, before that
 	room     signal.RoomState
