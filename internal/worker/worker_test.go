@@ -38,7 +38,7 @@ type cluster struct {
 	stop context.CancelFunc
 }
 
-func newCluster(t *testing.T, capacity int) *cluster {
+func newCluster(t *testing.T, capacity int, options ...func(*Config)) *cluster {
 	t.Helper()
 	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewUnstartedServer(coord.Handler())
@@ -56,7 +56,7 @@ func newCluster(t *testing.T, capacity int) *cluster {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(Config{
+	cfg := Config{
 		Capacity:    capacity,
 		Coordinator: "ws" + strings.TrimPrefix(srv.URL, "http") + "/worker",
 		Token:       "secret",
@@ -65,7 +65,11 @@ func newCluster(t *testing.T, capacity int) *cluster {
 		Runner:      runnertest.Options(runner.Config{}),
 		ICE:         ICEConfig{Loopback: true},
 		Linger:      testLinger,
-	})
+	}
+	for _, o := range options {
+		o(&cfg)
+	}
+	w, err := New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +170,13 @@ func TestWorkerTokenRefused(t *testing.T) {
 }
 
 // TestRedial restarts the coordinator: the worker dials again and joins
-// the new one on its own.
+// the new one on its own, with the room it kept running.
 func TestRedial(t *testing.T) {
-	c := newCluster(t, 1)
+	c := newCluster(t, 1, func(cfg *Config) { cfg.Linger = time.Minute })
 	addr := c.srv.Listener.Addr().String()
-	c.browse(t).WaitGames()
+	b := c.browse(t)
+	b.WaitGames()
+	running := b.Play(signal.Start{Game: testGame}).Room
 	c.stop()
 	c.srv.Close()
 
@@ -188,6 +194,9 @@ func TestRedial(t *testing.T) {
 	if h := again.WaitGames(); h.Games[0].ID != testGame {
 		t.Fatalf("games after redial: %+v", h.Games)
 	}
+	// The worker registered its running room again: its link still works.
+	again.Join(signal.Join{Room: running})
+	again.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
 }
 
 // TestQuitThenStart quits a game and starts another at once on a worker
