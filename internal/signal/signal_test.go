@@ -92,6 +92,11 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"start","data":{"game":"nes/alwa"}}`))
 	f.Add([]byte(`{"v":1,"type":"candidate","session":"s","data":{"candidate":"c","sdpMid":"0","sdpMLineIndex":0}}`))
 	f.Add([]byte(`{"v":1,"type":"register","data":{"id":"w","capacity":2,"games":[{"id":"a","title":"A","system":"nes"}]}}`))
+	f.Add([]byte(`{"v":1,"type":"join","session":"s","data":{"room":"AbCd1234","nick":"ann"}}`))
+	f.Add([]byte(`{"v":1,"type":"seat","data":{"slot":2}}`))
+	f.Add([]byte(`{"v":1,"type":"room","data":{"id":"r","rev":3,"game":{"id":"g","system":"nes"},"you":"m1","members":[{"id":"m1","nick":"a","slot":1}]}}`))
+	f.Add([]byte(`{"v":1,"type":"rooms","data":{"rooms":[{"id":"r","game":{"id":"g","system":"nes"},"players":1,"spectators":2,"age":5}]}}`))
+	f.Add([]byte(`{"v":1,"type":"error","data":{"code":"room_ended","message":"m","game":{"id":"g","system":"nes"}}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, p, err := Decode(b)
 		if err != nil {
