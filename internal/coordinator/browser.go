@@ -62,12 +62,19 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 
 func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal.Payload) {
 	c.mu.Lock()
-	session := b.session
+	session, current := b.session, b.ref
 	var w *workerConn
 	if b.room != nil {
 		w = b.room.worker
 	}
 	c.mu.Unlock()
+	switch p.(type) {
+	case signal.Start, signal.Join: // a new session's reference
+	default:
+		if ref != "" && ref != current {
+			return // late, for a session the page has left
+		}
+	}
 	switch p := p.(type) {
 	case signal.Start, signal.Join:
 		if session != "" {

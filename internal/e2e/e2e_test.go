@@ -23,9 +23,11 @@ import (
 	"github.com/telecart/telecart/internal/testrom"
 )
 
-// The worker starts runners as "<this executable> runner", as telecart does.
+// The worker starts runners as "<this executable> runner", as telecart
+// does; a benchmark that needs the server in a process of its own starts
+// "<this executable> serve".
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "runner" {
+	if len(os.Args) > 1 && (os.Args[1] == "runner" || os.Args[1] == "serve") {
 		os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
 	}
 	os.Exit(browsertest.RunInNetNS(m))
@@ -44,6 +46,8 @@ func serve(t testing.TB, args ...string) string {
 		cancel()
 		if c := <-code; c != 0 {
 			t.Errorf("telecart serve exited %d:\n%s", c, stderr.String())
+		} else if t.Failed() {
+			t.Logf("telecart serve's log:\n%s", stderr.String())
 		}
 	})
 	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
@@ -108,6 +112,12 @@ func healthz(t *testing.T, base string) string {
 // runners lists the runner processes this test process started.
 func runners(t testing.TB) []int {
 	t.Helper()
+	return runnersOf(t, os.Getpid())
+}
+
+// runnersOf lists the runner processes a process started.
+func runnersOf(t testing.TB, parent int) []int {
+	t.Helper()
 	dirs, err := filepath.Glob("/proc/[0-9]*")
 	if err != nil {
 		t.Fatal(err)
@@ -120,7 +130,7 @@ func runners(t testing.TB) []int {
 		}
 		// pid (comm) state ppid ...: comm may hold spaces, so split after ")".
 		fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(fields) < 2 || fields[1] != strconv.Itoa(os.Getpid()) {
+		if len(fields) < 2 || fields[1] != strconv.Itoa(parent) {
 			continue
 		}
 		cmdline, _ := os.ReadFile(dir + "/cmdline")

@@ -19,11 +19,13 @@ const touchpad = new TouchPad($('touchpad'), pad);
 let session = null;
 let ui = null;
 
-const keyboard = new Keyboard(pad, () => session.state === 'playing' && !ui.helpOpen);
+// Keys drive the game while it plays, except when they are typing a name.
+const keyboard = new Keyboard(pad, () => session.state === 'playing' && !ui.helpOpen && !ui.typing);
 const gamepads = new Gamepads(pad, () => session.gamepadUsed());
 
 ui = new UI({
   start: (game) => session.startGame(game),
+  join: (room) => session.joinRoom(room, { game: session.liveRooms.find((r) => r.id === room)?.game }),
   retry: () => session.retry(),
   back: () => session.back(),
   reload: () => location.reload(),
@@ -38,11 +40,17 @@ ui = new UI({
   helpChanged: (open) => {
     if (open) session.releaseInput();
   },
+  seat: (slot) => session.seat(slot),
+  nick: (text) => session.setNick(text),
+  option: (name, on) => session.setOption(name, on),
+  share: () => session.share(),
 });
 
 session = new Session({ ui, screen, pad, keyboard, gamepads, touchpad });
+ui.setOptions(session.prefs);
 
 screen.addEventListener('frame', () => session.onFrame());
+screen.addEventListener('presented', (e) => session.onPresented(e.detail));
 screen.addEventListener('sound', (e) => ui.setSoundBlocked(e.detail));
 screen.addEventListener('fullscreen', (e) => ui.setFullscreen(e.detail, screen.fullscreenSupported));
 ui.setFullscreen(false, screen.fullscreenSupported);
@@ -63,7 +71,9 @@ addEventListener('keydown', (e) => {
     ui.openHelp();
     return;
   }
-  if (session.state !== 'playing' || ui.helpOpen) return;
+  if (session.state !== 'playing' || ui.helpOpen || ui.typing) return;
+  // A spectator's keys move nothing: show where to take a controller.
+  if (session.watching) ui.showBar();
   if (e.key === '?') {
     e.preventDefault();
     ui.openHelp();
@@ -74,12 +84,19 @@ addEventListener('keydown', (e) => {
 });
 
 // The test hook: read-only views of live values, nothing else global.
+// room and slot are null outside a room; the times are performance.now()
+// values of the current session, null until they happen.
 Object.defineProperty(window, 'telecart', {
   enumerable: true,
   value: Object.freeze({
     get state() { return session.state; },
     get lastInputSentAt() { return pad.lastSentAt; },
     get seq() { return pad.seq; },
+    get room() { return session.current?.room ?? null; },
+    get slot() { return session.slot; },
+    get members() { return (session.current?.state?.members ?? []).map((m) => ({ ...m })); },
+    get connectedAt() { return session.current?.connectedAt ?? null; },
+    get firstFrameAt() { return session.current?.firstFrameAt ?? null; },
   }),
 });
 

@@ -12,8 +12,10 @@ const SMOOTH_KEY = 'telecart.smooth';
 
 export class Screen extends EventTarget {
   /**
-   * Events: "frame" (the first picture of a stream arrived), "sound" (detail:
-   * whether the sound is blocked), "fullscreen" (detail: on or off).
+   * Events: "frame" (the first picture of a stream arrived), "presented"
+   * (detail: the performance.now() time the first picture was shown),
+   * "sound" (detail: whether the sound is blocked), "fullscreen" (detail:
+   * on or off).
    */
   constructor({ player, stage, video }) {
     super();
@@ -24,6 +26,7 @@ export class Screen extends EventTarget {
     this.stream = null;
     this.attachTimer = 0;
     this.gotFrame = false;
+    this.watched = null; // the stream whose first presentation is awaited
     this.soundBlocked = false;
 
     video.muted = false;
@@ -35,6 +38,8 @@ export class Screen extends EventTarget {
       if (this.stream && !this.gotFrame && video.readyState >= 2) {
         this.gotFrame = true;
         this.dispatchEvent(new Event('frame'));
+        // Without requestVideoFrameCallback, decoded is as close as it gets.
+        if (!('requestVideoFrameCallback' in video)) this.dispatchEvent(new CustomEvent('presented', { detail: performance.now() }));
       }
     };
     video.addEventListener('loadeddata', onFrame);
@@ -105,6 +110,7 @@ export class Screen extends EventTarget {
     const video = this.video;
     if (!this.stream) return;
     if (video.srcObject !== this.stream) video.srcObject = this.stream;
+    this.watchPresentation();
     const activated = navigator.userActivation ? navigator.userActivation.hasBeenActive : true;
     video.muted = !activated;
     video.play().then(
@@ -119,6 +125,18 @@ export class Screen extends EventTarget {
         });
       },
     );
+  }
+
+  /** Reports when the stream's first picture reaches the screen, not just the decoder. */
+  watchPresentation() {
+    const video = this.video;
+    const stream = this.stream;
+    if (this.watched === stream || !('requestVideoFrameCallback' in video)) return;
+    this.watched = stream;
+    video.requestVideoFrameCallback((now, meta) => {
+      if (this.stream !== stream) return;
+      this.dispatchEvent(new CustomEvent('presented', { detail: meta?.presentationTime ?? now }));
+    });
   }
 
   unlockAudio() {
@@ -145,6 +163,7 @@ export class Screen extends EventTarget {
     this.video.pause();
     this.video.srcObject = null;
     this.stream = null;
+    this.watched = null;
     this.gotFrame = false;
     this.setSoundBlocked(false);
   }

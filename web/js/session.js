@@ -3,18 +3,29 @@
 // state change happens here, so the states a player can be in are all
 // readable in one file.
 //
+// Every game runs in a room. A session either starts a new room (the
+// starter holds player slot 1) or joins a running one by its id (watching,
+// until a slot is taken); after that both go the same way. The address bar
+// follows: /r/ROOM while in a room, so the link can be shared and reopened,
+// and / on the game list; the browser's Back and Forward move between them.
+//
 // Server messages are handled strictly in arrival order through one promise
 // chain: applying an offer is asynchronous, and a candidate or an "ended"
 // must never overtake the message before it. The socket's closing goes
 // through the same chain for the same reason.
 
 import { Signal, Peer, PROTOCOL_VERSION } from './network.js';
+import {
+  cleanNick, copyText, holders, me, roomFromPath, roomLink, roomPath, validGame, validListings, validRoomState,
+} from './room.js';
+import { loadPrefs, savePref } from './prefs.js';
 
 const HELLO_TIMEOUT_MS = 10_000; // a socket that opens but never greets is as good as down
 const START_TIMEOUT_MS = 30_000; // from "start" to a picture or an open input channel
 const BACKOFF_MAX_S = 30;
 const DISCONNECTED_MS = 10_000; // ICE "disconnected" this long counts as lost
 const EXPLANATION_GRACE_MS = 750; // how long a lost connection waits for the server to say why
+const SEAT_TIMEOUT_MS = 5000; // a seat request unanswered this long frees its buttons again
 
 /** UI states, as window.telecart.state reports them. */
 export const STATES = Object.freeze([
@@ -33,14 +44,10 @@ function validGames(list) {
   if (!Array.isArray(list)) return [];
   const seen = new Set();
   const games = [];
-  for (const g of list) {
-    if (!g || typeof g.id !== 'string' || !g.id || seen.has(g.id)) continue;
+  for (const g of list.map(validGame)) {
+    if (!g || seen.has(g.id)) continue;
     seen.add(g.id);
-    games.push({
-      id: g.id,
-      title: typeof g.title === 'string' && g.title.trim() ? g.title.trim() : g.id,
-      system: typeof g.system === 'string' ? g.system : '',
-    });
+    games.push(g);
   }
   return games;
 }
@@ -57,9 +64,15 @@ export class Session {
     this.iceServers = [];
     this.attempts = 0; // failed connections in a row, for the backoff
     this.retryTimer = 0;
-    this.intent = null; // once connected: { game } to start it, null for the list
-    this.game = null; // the last game asked for: what Retry starts again
-    this.current = null; // the session in progress, see startGame
+    this.intent = null; // once connected: { game } to start it, { room } to join it, null for the list
+    // What Retry goes back to: { kind: 'start' | 'join', game, room, slot },
+    // filled in as the server tells more (the room's id, the game, the slot).
+    this.last = null;
+    this.current = null; // the session in progress, see newSession
+    this.prefs = loadPrefs();
+    this.prefs.nick = cleanNick(this.prefs.nick);
+    this.liveRooms = [];
+    this.awaitingPop = false; // our own history.back() is on its way
     this.queue = Promise.resolve();
     this.touch = matchMedia('(pointer: coarse)').matches;
     this.padHidden = false; // the touch pad, put away because a gamepad is in use
@@ -79,6 +92,9 @@ export class Session {
       this.enqueue(this.gen, () => this.handle(msg));
     });
     this.signal.addEventListener('close', () => this.enqueue(this.gen, () => this.onClose()));
+
+    // Back and Forward: the address says where to be.
+    addEventListener('popstate', () => this.enqueue(this.gen, () => this.onNavigate()));
 
     addEventListener('touchstart', () => {
       this.padHidden = false;
@@ -101,8 +117,11 @@ export class Session {
 
   // ---- the signalling connection ----
 
-  /** Boots the app. */
+  /** Boots the app: the game list, or the room the address names. */
   run() {
+    const room = roomFromPath(location.pathname);
+    if (room) this.intent = { room };
+    else if (location.pathname !== '/') history.replaceState(null, '', '/'); // not an address of ours
     this.setState('connecting');
     this.ui.showConnecting();
     this.connect();
@@ -132,7 +151,10 @@ export class Session {
     const data = msg.data && typeof msg.data === 'object' ? msg.data : {};
     switch (msg.type) {
       case 'hello': return this.onHello(data);
+      case 'rooms': return this.onRooms(data);
       case 'started': return this.onStarted(data);
+      case 'room': return this.onRoom(data);
+      case 'refused': return this.onRefused(data);
       case 'offer': return this.onOffer(data);
       case 'candidate': return this.onCandidate(data);
       case 'ended': return this.onEnded(data);
@@ -153,13 +175,23 @@ export class Session {
     if (this.state !== 'connecting' && this.state !== 'unreachable') return;
     const intent = this.intent;
     this.intent = null;
-    if (intent?.game) this.startGame(this.games.find((g) => g.id === intent.game.id) ?? intent.game);
+    if (intent?.room) this.joinRoom(intent.room, intent.opts);
+    else if (intent?.game) this.startGame(this.games.find((g) => g.id === intent.game.id) ?? intent.game);
     else this.toList();
+  }
+
+  /** The public rooms anyone can join, for the list page. */
+  onRooms(data) {
+    this.liveRooms = validListings(data.rooms, performance.now());
+    this.ui.setLiveRooms(this.liveRooms);
   }
 
   onClose() {
     clearTimeout(this.helloTimer);
     this.hello = false;
+    // Stale from now on; the next hello brings the list again.
+    this.liveRooms = [];
+    this.ui.setLiveRooms([]);
     if (this.state === 'outdated') return;
     const s = this.current;
     if (s) {
@@ -209,66 +241,207 @@ export class Session {
 
   // ---- user actions ----
 
+  get ready() {
+    return this.signal.open && this.hello;
+  }
+
   toList() {
     this.endSession();
+    this.leaveUrl();
     this.setState('list');
     this.ui.showList();
   }
 
+  /** Not connected yet: do it once the server has said hello. */
+  later(intent) {
+    this.intent = intent;
+    this.setState('connecting');
+    this.ui.showConnecting();
+    this.connect();
+  }
+
+  /** Starts game in a new room, with the options the player chose. */
   startGame(game) {
-    this.game = game;
-    if (!this.signal.open || !this.hello) {
-      this.intent = { game };
-      this.setState('connecting');
-      this.ui.showConnecting();
-      this.connect();
+    this.last = { kind: 'start', game, room: null, slot: 1 };
+    if (!this.ready) {
+      this.later({ game });
       return;
     }
+    const s = this.newSession('start', game);
+    const data = { game: game.id };
+    if (this.prefs.private) data.private = true;
+    if (this.prefs.crowd) data.crowd = true;
+    if (s.nickSent) data.nick = s.nickSent;
+    this.signal.send('start', data, s.ref);
+    this.began(s, 'Finding a game server…');
+  }
+
+  /**
+   * Joins a running room by its id, watching at first. opts: game (when
+   * known, for the loading screen), slot (a slot to ask for at once: the
+   * one held before the connection was lost).
+   */
+  joinRoom(room, opts = {}) {
+    this.last = { kind: 'join', game: opts.game ?? null, room, slot: opts.slot ?? 0 };
+    if (!this.ready) {
+      this.later({ room, opts });
+      return;
+    }
+    const s = this.newSession('join', opts.game ?? null);
+    s.room = room;
+    s.slot = 0;
+    s.wantSlot = opts.slot > 0 ? opts.slot : 0;
+    this.enterUrl(room);
+    const data = { room };
+    if (s.nickSent) data.nick = s.nickSent;
+    this.signal.send('join', data, s.ref);
+    this.began(s, 'Connecting to the room…');
+  }
+
+  /** Leaves whatever runs and makes the session for a start or a join. */
+  newSession(kind, game) {
     const old = this.current;
     this.endSession();
-    if (old?.live) this.signal.send('quit', {});
-
-    // live: the server may hold this session (from "start" until "ended" or
-    // "error"), so leaving it must say "quit".
-    const s = { game, ref: newRef(), started: null, peer: null, candidates: [], live: true, channel: null, channelOpen: false, frame: false, timer: 0, unstableTimer: 0 };
+    if (old?.live) this.signal.send('quit', {}, old.ref);
+    // live: the server may hold this session (from "start" or "join" until
+    // "ended" or "error"), so leaving it must say "quit". room: the room's
+    // id once known; state: its newest room state; slot: this page's own
+    // (the starter holds 1, a joiner watches) until a room state says.
+    const s = {
+      kind, game, ref: newRef(), room: null, state: null, slot: kind === 'start' ? 1 : 0, wantSlot: 0,
+      seatPending: null, seatTimer: 0, nickSent: this.prefs.nick,
+      started: null, peer: null, candidates: [], live: true, channel: null, channelOpen: false, frame: false,
+      timer: 0, unstableTimer: 0, connectedAt: null, firstFrameAt: null,
+    };
     this.current = s;
-    this.signal.send('start', { game: game.id }, s.ref);
+    return s;
+  }
+
+  /** The request is out: wait for the game, with a peer connection ready. */
+  began(s, step) {
     // Made now, while the server starts the game: building a peer
     // connection takes the browser tens of milliseconds that would
     // otherwise come after the offer, on the way to the first picture.
     s.peer = this.makePeer(s);
     this.setState('loading');
-    this.ui.showLoading(game, 'Finding a game server…');
+    this.ui.showLoading(s.game, step, s.kind === 'join');
     s.timer = setTimeout(() => this.lose(s, 'The game took too long to start.'), START_TIMEOUT_MS);
   }
 
-  /** Quit (top bar) and Cancel (loading): back to the list. */
+  /** Quit (top bar) and Cancel (loading): leave the room, back to the list. */
   quit() {
     const s = this.current;
     this.endSession(); // sends the all-released pad first
-    if (s?.live) this.signal.send('quit', {});
-    if (this.signal.open && this.hello) this.toList();
+    if (s?.live) this.signal.send('quit', {}, s.ref);
+    if (this.ready) this.toList();
     else this.back();
   }
 
   retry() {
+    const last = this.last;
     if (this.state === 'outdated') location.reload();
     else if (this.state === 'unreachable') {
       this.ui.setNote('Connecting…');
       this.connect();
-    } else if (this.game) this.startGame(this.game);
+    } else if (!last) this.back();
+    // The room is over: the same game, in a new room.
+    else if (this.state === 'ended' && last.game) this.startGame(last.game);
+    // The room may well live on without us: back in, on the same slot.
+    else if (last.room && (this.state === 'lost' || last.kind === 'join')) this.joinRoom(last.room, { game: last.game, slot: last.slot });
+    else if (last.game) this.startGame(last.game);
     else this.back();
   }
 
   back() {
-    if (this.signal.open && this.hello) {
+    if (this.ready) {
       this.toList();
       return;
     }
     this.intent = null;
+    this.leaveUrl();
     this.setState('connecting');
     this.ui.showConnecting();
     this.connect();
+  }
+
+  /** Takes player slot 1-4, or gives the slot up with 0. */
+  seat(slot) {
+    const s = this.current;
+    if (!s?.live || !s.state || slot === s.slot || s.seatPending !== null) return;
+    this.signal.send('seat', { slot }, s.ref);
+    s.seatPending = slot;
+    this.ui.setSeatPending(true);
+    s.seatTimer = setTimeout(() => this.seatAnswered(s), SEAT_TIMEOUT_MS);
+  }
+
+  seatAnswered(s) {
+    clearTimeout(s.seatTimer);
+    s.seatPending = null;
+    if (this.current === s) this.ui.setSeatPending(false);
+  }
+
+  /** The name others see: remembered, and sent at once when in a room. */
+  setNick(text) {
+    const nick = cleanNick(text);
+    this.prefs.nick = nick;
+    savePref('nick', nick);
+    this.ui.setNick(nick);
+    const s = this.current;
+    if (s?.live && s.nickSent !== nick && this.signal.send('nick', { nick }, s.ref)) s.nickSent = nick;
+  }
+
+  /** A room option for the next start: private or crowd. */
+  setOption(name, on) {
+    if (name !== 'private' && name !== 'crowd') return;
+    this.prefs[name] = !!on;
+    savePref(name, !!on);
+  }
+
+  /** Copies the room's link, or shows it to copy by hand. */
+  async share() {
+    const s = this.current;
+    if (!s?.room) return;
+    const link = roomLink(s.room);
+    if (await copyText(link)) this.ui.toast('Link copied');
+    else if (this.current === s) this.ui.showShareLink(link);
+  }
+
+  // ---- the address bar ----
+
+  /** In a room: its address, added after the list's or in place of a dead room's. */
+  enterUrl(id) {
+    const path = roomPath(id);
+    const overList = !!history.state?.overList;
+    if (location.pathname === path || roomFromPath(location.pathname)) history.replaceState({ room: id, overList }, '', path);
+    else history.pushState({ room: id, overList: true }, '', path);
+  }
+
+  /** On the list: back to its entry when the room's was added after it, else a new one. */
+  leaveUrl() {
+    if (location.pathname === '/') return;
+    if (history.state?.overList) {
+      this.awaitingPop = true;
+      history.back();
+    } else {
+      history.pushState(null, '', '/');
+    }
+  }
+
+  /** Back or Forward: join the room the address names, or leave for the list. */
+  onNavigate() {
+    if (this.awaitingPop) {
+      this.awaitingPop = false;
+      if (location.pathname === '/') return; // where toList already is
+    }
+    if (this.state === 'outdated') return;
+    const room = roomFromPath(location.pathname);
+    if (room) {
+      if (this.current?.room === room) return;
+      this.joinRoom(room);
+    } else if (this.state !== 'list') {
+      if (this.state === 'connecting' || this.state === 'unreachable') this.intent = null;
+      this.quit();
+    }
   }
 
   // ---- the game session ----
@@ -279,23 +452,94 @@ export class Session {
       console.info('telecart: ignoring "started" outside a session');
       return undefined;
     }
-    if (data.game?.id && data.game.id !== s.game.id) {
+    if (s.kind === 'start' && data.game?.id && data.game.id !== s.game.id) {
       // Left over from a session quit a moment ago.
       console.info('telecart: ignoring "started" for', data.game.id, 'while starting', s.game.id);
       return undefined;
     }
     if (s.started) this.resetPeer(s); // a second "started": negotiation begins again
     s.started = data;
+    const game = validGame(data.game);
     s.game = {
-      id: s.game.id,
-      title: typeof data.game?.title === 'string' && data.game.title ? data.game.title : s.game.title,
-      system: typeof data.game?.system === 'string' && data.game.system ? data.game.system : s.game.system,
+      id: game?.id ?? s.game?.id ?? '',
+      title: game?.title ?? s.game?.title ?? 'Game',
+      system: game?.system || s.game?.system || '',
     };
+    this.remember({ game: s.game });
+    if (typeof data.room === 'string' && data.room) this.inRoom(s, data.room);
     const aspect = Number(data.aspect) > 0 ? Number(data.aspect) : Number(data.width) / Number(data.height);
     this.screen.setAspect(aspect);
     this.touchpad.setSystem(s.game.system);
     this.ui.setLoadingStep('Connecting to the game…');
     return undefined;
+  }
+
+  /** What Retry needs, learnt as the session goes. */
+  remember(fields) {
+    if (this.last) Object.assign(this.last, fields);
+  }
+
+  /** The room's id is known: the address bar shows it. */
+  inRoom(s, id) {
+    if (s.room === id && roomFromPath(location.pathname) === id) return;
+    s.room = id;
+    this.remember({ room: id });
+    this.enterUrl(id);
+  }
+
+  /** Who is in the room, after every change. */
+  onRoom(data) {
+    const s = this.current;
+    if (!s) return;
+    const state = validRoomState(data);
+    if (!state) {
+      console.warn('telecart: ignoring a room state that cannot be shown', data);
+      return;
+    }
+    // States can overtake each other on the way: only a newer one counts.
+    if (s.state && state.id === s.state.id && state.rev <= s.state.rev) return;
+    const first = !s.state;
+    const before = s.slot;
+    s.state = state;
+    this.inRoom(s, state.id);
+    if (!s.game && state.game) {
+      s.game = state.game;
+      this.remember({ game: state.game });
+    }
+    s.slot = me(state)?.slot ?? 0;
+    this.remember({ slot: s.slot });
+    if (s.seatPending !== null && s.slot === s.seatPending) this.seatAnswered(s);
+    this.ui.setRoom(state, s.slot);
+    if (!first && before !== s.slot) this.ui.toast(s.slot > 0 ? `You are player ${s.slot}` : 'You are watching');
+    this.updateTouchPad();
+    // Back after a lost connection: ask for the slot held before, if free.
+    const want = s.wantSlot;
+    if (want > 0 && s.slot === 0) {
+      s.wantSlot = 0;
+      if (state.crowd || holders(state, want).length === 0) this.seat(want);
+    }
+  }
+
+  /** A request was turned down (a slot someone took first); the game goes on. */
+  onRefused(data) {
+    const s = this.current;
+    if (!s) return;
+    const message = typeof data.message === 'string' && data.message.trim() ? data.message.trim() : 'That was not possible.';
+    console.info('telecart: refused', data.code, message);
+    this.seatAnswered(s);
+    this.ui.toast(message);
+  }
+
+  /** Own slot (0 watching), or null outside a room. */
+  get slot() {
+    const s = this.current;
+    return s?.room ? s.slot : null;
+  }
+
+  /** A spectator: keys and touches move nothing, so the pad gives way to a hint. */
+  get watching() {
+    const s = this.current;
+    return !!s && (s.kind === 'join' || s.state !== null) && s.slot === 0;
   }
 
   onOffer(data) {
@@ -387,6 +631,7 @@ export class Session {
 
   onPeerState(s, state) {
     if (this.current !== s) return;
+    if (state === 'connected' && s.connectedAt === null) s.connectedAt = performance.now();
     clearTimeout(s.unstableTimer);
     if (state === 'connected') this.ui.setUnstable(false);
     else if (state === 'disconnected') {
@@ -395,6 +640,12 @@ export class Session {
       this.ui.setUnstable(this.state === 'playing');
       s.unstableTimer = setTimeout(() => this.lose(s, 'The connection to the game was interrupted.'), DISCONNECTED_MS);
     } else if (state === 'failed' || state === 'closed') this.lose(s, 'The connection to the game was interrupted.');
+  }
+
+  /** When the first picture was presented, for the test hook. */
+  onPresented(at) {
+    const s = this.current;
+    if (s && s.firstFrameAt === null) s.firstFrameAt = at;
   }
 
   /** The screen's first picture. */
@@ -413,6 +664,7 @@ export class Session {
     clearTimeout(s.timer);
     this.setState('playing');
     this.ui.showPlayer(s.game);
+    this.ui.setRoom(s.state, s.state ? s.slot : null);
     this.ui.setWaiting(!s.frame);
     document.title = s.game.title;
     this.gamepads.start();
@@ -427,9 +679,12 @@ export class Session {
   }
 
   updateTouchPad() {
-    const show = this.state === 'playing' && this.touch && !this.padHidden;
+    const playing = this.state === 'playing';
+    const watching = playing && this.watching;
+    const show = playing && this.touch && !this.padHidden && !watching;
     if (this.touchpad.visible !== show) this.touchpad.visible = show;
     this.ui.setTouch(show);
+    this.ui.setWatching(watching);
   }
 
   /**
@@ -444,7 +699,7 @@ export class Session {
       if (this.current !== s) return; // explained, or the player moved on
       const live = s.live;
       this.endSession();
-      if (live) this.signal.send('quit', {}); // free the server's seat at once
+      if (live) this.signal.send('quit', {}, s.ref); // free the server's seat at once
       this.setState('lost');
       this.ui.showMessage('lost', { text });
     }, EXPLANATION_GRACE_MS);
@@ -454,7 +709,7 @@ export class Session {
     if (this.current !== s) return;
     const live = s.live;
     this.endSession();
-    if (live) this.signal.send('quit', {});
+    if (live) this.signal.send('quit', {}, s.ref);
     this.setState(kind);
     this.ui.showMessage(kind, opts);
   }
@@ -483,7 +738,13 @@ export class Session {
     if (code === 'bad_request' && this.state === 'playing') return;
     s.live = false;
     this.endSession();
-    if (code === 'no_worker') {
+    if (code === 'room_ended') {
+      // A link to a room that is over: offer its game afresh, when known.
+      const game = validGame(data.game) ?? (s.game?.id ? s.game : null);
+      this.last = game ? { kind: 'start', game, room: null, slot: 1 } : null;
+      this.setState('ended');
+      this.ui.showMessage('room-ended', game ? { retryLabel: `Play ${game.title}` } : { retry: false });
+    } else if (code === 'no_worker') {
       this.setState('busy');
       this.ui.showMessage('busy');
     } else if (code === 'game_failed') {
@@ -523,7 +784,10 @@ export class Session {
     }
     this.screen.detach();
     this.screen.exitFullscreen();
+    if (s) this.seatAnswered(s);
+    this.ui.setRoom(null);
     this.ui.setTouch(false);
+    this.ui.setWatching(false);
     this.ui.setWaiting(true);
     this.ui.setUnstable(false);
     document.title = 'Telecart';

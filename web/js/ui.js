@@ -7,6 +7,7 @@
 
 import { systemName, systemShort } from './systems.js';
 import { KEY_BINDINGS } from './input.js';
+import { SLOTS, counts, countsLabel, formatAge, holders, me, memberName, roleLabel, slotNames } from './room.js';
 
 // Each failure the user can meet, in words a player understands. Retry means
 // "try the same thing again"; session.js decides what that is.
@@ -45,6 +46,14 @@ const MESSAGES = {
     retry: 'Play again',
     back: true,
   },
+  // A link to a room that is over: the same game can start afresh.
+  'room-ended': {
+    icon: 'i-ended',
+    title: 'This room has ended',
+    text: 'Everyone has left, or the game was closed.',
+    retry: 'Start it again',
+    back: true,
+  },
   outdated: {
     icon: 'i-refresh',
     title: 'This page is out of date',
@@ -54,6 +63,8 @@ const MESSAGES = {
 };
 
 const BAR_HIDE_MS = 2000;
+const TOAST_MS = 2600;
+const AGE_REFRESH_MS = 30_000; // "3 min" needs no finer steps
 
 const $ = (id) => document.getElementById(id);
 
@@ -64,8 +75,9 @@ function fold(s) {
 
 export class UI {
   /**
-   * @param actions callbacks: start(game), retry(), back(), reload(),
-   *   cancel(), quit(), fullscreen(), smooth(), unlockAudio(), helpChanged(open)
+   * @param actions callbacks: start(game), join(roomId), retry(), back(),
+   *   reload(), cancel(), quit(), fullscreen(), smooth(), unlockAudio(),
+   *   helpChanged(open), seat(slot), nick(text), option(name, on), share()
    */
   constructor(actions) {
     this.actions = actions;
@@ -74,6 +86,11 @@ export class UI {
     this.matches = [];
     this.selected = 0;
     this.barTimer = 0;
+    this.toastTimer = 0;
+    this.liveRooms = [];
+    this.ageTimer = 0;
+    this.room = null; // the room state the player view shows
+    this.seatPending = false;
     // "Not a touch screen" rather than "has a mouse": a kiosk or a headless
     // browser has no pointer at all and still types.
     this.desktop = !matchMedia('(pointer: coarse)').matches;
@@ -116,6 +133,28 @@ export class UI {
       unstable: $('unstable'),
       help: $('help'),
       helpKeys: $('help-keys'),
+      live: $('live'),
+      liveRooms: $('live-rooms'),
+      liveCount: $('live-count'),
+      nick: $('nick'),
+      optPrivate: $('opt-private'),
+      optCrowd: $('opt-crowd'),
+      roleChip: $('role-chip'),
+      people: $('people-btn'),
+      peopleCount: $('people-count'),
+      peopleMore: $('people-more'),
+      share: $('share-btn'),
+      sharePop: $('share-pop'),
+      shareLink: $('share-link'),
+      panel: $('room-panel'),
+      roomFlags: $('room-flags'),
+      crowdNote: $('crowd-note'),
+      slots: $('slots'),
+      watchCount: $('watch-count'),
+      watchers: $('watchers'),
+      roomNick: $('room-nick'),
+      watchHint: $('watch-hint'),
+      toast: $('toast'),
     };
     const el = this.el;
 
@@ -134,6 +173,28 @@ export class UI {
       const li = e.target.closest('[data-index]');
       if (li) this.startAt(Number(li.dataset.index));
     });
+    // Buttons: Enter and Space join as well as a click does.
+    el.liveRooms.addEventListener('click', (e) => {
+      const b = e.target.closest('[data-room]');
+      if (b) actions.join(b.dataset.room);
+    });
+
+    // Nickname fields (home and room panel) commit on Enter or leaving them.
+    for (const input of [el.nick, el.roomNick]) {
+      input.addEventListener('change', () => actions.nick(input.value));
+      input.addEventListener('keydown', (e) => {
+        if (e.key === 'Enter') {
+          e.preventDefault();
+          input.blur();
+          if (input === el.roomNick) el.player.focus({ preventScroll: true });
+        } else if (e.key === 'Escape' && input === el.roomNick) {
+          e.stopPropagation(); // the first Escape leaves the field, not the panel
+          input.blur();
+        }
+      });
+    }
+    el.optPrivate.addEventListener('change', () => actions.option('private', el.optPrivate.checked));
+    el.optCrowd.addEventListener('change', () => actions.option('crowd', el.optCrowd.checked));
     el.clearFilter.addEventListener('click', () => {
       el.filter.value = '';
       this.renderList();
@@ -155,14 +216,36 @@ export class UI {
     bar('smooth-btn', () => actions.smooth());
     bar('fullscreen-btn', () => actions.fullscreen());
     bar('quit-btn', () => actions.quit());
+    el.people.addEventListener('click', (e) => this.togglePanel(e.detail === 0));
+    bar('share-btn', () => actions.share());
+    $('panel-share').addEventListener('click', () => actions.share());
+    $('share-done').addEventListener('click', () => this.hideShareLink());
+    $('room-panel-close').addEventListener('click', () => this.closePanel());
+    $('watch-take').addEventListener('click', (e) => this.openPanel(e.detail === 0));
+    el.slots.addEventListener('click', (e) => {
+      const b = e.target.closest('[data-seat]');
+      if (b && !b.disabled) actions.seat(Number(b.dataset.seat));
+    });
     el.soundHint.addEventListener('click', () => actions.unlockAudio());
+    document.addEventListener('keydown', (e) => {
+      if (e.key !== 'Escape' || this.view !== 'player' || this.helpOpen) return;
+      if (!el.sharePop.hidden) this.hideShareLink();
+      else if (!el.panel.hidden) this.closePanel();
+    });
+    // A click or tap anywhere else closes the link popover.
+    document.addEventListener('pointerdown', (e) => {
+      if (!el.sharePop.hidden && !e.target.closest?.('#share-pop, #share-btn, #panel-share')) this.hideShareLink();
+    }, true);
 
     el.player.addEventListener('pointermove', (e) => {
       if (e.pointerType === 'mouse') this.showBar();
     });
     el.player.addEventListener('pointerup', (e) => {
       // On touch screens a tap on the picture shows or hides the bar.
-      if (e.pointerType !== 'mouse' && e.target.closest('#stage') && !e.target.closest('button')) {
+      if (!e.target.closest('#stage') || e.target.closest('button')) return;
+      // A tap or click on the picture puts the players panel away first.
+      if (!el.panel.hidden) this.closePanel();
+      else if (e.pointerType !== 'mouse') {
         if (el.player.classList.contains('bar-hidden')) this.showBar();
         else this.hideBar();
       }
@@ -197,7 +280,18 @@ export class UI {
     if (left) {
       clearTimeout(this.barTimer);
       this.closeHelp();
+      this.closePanel(false);
+      this.hideShareLink(false);
+      this.setRoom(null);
     }
+    if (name === 'list') this.scheduleAges();
+    else clearTimeout(this.ageTimer);
+  }
+
+  /** True while a text field has the keys: they are typing, not playing. */
+  get typing() {
+    const a = document.activeElement;
+    return a instanceof HTMLInputElement && a.type === 'text' && !a.readOnly;
   }
 
   // ---- connecting ----
@@ -295,6 +389,8 @@ export class UI {
   onListKey(e) {
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     const inFilter = e.target === this.el.filter;
+    // The name field and the room options keep their own keys.
+    if (!inFilter && e.target.closest?.('input, .start-options')) return;
     switch (e.key) {
       case 'ArrowDown': this.select(this.selected + 1); break;
       case 'ArrowUp': this.select(this.selected - 1); break;
@@ -324,13 +420,108 @@ export class UI {
     if (game) this.actions.start(game);
   }
 
+  // ---- options for new rooms ----
+
+  /** The stored nickname and room options, into the home page's fields. */
+  setOptions({ nick, private: priv, crowd }) {
+    this.setNick(nick);
+    this.el.optPrivate.checked = !!priv;
+    this.el.optCrowd.checked = !!crowd;
+  }
+
+  /** The nickname as kept, into both fields, unless one is being edited. */
+  setNick(nick) {
+    for (const input of [this.el.nick, this.el.roomNick]) {
+      if (document.activeElement !== input || input.value === nick) input.value = nick;
+    }
+  }
+
+  // ---- live rooms ----
+
+  setLiveRooms(rooms) {
+    this.liveRooms = rooms;
+    this.renderLive();
+    this.scheduleAges();
+  }
+
+  renderLive() {
+    const { live, liveRooms: list, liveCount } = this.el;
+    const focused = document.activeElement?.closest?.('#live-rooms [data-room]')?.dataset.room;
+    live.hidden = this.liveRooms.length === 0;
+    liveCount.textContent = this.liveRooms.length === 1 ? '1 room' : `${this.liveRooms.length} rooms`;
+    list.replaceChildren(...this.liveRooms.map((r) => {
+      const li = document.createElement('li');
+      const b = document.createElement('button');
+      b.type = 'button';
+      b.className = 'live-room';
+      b.dataset.room = r.id;
+      b.dataset.system = r.game.system;
+      const art = document.createElement('span');
+      art.className = 'game-art';
+      art.setAttribute('aria-hidden', 'true');
+      art.textContent = systemShort(r.game.system);
+      const text = document.createElement('span');
+      text.className = 'game-text';
+      const title = document.createElement('span');
+      title.className = 'game-title';
+      title.textContent = r.game.title;
+      const meta = document.createElement('span');
+      meta.className = 'live-meta';
+      const sys = document.createElement('span');
+      sys.className = 'badge';
+      sys.textContent = systemName(r.game.system);
+      const who = document.createElement('span');
+      who.className = 'live-who';
+      who.textContent = countsLabel(r);
+      const age = document.createElement('span');
+      age.className = 'live-age';
+      age.textContent = formatAge(r);
+      meta.append(sys, who, age);
+      if (r.crowd) {
+        const crowd = document.createElement('span');
+        crowd.className = 'flag';
+        crowd.textContent = 'Crowdplay';
+        meta.append(crowd);
+      }
+      text.append(title, meta);
+      const join = document.createElement('span');
+      join.className = 'game-play';
+      join.setAttribute('aria-hidden', 'true');
+      join.textContent = 'Join';
+      b.append(art, text, join);
+      b.setAttribute('aria-label', `Join ${r.game.title}, ${systemName(r.game.system)}: ${countsLabel(r)}, running ${formatAge(r)}`);
+      li.append(b);
+      return li;
+    }));
+    if (focused) list.querySelector(`[data-room="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
+  }
+
+  /** Ages count up while the list shows; only their text changes, so focus stays put. */
+  scheduleAges() {
+    clearTimeout(this.ageTimer);
+    if (this.view !== 'list' || this.liveRooms.length === 0) return;
+    this.ageTimer = setTimeout(() => {
+      const now = performance.now();
+      for (const b of this.el.liveRooms.querySelectorAll('[data-room]')) {
+        const r = this.liveRooms.find((x) => x.id === b.dataset.room);
+        if (!r) continue;
+        b.querySelector('.live-age').textContent = formatAge(r, now);
+        b.setAttribute('aria-label', `Join ${r.game.title}, ${systemName(r.game.system)}: ${countsLabel(r)}, running ${formatAge(r, now)}`);
+      }
+      this.scheduleAges();
+    }, AGE_REFRESH_MS);
+  }
+
   // ---- loading ----
 
-  showLoading(game, step) {
+  /** Starting a game, or joining a room (whose game may not be known yet). */
+  showLoading(game, step, joining = false) {
     this.showView('loading');
-    this.el.loadingTitle.textContent = `Starting ${game.title}…`;
+    let title = `Starting ${game?.title}…`;
+    if (joining) title = game ? `Joining ${game.title}…` : 'Joining the room…';
+    this.el.loadingTitle.textContent = title;
     this.el.loadingStep.textContent = step;
-    this.announce(`Starting ${game.title}…`);
+    this.announce(title);
     // Focus the heading, not Cancel: a second Enter should not cancel.
     this.el.loadingTitle.focus({ preventScroll: true });
   }
@@ -358,7 +549,7 @@ export class UI {
     el.messageDetail.hidden = !opts.detail;
     el.messageNote.textContent = '';
     el.retry.hidden = !m.retry || opts.retry === false;
-    el.retry.textContent = m.retry ?? 'Retry';
+    el.retry.textContent = opts.retryLabel ?? m.retry ?? 'Retry';
     el.reload.hidden = !m.reload;
     el.back.hidden = !m.back || opts.back === false;
     this.announce(`${el.messageTitle.textContent}. ${el.messageText.textContent} ${opts.detail ?? ''}`);
@@ -428,12 +619,199 @@ export class UI {
   hideBar() {
     clearTimeout(this.barTimer);
     const bar = this.el.topbar;
-    // Not from under the mouse or the keyboard focus, nor behind the help.
-    if (bar.matches(':hover') || bar.contains(document.activeElement) || this.helpOpen) {
+    // Not from under the mouse or the keyboard focus, nor behind the help
+    // or beside the players panel.
+    if (bar.matches(':hover') || bar.contains(document.activeElement) || this.helpOpen || this.panelOpen) {
       this.barTimer = setTimeout(() => this.hideBar(), BAR_HIDE_MS);
       return;
     }
     this.el.player.classList.add('bar-hidden');
+  }
+
+  // ---- the room ----
+
+  /**
+   * Draws the room the player is in: the role chip, the people button, the
+   * players panel and the spectator's hint. state is a room.js room state,
+   * or null outside a room (or before the server has described it); slot is
+   * this page's own slot (0 watching) or null when not known yet.
+   */
+  setRoom(state, slot = null) {
+    const el = this.el;
+    this.room = state;
+    el.share.hidden = !state;
+    el.people.hidden = !state;
+    el.roleChip.hidden = slot === null || !state;
+    if (slot !== null) {
+      el.roleChip.textContent = roleLabel(slot);
+      el.roleChip.dataset.slot = String(slot);
+      el.roleChip.title = slot > 0 ? `You are player ${slot}` : 'You are watching';
+    }
+    if (!state) {
+      this.closePanel(false);
+      this.setWatching(false);
+      return;
+    }
+    const c = counts(state);
+    el.peopleCount.textContent = String(c.players);
+    el.peopleMore.textContent = c.spectators ? ` · ${c.spectators} watching` : ' playing';
+    el.people.setAttribute('aria-label', `Players: ${countsLabel(c)}`);
+    this.renderPanel();
+  }
+
+  renderPanel() {
+    const el = this.el;
+    const state = this.room;
+    if (!state) return;
+    const mine = me(state);
+    const mySlot = mine ? mine.slot : 0;
+    const focusedSeat = document.activeElement?.closest?.('#slots [data-seat]')?.dataset.seat;
+
+    el.roomFlags.replaceChildren(...[state.private && 'Private', state.crowd && 'Crowdplay'].filter(Boolean).map((f) => {
+      const span = document.createElement('span');
+      span.className = 'flag';
+      span.textContent = f;
+      return span;
+    }));
+    el.crowdNote.hidden = !state.crowd;
+
+    const rows = [];
+    for (let n = 1; n <= SLOTS; n++) {
+      const here = holders(state, n);
+      const isMine = mySlot === n;
+      const li = document.createElement('li');
+      li.className = 'slot';
+      li.dataset.slot = String(n);
+      li.dataset.state = isMine ? 'mine' : here.length ? 'taken' : 'free';
+      const num = document.createElement('span');
+      num.className = 'slot-num';
+      num.textContent = `P${n}`;
+      const who = document.createElement('span');
+      who.className = 'slot-who';
+      const names = document.createElement('span');
+      names.className = 'slot-names';
+      names.textContent = here.length ? slotNames(here, n) : 'Free';
+      who.append(names);
+      if (isMine) {
+        const you = document.createElement('span');
+        you.className = 'you-tag';
+        you.textContent = 'You';
+        who.append(you);
+      }
+      li.append(num, who);
+      // Free slots can be taken; in crowdplay any slot can be shared.
+      let action = null;
+      if (isMine) action = { seat: 0, text: 'Give up', label: `Give up player ${n} and watch` };
+      else if (here.length === 0 || state.crowd) {
+        const verb = here.length ? 'Join' : mySlot > 0 ? 'Switch' : 'Take';
+        action = { seat: n, text: verb, label: `${verb}: play as player ${n}` };
+      }
+      if (action) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = `btn btn-small${action.seat ? ' btn-primary' : ''}`;
+        b.dataset.seat = String(action.seat);
+        b.textContent = action.text;
+        b.setAttribute('aria-label', action.label);
+        b.disabled = this.seatPending;
+        li.append(b);
+      }
+      rows.push(li);
+    }
+    el.slots.replaceChildren(...rows);
+
+    const watching = holders(state, 0);
+    el.watchCount.textContent = String(watching.length);
+    el.watchers.replaceChildren(...watching.map((m) => {
+      const li = document.createElement('li');
+      li.textContent = memberName(m);
+      if (m.id === state.you) {
+        li.classList.add('is-you');
+        li.append(Object.assign(document.createElement('span'), { className: 'you-tag', textContent: 'You' }));
+      }
+      return li;
+    }));
+    if (watching.length === 0) {
+      const li = document.createElement('li');
+      li.className = 'muted';
+      li.textContent = 'Nobody';
+      el.watchers.replaceChildren(li);
+    }
+    if (focusedSeat !== undefined) {
+      const again = el.slots.querySelector('[data-seat]');
+      (el.slots.querySelector(`[data-seat="${focusedSeat}"]`) ?? again ?? el.panel.querySelector('#room-panel-close'))?.focus({ preventScroll: true });
+    }
+  }
+
+  /** A seat request is on its way: its buttons wait for the answer. */
+  setSeatPending(on) {
+    this.seatPending = on;
+    for (const b of this.el.slots.querySelectorAll('[data-seat]')) b.disabled = on;
+  }
+
+  /** A spectator sees how to take a controller instead of a touch pad. */
+  setWatching(on) {
+    this.el.watchHint.hidden = !on;
+    this.el.player.classList.toggle('watching', on);
+  }
+
+  get panelOpen() {
+    return !this.el.panel.hidden;
+  }
+
+  togglePanel(byKeyboard) {
+    if (this.panelOpen) this.closePanel();
+    else this.openPanel(byKeyboard);
+  }
+
+  openPanel(byKeyboard = false) {
+    const el = this.el;
+    if (!this.room) return;
+    this.hideShareLink(false);
+    el.panel.hidden = false;
+    el.people.setAttribute('aria-expanded', 'true');
+    el.player.classList.add('panel-open');
+    this.showBar();
+    // Keyboard users land in the panel; a mouse click leaves keys to the game.
+    if (byKeyboard) (el.slots.querySelector('[data-seat]') ?? $('room-panel-close')).focus({ preventScroll: true });
+    else el.player.focus({ preventScroll: true });
+  }
+
+  closePanel(refocus = true) {
+    const el = this.el;
+    if (el.panel.hidden) return;
+    const inside = el.panel.contains(document.activeElement);
+    el.panel.hidden = true;
+    el.people.setAttribute('aria-expanded', 'false');
+    el.player.classList.remove('panel-open');
+    if (refocus && inside && this.view === 'player') el.player.focus({ preventScroll: true });
+  }
+
+  /** The link, selected, for copying by hand when the clipboard is out of reach. */
+  showShareLink(link) {
+    const el = this.el;
+    el.shareLink.value = link;
+    el.sharePop.hidden = false;
+    this.showBar();
+    el.shareLink.focus({ preventScroll: true });
+    el.shareLink.select();
+  }
+
+  hideShareLink(refocus = true) {
+    const el = this.el;
+    if (el.sharePop.hidden) return;
+    const inside = el.sharePop.contains(document.activeElement);
+    el.sharePop.hidden = true;
+    if (refocus && inside && this.view === 'player') el.player.focus({ preventScroll: true });
+  }
+
+  /** A short note that goes by itself: "Link copied", a refused slot. */
+  toast(text) {
+    const t = this.el.toast;
+    clearTimeout(this.toastTimer);
+    t.textContent = text;
+    t.hidden = false;
+    this.toastTimer = setTimeout(() => { t.hidden = true; }, TOAST_MS);
   }
 
   // ---- help ----
