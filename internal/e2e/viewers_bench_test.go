@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/gobrowser"
 	"github.com/telecart/telecart/internal/signal"
 )
@@ -32,13 +33,17 @@ func serveProcess(b *testing.B, args ...string) (string, int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	cmd.Stderr = os.Stderr
+	var stderr fixture.SyncBuffer
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
 		cancel()
 		_ = cmd.Wait()
+		if b.Failed() {
+			b.Logf("telecart serve's log:\n%s", stderr.String())
+		}
 	})
 	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
 	lines := bufio.NewScanner(stdout)
