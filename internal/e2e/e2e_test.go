@@ -84,18 +84,9 @@ func near(got []int, want color.RGBA) bool {
 }
 
 // waitColour waits until the fill shows want.
-func waitColour(t *testing.T, p *browsertest.Page, want color.RGBA) {
+func waitColour(t testing.TB, p *browsertest.Page, want color.RGBA) {
 	t.Helper()
-	pt := testrom.FillPoint()
-	var got []int
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := p.Eval(pixelJS(pt.X, pt.Y), &got); err == nil && near(got, want) {
-			return
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	t.Fatalf("picture is %v, want %v\nconsole:\n%s", got, want, strings.Join(p.Console(), "\n"))
+	waitPixel(t, p, testrom.FillPoint(), want)
 }
 
 func healthz(t *testing.T, base string) string {

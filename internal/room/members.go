@@ -73,11 +73,10 @@ func (r *Room) Leave(id MemberID) int {
 func (r *Room) Seat(id MemberID, slot int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i := r.find(id)
-	if i < 0 {
-		return fmt.Errorf("%w: %s", ErrNoMember, id)
+	m, err := r.member(id)
+	if err != nil {
+		return err
 	}
-	m := r.members[i]
 	if m.Slot == slot {
 		return nil
 	}
@@ -97,12 +96,12 @@ func (r *Room) Seat(id MemberID, slot int) error {
 func (r *Room) Rename(id MemberID, nick string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i := r.find(id)
-	if i < 0 {
-		return fmt.Errorf("%w: %s", ErrNoMember, id)
+	m, err := r.member(id)
+	if err != nil {
+		return err
 	}
-	if r.members[i].Nick != nick {
-		r.members[i].Nick = nick
+	if m.Nick != nick {
+		m.Nick = nick
 		r.rev++
 		r.changed()
 	}
@@ -127,11 +126,10 @@ func (r *Room) Members() ([]Member, uint64) {
 func (r *Room) Input(id MemberID, buttons uint16, analog [4]int16) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	i := r.find(id)
-	if i < 0 {
-		return fmt.Errorf("%w: %s", ErrNoMember, id)
+	m, err := r.member(id)
+	if err != nil {
+		return err
 	}
-	m := r.members[i]
 	m.buttons, m.analog = buttons, analog
 	if m.Slot == 0 {
 		return nil
@@ -199,6 +197,15 @@ func (r *Room) checkSlot(id MemberID, slot int) error {
 
 func (r *Room) find(id MemberID) int {
 	return slices.IndexFunc(r.members, func(m *member) bool { return m.ID == id })
+}
+
+// member finds a member; r.mu is held.
+func (r *Room) member(id MemberID) (*member, error) {
+	i := r.find(id)
+	if i < 0 {
+		return nil, fmt.Errorf("%w: %s", ErrNoMember, id)
+	}
+	return r.members[i], nil
 }
 
 // changed tells the room's owner that the members changed. It never
