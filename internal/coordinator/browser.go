@@ -114,7 +114,11 @@ func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Sta
 	}
 	req.Room = roomID
 	c.log.Info("coordinator: new room", "room", roomID, "session", id, "game", req.Game, "worker", w.id)
-	c.forward(b, ref, w, id, req)
+	if !c.forward(b, ref, w, id, req) {
+		c.mu.Lock()
+		c.removeRoom(roomID) // never opened
+		c.mu.Unlock()
+	}
 }
 
 // join sends the browser to the worker that runs the room.
@@ -133,12 +137,15 @@ func (c *Coordinator) join(b *browserConn, ref signal.SessionID, req signal.Join
 	c.forward(b, ref, w, id, req)
 }
 
-// forward sends a new session's first message to its worker.
-func (c *Coordinator) forward(b *browserConn, ref signal.SessionID, w *workerConn, id signal.SessionID, p signal.Payload) {
+// forward sends a new session's first message to its worker, and reports
+// whether it went.
+func (c *Coordinator) forward(b *browserConn, ref signal.SessionID, w *workerConn, id signal.SessionID, p signal.Payload) bool {
 	if err := w.send(id, p); err != nil {
 		c.endSession(id)
 		_ = b.send(ref, signal.Error{Code: signal.CodeNoWorker, Message: "The server went away; try again."})
+		return false
 	}
+	return true
 }
 
 // endSession forgets a session on both sides of the coordinator.
