@@ -448,6 +448,7 @@ export class Session {
 
   onStarted(data) {
     const s = this.current;
+    console.debug('telecart: the game runs in room', data.room);
     if (!s) {
       console.info('telecart: ignoring "started" outside a session');
       return undefined;
@@ -544,6 +545,7 @@ export class Session {
 
   onOffer(data) {
     const s = this.current;
+    console.debug('telecart: offer');
     if (!s) {
       console.info('telecart: ignoring an offer outside a session');
       return undefined;
@@ -631,6 +633,7 @@ export class Session {
 
   onPeerState(s, state) {
     if (this.current !== s) return;
+    console.debug('telecart: connection', state);
     if (state === 'connected' && s.connectedAt === null) s.connectedAt = performance.now();
     clearTimeout(s.unstableTimer);
     if (state === 'connected') this.ui.setUnstable(false);
