@@ -12,6 +12,8 @@ const (
 	TypeJoin  Type = "join"  // Join: enter a running room
 	TypeSeat  Type = "seat"  // Seat: take a player slot, or give it up
 	TypeNick  Type = "nick"  // Nick: change the name others see
+	TypeSave  Type = "save"  // Save: save the game into one of the player's slots
+	TypeLoad  Type = "load"  // Load: load one of the player's saves into the room
 	TypeQuit  Type = "quit"  // Quit: leave the room
 )
 
@@ -28,6 +30,8 @@ const (
 	TypeStarted Type = "started" // Started: the game runs; an offer follows
 	TypeRoom    Type = "room"    // RoomState: who is in the room, after every change
 	TypeRefused Type = "refused" // Refused: a request was turned down; the session goes on
+	TypeSaves   Type = "saves"   // Saves: the player's saves of this game
+	TypeLoaded  Type = "loaded"  // Loaded: someone loaded a save into the room
 	TypeEnded   Type = "ended"   // Ended: the session is over
 	TypeError   Type = "error"   // Error: a request failed; the session is over
 )
@@ -54,6 +58,14 @@ func payloadOf(t Type) Payload {
 		return &Seat{}
 	case TypeNick:
 		return &Nick{}
+	case TypeSave:
+		return &Save{}
+	case TypeLoad:
+		return &Load{}
+	case TypeSaves:
+		return &Saves{}
+	case TypeLoaded:
+		return &Loaded{}
 	case TypeQuit:
 		return &Quit{}
 	case TypeOffer, TypeAnswer:
@@ -134,22 +146,134 @@ type Start struct {
 	// Crowd lets several peers hold one player slot together.
 	Crowd bool   `json:"crowd,omitempty"`
 	Nick  string `json:"nick,omitempty"`
+	// Player is who is playing, for their saves: the SRAM of the game is
+	// theirs, and the room autosaves for them.
+	Player string `json:"player,omitempty"`
 }
 
 func (Start) Type() Type { return TypeStart }
 func (s Start) validate() error {
-	return errors.Join(checkID("game", s.Game, true), checkID("room", s.Room, false), checkNick(s.Nick))
+	return errors.Join(checkID("game", s.Game, true), checkID("room", s.Room, false), checkNick(s.Nick), CheckPlayer(s.Player, false))
 }
 
 // Join enters a running room, watching until a slot is taken with Seat.
 type Join struct {
-	Room string `json:"room"`
-	Nick string `json:"nick,omitempty"`
+	Room   string `json:"room"`
+	Nick   string `json:"nick,omitempty"`
+	Player string `json:"player,omitempty"` // for their saves
 }
 
 func (Join) Type() Type { return TypeJoin }
 func (j Join) validate() error {
-	return errors.Join(checkID("room", j.Room, true), checkNick(j.Nick))
+	return errors.Join(checkID("room", j.Room, true), checkNick(j.Nick), CheckPlayer(j.Player, false))
+}
+
+// A player id is made by the browser and kept in its storage: random,
+// URL-safe, 16 to 64 characters. It names whose saves are whose.
+const (
+	minPlayer = 16
+	maxPlayer = 64
+)
+
+// CheckPlayer refuses a player id of the wrong length or characters.
+func CheckPlayer(id string, required bool) error {
+	if id == "" && !required {
+		return nil
+	}
+	if len(id) < minPlayer || len(id) > maxPlayer {
+		return fmt.Errorf("%w: player id of %d characters, want %d to %d", errField, len(id), minPlayer, maxPlayer)
+	}
+	for _, r := range id {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '_' || r == '-') {
+			return fmt.Errorf("%w: player id has %q", errField, r)
+		}
+	}
+	return nil
+}
+
+// SaveSlots is how many slots a player has for each game, besides the
+// autosave (slot 0).
+const SaveSlots = 4
+
+func checkSaveSlot(slot int, auto bool) error {
+	low := 1
+	if auto {
+		low = 0
+	}
+	if slot < low || slot > SaveSlots {
+		return fmt.Errorf("%w: save slot %d, want %d to %d", errField, slot, low, SaveSlots)
+	}
+	return nil
+}
+
+// Save saves the game into one of the player's slots, 1 to SaveSlots.
+type Save struct {
+	Slot int `json:"slot"`
+}
+
+func (Save) Type() Type        { return TypeSave }
+func (s Save) validate() error { return checkSaveSlot(s.Slot, false) }
+
+// Load loads one of the player's saves into the room: slot 0 is the
+// autosave.
+type Load struct {
+	Slot int `json:"slot"`
+}
+
+func (Load) Type() Type        { return TypeLoad }
+func (l Load) validate() error { return checkSaveSlot(l.Slot, true) }
+
+// SaveInfo describes one save.
+type SaveInfo struct {
+	Slot int `json:"slot"` // 0 the autosave, else 1 to SaveSlots
+	// Time is when it was made, in Unix milliseconds.
+	Time int64 `json:"time"`
+	// Thumbnail is the picture at that moment, as a data: URL (PNG).
+	Thumbnail string `json:"thumbnail,omitempty"`
+}
+
+// maxThumbnail bounds one thumbnail's data URL.
+const maxThumbnail = 256 << 10
+
+func (s SaveInfo) validate() error {
+	if len(s.Thumbnail) > maxThumbnail || (s.Thumbnail != "" && !strings.HasPrefix(s.Thumbnail, "data:image/png;base64,")) {
+		return fmt.Errorf("%w: thumbnail is not a PNG data URL of at most %d bytes", errField, maxThumbnail)
+	}
+	if s.Time < 0 {
+		return fmt.Errorf("%w: save time %d", errField, s.Time)
+	}
+	return checkSaveSlot(s.Slot, true)
+}
+
+// Saves lists the player's saves of the room's game, newest first: sent
+// when the game starts for them and after each change. Saved is the slot
+// a save went to, when the list answers one.
+type Saves struct {
+	Saves []SaveInfo `json:"saves"`
+	Saved int        `json:"saved,omitempty"`
+}
+
+func (Saves) Type() Type { return TypeSaves }
+func (s Saves) validate() error {
+	if len(s.Saves) > SaveSlots+1 {
+		return fmt.Errorf("%w: %d saves", errField, len(s.Saves))
+	}
+	errs := []error{checkSaveSlot(s.Saved, true)}
+	for _, i := range s.Saves {
+		errs = append(errs, i.validate())
+	}
+	return errors.Join(errs...)
+}
+
+// Loaded tells a room that a save was loaded into it, and by whom.
+type Loaded struct {
+	Save SaveInfo `json:"save"`
+	By   string   `json:"by"` // a Member.ID
+}
+
+func (Loaded) Type() Type { return TypeLoaded }
+func (l Loaded) validate() error {
+	return errors.Join(l.Save.validate(), checkID("by", l.By, true))
 }
 
 // Slots a room has for players; Slot 0 means watching.
@@ -305,7 +429,12 @@ func (r RoomState) validate() error {
 
 // Refusal codes: the request was turned down, the session goes on.
 const (
-	CodeSlotTaken = "slot_taken" // another player holds that slot
+	CodeSlotTaken  = "slot_taken"  // another player holds that slot
+	CodeNoPlayer   = "no_player"   // saves need a player id, and the page sent none
+	CodeNotPlaying = "not_playing" // loading needs a controller: spectators cannot
+	CodeNoSave     = "no_save"     // nothing saved in that slot
+	CodeBadSave    = "bad_save"    // the save is damaged, or of another game or core
+	CodeSaveFailed = "save_failed" // the game or the storage failed
 )
 
 // Refused turns down one request of a session that goes on.
