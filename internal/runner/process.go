@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"log/slog"
 	"net"
@@ -385,6 +386,15 @@ func (p *Process) SRAM(ctx context.Context) ([]byte, error) {
 func (p *Process) SetSRAM(ctx context.Context, sram []byte) error {
 	_, err := p.request(ctx, wire.OpWriteSRAM, sram)
 	return err
+}
+
+// Thumbnail returns the game's current picture.
+func (p *Process) Thumbnail(ctx context.Context) (*image.RGBA, error) {
+	b, err := p.request(ctx, wire.OpThumbnail, nil)
+	if err != nil {
+		return nil, err
+	}
+	return wire.ParsePicture(b)
 }
 
 func (p *Process) request(ctx context.Context, op wire.Op, data []byte) ([]byte, error) {

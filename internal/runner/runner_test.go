@@ -427,6 +427,21 @@ func TestSharedROMs(t *testing.T) {
 func TestRequests(t *testing.T) {
 	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 	ctx := context.Background()
+	for range 5 { // past the power-up frames
+		s.nextVideo(t)
+	}
+	// The thumbnail is the picture: the test ROM's idle fill, full size.
+	pic, err := s.Thumbnail(ctx)
+	if err != nil {
+		t.Fatalf("thumbnail: %v", err)
+	}
+	if b := pic.Bounds(); b.Dx() != 256 || b.Dy() != 224 {
+		t.Errorf("thumbnail of %v, want 256x224", b)
+	}
+	p := testrom.FillPoint()
+	if got := pic.RGBAAt(p.X, p.Y); !colourMatch(got, testrom.FillColor()) {
+		t.Errorf("thumbnail shows %v at the fill, want %v", got, testrom.FillColor())
+	}
 	state, err := s.SaveState(ctx)
 	if err != nil || len(state) == 0 {
 		t.Fatalf("save state: %d bytes, %v", len(state), err)

@@ -324,6 +324,8 @@ func (g *game) answer(req wire.Request) wire.Reply {
 		reply.Data = g.core.SRAM()
 	case wire.OpWriteSRAM:
 		err = g.core.SetSRAM(req.Data)
+	case wire.OpThumbnail:
+		reply.Data, err = g.thumbnail()
 	default:
 		err = fmt.Errorf("runner: unknown request %v", req.Op)
 	}
@@ -336,6 +338,16 @@ func (g *game) answer(req wire.Request) wire.Reply {
 		g.keyframe.Store(true)
 	}
 	return reply
+}
+
+// thumbnail is the picture of the last frame, as encoded: what the
+// players saw. Only the copy is made here, between two frames; the parent
+// compresses it.
+func (g *game) thumbnail() ([]byte, error) {
+	if g.img == nil {
+		return nil, errors.New("runner: no picture yet")
+	}
+	return wire.AppendPicture(nil, g.img.Width, g.img.Height, func(rgba []byte) error { return g.img.ToRGBA(rgba) })
 }
 
 // frame emulates, encodes and sends one frame.

@@ -14,6 +14,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
 	"io"
 	"math"
 	"time"
@@ -147,6 +148,7 @@ const (
 	OpReset     Op = 3
 	OpReadSRAM  Op = 4 // reply: battery save, empty when the game has none
 	OpWriteSRAM Op = 5 // data: battery save
+	OpThumbnail Op = 6 // reply: the current picture, see AppendPicture
 )
 
 func (o Op) String() string {
@@ -161,6 +163,8 @@ func (o Op) String() string {
 		return "read SRAM"
 	case OpWriteSRAM:
 		return "write SRAM"
+	case OpThumbnail:
+		return "thumbnail"
 	}
 	return fmt.Sprintf("Op(%d)", uint8(o))
 }
@@ -445,4 +449,31 @@ func (r *Reader) Read() (Message, error) {
 		return nil, err
 	}
 	return Decode(Type(buf[0]), buf[1:])
+}
+
+// A picture in a Reply: u16 width, u16 height, then RGBA rows.
+
+// AppendPicture appends a width by height picture that fill writes as
+// RGBA into the slice it is given.
+func AppendPicture(b []byte, width, height int, fill func(rgba []byte) error) ([]byte, error) {
+	if width <= 0 || height <= 0 || width > 0xffff || height > 0xffff {
+		return nil, fmt.Errorf("wire: picture of %dx%d", width, height)
+	}
+	b = binary.BigEndian.AppendUint16(b, uint16(width))
+	b = binary.BigEndian.AppendUint16(b, uint16(height))
+	n := len(b)
+	b = append(b, make([]byte, 4*width*height)...)
+	return b, fill(b[n:])
+}
+
+// ParsePicture reads what AppendPicture wrote.
+func ParsePicture(b []byte) (*image.RGBA, error) {
+	if len(b) < 4 {
+		return nil, fmt.Errorf("%w: picture of %d bytes", ErrMalformed, len(b))
+	}
+	w, h := int(binary.BigEndian.Uint16(b)), int(binary.BigEndian.Uint16(b[2:]))
+	if w == 0 || h == 0 || len(b)-4 != 4*w*h {
+		return nil, fmt.Errorf("%w: picture of %dx%d in %d bytes", ErrMalformed, w, h, len(b))
+	}
+	return &image.RGBA{Pix: b[4:], Stride: 4 * w, Rect: image.Rect(0, 0, w, h)}, nil
 }

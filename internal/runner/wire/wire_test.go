@@ -162,3 +162,18 @@ func FuzzRead(f *testing.F) {
 		}
 	})
 }
+
+func FuzzParsePicture(f *testing.F) {
+	pic, _ := AppendPicture(nil, 2, 3, func(rgba []byte) error { rgba[0] = 1; return nil })
+	f.Add(pic)
+	f.Add([]byte{0, 0, 0, 0})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		img, err := ParsePicture(b)
+		if err != nil {
+			return
+		}
+		if w, h := img.Rect.Dx(), img.Rect.Dy(); len(img.Pix) != 4*w*h || w == 0 || h == 0 {
+			t.Fatalf("%dx%d picture with %d bytes of pixels", w, h, len(img.Pix))
+		}
+	})
+}
