@@ -155,13 +155,14 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger) (*game, error) {
 	}
 	g.announced = wire.Geometry{Width: av.BaseWidth, Height: av.BaseHeight, Aspect: av.AspectRatio}
 	ready := wire.Ready{
-		Core:       core.SystemInfo().Name,
-		Width:      av.BaseWidth,
-		Height:     av.BaseHeight,
-		Aspect:     av.AspectRatio,
-		FPS:        av.FPS,
-		SampleRate: av.SampleRate,
-		Codec:      string(cfg.Video.Codec),
+		Core:        core.SystemInfo().Name,
+		CoreVersion: core.SystemInfo().Version,
+		Width:       av.BaseWidth,
+		Height:      av.BaseHeight,
+		Aspect:      av.AspectRatio,
+		FPS:         av.FPS,
+		SampleRate:  av.SampleRate,
+		Codec:       string(cfg.Video.Codec),
 	}
 	if err := w.Send(ready); err != nil {
 		g.close()

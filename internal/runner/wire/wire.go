@@ -63,13 +63,14 @@ type Message interface {
 
 // Ready tells the worker the game runs and what it looks and sounds like.
 type Ready struct {
-	Core       string  `json:"core"`
-	Width      int     `json:"width"`
-	Height     int     `json:"height"`
-	Aspect     float64 `json:"aspect"`
-	FPS        float64 `json:"fps"`
-	SampleRate float64 `json:"sample_rate"` // the core's, before resampling to 48 kHz
-	Codec      string  `json:"codec"`
+	Core        string  `json:"core"`
+	CoreVersion string  `json:"core_version"`
+	Width       int     `json:"width"`
+	Height      int     `json:"height"`
+	Aspect      float64 `json:"aspect"`
+	FPS         float64 `json:"fps"`
+	SampleRate  float64 `json:"sample_rate"` // the core's, before resampling to 48 kHz
+	Codec       string  `json:"codec"`
 }
 
 // Geometry announces a new picture size; the next Video is a keyframe.

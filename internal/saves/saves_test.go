@@ -1,0 +1,186 @@
+package saves
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/storage"
+)
+
+const (
+	ann = "ann-0123456789abcdef"
+	bob = "bob-0123456789abcdef"
+)
+
+var (
+	ctx    = context.Background()
+	alwa   = Game{ID: "nes:Alwa.nes", Core: "Nestopia 1.52"}
+	anguna = Game{ID: "gba:Anguna.gba", Core: "mGBA 0.10.1"}
+)
+
+func stores(t *testing.T) map[string]*storage.Store {
+	t.Helper()
+	local, err := storage.Local(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	s3, err := storage.S3(ctx, storage.S3Config{
+		Endpoint: fixture.S3(t), Bucket: "saves-test",
+		AccessKey: fixture.S3AccessKey, SecretKey: fixture.S3SecretKey, Insecure: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return map[string]*storage.Store{"local": local, "s3": s3}
+}
+
+func save(g Game, slot int, at time.Time, state string) Save {
+	return Save{Game: g, Slot: slot, Time: at, State: []byte(state), SRAM: []byte("sram of " + state), Thumbnail: []byte("png of " + state)}
+}
+
+// TestSaves runs through what a player does with saves, on both backends.
+func TestSaves(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			st := New(s)
+			t0 := time.UnixMilli(1_800_000_000_000)
+			for _, sv := range []Save{
+				save(alwa, 1, t0, "one"),
+				save(alwa, 0, t0.Add(time.Minute), "auto"),
+				save(alwa, 3, t0.Add(2*time.Minute), "three"),
+				save(alwa, 1, t0.Add(3*time.Minute), "one again"), // replaces slot 1
+				save(anguna, 1, t0, "another game"),
+			} {
+				if err := st.Put(ctx, ann, sv); err != nil {
+					t.Fatal(err)
+				}
+			}
+			got, err := st.Get(ctx, ann, alwa, 1)
+			if err != nil || string(got.State) != "one again" || string(got.SRAM) != "sram of one again" || !got.Time.Equal(t0.Add(3*time.Minute)) {
+				t.Fatalf("slot 1: %+v, %v", got, err)
+			}
+			list, err := st.List(ctx, ann, alwa.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var slots []int
+			for _, sv := range list {
+				slots = append(slots, sv.Slot)
+				if sv.State != nil || len(sv.Thumbnail) == 0 {
+					t.Errorf("listed slot %d with %d bytes of state and %d of thumbnail", sv.Slot, len(sv.State), len(sv.Thumbnail))
+				}
+			}
+			if want := []int{1, 3, 0}; !slices.Equal(slots, want) {
+				t.Errorf("list: slots %v, want newest first %v", slots, want)
+			}
+			// Saves are each player's own.
+			if _, err := st.Get(ctx, bob, alwa, 1); !errors.Is(err, ErrNoSave) {
+				t.Errorf("bob's slot 1: %v, want ErrNoSave", err)
+			}
+			if list, err := st.List(ctx, bob, alwa.ID); err != nil || len(list) != 0 {
+				t.Errorf("bob's list: %v, %v", list, err)
+			}
+			// SRAM.
+			if sram, err := st.SRAM(ctx, ann, alwa.ID); err != nil || sram != nil {
+				t.Errorf("SRAM before any: %q, %v", sram, err)
+			}
+			if err := st.PutSRAM(ctx, ann, alwa.ID, []byte("battery")); err != nil {
+				t.Fatal(err)
+			}
+			if sram, err := st.SRAM(ctx, ann, alwa.ID); err != nil || string(sram) != "battery" {
+				t.Errorf("SRAM: %q, %v", sram, err)
+			}
+		})
+	}
+}
+
+// TestBadSaves checks each way a save can be wrong gives a clear error and
+// harms nothing else.
+func TestBadSaves(t *testing.T) {
+	for name, s := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			st := New(s)
+			good := save(alwa, 2, time.UnixMilli(1), "good")
+			if err := st.Put(ctx, ann, good); err != nil {
+				t.Fatal(err)
+			}
+			key := func(g Game, slot int) string {
+				k, err := slotKey(ann, g.ID, slot)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return k
+			}
+			// A save of another game, copied into this game's slot.
+			if err := s.Put(ctx, key(alwa, 3), encode(save(anguna, 3, time.UnixMilli(1), "anguna"))); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Get(ctx, ann, alwa, 3); !errors.Is(err, ErrWrongGame) {
+				t.Errorf("another game's save: %v, want ErrWrongGame", err)
+			}
+			// The same game by another core (another version of it, too).
+			if _, err := st.Get(ctx, ann, Game{ID: alwa.ID, Core: "Nestopia 1.53"}, 2); !errors.Is(err, ErrWrongGame) {
+				t.Errorf("another core: %v, want ErrWrongGame", err)
+			}
+			// A save in the wrong slot's place.
+			if err := s.Put(ctx, key(alwa, 4), encode(save(alwa, 1, time.UnixMilli(1), "moved"))); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := st.Get(ctx, ann, alwa, 4); !errors.Is(err, ErrWrongGame) {
+				t.Errorf("a save moved to another slot: %v, want ErrWrongGame", err)
+			}
+			// Damaged: truncated, garbage, a lying header.
+			whole := encode(good)
+			for i, b := range [][]byte{whole[:len(whole)-1], []byte("not a save"), {}, append(slices.Clone(whole), 'x')} {
+				if err := s.Put(ctx, key(alwa, 1), b); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := st.Get(ctx, ann, alwa, 1); !errors.Is(err, ErrBadSave) {
+					t.Errorf("damaged save %d: %v, want ErrBadSave", i, err)
+				}
+			}
+			// Listing leaves the damaged, the foreign and the moved out, and still lists the good.
+			list, err := st.List(ctx, ann, alwa.ID)
+			if err != nil || len(list) != 1 || list[0].Slot != 2 {
+				t.Errorf("list with bad saves: %+v, %v", list, err)
+			}
+			// Player ids and slots that could reach elsewhere are refused.
+			for _, player := range []string{"", "short", "../../../../etc/passwd-xxxx", "ann/0123456789abcdef", strings.Repeat("p", 65)} {
+				if err := st.Put(ctx, player, good); err == nil {
+					t.Errorf("Put for player %q succeeded", player)
+				}
+				if _, err := st.List(ctx, player, alwa.ID); err == nil {
+					t.Errorf("List for player %q succeeded", player)
+				}
+			}
+			for _, slot := range []int{-1, 5} {
+				if _, err := st.Get(ctx, ann, alwa, slot); !errors.Is(err, ErrBadSlot) {
+					t.Errorf("slot %d: %v, want ErrBadSlot", slot, err)
+				}
+			}
+			if got, err := st.Get(ctx, ann, alwa, 2); err != nil || !bytes.Equal(got.State, good.State) {
+				t.Errorf("the good save after all that: %+v, %v", got, err)
+			}
+		})
+	}
+}
+
+func FuzzDecode(f *testing.F) {
+	f.Add(encode(save(alwa, 1, time.UnixMilli(5), "state")))
+	f.Add([]byte{0, 0, 0, 2, '{', '}'})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sv, err := decode(b)
+		if err != nil {
+			return
+		}
+		if again, err := decode(encode(sv)); err != nil || !bytes.Equal(again.State, sv.State) {
+			t.Fatalf("a decoded save does not survive encoding: %v", err)
+		}
+	})
+}
