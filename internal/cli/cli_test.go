@@ -75,7 +75,9 @@ func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr fixture.SyncBuffer
 	code := make(chan int, 1)
-	go func() { code <- Run(ctx, []string{"serve", "-listen", "127.0.0.1:0", "-games", ""}, &stdout, &stderr) }()
+	go func() {
+		code <- Run(ctx, []string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-saves", t.TempDir()}, &stdout, &stderr)
+	}()
 	defer func() {
 		cancel()
 		if c := <-code; c != 0 {

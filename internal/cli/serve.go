@@ -20,7 +20,9 @@ import (
 	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/storage"
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/worker"
 	"github.com/telecart/telecart/web"
@@ -86,7 +88,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	cfg.Coordinator = "ws://" + addr + "/worker"
-	w, cleanup, err := newWorker(e, cfg)
+	w, cleanup, err := newWorker(ctx, e, cfg)
 	if err != nil {
 		srv.Close()
 		return err
@@ -120,7 +122,7 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set the coordinator's worker token with -token or TELECART_TOKEN")
 	}
-	w, cleanup, err := newWorker(e, cfg)
+	w, cleanup, err := newWorker(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
@@ -157,7 +159,12 @@ func coordinatorServer(ctx context.Context, e *env, cfg config.Config) *http.Ser
 
 // newWorker builds a worker and its library, with the bundled test ROM
 // written to a folder that cleanup removes.
-func newWorker(e *env, cfg config.Config) (*worker.Worker, func(), error) {
+func newWorker(ctx context.Context, e *env, cfg config.Config) (*worker.Worker, func(), error) {
+	store, err := openSaves(ctx, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	e.log.Info("saves", "in", store.String())
 	dir, err := os.MkdirTemp("", "telecart-worker-")
 	if err != nil {
 		return nil, nil, err
@@ -184,6 +191,7 @@ func newWorker(e *env, cfg config.Config) (*worker.Worker, func(), error) {
 	rc.SystemDir, rc.SaveDir = dir, dir
 	w, err := worker.New(worker.Config{
 		ID: cfg.WorkerID, Zone: cfg.Zone, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
+		Saves: store, Autosave: time.Duration(cfg.Autosave),
 		Coordinator: cfg.Coordinator, Token: cfg.Token,
 		Library: lib, CoreDirs: cfg.Cores,
 		Runner:     runner.Options{Config: rc},
@@ -196,6 +204,25 @@ func newWorker(e *env, cfg config.Config) (*worker.Worker, func(), error) {
 		return nil, nil, err
 	}
 	return w, cleanup, nil
+}
+
+// openSaves opens the storage of players' saves: the S3 bucket when one
+// is set, else the directory.
+func openSaves(ctx context.Context, cfg config.Config) (*saves.Store, error) {
+	if cfg.S3.Endpoint != "" {
+		ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+		defer cancel()
+		s, err := storage.S3(ctx, cfg.S3)
+		if err != nil {
+			return nil, err
+		}
+		return saves.New(s), nil
+	}
+	s, err := storage.Local(cfg.Saves)
+	if err != nil {
+		return nil, err
+	}
+	return saves.New(s), nil
 }
 
 // runUntilDone runs the worker (if any) and serves until ctx ends or the

@@ -12,6 +12,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/storage"
 )
 
 var ErrInvalid = errors.New("config: invalid")
@@ -39,6 +41,12 @@ type Config struct {
 	Capacity int    `json:"capacity"`
 	// RoomLinger is how long a room lives on after its last peer left.
 	RoomLinger Duration `json:"room_linger"`
+	// Saves is the directory of players' saves, unless S3 names a bucket
+	// (every worker must reach the same storage for saves to follow
+	// players). Autosave is how often a room saves for its player.
+	Saves    string           `json:"saves"`
+	S3       storage.S3Config `json:"s3"`
+	Autosave Duration         `json:"autosave"`
 	// Games are the folders scanned for ROMs; Cores where libretro cores are.
 	Games []string `json:"games"`
 	Cores []string `json:"cores"`
@@ -100,6 +108,8 @@ func Default() Config {
 		Coordinator: "ws://127.0.0.1:8000/worker",
 		Capacity:    4,
 		RoomLinger:  Duration(30 * time.Second),
+		Saves:       filepath.Join(filepath.Dir(library.DefaultDir()), "saves"),
+		Autosave:    Duration(5 * time.Minute),
 		Games:       []string{library.DefaultDir()},
 		Cores:       cores.DefaultDirs(),
 		Codec:       string(runner.DefaultCodec),
@@ -134,6 +144,12 @@ func Env() [][2]string {
 		{"TELECART_ZONE", "zone"},
 		{"TELECART_CAPACITY", "capacity"},
 		{"TELECART_ROOM_LINGER", "room_linger"},
+		{"TELECART_SAVES", "saves"},
+		{"TELECART_AUTOSAVE", "autosave"},
+		{"TELECART_S3_ENDPOINT", "s3.endpoint"},
+		{"TELECART_S3_BUCKET", "s3.bucket"},
+		{"TELECART_S3_ACCESS_KEY", "s3.access_key"},
+		{"TELECART_S3_SECRET_KEY", "s3.secret_key"},
 		{"TELECART_GAMES", "games (separated by :)"},
 		{"TELECART_CORES", "cores (separated by :)"},
 		{"TELECART_CODEC", "codec"},
@@ -171,19 +187,29 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("TELECART_WORKER_ID", &c.WorkerID)
 	str("TELECART_ZONE", &c.Zone)
 	str("TELECART_CODEC", &c.Codec)
+	str("TELECART_SAVES", &c.Saves)
+	str("TELECART_S3_ENDPOINT", &c.S3.Endpoint)
+	str("TELECART_S3_BUCKET", &c.S3.Bucket)
+	str("TELECART_S3_ACCESS_KEY", &c.S3.AccessKey)
+	str("TELECART_S3_SECRET_KEY", &c.S3.SecretKey)
 	list("TELECART_GAMES", ":", &c.Games)
 	list("TELECART_CORES", ":", &c.Cores)
 	list("TELECART_PUBLIC_IPS", ",", &c.PublicIPs)
 	if v := getenv("TELECART_STUN"); v != "" {
 		c.ICEServers = []ICEServer{{URLs: strings.Split(v, ",")}}
 	}
-	var lingerErr error
-	if v := getenv("TELECART_ROOM_LINGER"); v != "" {
-		if err := c.RoomLinger.Set(v); err != nil {
-			lingerErr = fmt.Errorf("%w: TELECART_ROOM_LINGER=%q is not a duration such as 30s", ErrInvalid, v)
+	duration := func(name string, dst *Duration) error {
+		if v := getenv(name); v != "" {
+			if err := dst.Set(v); err != nil {
+				return fmt.Errorf("%w: %s=%q is not a duration such as 30s", ErrInvalid, name, v)
+			}
 		}
+		return nil
 	}
-	return errors.Join(num("TELECART_CAPACITY", &c.Capacity), num("TELECART_UDP_PORT", &c.UDPPort), lingerErr)
+	return errors.Join(
+		num("TELECART_CAPACITY", &c.Capacity), num("TELECART_UDP_PORT", &c.UDPPort),
+		duration("TELECART_ROOM_LINGER", &c.RoomLinger), duration("TELECART_AUTOSAVE", &c.Autosave),
+	)
 }
 
 // listFlag is a flag.Value for a separated list.
@@ -230,6 +256,14 @@ func (c *Config) Flags(fs *flag.FlagSet, roles ...string) {
 		fs.StringVar(&c.Zone, "zone", c.Zone, "zone of the worker (TELECART_ZONE)")
 		fs.IntVar(&c.Capacity, "capacity", c.Capacity, "rooms the worker hosts at once (TELECART_CAPACITY)")
 		fs.Var(&c.RoomLinger, "room-linger", "how long a room lives on after its last player left (TELECART_ROOM_LINGER)")
+		fs.StringVar(&c.Saves, "saves", c.Saves, "directory of players' saves, when no S3 bucket is set (TELECART_SAVES)")
+		fs.Var(&c.Autosave, "autosave", "how often a room saves for its player, besides when it ends (TELECART_AUTOSAVE)")
+		fs.StringVar(&c.S3.Endpoint, "s3-endpoint", c.S3.Endpoint, "S3-compatible storage for saves, host:port; replaces -saves (TELECART_S3_ENDPOINT)")
+		fs.StringVar(&c.S3.Bucket, "s3-bucket", c.S3.Bucket, "the bucket of saves (TELECART_S3_BUCKET)")
+		fs.StringVar(&c.S3.AccessKey, "s3-access-key", c.S3.AccessKey, "S3 access key (TELECART_S3_ACCESS_KEY)")
+		fs.StringVar(&c.S3.SecretKey, "s3-secret-key", c.S3.SecretKey, "S3 secret key (TELECART_S3_SECRET_KEY)")
+		fs.StringVar(&c.S3.Region, "s3-region", c.S3.Region, "S3 region, when the server wants one")
+		fs.BoolVar(&c.S3.Insecure, "s3-insecure", c.S3.Insecure, "speak plain HTTP to S3 (a server on the same machine or network)")
 		fs.Var(listFlag{&c.Games, ":"}, "games", "folders with ROMs, separated by : (TELECART_GAMES)")
 		fs.Var(listFlag{&c.Cores, ":"}, "cores", "folders with libretro cores, separated by : (TELECART_CORES)")
 		fs.StringVar(&c.Codec, "codec", c.Codec, "video codec: vp8 or h264 (TELECART_CODEC)")
@@ -261,6 +295,15 @@ func (c Config) Validate(roles ...string) error {
 			}
 			if c.RoomLinger < Duration(time.Second) || c.RoomLinger > Duration(24*time.Hour) {
 				bad("room_linger %v: want 1s to 24h", c.RoomLinger)
+			}
+			if c.Autosave < Duration(10*time.Second) || c.Autosave > Duration(24*time.Hour) {
+				bad("autosave %v: want 10s to 24h", c.Autosave)
+			}
+			if c.S3.Endpoint == "" && c.Saves == "" {
+				bad("saves: want a directory, or an S3 bucket")
+			}
+			if c.S3.Endpoint != "" && (c.S3.Bucket == "" || c.S3.AccessKey == "" || c.S3.SecretKey == "") {
+				bad("s3: an endpoint wants a bucket, an access key and a secret key")
 			}
 			if c.UDPPort < 0 || c.UDPPort > 65535 {
 				bad("udp_port %d", c.UDPPort)

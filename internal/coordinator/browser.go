@@ -91,7 +91,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 			c.endSession(session)
 			_ = w.send(session, p)
 		}
-	case signal.SDP, signal.Candidate, signal.Seat, signal.Nick:
+	case signal.SDP, signal.Candidate, signal.Seat, signal.Nick, signal.Save, signal.Load:
 		if session == "" {
 			_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "You are not in a room."})
 			return

@@ -36,11 +36,12 @@ func TestMain(m *testing.M) {
 // serve runs `telecart serve` in-process and returns its address.
 func serve(t testing.TB, args ...string) string {
 	t.Helper()
+	saves := t.TempDir() // never the player's own; an argument may name another
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr fixture.SyncBuffer
 	code := make(chan int, 1)
 	go func() {
-		code <- cli.Run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-ice-loopback"}, args...), &stdout, &stderr)
+		code <- cli.Run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-ice-loopback", "-saves", saves}, args...), &stdout, &stderr)
 	}()
 	t.Cleanup(func() {
 		cancel()

@@ -26,7 +26,7 @@ func serveProcess(b *testing.B, args ...string) (string, int) {
 		b.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	cmd := exec.CommandContext(ctx, exe, append([]string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-ice-loopback"}, args...)...)
+	cmd := exec.CommandContext(ctx, exe, append([]string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-ice-loopback", "-saves", b.TempDir()}, args...)...)
 	cmd.Cancel = func() error { return cmd.Process.Signal(os.Interrupt) }
 	cmd.WaitDelay = 10 * time.Second
 	stdout, err := cmd.StdoutPipe()

@@ -9,6 +9,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -105,14 +106,63 @@ func New(p Params) (*Room, error) {
 	return r, nil
 }
 
-// Start runs the game and returns once it runs. Call it once.
-func (r *Room) Start(ctx context.Context) error {
-	proc, err := runner.Start(ctx, r.opts)
+// Start runs the game, with a battery save (SRAM) when sram is not nil,
+// and returns once it runs. Call it once.
+func (r *Room) Start(ctx context.Context, sram []byte) error {
+	opts := r.opts
+	opts.Config.SRAM = sram
+	proc, err := runner.Start(ctx, opts)
 	if err != nil {
 		return err
 	}
 	r.proc.Store(proc)
 	return nil
+}
+
+var ErrNotRunning = errors.New("room: the game is not running")
+
+// game is the running game, or ErrNotRunning.
+func (r *Room) game() (*runner.Process, error) {
+	if p := r.running(); p != nil {
+		return p, nil
+	}
+	return nil, ErrNotRunning
+}
+
+// SaveState returns the game's state.
+func (r *Room) SaveState(ctx context.Context) ([]byte, error) {
+	p, err := r.game()
+	if err != nil {
+		return nil, err
+	}
+	return p.SaveState(ctx)
+}
+
+// LoadState puts the game in a saved state.
+func (r *Room) LoadState(ctx context.Context, state []byte) error {
+	p, err := r.game()
+	if err != nil {
+		return err
+	}
+	return p.LoadState(ctx, state)
+}
+
+// SRAM returns the game's battery save, nil when it has none.
+func (r *Room) SRAM(ctx context.Context) ([]byte, error) {
+	p, err := r.game()
+	if err != nil {
+		return nil, err
+	}
+	return p.SRAM(ctx)
+}
+
+// Picture returns what the game shows now.
+func (r *Room) Picture(ctx context.Context) (*image.RGBA, error) {
+	p, err := r.game()
+	if err != nil {
+		return nil, err
+	}
+	return p.Thumbnail(ctx)
 }
 
 // running is the room's runner, or nil before Start has succeeded.

@@ -37,7 +37,7 @@ func newTestRoom(t *testing.T) *room.Room {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Start(context.Background()); err != nil {
+	if err := r.Start(context.Background(), nil); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { r.Close() })

@@ -23,6 +23,9 @@ type hosted struct {
 	room    *room.Room
 	game    library.Game
 	private bool
+	// owner is the player who started the room: the game runs with their
+	// battery save, and autosaves for them. Empty without a player id.
+	owner   string
 	created time.Time
 	log     *slog.Logger
 
@@ -52,7 +55,7 @@ func (w *Worker) newHosted(id room.ID, game library.Game, req signal.Start) (*ho
 	}
 	ctx, end := context.WithCancel(context.Background())
 	return &hosted{
-		w: w, room: r, game: game, private: req.Private, created: time.Now(),
+		w: w, room: r, game: game, private: req.Private, owner: req.Player, created: time.Now(),
 		log: w.log.With("room", id, "game", game.ID),
 		ctx: ctx, end: end,
 		booted: make(chan struct{}), ended: make(chan struct{}),
@@ -63,14 +66,19 @@ func (w *Worker) newHosted(id room.ID, game library.Game, req signal.Start) (*ho
 // run owns the room from boot to teardown.
 func (h *hosted) run() {
 	boot := make(chan error, 1)
-	go func() { boot <- h.room.Start(h.ctx) }()
+	go func() { boot <- h.room.Start(h.ctx, h.ownerSRAM()) }()
 	var gameOver <-chan struct{} // the runner's end, once there is one
+	var autosave <-chan time.Time
+	crashed := false
 	defer func() {
 		if boot != nil {
 			h.bootErr = <-boot // the boot is abandoned: ctx is over
 			close(h.booted)
 		}
 		h.w.sendListing(h.listing(true)) // before the game stops, which takes a while
+		if gameOver != nil && !crashed {
+			h.autosave() // the game as the room leaves it
+		}
 		if err := h.room.Close(); err != nil {
 			h.log.Warn("worker: closing room", "err", err)
 		}
@@ -89,9 +97,15 @@ func (h *hosted) run() {
 				return
 			}
 			gameOver = h.room.Done()
+			tick := time.NewTicker(h.w.cfg.Autosave)
+			defer tick.Stop()
+			autosave = tick.C
 			h.publish() // the listing, now that the game runs
+		case <-autosave:
+			h.autosave()
 		case <-gameOver:
 			h.log.Error("worker: game ended", "err", h.room.Err())
+			crashed = true
 			h.w.closeRoom(h, "The game stopped unexpectedly.")
 			return
 		case <-h.room.Changes():
@@ -99,6 +113,24 @@ func (h *hosted) run() {
 		case <-h.ctx.Done(): // closed, with its reason
 			return
 		}
+	}
+}
+
+// present is a snapshot of the sessions in the room.
+func (h *hosted) present() []*session {
+	h.w.mu.Lock()
+	defer h.w.mu.Unlock()
+	sessions := make([]*session, 0, len(h.members))
+	for _, s := range h.members {
+		sessions = append(sessions, s)
+	}
+	return sessions
+}
+
+// broadcast sends a message to everyone in the room.
+func (h *hosted) broadcast(p signal.Payload) {
+	for _, s := range h.present() {
+		s.send(p)
 	}
 }
 
@@ -114,13 +146,7 @@ func (h *hosted) publish() {
 	for i, m := range members {
 		state.Members[i] = signal.Member{ID: string(m.ID), Nick: m.Nick, Slot: m.Slot}
 	}
-	h.w.mu.Lock()
-	sessions := make([]*session, 0, len(h.members))
-	for _, s := range h.members {
-		sessions = append(sessions, s)
-	}
-	h.w.mu.Unlock()
-	for _, s := range sessions {
+	for _, s := range h.present() {
 		st := state
 		st.You = string(s.member)
 		s.send(st)

@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -20,9 +21,10 @@ const answerTimeout = 30 * time.Second
 // session is one browser in one room: its peer connection and its seat.
 // Its goroutine (run) owns the peer; the link's reader hands it messages.
 type session struct {
-	w   *Worker
-	id  signal.SessionID
-	log *slog.Logger
+	w      *Worker
+	id     signal.SessionID
+	player string // whose saves are whose; may be empty
+	log    *slog.Logger
 
 	// Set when the session is admitted to its room, before run starts.
 	host   *hosted
@@ -37,9 +39,9 @@ type session struct {
 	quitOnce sync.Once
 }
 
-func newSession(w *Worker, id signal.SessionID) *session {
+func newSession(w *Worker, id signal.SessionID, player string) *session {
 	return &session{
-		w: w, id: id,
+		w: w, id: id, player: player,
 		log:      w.log.With("session", id),
 		inbox:    make(chan signal.Payload, 64),
 		quitting: make(chan struct{}),
@@ -120,6 +122,7 @@ func (s *session) run() signal.Payload {
 			}
 			g := h.room.Game()
 			s.send(signal.Started{Room: string(h.room.ID()), Game: h.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
+			s.sendSaves(0)
 		case p := <-s.inbox:
 			if err := s.apply(peer, p, answered); err != nil {
 				s.log.Warn("worker: bad message from browser", "err", err)
@@ -158,6 +161,77 @@ func (s *session) apply(peer *Peer, p signal.Payload, answered *time.Timer) erro
 		return err
 	case signal.Nick:
 		return s.host.room.Rename(s.member, m.Nick)
+	case signal.Save:
+		s.saveGame(m.Slot)
+		return nil
+	case signal.Load:
+		s.loadGame(m.Slot)
+		return nil
 	}
 	return fmt.Errorf("unexpected %s", p.Type())
+}
+
+// sendSaves sends the player their saves of the room's game; saved names
+// the slot just saved, 0 for none.
+func (s *session) sendSaves(saved int) {
+	if s.player == "" || s.w.cfg.Saves == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	list, err := s.host.savesList(ctx, s.player)
+	if err != nil {
+		s.log.Warn("worker: listing saves", "err", err)
+		return
+	}
+	list.Saved = saved
+	s.send(list)
+}
+
+func (s *session) saveGame(slot int) {
+	if s.player == "" {
+		s.send(signal.Refused{Code: signal.CodeNoPlayer, Message: "Saving needs a player id; reload the page."})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	if err := s.host.save(ctx, s.player, slot); err != nil {
+		s.log.Warn("worker: save", "slot", slot, "err", err)
+		s.send(refusal(err))
+		return
+	}
+	s.log.Info("worker: saved", "slot", slot)
+	s.sendSaves(slot)
+}
+
+// loadGame loads one of the player's saves for the whole room, and tells
+// everyone in it: the game jumps for all of them.
+func (s *session) loadGame(slot int) {
+	switch members, _ := s.host.room.Members(); {
+	case s.player == "":
+		s.send(signal.Refused{Code: signal.CodeNoPlayer, Message: "Loading needs a player id; reload the page."})
+		return
+	case !holdsSlot(members, s.member):
+		s.send(signal.Refused{Code: signal.CodeNotPlaying, Message: "Only players can load a save: take a controller first."})
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	sv, err := s.host.load(ctx, s.player, slot)
+	if err != nil {
+		s.log.Warn("worker: load", "slot", slot, "err", err)
+		s.send(refusal(err))
+		return
+	}
+	s.log.Info("worker: loaded", "slot", slot)
+	s.host.broadcast(signal.Loaded{Save: saveInfo(sv), By: string(s.member)})
+}
+
+func holdsSlot(members []room.Member, id room.MemberID) bool {
+	for _, m := range members {
+		if m.ID == id {
+			return m.Slot > 0
+		}
+	}
+	return false
 }

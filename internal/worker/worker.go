@@ -18,6 +18,7 @@ import (
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -31,6 +32,11 @@ type Config struct {
 	// Linger is how long a room lives on after its last peer left
 	// (default DefaultLinger). A new room may take its place sooner.
 	Linger time.Duration
+	// Saves keeps players' saves; nil keeps none. Autosave is how often a
+	// room saves for the player who started it (default DefaultAutosave),
+	// besides when it ends.
+	Saves    *saves.Store
+	Autosave time.Duration
 	// Coordinator is the coordinator's worker endpoint, ws://host:port/worker.
 	Coordinator string
 	// Token authenticates the worker to the coordinator.
@@ -80,6 +86,9 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Linger <= 0 {
 		cfg.Linger = DefaultLinger
+	}
+	if cfg.Autosave <= 0 {
+		cfg.Autosave = DefaultAutosave
 	}
 	log := cfg.Logger
 	if log == nil {
@@ -310,7 +319,7 @@ func (w *Worker) start(id signal.SessionID, req signal.Start) {
 		w.refuse(id, signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo})
 		return
 	}
-	s := newSession(w, id)
+	s := newSession(w, id, req.Player)
 	if err := h.admit(s, req.Nick, 1); err != nil {
 		h.end()
 		w.log.Error("worker: first member", "err", err)
@@ -340,7 +349,7 @@ func (w *Worker) join(id signal.SessionID, req signal.Join) {
 		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
 		return
 	}
-	s := newSession(w, id)
+	s := newSession(w, id, req.Player)
 	if err := h.admit(s, req.Nick, 0); err != nil {
 		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: &h.game.GameInfo})
 		return

@@ -1,0 +1,163 @@
+package worker
+
+import (
+	"encoding/base64"
+	"image/color"
+	"image/png"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/saves"
+	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/storage"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+const (
+	ann = "ann-0123456789abcdef"
+	bob = "bob-0123456789abcdef"
+)
+
+// withSaves gives the cluster's worker a store of saves in a directory.
+func withSaves(t *testing.T) (func(*Config), *saves.Store) {
+	t.Helper()
+	s, err := storage.Local(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := saves.New(s)
+	return func(c *Config) { c.Saves = st }, st
+}
+
+// readSaves reads until the saves list comes, skipping what else the room says.
+func readSaves(t *testing.T, b *gobrowser.Browser) signal.Saves {
+	t.Helper()
+	for range 20 {
+		if s, ok := b.Read().(signal.Saves); ok {
+			return s
+		}
+	}
+	t.Fatal("no saves list")
+	return signal.Saves{}
+}
+
+func readRefused(t *testing.T, b *gobrowser.Browser) signal.Refused {
+	t.Helper()
+	for range 20 {
+		if r, ok := b.Read().(signal.Refused); ok {
+			return r
+		}
+	}
+	t.Fatal("no refusal")
+	return signal.Refused{}
+}
+
+// TestSaveAndLoad saves into a slot, with the picture as its thumbnail,
+// loads it back for the room, and checks who may do what.
+func TestSaveAndLoad(t *testing.T) {
+	opt, _ := withSaves(t)
+	c := newCluster(t, 2, opt)
+	a := c.browse(t)
+	a.WaitGames()
+	started := a.Play(signal.Start{Game: testGame, Player: ann})
+	if list := readSaves(t, a); len(list.Saves) != 0 {
+		t.Fatalf("saves of a new player: %+v", list)
+	}
+	a.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
+
+	a.Send(signal.Save{Slot: 2})
+	list := readSaves(t, a)
+	if list.Saved != 2 || len(list.Saves) != 1 || list.Saves[0].Slot != 2 || time.Since(time.UnixMilli(list.Saves[0].Time)) > time.Minute {
+		t.Fatalf("after saving to slot 2: %+v", list)
+	}
+	pic, err := png.Decode(base64.NewDecoder(base64.StdEncoding, strings.NewReader(strings.TrimPrefix(list.Saves[0].Thumbnail, "data:image/png;base64,"))))
+	if err != nil {
+		t.Fatalf("thumbnail: %v", err)
+	}
+	if b := pic.Bounds(); b.Dx() != 128 || b.Dy() != 112 {
+		t.Errorf("thumbnail of %v, want the picture halved, 128x112", b.Size())
+	}
+	fill := testrom.FillPoint()
+	if got := color.RGBAModel.Convert(pic.At(fill.X/2, fill.Y/2)).(color.RGBA); !gobrowser.Near(got, testrom.FillColor()) {
+		t.Errorf("thumbnail shows %v, want the idle fill %v", got, testrom.FillColor())
+	}
+
+	// A spectator with saves of their own may save, not load.
+	b := c.browse(t)
+	b.WaitGames()
+	b.Join(signal.Join{Room: started.Room, Player: bob})
+	readSaves(t, b)
+	b.Send(signal.Save{Slot: 1})
+	if list := readSaves(t, b); list.Saved != 1 || len(list.Saves) != 1 {
+		t.Fatalf("the spectator's save: %+v", list)
+	}
+	b.Send(signal.Load{Slot: 1})
+	if r := readRefused(t, b); r.Code != signal.CodeNotPlaying {
+		t.Errorf("a spectator's load: %+v, want %s", r, signal.CodeNotPlaying)
+	}
+
+	// The player loads: everyone in the room hears of it.
+	a.Send(signal.Load{Slot: 2})
+	for _, who := range []*gobrowser.Browser{a, b} {
+		var loaded signal.Loaded
+		for range 20 {
+			if l, ok := who.Read().(signal.Loaded); ok {
+				loaded = l
+				break
+			}
+		}
+		if loaded.Save.Slot != 2 || loaded.By != a.Room().You {
+			t.Errorf("loaded: %+v, want slot 2 by %s", loaded, a.Room().You)
+		}
+	}
+	a.Send(signal.Load{Slot: 3})
+	if r := readRefused(t, a); r.Code != signal.CodeNoSave {
+		t.Errorf("loading an empty slot: %+v, want %s", r, signal.CodeNoSave)
+	}
+
+	// Without a player id there are no saves to speak of.
+	nobody := c.browse(t)
+	nobody.WaitGames()
+	nobody.Join(signal.Join{Room: started.Room})
+	nobody.Send(signal.Save{Slot: 1})
+	if r := readRefused(t, nobody); r.Code != signal.CodeNoPlayer {
+		t.Errorf("saving without a player id: %+v, want %s", r, signal.CodeNoPlayer)
+	}
+}
+
+// TestAutosaveWhenRoomEnds leaves a room: once it ends, its autosave is
+// there for its player, and the next game lists it.
+func TestAutosaveWhenRoomEnds(t *testing.T) {
+	opt, st := withSaves(t)
+	c := newCluster(t, 1, opt)
+	a := c.browse(t)
+	a.WaitGames()
+	a.Play(signal.Start{Game: testGame, Player: ann})
+	a.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
+	a.Send(signal.Quit{})
+	waitRooms(t, c.worker, 0) // after the linger time
+	var list []saves.Save
+	for range 50 { // the autosave is written as the room goes
+		var err error
+		if list, err = st.List(t.Context(), ann, testGame); err == nil && len(list) == 1 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(list) != 1 || list[0].Slot != saves.AutoSlot {
+		t.Fatalf("saves after the room ended: %+v", list)
+	}
+	a.Play(signal.Start{Game: testGame, Player: ann})
+	if got := readSaves(t, a); len(got.Saves) != 1 || got.Saves[0].Slot != 0 {
+		t.Fatalf("the next game's saves: %+v, want the autosave", got)
+	}
+	a.Send(signal.Load{Slot: 0})
+	for range 20 {
+		if _, ok := a.Read().(signal.Loaded); ok {
+			return
+		}
+	}
+	t.Fatal("the autosave did not load")
+}
