@@ -1,14 +1,19 @@
 package worker
 
 import (
+	"bytes"
 	"encoding/base64"
 	"image/color"
 	"image/png"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/storage"
@@ -160,4 +165,59 @@ func TestAutosaveWhenRoomEnds(t *testing.T) {
 		}
 	}
 	t.Fatal("the autosave did not load")
+}
+
+// TestBatterySave gives a player's game its battery save: the room starts
+// with the SRAM stored for its starter, and stores it again as it ends.
+func TestBatterySave(t *testing.T) {
+	rom := fixture.SharedROM(t, "gba/anguna.gba")
+	const game = "gba:anguna.gba"
+	opt, st := withSaves(t)
+	c := newCluster(t, 1, opt, func(cfg *Config) {
+		lib, err := library.New(library.Game{GameInfo: signal.GameInfo{ID: game, Title: "Anguna", System: "gba"}, Path: rom})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg.Library, cfg.CoreDirs = lib, []string{filepath.Dir(fixture.Core(t, "gba"))}
+	})
+	sramOf := func(id string) []byte {
+		t.Helper()
+		c.worker.mu.Lock()
+		h := c.worker.rooms[room.ID(id)]
+		c.worker.mu.Unlock()
+		sram, err := h.room.SRAM(t.Context())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return sram
+	}
+	a := c.browse(t)
+	a.WaitGames()
+	// The game's own SRAM, to learn its size; then one of the player's.
+	fresh := sramOf(a.Play(signal.Start{Game: game}).Room)
+	if len(fresh) == 0 {
+		t.Skip("the game has no battery save")
+	}
+	a.Send(signal.Quit{})
+	mine := bytes.Repeat([]byte("telecart"), len(fresh)/8+1)[:len(fresh)]
+	if err := st.PutSRAM(t.Context(), ann, game, mine); err != nil {
+		t.Fatal(err)
+	}
+	if got := sramOf(a.Play(signal.Start{Game: game, Player: ann}).Room); !bytes.Equal(got, mine) {
+		t.Fatalf("the game started with %d bytes of SRAM, not the player's", len(got))
+	}
+	// Ended, the room stores it again (here unchanged: the game never ran
+	// far enough to write it), with the autosave.
+	if err := st.PutSRAM(t.Context(), ann, game, nil); err != nil {
+		t.Fatal(err)
+	}
+	a.Send(signal.Quit{})
+	waitRooms(t, c.worker, 0)
+	for range 50 {
+		if got, err := st.SRAM(t.Context(), ann, game); err == nil && bytes.Equal(got, mine) {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Fatal("the battery save was not stored when the room ended")
 }
