@@ -6,6 +6,7 @@ import (
 	"image/color"
 	"image/png"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -220,4 +221,50 @@ func TestBatterySave(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	t.Fatal("the battery save was not stored when the room ended")
+}
+
+// TestContinueOnAnotherWorker saves on one worker, stops it, and carries
+// on from the save on another: with S3, no worker is special.
+func TestContinueOnAnotherWorker(t *testing.T) {
+	s3, err := storage.S3(t.Context(), storage.S3Config{
+		Endpoint: fixture.S3(t), Bucket: "saves", AccessKey: fixture.S3AccessKey, SecretKey: fixture.S3SecretKey, Insecure: true,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	shared := func(cfg *Config) { cfg.Saves = saves.New(s3) }
+	c := newCluster(t, 1, shared, func(cfg *Config) { cfg.ID = "a" })
+	p := c.browse(t)
+	p.WaitGames()
+	p.Play(signal.Start{Game: testGame, Player: ann})
+	readSaves(t, p)
+	p.Send(signal.Save{Slot: 3})
+	if list := readSaves(t, p); list.Saved != 3 {
+		t.Fatalf("save on a: %+v", list)
+	}
+
+	// Worker a goes away; b comes.
+	c.stopWorker()
+	for range 20 {
+		if _, ok := p.Read().(signal.Ended); ok {
+			break
+		}
+	}
+	b, _ := c.addWorker(t, 1, shared, func(cfg *Config) { cfg.ID = "b" })
+	p.WaitGames()
+	p.Play(signal.Start{Game: testGame, Player: ann})
+	if b.roomCount() != 1 {
+		t.Fatal("the game did not start on worker b")
+	}
+	list := readSaves(t, p)
+	if len(list.Saves) == 0 || !slices.ContainsFunc(list.Saves, func(s signal.SaveInfo) bool { return s.Slot == 3 }) {
+		t.Fatalf("saves on b: %+v, want slot 3 from a", list)
+	}
+	p.Send(signal.Load{Slot: 3})
+	for range 20 {
+		if l, ok := p.Read().(signal.Loaded); ok && l.Save.Slot == 3 {
+			return
+		}
+	}
+	t.Fatal("slot 3 did not load on b")
 }

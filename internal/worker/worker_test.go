@@ -32,8 +32,9 @@ const testLinger = time.Second
 
 // cluster is a coordinator with one worker, on loopback.
 type cluster struct {
-	srv    *httptest.Server
-	worker *Worker
+	srv        *httptest.Server
+	worker     *Worker
+	stopWorker func()
 	// stop ends the coordinator's connections, as its shutdown does.
 	stop context.CancelFunc
 }
@@ -49,6 +50,15 @@ func newCluster(t *testing.T, capacity int, options ...func(*Config)) *cluster {
 		stop()
 		srv.Close()
 	})
+	c := &cluster{srv: srv, stop: stop}
+	c.worker, c.stopWorker = c.addWorker(t, capacity, options...)
+	return c
+}
+
+// addWorker starts another worker on the cluster's coordinator and
+// returns it with what stops it (which the test's end also does).
+func (c *cluster) addWorker(t *testing.T, capacity int, options ...func(*Config)) (*Worker, func()) {
+	t.Helper()
 	lib, err := library.New(library.Game{
 		GameInfo: signal.GameInfo{ID: testGame, Title: "Telecart Test ROM", System: "nes"},
 		Path:     fixture.TestROM(t),
@@ -58,7 +68,7 @@ func newCluster(t *testing.T, capacity int, options ...func(*Config)) *cluster {
 	}
 	cfg := Config{
 		Capacity:    capacity,
-		Coordinator: "ws" + strings.TrimPrefix(srv.URL, "http") + "/worker",
+		Coordinator: "ws" + strings.TrimPrefix(c.srv.URL, "http") + "/worker",
 		Token:       "secret",
 		Library:     lib,
 		CoreDirs:    []string{filepath.Dir(fixture.Core(t, "nes"))},
@@ -79,11 +89,12 @@ func newCluster(t *testing.T, capacity int, options ...func(*Config)) *cluster {
 		defer close(done)
 		_ = w.Run(ctx)
 	}()
-	t.Cleanup(func() {
+	stop := func() {
 		cancel()
 		<-done
-	})
-	return &cluster{srv: srv, worker: w, stop: stop}
+	}
+	t.Cleanup(stop)
+	return w, stop
 }
 
 func (c *cluster) browse(t *testing.T) *gobrowser.Browser {
