@@ -181,7 +181,7 @@ func colourMatch(got, want color.RGBA) bool {
 	if distance(got, want) > 40 {
 		return false
 	}
-	candidates := []color.RGBA{testrom.FillColor(), testrom.P2Color(true), testrom.P2Color(false)}
+	candidates := []color.RGBA{testrom.FillColor(), testrom.P2Color(true), testrom.P2Color(false), testrom.MarkColor(false), testrom.MarkColor(true)}
 	for _, b := range testrom.Buttons() {
 		candidates = append(candidates, testrom.FillColor(b))
 	}
@@ -195,7 +195,8 @@ func colourMatch(got, want color.RGBA) bool {
 
 // TestInputToPicture sends every button through the runner protocol and
 // decodes the encoded stream: the test ROM's picture must show the
-// button's colour in the frame the input was applied to, or the next.
+// button's colour in the frame the input was applied to, or the next. The
+// mark box comes along: off until player 1's Select flips it on, then on.
 func TestInputToPicture(t *testing.T) {
 	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
 	pic := newPicture(t)
@@ -242,14 +243,20 @@ func TestInputToPicture(t *testing.T) {
 	if got := pic.at(fill); !colourMatch(got, testrom.FillColor()) {
 		t.Fatalf("idle picture %v, want the no-button colour %v", got, testrom.FillColor())
 	}
+	mark := false
+	markShown := func(p *picture) bool { return colourMatch(p.mean(testrom.MarkBox()), testrom.MarkColor(mark)) }
+	if !markShown(pic) {
+		t.Fatalf("mark box %v at start, want off, %v", pic.mean(testrom.MarkBox()), testrom.MarkColor(false))
+	}
 
 	for _, b := range testrom.Buttons() {
+		mark = mark || b == testrom.Select
 		check("player 1 "+b.String(), 0, nesButton(b), func(p *picture) bool {
-			return colourMatch(p.mean(image.Rectangle{Min: fill.Sub(image.Pt(8, 8)), Max: fill.Add(image.Pt(8, 8))}), testrom.FillColor(b))
+			return colourMatch(p.mean(image.Rectangle{Min: fill.Sub(image.Pt(8, 8)), Max: fill.Add(image.Pt(8, 8))}), testrom.FillColor(b)) && markShown(p)
 		})
 	}
 	check("player 1 released", 0, 0, func(p *picture) bool {
-		return colourMatch(p.mean(image.Rectangle{Min: fill.Sub(image.Pt(8, 8)), Max: fill.Add(image.Pt(8, 8))}), testrom.FillColor())
+		return colourMatch(p.mean(image.Rectangle{Min: fill.Sub(image.Pt(8, 8)), Max: fill.Add(image.Pt(8, 8))}), testrom.FillColor()) && markShown(p)
 	})
 	for _, b := range testrom.Buttons() {
 		check("player 2 "+b.String(), 1, nesButton(b), func(p *picture) bool {
@@ -258,8 +265,8 @@ func TestInputToPicture(t *testing.T) {
 					return false
 				}
 			}
-			// Player 2 never changes player 1's area.
-			return colourMatch(p.at(fill), testrom.FillColor())
+			// Player 2 never changes player 1's area, nor the mark.
+			return colourMatch(p.at(fill), testrom.FillColor()) && markShown(p)
 		})
 	}
 	if n := s.dropped.Load(); n > 0 {

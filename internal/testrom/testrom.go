@@ -3,14 +3,26 @@
 //
 // The ROM (src/testrom.s, 6502 assembly for Debian's cc65) fills the screen
 // with a colour chosen by player 1's buttons, lights one of eight boxes for
-// each of player 2's buttons, and plays a tone while player 1 holds A. It
-// reads the controllers in its NMI handler and rewrites the palette in the
-// same vblank, so with nestopia a button shows in the very frame whose
-// retro_run read it. build.sh assembles it; `go generate` runs build.sh.
+// each of player 2's buttons, and plays a tone while player 1 holds A. All
+// that is a function of the buttons held in the current frame alone. The one
+// exception is the mark, a bit of RAM for save-state tests: off at power-on
+// and reset, flipped by every new press of player 1's Select (held in this
+// frame, not in the one before), shown in its own box, and saved and
+// restored with the rest of the machine by save states. The ROM reads the
+// controllers in its NMI handler and rewrites the palette in the same
+// vblank, so with nestopia a button, and a flip of the mark, shows in the
+// very frame whose retro_run read it. build.sh assembles it; `go generate`
+// runs build.sh.
 //
 // Also measured with nestopia and its default options:
-//   - The first three retro_runs after loading show power-up frames; the idle
-//     picture is exact from the fourth on.
+//   - The first three retro_runs after loading show power-up frames; the
+//     idle picture is exact from the fourth on, and the ROM first reads the
+//     controllers in the fifth: a button held only in the first four is
+//     never seen, and so cannot flip the mark.
+//   - The mark was added without changing anything else: over 600 frames
+//     of input on both pads, the picture outside MarkBox and the sound of
+//     every frame, power-up frames included, were those of the ROM before
+//     it, sample for sample.
 //   - nestopia drops Up+Down and Left+Right held together (neither reaches
 //     the ROM), so tests must not hold opposite directions.
 //   - The tone starts and stops in the retro_run that read A, but nestopia's
@@ -124,6 +136,19 @@ func P2Color(lit bool) color.RGBA {
 		return color.RGBA{254, 101, 246, 255} // $24 bright magenta
 	}
 	return color.RGBA{93, 0, 82, 255} // $04 dark purple
+}
+
+// MarkBox is the box that shows the mark: 32x32 pixels at (32, 24), near the
+// top-left corner, away from FillPoint and the P2 boxes.
+func MarkBox() image.Rectangle { return image.Rect(32, 24, 64, 56) }
+
+// MarkColor is the colour of the mark box while the mark is on or off. Both
+// are far from every other colour the ROM shows and from each other.
+func MarkColor(on bool) color.RGBA {
+	if on {
+		return color.RGBA{58, 213, 74, 255} // $2A green
+	}
+	return color.RGBA{210, 44, 0, 255} // $16 red
 }
 
 // ToneHz is the pitch of the tone played while player 1 holds A: pulse

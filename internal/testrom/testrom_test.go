@@ -2,6 +2,7 @@ package testrom
 
 import (
 	"bytes"
+	"image"
 	"image/color"
 	"math"
 	"testing"
@@ -54,6 +55,19 @@ func TestColoursDistinct(t *testing.T) {
 			}
 		}
 	}
+	// The mark's colours are further apart still: a test tells them at a
+	// glance from each other and from everything else.
+	others := append(fills, P2Color(false), P2Color(true))
+	for _, on := range []bool{false, true} {
+		for _, c := range others {
+			if d := distance(MarkColor(on), c); d < 100 {
+				t.Errorf("mark colour %v and %v only %.0f apart", MarkColor(on), c, d)
+			}
+		}
+	}
+	if d := distance(MarkColor(false), MarkColor(true)); d < 200 {
+		t.Errorf("mark colours %v and %v only %.0f apart", MarkColor(false), MarkColor(true), d)
+	}
 }
 
 func TestPriority(t *testing.T) {
@@ -87,6 +101,20 @@ func TestLayout(t *testing.T) {
 				t.Errorf("%v and %v boxes overlap", a, b)
 			}
 		}
+		if box.Inset(-8).Overlaps(MarkBox()) {
+			t.Errorf("%v box %v within 8 px of the mark box %v", a, box, MarkBox())
+		}
+	}
+	mark := MarkBox()
+	if mark.Dx() < 16 || mark.Dy() < 16 {
+		t.Errorf("mark box %v smaller than 16x16", mark)
+	}
+	if FillPoint().In(mark.Inset(-16)) {
+		t.Errorf("fill point %v within 16 px of the mark box %v", FillPoint(), mark)
+	}
+	// On 8-pixel tiles, well inside the 256x224 picture.
+	if !mark.In(image.Rect(16, 16, 256-16, 224-16)) || mark.Min.X%8 != 0 || mark.Min.Y%8 != 0 || mark.Dx()%8 != 0 || mark.Dy()%8 != 0 {
+		t.Errorf("mark box %v not on tiles well inside the picture", mark)
 	}
 }
 
@@ -97,12 +125,19 @@ func TestROMPaletteEntries(t *testing.T) {
 	fill := []byte{0x28, 0x12, 0x07, 0x38, 0x02, 0x00, 0x30, 0x0F, 0x22}
 	// box_color: lsr tmp; lda #P2_DARK ($04); bcc +2; lda #P2_LIT ($24).
 	box := []byte{0xA9, 0x04, 0x90, 0x02, 0xA9, 0x24}
+	// mark_colors: MARK_OFF ($16), MARK_ON ($2A), then the end of PRG's
+	// contents (unused PRG is $FF). Only two bytes: TestNestopiaPicture is
+	// the real check.
+	mark := []byte{0x16, 0x2A, 0xFF}
 	prg := ROM()[16 : 16+16<<10]
 	if !bytes.Contains(prg, fill) {
 		t.Errorf("PRG lacks the fill colour table % X; re-measure the colours", fill)
 	}
 	if !bytes.Contains(prg, box) {
 		t.Errorf("PRG lacks the P2 colour code % X; re-measure the colours", box)
+	}
+	if !bytes.Contains(prg, mark) {
+		t.Errorf("PRG lacks the mark colour table % X; re-measure the colours", mark)
 	}
 }
 
