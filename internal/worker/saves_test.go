@@ -14,6 +14,7 @@ import (
 	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/gobrowser"
 	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
@@ -71,7 +72,18 @@ func TestSaveAndLoad(t *testing.T) {
 	if list := readSaves(t, a); len(list.Saves) != 0 {
 		t.Fatalf("saves of a new player: %+v", list)
 	}
-	a.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
+	dec := gobrowser.Decoder(t)
+	a.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
+	// The mark on, as saved; off after the save.
+	mark := testrom.MarkBox().Min.Add(testrom.MarkBox().Size().Div(2))
+	<-a.Input
+	flipMark := func(on bool) {
+		a.Press(t, 1<<libretro.ButtonSelect)
+		a.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.Select)) // held for a frame at least
+		a.Press(t, 0)
+		a.WaitColour(t, dec, mark, testrom.MarkColor(on))
+	}
+	flipMark(true)
 
 	a.Send(signal.Save{Slot: 2})
 	list := readSaves(t, a)
@@ -89,6 +101,10 @@ func TestSaveAndLoad(t *testing.T) {
 	if got := color.RGBAModel.Convert(pic.At(fill.X/2, fill.Y/2)).(color.RGBA); !gobrowser.Near(got, testrom.FillColor()) {
 		t.Errorf("thumbnail shows %v, want the idle fill %v", got, testrom.FillColor())
 	}
+	if got := color.RGBAModel.Convert(pic.At(mark.X/2, mark.Y/2)).(color.RGBA); !gobrowser.Near(got, testrom.MarkColor(true)) {
+		t.Errorf("thumbnail shows the mark %v, want on %v", got, testrom.MarkColor(true))
+	}
+	flipMark(false)
 
 	// A spectator with saves of their own may save, not load.
 	b := c.browse(t)
@@ -104,8 +120,10 @@ func TestSaveAndLoad(t *testing.T) {
 		t.Errorf("a spectator's load: %+v, want %s", r, signal.CodeNotPlaying)
 	}
 
-	// The player loads: everyone in the room hears of it.
+	// The player loads: the mark is on again, as saved, and everyone in
+	// the room hears of it.
 	a.Send(signal.Load{Slot: 2})
+	a.WaitColour(t, dec, mark, testrom.MarkColor(true))
 	for _, who := range []*gobrowser.Browser{a, b} {
 		var loaded signal.Loaded
 		for range 20 {
