@@ -53,6 +53,10 @@ func keyTable() map[string]keyDef {
 		lower, upper := strings.ToLower(string(c)), string(c)
 		keys["Key"+upper] = keyDef{key: lower, shiftKey: upper, vk: int64(c), text: lower}
 	}
+	for n := 1; n <= 12; n++ {
+		f := fmt.Sprintf("F%d", n)
+		keys[f] = keyDef{key: f, vk: int64(111 + n)}
+	}
 	const shifted = ")!@#$%^&*(" // Shift+0 … Shift+9 on a US layout
 	for d := '0'; d <= '9'; d++ {
 		s := string(d)

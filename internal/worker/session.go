@@ -182,6 +182,11 @@ func (s *session) sendSaves(saved int) {
 	list, err := s.host.savesList(ctx, s.player)
 	if err != nil {
 		s.log.Warn("worker: listing saves", "err", err)
+		msg := "Your saves could not be listed; try again in a moment."
+		if saved != 0 {
+			msg = fmt.Sprintf("Saved to slot %d, but your saves could not be listed.", saved)
+		}
+		s.send(signal.Refused{Code: signal.CodeSaveFailed, Message: msg})
 		return
 	}
 	list.Saved = saved

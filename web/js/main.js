@@ -44,10 +44,17 @@ ui = new UI({
   nick: (text) => session.setNick(text),
   option: (name, on) => session.setOption(name, on),
   share: () => session.share(),
+  save: (slot) => session.save(slot),
+  load: (slot) => session.load(slot),
+  continueGame: () => session.continueGame(),
+  dismissContinue: () => session.dismissContinue(),
+  copyPlayer: () => session.copyPlayer(),
+  importPlayer: (text) => session.importPlayer(text),
 });
 
 session = new Session({ ui, screen, pad, keyboard, gamepads, touchpad });
 ui.setOptions(session.prefs);
+ui.setPlayer(session.player);
 
 screen.addEventListener('frame', () => session.onFrame());
 screen.addEventListener('presented', (e) => session.onPresented(e.detail));
@@ -80,12 +87,20 @@ addEventListener('keydown', (e) => {
   } else if (e.code === 'KeyF' && !e.repeat) {
     e.preventDefault();
     screen.toggleFullscreen();
+  } else if (e.key === 'F2' || e.key === 'F4') {
+    // RetroArch's keys for the quick slot; a held key acts once.
+    e.preventDefault();
+    if (e.repeat) return;
+    if (e.key === 'F2') session.quickSave();
+    else session.quickLoad();
   }
 });
 
 // The test hook: read-only views of live values, nothing else global.
 // room and slot are null outside a room; the times are performance.now()
-// values of the current session, null until they happen.
+// values of the current session, null until they happen. player is the
+// id saves belong to; saves the current game's, newest first ([] until
+// the server lists them, and outside a game).
 Object.defineProperty(window, 'telecart', {
   enumerable: true,
   value: Object.freeze({
@@ -97,6 +112,8 @@ Object.defineProperty(window, 'telecart', {
     get members() { return (session.current?.state?.members ?? []).map((m) => ({ ...m })); },
     get connectedAt() { return session.current?.connectedAt ?? null; },
     get firstFrameAt() { return session.current?.firstFrameAt ?? null; },
+    get player() { return session.player; },
+    get saves() { return (session.current?.saves ?? []).map((x) => ({ ...x })); },
   }),
 });
 

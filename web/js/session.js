@@ -9,6 +9,10 @@
 // follows: /r/ROOM while in a room, so the link can be shared and reopened,
 // and / on the game list; the browser's Back and Forward move between them.
 //
+// Both carry the player id, made on the first visit: the server lists that
+// player's saves of the game once it runs, and whoever starts a game they
+// have saves of is offered to continue from the newest.
+//
 // Server messages are handled strictly in arrival order through one promise
 // chain: applying an offer is asynchronous, and a candidate or an "ended"
 // must never overtake the message before it. The socket's closing goes
@@ -16,9 +20,12 @@
 
 import { Signal, Peer, PROTOCOL_VERSION } from './network.js';
 import {
-  cleanNick, copyText, holders, me, roomFromPath, roomLink, roomPath, validGame, validListings, validRoomState,
+  cleanNick, copyText, holders, me, memberName, roomFromPath, roomLink, roomPath, validGame, validListings, validRoomState,
 } from './room.js';
-import { loadPrefs, savePref } from './prefs.js';
+import { loadPrefs, prefKey, savePref } from './prefs.js';
+import {
+  QUICK_SLOT, cleanPlayer, loadable, newPlayerId, savable, saveMoment, slotName, validPlayer, validSave, validSaves,
+} from './saves.js';
 
 const HELLO_TIMEOUT_MS = 10_000; // a socket that opens but never greets is as good as down
 const START_TIMEOUT_MS = 30_000; // from "start" to a picture or an open input channel
@@ -26,6 +33,11 @@ const BACKOFF_MAX_S = 30;
 const DISCONNECTED_MS = 10_000; // ICE "disconnected" this long counts as lost
 const EXPLANATION_GRACE_MS = 750; // how long a lost connection waits for the server to say why
 const SEAT_TIMEOUT_MS = 5000; // a seat request unanswered this long frees its buttons again
+const SAVE_TIMEOUT_MS = 20_000; // a save or load unanswered this long is given up on
+const CONTINUE_MS = 20_000; // how long Continue is offered over a game just started
+
+// Refusals of a save or a load; any other refusal answers a seat request.
+const SAVE_REFUSALS = new Set(['no_player', 'not_playing', 'no_save', 'bad_save', 'save_failed']);
 
 /** UI states, as window.telecart.state reports them. */
 export const STATES = Object.freeze([
@@ -71,6 +83,12 @@ export class Session {
     this.current = null; // the session in progress, see newSession
     this.prefs = loadPrefs();
     this.prefs.nick = cleanNick(this.prefs.nick);
+    // Whose saves these are: made on the first visit and kept from then on.
+    this.player = this.prefs.player;
+    if (!validPlayer(this.player)) {
+      this.player = newPlayerId();
+      savePref('player', this.player);
+    }
     this.liveRooms = [];
     this.awaitingPop = false; // our own history.back() is on its way
     this.queue = Promise.resolve();
@@ -95,6 +113,13 @@ export class Session {
 
     // Back and Forward: the address says where to be.
     addEventListener('popstate', () => this.enqueue(this.gen, () => this.onNavigate()));
+
+    // A code imported in another tab is this page's too from its next game on.
+    addEventListener('storage', (e) => {
+      if (e.key !== prefKey('player') || !validPlayer(e.newValue) || e.newValue === this.player) return;
+      this.player = e.newValue;
+      this.ui.setPlayer(this.player);
+    });
 
     addEventListener('touchstart', () => {
       this.padHidden = false;
@@ -155,6 +180,8 @@ export class Session {
       case 'started': return this.onStarted(data);
       case 'room': return this.onRoom(data);
       case 'refused': return this.onRefused(data);
+      case 'saves': return this.onSaves(data);
+      case 'loaded': return this.onLoaded(data);
       case 'offer': return this.onOffer(data);
       case 'candidate': return this.onCandidate(data);
       case 'ended': return this.onEnded(data);
@@ -268,7 +295,7 @@ export class Session {
       return;
     }
     const s = this.newSession('start', game);
-    const data = { game: game.id };
+    const data = { game: game.id, player: this.player };
     if (this.prefs.private) data.private = true;
     if (this.prefs.crowd) data.crowd = true;
     if (s.nickSent) data.nick = s.nickSent;
@@ -292,7 +319,7 @@ export class Session {
     s.slot = 0;
     s.wantSlot = opts.slot > 0 ? opts.slot : 0;
     this.enterUrl(room);
-    const data = { room };
+    const data = { room, player: this.player };
     if (s.nickSent) data.nick = s.nickSent;
     this.signal.send('join', data, s.ref);
     this.began(s, 'Connecting to the room…');
@@ -307,9 +334,15 @@ export class Session {
     // "ended" or "error"), so leaving it must say "quit". room: the room's
     // id once known; state: its newest room state; slot: this page's own
     // (the starter holds 1, a joiner watches) until a room state says.
+    // saves: the player's saves of the game, newest first, null until the
+    // server lists them; resume: the newest of the first list, offered as
+    // Continue to a starter (null: nothing to offer, undefined: not known
+    // yet); saving and loading: the slot of a request on its way, or null.
     const s = {
       kind, game, ref: newRef(), room: null, state: null, slot: kind === 'start' ? 1 : 0, wantSlot: 0,
       seatPending: null, seatTimer: 0, nickSent: this.prefs.nick,
+      saves: null, resume: undefined, resumeTimer: 0,
+      saving: null, savingSince: 0, saveTimer: 0, loading: null, loadingSince: 0, loadTimer: 0,
       started: null, peer: null, candidates: [], live: true, channel: null, channelOpen: false, frame: false,
       timer: 0, unstableTimer: 0, connectedAt: null, firstFrameAt: null,
     };
@@ -472,6 +505,10 @@ export class Session {
     this.screen.setAspect(aspect);
     this.touchpad.setSystem(s.game.system);
     this.ui.setLoadingStep('Connecting to the game…');
+    // The input channel, and even the first picture, may have come while
+    // this message waited in the queue behind the offer's answer: they
+    // do not wait in it.
+    this.maybePlaying(s);
     return undefined;
   }
 
@@ -511,6 +548,7 @@ export class Session {
     this.remember({ slot: s.slot });
     if (s.seatPending !== null && s.slot === s.seatPending) this.seatAnswered(s);
     this.ui.setRoom(state, s.slot);
+    if (before !== s.slot) this.drawSaves(s);
     if (!first && before !== s.slot) this.ui.toast(s.slot > 0 ? `You are player ${s.slot}` : 'You are watching');
     this.updateTouchPad();
     // Back after a lost connection: ask for the slot held before, if free.
@@ -521,14 +559,198 @@ export class Session {
     }
   }
 
-  /** A request was turned down (a slot someone took first); the game goes on. */
+  /** A request was turned down (a slot someone took first, a save that failed); the game goes on. */
   onRefused(data) {
     const s = this.current;
     if (!s) return;
     const message = typeof data.message === 'string' && data.message.trim() ? data.message.trim() : 'That was not possible.';
     console.info('telecart: refused', data.code, message);
-    this.seatAnswered(s);
+    if (SAVE_REFUSALS.has(data.code)) {
+      // Refusals carry no request id: one answers the oldest of a save and
+      // a load, and the server handles a session's requests in order.
+      if (s.saving !== null && (s.loading === null || s.savingSince <= s.loadingSince)) this.saveAnswered(s);
+      else this.loadAnswered(s);
+    } else {
+      this.seatAnswered(s);
+    }
     this.ui.toast(message);
+  }
+
+  // ---- saves ----
+
+  /** The player's saves of this game: when it starts for this page, and after each save. */
+  onSaves(data) {
+    const s = this.current;
+    if (!s) return;
+    s.saves = validSaves(data.saves);
+    if (s.resume === undefined) {
+      // Only the first list counts: a save made since is not a game to continue.
+      s.resume = s.kind === 'start' ? (s.saves[0] ?? null) : null;
+    }
+    const saved = data.saved;
+    if (savable(saved)) {
+      if (s.saving === saved) this.saveAnswered(s);
+      this.ui.toast(`Saved to slot ${saved}`);
+    }
+    this.drawSaves(s);
+    this.offerContinue(s);
+  }
+
+  /** Someone in the room (this page too) loaded a save: the game jumped. */
+  onLoaded(data) {
+    const s = this.current;
+    if (!s) return;
+    const save = validSave(data.save);
+    const by = typeof data.by === 'string' ? data.by : '';
+    const mine = !!s.state && by === s.state.you;
+    if (mine) this.loadAnswered(s);
+    // The game is not the one Continue was offered over any more.
+    this.endContinue(s);
+    const what = save ? `the save of ${saveMoment(save.time)}` : 'a save';
+    if (mine) {
+      this.ui.toast(`Loaded ${what}`);
+      return;
+    }
+    const member = s.state?.members.find((m) => m.id === by);
+    this.ui.toast(`${member ? memberName(member) : 'Someone'} loaded ${what}`);
+  }
+
+  /** Saves the game into slot 1-4 of this player's saves. */
+  save(slot) {
+    const s = this.current;
+    if (!s?.live || !s.started || !savable(slot)) return;
+    if (s.saving !== null) {
+      this.ui.toast('Still saving…');
+      return;
+    }
+    if (!this.signal.send('save', { slot }, s.ref)) return;
+    s.saving = slot;
+    s.savingSince = performance.now();
+    s.saveTimer = setTimeout(() => {
+      if (s.saving === null) return;
+      this.saveAnswered(s);
+      if (this.current === s) this.ui.toast(`Slot ${slot} did not answer: it may not have been saved`);
+    }, SAVE_TIMEOUT_MS);
+    this.drawSaves(s);
+  }
+
+  /** Loads one of this player's saves (0 the autosave) into the room, for everyone. */
+  load(slot) {
+    const s = this.current;
+    if (!s?.live || !s.started || !loadable(slot)) return;
+    if (this.watching) {
+      // The server would refuse it too; saying why here saves the round trip.
+      this.ui.toast('Take a controller to load a save: spectators can’t');
+      return;
+    }
+    if (s.loading !== null) {
+      this.ui.toast('Still loading…');
+      return;
+    }
+    // A slot this page lists as empty still goes to the server: the list
+    // may be older than a save made on another device, and the server's
+    // answer ("nothing saved", "another game's") is the one to show.
+    if (!this.signal.send('load', { slot }, s.ref)) return;
+    s.loading = slot;
+    s.loadingSince = performance.now();
+    s.loadTimer = setTimeout(() => {
+      if (s.loading === null) return;
+      this.loadAnswered(s);
+      if (this.current === s) this.ui.toast(`${slotName(slot)} did not load in time`);
+    }, SAVE_TIMEOUT_MS);
+    this.drawSaves(s);
+  }
+
+  saveAnswered(s) {
+    clearTimeout(s.saveTimer);
+    s.saving = null;
+    this.drawSaves(s);
+  }
+
+  loadAnswered(s) {
+    clearTimeout(s.loadTimer);
+    s.loading = null;
+    this.drawSaves(s);
+  }
+
+  /** The saves panel, as this session stands. */
+  drawSaves(s) {
+    if (this.current !== s) return;
+    this.ui.setSaves({ saves: s.saves, watching: this.watching, saving: s.saving, loading: s.loading });
+  }
+
+  /**
+   * Continue from the newest save, offered for a while to a player who
+   * starts a game they have saves of, once its picture is up: not to
+   * joiners, whose room plays on from where it is.
+   */
+  offerContinue(s) {
+    if (this.current !== s || this.state !== 'playing' || !s.resume || s.resumeTimer) return;
+    s.resumeTimer = setTimeout(() => this.endContinue(s), CONTINUE_MS);
+    this.ui.showContinue(s.resume, CONTINUE_MS);
+  }
+
+  /** Continue: the save offered, loaded. */
+  continueGame() {
+    const s = this.current;
+    if (!s?.resume) return;
+    const slot = s.resume.slot;
+    this.endContinue(s);
+    this.load(slot);
+  }
+
+  /** New game, Escape, or the offer's time is up: the game goes on as it is. */
+  dismissContinue() {
+    const s = this.current;
+    if (s) this.endContinue(s);
+  }
+
+  endContinue(s) {
+    clearTimeout(s.resumeTimer);
+    const shown = s.resume && s.resumeTimer;
+    s.resume = null;
+    if (shown && this.current === s) this.ui.hideContinue();
+  }
+
+  /** The quick slot's hotkeys: F2 saves, F4 loads. */
+  quickSave() {
+    this.save(QUICK_SLOT);
+  }
+
+  quickLoad() {
+    this.load(QUICK_SLOT);
+  }
+
+  /** Copies the player code, or selects it to copy by hand. */
+  async copyPlayer() {
+    if (await copyText(this.player)) this.ui.toast('Player code copied');
+    else this.ui.selectPlayer();
+  }
+
+  /**
+   * Takes the player code of another device: its saves are this page's
+   * from the next game on. A code the server would refuse is refused here,
+   * with the rule, and changes nothing.
+   */
+  importPlayer(text) {
+    const id = cleanPlayer(text);
+    if (!id) {
+      this.ui.setImportError('Paste the player code from your other device.');
+      return;
+    }
+    if (!validPlayer(id)) {
+      this.ui.setImportError('That is not a player code: it has 16 to 64 letters, digits, “-” or “_”.');
+      return;
+    }
+    this.ui.closeImport();
+    if (id === this.player) {
+      this.ui.toast('That is already your player code');
+      return;
+    }
+    this.player = id;
+    savePref('player', id);
+    this.ui.setPlayer(id);
+    this.ui.toast('Player code changed: its saves are yours here now');
   }
 
   /** Own slot (0 watching), or null outside a room. */
@@ -672,6 +894,8 @@ export class Session {
     document.title = s.game.title;
     this.gamepads.start();
     this.updateTouchPad();
+    this.drawSaves(s);
+    this.offerContinue(s);
   }
 
   /** A gamepad button was pressed: the touch pad is in the way now. */
@@ -783,12 +1007,17 @@ export class Session {
     if (s) {
       clearTimeout(s.timer);
       clearTimeout(s.unstableTimer);
+      clearTimeout(s.resumeTimer);
+      clearTimeout(s.saveTimer);
+      clearTimeout(s.loadTimer);
       s.peer?.close();
     }
     this.screen.detach();
     this.screen.exitFullscreen();
     if (s) this.seatAnswered(s);
     this.ui.setRoom(null);
+    this.ui.setSaves(null);
+    this.ui.hideContinue();
     this.ui.setTouch(false);
     this.ui.setWatching(false);
     this.ui.setWaiting(true);

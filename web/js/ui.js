@@ -1,5 +1,7 @@
 // What the player sees around the game: the views (connecting, game list,
-// loading, messages), the player's top bar and the help overlay.
+// loading, messages), the player's top bar, its players and saves panels,
+// the offer to continue, the player code on the home page and the help
+// overlay.
 //
 // This module only draws and reports clicks; it never talks to the network.
 // session.js decides which view shows and why, so every state the user can
@@ -8,6 +10,7 @@
 import { systemName, systemShort } from './systems.js';
 import { KEY_BINDINGS } from './input.js';
 import { SLOTS, counts, countsLabel, formatAge, holders, me, memberName, roleLabel, slotNames } from './room.js';
+import { QUICK_SLOT, SAVE_SLOTS, saveAge, saveMoment, slotName } from './saves.js';
 
 // Each failure the user can meet, in words a player understands. Retry means
 // "try the same thing again"; session.js decides what that is.
@@ -77,7 +80,9 @@ export class UI {
   /**
    * @param actions callbacks: start(game), join(roomId), retry(), back(),
    *   reload(), cancel(), quit(), fullscreen(), smooth(), unlockAudio(),
-   *   helpChanged(open), seat(slot), nick(text), option(name, on), share()
+   *   helpChanged(open), seat(slot), nick(text), option(name, on), share(),
+   *   save(slot), load(slot), continueGame(), dismissContinue(),
+   *   copyPlayer(), importPlayer(text)
    */
   constructor(actions) {
     this.actions = actions;
@@ -91,6 +96,8 @@ export class UI {
     this.ageTimer = 0;
     this.room = null; // the room state the player view shows
     this.seatPending = false;
+    this.saves = null; // what the saves panel shows: see setSaves
+    this.savesTimer = 0;
     // "Not a touch screen" rather than "has a mouse": a kiosk or a headless
     // browser has no pointer at all and still types.
     this.desktop = !matchMedia('(pointer: coarse)').matches;
@@ -155,6 +162,21 @@ export class UI {
       roomNick: $('room-nick'),
       watchHint: $('watch-hint'),
       toast: $('toast'),
+      savesBtn: $('saves-btn'),
+      savesPanel: $('saves-panel'),
+      saveSlots: $('save-slots'),
+      savesStatus: $('saves-status'),
+      savesWatchNote: $('saves-watch-note'),
+      resume: $('continue'),
+      resumeThumb: $('continue-thumb'),
+      resumeMeta: $('continue-meta'),
+      resumeBtn: $('continue-btn'),
+      resumeTimer: $('continue-timer'),
+      playerId: $('player-id'),
+      playerChange: $('player-change'),
+      playerImport: $('player-import'),
+      playerImportInput: $('player-import-input'),
+      playerImportError: $('player-import-error'),
     };
     const el = this.el;
 
@@ -163,7 +185,7 @@ export class UI {
     // that started a game must not also press the Retry or Cancel that
     // appears under it.
     document.addEventListener('keydown', (e) => {
-      if (e.repeat && (e.key === 'Enter' || e.key === ' ') && e.target.closest?.('#app button')) e.preventDefault();
+      if (e.repeat && (e.key === 'Enter' || e.key === ' ') && e.target.closest?.('#app button, #continue button')) e.preventDefault();
     }, true);
     // On the document, not the list: after a game, focus may be nowhere.
     document.addEventListener('keydown', (e) => {
@@ -226,11 +248,43 @@ export class UI {
       const b = e.target.closest('[data-seat]');
       if (b && !b.disabled) actions.seat(Number(b.dataset.seat));
     });
+    el.savesBtn.addEventListener('click', (e) => this.toggleSaves(e.detail === 0));
+    $('saves-panel-close').addEventListener('click', () => this.closeSaves());
+    $('saves-take').addEventListener('click', (e) => this.openPanel(e.detail === 0));
+    el.saveSlots.addEventListener('click', (e) => {
+      const b = e.target.closest('button');
+      if (!b || b.disabled) return;
+      if (b.dataset.save) actions.save(Number(b.dataset.save));
+      else if (b.dataset.load) actions.load(Number(b.dataset.load));
+    });
+    el.resumeBtn.addEventListener('click', () => actions.continueGame());
+    $('continue-new').addEventListener('click', () => actions.dismissContinue());
     el.soundHint.addEventListener('click', () => actions.unlockAudio());
     document.addEventListener('keydown', (e) => {
       if (e.key !== 'Escape' || this.view !== 'player' || this.helpOpen) return;
       if (!el.sharePop.hidden) this.hideShareLink();
       else if (!el.panel.hidden) this.closePanel();
+      else if (this.savesOpen) this.closeSaves();
+      else if (!el.resume.hidden) actions.dismissContinue();
+    });
+
+    // The player code: copied out, or another device's pasted in.
+    $('player-copy').addEventListener('click', () => actions.copyPlayer());
+    el.playerChange.addEventListener('click', () => {
+      if (el.playerImport.hidden) this.openImport();
+      else this.closeImport();
+    });
+    $('player-import-cancel').addEventListener('click', () => this.closeImport());
+    el.playerImport.addEventListener('submit', (e) => {
+      e.preventDefault();
+      actions.importPlayer(el.playerImportInput.value);
+    });
+    el.playerImportInput.addEventListener('input', () => this.setImportError(''));
+    el.playerImportInput.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') {
+        e.stopPropagation();
+        this.closeImport();
+      }
     });
     // A click or tap anywhere else closes the link popover.
     document.addEventListener('pointerdown', (e) => {
@@ -242,9 +296,10 @@ export class UI {
     });
     el.player.addEventListener('pointerup', (e) => {
       // On touch screens a tap on the picture shows or hides the bar.
-      if (!e.target.closest('#stage') || e.target.closest('button')) return;
-      // A tap or click on the picture puts the players panel away first.
+      if (!e.target.closest('#stage') || e.target.closest('button, #continue')) return;
+      // A tap or click on the picture puts a panel away first.
       if (!el.panel.hidden) this.closePanel();
+      else if (this.savesOpen) this.closeSaves();
       else if (e.pointerType !== 'mouse') {
         if (el.player.classList.contains('bar-hidden')) this.showBar();
         else this.hideBar();
@@ -281,9 +336,12 @@ export class UI {
       clearTimeout(this.barTimer);
       this.closeHelp();
       this.closePanel(false);
+      this.closeSaves(false);
+      this.hideContinue();
       this.hideShareLink(false);
       this.setRoom(null);
     }
+    if (name !== 'list') this.closeImport(false);
     if (name === 'list') this.scheduleAges();
     else clearTimeout(this.ageTimer);
   }
@@ -389,8 +447,8 @@ export class UI {
   onListKey(e) {
     if (e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
     const inFilter = e.target === this.el.filter;
-    // The name field and the room options keep their own keys.
-    if (!inFilter && e.target.closest?.('input, .start-options')) return;
+    // The name field, the room options and the player code keep their own keys.
+    if (!inFilter && e.target.closest?.('input, .start-options, .player-code')) return;
     switch (e.key) {
       case 'ArrowDown': this.select(this.selected + 1); break;
       case 'ArrowUp': this.select(this.selected - 1); break;
@@ -621,7 +679,7 @@ export class UI {
     const bar = this.el.topbar;
     // Not from under the mouse or the keyboard focus, nor behind the help
     // or beside the players panel.
-    if (bar.matches(':hover') || bar.contains(document.activeElement) || this.helpOpen || this.panelOpen) {
+    if (bar.matches(':hover') || bar.contains(document.activeElement) || this.helpOpen || this.panelOpen || this.savesOpen) {
       this.barTimer = setTimeout(() => this.hideBar(), BAR_HIDE_MS);
       return;
     }
@@ -768,6 +826,7 @@ export class UI {
     const el = this.el;
     if (!this.room) return;
     this.hideShareLink(false);
+    this.closeSaves(false); // one panel at a time: they sit in the same place
     el.panel.hidden = false;
     el.people.setAttribute('aria-expanded', 'true');
     el.player.classList.add('panel-open');
@@ -785,6 +844,231 @@ export class UI {
     el.people.setAttribute('aria-expanded', 'false');
     el.player.classList.remove('panel-open');
     if (refocus && inside && this.view === 'player') el.player.focus({ preventScroll: true });
+  }
+
+  // ---- saves ----
+
+  /**
+   * Draws the saves panel. view: { saves, watching, saving, loading } where
+   * saves is a saves.js list (null until the server has sent it), watching
+   * says loading is not allowed, saving and loading are the slots of
+   * requests on their way (or null); null outside a game.
+   */
+  setSaves(view) {
+    this.saves = view;
+    if (!view) {
+      this.closeSaves(false);
+      return;
+    }
+    this.renderSaves();
+  }
+
+  renderSaves() {
+    const el = this.el;
+    const v = this.saves;
+    if (!v) return;
+    const now = Date.now();
+    const list = v.saves ?? [];
+    const newest = list[0]?.slot;
+    const focused = document.activeElement?.closest?.('#save-slots button');
+    const refocus = focused && (focused.dataset.save ? `[data-save="${focused.dataset.save}"]` : `[data-load="${focused.dataset.load}"]`);
+
+    el.savesWatchNote.hidden = !v.watching;
+    el.savesStatus.textContent = v.saves === null ? 'Loading your saves…' : list.length === 0 ? 'No saves of this game yet.' : '';
+    el.savesStatus.hidden = !el.savesStatus.textContent;
+
+    const rows = [];
+    for (let n = 0; n <= SAVE_SLOTS; n++) {
+      const save = list.find((x) => x.slot === n);
+      const li = document.createElement('li');
+      li.className = 'save';
+      li.dataset.slot = String(n);
+      li.dataset.state = v.saving === n ? 'saving' : v.loading === n ? 'loading' : save ? 'full' : 'empty';
+
+      let thumb;
+      if (save?.thumbnail) {
+        thumb = document.createElement('img');
+        thumb.src = save.thumbnail;
+        thumb.alt = '';
+        thumb.decoding = 'async';
+      } else {
+        thumb = document.createElement('span');
+        thumb.textContent = n === 0 ? 'Auto' : String(n);
+        thumb.setAttribute('aria-hidden', 'true');
+      }
+      thumb.classList.add('save-thumb');
+
+      const text = document.createElement('span');
+      text.className = 'save-text';
+      const name = document.createElement('span');
+      name.className = 'save-name';
+      name.append(Object.assign(document.createElement('span'), { textContent: slotName(n) }));
+      if (n === newest && list.length > 1) {
+        name.append(Object.assign(document.createElement('span'), { className: 'save-tag', textContent: 'Newest' }));
+      }
+      const time = document.createElement('span');
+      time.className = 'save-time';
+      if (v.saving === n) time.textContent = 'Saving…';
+      else if (v.loading === n) time.textContent = 'Loading…';
+      else if (save) {
+        time.textContent = saveAge(save.time, now);
+        time.title = new Date(save.time).toLocaleString();
+      } else time.textContent = 'Empty';
+      text.append(name, time);
+
+      const actions = document.createElement('span');
+      actions.className = 'save-actions';
+      const when = save ? ` (${saveMoment(save.time, now)})` : '';
+      if (n > 0) {
+        const b = document.createElement('button');
+        b.type = 'button';
+        b.className = 'btn btn-small';
+        b.dataset.save = String(n);
+        b.textContent = 'Save';
+        b.setAttribute('aria-label', save ? `Save to ${slotName(n).toLowerCase()}, replacing the save of ${saveMoment(save.time, now)}` : `Save to ${slotName(n).toLowerCase()}`);
+        if (n === QUICK_SLOT) b.title = 'F2';
+        actions.append(b);
+      }
+      const load = document.createElement('button');
+      load.type = 'button';
+      load.className = 'btn btn-small btn-primary';
+      load.dataset.load = String(n);
+      load.textContent = 'Load';
+      load.disabled = !save || v.watching;
+      if (save && v.watching) {
+        load.title = 'Take a controller to load: spectators can’t';
+        load.setAttribute('aria-describedby', 'saves-watch-note');
+      } else if (n === QUICK_SLOT && save) load.title = 'F4';
+      load.setAttribute('aria-label', `Load ${slotName(n).toLowerCase()}${when}`);
+      actions.append(load);
+
+      li.append(thumb, text, actions);
+      rows.push(li);
+    }
+    el.saveSlots.replaceChildren(...rows);
+    if (refocus) (el.saveSlots.querySelector(`${refocus}:not(:disabled)`) ?? $('saves-panel-close')).focus({ preventScroll: true });
+  }
+
+  get savesOpen() {
+    return !this.el.savesPanel.hidden;
+  }
+
+  toggleSaves(byKeyboard) {
+    if (this.savesOpen) this.closeSaves();
+    else this.openSaves(byKeyboard);
+  }
+
+  openSaves(byKeyboard = false) {
+    const el = this.el;
+    if (!this.saves) return;
+    this.hideShareLink(false);
+    this.closePanel(false);
+    this.renderSaves();
+    el.savesPanel.hidden = false;
+    el.savesBtn.setAttribute('aria-expanded', 'true');
+    el.player.classList.add('panel-open');
+    this.showBar();
+    this.refreshSaves();
+    // Keyboard users land in the panel; a mouse click leaves keys to the game.
+    if (byKeyboard) (el.saveSlots.querySelector('button:not(:disabled)') ?? $('saves-panel-close')).focus({ preventScroll: true });
+    else el.player.focus({ preventScroll: true });
+  }
+
+  closeSaves(refocus = true) {
+    const el = this.el;
+    clearTimeout(this.savesTimer);
+    if (el.savesPanel.hidden) return;
+    const inside = el.savesPanel.contains(document.activeElement);
+    el.savesPanel.hidden = true;
+    el.savesBtn.setAttribute('aria-expanded', 'false');
+    el.player.classList.remove('panel-open');
+    if (refocus && inside && this.view === 'player') el.player.focus({ preventScroll: true });
+  }
+
+  /** "3 min ago" moves on while the panel is open. */
+  refreshSaves() {
+    clearTimeout(this.savesTimer);
+    this.savesTimer = setTimeout(() => {
+      if (!this.savesOpen) return;
+      this.renderSaves();
+      this.refreshSaves();
+    }, AGE_REFRESH_MS);
+  }
+
+  /** The offer to continue from save, over the picture, for ms. */
+  showContinue(save, ms) {
+    const el = this.el;
+    const thumb = el.resumeThumb;
+    thumb.hidden = !save.thumbnail;
+    if (save.thumbnail) thumb.src = save.thumbnail;
+    el.resumeMeta.textContent = `${slotName(save.slot)} · ${saveAge(save.time)}`;
+    el.resumeMeta.title = new Date(save.time).toLocaleString();
+    // The bar that runs out with the offer starts again from full.
+    el.resumeTimer.style.animation = 'none';
+    el.resumeTimer.style.setProperty('--continue-ms', `${ms}ms`);
+    el.resume.hidden = false;
+    void el.resumeTimer.offsetWidth;
+    el.resumeTimer.style.animation = '';
+    this.announce(`Continue from ${slotName(save.slot).toLowerCase()}, saved ${saveAge(save.time)}? Continue, or New game.`);
+    // Enter answers the question on a keyboard; on a phone a focus ring
+    // is only noise.
+    if (this.desktop) el.resumeBtn.focus({ preventScroll: true });
+  }
+
+  hideContinue() {
+    const el = this.el;
+    if (el.resume.hidden) return;
+    const inside = el.resume.contains(document.activeElement);
+    el.resume.hidden = true;
+    el.resumeThumb.removeAttribute('src');
+    if (inside && this.view === 'player') el.player.focus({ preventScroll: true });
+  }
+
+  // ---- the player code ----
+
+  setPlayer(id) {
+    const input = this.el.playerId;
+    input.value = id;
+    input.size = Math.max(16, id.length);
+  }
+
+  /** The code, selected, for copying by hand when the clipboard is out of reach. */
+  selectPlayer() {
+    const input = this.el.playerId;
+    input.focus({ preventScroll: true });
+    input.select();
+  }
+
+  openImport() {
+    const el = this.el;
+    el.playerImport.hidden = false;
+    el.playerChange.setAttribute('aria-expanded', 'true');
+    this.setImportError('');
+    el.playerImportInput.focus({ preventScroll: true });
+  }
+
+  closeImport(refocus = true) {
+    const el = this.el;
+    if (el.playerImport.hidden) return;
+    const inside = el.playerImport.contains(document.activeElement);
+    el.playerImport.hidden = true;
+    el.playerImportInput.value = '';
+    this.setImportError('');
+    el.playerChange.setAttribute('aria-expanded', 'false');
+    if (refocus && inside) el.playerChange.focus({ preventScroll: true });
+  }
+
+  /** Why a pasted code was refused; empty clears it. */
+  setImportError(text) {
+    const el = this.el;
+    el.playerImportError.textContent = text;
+    el.playerImportError.hidden = !text;
+    if (text) {
+      el.playerImportInput.setAttribute('aria-invalid', 'true');
+      el.playerImportInput.focus({ preventScroll: true });
+    } else {
+      el.playerImportInput.removeAttribute('aria-invalid');
+    }
   }
 
   /** The link, selected, for copying by hand when the clipboard is out of reach. */

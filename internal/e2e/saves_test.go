@@ -1,0 +1,592 @@
+package e2e
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"image"
+	"image/color"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/cli"
+	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+// The tests of this file play with saves as a player does: the saves panel
+// and the hotkeys, Continue when starting a game again, the player code
+// carried to another browser, and two workers that share an S3 bucket.
+// What a save holds is checked through the test ROM's mark, the one bit of
+// state it keeps (flipped by each press of player 1's Select, shown in its
+// own box): a save made with the mark on brings it back on.
+
+// markPoint is the middle of the mark's box in the picture.
+func markPoint() image.Point { return centre(testrom.MarkBox()) }
+
+// hold presses a key, waits until the game shows it held (the fill takes
+// the button's colour), and returns the function that releases it. The
+// wait matters: the game reads the pad once a frame, and a press released
+// within the same frame never reaches it.
+func hold(t testing.TB, p *browsertest.Page, code string, button testrom.Button) func() {
+	t.Helper()
+	if err := p.KeyDown(code); err != nil {
+		fail(t, p, "%v", err)
+	}
+	waitColour(t, p, testrom.FillColor(button))
+	return func() {
+		t.Helper()
+		if err := p.KeyUp(code); err != nil {
+			fail(t, p, "%v", err)
+		}
+		waitColour(t, p, testrom.FillColor())
+	}
+}
+
+// flipMark presses Select (Shift) once and waits for the mark to show on.
+func flipMark(t testing.TB, p *browsertest.Page, on bool) {
+	t.Helper()
+	hold(t, p, "ShiftLeft", testrom.Select)()
+	waitPixel(t, p, markPoint(), testrom.MarkColor(on))
+}
+
+// toastSays waits for the toast to show text.
+func toastSays(t testing.TB, p *browsertest.Page, text string) {
+	t.Helper()
+	waitJS(t, p, fmt.Sprintf(`(() => { const e = document.getElementById('toast'); return !e.hidden && e.innerText.trim() === %q; })()`, text),
+		15*time.Second, fmt.Sprintf("no toast %q", text))
+}
+
+// toastMatches waits for the toast to match a regular expression.
+func toastMatches(t testing.TB, p *browsertest.Page, re string) {
+	t.Helper()
+	waitJS(t, p, fmt.Sprintf(`(() => { const e = document.getElementById('toast'); return !e.hidden && new RegExp(%q).test(e.innerText.trim()); })()`, re),
+		15*time.Second, fmt.Sprintf("no toast matching %q", re))
+}
+
+// openSaves opens the saves panel from the top bar and waits for the
+// player's list of saves to be in.
+func openSaves(t testing.TB, p *browsertest.Page) {
+	t.Helper()
+	var open bool
+	eval(t, p, visible("#saves-panel"), &open)
+	if !open {
+		click(t, p, "#saves-btn")
+	}
+	waitJS(t, p, visible("#saves-panel")+` && document.getElementById('saves-status').textContent !== 'Loading your saves…'`,
+		10*time.Second, "the saves panel did not open with the list of saves")
+}
+
+// closeSaves puts the saves panel away.
+func closeSaves(t testing.TB, p *browsertest.Page) {
+	t.Helper()
+	click(t, p, "#saves-panel-close")
+	waitJS(t, p, `document.getElementById('saves-panel').hidden`, 5*time.Second, "the saves panel did not close")
+}
+
+// slotRow is the saves panel's row of a slot.
+func slotRow(n int) string { return fmt.Sprintf(`#save-slots [data-slot="%d"]`, n) }
+
+// saveInSlot saves into slot n (1-4) with the panel's Save button, and
+// waits until the page says so and the slot shows a save of just now.
+func saveInSlot(t testing.TB, p *browsertest.Page, n int) {
+	t.Helper()
+	openSaves(t, p)
+	click(t, p, fmt.Sprintf(`%s [data-save="%d"]`, slotRow(n), n))
+	toastSays(t, p, fmt.Sprintf("Saved to slot %d", n))
+	waitJS(t, p, fmt.Sprintf(`document.querySelector('%s').dataset.state === 'full'
+		&& document.querySelector('%[1]s .save-time').innerText === 'just now'
+		&& document.querySelector('%[1]s img.save-thumb') !== null`, slotRow(n)),
+		5*time.Second, fmt.Sprintf("slot %d does not show a save of just now with its picture", n))
+}
+
+// thumbPixel reads a pixel of a save's picture (an <img>), at a point of
+// the game's 256x224 picture, scaled to the thumbnail's size.
+func thumbPixel(t testing.TB, p *browsertest.Page, selector string, pt image.Point) []int {
+	t.Helper()
+	var got []int
+	eval(t, p, fmt.Sprintf(`(async () => {
+		const img = document.querySelector(%q);
+		if (!img) return null;
+		await img.decode();
+		const c = document.createElement('canvas');
+		c.width = img.naturalWidth; c.height = img.naturalHeight;
+		const g = c.getContext('2d', {willReadFrequently: true});
+		g.drawImage(img, 0, 0);
+		const d = g.getImageData(Math.floor(%d * c.width / 256), Math.floor(%d * c.height / 224), 1, 1).data;
+		return [d[0], d[1], d[2]];
+	})()`, selector, pt.X, pt.Y), &got)
+	return got
+}
+
+// thumbShows checks a save's picture at the fill and the mark.
+func thumbShows(t testing.TB, p *browsertest.Page, selector string, fill color.RGBA, mark bool) {
+	t.Helper()
+	if got := thumbPixel(t, p, selector, testrom.FillPoint()); !near(got, fill) {
+		fail(t, p, "the picture of %s has the fill %v, want %v", selector, got, fill)
+	}
+	if got := thumbPixel(t, p, selector, markPoint()); !near(got, testrom.MarkColor(mark)) {
+		fail(t, p, "the picture of %s has the mark %v, want %v", selector, got, testrom.MarkColor(mark))
+	}
+}
+
+// savedSlots is the page's list of saves: their slots, newest first.
+func savedSlots(t testing.TB, p *browsertest.Page) []int {
+	t.Helper()
+	var slots []int
+	eval(t, p, `window.telecart.saves.map(s => s.slot)`, &slots)
+	return slots
+}
+
+// waitContinue waits for the offer to continue from a save, and returns
+// what it says of the save.
+func waitContinue(t testing.TB, p *browsertest.Page) string {
+	t.Helper()
+	waitJS(t, p, visible("#continue")+` && `+visible("#continue-btn"), 10*time.Second, "no offer to continue")
+	return text(t, p, "#continue-meta")
+}
+
+// noContinue checks, for a moment after the list of saves came, that no
+// offer to continue shows.
+func noContinue(t testing.TB, p *browsertest.Page) {
+	t.Helper()
+	openSaves(t, p)
+	for end := time.Now().Add(700 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		var shown bool
+		eval(t, p, visible("#continue"), &shown)
+		if shown {
+			fail(t, p, "Continue is offered: %q", text(t, p, "#continue"))
+		}
+	}
+	closeSaves(t, p)
+}
+
+// toHome opens the home page afresh, as a reload or a new visit does.
+func toHome(t testing.TB, p *browsertest.Page, base string) {
+	t.Helper()
+	var ok bool
+	eval(t, p, fmt.Sprintf(`setTimeout(() => location.assign(%q)), true`, base+"/"), &ok)
+	waitJS(t, p, `window.telecart && window.telecart.state === 'list' && location.pathname === '/'`, 10*time.Second, "the home page did not load")
+}
+
+// TestSaveAndContinue saves with the panel and the hotkey, loads both
+// ways, and starting the game again offers to continue from the newest
+// save, which brings its state back.
+func TestSaveAndContinue(t *testing.T) {
+	base := serve(t, "-room-linger", "1s")
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitColour(t, p, testrom.FillColor())
+	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+
+	// A first game has no saves, and nothing to continue from.
+	noContinue(t, p)
+	openSaves(t, p)
+	if got := text(t, p, "#saves-status"); got != "No saves of this game yet." {
+		fail(t, p, "the empty saves panel says %q", got)
+	}
+	for n := 0; n <= 4; n++ {
+		if got := text(t, p, slotRow(n)+" .save-time"); got != "Empty" {
+			fail(t, p, "slot %d says %q before any save", n, got)
+		}
+	}
+
+	// F2 saves to slot 1, here with B held and the mark off.
+	closeSaves(t, p)
+	release := hold(t, p, "KeyZ", testrom.B)
+	press(t, p, "F2")
+	toastSays(t, p, "Saved to slot 1")
+	release()
+
+	// The panel's Save, with A held and the mark on, into slot 2.
+	flipMark(t, p, true)
+	release = hold(t, p, "KeyX", testrom.A)
+	saveInSlot(t, p, 2)
+	release()
+	if got := savedSlots(t, p); fmt.Sprint(got) != "[2 1]" {
+		fail(t, p, "saves %v, want slots 2 then 1 (newest first)", got)
+	}
+	// Each slot shows the picture of its moment.
+	thumbShows(t, p, slotRow(1)+" img", testrom.FillColor(testrom.B), false)
+	thumbShows(t, p, slotRow(2)+" img", testrom.FillColor(testrom.A), true)
+	if got := text(t, p, slotRow(2)+" .save-name"); !strings.EqualFold(got, "Slot 2 Newest") {
+		fail(t, p, "the newest save is named %q", got)
+	}
+	waitJS(t, p, `document.getElementById('toast').hidden`, 5*time.Second, "the toast stays")
+	screenshot(t, p, "screenshot-saves.png")
+
+	// Load puts the game back as it was: the mark comes back on.
+	closeSaves(t, p)
+	flipMark(t, p, false)
+	openSaves(t, p)
+	click(t, p, slotRow(2)+` [data-load="2"]`)
+	toastMatches(t, p, `^Loaded the save of \d`)
+	waitPixel(t, p, markPoint(), testrom.MarkColor(true))
+	// F4 loads slot 1, whose mark is off.
+	closeSaves(t, p)
+	press(t, p, "F4")
+	toastMatches(t, p, `^Loaded the save of \d`)
+	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+
+	// Keys typed into a field are not hotkeys: F2 in the name field saves nothing.
+	var ok bool
+	click(t, p, "#people-btn")
+	eval(t, p, `document.getElementById('room-nick').focus(), true`, &ok)
+	press(t, p, "F2")
+	time.Sleep(700 * time.Millisecond)
+	if got := savedSlots(t, p); fmt.Sprint(got) != "[2 1]" {
+		fail(t, p, "F2 typed into a field saved: saves %v", got)
+	}
+	eval(t, p, `document.getElementById('room-nick').blur(), true`, &ok)
+
+	// A reload and the game again: Continue offers the newest save, and
+	// brings its state back into the game, which starts with the mark off.
+	toHome(t, p, base)
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+	if got := waitContinue(t, p); got != "Slot 2 · just now" {
+		fail(t, p, "Continue offers %q, want slot 2 of just now", got)
+	}
+	thumbShows(t, p, "#continue-thumb", testrom.FillColor(testrom.A), true)
+	waitJS(t, p, `document.getElementById('toast').hidden && getComputedStyle(document.getElementById('continue')).opacity === '1'`,
+		5*time.Second, "the toast stays, or the offer does not settle")
+	screenshot(t, p, "screenshot-continue.png")
+	click(t, p, "#continue-btn")
+	toastMatches(t, p, `^Loaded the save of \d`)
+	waitPixel(t, p, markPoint(), testrom.MarkColor(true))
+	waitJS(t, p, `document.getElementById('continue').hidden`, 5*time.Second, "Continue stays after loading")
+	// The game goes on from there: keys still drive it.
+	hold(t, p, "KeyZ", testrom.B)()
+
+	// New game puts the offer away and leaves the game as it is.
+	toHome(t, p, base)
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitContinue(t, p)
+	click(t, p, "#continue-new")
+	waitJS(t, p, `document.getElementById('continue').hidden`, 5*time.Second, "New game did not put the offer away")
+	time.Sleep(700 * time.Millisecond) // time for a load, which must not come
+	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+	if got := savedSlots(t, p); fmt.Sprint(got) != "[2 1]" {
+		fail(t, p, "saves %v after New game, want them as they were", got)
+	}
+}
+
+// TestPlayerCode carries the player code to another browser, as a player
+// does to another device: its saves are there, for loading once playing,
+// and not offered to continue while joining someone's room.
+func TestPlayerCode(t *testing.T) {
+	base := serve(t, "-room-linger", "1s")
+	b := browsertest.Start(t)
+
+	// Alice saves, with the mark on, into slot 3.
+	alice := b.NewPage(t, base+"/")
+	setNick(t, alice, "nick", "Alice")
+	var code string
+	eval(t, alice, `document.getElementById('player-id').value`, &code)
+	if !regexp.MustCompile(`^[A-Za-z0-9_-]{22}$`).MatchString(code) {
+		fail(t, alice, "the player code %q is not 22 URL-safe characters", code)
+	}
+	var stored string
+	eval(t, alice, `localStorage.getItem('telecart.player')`, &stored)
+	if stored != code {
+		fail(t, alice, "the page shows the code %q and keeps %q", code, stored)
+	}
+	startGame(t, alice, testGame)
+	room := inRoom(t, alice)
+	flipMark(t, alice, true)
+	saveInSlot(t, alice, 3)
+	closeSaves(t, alice)
+
+	// Her code, copied from the home page: the clipboard, or the field
+	// selected for copying by hand.
+	other := b.NewPage(t, base+"/")
+	waitJS(t, other, `window.telecart.state === 'list'`, 10*time.Second, "no home page")
+	var hook string
+	eval(t, other, `window.telecart.player`, &hook)
+	if hook == code {
+		fail(t, other, "two browsers have the same player code")
+	}
+	click(t, other, "#player-copy")
+	waitJS(t, other, `(() => {
+		const t = document.getElementById('toast'), i = document.getElementById('player-id');
+		return (!t.hidden && t.innerText === 'Player code copied')
+			|| (document.activeElement === i && i.selectionStart === 0 && i.selectionEnd === i.value.length);
+	})()`, 5*time.Second, "Copy neither copied the code nor selected it")
+
+	// Bob, on a phone, takes her code. A mistyped one is refused
+	// with the rule, and changes nothing.
+	bob := b.NewPageOn(t, base+"/", browsertest.Phone())
+	waitJS(t, bob, `window.telecart.state === 'list'`, 10*time.Second, "no home page")
+	setNick(t, bob, "nick", "Bob")
+	var own string
+	eval(t, bob, `window.telecart.player`, &own)
+	click(t, bob, "#player-change")
+	waitJS(t, bob, visible("#player-import-input")+` && document.activeElement === document.getElementById('player-import-input')`,
+		5*time.Second, "no field to paste a code into")
+	typeInto(t, bob, "player-import-input", "not a code!")
+	press(t, bob, "Enter")
+	waitJS(t, bob, visible("#player-import-error")+` && document.getElementById('player-import-error').innerText.includes('16 to 64')`,
+		5*time.Second, "a bad code is not refused with the rule")
+	eval(t, bob, `window.telecart.player`, &hook)
+	if hook != own {
+		fail(t, bob, "a refused code changed the player to %q", hook)
+	}
+	// Pasted with the spaces a message brings along, it is taken.
+	typeInto(t, bob, "player-import-input", "  "+code+"\n")
+	click(t, bob, `#player-import button[type="submit"]`)
+	waitJS(t, bob, fmt.Sprintf(`window.telecart.player === %q && document.getElementById('player-id').value === %[1]q
+		&& localStorage.getItem('telecart.player') === %[1]q && document.getElementById('player-import').hidden`, code),
+		5*time.Second, "the code was not taken")
+	toastSays(t, bob, "Player code changed: its saves are yours here now")
+
+	// Joining Alice's room, Bob watches: her saves are his to see, and to
+	// load once he holds a controller; joining offers nothing to continue.
+	var ok bool
+	eval(t, bob, fmt.Sprintf(`setTimeout(() => location.assign(%q)), true`, base+"/r/"+room), &ok)
+	if got := inRoom(t, bob); got != room {
+		fail(t, bob, "joined %q, want %q", got, room)
+	}
+	noContinue(t, bob)
+	openSaves(t, bob)
+	waitJS(t, bob, visible("#saves-watch-note")+fmt.Sprintf(` && document.querySelector('%s').dataset.state === 'full'
+		&& document.querySelector('%[1]s [data-load]').disabled`, slotRow(3)),
+		5*time.Second, "the spectator does not see the save, with Load disabled and why")
+	thumbShows(t, bob, slotRow(3)+" img", testrom.FillColor(), true)
+	screenshot(t, bob, "screenshot-saves-phone.png")
+	press(t, bob, "F4")
+	toastSays(t, bob, "Take a controller to load a save: spectators can’t")
+
+	// With a controller he loads it, for the whole room: the mark, which
+	// Alice turned off meanwhile, comes back on for both, and Alice is
+	// told who loaded what.
+	flipMark(t, alice, false)
+	click(t, bob, "#saves-take")
+	waitJS(t, bob, visible("#room-panel"), 5*time.Second, "Take a controller did not open the players panel")
+	click(t, bob, `#slots [data-seat="2"]`)
+	waitSlot(t, bob, 2)
+	openSaves(t, bob)
+	waitJS(t, bob, fmt.Sprintf(`document.getElementById('saves-watch-note').hidden && !document.querySelector('%s [data-load]').disabled`, slotRow(3)),
+		5*time.Second, "Load stays disabled for a player")
+	click(t, bob, slotRow(3)+` [data-load="3"]`)
+	toastMatches(t, alice, `^Bob loaded the save of \d`)
+	for _, p := range []*browsertest.Page{alice, bob} {
+		waitPixel(t, p, markPoint(), testrom.MarkColor(true))
+	}
+
+	// Starting the game himself, Bob is offered Alice's save to continue.
+	toHome(t, bob, base)
+	startGame(t, bob, testGame)
+	inRoom(t, bob)
+	if got := waitContinue(t, bob); !strings.HasPrefix(got, "Slot 3 · ") {
+		fail(t, bob, "Continue offers %q, want slot 3", got)
+	}
+	click(t, bob, "#continue-btn")
+	waitPixel(t, bob, markPoint(), testrom.MarkColor(true))
+}
+
+// typeInto sets a text field's value as typing would, with its input event.
+func typeInto(t testing.TB, p *browsertest.Page, id, value string) {
+	t.Helper()
+	var ok bool
+	eval(t, p, fmt.Sprintf(`(() => {
+		const i = document.getElementById(%q);
+		i.focus();
+		i.value = %q;
+		i.dispatchEvent(new Event('input', {bubbles: true}));
+		return true;
+	})()`, id, value), &ok)
+}
+
+// TestSaveOfAnotherGame loads a save that is not this game's: one of
+// another game put in this game's slot, and a damaged one. The page says
+// so, and the game goes on untouched.
+func TestSaveOfAnotherGame(t *testing.T) {
+	dir := t.TempDir()
+	other := fixture.File(t, "Other Game.nes", testrom.ROM())
+	base := serve(t, "-games", filepath.Dir(other), "-saves", dir)
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	var player string
+	eval(t, p, `window.telecart.player`, &player)
+
+	// The test ROM, saved with the mark on.
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	flipMark(t, p, true)
+	saveInSlot(t, p, 1)
+
+	// The other game (the same ROM under another name, so the same core)
+	// has no saves, and none to continue from.
+	click(t, p, "#quit-btn")
+	startGame(t, p, "nes:Other Game.nes")
+	inRoom(t, p)
+	noContinue(t, p)
+	saveInSlot(t, p, 2)
+
+	// Its slot 1 gets the test ROM's save, as a mix-up in storage would.
+	games, err := filepath.Glob(filepath.Join(dir, "players", player, "*"))
+	if err != nil || len(games) != 2 {
+		t.Fatalf("the player's saves are in %v (%v), want two games' folders", games, err)
+	}
+	from, to := games[0], games[1]
+	if _, err := os.Stat(filepath.Join(from, "slot-2")); err == nil {
+		from, to = to, from
+	}
+	data, err := os.ReadFile(filepath.Join(from, "slot-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(to, "slot-1"), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	// It is not listed as this game's, and loading it is refused.
+	saveInSlot(t, p, 2) // a save brings the list again
+	if got := text(t, p, slotRow(1)+" .save-time"); got != "Empty" {
+		fail(t, p, "slot 1 of the other game shows %q, want Empty", got)
+	}
+	closeSaves(t, p)
+	press(t, p, "F4")
+	toastSays(t, p, "That save is of another game or emulator version, and cannot be loaded here.")
+	waitColour(t, p, testrom.FillColor())
+	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+
+	// A damaged save: a byte of slot 2 changed on disk.
+	path := filepath.Join(to, "slot-2")
+	data, err = os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	openSaves(t, p)
+	click(t, p, slotRow(2)+` [data-load="2"]`)
+	toastSays(t, p, "That save is damaged and cannot be loaded.")
+
+	// The game goes on as it was, and keys still drive it.
+	closeSaves(t, p)
+	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+	hold(t, p, "KeyX", testrom.A)()
+	flipMark(t, p, true)
+}
+
+// runCLI runs a telecart command in-process until the returned stop is
+// called, or the test ends; stop waits for it to exit and fails the test
+// on a non-zero exit. It also returns what the command prints.
+func runCLI(t testing.TB, args ...string) (stop func(), stdout *fixture.SyncBuffer) {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	stdout = new(fixture.SyncBuffer)
+	var stderr fixture.SyncBuffer
+	code := make(chan int, 1)
+	go func() { code <- cli.Run(ctx, args, stdout, &stderr) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
+		cancel()
+		if c := <-code; c != 0 {
+			t.Errorf("telecart %s exited %d:\n%s", args[0], c, stderr.String())
+		} else if t.Failed() {
+			t.Logf("telecart %s's log:\n%s", args[0], stderr.String())
+		}
+	}
+	t.Cleanup(stop)
+	return stop, stdout
+}
+
+// health reads the coordinator's /healthz.
+func health(t *testing.T, base string) (h struct{ Workers, Rooms, Sessions int }) {
+	t.Helper()
+	if err := json.Unmarshal([]byte(healthz(t, base)), &h); err != nil {
+		t.Fatal(err)
+	}
+	return h
+}
+
+func waitWorkers(t *testing.T, base string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for health(t, base).Workers != n {
+		if time.Now().After(deadline) {
+			t.Fatalf("%d workers registered, want %d", health(t, base).Workers, n)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestContinueOnAnotherWorker plays on worker A, saves into an S3 bucket,
+// and carries on on worker B once A has gone: the game comes back as it
+// was, from the save A made as its room ended.
+func TestContinueOnAnotherWorker(t *testing.T) {
+	s3 := fixture.S3(t)
+	const token = "telecart-e2e-token"
+	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-token", token)
+	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
+	var base string
+	for range 200 {
+		if m := addr.FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("the coordinator printed no address: %s", out.String())
+	}
+	worker := func(id string) func() {
+		stop, _ := runCLI(t, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
+			"-id", id, "-ice-loopback", "-games", "", "-room-linger", "1s", "-saves", t.TempDir(),
+			"-s3-endpoint", s3, "-s3-bucket", "telecart-saves", "-s3-access-key", fixture.S3AccessKey, "-s3-secret-key", fixture.S3SecretKey, "-s3-insecure")
+		return stop
+	}
+	stopA := worker("a")
+	waitWorkers(t, base, 1)
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	flipMark(t, p, true)
+	saveInSlot(t, p, 1)
+	closeSaves(t, p)
+
+	// B joins; A goes away, and its room with it.
+	worker("b")
+	waitWorkers(t, base, 2)
+	stopA()
+	waitWorkers(t, base, 1)
+	waitState(t, p, "ended", "retry-btn")
+
+	// Play again: on B, the only worker left, Continue offers the autosave
+	// A made as the room ended, and the game comes back as it was.
+	click(t, p, "#retry-btn")
+	inRoom(t, p)
+	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+	if got := waitContinue(t, p); !strings.HasPrefix(got, "Autosave · ") {
+		fail(t, p, "Continue offers %q, want the autosave", got)
+	}
+	click(t, p, "#continue-btn")
+	waitPixel(t, p, markPoint(), testrom.MarkColor(true))
+	openSaves(t, p)
+	if got := savedSlots(t, p); fmt.Sprint(got) != "[0 1]" {
+		fail(t, p, "saves %v on worker B, want the autosave then slot 1", got)
+	}
+	// Slot 1, saved on A, loads on B too.
+	flipMark(t, p, false)
+	click(t, p, slotRow(1)+` [data-load="1"]`)
+	waitPixel(t, p, markPoint(), testrom.MarkColor(true))
+}
