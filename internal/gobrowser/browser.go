@@ -169,6 +169,20 @@ func (b *Browser) ReadError() signal.Error {
 	return signal.Error{}
 }
 
+// Await reads until a message of type T comes, skipping up to 20 others
+// (room news, hellos, what is left of earlier sessions).
+func Await[T signal.Payload](b *Browser) T {
+	b.t.Helper()
+	for range 20 {
+		if p, ok := b.Read().(T); ok {
+			return p
+		}
+	}
+	var none T
+	b.t.Fatalf("gobrowser: no %T in 20 messages", none)
+	return none
+}
+
 // WaitGames reads hellos until one lists a game: a worker registers a
 // moment after the coordinator starts.
 func (b *Browser) WaitGames() signal.Hello {

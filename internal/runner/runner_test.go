@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/fixture"
-	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/media/opus"
 	"github.com/telecart/telecart/internal/media/vpx"
 	"github.com/telecart/telecart/internal/media/yuv"
@@ -164,17 +163,6 @@ func distance(a, b color.RGBA) float64 {
 	return math.Sqrt(dr*dr + dg*dg + db*db)
 }
 
-// nesButton maps the test ROM's NES buttons to libretro joypad bits.
-func nesButton(b testrom.Button) uint16 {
-	id := map[testrom.Button]int{
-		testrom.A: libretro.ButtonA, testrom.B: libretro.ButtonB,
-		testrom.Select: libretro.ButtonSelect, testrom.Start: libretro.ButtonStart,
-		testrom.Up: libretro.ButtonUp, testrom.Down: libretro.ButtonDown,
-		testrom.Left: libretro.ButtonLeft, testrom.Right: libretro.ButtonRight,
-	}[b]
-	return 1 << id
-}
-
 // colourMatch reports whether got is closer to want than to any other
 // colour the test ROM can show, and close in absolute terms.
 func colourMatch(got, want color.RGBA) bool {
@@ -251,7 +239,7 @@ func TestInputToPicture(t *testing.T) {
 
 	for _, b := range testrom.Buttons() {
 		mark = mark || b == testrom.Select
-		check("player 1 "+b.String(), 0, nesButton(b), func(p *picture) bool {
+		check("player 1 "+b.String(), 0, b.Joypad(), func(p *picture) bool {
 			return colourMatch(p.mean(image.Rectangle{Min: fill.Sub(image.Pt(8, 8)), Max: fill.Add(image.Pt(8, 8))}), testrom.FillColor(b)) && markShown(p)
 		})
 	}
@@ -259,7 +247,7 @@ func TestInputToPicture(t *testing.T) {
 		return colourMatch(p.mean(image.Rectangle{Min: fill.Sub(image.Pt(8, 8)), Max: fill.Add(image.Pt(8, 8))}), testrom.FillColor()) && markShown(p)
 	})
 	for _, b := range testrom.Buttons() {
-		check("player 2 "+b.String(), 1, nesButton(b), func(p *picture) bool {
+		check("player 2 "+b.String(), 1, b.Joypad(), func(p *picture) bool {
 			for _, other := range testrom.Buttons() {
 				if !colourMatch(p.mean(testrom.P2Box(other)), testrom.P2Color(other == b)) {
 					return false
@@ -318,7 +306,7 @@ func TestToneWhileAHeld(t *testing.T) {
 	}
 	drain()
 	quiet := rms(30)
-	if err := s.SendInput(wire.Input{Slot: 0, Seq: 1, Buttons: nesButton(testrom.A)}); err != nil {
+	if err := s.SendInput(wire.Input{Slot: 0, Seq: 1, Buttons: testrom.A.Joypad()}); err != nil {
 		t.Fatal(err)
 	}
 	for s.nextVideo(t).Input < 1 {

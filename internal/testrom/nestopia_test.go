@@ -58,7 +58,7 @@ func (n *nes) run(t *testing.T, p1, p2 []testrom.Button) {
 	for port, held := range [][]testrom.Button{p1, p2} {
 		var in libretro.Input
 		for _, b := range held {
-			in.Buttons |= joypad(b)
+			in.Buttons |= b.Joypad()
 		}
 		if err := n.core.SetInput(port, in); err != nil {
 			t.Fatal(err)
@@ -73,16 +73,6 @@ func (n *nes) run(t *testing.T, p1, p2 []testrom.Button) {
 func (n *nes) press(t *testing.T, p1 ...testrom.Button) {
 	t.Helper()
 	n.run(t, p1, nil)
-}
-
-func joypad(b testrom.Button) uint16 {
-	id := map[testrom.Button]int{
-		testrom.A: libretro.ButtonA, testrom.B: libretro.ButtonB,
-		testrom.Select: libretro.ButtonSelect, testrom.Start: libretro.ButtonStart,
-		testrom.Up: libretro.ButtonUp, testrom.Down: libretro.ButtonDown,
-		testrom.Left: libretro.ButtonLeft, testrom.Right: libretro.ButtonRight,
-	}[b]
-	return 1 << id
 }
 
 // at is the colour of one pixel of the newest picture.

@@ -36,6 +36,8 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+
+	"github.com/telecart/telecart/internal/libretro"
 )
 
 //go:generate sh build.sh
@@ -81,6 +83,16 @@ func (b Button) String() string {
 		return "Right"
 	}
 	return fmt.Sprintf("Button(%d)", uint8(b))
+}
+
+// Joypad is the button's bit in a libretro pad state (RETRO_DEVICE_ID_JOYPAD),
+// as a browser sends it and a runner applies it.
+func (b Button) Joypad() uint16 {
+	id := map[Button]int{
+		A: libretro.ButtonA, B: libretro.ButtonB, Select: libretro.ButtonSelect, Start: libretro.ButtonStart,
+		Up: libretro.ButtonUp, Down: libretro.ButtonDown, Left: libretro.ButtonLeft, Right: libretro.ButtonRight,
+	}[b]
+	return 1 << id
 }
 
 // Buttons returns all eight buttons in shift-register order.

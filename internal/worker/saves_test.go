@@ -38,29 +38,6 @@ func withSaves(t *testing.T) (func(*Config), *saves.Store) {
 	return func(c *Config) { c.Saves = st }, st
 }
 
-// readSaves reads until the saves list comes, skipping what else the room says.
-func readSaves(t *testing.T, b *gobrowser.Browser) signal.Saves {
-	t.Helper()
-	for range 20 {
-		if s, ok := b.Read().(signal.Saves); ok {
-			return s
-		}
-	}
-	t.Fatal("no saves list")
-	return signal.Saves{}
-}
-
-func readRefused(t *testing.T, b *gobrowser.Browser) signal.Refused {
-	t.Helper()
-	for range 20 {
-		if r, ok := b.Read().(signal.Refused); ok {
-			return r
-		}
-	}
-	t.Fatal("no refusal")
-	return signal.Refused{}
-}
-
 // TestSaveAndLoad saves into a slot, with the picture as its thumbnail,
 // loads it back for the room, and checks who may do what.
 func TestSaveAndLoad(t *testing.T) {
@@ -69,7 +46,7 @@ func TestSaveAndLoad(t *testing.T) {
 	a := c.browse(t)
 	a.WaitGames()
 	started := a.Play(signal.Start{Game: testGame, Player: ann})
-	if list := readSaves(t, a); len(list.Saves) != 0 {
+	if list := gobrowser.Await[signal.Saves](a); len(list.Saves) != 0 {
 		t.Fatalf("saves of a new player: %+v", list)
 	}
 	dec := gobrowser.Decoder(t)
@@ -86,7 +63,7 @@ func TestSaveAndLoad(t *testing.T) {
 	flipMark(true)
 
 	a.Send(signal.Save{Slot: 2})
-	list := readSaves(t, a)
+	list := gobrowser.Await[signal.Saves](a)
 	if list.Saved != 2 || len(list.Saves) != 1 || list.Saves[0].Slot != 2 || time.Since(time.UnixMilli(list.Saves[0].Time)) > time.Minute {
 		t.Fatalf("after saving to slot 2: %+v", list)
 	}
@@ -110,13 +87,13 @@ func TestSaveAndLoad(t *testing.T) {
 	b := c.browse(t)
 	b.WaitGames()
 	b.Join(signal.Join{Room: started.Room, Player: bob})
-	readSaves(t, b)
+	gobrowser.Await[signal.Saves](b)
 	b.Send(signal.Save{Slot: 1})
-	if list := readSaves(t, b); list.Saved != 1 || len(list.Saves) != 1 {
+	if list := gobrowser.Await[signal.Saves](b); list.Saved != 1 || len(list.Saves) != 1 {
 		t.Fatalf("the spectator's save: %+v", list)
 	}
 	b.Send(signal.Load{Slot: 1})
-	if r := readRefused(t, b); r.Code != signal.CodeNotPlaying {
+	if r := gobrowser.Await[signal.Refused](b); r.Code != signal.CodeNotPlaying {
 		t.Errorf("a spectator's load: %+v, want %s", r, signal.CodeNotPlaying)
 	}
 
@@ -125,19 +102,12 @@ func TestSaveAndLoad(t *testing.T) {
 	a.Send(signal.Load{Slot: 2})
 	a.WaitColour(t, dec, mark, testrom.MarkColor(true))
 	for _, who := range []*gobrowser.Browser{a, b} {
-		var loaded signal.Loaded
-		for range 20 {
-			if l, ok := who.Read().(signal.Loaded); ok {
-				loaded = l
-				break
-			}
-		}
-		if loaded.Save.Slot != 2 || loaded.By != a.Room().You {
+		if loaded := gobrowser.Await[signal.Loaded](who); loaded.Save.Slot != 2 || loaded.By != a.Room().You {
 			t.Errorf("loaded: %+v, want slot 2 by %s", loaded, a.Room().You)
 		}
 	}
 	a.Send(signal.Load{Slot: 3})
-	if r := readRefused(t, a); r.Code != signal.CodeNoSave {
+	if r := gobrowser.Await[signal.Refused](a); r.Code != signal.CodeNoSave {
 		t.Errorf("loading an empty slot: %+v, want %s", r, signal.CodeNoSave)
 	}
 
@@ -146,7 +116,7 @@ func TestSaveAndLoad(t *testing.T) {
 	nobody.WaitGames()
 	nobody.Join(signal.Join{Room: started.Room})
 	nobody.Send(signal.Save{Slot: 1})
-	if r := readRefused(t, nobody); r.Code != signal.CodeNoPlayer {
+	if r := gobrowser.Await[signal.Refused](nobody); r.Code != signal.CodeNoPlayer {
 		t.Errorf("saving without a player id: %+v, want %s", r, signal.CodeNoPlayer)
 	}
 }
@@ -174,16 +144,13 @@ func TestAutosaveWhenRoomEnds(t *testing.T) {
 		t.Fatalf("saves after the room ended: %+v", list)
 	}
 	a.Play(signal.Start{Game: testGame, Player: ann})
-	if got := readSaves(t, a); len(got.Saves) != 1 || got.Saves[0].Slot != 0 {
+	if got := gobrowser.Await[signal.Saves](a); len(got.Saves) != 1 || got.Saves[0].Slot != 0 {
 		t.Fatalf("the next game's saves: %+v, want the autosave", got)
 	}
 	a.Send(signal.Load{Slot: 0})
-	for range 20 {
-		if _, ok := a.Read().(signal.Loaded); ok {
-			return
-		}
+	if l := gobrowser.Await[signal.Loaded](a); l.Save.Slot != 0 {
+		t.Fatalf("loaded %+v, want the autosave", l)
 	}
-	t.Fatal("the autosave did not load")
 }
 
 // TestBatterySave gives a player's game its battery save: the room starts
@@ -255,34 +222,27 @@ func TestContinueOnAnotherWorker(t *testing.T) {
 	p := c.browse(t)
 	p.WaitGames()
 	p.Play(signal.Start{Game: testGame, Player: ann})
-	readSaves(t, p)
+	gobrowser.Await[signal.Saves](p)
 	p.Send(signal.Save{Slot: 3})
-	if list := readSaves(t, p); list.Saved != 3 {
+	if list := gobrowser.Await[signal.Saves](p); list.Saved != 3 {
 		t.Fatalf("save on a: %+v", list)
 	}
 
 	// Worker a goes away; b comes.
 	c.stopWorker()
-	for range 20 {
-		if _, ok := p.Read().(signal.Ended); ok {
-			break
-		}
-	}
+	gobrowser.Await[signal.Ended](p)
 	b, _ := c.addWorker(t, 1, shared, func(cfg *Config) { cfg.ID = "b" })
 	p.WaitGames()
 	p.Play(signal.Start{Game: testGame, Player: ann})
 	if b.roomCount() != 1 {
 		t.Fatal("the game did not start on worker b")
 	}
-	list := readSaves(t, p)
+	list := gobrowser.Await[signal.Saves](p)
 	if len(list.Saves) == 0 || !slices.ContainsFunc(list.Saves, func(s signal.SaveInfo) bool { return s.Slot == 3 }) {
 		t.Fatalf("saves on b: %+v, want slot 3 from a", list)
 	}
 	p.Send(signal.Load{Slot: 3})
-	for range 20 {
-		if l, ok := p.Read().(signal.Loaded); ok && l.Save.Slot == 3 {
-			return
-		}
+	if l := gobrowser.Await[signal.Loaded](p); l.Save.Slot != 3 {
+		t.Fatalf("loaded %+v on b, want slot 3", l)
 	}
-	t.Fatal("slot 3 did not load on b")
 }
