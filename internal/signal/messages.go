@@ -12,6 +12,7 @@ const (
 	TypeJoin  Type = "join"  // Join: enter a running room
 	TypeSeat  Type = "seat"  // Seat: take a player slot, or give it up
 	TypeNick  Type = "nick"  // Nick: change the name others see
+	TypeLatency Type = "latency" // Latency: what the browser measured to each worker
 	TypeSave  Type = "save"  // Save: save the game into one of the player's slots
 	TypeLoad  Type = "load"  // Load: load one of the player's saves into the room
 	TypeQuit  Type = "quit"  // Quit: leave the room
@@ -58,6 +59,8 @@ func payloadOf(t Type) Payload {
 		return &Seat{}
 	case TypeNick:
 		return &Nick{}
+	case TypeLatency:
+		return &Latency{}
 	case TypeSave:
 		return &Save{}
 	case TypeLoad:
@@ -149,11 +152,42 @@ type Start struct {
 	// Player is who is playing, for their saves: the SRAM of the game is
 	// theirs, and the room autosaves for them.
 	Player string `json:"player,omitempty"`
+	// Zone asks for a worker of that zone, when one can take the room.
+	Zone string `json:"zone,omitempty"`
+	// Worker asks for that worker by id (the debug panel's choice).
+	Worker string `json:"worker,omitempty"`
 }
 
 func (Start) Type() Type { return TypeStart }
 func (s Start) validate() error {
-	return errors.Join(checkID("game", s.Game, true), checkID("room", s.Room, false), checkNick(s.Nick), CheckPlayer(s.Player, false))
+	return errors.Join(checkID("game", s.Game, true), checkID("room", s.Room, false), checkNick(s.Nick), CheckPlayer(s.Player, false),
+		checkID("zone", s.Zone, false), checkID("worker", s.Worker, false))
+}
+
+// MaxLatency bounds a measured round trip, in milliseconds: a worker
+// slower than this to answer is as good as unreachable.
+const MaxLatency = 10_000
+
+// Latency reports the round trip the browser measured to each worker's
+// ping URL, the best of a few tries, in milliseconds. It replaces the
+// browser's earlier report; a worker it does not name is unmeasured.
+type Latency struct {
+	RTT map[string]float64 `json:"rtt"`
+}
+
+func (Latency) Type() Type { return TypeLatency }
+func (l Latency) validate() error {
+	if len(l.RTT) > maxWorkers {
+		return fmt.Errorf("%w: latencies of %d workers", errField, len(l.RTT))
+	}
+	var errs []error
+	for id, ms := range l.RTT {
+		errs = append(errs, checkID("worker", id, true))
+		if !(ms >= 0 && ms <= MaxLatency) {
+			errs = append(errs, fmt.Errorf("%w: %v ms to %s", errField, ms, id))
+		}
+	}
+	return errors.Join(errs...)
 }
 
 // Join enters a running room, watching until a slot is taken with Seat.
@@ -357,14 +391,55 @@ type ICEServer struct {
 type Hello struct {
 	Games      []GameInfo  `json:"games"`
 	ICEServers []ICEServer `json:"iceServers,omitempty"`
+	// Workers are the candidates to measure: the browser fetches each
+	// one's ping URL a few times and reports the best in Latency.
+	Workers []WorkerInfo `json:"workers,omitempty"`
+}
+
+// maxWorkers bounds the workers in one message.
+const maxWorkers = 1000
+
+// WorkerInfo is a worker as a browser sees it.
+type WorkerInfo struct {
+	ID   string `json:"id"`
+	Zone string `json:"zone,omitempty"`
+	// Ping answers GET with 204 and CORS headers that allow any page.
+	Ping string `json:"ping,omitempty"`
+	// Rooms and Capacity say how full it is; Draining, that it takes no
+	// new rooms.
+	Rooms    int  `json:"rooms"`
+	Capacity int  `json:"capacity"`
+	Draining bool `json:"draining,omitempty"`
+}
+
+func (w WorkerInfo) validate() error {
+	errs := []error{checkID("worker", w.ID, true), checkID("zone", w.Zone, false), checkPing(w.Ping)}
+	if w.Rooms < 0 || w.Capacity < 0 {
+		errs = append(errs, fmt.Errorf("%w: %d rooms of %d", errField, w.Rooms, w.Capacity))
+	}
+	return errors.Join(errs...)
+}
+
+// checkPing accepts an absolute http or https URL, or nothing.
+func checkPing(u string) error {
+	if u == "" {
+		return nil
+	}
+	if len(u) > maxText || !(strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")) || strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
+		return fmt.Errorf("%w: ping URL %q is not an http(s) URL", errField, u)
+	}
+	return nil
 }
 
 func (Hello) Type() Type { return TypeHello }
 func (h Hello) validate() error {
-	if len(h.Games) > maxGames {
-		return fmt.Errorf("%w: more than %d games", errField, maxGames)
+	if len(h.Games) > maxGames || len(h.Workers) > maxWorkers {
+		return fmt.Errorf("%w: more than %d games or %d workers", errField, maxGames, maxWorkers)
 	}
 	var errs []error
+	for _, w := range h.Workers {
+		errs = append(errs, w.validate())
+	}
 	for _, g := range h.Games {
 		errs = append(errs, g.validate())
 	}
@@ -535,6 +610,8 @@ type Register struct {
 	Zone     string     `json:"zone,omitempty"`
 	Capacity int        `json:"capacity"` // rooms it can host at once
 	Games    []GameInfo `json:"games"`
+	// Ping is the URL browsers measure their latency to this worker with.
+	Ping string `json:"ping,omitempty"`
 	// Rooms are the rooms it runs already: a worker that lost its link
 	// keeps them, and registers them again when it is back.
 	Rooms []Listing `json:"rooms,omitempty"`
@@ -551,7 +628,7 @@ func (r Register) validate() error {
 	if len(r.Rooms) > r.Capacity {
 		return fmt.Errorf("%w: %d rooms, capacity %d", errField, len(r.Rooms), r.Capacity)
 	}
-	errs := []error{checkID("id", r.ID, true), checkID("zone", r.Zone, false)}
+	errs := []error{checkID("id", r.ID, true), checkID("zone", r.Zone, false), checkPing(r.Ping)}
 	for _, g := range r.Games {
 		errs = append(errs, g.validate())
 	}
