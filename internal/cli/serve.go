@@ -19,6 +19,7 @@ import (
 	"github.com/telecart/telecart/internal/config"
 	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/ping"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
@@ -88,6 +89,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	cfg.Coordinator = "ws://" + addr + "/worker"
+	cfg.PingURL = "http://" + addr + "/ping" // the coordinator's: one machine
 	w, cleanup, err := newWorker(ctx, e, cfg)
 	if err != nil {
 		srv.Close()
@@ -122,12 +124,44 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set the coordinator's worker token with -token or TELECART_TOKEN")
 	}
+	if cfg.PingListen != "" {
+		addr, stop, err := servePing(ctx, cfg.PingListen)
+		if err != nil {
+			return err
+		}
+		defer stop()
+		if cfg.PingURL == "" {
+			cfg.PingURL = "http://" + addr + "/ping"
+		}
+		e.log.Info("worker: ping", "listen", addr, "url", cfg.PingURL)
+	}
 	w, cleanup, err := newWorker(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	return w.Run(ctx)
+}
+
+// servePing answers browsers timing their round trip to this worker, until
+// stop. It returns the address it listens on.
+func servePing(ctx context.Context, listen string) (addr string, stop func(), err error) {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return "", nil, fmt.Errorf("ping: %w", err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("/ping", ping.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln) // ErrServerClosed after stop
+	}()
+	return ln.Addr().String(), func() {
+		srv.Close()
+		<-done
+	}, nil
 }
 
 // serveCoordinator listens on cfg.Listen and serves the coordinator there;
@@ -190,7 +224,7 @@ func newWorker(ctx context.Context, e *env, cfg config.Config) (*worker.Worker, 
 	rc := cfg.RunnerConfig()
 	rc.SystemDir, rc.SaveDir = dir, dir
 	w, err := worker.New(worker.Config{
-		ID: cfg.WorkerID, Zone: cfg.Zone, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
+		ID: cfg.WorkerID, Zone: cfg.Zone, Ping: cfg.PingURL, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
 		Saves: store, Autosave: time.Duration(cfg.Autosave),
 		Coordinator: cfg.Coordinator, Token: cfg.Token,
 		Library: lib, CoreDirs: cfg.Cores,

@@ -38,7 +38,13 @@ type Config struct {
 	// by place; Capacity is how many rooms a worker hosts.
 	WorkerID string `json:"worker_id"`
 	Zone     string `json:"zone"`
-	Capacity int    `json:"capacity"`
+	// PingListen is where a worker answers browsers timing their round
+	// trip to it; PingURL is the address browsers are given (default:
+	// http://PingListen/ping). The embedded default needs neither: its
+	// worker shares the coordinator's address.
+	PingListen string `json:"ping_listen"`
+	PingURL    string `json:"ping_url"`
+	Capacity   int    `json:"capacity"`
 	// RoomLinger is how long a room lives on after its last peer left.
 	RoomLinger Duration `json:"room_linger"`
 	// Saves is the directory of players' saves, unless S3 names a bucket
@@ -142,6 +148,8 @@ func Env() [][2]string {
 		{"TELECART_COORDINATOR", "coordinator"},
 		{"TELECART_WORKER_ID", "worker_id"},
 		{"TELECART_ZONE", "zone"},
+		{"TELECART_PING_LISTEN", "ping_listen"},
+		{"TELECART_PING_URL", "ping_url"},
 		{"TELECART_CAPACITY", "capacity"},
 		{"TELECART_ROOM_LINGER", "room_linger"},
 		{"TELECART_SAVES", "saves"},
@@ -186,6 +194,8 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	str("TELECART_COORDINATOR", &c.Coordinator)
 	str("TELECART_WORKER_ID", &c.WorkerID)
 	str("TELECART_ZONE", &c.Zone)
+	str("TELECART_PING_LISTEN", &c.PingListen)
+	str("TELECART_PING_URL", &c.PingURL)
 	str("TELECART_CODEC", &c.Codec)
 	str("TELECART_SAVES", &c.Saves)
 	str("TELECART_S3_ENDPOINT", &c.S3.Endpoint)
@@ -254,6 +264,10 @@ func (c *Config) Flags(fs *flag.FlagSet, roles ...string) {
 		}
 		fs.StringVar(&c.WorkerID, "id", c.WorkerID, "worker id, random when empty (TELECART_WORKER_ID)")
 		fs.StringVar(&c.Zone, "zone", c.Zone, "zone of the worker (TELECART_ZONE)")
+		if !has("coordinator") {
+			fs.StringVar(&c.PingListen, "ping-listen", c.PingListen, "address where browsers time their round trip to the worker (TELECART_PING_LISTEN)")
+			fs.StringVar(&c.PingURL, "ping-url", c.PingURL, "the ping URL browsers are given; default http://<ping-listen>/ping (TELECART_PING_URL)")
+		}
 		fs.IntVar(&c.Capacity, "capacity", c.Capacity, "rooms the worker hosts at once (TELECART_CAPACITY)")
 		fs.Var(&c.RoomLinger, "room-linger", "how long a room lives on after its last player left (TELECART_ROOM_LINGER)")
 		fs.StringVar(&c.Saves, "saves", c.Saves, "directory of players' saves, when no S3 bucket is set (TELECART_SAVES)")
@@ -304,6 +318,14 @@ func (c Config) Validate(roles ...string) error {
 			}
 			if c.S3.Endpoint != "" && (c.S3.Bucket == "" || c.S3.AccessKey == "" || c.S3.SecretKey == "") {
 				bad("s3: an endpoint wants a bucket, an access key and a secret key")
+			}
+			if c.PingListen != "" {
+				if _, _, err := net.SplitHostPort(c.PingListen); err != nil {
+					bad("ping_listen %q: %v", c.PingListen, err)
+				}
+			}
+			if u, err := url.Parse(c.PingURL); c.PingURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
+				bad("ping_url %q: want http(s)://host/ping", c.PingURL)
 			}
 			if c.UDPPort < 0 || c.UDPPort > 65535 {
 				bad("udp_port %d", c.UDPPort)

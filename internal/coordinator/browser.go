@@ -17,6 +17,9 @@ type browserConn struct {
 	session signal.SessionID // guarded by Coordinator.mu
 	ref     signal.SessionID // the browser's name for it; guarded by Coordinator.mu
 	room    *roomEntry       // guarded by Coordinator.mu
+	// latency is the browser's newest report, in ms by worker id; guarded
+	// by Coordinator.mu.
+	latency map[string]float64
 }
 
 func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
@@ -34,7 +37,7 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	c.mu.Unlock()
 	defer c.dropBrowser(b)
 
-	if err := b.send("", signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}); err != nil {
+	if err := b.send("", c.hello()); err != nil {
 		return
 	}
 	if err := b.send("", c.liveRooms()); err != nil {
@@ -70,6 +73,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 	c.mu.Unlock()
 	switch p.(type) {
 	case signal.Start, signal.Join: // a new session's reference
+	case signal.Latency: // not about a session
 	default:
 		if ref != "" && ref != current {
 			return // late, for a session the page has left
@@ -86,6 +90,10 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 		} else {
 			c.join(b, ref, p.(signal.Join))
 		}
+	case signal.Latency:
+		c.mu.Lock()
+		b.latency = p.RTT
+		c.mu.Unlock()
 	case signal.Quit:
 		if session != "" {
 			c.endSession(session)
@@ -103,7 +111,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 }
 
 func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Start) {
-	w, id, roomID, err := c.pick(b, ref, req.Game)
+	w, id, roomID, err := c.pick(b, ref, req)
 	if err != nil {
 		code := signal.CodeNoWorker
 		if errors.Is(err, errUnknownGame) {

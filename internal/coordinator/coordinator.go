@@ -4,6 +4,7 @@
 package coordinator
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"crypto/subtle"
@@ -13,6 +14,7 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -20,6 +22,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"github.com/telecart/telecart/internal/ping"
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -32,7 +35,8 @@ type Config struct {
 	// Web is the browser app, served at /.
 	Web    fs.FS
 	Logger *slog.Logger
-	// WorkerTimeout drops a worker silent for this long (default 15 s).
+	// WorkerTimeout drops a worker silent for this long (default 5 s;
+	// workers send a heartbeat every second).
 	WorkerTimeout time.Duration
 }
 
@@ -65,7 +69,7 @@ func New(cfg Config) *Coordinator {
 		cfg.Logger = slog.Default()
 	}
 	if cfg.WorkerTimeout <= 0 {
-		cfg.WorkerTimeout = 15 * time.Second
+		cfg.WorkerTimeout = 5 * time.Second
 	}
 	return &Coordinator{
 		cfg:      cfg,
@@ -84,6 +88,7 @@ func (c *Coordinator) Handler() http.Handler {
 	mux.HandleFunc("GET /ws", c.serveBrowser)
 	mux.HandleFunc("GET /worker", c.serveWorker)
 	mux.HandleFunc("GET /healthz", c.serveHealth)
+	mux.Handle("GET /ping", ping.Handler())
 	if c.cfg.Web != nil {
 		// Revalidate every time: a page must never mix modules of two
 		// versions after an upgrade.
@@ -155,35 +160,40 @@ func (c *Coordinator) games() []signal.GameInfo {
 	return games
 }
 
-// pick chooses the worker for a new room of b's, one that has the game
-// and a free place, the least loaded first, and registers the room and
-// the session on both sides under one lock, so two browsers cannot take
-// the same last place.
-func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, game string) (*workerConn, signal.SessionID, string, error) {
+// pick chooses the worker for a new room of b's and registers the room
+// and the session on both sides under one lock, so two browsers cannot
+// take the same last place. Among the workers that have the game, are
+// not draining and have a free place (the one asked for by hand, if any):
+// those of the zone asked for, when one of them can take the room; then
+// the one the browser measured fastest; then the least loaded.
+func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Start) (*workerConn, signal.SessionID, string, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var best *workerConn
+	var open []*workerConn
 	var info signal.GameInfo
 	hasGame := false
 	for _, w := range c.workers {
-		g, ok := w.games[game]
-		if !ok {
+		g, ok := w.games[req.Game]
+		if !ok || (req.Worker != "" && w.id != req.Worker) {
 			continue
 		}
 		hasGame, info = true, g
-		if w.load() >= w.capacity {
-			continue
-		}
-		if best == nil || w.load() < best.load() || (w.load() == best.load() && w.id < best.id) {
-			best = w
+		if !w.draining && w.load() < w.capacity {
+			open = append(open, w)
 		}
 	}
 	switch {
-	case best == nil && hasGame:
+	case len(open) == 0 && hasGame:
 		return nil, "", "", errAllBusy
-	case best == nil:
+	case len(open) == 0 && req.Worker != "":
+		return nil, "", "", errNoSuchWorker
+	case len(open) == 0:
 		return nil, "", "", errUnknownGame
 	}
+	if inZone := slices.DeleteFunc(slices.Clone(open), func(w *workerConn) bool { return w.zone != req.Zone }); req.Zone != "" && len(inZone) > 0 {
+		open = inZone
+	}
+	best := slices.MinFunc(open, func(a, z *workerConn) int { return b.compare(a, z) })
 	roomID := randomID(6)
 	for c.rooms[roomID] != nil || c.ended.game(roomID) != nil {
 		roomID = randomID(6)
@@ -202,14 +212,43 @@ func (c *Coordinator) addSession(b *browserConn, ref signal.SessionID, r *roomEn
 }
 
 var (
-	errAllBusy     = errors.New("every server that has this game is full")
-	errUnknownGame = errors.New("no server has this game")
+	errAllBusy      = errors.New("every server that has this game is full")
+	errUnknownGame  = errors.New("no server has this game")
+	errNoSuchWorker = errors.New("that server is not there (any more)")
 )
 
-// broadcastHello sends every browser the current library, after a worker
-// came or went.
+// unmeasured ranks a worker the browser has no latency for after every
+// measured one: it may be unreachable from there.
+const unmeasured = signal.MaxLatency + 1
+
+// compare orders two workers for b: the lower latency b reported, then
+// the lower load, then the id, so that the choice is stable. c.mu is held.
+func (b *browserConn) compare(x, y *workerConn) int {
+	rtt := func(w *workerConn) float64 {
+		if ms, ok := b.latency[w.id]; ok {
+			return ms
+		}
+		return unmeasured
+	}
+	return cmp.Or(cmp.Compare(rtt(x), rtt(y)), cmp.Compare(x.load(), y.load()), cmp.Compare(x.id, y.id))
+}
+
+// hello is what a browser is told first, and again after a worker came,
+// went or changed: the games, the ICE servers, the workers to measure.
+func (c *Coordinator) hello() signal.Hello {
+	h := signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, w := range c.workers {
+		h.Workers = append(h.Workers, signal.WorkerInfo{ID: w.id, Zone: w.zone, Ping: w.ping, Rooms: w.load(), Capacity: w.capacity, Draining: w.draining})
+	}
+	slices.SortFunc(h.Workers, func(a, b signal.WorkerInfo) int { return cmp.Compare(a.ID, b.ID) })
+	return h
+}
+
+// broadcastHello sends every browser the hello of now.
 func (c *Coordinator) broadcastHello() {
-	hello := signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}
+	hello := c.hello()
 	for _, b := range c.everyBrowser() {
 		_ = b.send("", hello) // a browser that is gone is cleaned up by its reader
 	}

@@ -16,6 +16,8 @@ type workerConn struct {
 	id       string
 	zone     string
 	capacity int
+	ping     string
+	draining bool
 	games    map[string]signal.GameInfo
 	rooms    map[string]*roomEntry
 }
@@ -58,7 +60,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w := &workerConn{
-		conn: conn{ws: ws}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity,
+		conn: conn{ws: ws}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity, ping: reg.Ping,
 		games: map[string]signal.GameInfo{}, rooms: map[string]*roomEntry{},
 	}
 	for _, g := range reg.Games {

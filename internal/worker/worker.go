@@ -27,6 +27,9 @@ type Config struct {
 	// ID names the worker to the coordinator; empty picks a random one.
 	ID   string
 	Zone string
+	// Ping is the URL browsers time their round trip to this worker with
+	// (see package ping); empty, they cannot measure it.
+	Ping string
 	// Capacity is how many rooms it hosts at once.
 	Capacity int
 	// Linger is how long a room lives on after its last peer left
@@ -57,7 +60,9 @@ type Config struct {
 const (
 	minRedial         = 500 * time.Millisecond
 	maxRedial         = 30 * time.Second
-	heartbeatInterval = 5 * time.Second
+	// heartbeatInterval is well inside the coordinator's 5 s: a worker
+	// that is gone must be seen to be gone within it.
+	heartbeatInterval = time.Second
 )
 
 // Worker hosts rooms for the browsers a coordinator sends it.
@@ -171,7 +176,7 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 	// listing can slip between the rooms the registration names and the
 	// link that carries their changes.
 	w.mu.Lock()
-	reg := signal.Register{ID: w.cfg.ID, Zone: w.cfg.Zone, Capacity: w.cfg.Capacity, Games: w.cfg.Library.Infos()}
+	reg := signal.Register{ID: w.cfg.ID, Zone: w.cfg.Zone, Capacity: w.cfg.Capacity, Games: w.cfg.Library.Infos(), Ping: w.cfg.Ping}
 	for _, h := range w.rooms {
 		reg.Rooms = append(reg.Rooms, h.listing(false))
 	}

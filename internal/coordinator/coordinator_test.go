@@ -1,0 +1,92 @@
+package coordinator
+
+import (
+	"context"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/telecart/telecart/internal/signal"
+)
+
+func dial(t *testing.T, srv *httptest.Server, path string, header http.Header) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+path, &websocket.DialOptions{HTTPHeader: header})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ws.CloseNow() })
+	return ws
+}
+
+func send(t *testing.T, ws *websocket.Conn, p signal.Payload) {
+	t.Helper()
+	b, err := signal.Encode("", p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.Write(context.Background(), websocket.MessageText, b); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hellos reads a browser's socket until a hello satisfies ok.
+func waitHello(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Hello) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if _, p, err := signal.Decode(b); err == nil {
+			if h, isHello := p.(signal.Hello); isHello && ok(h) {
+				return
+			}
+		}
+	}
+}
+
+// TestSilentWorkerDropped registers a worker that then says nothing: the
+// coordinator drops it after WorkerTimeout, and the browsers' list of
+// workers loses it.
+func TestSilentWorkerDropped(t *testing.T) {
+	if d := New(Config{}).cfg.WorkerTimeout; d != 5*time.Second {
+		t.Errorf("default worker timeout %v, want 5 s", d)
+	}
+	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler), WorkerTimeout: 300 * time.Millisecond})
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	browser := dial(t, srv, "/ws", nil)
+	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	send(t, worker, signal.Register{ID: "quiet", Capacity: 1, Games: []signal.GameInfo{{ID: "g", System: "nes"}}, Ping: "http://quiet.example/ping"})
+	waitHello(t, browser, "the worker joins", func(h signal.Hello) bool {
+		return len(h.Workers) == 1 && h.Workers[0].ID == "quiet" && h.Workers[0].Ping == "http://quiet.example/ping"
+	})
+	start := time.Now()
+	waitHello(t, browser, "the silent worker is dropped", func(h signal.Hello) bool { return len(h.Workers) == 0 })
+	t.Logf("dropped %v after joining", time.Since(start))
+}
+
+// TestPing answers the browser's round trip from the coordinator too: in
+// the embedded default its worker has no address of its own.
+func TestPing(t *testing.T) {
+	srv := httptest.NewServer(New(Config{}).Handler())
+	defer srv.Close()
+	resp, err := http.Get(srv.URL + "/ping")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
+		t.Fatalf("ping: %s, CORS %q", resp.Status, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
