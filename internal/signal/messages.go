@@ -8,14 +8,14 @@ import (
 
 // Browser → coordinator, and coordinator → worker with a session.
 const (
-	TypeStart Type = "start" // Start: play a game in a new room
-	TypeJoin  Type = "join"  // Join: enter a running room
-	TypeSeat  Type = "seat"  // Seat: take a player slot, or give it up
-	TypeNick  Type = "nick"  // Nick: change the name others see
+	TypeStart   Type = "start"   // Start: play a game in a new room
+	TypeJoin    Type = "join"    // Join: enter a running room
+	TypeSeat    Type = "seat"    // Seat: take a player slot, or give it up
+	TypeNick    Type = "nick"    // Nick: change the name others see
 	TypeLatency Type = "latency" // Latency: what the browser measured to each worker
-	TypeSave  Type = "save"  // Save: save the game into one of the player's slots
-	TypeLoad  Type = "load"  // Load: load one of the player's saves into the room
-	TypeQuit  Type = "quit"  // Quit: leave the room
+	TypeSave    Type = "save"    // Save: save the game into one of the player's slots
+	TypeLoad    Type = "load"    // Load: load one of the player's saves into the room
+	TypeQuit    Type = "quit"    // Quit: leave the room
 )
 
 // Both ways, relayed between browser and worker.

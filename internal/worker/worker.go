@@ -58,8 +58,8 @@ type Config struct {
 
 // Backoff between attempts to reach the coordinator.
 const (
-	minRedial         = 500 * time.Millisecond
-	maxRedial         = 30 * time.Second
+	minRedial = 500 * time.Millisecond
+	maxRedial = 30 * time.Second
 	// heartbeatInterval is well inside the coordinator's 5 s: a worker
 	// that is gone must be seen to be gone within it.
 	heartbeatInterval = time.Second
