@@ -10,6 +10,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/signal"
+	"syscall"
 )
 
 // command is one subcommand.
@@ -25,6 +27,9 @@ type command struct {
 type env struct {
 	stdout, stderr io.Writer
 	log            *slog.Logger
+	// drain is closed when the operator asks a worker to drain (SIGTERM);
+	// nil when nobody can.
+	drain <-chan struct{}
 }
 
 func commands() []command {
@@ -40,15 +45,55 @@ func commands() []command {
 
 // Run runs the command line args and returns the process exit code.
 func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	return run(ctx, nil, args, stdout, stderr)
+}
+
+// Main runs telecart as a program, with the signals an operator sends: an
+// interrupt stops it, and so does SIGTERM, except that a worker first
+// drains (takes no new games, and stops once its games have ended); a
+// second signal stops it at once.
+func Main(args []string, stdout, stderr io.Writer) int {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+	drain := make(chan struct{})
+	name, _ := subcommand(args)
+	go func() {
+		for first := true; ; first = false {
+			select {
+			case s := <-sigs:
+				if first && s == syscall.SIGTERM && name == "worker" {
+					close(drain)
+					continue
+				}
+				cancel()
+				return
+			case <-ctx.Done():
+				return
+			}
+		}
+	}()
+	return run(ctx, drain, args, stdout, stderr)
+}
+
+// subcommand splits the subcommand (serve when none is named) from its arguments.
+func subcommand(args []string) (string, []string) {
+	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
+		return args[0], args[1:]
+	}
+	return "serve", args
+}
+
+func run(ctx context.Context, drain <-chan struct{}, args []string, stdout, stderr io.Writer) int {
 	e := &env{
 		stdout: stdout,
 		stderr: stderr,
 		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()})),
+		drain:  drain,
 	}
-	name := "serve"
-	if len(args) > 0 && args[0] != "" && args[0][0] != '-' {
-		name, args = args[0], args[1:]
-	}
+	name, args := subcommand(args)
 	for _, c := range commands() {
 		if c.name != name {
 			continue

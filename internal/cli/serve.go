@@ -140,6 +140,15 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer cleanup()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-e.drain:
+			w.Drain()
+		case <-ctx.Done():
+		}
+	}()
 	return w.Run(ctx)
 }
 

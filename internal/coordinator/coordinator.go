@@ -88,6 +88,7 @@ func (c *Coordinator) Handler() http.Handler {
 	mux.HandleFunc("GET /ws", c.serveBrowser)
 	mux.HandleFunc("GET /worker", c.serveWorker)
 	mux.HandleFunc("GET /healthz", c.serveHealth)
+	mux.HandleFunc("POST /admin/workers/{id}/drain", c.serveDrain)
 	mux.Handle("GET /ping", ping.Handler())
 	if c.cfg.Web != nil {
 		// Revalidate every time: a page must never mix modules of two
@@ -178,7 +179,7 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 			continue
 		}
 		hasGame, info = true, g
-		if !w.draining && w.load() < w.capacity {
+		if !w.draining && w.cpu < overloaded && w.load() < w.capacity {
 			open = append(open, w)
 		}
 	}
@@ -216,6 +217,10 @@ var (
 	errUnknownGame  = errors.New("no server has this game")
 	errNoSuchWorker = errors.New("that server is not there (any more)")
 )
+
+// overloaded is the machine load (0 to 1) above which a worker takes no
+// new room: the rooms it runs would lose frames.
+const overloaded = 0.9
 
 // unmeasured ranks a worker the browser has no latency for after every
 // measured one: it may be unreachable from there.

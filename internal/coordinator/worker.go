@@ -18,6 +18,7 @@ type workerConn struct {
 	capacity int
 	ping     string
 	draining bool
+	cpu      float64 // the machine's load at the last heartbeat, 0 to 1
 	games    map[string]signal.GameInfo
 	rooms    map[string]*roomEntry
 }
@@ -108,7 +109,14 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		}
 		switch p := p.(type) {
 		case signal.Heartbeat:
-			continue
+			c.mu.Lock()
+			changed := w.draining != p.Draining
+			w.draining, w.cpu = p.Draining, p.CPU
+			c.mu.Unlock()
+			if changed {
+				log.Info("coordinator: worker draining", "rooms", p.Rooms)
+				c.broadcastHello()
+			}
 		case signal.Listing:
 			c.onListing(w, p)
 		case signal.Started, signal.SDP, signal.Candidate, signal.RoomState, signal.Refused, signal.Saves, signal.Loaded, signal.Ended, signal.Error:
@@ -138,4 +146,29 @@ func (c *Coordinator) dropWorker(w *workerConn) {
 	for _, id := range orphans {
 		c.toBrowser(id, signal.Ended{Reason: "The server running your game went away."})
 	}
+}
+
+// serveDrain is the operator's call to drain a worker: POST
+// /admin/workers/{id}/drain with the workers' token. The worker takes no
+// new rooms from then on and stops once its rooms have ended.
+func (c *Coordinator) serveDrain(rw http.ResponseWriter, r *http.Request) {
+	if !tokenOK(r, c.cfg.Token) {
+		c.log.Warn("coordinator: refused an admin call with a wrong or missing token", "remote", r.RemoteAddr)
+		http.Error(rw, "wrong or missing token", http.StatusUnauthorized)
+		return
+	}
+	id := r.PathValue("id")
+	c.mu.Lock()
+	w := c.workers[id]
+	c.mu.Unlock()
+	if w == nil {
+		http.Error(rw, "no worker "+id, http.StatusNotFound)
+		return
+	}
+	if err := w.send("", signal.Drain{}); err != nil {
+		http.Error(rw, "the worker did not take the call: "+err.Error(), http.StatusBadGateway)
+		return
+	}
+	c.log.Info("coordinator: worker asked to drain", "worker", id, "remote", r.RemoteAddr)
+	rw.WriteHeader(http.StatusAccepted)
 }

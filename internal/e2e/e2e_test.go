@@ -24,11 +24,11 @@ import (
 )
 
 // The worker starts runners as "<this executable> runner", as telecart
-// does; a benchmark that needs the server in a process of its own starts
-// "<this executable> serve".
+// does; a test or benchmark that needs a server or a worker in a process
+// of its own starts "<this executable> serve" or "worker".
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "runner" || os.Args[1] == "serve") {
-		os.Exit(cli.Run(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	if len(os.Args) > 1 && (os.Args[1] == "runner" || os.Args[1] == "serve" || os.Args[1] == "worker") {
+		os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr)) // as the telecart binary, signals and all
 	}
 	os.Exit(browsertest.RunInNetNS(m))
 }

@@ -49,6 +49,11 @@ const (
 	TypeListing   Type = "listing"   // Listing: a room opened, changed or closed
 )
 
+// Coordinator → worker, without a session.
+const (
+	TypeDrain Type = "drain" // Drain: take no new rooms, stop when the last ends
+)
+
 func payloadOf(t Type) Payload {
 	switch t {
 	case TypeStart:
@@ -87,6 +92,8 @@ func payloadOf(t Type) Payload {
 		return &LiveRooms{}
 	case TypeListing:
 		return &Listing{}
+	case TypeDrain:
+		return &Drain{}
 	case TypeEnded:
 		return &Ended{}
 	case TypeError:
@@ -641,12 +648,24 @@ func (r Register) validate() error {
 // Heartbeat reports a worker's load.
 type Heartbeat struct {
 	Rooms int `json:"rooms"`
+	// CPU is how busy the worker's machine was since the last heartbeat,
+	// 0 to 1 (all cores at work).
+	CPU float64 `json:"cpu"`
+	// Draining says it takes no new rooms, and stops once its rooms end.
+	Draining bool `json:"draining,omitempty"`
 }
 
 func (Heartbeat) Type() Type { return TypeHeartbeat }
 func (h Heartbeat) validate() error {
-	if h.Rooms < 0 {
-		return fmt.Errorf("%w: %d rooms", errField, h.Rooms)
+	if h.Rooms < 0 || !(h.CPU >= 0 && h.CPU <= 1) {
+		return fmt.Errorf("%w: %d rooms, cpu %v", errField, h.Rooms, h.CPU)
 	}
 	return nil
 }
+
+// Drain asks a worker to take no new rooms and to stop once its rooms
+// have ended: an operator's call, relayed by the coordinator.
+type Drain struct{}
+
+func (Drain) Type() Type      { return TypeDrain }
+func (Drain) validate() error { return nil }

@@ -45,6 +45,8 @@ func TestRoundTrip(t *testing.T) {
 		Register{ID: "w1", Zone: "eu", Capacity: 8, Games: []GameInfo{game}},
 		Register{ID: "w1", Capacity: 1, Games: []GameInfo{game}, Rooms: []Listing{{ID: "r", Game: game, Players: 1}}},
 		Heartbeat{Rooms: 3},
+		Heartbeat{Rooms: 1, CPU: 0.25, Draining: true},
+		Drain{},
 	}
 	for _, p := range payloads {
 		b, err := Encode("s1", p)
@@ -79,6 +81,7 @@ func TestDecodeErrors(t *testing.T) {
 		{"control characters in id", `{"v":1,"type":"start","data":{"game":"a\u0000b"}}`, ErrBadPayload},
 		{"not an sdp", `{"v":1,"type":"offer","data":{"sdp":"hello"}}`, ErrBadPayload},
 		{"slot 5", `{"v":1,"type":"seat","data":{"slot":5}}`, ErrBadPayload},
+		{"cpu over 1", `{"v":1,"type":"heartbeat","data":{"rooms":1,"cpu":1.5}}`, ErrBadPayload},
 		{"negative latency", `{"v":1,"type":"latency","data":{"rtt":{"w":-1}}}`, ErrBadPayload},
 		{"latency of an hour", `{"v":1,"type":"latency","data":{"rtt":{"w":3600000}}}`, ErrBadPayload},
 		{"ping not http", `{"v":1,"type":"register","data":{"id":"w","capacity":1,"games":[],"ping":"javascript:alert(1)"}}`, ErrBadPayload},

@@ -228,4 +228,5 @@ func (h *hosted) close(reason string) {
 	}
 	delete(h.w.rooms, h.room.ID())
 	h.end()
+	h.w.checkDrained()
 }

@@ -71,7 +71,11 @@ type Worker struct {
 	api *webrtc.API
 	log *slog.Logger
 
+	beat    chan struct{} // a heartbeat wanted now, not at the next tick
+	drained chan struct{} // closed once draining and no room is left
+
 	mu       sync.Mutex
+	draining bool
 	link     *link // to the coordinator; nil while there is none
 	sessions map[signal.SessionID]*session
 	rooms    map[room.ID]*hosted
@@ -110,6 +114,7 @@ func New(cfg Config) (*Worker, error) {
 	return &Worker{
 		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
 		sessions: map[signal.SessionID]*session{}, rooms: map[room.ID]*hosted{},
+		beat: make(chan struct{}, 1), drained: make(chan struct{}),
 	}, nil
 }
 
@@ -122,8 +127,19 @@ func randomID() string {
 // Run keeps the worker connected to its coordinator until ctx ends, dialling
 // again with backoff whenever the link drops. Rooms outlive a dropped link;
 // they all end when Run returns.
+// A drained worker's Run returns nil.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.closeAll()
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go func() {
+		select {
+		case <-w.drained:
+			w.log.Info("worker: drained: every room has ended")
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
 	backoff := minRedial
 	for {
 		connected, err := w.serve(ctx)
@@ -203,15 +219,24 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 	go func() {
 		tick := time.NewTicker(heartbeatInterval)
 		defer tick.Stop()
+		var cpu cpuMeter
 		for {
 			select {
 			case <-ctx.Done():
 				return
 			case <-tick.C:
-				if err := l.send(ctx, "", signal.Heartbeat{Rooms: w.roomCount()}); err != nil {
-					conn.CloseNow()
-					return
-				}
+			case <-w.beat:
+			}
+			load, err := cpu.read()
+			if err != nil {
+				w.log.Debug("worker: cpu load", "err", err)
+			}
+			w.mu.Lock()
+			hb := signal.Heartbeat{Rooms: len(w.rooms), CPU: load, Draining: w.draining}
+			w.mu.Unlock()
+			if err := l.send(ctx, "", hb); err != nil {
+				conn.CloseNow()
+				return
 			}
 		}
 	}()
@@ -258,6 +283,10 @@ func (w *Worker) roomCount() int {
 }
 
 func (w *Worker) handle(id signal.SessionID, p signal.Payload) {
+	if _, ok := p.(signal.Drain); ok {
+		w.Drain()
+		return
+	}
 	if id == "" {
 		w.log.Warn("worker: message without session", "type", p.Type())
 		return
@@ -308,6 +337,10 @@ func (w *Worker) start(id signal.SessionID, req signal.Start) {
 	defer w.mu.Unlock()
 	if err := w.checkNewSession(id); err != nil {
 		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: err.Error()})
+		return
+	}
+	if w.draining {
+		w.refuse(id, signal.Error{Code: signal.CodeNoWorker, Message: "This server is closing: it takes no new games."})
 		return
 	}
 	if _, dup := w.rooms[roomID]; dup {
@@ -429,6 +462,35 @@ func (w *Worker) leave(s *session) {
 		delete(w.sessions, s.id)
 	}
 	s.host.dismiss(s)
+}
+
+// Drain takes no new rooms from now on, tells the coordinator at once,
+// and makes Run return once the rooms there are have ended: a worker
+// leaves without ending anyone's game.
+func (w *Worker) Drain() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.draining {
+		return
+	}
+	w.draining = true
+	w.log.Info("worker: draining: no new rooms; the running ones play on", "rooms", len(w.rooms))
+	select {
+	case w.beat <- struct{}{}:
+	default:
+	}
+	w.checkDrained()
+}
+
+// checkDrained ends a drain once no room is left; w.mu is held.
+func (w *Worker) checkDrained() {
+	if w.draining && len(w.rooms) == 0 {
+		select {
+		case <-w.drained:
+		default:
+			close(w.drained)
+		}
+	}
 }
 
 // closeRoom ends a room; see hosted.close.

@@ -1,0 +1,99 @@
+package e2e
+
+import (
+	"os"
+	"os/exec"
+	"regexp"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+// TestWorkerDrainsOnSIGTERM runs a worker process as an operator would and
+// sends it SIGTERM with a game under way: it takes no new game, the one
+// running plays on, and once that game has ended the worker exits cleanly.
+func TestWorkerDrainsOnSIGTERM(t *testing.T) {
+	const token = "telecart-drain-token"
+	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-token", token)
+	var base string
+	for range 200 {
+		if m := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("the coordinator printed no address: %s", out.String())
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
+		"-id", "w", "-ice-loopback", "-games", "", "-room-linger", "1s", "-saves", t.TempDir())
+	var log fixture.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // gone already when the test passed
+		<-exited
+		if t.Failed() {
+			t.Logf("the worker's log:\n%s", log.String())
+		}
+	})
+
+	player := gobrowser.Dial(t, base)
+	player.WaitGames()
+	room := player.Play(signal.Start{Game: testGame}).Room
+	dec := gobrowser.Decoder(t)
+	player.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	for range 20 {
+		if h := gobrowser.Await[signal.Hello](player); len(h.Workers) == 1 && h.Workers[0].Draining {
+			break
+		}
+	}
+	// No new game goes there; the running one plays on and takes a guest.
+	other := gobrowser.Dial(t, base)
+	other.WaitGames()
+	other.Begin(signal.Start{Game: testGame})
+	if e := other.ReadError(); e.Code != signal.CodeNoWorker {
+		t.Fatalf("a new game on a draining worker: %+v", e)
+	}
+	other.Join(signal.Join{Room: room})
+	<-player.Input
+	player.Press(t, testrom.B.Joypad())
+	player.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.B))
+	select {
+	case err := <-exited:
+		t.Fatalf("the worker exited with a game under way: %v", err)
+	default:
+	}
+
+	// The players leave; after the room's linger time the worker exits 0.
+	player.Send(signal.Quit{})
+	other.Send(signal.Quit{})
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("the drained worker exited with %v", err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the drained worker did not exit 15 s after its last game")
+	}
+}
