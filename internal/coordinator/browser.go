@@ -35,7 +35,10 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	c.mu.Lock()
 	c.browsers[b] = true
 	c.mu.Unlock()
-	defer c.dropBrowser(b)
+	// A browser whose socket closes leaves its room; one cut off by this
+	// coordinator shutting down stays in it, to resume its session with
+	// the next coordinator while its game plays on.
+	defer func() { c.dropBrowser(b, r.Context().Err() == nil) }()
 
 	if err := b.send("", c.hello()); err != nil {
 		return
@@ -72,7 +75,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 	}
 	c.mu.Unlock()
 	switch p.(type) {
-	case signal.Start, signal.Join: // a new session's reference
+	case signal.Start, signal.Join, signal.Resume: // a new session's reference
 	case signal.Latency: // not about a session
 	default:
 		if ref != "" && ref != current {
@@ -80,15 +83,18 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 		}
 	}
 	switch p := p.(type) {
-	case signal.Start, signal.Join:
+	case signal.Start, signal.Join, signal.Resume:
 		if session != "" {
 			_ = b.send(ref, signal.Error{Code: signal.CodeBadRequest, Message: "You are in a room already; quit it first."})
 			return
 		}
-		if start, ok := p.(signal.Start); ok {
-			c.start(b, ref, start)
-		} else {
-			c.join(b, ref, p.(signal.Join))
+		switch p := p.(type) {
+		case signal.Start:
+			c.start(b, ref, p)
+		case signal.Join:
+			c.enter(b, ref, p.Room, p)
+		case signal.Resume:
+			c.enter(b, ref, p.Room, p)
 		}
 	case signal.Latency:
 		c.mu.Lock()
@@ -129,12 +135,12 @@ func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Sta
 	}
 }
 
-// join sends the browser to the worker that runs the room.
-func (c *Coordinator) join(b *browserConn, ref signal.SessionID, req signal.Join) {
+// enter sends a join or a resume to the worker that runs the room.
+func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room string, req signal.Payload) {
 	c.mu.Lock()
-	r := c.rooms[req.Room]
+	r := c.rooms[room]
 	if r == nil {
-		game := c.ended.game(req.Room)
+		game := c.ended.game(room)
 		c.mu.Unlock()
 		_ = b.send(ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: game})
 		return
@@ -172,7 +178,7 @@ func (c *Coordinator) endSession(id signal.SessionID) {
 	b.session, b.ref, b.room = "", "", nil
 }
 
-func (c *Coordinator) dropBrowser(b *browserConn) {
+func (c *Coordinator) dropBrowser(b *browserConn, leave bool) {
 	c.mu.Lock()
 	session := b.session
 	var w *workerConn
@@ -183,7 +189,9 @@ func (c *Coordinator) dropBrowser(b *browserConn) {
 	c.mu.Unlock()
 	if session != "" {
 		c.endSession(session)
-		_ = w.send(session, signal.Quit{}) // the tab is gone: it leaves its room
+		if leave {
+			_ = w.send(session, signal.Quit{}) // the tab is gone: it leaves its room
+		}
 	}
 }
 

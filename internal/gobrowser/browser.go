@@ -19,10 +19,13 @@ import (
 // the newest room state and live rooms list, applies candidates once the
 // answer is set, as the page does, and passes every other message on.
 type Browser struct {
-	t  testing.TB
-	ws *websocket.Conn
+	t testing.TB
 	*Client
-	inbox chan received
+	// The socket, its reader's messages, and the reader's end; replaced
+	// by Reconnect, used by the test's goroutine only.
+	ws         *websocket.Conn
+	inbox      chan received
+	readerDone chan struct{}
 
 	mu       sync.Mutex
 	sessions int                    // sessions begun, for fresh refs
@@ -42,30 +45,49 @@ type received struct {
 // closed when the test ends.
 func Dial(t testing.TB, base string) *Browser {
 	t.Helper()
+	b := &Browser{t: t}
+	b.connect(base)
+	t.Cleanup(b.disconnect)
+	return b
+}
+
+// connect opens the tab's socket and starts its reader.
+func (b *Browser) connect(base string) {
+	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
 	if err != nil {
-		t.Fatal(err)
+		b.t.Fatal(err)
 	}
 	ws.SetReadLimit(signal.MaxMessage)
-	b := &Browser{t: t, ws: ws, inbox: make(chan received, 256)}
-	done := make(chan struct{})
+	inbox, done := make(chan received, 256), make(chan struct{})
+	b.ws, b.inbox, b.readerDone = ws, inbox, done
 	go func() {
 		defer close(done)
-		b.readLoop()
+		b.readLoop(ws, inbox)
 	}()
-	t.Cleanup(func() {
-		ws.CloseNow()
-		<-done
-	})
-	return b
 }
 
-func (b *Browser) readLoop() {
-	defer close(b.inbox)
+// disconnect closes the socket and waits for its reader.
+func (b *Browser) disconnect() {
+	b.ws.CloseNow()
+	<-b.readerDone
+}
+
+// Reconnect opens a new socket in place of the tab's lost one, as the page
+// does after its coordinator went away; the session and its peer
+// connection stay as they are.
+func (b *Browser) Reconnect(base string) {
+	b.t.Helper()
+	b.disconnect()
+	b.connect(base)
+}
+
+func (b *Browser) readLoop(ws *websocket.Conn, inbox chan<- received) {
+	defer close(inbox)
 	for {
-		_, data, err := b.ws.Read(context.Background())
+		_, data, err := ws.Read(context.Background())
 		if err != nil {
 			return
 		}
@@ -100,7 +122,7 @@ func (b *Browser) readLoop() {
 			}
 			continue // kept until the answer, or an earlier session's
 		}
-		b.inbox <- received{m, p}
+		inbox <- received{m, p}
 	}
 }
 
@@ -228,12 +250,12 @@ func (b *Browser) enter(p signal.Payload) signal.Started {
 	b.t.Helper()
 	b.Client = NewClient(b.t)
 	b.Begin(p)
-	ref := b.Ref()
+	ref, ws := b.Ref(), b.ws // the candidates of this connection go out on this socket
 	b.PC.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil {
 			ci := c.ToJSON()
 			data, _ := signal.Encode(ref, signal.Candidate{Candidate: ci.Candidate, SDPMid: ci.SDPMid, SDPMLineIndex: ci.SDPMLineIndex})
-			_ = b.ws.Write(context.Background(), websocket.MessageText, data)
+			_ = ws.Write(context.Background(), websocket.MessageText, data)
 		}
 	})
 	var started *signal.Started

@@ -10,6 +10,7 @@ import (
 const (
 	TypeStart   Type = "start"   // Start: play a game in a new room
 	TypeJoin    Type = "join"    // Join: enter a running room
+	TypeResume  Type = "resume"  // Resume: carry on a session after the socket was lost
 	TypeSeat    Type = "seat"    // Seat: take a player slot, or give it up
 	TypeNick    Type = "nick"    // Nick: change the name others see
 	TypeLatency Type = "latency" // Latency: what the browser measured to each worker
@@ -60,6 +61,8 @@ func payloadOf(t Type) Payload {
 		return &Start{}
 	case TypeJoin:
 		return &Join{}
+	case TypeResume:
+		return &Resume{}
 	case TypeSeat:
 		return &Seat{}
 	case TypeNick:
@@ -207,6 +210,20 @@ type Join struct {
 func (Join) Type() Type { return TypeJoin }
 func (j Join) validate() error {
 	return errors.Join(checkID("room", j.Room, true), checkNick(j.Nick), CheckPlayer(j.Player, false))
+}
+
+// Resume carries on a session whose socket was lost (the coordinator
+// restarted, the network blinked) while its peer connection, and the game
+// on it, went on: it names the room and the secret the worker gave the
+// session in Started. The answer is the room's state, or an error.
+type Resume struct {
+	Room  string `json:"room"`
+	Token string `json:"token"`
+}
+
+func (Resume) Type() Type { return TypeResume }
+func (r Resume) validate() error {
+	return errors.Join(checkID("room", r.Room, true), checkID("token", r.Token, true))
 }
 
 // A player id is made by the browser and kept in its storage: random,
@@ -455,7 +472,10 @@ func (h Hello) validate() error {
 
 // Started says the game runs, with what the picture looks like.
 type Started struct {
-	Room   string   `json:"room"`
+	Room string `json:"room"`
+	// Resume is the session's secret, to carry it on with Resume after a
+	// lost socket.
+	Resume string   `json:"resume,omitempty"`
 	Game   GameInfo `json:"game"`
 	Width  int      `json:"width"`
 	Height int      `json:"height"`
@@ -590,6 +610,7 @@ const (
 	CodeNoWorker    = "no_worker"    // no worker has room for the game
 	CodeGameFailed  = "game_failed"  // the game would not start, or crashed
 	CodeRoomEnded   = "room_ended"   // the room to join is over (or never was)
+	CodeNoSession   = "no_session"   // the session to resume is over: join again
 	CodeInternal    = "internal"
 )
 

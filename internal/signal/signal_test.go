@@ -15,6 +15,7 @@ func TestRoundTrip(t *testing.T) {
 		Start{Game: "nes/alwa"},
 		Start{Game: "nes/alwa", Room: "AbCd1234", Private: true, Crowd: true, Nick: "Zoë"},
 		Join{Room: "AbCd1234", Nick: "ann"},
+		Resume{Room: "AbCd1234", Token: "c2VjcmV0LXRva2VuLTEyMw"},
 		Seat{Slot: 2},
 		Seat{Slot: 0},
 		Nick{Nick: "bob"},

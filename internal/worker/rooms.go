@@ -138,20 +138,23 @@ func (h *hosted) broadcast(p signal.Payload) {
 // the coordinator the room's listing. Only run calls it, so states go out
 // in order.
 func (h *hosted) publish() {
+	for _, s := range h.present() {
+		s.send(h.state(s))
+	}
+	h.w.sendListing(h.listing(false))
+}
+
+// state is the room's state as one of its sessions is told it.
+func (h *hosted) state(s *session) signal.RoomState {
 	members, rev := h.room.Members()
 	state := signal.RoomState{
 		ID: string(h.room.ID()), Rev: rev, Game: h.game.GameInfo, Private: h.private, Crowd: h.room.Crowd(),
-		Members: make([]signal.Member, len(members)),
+		You: string(s.member), Members: make([]signal.Member, len(members)),
 	}
 	for i, m := range members {
 		state.Members[i] = signal.Member{ID: string(m.ID), Nick: m.Nick, Slot: m.Slot}
 	}
-	for _, s := range h.present() {
-		st := state
-		st.You = string(s.member)
-		s.send(st)
-	}
-	h.w.sendListing(h.listingOf(members, false))
+	return state
 }
 
 func (h *hosted) listing(closed bool) signal.Listing {

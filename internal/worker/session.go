@@ -22,9 +22,16 @@ const answerTimeout = 30 * time.Second
 // Its goroutine (run) owns the peer; the link's reader hands it messages.
 type session struct {
 	w      *Worker
-	id     signal.SessionID
 	player string // whose saves are whose; may be empty
-	log    *slog.Logger
+	// token is the session's secret, for its browser to carry it on after
+	// losing its socket (see Worker.resume).
+	token string
+	log   *slog.Logger
+
+	// id names the session to the coordinator. It changes when the browser
+	// resumes the session through a new coordinator connection; it is
+	// written with both w.mu and mu held, read with either.
+	id signal.SessionID
 
 	// Set when the session is admitted to its room, before run starts.
 	host   *hosted
@@ -41,7 +48,7 @@ type session struct {
 
 func newSession(w *Worker, id signal.SessionID, player string) *session {
 	return &session{
-		w: w, id: id, player: player,
+		w: w, id: id, player: player, token: randomToken(),
 		log:      w.log.With("session", id),
 		inbox:    make(chan signal.Payload, 64),
 		quitting: make(chan struct{}),
@@ -49,9 +56,15 @@ func newSession(w *Worker, id signal.SessionID, player string) *session {
 }
 
 func (s *session) send(p signal.Payload) {
-	if err := s.w.send(s.id, p); err != nil {
+	if err := s.w.send(s.currentID(), p); err != nil {
 		s.log.Warn("worker: send to coordinator", "type", p.Type(), "err", err)
 	}
+}
+
+func (s *session) currentID() signal.SessionID {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.id
 }
 
 // handle passes a message from the browser to the session's goroutine.
@@ -100,7 +113,7 @@ func (s *session) sendOffer(sdp string) {
 func (s *session) run() signal.Payload {
 	h := s.host
 	peer, offer, err := NewPeer(PeerParams{
-		ID: PeerID(s.id), API: s.w.api, Room: h.room, Member: s.member,
+		ID: PeerID(s.currentID()), API: s.w.api, Room: h.room, Member: s.member,
 		ICEServers: s.w.cfg.ICEServers, OnCandidate: s.sendCandidate, Logger: s.log,
 	})
 	if err != nil {
@@ -121,7 +134,7 @@ func (s *session) run() signal.Payload {
 				return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start.", Game: &h.game.GameInfo}
 			}
 			g := h.room.Game()
-			s.send(signal.Started{Room: string(h.room.ID()), Game: h.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
+			s.send(signal.Started{Room: string(h.room.ID()), Resume: s.token, Game: h.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
 			s.sendSaves(0)
 		case p := <-s.inbox:
 			if err := s.apply(peer, p, answered); err != nil {

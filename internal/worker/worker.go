@@ -3,6 +3,7 @@ package worker
 import (
 	"context"
 	"crypto/rand"
+	"crypto/subtle"
 	"encoding/base64"
 	"errors"
 	"fmt"
@@ -120,6 +121,13 @@ func New(cfg Config) (*Worker, error) {
 
 func randomID() string {
 	var b [6]byte
+	_, _ = rand.Read(b[:]) // never fails on Linux
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// randomToken is a secret: 128 bits, URL-safe.
+func randomToken() string {
+	var b [16]byte
 	_, _ = rand.Read(b[:]) // never fails on Linux
 	return base64.RawURLEncoding.EncodeToString(b[:])
 }
@@ -298,6 +306,9 @@ func (w *Worker) handle(id signal.SessionID, p signal.Payload) {
 	case signal.Join:
 		w.join(id, p)
 		return
+	case signal.Resume:
+		w.resume(id, p)
+		return
 	}
 	w.mu.Lock()
 	s := w.sessions[id]
@@ -393,6 +404,46 @@ func (w *Worker) join(id signal.SessionID, req signal.Join) {
 		return
 	}
 	w.runSession(s)
+}
+
+// resume gives a session whose browser lost its socket (the coordinator
+// restarted, say) the id of the browser's new connection, and tells it the
+// room's state. Its peer connection, and the game on it, never stopped.
+func (w *Worker) resume(id signal.SessionID, req signal.Resume) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	h := w.rooms[room.ID(req.Room)]
+	if h == nil {
+		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
+		return
+	}
+	var s *session
+	for _, m := range h.members {
+		if subtle.ConstantTimeCompare([]byte(m.token), []byte(req.Token)) == 1 {
+			s = m
+		}
+	}
+	if s == nil {
+		w.refuse(id, signal.Error{Code: signal.CodeNoSession, Message: "That session is over; join the room again.", Game: &h.game.GameInfo})
+		return
+	}
+	if _, taken := w.sessions[id]; taken {
+		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: "The session is already running."})
+		return
+	}
+	delete(w.sessions, s.id)
+	delete(h.members, s.id)
+	s.mu.Lock()
+	s.id = id
+	s.mu.Unlock()
+	w.sessions[id] = s
+	h.members[id] = s
+	s.log.Info("worker: session resumed", "as", id)
+	w.wg.Add(1)
+	go func() {
+		defer w.wg.Done()
+		s.send(h.state(s)) // the browser is back: where things stand
+	}()
 }
 
 // refuse answers a request that opened no session. It is called with

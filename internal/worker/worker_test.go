@@ -41,18 +41,47 @@ type cluster struct {
 
 func newCluster(t *testing.T, capacity int, options ...func(*Config)) *cluster {
 	t.Helper()
+	c := &cluster{}
+	c.startCoordinator(t, nil)
+	c.worker, c.stopWorker = c.addWorker(t, capacity, options...)
+	return c
+}
+
+// startCoordinator starts the cluster's coordinator, on ln when given.
+func (c *cluster) startCoordinator(t *testing.T, ln net.Listener) {
+	t.Helper()
 	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
 	srv := httptest.NewUnstartedServer(coord.Handler())
-	coordCtx, stop := context.WithCancel(context.Background())
-	srv.Config.BaseContext = func(net.Listener) context.Context { return coordCtx }
+	if ln != nil {
+		srv.Listener.Close()
+		srv.Listener = ln
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }
 	srv.Start()
 	t.Cleanup(func() {
 		stop()
 		srv.Close()
 	})
-	c := &cluster{srv: srv, stop: stop}
-	c.worker, c.stopWorker = c.addWorker(t, capacity, options...)
-	return c
+	c.srv, c.stop = srv, stop
+}
+
+// restartCoordinator stops the coordinator, as its shutdown does, runs
+// down (if not nil) while there is none, and starts a new one on the same
+// address, where the workers find it again.
+func (c *cluster) restartCoordinator(t *testing.T, down func()) {
+	t.Helper()
+	addr := c.srv.Listener.Addr().String()
+	c.stop()
+	c.srv.Close()
+	if down != nil {
+		down()
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		t.Skipf("cannot listen on %s again: %v", addr, err)
+	}
+	c.startCoordinator(t, ln)
 }
 
 // addWorker starts another worker on the cluster's coordinator and
@@ -184,24 +213,11 @@ func TestWorkerTokenRefused(t *testing.T) {
 // the new one on its own, with the room it kept running.
 func TestRedial(t *testing.T) {
 	c := newCluster(t, 1, func(cfg *Config) { cfg.Linger = time.Minute })
-	addr := c.srv.Listener.Addr().String()
 	b := c.browse(t)
 	b.WaitGames()
 	running := b.Play(signal.Start{Game: testGame}).Room
-	c.stop()
-	c.srv.Close()
-
-	ln, err := net.Listen("tcp", addr)
-	if err != nil {
-		t.Skipf("cannot listen on %s again: %v", addr, err)
-	}
-	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewUnstartedServer(coord.Handler())
-	srv.Listener.Close()
-	srv.Listener = ln
-	srv.Start()
-	defer srv.Close()
-	again := (&cluster{srv: srv}).browse(t)
+	c.restartCoordinator(t, nil)
+	again := c.browse(t)
 	if h := again.WaitGames(); h.Games[0].ID != testGame {
 		t.Fatalf("games after redial: %+v", h.Games)
 	}
@@ -233,4 +249,49 @@ func TestQuitThenStart(t *testing.T) {
 		}
 		b.Send(signal.Quit{})
 	}
+}
+
+// TestCoordinatorRestart restarts the coordinator in the middle of a
+// game: frames keep coming straight from the worker, and the browser,
+// back on the new coordinator, resumes its session with the secret the
+// worker gave it, and its requests are heard again.
+func TestCoordinatorRestart(t *testing.T) {
+	c := newCluster(t, 1, func(cfg *Config) { cfg.Linger = time.Minute })
+	p := c.browse(t)
+	p.WaitGames()
+	started := p.Play(signal.Start{Game: testGame})
+	if started.Resume == "" {
+		t.Fatal("started carries no secret to resume with")
+	}
+	dec := gobrowser.Decoder(t)
+	p.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
+
+	c.restartCoordinator(t, func() {
+		// With no coordinator at all, the game plays on: frames come, and
+		// input goes, straight between the browser and the worker.
+		<-p.Input
+		p.Press(t, testrom.B.Joypad())
+		p.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.B))
+		for i := 0; i < 60; i++ {
+			select {
+			case <-p.Frames:
+			case <-time.After(5 * time.Second):
+				t.Fatalf("only %d frames while the coordinator was away", i)
+			}
+		}
+	})
+
+	// A wrong secret resumes nothing.
+	intruder := c.browse(t)
+	intruder.WaitGames()
+	intruder.Begin(signal.Resume{Room: started.Room, Token: "not-the-secret-0000000"})
+	if e := intruder.ReadError(); e.Code != signal.CodeNoSession {
+		t.Fatalf("resuming with a wrong secret: %+v, want %s", e, signal.CodeNoSession)
+	}
+
+	p.Reconnect(c.srv.URL)
+	p.WaitGames()
+	p.Send(signal.Resume{Room: started.Room, Token: started.Resume})
+	p.Send(signal.Seat{Slot: 3})
+	p.WaitRoom("moved to slot 3 after resuming", func(s signal.RoomState) bool { return slotOf(s, s.You) == 3 })
 }
