@@ -19,7 +19,6 @@ import (
 	"github.com/telecart/telecart/internal/config"
 	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/library"
-	"github.com/telecart/telecart/internal/ping"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
@@ -84,18 +83,21 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		cfg.Token = randomToken()
 	}
-	addr, srv, served, err := serveCoordinator(ctx, e, cfg)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
+	addr := ln.Addr().String()
+	cfg.Overload = 1 // one machine runs everything: a busy one is better than none
 	cfg.Coordinator = "ws://" + addr + "/worker"
 	cfg.PingURL = "http://" + addr + "/ping" // the coordinator's: one machine
 	w, cleanup, err := newWorker(ctx, e, cfg)
 	if err != nil {
-		srv.Close()
+		ln.Close()
 		return err
 	}
 	defer cleanup()
+	srv, served := serveCoordinator(ctx, e, cfg, ln, w.Metrics())
 	fmt.Fprintf(e.stdout, "Telecart is running: open http://%s\n", addr)
 	return runUntilDone(ctx, w, srv, served)
 }
@@ -108,11 +110,12 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set a worker token with -token or TELECART_TOKEN: workers present it to join")
 	}
-	addr, srv, served, err := serveCoordinator(ctx, e, cfg)
+	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open http://%s\n", addr)
+	srv, served := serveCoordinator(ctx, e, cfg, ln, nil)
+	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open http://%s\n", ln.Addr())
 	return runUntilDone(ctx, nil, srv, served)
 }
 
@@ -124,22 +127,25 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set the coordinator's worker token with -token or TELECART_TOKEN")
 	}
+	var ln net.Listener
 	if cfg.PingListen != "" {
-		addr, stop, err := servePing(ctx, cfg.PingListen)
-		if err != nil {
+		if ln, err = net.Listen("tcp", cfg.PingListen); err != nil {
 			return err
 		}
-		defer stop()
+		defer ln.Close()
 		if cfg.PingURL == "" {
-			cfg.PingURL = "http://" + addr + "/ping"
+			cfg.PingURL = "http://" + ln.Addr().String() + "/ping"
 		}
-		e.log.Info("worker: ping", "listen", addr, "url", cfg.PingURL)
 	}
 	w, cleanup, err := newWorker(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
+	if ln != nil {
+		e.log.Info("worker: serving /ping, /metrics, /healthz and /readyz", "listen", ln.Addr(), "ping", cfg.PingURL)
+		defer serveHTTP(ctx, ln, w.Handler())()
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -152,52 +158,44 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	return w.Run(ctx)
 }
 
-// servePing answers browsers timing their round trip to this worker, until
-// stop. It returns the address it listens on.
-func servePing(ctx context.Context, listen string) (addr string, stop func(), err error) {
-	ln, err := net.Listen("tcp", listen)
-	if err != nil {
-		return "", nil, fmt.Errorf("ping: %w", err)
-	}
-	mux := http.NewServeMux()
-	mux.Handle("/ping", ping.Handler())
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+// serveHTTP serves h on ln until the function it returns is called.
+func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) (stop func()) {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
 		_ = srv.Serve(ln) // ErrServerClosed after stop
 	}()
-	return ln.Addr().String(), func() {
+	return func() {
 		srv.Close()
 		<-done
-	}, nil
-}
-
-// serveCoordinator listens on cfg.Listen and serves the coordinator there;
-// served receives Serve's result.
-func serveCoordinator(ctx context.Context, e *env, cfg config.Config) (addr string, srv *http.Server, served <-chan error, err error) {
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return "", nil, nil, err
 	}
-	srv = coordinatorServer(ctx, e, cfg)
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	return ln.Addr().String(), srv, done, nil
 }
 
-func coordinatorServer(ctx context.Context, e *env, cfg config.Config) *http.Server {
+// serveCoordinator serves the coordinator on ln, with a worker's metrics
+// at /worker/metrics when there is one in the process.
+func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Listener, workerMetrics http.Handler) (*http.Server, <-chan error) {
 	ice := make([]signal.ICEServer, len(cfg.ICEServers))
 	for i, s := range cfg.ICEServers {
 		ice[i] = signal.ICEServer(s)
 	}
-	c := coordinator.New(coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log})
-	return &http.Server{
-		Handler:           c.Handler(),
+	c := coordinator.New(coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload})
+	h := c.Handler()
+	if workerMetrics != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/", h)
+		mux.Handle("GET /worker/metrics", workerMetrics)
+		h = mux
+	}
+	srv := &http.Server{
+		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		// WebSocket handlers outlive Shutdown; this context ends them.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 	}
+	done := make(chan error, 1)
+	go func() { done <- srv.Serve(ln) }()
+	return srv, done
 }
 
 // newWorker builds a worker and its library, with the bundled test ROM

@@ -32,6 +32,9 @@ type Config struct {
 	// Token authenticates workers to the coordinator. The embedded default
 	// makes a random one when empty.
 	Token string `json:"token"`
+	// Overload is the machine load (0 to 1) from which a worker takes no
+	// new room; 1 or more, never.
+	Overload float64 `json:"overload"`
 	// Coordinator is the worker's link: ws://host:port/worker.
 	Coordinator string `json:"coordinator"`
 	// WorkerID names the worker (random when empty); Zone groups workers
@@ -113,6 +116,7 @@ func Default() Config {
 		Listen:      "127.0.0.1:8000",
 		Coordinator: "ws://127.0.0.1:8000/worker",
 		Capacity:    4,
+		Overload:    0.9,
 		RoomLinger:  Duration(30 * time.Second),
 		Saves:       filepath.Join(filepath.Dir(library.DefaultDir()), "saves"),
 		Autosave:    Duration(5 * time.Minute),
@@ -257,6 +261,9 @@ func (c *Config) Flags(fs *flag.FlagSet, roles ...string) {
 	fs.StringVar(&c.Token, "token", c.Token, "secret that workers present to the coordinator (TELECART_TOKEN)")
 	if has("coordinator") {
 		fs.StringVar(&c.Listen, "listen", c.Listen, "HTTP address of the coordinator (TELECART_LISTEN)")
+		if !has("worker") { // the embedded default is one machine: never overloaded
+			fs.Float64Var(&c.Overload, "overload", c.Overload, "machine load, 0 to 1, from which a worker takes no new game; 1: never")
+		}
 	}
 	if has("worker") {
 		if !has("coordinator") {
@@ -299,6 +306,9 @@ func (c Config) Validate(roles ...string) error {
 		case "coordinator":
 			if _, _, err := net.SplitHostPort(c.Listen); err != nil {
 				bad("listen %q: %v", c.Listen, err)
+			}
+			if !(c.Overload > 0) {
+				bad("overload %v: want a machine load above 0 (1 or more: never)", c.Overload)
 			}
 		case "worker":
 			if u, err := url.Parse(c.Coordinator); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {

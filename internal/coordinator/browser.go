@@ -123,10 +123,12 @@ func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Sta
 		if errors.Is(err, errUnknownGame) {
 			code = signal.CodeUnknownGame
 		}
+		c.refused.WithLabelValues(code).Inc()
 		_ = b.send(ref, signal.Error{Code: code, Message: err.Error()})
 		return
 	}
 	req.Room = roomID
+	c.roomsStarted.Inc()
 	c.log.Info("coordinator: new room", "room", roomID, "session", id, "game", req.Game, "worker", w.id)
 	if !c.forward(b, ref, w, id, req) {
 		c.mu.Lock()

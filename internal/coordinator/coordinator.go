@@ -21,7 +21,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/telecart/telecart/internal/metrics"
 	"github.com/telecart/telecart/internal/ping"
 	"github.com/telecart/telecart/internal/signal"
 )
@@ -35,6 +37,11 @@ type Config struct {
 	// Web is the browser app, served at /.
 	Web    fs.FS
 	Logger *slog.Logger
+	// Overload is the load of a worker's machine (0 to 1, smoothed over a
+	// few seconds) from which it takes no new room: the rooms it runs would
+	// start to lose frames (default DefaultOverload; 1 or more: never, as
+	// suits one machine that runs everything, or a test).
+	Overload float64
 	// WorkerTimeout drops a worker silent for this long (default 5 s;
 	// workers send a heartbeat every second).
 	WorkerTimeout time.Duration
@@ -61,6 +68,11 @@ type Coordinator struct {
 	ended    endedRooms
 	// roomsDue is set while a live rooms broadcast is scheduled.
 	roomsDue bool
+
+	metrics      *metrics.Registry
+	roomsStarted prometheus.Counter
+	refused      *prometheus.CounterVec
+	pickTime     prometheus.Histogram
 }
 
 // New makes a coordinator; serve its Handler.
@@ -68,17 +80,37 @@ func New(cfg Config) *Coordinator {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Overload <= 0 {
+		cfg.Overload = DefaultOverload
+	}
 	if cfg.WorkerTimeout <= 0 {
 		cfg.WorkerTimeout = 5 * time.Second
 	}
-	return &Coordinator{
+	c := &Coordinator{
 		cfg:      cfg,
 		log:      cfg.Logger,
 		workers:  map[string]*workerConn{},
 		sessions: map[signal.SessionID]*browserConn{},
 		browsers: map[*browserConn]bool{},
 		rooms:    map[string]*roomEntry{},
+		metrics:  metrics.New(),
 	}
+	count := func(read func() int) func() float64 {
+		return func() float64 {
+			c.mu.Lock()
+			defer c.mu.Unlock()
+			return float64(read())
+		}
+	}
+	m := c.metrics
+	m.Gauge("telecart_coordinator_workers", "Workers registered.", count(func() int { return len(c.workers) }))
+	m.Gauge("telecart_coordinator_rooms", "Rooms on all workers, lingering ones included.", count(func() int { return len(c.rooms) }))
+	m.Gauge("telecart_coordinator_sessions", "Browsers in a room.", count(func() int { return len(c.sessions) }))
+	m.Gauge("telecart_coordinator_browsers", "Browsers connected to /ws.", count(func() int { return len(c.browsers) }))
+	c.roomsStarted = m.Counter("telecart_coordinator_rooms_started_total", "New rooms sent to a worker.")
+	c.refused = m.CounterVec("telecart_coordinator_starts_refused_total", "New rooms refused, by reason.", "reason")
+	c.pickTime = m.Seconds("telecart_coordinator_pick_seconds", "Time to choose a worker for a new room.")
+	return c
 }
 
 // Handler serves the web app at /, browsers at /ws, workers at /worker and
@@ -88,6 +120,8 @@ func (c *Coordinator) Handler() http.Handler {
 	mux.HandleFunc("GET /ws", c.serveBrowser)
 	mux.HandleFunc("GET /worker", c.serveWorker)
 	mux.HandleFunc("GET /healthz", c.serveHealth)
+	mux.HandleFunc("GET /readyz", c.serveReady)
+	mux.Handle("GET /metrics", c.metrics.Handler())
 	mux.HandleFunc("POST /admin/workers/{id}/drain", c.serveDrain)
 	mux.Handle("GET /ping", ping.Handler())
 	if c.cfg.Web != nil {
@@ -117,6 +151,23 @@ func (c *Coordinator) serveHealth(w http.ResponseWriter, _ *http.Request) {
 	c.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	_ = json.NewEncoder(w).Encode(status)
+}
+
+// serveReady says whether a new game can start here: at least one worker
+// is registered, not draining and not full. A load balancer keeps players
+// away from a coordinator that has nowhere to send them.
+func (c *Coordinator) serveReady(w http.ResponseWriter, _ *http.Request) {
+	c.mu.Lock()
+	ready := false
+	for _, wk := range c.workers {
+		ready = ready || (!wk.draining && wk.load() < wk.capacity)
+	}
+	c.mu.Unlock()
+	if !ready {
+		http.Error(w, "no worker can take a new game", http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ready\n"))
 }
 
 // conn is a WebSocket with the protocol's encoding.
@@ -168,6 +219,7 @@ func (c *Coordinator) games() []signal.GameInfo {
 // those of the zone asked for, when one of them can take the room; then
 // the one the browser measured fastest; then the least loaded.
 func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Start) (*workerConn, signal.SessionID, string, error) {
+	defer metrics.Since(c.pickTime, time.Now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	var open []*workerConn
@@ -179,7 +231,7 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 			continue
 		}
 		hasGame, info = true, g
-		if !w.draining && w.cpu < overloaded && w.load() < w.capacity {
+		if !w.draining && (w.cpu < c.cfg.Overload || c.cfg.Overload >= 1) && w.load() < w.capacity {
 			open = append(open, w)
 		}
 	}
@@ -218,9 +270,9 @@ var (
 	errNoSuchWorker = errors.New("that server is not there (any more)")
 )
 
-// overloaded is the machine load (0 to 1) above which a worker takes no
-// new room: the rooms it runs would lose frames.
-const overloaded = 0.9
+// DefaultOverload leaves a worker's machine a tenth for its running rooms'
+// peaks.
+const DefaultOverload = 0.9
 
 // unmeasured ranks a worker the browser has no latency for after every
 // measured one: it may be unreachable from there.

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -88,5 +89,45 @@ func TestPing(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusNoContent || resp.Header.Get("Access-Control-Allow-Origin") != "*" {
 		t.Fatalf("ping: %s, CORS %q", resp.Status, resp.Header.Get("Access-Control-Allow-Origin"))
+	}
+}
+
+func get(t *testing.T, url string) (int, string) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(b)
+}
+
+// TestReadyAndMetrics checks what operators watch: /readyz says whether a
+// new game can start, /metrics counts workers, rooms and browsers.
+func TestReadyAndMetrics(t *testing.T) {
+	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("ready with no worker: %d", code)
+	}
+	browser := dial(t, srv, "/ws", nil)
+	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	send(t, worker, signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{{ID: "g", System: "nes"}}})
+	waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
+	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusOK {
+		t.Errorf("not ready with a worker: %d", code)
+	}
+	_, text := get(t, srv.URL+"/metrics")
+	for _, want := range []string{"telecart_coordinator_workers 1", "telecart_coordinator_browsers 1", "telecart_coordinator_rooms 0", "go_goroutines"} {
+		if !strings.Contains(text, want+"\n") && !strings.Contains(text, want+" ") {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	send(t, worker, signal.Heartbeat{Draining: true})
+	waitHello(t, browser, "the worker drains", func(h signal.Hello) bool { return len(h.Workers) == 1 && h.Workers[0].Draining })
+	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable {
+		t.Errorf("ready with only a draining worker: %d", code)
 	}
 }

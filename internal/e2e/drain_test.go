@@ -20,7 +20,7 @@ import (
 // running plays on, and once that game has ended the worker exits cleanly.
 func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 	const token = "telecart-drain-token"
-	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-token", token)
+	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-overload", "1", "-token", token)
 	var base string
 	for range 200 {
 		if m := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String()); m != nil {

@@ -534,7 +534,7 @@ func waitWorkers(t *testing.T, base string, n int) {
 func TestContinueOnAnotherWorker(t *testing.T) {
 	s3 := fixture.S3(t)
 	const token = "telecart-e2e-token"
-	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-token", token)
+	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-overload", "1", "-token", token)
 	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
 	var base string
 	for range 200 {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/telecart/telecart/internal/runner/wire"
 )
@@ -176,7 +177,9 @@ func (r *Room) sendSlot(slot int) error {
 		return nil
 	}
 	buttons, analog := r.combine(slot)
-	return p.SendInput(wire.Input{Slot: uint8(slot - 1), Seq: r.seq.Add(1), Buttons: buttons, Analog: analog})
+	seq := r.seq.Add(1)
+	r.sentInputAt(seq, time.Now())
+	return p.SendInput(wire.Input{Slot: uint8(slot - 1), Seq: seq, Buttons: buttons, Analog: analog})
 }
 
 // checkSlot says whether id may hold slot; r.mu is held.

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
@@ -40,6 +41,17 @@ type Params struct {
 	// Crowd lets several members hold one slot, their pads combined.
 	Crowd  bool
 	Logger *slog.Logger
+	// Observer, if not nil, hears how the game runs.
+	Observer Observer
+}
+
+// Observer hears how a room's game runs, for metrics.
+type Observer interface {
+	// Stats summarises the last second of the frame loop.
+	Stats(wire.Stats)
+	// InputToFrame is the time from a pad state leaving the worker for the
+	// runner to the encoded picture that shows it coming back.
+	InputToFrame(time.Duration)
 }
 
 // Room is one game in one runner, shared by its peers: every peer's
@@ -61,6 +73,17 @@ type Room struct {
 	members []*member // in the order they joined
 	rev     uint64
 	changes chan struct{}
+
+	obs     Observer
+	sentMu  sync.Mutex
+	sent    [64]sentInput // the last inputs sent, by Seq modulo 64
+	shownTo uint32        // the newest Seq a picture has answered
+}
+
+// sentInput is when an input left for the runner.
+type sentInput struct {
+	seq uint32
+	at  time.Time
 }
 
 // New makes a room and its tracks; Start runs its game.
@@ -89,12 +112,18 @@ func New(p Params) (*Room, error) {
 	if err != nil {
 		return nil, fmt.Errorf("room: audio track: %w", err)
 	}
-	r := &Room{id: p.ID, crowd: p.Crowd, log: log, opts: p.Runner, video: video, audio: audio, changes: make(chan struct{}, 1)}
+	r := &Room{id: p.ID, crowd: p.Crowd, log: log, opts: p.Runner, video: video, audio: audio, changes: make(chan struct{}, 1), obs: p.Observer}
 	r.opts.Logger = log
 	r.opts.Handlers = runner.Handlers{
 		Video: func(v wire.Video) {
 			if err := video.WriteSample(media.Sample{Data: v.Data, Duration: v.Duration, Timestamp: v.Captured}); err != nil {
 				log.Debug("room: write video", "err", err)
+			}
+			r.answered(v.Input)
+		},
+		Stats: func(st wire.Stats) {
+			if r.obs != nil {
+				r.obs.Stats(st)
 			}
 		},
 		Audio: func(a wire.Audio) {
@@ -181,6 +210,29 @@ func (r *Room) Game() wire.Ready {
 
 // Tracks are the room's shared video and audio tracks, for a peer to send.
 func (r *Room) Tracks() []webrtc.TrackLocal { return []webrtc.TrackLocal{r.video, r.audio} }
+
+// sentInputAt notes when an input left for the runner.
+func (r *Room) sentInputAt(seq uint32, at time.Time) {
+	r.sentMu.Lock()
+	r.sent[seq%uint32(len(r.sent))] = sentInput{seq: seq, at: at}
+	r.sentMu.Unlock()
+}
+
+// answered tells the observer how long the newest input a picture shows
+// took to come back as that picture: once per input.
+func (r *Room) answered(seq uint32) {
+	if r.obs == nil || seq == 0 {
+		return
+	}
+	r.sentMu.Lock()
+	in := r.sent[seq%uint32(len(r.sent))]
+	fresh := seq != r.shownTo && in.seq == seq
+	r.shownTo = seq
+	r.sentMu.Unlock()
+	if fresh {
+		r.obs.InputToFrame(time.Since(in.at))
+	}
+}
 
 // Crowd says whether several members may hold one slot.
 func (r *Room) Crowd() bool { return r.crowd }

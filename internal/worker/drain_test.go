@@ -1,8 +1,12 @@
 package worker
 
 import (
+	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/telecart/telecart/internal/gobrowser"
 	"github.com/telecart/telecart/internal/signal"
@@ -73,4 +77,58 @@ func TestDrain(t *testing.T) {
 		}
 	}
 	t.Fatal("the drained worker did not leave")
+}
+
+// TestWorkerEndpoints reads a playing worker's metrics and readiness as
+// an operator's tools do.
+func TestWorkerEndpoints(t *testing.T) {
+	c := newCluster(t, 1)
+	srv := httptest.NewServer(c.worker.Handler())
+	defer srv.Close()
+	get := func(path string) (int, string) {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	p := c.browse(t)
+	p.WaitGames()
+	if code, _ := get("/readyz"); code != http.StatusOK {
+		t.Errorf("an idle connected worker is not ready: %d", code)
+	}
+	p.Play(signal.Start{Game: testGame})
+	dec := gobrowser.Decoder(t)
+	<-p.Input
+	for _, b := range []testrom.Button{testrom.A, testrom.B} {
+		p.Press(t, b.Joypad())
+		p.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(b))
+	}
+	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "full") {
+		t.Errorf("a full worker's readyz: %d %q", code, body)
+	}
+	// The runner reports once a second.
+	var text string
+	for range 50 {
+		if _, text = get("/metrics"); strings.Contains(text, "telecart_worker_encode_seconds_count 1") || strings.Contains(text, "telecart_worker_encode_seconds_count 2") {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	for _, want := range []string{
+		"telecart_worker_rooms 1", "telecart_worker_peers 1", "telecart_worker_coordinator_connected 1",
+		"telecart_worker_input_to_frame_seconds_count", "telecart_worker_frames_encoded_total", "telecart_worker_video_bytes_total",
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+	if strings.Contains(text, "telecart_worker_input_to_frame_seconds_count 0") || strings.Contains(text, "telecart_worker_frames_encoded_total 0\n") {
+		t.Errorf("no input-to-frame times or frames counted:\n%s", text)
+	}
+	if code, _ := get("/ping"); code != http.StatusNoContent {
+		t.Errorf("ping: %d", code)
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/metrics"
 	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/saves"
@@ -72,6 +73,9 @@ type Worker struct {
 	api *webrtc.API
 	log *slog.Logger
 
+	metrics  *metrics.Registry
+	observer *observer
+
 	beat    chan struct{} // a heartbeat wanted now, not at the next tick
 	drained chan struct{} // closed once draining and no room is left
 
@@ -112,11 +116,13 @@ func New(cfg Config) (*Worker, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Worker{
+	w := &Worker{
 		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
 		sessions: map[signal.SessionID]*session{}, rooms: map[room.ID]*hosted{},
 		beat: make(chan struct{}, 1), drained: make(chan struct{}),
-	}, nil
+	}
+	w.registerMetrics()
+	return w, nil
 }
 
 func randomID() string {
@@ -228,6 +234,7 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 		tick := time.NewTicker(heartbeatInterval)
 		defer tick.Stop()
 		var cpu cpuMeter
+		smooth := 0.0
 		for {
 			select {
 			case <-ctx.Done():
@@ -239,8 +246,11 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 			if err != nil {
 				w.log.Debug("worker: cpu load", "err", err)
 			}
+			// A moving average over about five heartbeats: a busy moment is
+			// no reason to turn players away, a busy machine is.
+			smooth += (load - smooth) / 5
 			w.mu.Lock()
-			hb := signal.Heartbeat{Rooms: len(w.rooms), CPU: load, Draining: w.draining}
+			hb := signal.Heartbeat{Rooms: len(w.rooms), CPU: smooth, Draining: w.draining}
 			w.mu.Unlock()
 			if err := l.send(ctx, "", hb); err != nil {
 				conn.CloseNow()
@@ -576,5 +586,5 @@ func (w *Worker) roomParams(id room.ID, game library.Game, crowd bool) (room.Par
 	opts := w.cfg.Runner
 	opts.Config.Core = core
 	opts.Config.Game = game.Path
-	return room.Params{ID: id, Runner: opts, Crowd: crowd, Logger: w.log}, nil
+	return room.Params{ID: id, Runner: opts, Crowd: crowd, Logger: w.log, Observer: w.observer}, nil
 }

@@ -50,7 +50,9 @@ func newCluster(t *testing.T, capacity int, options ...func(*Config)) *cluster {
 // startCoordinator starts the cluster's coordinator, on ln when given.
 func (c *cluster) startCoordinator(t *testing.T, ln net.Listener) {
 	t.Helper()
-	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
+	// Overload 1: the machine running the tests is often busy, and no
+	// test here is about turning players away from a busy one.
+	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler), Overload: 1})
 	srv := httptest.NewUnstartedServer(coord.Handler())
 	if ln != nil {
 		srv.Listener.Close()

@@ -1,0 +1,106 @@
+package worker
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/telecart/telecart/internal/metrics"
+	"github.com/telecart/telecart/internal/ping"
+	"github.com/telecart/telecart/internal/runner/wire"
+)
+
+// observer is what the worker's rooms report to Prometheus: one for all
+// rooms, the metrics being the worker's.
+type observer struct {
+	frames       prometheus.Counter
+	late         prometheus.Counter
+	videoBytes   prometheus.Counter
+	audioBytes   prometheus.Counter
+	encode       prometheus.Histogram
+	inputToFrame prometheus.Histogram
+}
+
+func (w *Worker) registerMetrics() {
+	m := metrics.New()
+	w.metrics = m
+	count := func(read func() int) func() float64 {
+		return func() float64 {
+			w.mu.Lock()
+			defer w.mu.Unlock()
+			return float64(read())
+		}
+	}
+	m.Gauge("telecart_worker_rooms", "Rooms the worker hosts, lingering ones included.", count(func() int { return len(w.rooms) }))
+	m.Gauge("telecart_worker_capacity", "Rooms the worker can host at once.", func() float64 { return float64(w.cfg.Capacity) })
+	m.Gauge("telecart_worker_peers", "Browsers connected to the worker's rooms.", count(func() int { return len(w.sessions) }))
+	m.Gauge("telecart_worker_draining", "1 while the worker takes no new rooms.", count(func() int {
+		if w.draining {
+			return 1
+		}
+		return 0
+	}))
+	m.Gauge("telecart_worker_coordinator_connected", "1 while the worker is connected to its coordinator.", count(func() int {
+		if w.link != nil {
+			return 1
+		}
+		return 0
+	}))
+	w.observer = &observer{
+		frames:     m.Counter("telecart_worker_frames_encoded_total", "Video frames the worker's runners emulated and encoded."),
+		late:       m.Counter("telecart_worker_frames_late_total", "Frames that started after their deadline (the game ran slow)."),
+		videoBytes: m.Counter("telecart_worker_video_bytes_total", "Encoded video, in bytes: its rate is the video bitrate of all rooms."),
+		audioBytes: m.Counter("telecart_worker_audio_bytes_total", "Encoded audio, in bytes."),
+		encode: m.Seconds("telecart_worker_encode_seconds",
+			"Video encode time per frame, one observation per room and second (that second's mean)."),
+		inputToFrame: m.Seconds("telecart_worker_input_to_frame_seconds",
+			"From a pad state leaving the worker for the runner to the encoded picture that shows it coming back."),
+	}
+}
+
+func (o *observer) Stats(s wire.Stats) {
+	o.frames.Add(float64(s.Frames))
+	o.late.Add(float64(s.Late))
+	o.videoBytes.Add(float64(s.VideoBytes))
+	o.audioBytes.Add(float64(s.AudioBytes))
+	if s.Frames > 0 {
+		o.encode.Observe(s.Encode.Mean.Seconds())
+	}
+}
+
+func (o *observer) InputToFrame(d time.Duration) { o.inputToFrame.Observe(d.Seconds()) }
+
+// Handler serves the worker's own HTTP endpoints: /ping for browsers to
+// time, /metrics for Prometheus, /healthz (the process answers) and
+// /readyz (it takes new games: connected to its coordinator, not
+// draining, not full).
+func (w *Worker) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /ping", ping.Handler())
+	mux.Handle("GET /metrics", w.metrics.Handler())
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
+		w.mu.Lock()
+		var why string
+		switch {
+		case w.link == nil:
+			why = "not connected to the coordinator"
+		case w.draining:
+			why = "draining"
+		case len(w.rooms) >= w.cfg.Capacity:
+			why = "full"
+		}
+		w.mu.Unlock()
+		if why != "" {
+			http.Error(rw, why, http.StatusServiceUnavailable)
+			return
+		}
+		_, _ = rw.Write([]byte("ready\n"))
+	})
+	return mux
+}
+
+// Metrics serves the worker's metrics alone, for a process that serves
+// the rest itself (the embedded default).
+func (w *Worker) Metrics() http.Handler { return w.metrics.Handler() }
