@@ -50,6 +50,9 @@ ui = new UI({
   dismissContinue: () => session.dismissContinue(),
   copyPlayer: () => session.copyPlayer(),
   importPlayer: (text) => session.importPlayer(text),
+  pickWorker: (id) => session.pickWorker(id),
+  zone: (zone) => session.setZone(zone),
+  remeasure: () => session.remeasure(),
 });
 
 session = new Session({ ui, screen, pad, keyboard, gamepads, touchpad });
@@ -100,7 +103,9 @@ addEventListener('keydown', (e) => {
 // room and slot are null outside a room; the times are performance.now()
 // values of the current session, null until they happen. player is the
 // id saves belong to; saves the current game's, newest first ([] until
-// the server lists them, and outside a game).
+// the server lists them, and outside a game). workers is hello's list of
+// game servers; latency the round trips last reported to the coordinator,
+// by worker id in ms (null until a report went).
 Object.defineProperty(window, 'telecart', {
   enumerable: true,
   value: Object.freeze({
@@ -114,6 +119,8 @@ Object.defineProperty(window, 'telecart', {
     get firstFrameAt() { return session.current?.firstFrameAt ?? null; },
     get player() { return session.player; },
     get saves() { return (session.current?.saves ?? []).map((x) => ({ ...x })); },
+    get workers() { return session.workers.map((w) => ({ ...w })); },
+    get latency() { return session.reported ? { ...session.reported } : null; },
   }),
 });
 

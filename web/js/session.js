@@ -13,12 +13,19 @@
 // player's saves of the game once it runs, and whoever starts a game they
 // have saves of is offered to continue from the newest.
 //
+// A new room goes to a worker the coordinator picks: the nearest with room.
+// Nearest is what this page measured: hello lists the workers with a ping
+// URL each, and the page reports its best round trip to each of them. A
+// start may also ask for a zone (from the address, ?zone=eu, which the app
+// keeps as it moves) or a worker picked by hand in the servers panel.
+//
 // Server messages are handled strictly in arrival order through one promise
 // chain: applying an offer is asynchronous, and a candidate or an "ended"
 // must never overtake the message before it. The socket's closing goes
 // through the same chain for the same reason.
 
 import { Signal, Peer, PROTOCOL_VERSION } from './network.js';
+import { measure } from './latency.js';
 import {
   cleanNick, copyText, holders, me, memberName, roomFromPath, roomLink, roomPath, validGame, validListings, validRoomState,
 } from './room.js';
@@ -26,6 +33,9 @@ import { loadPrefs, prefKey, savePref } from './prefs.js';
 import {
   QUICK_SLOT, cleanPlayer, loadable, newPlayerId, savable, saveMoment, slotName, validPlayer, validSave, validSaves,
 } from './saves.js';
+import {
+  debugFromSearch, reportable, searchWithZone, validWorkers, zoneFromSearch, zonesOf,
+} from './workers.js';
 
 const HELLO_TIMEOUT_MS = 10_000; // a socket that opens but never greets is as good as down
 const START_TIMEOUT_MS = 30_000; // from "start" to a picture or an open input channel
@@ -73,7 +83,21 @@ export class Session {
     this.hello = false; // hello seen on the current socket
     this.helloTimer = 0;
     this.games = [];
+    this.gamesKey = ''; // the list as last drawn: hello comes again with every worker's change
     this.iceServers = [];
+    // The workers hello lists, and what this page measured of them: by id,
+    // { ping, ms } with the best round trip to that ping URL, null when it
+    // went unanswered. reported is the map last sent (for the test hook),
+    // reportedKey and reportedOn its text and the socket it went on: a new
+    // socket's coordinator has heard nothing yet.
+    this.workers = [];
+    this.rtt = new Map();
+    this.measuring = new Set(); // ids of workers being measured
+    this.reported = null;
+    this.reportedKey = '';
+    this.reportedOn = 0;
+    this.pick = ''; // a worker picked by hand for the next start, '' for automatic
+    this.debug = debugFromSearch(location.search); // ?debug: the servers panel opens with the list
     this.attempts = 0; // failed connections in a row, for the backoff
     this.retryTimer = 0;
     this.intent = null; // once connected: { game } to start it, { room } to join it, null for the list
@@ -146,7 +170,7 @@ export class Session {
   run() {
     const room = roomFromPath(location.pathname);
     if (room) this.intent = { room };
-    else if (location.pathname !== '/') history.replaceState(null, '', '/'); // not an address of ours
+    else if (location.pathname !== '/') history.replaceState(null, '', `/${location.search}`); // not an address of ours
     this.setState('connecting');
     this.ui.showConnecting();
     this.connect();
@@ -194,11 +218,18 @@ export class Session {
 
   onHello(data) {
     clearTimeout(this.helloTimer);
+    const fresh = !this.hello; // the first on this socket, rather than news of a worker
     this.hello = true;
     this.attempts = 0;
     this.games = validGames(data.games);
     this.iceServers = Array.isArray(data.iceServers) ? data.iceServers : [];
-    this.ui.setGames(this.games);
+    // Redrawn only when it changed: a room opening anywhere sends hello again.
+    const key = JSON.stringify(this.games);
+    if (key !== this.gamesKey) {
+      this.gamesKey = key;
+      this.ui.setGames(this.games);
+    }
+    this.setWorkers(validWorkers(data.workers), fresh);
     if (this.state !== 'connecting' && this.state !== 'unreachable') return;
     const intent = this.intent;
     this.intent = null;
@@ -277,6 +308,10 @@ export class Session {
     this.leaveUrl();
     this.setState('list');
     this.ui.showList();
+    if (this.debug) {
+      this.debug = false; // once: the player closes it from then on
+      this.ui.openServers();
+    }
   }
 
   /** Not connected yet: do it once the server has said hello. */
@@ -299,6 +334,11 @@ export class Session {
     if (this.prefs.private) data.private = true;
     if (this.prefs.crowd) data.crowd = true;
     if (s.nickSent) data.nick = s.nickSent;
+    // Sent at once, measured or not: without a latency report the
+    // coordinator picks by load, and nobody waits for a slow ping.
+    const zone = zoneFromSearch(location.search);
+    if (zone) data.zone = zone;
+    if (this.pick) data.worker = s.worker = this.pick;
     this.signal.send('start', data, s.ref);
     this.began(s, 'Finding a game server…');
   }
@@ -338,8 +378,9 @@ export class Session {
     // server lists them; resume: the newest of the first list, offered as
     // Continue to a starter (null: nothing to offer, undefined: not known
     // yet); saving and loading: the slot of a request on its way, or null.
+    // worker: the one picked by hand for a start, '' when the coordinator chose.
     const s = {
-      kind, game, ref: newRef(), room: null, state: null, slot: kind === 'start' ? 1 : 0, wantSlot: 0,
+      kind, game, ref: newRef(), worker: '', room: null, state: null, slot: kind === 'start' ? 1 : 0, wantSlot: 0,
       seatPending: null, seatTimer: 0, nickSent: this.prefs.nick,
       saves: null, resume: undefined, resumeTimer: 0,
       saving: null, savingSince: 0, saveTimer: 0, loading: null, loadingSince: 0, loadTimer: 0,
@@ -439,14 +480,119 @@ export class Session {
     else if (this.current === s) this.ui.showShareLink(link);
   }
 
+  // ---- workers: measured, reported, picked ----
+
+  /**
+   * hello's workers. The new ones (all of them on a new socket, whose
+   * coordinator knows nothing of this page) are measured; a hello that only
+   * says a worker's rooms changed measures nothing.
+   */
+  setWorkers(workers, fresh) {
+    const known = new Set(this.workers.map((w) => `${w.id} ${w.ping}`));
+    const arrived = workers.some((w) => w.ping && !known.has(`${w.id} ${w.ping}`));
+    this.workers = workers;
+    for (const id of this.rtt.keys()) {
+      if (!workers.some((w) => w.id === id)) this.rtt.delete(id);
+    }
+    if (this.pick && !workers.some((w) => w.id === this.pick)) {
+      this.ui.toast(`Server “${this.pick}” has gone: new games start on the fastest again`);
+      this.pick = '';
+    }
+    // What was measured before still beats nothing while it is measured again.
+    if (fresh) this.report();
+    if (fresh || arrived) this.measureWorkers(fresh);
+    this.drawWorkers();
+  }
+
+  /**
+   * Measures the workers not measured yet or out of reach last time (every
+   * one with all), each once at a time and all in parallel, then reports.
+   * A start does not wait for this.
+   */
+  measureWorkers(all = false) {
+    const batch = this.workers.filter((w) => {
+      if (!w.ping || this.measuring.has(w.id)) return false;
+      const had = this.rtt.get(w.id);
+      return all || had?.ping !== w.ping || had.ms === null;
+    });
+    if (batch.length === 0) return;
+    for (const w of batch) this.measuring.add(w.id);
+    Promise.all(batch.map(async (w) => {
+      const ms = reportable(await measure(w.ping));
+      this.measuring.delete(w.id);
+      // It may have gone, or come back with another URL, meanwhile.
+      if (this.workers.some((x) => x.id === w.id && x.ping === w.ping)) this.rtt.set(w.id, { ping: w.ping, ms });
+      this.drawWorkers();
+    })).then(() => this.report());
+  }
+
+  /** "Measure again" in the servers panel. */
+  remeasure() {
+    this.measureWorkers(true);
+    this.drawWorkers();
+  }
+
+  /**
+   * Tells the coordinator the round trips measured to the workers it
+   * listed, when they differ from what it heard last. Workers out of reach
+   * are left out: unmeasured, they come after every measured one.
+   */
+  report() {
+    if (!this.ready) return; // the next hello brings it here again
+    const rtt = {};
+    for (const w of this.workers) {
+      const m = this.rtt.get(w.id);
+      if (m && m.ping === w.ping && m.ms !== null) rtt[w.id] = m.ms;
+    }
+    const key = JSON.stringify(rtt);
+    const heard = this.reportedOn === this.gen ? this.reportedKey : '{}';
+    if (key === heard || !this.signal.send('latency', { rtt })) return;
+    this.reported = rtt;
+    this.reportedKey = key;
+    this.reportedOn = this.gen;
+  }
+
+  /** A worker picked by hand in the servers panel for the next start, or '' for automatic. */
+  pickWorker(id) {
+    this.pick = this.workers.some((w) => w.id === id) ? id : '';
+    this.drawWorkers();
+  }
+
+  /** A zone chosen on the list: it goes into the address, where a zone is kept. */
+  setZone(zone) {
+    const search = searchWithZone(location.search, zone);
+    if (search !== location.search) history.replaceState(history.state, '', location.pathname + search);
+    this.drawZones();
+  }
+
+  /** The servers panel, as the page knows the workers. */
+  drawWorkers() {
+    this.ui.setWorkers({
+      workers: this.workers.map((w) => {
+        const m = this.rtt.get(w.id);
+        return { ...w, measuring: this.measuring.has(w.id), rtt: m && m.ping === w.ping ? m.ms : undefined };
+      }),
+      pick: this.pick,
+      zone: zoneFromSearch(location.search),
+    });
+    this.drawZones();
+  }
+
+  drawZones() {
+    this.ui.setZones(zonesOf(this.workers), zoneFromSearch(location.search));
+  }
+
   // ---- the address bar ----
 
-  /** In a room: its address, added after the list's or in place of a dead room's. */
+  /**
+   * In a room: its address, added after the list's or in place of a dead
+   * room's. The query (?zone=, ?debug) goes along, here and back.
+   */
   enterUrl(id) {
     const path = roomPath(id);
     const overList = !!history.state?.overList;
-    if (location.pathname === path || roomFromPath(location.pathname)) history.replaceState({ room: id, overList }, '', path);
-    else history.pushState({ room: id, overList: true }, '', path);
+    if (location.pathname === path || roomFromPath(location.pathname)) history.replaceState({ room: id, overList }, '', path + location.search);
+    else history.pushState({ room: id, overList: true }, '', path + location.search);
   }
 
   /** On the list: back to its entry when the room's was added after it, else a new one. */
@@ -456,12 +602,13 @@ export class Session {
       this.awaitingPop = true;
       history.back();
     } else {
-      history.pushState(null, '', '/');
+      history.pushState(null, '', `/${location.search}`);
     }
   }
 
   /** Back or Forward: join the room the address names, or leave for the list. */
   onNavigate() {
+    this.drawZones(); // the entry's own query may name another zone
     if (this.awaitingPop) {
       this.awaitingPop = false;
       if (location.pathname === '/') return; // where toList already is
@@ -971,6 +1118,14 @@ export class Session {
       this.last = game ? { kind: 'start', game, room: null, slot: 1 } : null;
       this.setState('ended');
       this.ui.showMessage('room-ended', game ? { retryLabel: `Play ${game.title}` } : { retry: false });
+    } else if (code === 'no_worker' && s.worker) {
+      // Picked by hand: the others may well have room.
+      this.setState('busy');
+      this.ui.showMessage('busy', {
+        title: 'This server can’t take the game',
+        text: `Server “${s.worker}”, picked in Servers, has no room for it now. Pick another server, or Automatic.`,
+        detail: message,
+      });
     } else if (code === 'no_worker') {
       this.setState('busy');
       this.ui.showMessage('busy');

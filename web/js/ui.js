@@ -1,7 +1,7 @@
 // What the player sees around the game: the views (connecting, game list,
 // loading, messages), the player's top bar, its players and saves panels,
-// the offer to continue, the player code on the home page and the help
-// overlay.
+// the offer to continue, the player code on the home page, the help
+// overlay, and the servers panel with the region choice.
 //
 // This module only draws and reports clicks; it never talks to the network.
 // session.js decides which view shows and why, so every state the user can
@@ -11,6 +11,7 @@ import { systemName, systemShort } from './systems.js';
 import { KEY_BINDINGS } from './input.js';
 import { SLOTS, counts, countsLabel, formatAge, holders, me, memberName, roleLabel, slotNames } from './room.js';
 import { QUICK_SLOT, SAVE_SLOTS, saveAge, saveMoment, slotName } from './saves.js';
+import { fastest, full, loadLabel, rttLabel, rttQuality } from './workers.js';
 
 // Each failure the user can meet, in words a player understands. Retry means
 // "try the same thing again"; session.js decides what that is.
@@ -82,7 +83,8 @@ export class UI {
    *   reload(), cancel(), quit(), fullscreen(), smooth(), unlockAudio(),
    *   helpChanged(open), seat(slot), nick(text), option(name, on), share(),
    *   save(slot), load(slot), continueGame(), dismissContinue(),
-   *   copyPlayer(), importPlayer(text)
+   *   copyPlayer(), importPlayer(text), pickWorker(id), zone(zone),
+   *   remeasure()
    */
   constructor(actions) {
     this.actions = actions;
@@ -98,6 +100,7 @@ export class UI {
     this.seatPending = false;
     this.saves = null; // what the saves panel shows: see setSaves
     this.savesTimer = 0;
+    this.workers = null; // what the servers panel shows: see setWorkers
     // "Not a touch screen" rather than "has a mouse": a kiosk or a headless
     // browser has no pointer at all and still types.
     this.desktop = !matchMedia('(pointer: coarse)').matches;
@@ -177,6 +180,12 @@ export class UI {
       playerImport: $('player-import'),
       playerImportInput: $('player-import-input'),
       playerImportError: $('player-import-error'),
+      zoneField: $('zone-field'),
+      zone: $('opt-zone'),
+      serversBtn: $('servers-btn'),
+      serversLabel: $('servers-label'),
+      servers: $('servers'),
+      serverRows: $('server-rows'),
     };
     const el = this.el;
 
@@ -189,7 +198,7 @@ export class UI {
     }, true);
     // On the document, not the list: after a game, focus may be nowhere.
     document.addEventListener('keydown', (e) => {
-      if (this.view === 'list' && !this.helpOpen) this.onListKey(e);
+      if (this.view === 'list' && !this.helpOpen && !this.serversOpen) this.onListKey(e);
     });
     el.games.addEventListener('click', (e) => {
       const li = e.target.closest('[data-index]');
@@ -217,6 +226,7 @@ export class UI {
     }
     el.optPrivate.addEventListener('change', () => actions.option('private', el.optPrivate.checked));
     el.optCrowd.addEventListener('change', () => actions.option('crowd', el.optCrowd.checked));
+    el.zone.addEventListener('change', () => actions.zone(el.zone.value));
     el.clearFilter.addEventListener('click', () => {
       el.filter.value = '';
       this.renderList();
@@ -308,6 +318,18 @@ export class UI {
     el.topbar.addEventListener('focusin', () => this.showBar());
     el.topbar.addEventListener('pointerenter', () => this.showBar());
 
+    // The servers panel: a choice here is for the next start, nothing more.
+    el.serversBtn.addEventListener('click', () => this.openServers());
+    $('servers-close').addEventListener('click', () => this.closeServers());
+    $('servers-done').addEventListener('click', () => this.closeServers());
+    $('servers-measure').addEventListener('click', () => actions.remeasure());
+    el.serverRows.addEventListener('change', (e) => {
+      if (e.target.name === 'server') actions.pickWorker(e.target.value);
+    });
+    el.servers.addEventListener('click', (e) => {
+      if (e.target === el.servers) this.closeServers(); // the backdrop
+    });
+
     $('help-close').addEventListener('click', () => this.closeHelp());
     el.help.addEventListener('close', () => actions.helpChanged(false));
     el.help.addEventListener('click', (e) => {
@@ -341,7 +363,10 @@ export class UI {
       this.hideShareLink(false);
       this.setRoom(null);
     }
-    if (name !== 'list') this.closeImport(false);
+    if (name !== 'list') {
+      this.closeImport(false);
+      this.closeServers();
+    }
     if (name === 'list') this.scheduleAges();
     else clearTimeout(this.ageTimer);
   }
@@ -1096,6 +1121,118 @@ export class UI {
     t.textContent = text;
     t.hidden = false;
     this.toastTimer = setTimeout(() => { t.hidden = true; }, TOAST_MS);
+  }
+
+  // ---- servers and zones ----
+
+  /**
+   * Draws the servers panel. view: { workers, pick, zone } where workers
+   * are workers.js workers with measuring (bool) and rtt (ms, null out of
+   * reach, undefined not measured), pick the worker picked by hand ('' for
+   * automatic) and zone the one the address asks for ('' for any).
+   */
+  setWorkers(view) {
+    this.workers = view;
+    const el = this.el;
+    el.serversLabel.textContent = view.pick ? `Servers: ${view.pick}` : 'Servers';
+    el.serversBtn.title = view.pick ? `New games start on server ${view.pick}, picked by hand` : '';
+    this.renderServers();
+  }
+
+  renderServers() {
+    const el = this.el;
+    const v = this.workers;
+    if (!v) return;
+    const focused = document.activeElement?.closest?.('#server-rows input')?.value;
+    const best = fastest(v.workers);
+    const row = (id, name, meta, extra) => {
+      const label = document.createElement('label');
+      label.className = 'server';
+      label.dataset.worker = id;
+      const radio = document.createElement('input');
+      radio.type = 'radio';
+      radio.name = 'server';
+      radio.value = id;
+      radio.checked = v.pick === id;
+      const text = document.createElement('span');
+      text.className = 'server-text';
+      const title = document.createElement('span');
+      title.className = 'server-name';
+      title.append(Object.assign(document.createElement('span'), { textContent: name }));
+      const detail = document.createElement('span');
+      detail.className = 'server-meta';
+      detail.textContent = meta;
+      text.append(title, detail);
+      label.append(radio, text);
+      extra?.({ label, radio, title });
+      return label;
+    };
+    const rows = [row('', 'Automatic', v.zone ? `The fastest with room, in ${v.zone} when one there has room` : 'The fastest with room')];
+    for (const w of v.workers) {
+      rows.push(row(w.id, w.id, loadLabel(w), ({ label, radio, title }) => {
+        const tags = [];
+        if (w.zone) tags.push(Object.assign(document.createElement('span'), { className: 'badge', textContent: w.zone }));
+        if (w.draining) tags.push(Object.assign(document.createElement('span'), { className: 'flag', textContent: 'Draining' }));
+        else if (full(w)) tags.push(Object.assign(document.createElement('span'), { className: 'flag', textContent: 'Full' }));
+        if (w.id === best) tags.push(Object.assign(document.createElement('span'), { className: 'save-tag', textContent: 'Fastest' }));
+        title.append(...tags);
+        const rtt = document.createElement('span');
+        rtt.className = 'server-rtt';
+        rtt.textContent = rttLabel(w);
+        if (typeof w.rtt === 'number' && !w.measuring) rtt.dataset.quality = rttQuality(w.rtt);
+        else rtt.dataset.state = w.measuring ? 'measuring' : w.rtt === null ? 'unreachable' : 'none';
+        label.append(rtt);
+        // Draining takes no new rooms: there is nothing to try.
+        radio.disabled = w.draining;
+        if (w.draining) label.title = 'Draining: it takes no new games';
+        radio.setAttribute('aria-label', `${w.id}${w.zone ? `, ${w.zone}` : ''}: ${loadLabel(w)}${w.draining ? ', draining' : ''}, ${rttLabel(w)}`);
+      }));
+    }
+    el.serverRows.replaceChildren(...rows);
+    if (v.workers.length === 0) {
+      el.serverRows.append(Object.assign(document.createElement('p'), { className: 'muted small', textContent: 'No game server is connected right now.' }));
+    }
+    if (focused !== undefined) {
+      (el.serverRows.querySelector(`input[value="${CSS.escape(focused)}"]:not(:disabled)`) ?? el.serverRows.querySelector('input:checked'))?.focus({ preventScroll: true });
+    }
+  }
+
+  get serversOpen() {
+    return this.el.servers.open;
+  }
+
+  openServers() {
+    const d = this.el.servers;
+    if (d.open || this.view !== 'list') return;
+    this.renderServers();
+    d.showModal();
+    d.querySelector('#server-rows input:checked')?.focus({ preventScroll: true });
+  }
+
+  closeServers() {
+    const d = this.el.servers;
+    if (!d.open) return;
+    d.close();
+    if (this.view === 'list') this.el.serversBtn.focus({ preventScroll: true });
+  }
+
+  /**
+   * The region choice on the list, shown only where the servers are in
+   * more than one zone. zone is the one the address asks for: an option
+   * even if no server has it now, so the field says what is asked.
+   */
+  setZones(zones, zone) {
+    const el = this.el;
+    const list = zone && !zones.includes(zone) ? [...zones, zone] : zones;
+    el.zoneField.hidden = zones.length < 2;
+    const options = [['', 'Any'], ...list.map((z) => [z, zones.includes(z) ? z : `${z} (no server)`])];
+    // Rebuilt only when it changed: hello comes often, and a rebuild would
+    // close the list under the player's pointer.
+    const drawn = [...el.zone.options].map((o) => [o.value, o.textContent]);
+    if (JSON.stringify(drawn) !== JSON.stringify(options)) {
+      el.zone.replaceChildren(...options.map(([value, textContent]) => Object.assign(document.createElement('option'), { value, textContent })));
+    }
+    el.zone.value = zone;
   }
 
   // ---- help ----
