@@ -77,13 +77,18 @@ func (c *Coordinator) roomsChanged() {
 	time.AfterFunc(roomsBroadcastDelay, c.broadcastRooms)
 }
 
+// broadcastRooms sends every browser the live rooms, and the hello whose
+// workers' room counts changed with them.
 func (c *Coordinator) broadcastRooms() {
 	c.mu.Lock()
 	c.roomsDue = false
 	c.mu.Unlock()
-	live := c.liveRooms()
+	live, hello := c.liveRooms(), c.hello()
 	for _, b := range c.everyBrowser() {
-		_ = b.send("", live) // a browser that is gone is cleaned up by its reader
+		// A browser that is gone is cleaned up by its reader.
+		if b.send("", hello) == nil {
+			_ = b.send("", live)
+		}
 	}
 }
 

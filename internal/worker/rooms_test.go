@@ -105,8 +105,8 @@ func TestRoomByLink(t *testing.T) {
 	cy.WaitGames()
 	cy.Join(signal.Join{Room: started.Room, Nick: "cy"})
 	cy.Send(signal.Seat{Slot: 2})
-	if p := cy.Read(); p != (signal.Refused{Code: signal.CodeSlotTaken, Message: "Someone else holds controller 2."}) {
-		t.Fatalf("taking a held slot: %T %+v, want refused %s", p, p, signal.CodeSlotTaken)
+	if p := gobrowser.Await[signal.Refused](cy); p != (signal.Refused{Code: signal.CodeSlotTaken, Message: "Someone else holds controller 2."}) {
+		t.Fatalf("taking a held slot: %+v, want refused %s", p, signal.CodeSlotTaken)
 	}
 	bob.Send(signal.Seat{Slot: 0})
 	ann.WaitRoom("slot 2 free", func(s signal.RoomState) bool { return holder(s, 2) == "" && slotOf(s, me) == 0 })
@@ -260,7 +260,7 @@ func TestRunnerKilled(t *testing.T) {
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if e, ok := players[1].Read().(signal.Ended); !ok || e.Reason == "" {
+	if e := gobrowser.Await[signal.Ended](players[1]); e.Reason == "" {
 		t.Fatalf("the killed room's player got %+v, want ended with a reason", e)
 	}
 	time.Sleep(window)
