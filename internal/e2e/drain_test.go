@@ -1,6 +1,8 @@
 package e2e
 
 import (
+	"fmt"
+	"net"
 	"os"
 	"os/exec"
 	"regexp"
@@ -9,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/gobrowser"
 	"github.com/telecart/telecart/internal/signal"
@@ -96,4 +99,69 @@ func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("the drained worker did not exit 15 s after its last game")
 	}
+}
+
+// TestCoordinatorRestartInBrowser restarts the coordinator in the middle
+// of a game in Chromium: the picture keeps coming and the buttons keep
+// working while there is no coordinator, the page says it is
+// reconnecting, and once a new coordinator is up it resumes its session
+// on its own, and what it asks of the room is heard again.
+func TestCoordinatorRestartInBrowser(t *testing.T) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	const token = "telecart-restart-token"
+	coordinator := func() func() {
+		stop, out := runCLI(t, "coordinator", "-listen", addr, "-overload", "1", "-token", token)
+		for range 200 {
+			if strings.Contains(out.String(), "open http://"+addr) {
+				return stop
+			}
+			time.Sleep(25 * time.Millisecond)
+		}
+		t.Fatalf("the coordinator did not start on %s: %s", addr, out.String())
+		return nil
+	}
+	stop := coordinator()
+	runCLI(t, "worker", "-coordinator", "ws://"+addr+"/worker", "-token", token, "-id", "w",
+		"-ice-loopback", "-games", "", "-saves", t.TempDir())
+	base := "http://" + addr
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitColour(t, p, testrom.FillColor())
+	var ok bool
+	eval(t, p, `(() => {
+		window.__frames = 0;
+		const v = document.getElementById('video');
+		const count = () => { window.__frames++; v.requestVideoFrameCallback(count); };
+		v.requestVideoFrameCallback(count);
+		return true;
+	})()`, &ok)
+
+	stop()
+	waitJS(t, p, visible("#reconnecting")+` && window.telecart.state === 'playing'`, 10*time.Second, "the page does not say it is reconnecting")
+	var frames int
+	eval(t, p, `window.__frames`, &frames)
+	waitJS(t, p, fmt.Sprintf(`window.__frames > %d`, frames+60), 10*time.Second, "the picture stopped with the coordinator")
+	if err := p.KeyDown("KeyZ"); err != nil {
+		t.Fatal(err)
+	}
+	waitColour(t, p, testrom.FillColor(testrom.B))
+	if err := p.KeyUp("KeyZ"); err != nil {
+		t.Fatal(err)
+	}
+
+	coordinator()
+	waitJS(t, p, `document.getElementById('reconnecting').hidden && window.telecart.state === 'playing'`, 30*time.Second,
+		"the page did not resume its session on the new coordinator")
+	openPanel(t, p)
+	click(t, p, `#slots [data-seat="3"]`)
+	waitSlot(t, p, 3)
+	waitColour(t, p, testrom.FillColor())
 }

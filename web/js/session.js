@@ -41,6 +41,7 @@ const HELLO_TIMEOUT_MS = 10_000; // a socket that opens but never greets is as g
 const START_TIMEOUT_MS = 30_000; // from "start" to a picture or an open input channel
 const BACKOFF_MAX_S = 30;
 const DISCONNECTED_MS = 10_000; // ICE "disconnected" this long counts as lost
+const RESUME_GIVE_UP_MS = 60_000; // a game whose server is away this long is lost
 const EXPLANATION_GRACE_MS = 750; // how long a lost connection waits for the server to say why
 const SEAT_TIMEOUT_MS = 5000; // a seat request unanswered this long frees its buttons again
 const SAVE_TIMEOUT_MS = 20_000; // a save or load unanswered this long is given up on
@@ -230,6 +231,12 @@ export class Session {
       this.ui.setGames(this.games);
     }
     this.setWorkers(validWorkers(data.workers), fresh);
+    const s = this.current;
+    if (fresh && s?.resuming) {
+      s.resuming = null;
+      s.resumeSent = true;
+      this.signal.send('resume', { room: s.room, token: s.resumeToken }, s.ref);
+    }
     if (this.state !== 'connecting' && this.state !== 'unreachable') return;
     const intent = this.intent;
     this.intent = null;
@@ -252,6 +259,17 @@ export class Session {
     this.ui.setLiveRooms([]);
     if (this.state === 'outdated') return;
     const s = this.current;
+    if (s?.resumeToken && s.room && this.state === 'playing' && s.peer?.pc.connectionState === 'connected') {
+      // The game does not pass through the server: it plays on, input
+      // and all, while the signalling finds its way back and resumes.
+      if (!s.resuming) {
+        console.info('telecart: signalling lost; the game goes on while it reconnects');
+        s.resuming = { attempt: 0, since: performance.now() };
+        this.ui.setReconnecting(true);
+      }
+      this.resumeLater(s);
+      return;
+    }
     if (s) {
       // One session per socket: the server ends it with the socket.
       s.live = false;
@@ -268,6 +286,24 @@ export class Session {
       this.scheduleReconnect();
     }
     // On any other failure screen the user chooses: Retry and Back reconnect.
+  }
+
+  /**
+   * Dials the server again for a session whose game goes on, after 0.5,
+   * 1, 2 … 8 s; past RESUME_GIVE_UP_MS the session is lost after all.
+   */
+  resumeLater(s) {
+    if (performance.now() - s.resuming.since > RESUME_GIVE_UP_MS) {
+      this.ui.setReconnecting(false);
+      s.resuming = null;
+      this.lose(s, 'The connection to the server was interrupted.');
+      return;
+    }
+    const delay = Math.min(8000, 500 * 2 ** s.resuming.attempt++);
+    clearTimeout(this.retryTimer);
+    this.retryTimer = setTimeout(() => {
+      if (this.current === s && s.resuming) this.connect();
+    }, delay);
   }
 
   /** Reconnects after 1, 2, 4 … 30 s, counting down on the message. */
@@ -640,6 +676,8 @@ export class Session {
     }
     if (s.started) this.resetPeer(s); // a second "started": negotiation begins again
     s.started = data;
+    // The secret that carries this session on over a new socket.
+    s.resumeToken = typeof data.resume === 'string' && data.resume ? data.resume : null;
     const game = validGame(data.game);
     s.game = {
       id: game?.id ?? s.game?.id ?? '',
@@ -676,6 +714,11 @@ export class Session {
   onRoom(data) {
     const s = this.current;
     if (!s) return;
+    if (s.resumeSent) {
+      s.resumeSent = false;
+      this.ui.setReconnecting(false);
+      console.info('telecart: session resumed');
+    }
     const state = validRoomState(data);
     if (!state) {
       console.warn('telecart: ignoring a room state that cannot be shown', data);
@@ -1108,6 +1151,14 @@ export class Session {
     console.info('telecart: server error', code, message);
     const s = this.current;
     if (!s) return; // nothing of ours was waiting for it
+    if (code === 'no_session' && s.resumeSent) {
+      // The worker let the session go meanwhile: join the room anew.
+      const { room, game, slot } = s;
+      s.live = false;
+      this.endSession();
+      this.joinRoom(room, { game, slot });
+      return;
+    }
     // One refused message (a candidate, say) does not end a running game.
     if (code === 'bad_request' && this.state === 'playing') return;
     s.live = false;
@@ -1177,6 +1228,7 @@ export class Session {
     this.ui.setWatching(false);
     this.ui.setWaiting(true);
     this.ui.setUnstable(false);
+    this.ui.setReconnecting(false);
     document.title = 'Telecart';
   }
 

@@ -141,6 +141,7 @@ export class UI {
       soundHint: $('sound-hint'),
       soundHintText: $('sound-hint-text'),
       unstable: $('unstable'),
+      reconnecting: $('reconnecting'),
       help: $('help'),
       helpKeys: $('help-keys'),
       live: $('live'),
@@ -674,6 +675,11 @@ export class UI {
 
   setUnstable(on) {
     this.el.unstable.hidden = !on;
+  }
+
+  /** The signalling is away while the game plays on. */
+  setReconnecting(on) {
+    this.el.reconnecting.hidden = !on;
   }
 
   setFullscreen(on, supported = true) {
