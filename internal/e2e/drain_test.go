@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
 	"net"
 	"os"
@@ -164,4 +165,76 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 	click(t, p, `#slots [data-seat="3"]`)
 	waitSlot(t, p, 3)
 	waitColour(t, p, testrom.FillColor())
+}
+
+// TestWorkerKilled kills a worker process with SIGKILL in the middle of a
+// game: the coordinator drops it at once, and the page says the game's
+// server went away and offers to play again.
+func TestWorkerKilled(t *testing.T) {
+	const token = "telecart-kill-token"
+	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-overload", "1", "-token", token)
+	var base string
+	for range 200 {
+		if m := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String()); m != nil {
+			base = m[1]
+			break
+		}
+		time.Sleep(25 * time.Millisecond)
+	}
+	if base == "" {
+		t.Fatalf("the coordinator printed no address: %s", out.String())
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
+		"-id", "doomed", "-ice-loopback", "-games", "", "-saves", t.TempDir())
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitColour(t, p, testrom.FillColor())
+	games := runnersOf(t, cmd.Process.Pid)
+	if len(games) != 1 {
+		t.Fatalf("the worker runs %d games, want 1", len(games))
+	}
+	if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	waitState(t, p, "ended", "retry-btn")
+	// Its game went with it: the runner dies with its worker.
+	for i := 0; running(games[0]); i++ {
+		if i == 100 {
+			t.Fatalf("the killed worker's game %d is still running", games[0])
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if got := text(t, p, "#message-detail"); !strings.Contains(got, "went away") {
+		t.Errorf("the page says %q, want that the server went away", got)
+	}
+	if h := health(t, base); h.Workers != 0 || h.Rooms != 0 {
+		t.Errorf("after the kill the coordinator still counts %+v", h)
+	}
+}
+
+// running says whether a process runs: it exists and is not a zombie
+// waiting for a parent that is gone to be reaped.
+func running(pid int) bool {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return false
+	}
+	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
+	return len(fields) > 0 && fields[0] != "Z"
 }
