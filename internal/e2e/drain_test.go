@@ -5,15 +5,12 @@ import (
 	"fmt"
 	"net"
 	"os"
-	"os/exec"
-	"regexp"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
-	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/gobrowser"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
@@ -24,38 +21,8 @@ import (
 // running plays on, and once that game has ended the worker exits cleanly.
 func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 	const token = "telecart-drain-token"
-	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-overload", "1", "-token", token)
-	var base string
-	for range 200 {
-		if m := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("the coordinator printed no address: %s", out.String())
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
-		"-id", "w", "-ice-loopback", "-games", "", "-room-linger", "1s", "-saves", t.TempDir())
-	var log fixture.SyncBuffer
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill() // gone already when the test passed
-		<-exited
-		if t.Failed() {
-			t.Logf("the worker's log:\n%s", log.String())
-		}
-	})
+	base, _ := startCoordinator(t, "127.0.0.1:0", token)
+	cmd, exited := workerProcess(t, base, token, "-id", "w", "-room-linger", "1s")
 
 	player := gobrowser.Dial(t, base)
 	player.WaitGames()
@@ -115,21 +82,9 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 	addr := l.Addr().String()
 	l.Close()
 	const token = "telecart-restart-token"
-	coordinator := func() func() {
-		stop, out := runCLI(t, "coordinator", "-listen", addr, "-overload", "1", "-token", token)
-		for range 200 {
-			if strings.Contains(out.String(), "open http://"+addr) {
-				return stop
-			}
-			time.Sleep(25 * time.Millisecond)
-		}
-		t.Fatalf("the coordinator did not start on %s: %s", addr, out.String())
-		return nil
-	}
-	stop := coordinator()
+	base, stop := startCoordinator(t, addr, token)
 	runCLI(t, "worker", "-coordinator", "ws://"+addr+"/worker", "-token", token, "-id", "w",
 		"-ice-loopback", "-games", "", "-saves", t.TempDir())
-	base := "http://" + addr
 
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/")
@@ -158,7 +113,7 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	coordinator()
+	startCoordinator(t, addr, token)
 	waitJS(t, p, `document.getElementById('reconnecting').hidden && window.telecart.state === 'playing'`, 30*time.Second,
 		"the page did not resume its session on the new coordinator")
 	openPanel(t, p)
@@ -172,33 +127,8 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 // server went away and offers to play again.
 func TestWorkerKilled(t *testing.T) {
 	const token = "telecart-kill-token"
-	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-overload", "1", "-token", token)
-	var base string
-	for range 200 {
-		if m := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`).FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("the coordinator printed no address: %s", out.String())
-	}
-	exe, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(exe, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
-		"-id", "doomed", "-ice-loopback", "-games", "", "-saves", t.TempDir())
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-	})
+	base, _ := startCoordinator(t, "127.0.0.1:0", token)
+	cmd, _ := workerProcess(t, base, token, "-id", "doomed")
 
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/")

@@ -9,6 +9,7 @@ import (
 	"math"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -37,29 +38,85 @@ func TestMain(m *testing.M) {
 func serve(t testing.TB, args ...string) string {
 	t.Helper()
 	saves := t.TempDir() // never the player's own; an argument may name another
+	_, out := runCLI(t, append([]string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-ice-loopback", "-saves", saves}, args...)...)
+	return printedURL(t, out)
+}
+
+// runCLI runs a telecart command in-process until stop, or the test's end.
+func runCLI(t testing.TB, args ...string) (stop func(), stdout *fixture.SyncBuffer) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr fixture.SyncBuffer
+	stdout = new(fixture.SyncBuffer)
+	var stderr fixture.SyncBuffer
 	code := make(chan int, 1)
-	go func() {
-		code <- cli.Run(ctx, append([]string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-ice-loopback", "-saves", saves}, args...), &stdout, &stderr)
-	}()
-	t.Cleanup(func() {
+	go func() { code <- cli.Run(ctx, args, stdout, &stderr) }()
+	stopped := false
+	stop = func() {
+		if stopped {
+			return
+		}
+		stopped = true
 		cancel()
 		if c := <-code; c != 0 {
-			t.Errorf("telecart serve exited %d:\n%s", c, stderr.String())
+			t.Errorf("telecart %s exited %d:\n%s", args[0], c, stderr.String())
 		} else if t.Failed() {
-			t.Logf("telecart serve's log:\n%s", stderr.String())
+			t.Logf("telecart %s's log:\n%s", args[0], stderr.String())
 		}
-	})
+	}
+	t.Cleanup(stop)
+	return stop, stdout
+}
+
+// printedURL waits for the "open http://..." a telecart command prints
+// and returns its URL.
+func printedURL(t testing.TB, out *fixture.SyncBuffer) string {
+	t.Helper()
 	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
 	for range 200 {
-		if m := addr.FindStringSubmatch(stdout.String()); m != nil {
+		if m := addr.FindStringSubmatch(out.String()); m != nil {
 			return m[1]
 		}
 		time.Sleep(25 * time.Millisecond)
 	}
-	t.Fatalf("telecart serve printed no address:\n%s\n%s", stdout.String(), stderr.String())
+	t.Fatalf("telecart printed no address:\n%s", out.String())
 	return ""
+}
+
+// startCoordinator runs `telecart coordinator` in-process on listen
+// (127.0.0.1:0: any port) and returns its URL and what stops it. It never
+// counts a worker overloaded: a test's workers share one busy machine.
+func startCoordinator(t testing.TB, listen, token string) (base string, stop func()) {
+	t.Helper()
+	stop, out := runCLI(t, "coordinator", "-listen", listen, "-overload", "1", "-token", token)
+	return printedURL(t, out), stop
+}
+
+// workerProcess runs `telecart worker` in a process of its own, for a
+// test to signal, and returns it with its exit; it is killed, if still
+// running, when the test ends, and its log shown if the test failed.
+func workerProcess(t testing.TB, base, token string, args ...string) (*exec.Cmd, chan error) {
+	t.Helper()
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(exe, append([]string{"worker", "-coordinator", "ws" + strings.TrimPrefix(base, "http") + "/worker",
+		"-token", token, "-ice-loopback", "-games", "", "-saves", t.TempDir()}, args...)...)
+	var log fixture.SyncBuffer
+	cmd.Stdout, cmd.Stderr = &log, &log
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	go func() { exited <- cmd.Wait() }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill() // gone already, when the test let it go
+		<-exited // a test that took the exit puts it back
+		if t.Failed() {
+			t.Logf("the worker's log:\n%s", log.String())
+		}
+	})
+	return cmd, exited
 }
 
 // pixelJS reads one pixel of the current video frame.

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -14,7 +13,6 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
-	"github.com/telecart/telecart/internal/cli"
 	"github.com/telecart/telecart/internal/fixture"
 	"github.com/telecart/telecart/internal/testrom"
 )
@@ -481,33 +479,6 @@ func TestSaveOfAnotherGame(t *testing.T) {
 	flipMark(t, p, true)
 }
 
-// runCLI runs a telecart command in-process until the returned stop is
-// called, or the test ends; stop waits for it to exit and fails the test
-// on a non-zero exit. It also returns what the command prints.
-func runCLI(t testing.TB, args ...string) (stop func(), stdout *fixture.SyncBuffer) {
-	t.Helper()
-	ctx, cancel := context.WithCancel(context.Background())
-	stdout = new(fixture.SyncBuffer)
-	var stderr fixture.SyncBuffer
-	code := make(chan int, 1)
-	go func() { code <- cli.Run(ctx, args, stdout, &stderr) }()
-	stopped := false
-	stop = func() {
-		if stopped {
-			return
-		}
-		stopped = true
-		cancel()
-		if c := <-code; c != 0 {
-			t.Errorf("telecart %s exited %d:\n%s", args[0], c, stderr.String())
-		} else if t.Failed() {
-			t.Logf("telecart %s's log:\n%s", args[0], stderr.String())
-		}
-	}
-	t.Cleanup(stop)
-	return stop, stdout
-}
-
 // health reads the coordinator's /healthz.
 func health(t *testing.T, base string) (h struct{ Workers, Rooms, Sessions int }) {
 	t.Helper()
@@ -534,19 +505,7 @@ func waitWorkers(t *testing.T, base string, n int) {
 func TestContinueOnAnotherWorker(t *testing.T) {
 	s3 := fixture.S3(t)
 	const token = "telecart-e2e-token"
-	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-overload", "1", "-token", token)
-	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
-	var base string
-	for range 200 {
-		if m := addr.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("the coordinator printed no address: %s", out.String())
-	}
+	base, _ := startCoordinator(t, "127.0.0.1:0", token)
 	worker := func(id string) func() {
 		stop, _ := runCLI(t, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
 			"-id", id, "-ice-loopback", "-games", "", "-room-linger", "1s", "-saves", t.TempDir(),

@@ -40,19 +40,7 @@ type workerSpec struct {
 // starts workers on it and waits until they have registered.
 func cluster(t *testing.T) (base string, add func(...workerSpec) map[string]*atomic.Int32) {
 	t.Helper()
-	// Never overloaded: every worker here shares one busy test machine.
-	_, out := runCLI(t, "coordinator", "-listen", "127.0.0.1:0", "-overload", "1", "-token", clusterToken)
-	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
-	for range 200 {
-		if m := addr.FindStringSubmatch(out.String()); m != nil {
-			base = m[1]
-			break
-		}
-		time.Sleep(25 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("the coordinator printed no address: %s", out.String())
-	}
+	base, _ = startCoordinator(t, "127.0.0.1:0", clusterToken)
 	running := 0
 	// add returns the requests each delayed ping has answered, by worker id.
 	add = func(specs ...workerSpec) map[string]*atomic.Int32 {
