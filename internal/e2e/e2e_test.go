@@ -111,7 +111,7 @@ func workerProcess(t testing.TB, base, token string, args ...string) (*exec.Cmd,
 	go func() { exited <- cmd.Wait() }()
 	t.Cleanup(func() {
 		_ = cmd.Process.Kill() // gone already, when the test let it go
-		<-exited // a test that took the exit puts it back
+		<-exited               // a test that took the exit puts it back
 		if t.Failed() {
 			t.Logf("the worker's log:\n%s", log.String())
 		}
