@@ -68,6 +68,9 @@ type Coordinator struct {
 	ended    endedRooms
 	// roomsDue is set while a live rooms broadcast is scheduled.
 	roomsDue bool
+	// broadcasting is held through a broadcast: a slow one must not be
+	// overtaken by the next, which would leave browsers with the older news.
+	broadcasting sync.Mutex
 
 	metrics      *metrics.Registry
 	roomsStarted prometheus.Counter
@@ -180,6 +183,11 @@ func (c conn) send(session signal.SessionID, p signal.Payload) error {
 	if err != nil {
 		return err
 	}
+	return c.write(b)
+}
+
+// write sends an encoded message.
+func (c conn) write(b []byte) error {
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	defer cancel()
 	return c.ws.Write(ctx, websocket.MessageText, b)
@@ -246,7 +254,11 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 	if inZone := slices.DeleteFunc(slices.Clone(open), func(w *workerConn) bool { return w.zone != req.Zone }); req.Zone != "" && len(inZone) > 0 {
 		open = inZone
 	}
-	best := slices.MinFunc(open, func(a, z *workerConn) int { return b.compare(a, z) })
+	loads := make(map[*workerConn]int, len(open)) // counted once: a worker's load walks its rooms
+	for _, w := range open {
+		loads[w] = w.load()
+	}
+	best := slices.MinFunc(open, func(x, y *workerConn) int { return b.compare(x, y, loads) })
 	roomID := randomID(6)
 	for c.rooms[roomID] != nil || c.ended.game(roomID) != nil {
 		roomID = randomID(6)
@@ -280,14 +292,14 @@ const unmeasured = signal.MaxLatency + 1
 
 // compare orders two workers for b: the lower latency b reported, then
 // the lower load, then the id, so that the choice is stable. c.mu is held.
-func (b *browserConn) compare(x, y *workerConn) int {
+func (b *browserConn) compare(x, y *workerConn, loads map[*workerConn]int) int {
 	rtt := func(w *workerConn) float64 {
 		if ms, ok := b.latency[w.id]; ok {
 			return ms
 		}
 		return unmeasured
 	}
-	return cmp.Or(cmp.Compare(rtt(x), rtt(y)), cmp.Compare(x.load(), y.load()), cmp.Compare(x.id, y.id))
+	return cmp.Or(cmp.Compare(rtt(x), rtt(y)), cmp.Compare(loads[x], loads[y]), cmp.Compare(x.id, y.id))
 }
 
 // hello is what a browser is told first, and again after a worker came,
@@ -303,12 +315,12 @@ func (c *Coordinator) hello() signal.Hello {
 	return h
 }
 
-// broadcastHello sends every browser the hello of now.
-func (c *Coordinator) broadcastHello() {
-	hello := c.hello()
-	for _, b := range c.everyBrowser() {
-		_ = b.send("", hello) // a browser that is gone is cleaned up by its reader
-	}
+// workersChanged schedules the hello every browser is sent when a worker
+// came, went or changed: with the live rooms, in order (see broadcastRooms).
+func (c *Coordinator) workersChanged() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.roomsChanged()
 }
 
 // everyBrowser is a snapshot of the connected browsers.

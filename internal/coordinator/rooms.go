@@ -65,7 +65,8 @@ func (c *Coordinator) onListing(w *workerConn, l signal.Listing) {
 }
 
 // roomsBroadcastDelay gathers the changes of a busy moment (everyone
-// joining a room at once) into one message to every browser.
+// joining a room at once, workers coming up) into one message to every
+// browser.
 const roomsBroadcastDelay = 200 * time.Millisecond
 
 // roomsChanged schedules a live rooms broadcast; c.mu is held.
@@ -80,14 +81,26 @@ func (c *Coordinator) roomsChanged() {
 // broadcastRooms sends every browser the live rooms, and the hello whose
 // workers' room counts changed with them.
 func (c *Coordinator) broadcastRooms() {
+	c.broadcasting.Lock()
+	defer c.broadcasting.Unlock()
 	c.mu.Lock()
 	c.roomsDue = false
 	c.mu.Unlock()
-	live, hello := c.liveRooms(), c.hello()
+	// Encoded once for every browser: with many rooms the lists are long.
+	hello, err := signal.Encode("", c.hello())
+	if err != nil {
+		c.log.Error("coordinator: encode hello", "err", err)
+		return
+	}
+	live, err := signal.Encode("", c.liveRooms())
+	if err != nil {
+		c.log.Error("coordinator: encode live rooms", "err", err)
+		return
+	}
 	for _, b := range c.everyBrowser() {
 		// A browser that is gone is cleaned up by its reader.
-		if b.send("", hello) == nil {
-			_ = b.send("", live)
+		if b.write(hello) == nil {
+			_ = b.write(live)
 		}
 	}
 }

@@ -88,11 +88,11 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	}
 	log := c.log.With("worker", w.id)
 	log.Info("coordinator: worker joined", "zone", w.zone, "capacity", w.capacity, "games", len(w.games), "remote", r.RemoteAddr)
-	c.broadcastHello()
+	c.workersChanged()
 	defer func() {
 		c.dropWorker(w)
 		log.Info("coordinator: worker left")
-		c.broadcastHello()
+		c.workersChanged()
 	}()
 
 	for {
@@ -115,7 +115,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 			c.mu.Unlock()
 			if changed {
 				log.Info("coordinator: worker draining", "rooms", p.Rooms)
-				c.broadcastHello()
+				c.workersChanged()
 			}
 		case signal.Listing:
 			c.onListing(w, p)

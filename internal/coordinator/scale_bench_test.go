@@ -1,0 +1,1589 @@
+package coordinator_test
+
+// The coordinator at scale (issue 6): simulated workers that speak the
+// real worker protocol and browser signalling sessions, all on loopback,
+// against one coordinator built with the exported API.
+//
+// BenchmarkScale runs the coordinator in a child process: the test binary
+// started again, whose TestMain serves coordinator.New(...).Handler() on
+// 127.0.0.1 (plus one endpoint of the test's own that reports the Go
+// runtime's memory after a collection). Its memory, its CPU time and its
+// goroutines are then its own, not mixed with the 550 clients'. Each
+// b.N iteration runs the whole scenario against a fresh child, so nothing
+// carries over from one iteration to the next. TestScaleSmoke runs the same
+// scenario, small, against an in-process coordinator (so the race detector
+// sees the coordinator under concurrent load) and against a child.
+
+import (
+	"bufio"
+	"bytes"
+	"cmp"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"math"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	ossignal "os/signal"
+	"runtime"
+	"runtime/debug"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/coder/websocket"
+
+	"github.com/telecart/telecart/internal/coordinator"
+	"github.com/telecart/telecart/internal/signal"
+)
+
+const (
+	// scaleChildEnv set in the environment makes the test binary a
+	// coordinator (see TestMain).
+	scaleChildEnv = "TELECART_SCALE_COORDINATOR"
+	scaleToken    = "scale-test-token"
+	scaleGame     = "nes:telecart-test.nes"
+)
+
+// scaleZones are the zones the simulated workers are spread over.
+var scaleZones = []string{"eu-west", "us-east", "ap-south"}
+
+func TestMain(m *testing.M) {
+	if os.Getenv(scaleChildEnv) != "" {
+		os.Exit(serveChildCoordinator())
+	}
+	os.Exit(m.Run())
+}
+
+// serveChildCoordinator is the child's main: a coordinator on loopback
+// until SIGTERM, an interrupt, or its standard input closing (the parent
+// is gone). Like `telecart coordinator`, it says where it listens with
+// "open http://ADDR" on stdout.
+func serveChildCoordinator() int {
+	ctx, stop := ossignal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
+	defer stop()
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		stop()
+	}()
+	c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler)})
+	mux := http.NewServeMux()
+	mux.Handle("/", c.Handler())
+	mux.HandleFunc("GET /debug/scale-memory", serveMemory)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	srv := &http.Server{Handler: mux, BaseContext: func(net.Listener) context.Context { return ctx }}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		_ = srv.Serve(ln)
+	}()
+	fmt.Printf("scale coordinator is running: open http://%s\n", ln.Addr())
+	<-ctx.Done()
+	srv.Close()
+	<-done
+	return 0
+}
+
+// goMemory is the child's Go runtime after a full collection.
+type goMemory struct {
+	HeapInuse  uint64 `json:"heap_inuse"`
+	StackInuse uint64 `json:"stack_inuse"`
+	Goroutines int    `json:"goroutines"`
+}
+
+// serveMemory collects garbage until what is left is live, returns the
+// freed memory to the system (so that VmRSS read next is what is live)
+// and reports the runtime's figures. One collection is not enough: the
+// sync.Pools (net/http's and the WebSocket library's buffers) are only
+// emptied by the second, and closed sockets' finalizers run between
+// collections and free what their connections held at the next.
+func serveMemory(w http.ResponseWriter, _ *http.Request) {
+	for range 2 {
+		runtime.GC()
+		time.Sleep(10 * time.Millisecond) // the finalizers' turn
+	}
+	debug.FreeOSMemory() // a third full collection, then the freed pages back to the OS
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	w.Header().Set("Content-Type", "application/json")
+	_ = json.NewEncoder(w).Encode(goMemory{HeapInuse: ms.HeapInuse, StackInuse: ms.StackInuse, Goroutines: runtime.NumGoroutine()})
+}
+
+// scaleTarget is a coordinator to run the scenario against.
+type scaleTarget interface {
+	URL() string // http://127.0.0.1:PORT
+	// Memory collects garbage in the coordinator and reports its memory;
+	// ok is false when the coordinator shares the test's process.
+	Memory(ctx context.Context) (m coordMemory, ok bool, err error)
+	// CPU is the coordinator process's CPU time so far (user + system).
+	CPU() (cpu time.Duration, ok bool, err error)
+}
+
+// coordMemory is one snapshot of the coordinator's memory.
+type coordMemory struct {
+	goMemory
+	RSS, HWM int64 // VmRSS and VmHWM, bytes
+}
+
+// inProcess is a coordinator served by httptest in the test's process.
+type inProcess struct{ srv *httptest.Server }
+
+func (p inProcess) URL() string                                     { return p.srv.URL }
+func (inProcess) Memory(context.Context) (coordMemory, bool, error) { return coordMemory{}, false, nil }
+func (inProcess) CPU() (time.Duration, bool, error)                 { return 0, false, nil }
+
+// childProcess is a coordinator in a child process (see TestMain).
+type childProcess struct {
+	cmd    *exec.Cmd
+	stdin  io.Closer
+	url    string
+	output sync.WaitGroup // the goroutine draining its stdout
+	stderr bytes.Buffer
+}
+
+// startChild starts the test binary as a coordinator and waits for its
+// address.
+func startChild() (*childProcess, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe, "-test.run=^$")
+	cmd.Env = append(os.Environ(), scaleChildEnv+"=1", "GOMAXPROCS="+strconv.Itoa(runtime.GOMAXPROCS(0)))
+	// A child outliving a test killed hard would keep its port.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	p := &childProcess{cmd: cmd}
+	cmd.Stderr = &p.stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	p.stdin = stdin
+	addr := make(chan string, 1)
+	p.output.Add(1)
+	go func() {
+		defer p.output.Done()
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() { // until the child's stdout closes: it has exited
+			if _, a, ok := strings.Cut(sc.Text(), "open http://"); ok {
+				select {
+				case addr <- a:
+				default:
+				}
+			}
+		}
+		_, _ = io.Copy(io.Discard, stdout)
+	}()
+	select {
+	case a := <-addr:
+		p.url = "http://" + a
+		return p, nil
+	case <-time.After(10 * time.Second):
+		p.Stop()
+		return nil, fmt.Errorf("the coordinator child did not say where it listens: %s", p.stderr.String())
+	}
+}
+
+// Stop ends the child by its PID: SIGTERM, and SIGKILL if it has not
+// exited within 5 s; then reaps it.
+func (p *childProcess) Stop() error {
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	p.stdin.Close()
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	var err error
+	select {
+	case err = <-exited:
+	case <-time.After(5 * time.Second):
+		_ = p.cmd.Process.Kill()
+		err = fmt.Errorf("the coordinator child ignored SIGTERM: %w", <-exited)
+	}
+	p.output.Wait()
+	return err
+}
+
+func (p *childProcess) URL() string { return p.url }
+
+func (p *childProcess) Memory(ctx context.Context) (coordMemory, bool, error) {
+	var m coordMemory
+	if err := getJSON(ctx, p.url+"/debug/scale-memory", &m.goMemory); err != nil {
+		return m, true, err
+	}
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", p.cmd.Process.Pid))
+	if err != nil {
+		return m, true, err
+	}
+	for line := range strings.Lines(string(status)) {
+		f := strings.Fields(line)
+		if len(f) == 3 && f[2] == "kB" {
+			kb, _ := strconv.ParseInt(f[1], 10, 64)
+			switch f[0] {
+			case "VmRSS:":
+				m.RSS = kb << 10
+			case "VmHWM:":
+				m.HWM = kb << 10
+			}
+		}
+	}
+	return m, true, nil
+}
+
+// userHZ is the unit of /proc/PID/stat's times: USER_HZ, 100 on Linux.
+const userHZ = 100
+
+func (p *childProcess) CPU() (time.Duration, bool, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.cmd.Process.Pid))
+	if err != nil {
+		return 0, true, err
+	}
+	// The command name, in parentheses, may hold spaces: count the fields
+	// from after it. utime and stime are fields 14 and 15.
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	if len(f) < 13 {
+		return 0, true, fmt.Errorf("short /proc stat: %q", b)
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err := errors.Join(err1, err2); err != nil {
+		return 0, true, err
+	}
+	return time.Duration(utime+stime) * time.Second / userHZ, true, nil
+}
+
+// httpClient keeps no idle connections: none outlives a test.
+var httpClient = &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 30 * time.Second}
+
+func getJSON(ctx context.Context, url string, v any) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", url, resp.Status)
+	}
+	return json.NewDecoder(resp.Body).Decode(v)
+}
+
+// pickSeconds is the coordinator's own histogram of the time it takes to
+// choose a worker (from entering pick, lock wait included, to leaving it),
+// as /metrics exposes it.
+const pickSeconds = "telecart_coordinator_pick_seconds"
+
+// picks is what that histogram holds so far.
+type picks struct {
+	count int
+	sum   time.Duration
+	fast  int // within its first bucket, 0.25 ms
+}
+
+// readPicks reads the pick time histogram from /metrics.
+func readPicks(ctx context.Context, tgt scaleTarget) (picks, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, tgt.URL()+"/metrics", nil)
+	if err != nil {
+		return picks{}, err
+	}
+	resp, err := httpClient.Do(req)
+	if err != nil {
+		return picks{}, err
+	}
+	defer resp.Body.Close()
+	var p picks
+	found := false
+	sc := bufio.NewScanner(resp.Body)
+	for sc.Scan() {
+		name, value, ok := strings.Cut(sc.Text(), " ")
+		if !ok || !strings.HasPrefix(name, pickSeconds) {
+			continue
+		}
+		v, err := strconv.ParseFloat(value, 64)
+		if err != nil {
+			return p, fmt.Errorf("/metrics: %q: %w", sc.Text(), err)
+		}
+		switch name {
+		case pickSeconds + "_count":
+			p.count, found = int(v), true
+		case pickSeconds + "_sum":
+			p.sum = time.Duration(v * float64(time.Second))
+		case pickSeconds + `_bucket{le="0.00025"}`:
+			p.fast = int(v)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return p, err
+	}
+	if !found {
+		return p, fmt.Errorf("/metrics has no %s", pickSeconds)
+	}
+	return p, nil
+}
+
+// health is the coordinator's /healthz.
+type health struct {
+	Workers  int `json:"workers"`
+	Rooms    int `json:"rooms"`
+	Sessions int `json:"sessions"`
+}
+
+// waitHealth polls /healthz until ok, for at most 20 s.
+func waitHealth(ctx context.Context, tgt scaleTarget, what string, ok func(health) bool) error {
+	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
+	defer cancel()
+	var h health
+	for {
+		err := getJSON(ctx, tgt.URL()+"/healthz", &h)
+		if err == nil && ok(h) {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%s: /healthz says %+v (%v)", what, h, err)
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// scaleConfig sizes one scenario.
+type scaleConfig struct {
+	Workers  int // simulated workers, spread over scaleZones
+	Capacity int // rooms each takes
+	Browsers int // browser sessions, one room each
+	Parallel int // starts in flight at once; 1 also checks each choice exactly
+	Seed     uint64
+}
+
+// The scenario's latency model, reproducible from the seed: a browser
+// lives in one zone; a worker of its zone is 10-30 ms away, another
+// zone's 90-110 ms, plus 1 ms for each worker before it in its zone (the
+// first ones are better connected), so the favourites fill up and later
+// browsers fall back to their next best. Every fifth browser asks for the
+// zone after its own, which must win over latency.
+
+func (c scaleConfig) workerID(j int) string   { return fmt.Sprintf("w%02d", j) }
+func (c scaleConfig) workerZone(j int) string { return scaleZones[j%len(scaleZones)] }
+func (c scaleConfig) homeZone(i int) int      { return (i * 7 / 3) % len(scaleZones) }
+
+func (c scaleConfig) askedZone(i int) string {
+	if i%5 != 0 {
+		return ""
+	}
+	return scaleZones[(c.homeZone(i)+1)%len(scaleZones)]
+}
+
+func (c scaleConfig) rtts(i int) map[string]float64 {
+	rng := rand.New(rand.NewPCG(c.Seed, uint64(i)))
+	rtt := make(map[string]float64, c.Workers)
+	for j := range c.Workers {
+		base := 90.0
+		if c.workerZone(j) == scaleZones[c.homeZone(i)] {
+			base = 10
+		}
+		rtt[c.workerID(j)] = base + float64(j/len(scaleZones)) + 20*rng.Float64()
+	}
+	return rtt
+}
+
+// choice is the worker the coordinator must pick for browser i, given
+// which workers are full: those of the zone asked for if one of them has
+// a place, else any; the lowest latency among them.
+func (c scaleConfig) choice(i int, rtt map[string]float64, full func(id string) bool) string {
+	zone := c.askedZone(i)
+	var open, inZone []string
+	for j := range c.Workers {
+		id := c.workerID(j)
+		if full(id) {
+			continue
+		}
+		open = append(open, id)
+		if c.workerZone(j) == zone {
+			inZone = append(inZone, id)
+		}
+	}
+	if len(inZone) > 0 {
+		open = inZone
+	}
+	if len(open) == 0 {
+		return ""
+	}
+	return slices.MinFunc(open, func(a, b string) int { return cmpFloat(rtt[a], rtt[b]) })
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// dialParallel bounds the browsers connecting (and quitting) at once.
+const dialParallel = 50
+
+// Memory snapshots of the coordinator, in the order runScale takes them.
+const (
+	memIdle     = iota // nothing connected
+	memWorkers         // the workers registered
+	memBrowsers        // the browsers connected, hello read
+	memLatency         // and their latency reports applied
+	memSessions        // every browser in its room, every list settled
+	memQuit            // every browser has quit, every room closed
+	memGone            // everyone disconnected
+	memSnapshots
+)
+
+// scaleResult is what one run of the scenario measured.
+type scaleResult struct {
+	toOffer, toStarted []time.Duration // per session: start sent → offer, → started received
+	startPhase         time.Duration   // first start sent → last started received
+	fallbacks          int             // sessions not on their first choice: it was full
+	// settle is from the last started to the last browser's live rooms
+	// list naming every room.
+	settle time.Duration
+	// Live rooms messages the browsers received, from the first start
+	// until settled: how many, and how many bytes.
+	roomsMessages int
+	roomsBytes    int64
+	// roomsStale counts the lists that named fewer rooms than one the same
+	// browser had before, while rooms only opened: they came out of
+	// order. listsBehind counts the browsers left showing such a list
+	// once the broadcasts had stopped.
+	roomsStale, listsBehind int
+
+	mem   [memSnapshots]coordMemory
+	memOK bool
+	// picks is the coordinator's own measure of its choices of a worker
+	// over the start phase.
+	picks picks
+	// The coordinator's CPU time over the start phase, and from its end
+	// until settled.
+	cpuStart, cpuSettle time.Duration
+	cpuOK               bool
+}
+
+// scenario is one run: its workers, its browsers, and every goroutine it
+// started.
+type scenario struct {
+	cfg      scaleConfig
+	tgt      scaleTarget
+	ctx      context.Context
+	workers  []*simWorker
+	browsers []*simBrowser
+	wg       sync.WaitGroup
+}
+
+// runScale runs the scenario once: workers register, browsers connect
+// and report their latencies, every browser starts a game (Parallel at a
+// time), every room is checked, every browser quits, everyone hangs up.
+// timing brackets the start phase (a benchmark's timer). It stops every
+// goroutine it started before it returns.
+func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func(on bool)) (res scaleResult, err error) {
+	parent := ctx
+	ctx, cancel := context.WithCancel(parent)
+	s := &scenario{cfg: cfg, tgt: tgt, ctx: ctx}
+	defer func() {
+		cancel()
+		s.hangUp()
+		s.wg.Wait()
+	}()
+	snapshot := func(k int) error {
+		m, ok, err := tgt.Memory(parent)
+		res.mem[k], res.memOK = m, ok
+		return err
+	}
+	var cpuErr error
+	cpu := func() time.Duration {
+		t, ok, err := tgt.CPU()
+		res.cpuOK = ok
+		cpuErr = cmp.Or(cpuErr, err)
+		return t
+	}
+	if err := snapshot(memIdle); err != nil {
+		return res, err
+	}
+
+	// The workers register.
+	s.workers = make([]*simWorker, cfg.Workers)
+	err = each(cfg.Workers, cfg.Workers, func(j int) (err error) {
+		s.workers[j], err = s.dialWorker(j)
+		return err
+	})
+	s.workers = slices.DeleteFunc(s.workers, func(w *simWorker) bool { return w == nil })
+	if err != nil {
+		return res, err
+	}
+	if err := waitHealth(ctx, tgt, "workers register", func(h health) bool { return h.Workers == cfg.Workers }); err != nil {
+		return res, err
+	}
+	if err := snapshot(memWorkers); err != nil {
+		return res, err
+	}
+
+	// The browsers connect and read hello, then report their latencies.
+	s.browsers = make([]*simBrowser, cfg.Browsers)
+	err = each(cfg.Browsers, dialParallel, func(i int) (err error) {
+		s.browsers[i], err = s.dialBrowser(i)
+		return err
+	})
+	s.browsers = slices.DeleteFunc(s.browsers, func(b *simBrowser) bool { return b == nil })
+	if err != nil {
+		return res, err
+	}
+	if err := snapshot(memBrowsers); err != nil {
+		return res, err
+	}
+	if err := each(cfg.Browsers, dialParallel, func(i int) error { return s.browsers[i].reportLatency(ctx) }); err != nil {
+		return res, err
+	}
+	if err := snapshot(memLatency); err != nil {
+		return res, err
+	}
+
+	// Every browser starts a game.
+	picks0, err := readPicks(ctx, tgt)
+	if err != nil {
+		return res, err
+	}
+	roomsBefore := s.roomsReceived()
+	cpu0 := cpu()
+	res.toOffer = make([]time.Duration, cfg.Browsers)
+	res.toStarted = make([]time.Duration, cfg.Browsers)
+	loads := map[string]int{} // for the exact check: the rooms each worker has
+	var exact sync.Mutex
+	timing(true)
+	begin := time.Now()
+	err = each(cfg.Browsers, cfg.Parallel, func(i int) error {
+		b := s.browsers[i]
+		if err := b.start(ctx); err != nil {
+			return err
+		}
+		res.toOffer[i], res.toStarted[i] = b.offerAt.Sub(b.startAt), b.startedAt.Sub(b.startAt)
+		if cfg.Parallel != 1 {
+			return nil
+		}
+		exact.Lock()
+		defer exact.Unlock()
+		want := cfg.choice(i, b.rtt, func(id string) bool { return loads[id] >= cfg.Capacity })
+		got := s.workerOf(b.room)
+		if got != want {
+			return fmt.Errorf("browser %d (zone %q asked, rtt %v, loads %v): worker %s, want %s", i, cfg.askedZone(i), b.rtt, loads, got, want)
+		}
+		loads[got]++
+		return nil
+	})
+	if err != nil {
+		return res, err
+	}
+	end := slices.MaxFunc(s.browsers, func(a, b *simBrowser) int { return a.startedAt.Compare(b.startedAt) }).startedAt
+	res.startPhase = end.Sub(begin)
+	timing(false)
+	cpu1 := cpu()
+	picks1, err := readPicks(ctx, tgt)
+	if err != nil {
+		return res, err
+	}
+	res.picks = picks{count: picks1.count - picks0.count, sum: picks1.sum - picks0.sum, fast: picks1.fast - picks0.fast}
+	if res.picks.count != cfg.Browsers {
+		return res, fmt.Errorf("the coordinator counts %d choices of a worker for %d starts", res.picks.count, cfg.Browsers)
+	}
+
+	// Everyone's list shows every room: the broadcasts have settled.
+	settled, err := s.waitLiveRooms(cfg.Browsers)
+	if err != nil {
+		return res, err
+	}
+	res.settle = settled.Sub(end)
+	res.cpuStart, res.cpuSettle = cpu1-cpu0, cpu()-cpu1
+	if cpuErr != nil {
+		return res, cpuErr
+	}
+	after := s.roomsReceived()
+	res.roomsMessages, res.roomsBytes = after.messages-roomsBefore.messages, after.bytes-roomsBefore.bytes
+	if res.listsBehind, err = s.listsBehind(cfg.Browsers); err != nil {
+		return res, err
+	}
+	res.roomsStale = s.roomsReceived().stale - roomsBefore.stale
+	if err := s.checkRooms(&res); err != nil {
+		return res, err
+	}
+	if err := snapshot(memSessions); err != nil {
+		return res, err
+	}
+
+	// Everyone quits; every room closes.
+	if err := each(cfg.Browsers, dialParallel, func(i int) error { return s.browsers[i].quit(ctx) }); err != nil {
+		return res, err
+	}
+	if err := waitHealth(ctx, tgt, "every room closes", func(h health) bool { return h.Rooms == 0 && h.Sessions == 0 }); err != nil {
+		return res, err
+	}
+	for _, w := range s.workers {
+		if err := w.check(); err != nil {
+			return res, err
+		}
+	}
+	for _, b := range s.browsers {
+		if err := b.failure(); err != nil {
+			return res, err
+		}
+	}
+	if err := snapshot(memQuit); err != nil {
+		return res, err
+	}
+
+	// Everyone hangs up: the coordinator is back to its idle goroutines.
+	cancel()
+	s.hangUp()
+	if err := waitHealth(parent, tgt, "every worker leaves", func(h health) bool { return h.Workers == 0 }); err != nil {
+		return res, err
+	}
+	if res.memOK {
+		deadline := time.Now().Add(10 * time.Second)
+		for {
+			if err := snapshot(memGone); err != nil {
+				return res, err
+			}
+			if res.mem[memGone].Goroutines <= res.mem[memIdle].Goroutines {
+				break
+			}
+			if time.Now().After(deadline) {
+				return res, fmt.Errorf("the coordinator has %d goroutines after everyone left, %d before anyone came", res.mem[memGone].Goroutines, res.mem[memIdle].Goroutines)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+	return res, nil
+}
+
+// hangUp closes every socket, browsers first (so that the coordinator
+// does not end their sessions for a lost worker), then workers.
+func (s *scenario) hangUp() {
+	for _, b := range s.browsers {
+		b.ws.CloseNow()
+	}
+	for _, w := range s.workers {
+		w.ws.CloseNow()
+	}
+}
+
+// each runs f(0..n-1), at most parallel at a time, and returns the first
+// error; after an error it starts no more.
+func each(n, parallel int, f func(i int) error) error {
+	jobs := make(chan int)
+	errs := make(chan error, n)
+	failed := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	for range min(parallel, n) {
+		wg.Go(func() {
+			for i := range jobs {
+				if err := f(i); err != nil {
+					errs <- err
+					once.Do(func() { close(failed) })
+				}
+			}
+		})
+	}
+feed:
+	for i := range n {
+		select {
+		case jobs <- i:
+		case <-failed:
+			break feed
+		}
+	}
+	close(jobs)
+	wg.Wait()
+	close(errs)
+	return <-errs // the first, or nil
+}
+
+func (s *scenario) wsURL(path string) string {
+	return "ws" + strings.TrimPrefix(s.tgt.URL(), "http") + path
+}
+
+// workerOf says which worker runs a room.
+func (s *scenario) workerOf(room string) string {
+	for _, w := range s.workers {
+		w.mu.Lock()
+		_, ok := w.rooms[room]
+		w.mu.Unlock()
+		if ok {
+			return w.id
+		}
+	}
+	return ""
+}
+
+// checkRooms checks where the rooms went: each on a worker within its
+// capacity, and each on the browser's best choice: every worker it would
+// rather have (faster, or in the zone it asked for) is full. Workers only
+// fill up during the start phase, so a worker with a place now had one
+// when the room was placed.
+func (s *scenario) checkRooms(res *scaleResult) error {
+	load := map[string]int{}
+	for _, w := range s.workers {
+		w.mu.Lock()
+		load[w.id] = len(w.rooms)
+		w.mu.Unlock()
+	}
+	full := func(id string) bool { return load[id] >= s.cfg.Capacity }
+	for id, n := range load {
+		if n > s.cfg.Capacity {
+			return fmt.Errorf("worker %s has %d rooms, capacity %d", id, n, s.cfg.Capacity)
+		}
+	}
+	for i, b := range s.browsers {
+		got := s.workerOf(b.room)
+		if got == "" {
+			return fmt.Errorf("browser %d: room %s is on no worker", i, b.room)
+		}
+		// What the coordinator should have picked with got still open.
+		want := s.cfg.choice(i, b.rtt, func(id string) bool { return id != got && full(id) })
+		if got != want {
+			return fmt.Errorf("browser %d (zone %q asked): worker %s (%.1f ms), but %s (%.1f ms) has a place", i, s.cfg.askedZone(i), got, b.rtt[got], want, b.rtt[want])
+		}
+		if first := s.cfg.choice(i, b.rtt, func(string) bool { return false }); got != first {
+			res.fallbacks++
+		}
+	}
+	return nil
+}
+
+type roomsCount struct {
+	messages, stale int
+	bytes           int64
+}
+
+func (s *scenario) roomsReceived() roomsCount {
+	var c roomsCount
+	for _, b := range s.browsers {
+		b.mu.Lock()
+		c.messages += b.roomsMessages
+		c.stale += b.roomsStale
+		c.bytes += b.roomsBytes
+		b.mu.Unlock()
+	}
+	return c
+}
+
+// waitLiveRooms waits, for at most 20 s, until every browser has had a
+// live rooms list naming n rooms, and returns when the last one got it.
+func (s *scenario) waitLiveRooms(n int) (time.Time, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	var last time.Time
+	for _, b := range s.browsers {
+		for {
+			b.mu.Lock()
+			most, at := b.roomsMost, b.roomsMostAt
+			b.mu.Unlock()
+			if most >= n {
+				if at.After(last) {
+					last = at
+				}
+				break
+			}
+			if time.Now().After(deadline) {
+				return last, fmt.Errorf("browser %d lists at most %d live rooms, want %d", b.i, most, n)
+			}
+			select {
+			case <-s.ctx.Done():
+				return last, s.ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return last, nil
+}
+
+// listsBehind waits until no browser has had a live rooms list for
+// 500 ms (at most 20 s), then counts the browsers whose newest list does
+// not name n rooms: lists that came out of order and left the page
+// showing an older state.
+func (s *scenario) listsBehind(n int) (int, error) {
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		var latest time.Time
+		for _, b := range s.browsers {
+			b.mu.Lock()
+			if b.roomsAt.After(latest) {
+				latest = b.roomsAt
+			}
+			b.mu.Unlock()
+		}
+		if time.Since(latest) > 500*time.Millisecond || time.Now().After(deadline) {
+			break
+		}
+		select {
+		case <-s.ctx.Done():
+			return 0, s.ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+	behind := 0
+	for _, b := range s.browsers {
+		got, err := b.liveRooms()
+		if err != nil {
+			return 0, err
+		}
+		if got != n {
+			behind++
+		}
+	}
+	return behind, nil
+}
+
+// send writes one message on a WebSocket, within 5 s.
+func send(ctx context.Context, ws *websocket.Conn, session signal.SessionID, p signal.Payload) error {
+	b, err := signal.Encode(session, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	return ws.Write(ctx, websocket.MessageText, b)
+}
+
+// simWorker speaks the worker's side of the protocol as a real worker
+// does at the signalling level: it registers, beats every second, and
+// answers a start at once with an offer, the room's state, its listing
+// and started (a real worker sends started once its runner has booted).
+type simWorker struct {
+	id       string
+	zone     string
+	capacity int
+	games    map[string]signal.GameInfo
+	ws       *websocket.Conn
+
+	mu       sync.Mutex
+	rooms    map[string]*simRoom
+	sessions map[signal.SessionID]string // the room of each session
+	most     int                         // rooms at once, at most
+	problems []error                     // what a real worker would have refused or logged
+}
+
+type simRoom struct {
+	id      string
+	game    signal.GameInfo
+	created time.Time
+	members map[signal.SessionID]bool
+}
+
+func (s *scenario) dialWorker(j int) (*simWorker, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, s.wsURL("/worker"), &websocket.DialOptions{
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + scaleToken}},
+	})
+	if err != nil {
+		return nil, fmt.Errorf("worker %d: %w", j, err)
+	}
+	ws.SetReadLimit(signal.MaxMessage)
+	w := &simWorker{
+		id: s.cfg.workerID(j), zone: s.cfg.workerZone(j), capacity: s.cfg.Capacity, ws: ws,
+		games: map[string]signal.GameInfo{
+			scaleGame: {ID: scaleGame, Title: "Telecart Test ROM", System: "nes"},
+		},
+		rooms: map[string]*simRoom{}, sessions: map[signal.SessionID]string{},
+	}
+	extra := fmt.Sprintf("nes:extra-%d.nes", j%5)
+	w.games[extra] = signal.GameInfo{ID: extra, Title: fmt.Sprintf("Extra %d", j%5), System: "nes"}
+	reg := signal.Register{ID: w.id, Zone: w.zone, Capacity: w.capacity, Ping: "http://" + w.id + ".example/ping"}
+	for _, g := range w.games {
+		reg.Games = append(reg.Games, g)
+	}
+	if err := send(s.ctx, ws, "", reg); err != nil {
+		return w, fmt.Errorf("worker %s: register: %w", w.id, err)
+	}
+	cpu := 0.05 + 0.4*rand.New(rand.NewPCG(s.cfg.Seed, 1<<32+uint64(j))).Float64()
+	s.wg.Go(func() { w.beat(s.ctx, cpu) })
+	s.wg.Go(func() { w.read(s.ctx) })
+	return w, nil
+}
+
+func (w *simWorker) problem(format string, args ...any) {
+	w.mu.Lock()
+	w.problems = append(w.problems, fmt.Errorf("worker %s: "+format, append([]any{w.id}, args...)...))
+	w.mu.Unlock()
+}
+
+func (w *simWorker) check() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if len(w.rooms) != 0 {
+		return fmt.Errorf("worker %s still has %d rooms after every quit", w.id, len(w.rooms))
+	}
+	if w.most > w.capacity {
+		return fmt.Errorf("worker %s had %d rooms at once, capacity %d", w.id, w.most, w.capacity)
+	}
+	return errors.Join(w.problems...)
+}
+
+// beat sends a heartbeat every second until ctx ends.
+func (w *simWorker) beat(ctx context.Context, cpu float64) {
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		w.mu.Lock()
+		hb := signal.Heartbeat{Rooms: len(w.rooms), CPU: cpu}
+		w.mu.Unlock()
+		if err := send(ctx, w.ws, "", hb); err != nil {
+			if ctx.Err() == nil {
+				w.problem("heartbeat: %v", err)
+			}
+			return
+		}
+	}
+}
+
+// read handles the coordinator's messages until the socket closes.
+func (w *simWorker) read(ctx context.Context) {
+	for {
+		_, b, err := w.ws.Read(ctx)
+		if err != nil {
+			if ctx.Err() == nil {
+				w.problem("link lost: %v", err)
+			}
+			return
+		}
+		m, p, err := signal.Decode(b)
+		if err != nil {
+			w.problem("bad message: %v", err)
+			continue
+		}
+		switch p := p.(type) {
+		case signal.Start:
+			w.start(ctx, m.Session, p)
+		case signal.Quit:
+			w.quit(ctx, m.Session)
+		case signal.SDP, signal.Candidate, signal.Seat, signal.Nick:
+			// The peer connection's business: nothing to signal back here.
+		default:
+			w.problem("unexpected %s", p.Type())
+		}
+	}
+}
+
+func (w *simWorker) start(ctx context.Context, session signal.SessionID, req signal.Start) {
+	game, ok := w.games[req.Game]
+	if session == "" || req.Room == "" || !ok {
+		w.problem("start without session, room or known game: %q %+v", session, req)
+		_ = send(ctx, w.ws, session, signal.Error{Code: signal.CodeUnknownGame, Message: "No such game here."})
+		return
+	}
+	r := &simRoom{id: req.Room, game: game, created: time.Now(), members: map[signal.SessionID]bool{session: true}}
+	w.mu.Lock()
+	if _, taken := w.rooms[r.id]; taken {
+		w.problem("room %s started twice", r.id)
+	}
+	w.rooms[r.id] = r
+	w.sessions[session] = r.id
+	w.most = max(w.most, len(w.rooms))
+	w.mu.Unlock()
+
+	state := signal.RoomState{ID: r.id, Rev: 1, Game: game, You: "m1", Members: []signal.Member{{ID: "m1", Nick: req.Nick, Slot: 1}}}
+	listing := signal.Listing{ID: r.id, Game: game, Players: 1, Age: time.Since(r.created).Milliseconds()}
+	started := signal.Started{Room: r.id, Game: game, Width: 256, Height: 224, Aspect: 8.0 / 7 * 256 / 224, FPS: 60.0988}
+	for _, m := range []struct {
+		session signal.SessionID
+		p       signal.Payload
+	}{{session, signal.Offer(fakeOffer(session))}, {session, state}, {"", listing}, {session, started}} {
+		if err := send(ctx, w.ws, m.session, m.p); err != nil {
+			if ctx.Err() == nil {
+				w.problem("send %s: %v", m.p.Type(), err)
+			}
+			return
+		}
+	}
+}
+
+// quit takes a session out of its room; the room closes when it empties.
+// (A real worker lingers first; the coordinator frees the place at the
+// quit either way.)
+func (w *simWorker) quit(ctx context.Context, session signal.SessionID) {
+	w.mu.Lock()
+	r := w.rooms[w.sessions[session]]
+	delete(w.sessions, session)
+	if r == nil {
+		w.mu.Unlock()
+		w.problem("quit of unknown session %s", session)
+		return
+	}
+	delete(r.members, session)
+	empty := len(r.members) == 0
+	if empty {
+		delete(w.rooms, r.id)
+	}
+	w.mu.Unlock()
+	if empty {
+		l := signal.Listing{ID: r.id, Game: r.game, Age: time.Since(r.created).Milliseconds(), Closed: true}
+		if err := send(ctx, w.ws, "", l); err != nil && ctx.Err() == nil {
+			w.problem("send closed listing: %v", err)
+		}
+	}
+}
+
+// fakeOffer is an offer shaped like the worker's (VP8 and Opus tracks,
+// the input data channel), about as long, with the session's own ICE
+// credentials.
+func fakeOffer(session signal.SessionID) string {
+	ufrag := strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' {
+			return 'x'
+		}
+		return r
+	}, string(session))
+	return strings.ReplaceAll(`v=0
+o=- 8915263750246817532 1732190000 IN IP4 0.0.0.0
+s=-
+t=0 0
+a=msid-semantic:WMS*
+a=fingerprint:sha-256 4B:1F:0C:9A:22:7D:41:E8:93:5A:0B:6C:77:D2:18:AF:3E:90:C4:51:6D:8B:2A:F0:19:E7:34:C8:5D:A2:7B:06
+a=extmap-allow-mixed
+a=group:BUNDLE 0 1 2
+m=video 9 UDP/TLS/RTP/SAVPF 96 97
+c=IN IP4 0.0.0.0
+a=setup:actpass
+a=mid:0
+a=ice-ufrag:UFRAG
+a=ice-pwd:UFRAGUFRAGUFRAGUFRAGxx
+a=rtcp-mux
+a=rtcp-rsize
+a=rtpmap:96 VP8/90000
+a=rtcp-fb:96 goog-remb
+a=rtcp-fb:96 ccm fir
+a=rtcp-fb:96 nack
+a=rtcp-fb:96 nack pli
+a=rtcp-fb:96 transport-cc
+a=rtpmap:97 rtx/90000
+a=fmtp:97 apt=96
+a=extmap:1 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01
+a=extmap:2 http://www.webrtc.org/experiments/rtp-hdrext/playout-delay
+a=ssrc:2854123601 cname:telecart
+a=ssrc:2854123601 msid:telecart video
+a=msid:telecart video
+a=sendonly
+m=audio 9 UDP/TLS/RTP/SAVPF 111
+c=IN IP4 0.0.0.0
+a=setup:actpass
+a=mid:1
+a=ice-ufrag:UFRAG
+a=ice-pwd:UFRAGUFRAGUFRAGUFRAGxx
+a=rtcp-mux
+a=rtcp-rsize
+a=rtpmap:111 opus/48000/2
+a=fmtp:111 minptime=10;useinbandfec=1
+a=rtcp-fb:111 transport-cc
+a=extmap:1 http://www.ietf.org/id/draft-holmer-rmcat-transport-wide-cc-extensions-01
+a=ssrc:3390412217 cname:telecart
+a=ssrc:3390412217 msid:telecart audio
+a=msid:telecart audio
+a=sendonly
+m=application 9 UDP/DTLS/SCTP webrtc-datachannel
+c=IN IP4 0.0.0.0
+a=setup:actpass
+a=mid:2
+a=sendrecv
+a=sctp-port:5000
+a=ice-ufrag:UFRAG
+a=ice-pwd:UFRAGUFRAGUFRAGUFRAGxx
+a=candidate:1398203564 1 udp 2130706431 127.0.0.1 50312 typ host
+a=end-of-candidates
+`, "UFRAG", ufrag)
+}
+
+// simBrowser is one browser tab on /ws: it reads its socket all the
+// time, hands the messages of its sessions (and errors) to whoever drives
+// it, and keeps the live rooms lists for counting.
+type simBrowser struct {
+	i    int
+	rtt  map[string]float64
+	zone string // asked for in start, if any
+	ws   *websocket.Conn
+
+	events chan browserEvent
+	hello  chan signal.Hello // the first, once
+	done   chan struct{}     // the reader has stopped
+	err    error             // why, once done is closed
+
+	// The current session, owned by the driver.
+	ref                         signal.SessionID
+	room                        string
+	startAt, offerAt, startedAt time.Time
+
+	mu            sync.Mutex
+	roomsMessages int
+	roomsBytes    int64
+	lastRooms     []byte // the newest live rooms message, undecoded
+	roomsLast     int    // how many rooms it named
+	roomsAt       time.Time
+	// roomsStale counts lists naming fewer rooms than the one before:
+	// while rooms only open, a list that shrinks came out of order.
+	roomsStale  int
+	roomsMost   int       // the most rooms a list named
+	roomsMostAt time.Time // when that list came
+}
+
+type browserEvent struct {
+	at      time.Time
+	session signal.SessionID
+	p       signal.Payload
+}
+
+func (s *scenario) dialBrowser(i int) (*simBrowser, error) {
+	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, s.wsURL("/ws"), nil)
+	if err != nil {
+		return nil, fmt.Errorf("browser %d: %w", i, err)
+	}
+	ws.SetReadLimit(signal.MaxMessage)
+	b := &simBrowser{
+		i: i, rtt: s.cfg.rtts(i), zone: s.cfg.askedZone(i), ws: ws,
+		events: make(chan browserEvent, 32), hello: make(chan signal.Hello, 1), done: make(chan struct{}),
+	}
+	s.wg.Go(func() { b.read(s.ctx) })
+	var hello signal.Hello
+	select {
+	case hello = <-b.hello:
+	case <-b.done:
+		return b, fmt.Errorf("browser %d: no hello: %w", i, b.err)
+	case <-ctx.Done():
+		return b, fmt.Errorf("browser %d: no hello: %w", i, ctx.Err())
+	}
+	if len(hello.Workers) != s.cfg.Workers || !slices.ContainsFunc(hello.Games, func(g signal.GameInfo) bool { return g.ID == scaleGame }) {
+		return b, fmt.Errorf("browser %d: hello lists %d workers (want %d) and games %v", i, len(hello.Workers), s.cfg.Workers, hello.Games)
+	}
+	for _, w := range hello.Workers {
+		if w.Ping != "http://"+w.ID+".example/ping" {
+			return b, fmt.Errorf("browser %d: hello gives worker %s the ping URL %q", i, w.ID, w.Ping)
+		}
+	}
+	return b, nil
+}
+
+// reportLatency sends the browser's latencies to every worker, and waits
+// until the coordinator has applied them.
+func (b *simBrowser) reportLatency(ctx context.Context) error {
+	if err := send(ctx, b.ws, "", signal.Latency{RTT: b.rtt}); err != nil {
+		return fmt.Errorf("browser %d: latency: %w", b.i, err)
+	}
+	// The coordinator reads a browser's messages in order, and answers a
+	// seat outside a room with an error that changes nothing: once that
+	// answer is back, the latency report has been applied.
+	if err := send(ctx, b.ws, "", signal.Seat{Slot: 1}); err != nil {
+		return fmt.Errorf("browser %d: seat: %w", b.i, err)
+	}
+	ev, err := b.next(ctx)
+	if err != nil {
+		return fmt.Errorf("browser %d: %w", b.i, err)
+	}
+	if e, ok := ev.p.(signal.Error); !ok || e.Code != signal.CodeBadRequest || ev.session != "" {
+		return fmt.Errorf("browser %d: a seat outside a room got %s %+v", b.i, ev.p.Type(), ev.p)
+	}
+	return nil
+}
+
+// liveRoomsPrefix starts every live rooms message as the coordinator
+// encodes it (signal.Encode: v, type, then data). The reader only counts
+// these, which are long (every room) and many (every browser, every
+// 200 ms while rooms change), and decodes the newest when asked: decoding
+// them all would spend the machine's cores on the clients, not the
+// coordinator. A message encoded otherwise is decoded as any other.
+var liveRoomsPrefix = []byte(`{"v":1,"type":"rooms",`)
+
+func (b *simBrowser) read(ctx context.Context) {
+	defer close(b.done)
+	for {
+		_, data, err := b.ws.Read(ctx)
+		at := time.Now()
+		if err != nil {
+			b.err = err
+			return
+		}
+		if bytes.HasPrefix(data, liveRoomsPrefix) {
+			// Every listing has "players" (not omitempty), once.
+			b.gotRooms(at, data, bytes.Count(data, []byte(`"players":`)))
+			continue
+		}
+		m, p, err := signal.Decode(data)
+		if err != nil {
+			b.err = fmt.Errorf("bad message from the coordinator: %w", err)
+			return
+		}
+		switch p := p.(type) {
+		case signal.Hello:
+			select {
+			case b.hello <- p:
+			default: // a later one: a worker came or went
+			}
+			continue
+		case signal.LiveRooms:
+			b.gotRooms(at, data, len(p.Rooms))
+			continue
+		}
+		select {
+		case b.events <- browserEvent{at: at, session: m.Session, p: p}:
+		case <-ctx.Done():
+			b.err = ctx.Err()
+			return
+		}
+	}
+}
+
+func (b *simBrowser) gotRooms(at time.Time, data []byte, n int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.roomsMessages++
+	b.roomsBytes += int64(len(data))
+	b.lastRooms, b.roomsAt = data, at
+	if n < b.roomsLast {
+		b.roomsStale++
+	}
+	b.roomsLast = n
+	if n > b.roomsMost {
+		b.roomsMost, b.roomsMostAt = n, at
+	}
+}
+
+// next is the next message of a session or error, within 10 s.
+func (b *simBrowser) next(ctx context.Context) (browserEvent, error) {
+	select {
+	case ev := <-b.events:
+		return ev, nil
+	default:
+	}
+	t := time.NewTimer(10 * time.Second)
+	defer t.Stop()
+	select {
+	case ev := <-b.events:
+		return ev, nil
+	case <-b.done:
+		select {
+		case ev := <-b.events:
+			return ev, nil
+		default:
+		}
+		return browserEvent{}, fmt.Errorf("connection closed: %w", b.err)
+	case <-t.C:
+		return browserEvent{}, errors.New("no message within 10 s")
+	case <-ctx.Done():
+		return browserEvent{}, ctx.Err()
+	}
+}
+
+// start starts the game in a new room and waits for the worker's offer,
+// the room's state and started, all named by the browser's reference.
+func (b *simBrowser) start(ctx context.Context) error {
+	b.ref = signal.SessionID(fmt.Sprintf("tab%d-1", b.i))
+	b.room, b.offerAt, b.startedAt = "", time.Time{}, time.Time{}
+	req := signal.Start{Game: scaleGame, Nick: fmt.Sprintf("p%d", b.i), Zone: b.zone}
+	b.startAt = time.Now()
+	if err := send(ctx, b.ws, b.ref, req); err != nil {
+		return fmt.Errorf("browser %d: start: %w", b.i, err)
+	}
+	var stateRoom string
+	for b.offerAt.IsZero() || b.startedAt.IsZero() || stateRoom == "" {
+		ev, err := b.next(ctx)
+		if err != nil {
+			return fmt.Errorf("browser %d: waiting for offer, room and started: %w", b.i, err)
+		}
+		if ev.session != b.ref {
+			return fmt.Errorf("browser %d: %s for session %q, want %q", b.i, ev.p.Type(), ev.session, b.ref)
+		}
+		switch p := ev.p.(type) {
+		case signal.SDP:
+			if p.Type() != signal.TypeOffer || !strings.HasPrefix(p.SDP, "v=0") || !b.offerAt.IsZero() {
+				return fmt.Errorf("browser %d: unexpected %s", b.i, p.Type())
+			}
+			b.offerAt = ev.at
+		case signal.RoomState:
+			if p.You != "m1" || len(p.Members) != 1 || p.Members[0].Slot != 1 {
+				return fmt.Errorf("browser %d: room state %+v", b.i, p)
+			}
+			stateRoom = p.ID
+		case signal.Started:
+			if b.offerAt.IsZero() {
+				return fmt.Errorf("browser %d: started before the offer", b.i)
+			}
+			if p.Game.ID != scaleGame || p.Width != 256 || p.Height != 224 || math.Abs(p.Aspect-1.306) > 0.01 || p.FPS < 59 {
+				return fmt.Errorf("browser %d: started %+v", b.i, p)
+			}
+			b.startedAt, b.room = ev.at, p.Room
+		case signal.Error:
+			return fmt.Errorf("browser %d: error %s: %s", b.i, p.Code, p.Message)
+		default:
+			return fmt.Errorf("browser %d: unexpected %s", b.i, p.Type())
+		}
+	}
+	if stateRoom != b.room {
+		return fmt.Errorf("browser %d: room state of %s, started %s", b.i, stateRoom, b.room)
+	}
+	return nil
+}
+
+func (b *simBrowser) quit(ctx context.Context) error {
+	if err := send(ctx, b.ws, b.ref, signal.Quit{}); err != nil {
+		return fmt.Errorf("browser %d: quit: %w", b.i, err)
+	}
+	return nil
+}
+
+// liveRooms decodes the newest live rooms list and counts its rooms.
+func (b *simBrowser) liveRooms() (int, error) {
+	b.mu.Lock()
+	data := b.lastRooms
+	b.mu.Unlock()
+	if data == nil {
+		return 0, nil
+	}
+	_, p, err := signal.Decode(data)
+	if err != nil {
+		return 0, fmt.Errorf("browser %d: live rooms: %w", b.i, err)
+	}
+	return len(p.(signal.LiveRooms).Rooms), nil
+}
+
+// failure is why the reader stopped early, if it did; nil while it runs.
+func (b *simBrowser) failure() error {
+	select {
+	case <-b.done:
+		return fmt.Errorf("browser %d: the connection ended early: %w", b.i, b.err)
+	default:
+	}
+	select {
+	case ev := <-b.events:
+		return fmt.Errorf("browser %d: unexpected %s after quitting", b.i, ev.p.Type())
+	default:
+	}
+	return nil
+}
+
+// TestScaleSmoke runs the scale scenario small: every session gets its
+// offer and started, rooms stay within each worker's capacity, and each
+// goes to the fastest worker with a place (in the zone asked for, when it
+// has one). One start at a time against a coordinator in this process
+// (each choice checked against a model of the workers' loads), then all
+// at once against a coordinator in a child process (checked at the end).
+func TestScaleSmoke(t *testing.T) {
+	// 6 workers of 2 places for 12 browsers: every place is taken, the
+	// last browsers get what is left.
+	cfg := scaleConfig{Workers: 6, Capacity: 2, Browsers: 12, Parallel: 1, Seed: 6}
+	t.Run("in-process", func(t *testing.T) {
+		before := runtime.NumGoroutine()
+		srv := httptest.NewServer(coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler)}).Handler())
+		res, err := runScale(t.Context(), inProcess{srv}, cfg, func(bool) {})
+		srv.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res.roomsStale != 0 || res.listsBehind != 0 {
+			t.Errorf("%d live rooms lists out of order, %d browsers left showing an old one", res.roomsStale, res.listsBehind)
+		}
+		if res.fallbacks == 0 {
+			t.Error("no browser fell back from a full worker: the scenario does not test capacity")
+		}
+		t.Logf("start→offer p50 %v, max %v; %d of %d on a second choice", percentile(res.toOffer, 0.5), percentile(res.toOffer, 1), res.fallbacks, cfg.Browsers)
+		checkGoroutines(t, before)
+	})
+	t.Run("child-process", func(t *testing.T) {
+		child, err := startChild()
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if err := child.Stop(); err != nil {
+				t.Error(err)
+			}
+		}()
+		cfg := cfg
+		cfg.Parallel = cfg.Browsers
+		res, err := runScale(t.Context(), child, cfg, func(bool) {})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !res.memOK || res.mem[memSessions].HeapInuse == 0 || res.mem[memSessions].RSS == 0 || !res.cpuOK || res.cpuStart < 0 {
+			t.Errorf("no memory or CPU figures from the child: %+v", res.mem[memSessions])
+		}
+	})
+}
+
+// checkGoroutines waits up to 5 s for the goroutines to fall back to what
+// they were: the scenario's own, and the coordinator's for its
+// connections, must all have ended.
+func checkGoroutines(t *testing.T, before int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.NumGoroutine() > before {
+		if time.Now().After(deadline) {
+			buf := make([]byte, 1<<20)
+			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// BenchmarkScale: 50 simulated workers (capacity 20 each, 3 zones) and
+// 500 browser sessions against one coordinator in a child process, on
+// loopback. Each iteration runs the whole scenario against a fresh
+// coordinator; the timer covers only the start phase (500 starts, at most
+// "parallel" of them in flight), so ns/op is that phase's wall time.
+//
+// Metrics: the coordinator's own time to choose a worker (the mean of its
+// pick time histogram on /metrics); start→offer (the start sent, the
+// coordinator's choice, the relay to the worker, its offer relayed back)
+// p50/p95/max and
+// start→started p95, in ms; sessions started per second; the
+// coordinator's CPU over the start phase (% of one core); how long after
+// the last start every browser's live rooms list named every room, and
+// the bytes of live rooms lists sent meanwhile; the coordinator's Go heap
+// in use (after a collection) with everyone connected and in a room, over
+// its idle baseline, in all and per session; its resident memory then
+// (VmRSS after returning freed pages) and at its peak (VmHWM).
+func BenchmarkScale(b *testing.B) {
+	for _, parallel := range []int{1, 50, 500} {
+		b.Run(fmt.Sprintf("parallel=%d", parallel), func(b *testing.B) {
+			cfg := scaleConfig{Workers: 50, Capacity: 20, Browsers: 500, Parallel: parallel, Seed: 6}
+			var runs []scaleResult
+			b.StopTimer()
+			for range b.N {
+				child, err := startChild()
+				if err != nil {
+					b.Fatal(err)
+				}
+				res, err := runScale(b.Context(), child, cfg, func(on bool) {
+					if on {
+						b.StartTimer()
+					} else {
+						b.StopTimer()
+					}
+				})
+				if stopErr := child.Stop(); err == nil {
+					err = stopErr
+				}
+				if err != nil {
+					b.Fatal(err)
+				}
+				runs = append(runs, res)
+				logScale(b, cfg, res)
+			}
+			reportScale(b, cfg, runs)
+		})
+	}
+}
+
+const (
+	kib = 1 << 10
+	mib = 1 << 20
+)
+
+// logScale writes one run's figures in full.
+func logScale(b *testing.B, cfg scaleConfig, r scaleResult) {
+	m := r.mem
+	heap := func(k int) float64 { return float64(m[k].HeapInuse) / kib }
+	stack := func(k int) float64 { return float64(m[k].StackInuse) / kib }
+	b.Logf("start→offer p50 %.2f p95 %.2f max %.2f ms; start→started p50 %.2f p95 %.2f max %.2f ms; %d starts in %v (%.0f/s); %d on a second choice",
+		ms(percentile(r.toOffer, 0.5)), ms(percentile(r.toOffer, 0.95)), ms(percentile(r.toOffer, 1)),
+		ms(percentile(r.toStarted, 0.5)), ms(percentile(r.toStarted, 0.95)), ms(percentile(r.toStarted, 1)),
+		cfg.Browsers, r.startPhase.Round(time.Millisecond), float64(cfg.Browsers)/r.startPhase.Seconds(), r.fallbacks)
+	b.Logf("the coordinator's own time to choose a worker: %.1f µs on average, %d of %d within 0.25 ms",
+		float64(r.picks.sum.Nanoseconds())/1e3/float64(r.picks.count), r.picks.fast, r.picks.count)
+	b.Logf("coordinator CPU: %v over the start phase (%.0f%% of a core, %.0f µs a start), %v more until settled; every list settled %v after the last start; live rooms lists from the first start until then: %d (%.1f MiB); %d lists out of order, %d browsers left showing an old list",
+		r.cpuStart, 100*r.cpuStart.Seconds()/r.startPhase.Seconds(), float64(r.cpuStart.Microseconds())/float64(cfg.Browsers),
+		r.cpuSettle, r.settle.Round(time.Millisecond), r.roomsMessages, float64(r.roomsBytes)/mib, r.roomsStale, r.listsBehind)
+	b.Logf("heap in use (KiB): idle %.0f; %d workers %+.0f (%.1f each); %d browsers %+.0f (%.1f each); their latency reports %+.0f (%.1f each); %d sessions %+.0f (%.1f each); after every quit %+.0f; after everyone left %+.0f (all over idle)",
+		heap(memIdle),
+		cfg.Workers, heap(memWorkers)-heap(memIdle), (heap(memWorkers)-heap(memIdle))/float64(cfg.Workers),
+		cfg.Browsers, heap(memBrowsers)-heap(memWorkers), (heap(memBrowsers)-heap(memWorkers))/float64(cfg.Browsers),
+		heap(memLatency)-heap(memBrowsers), (heap(memLatency)-heap(memBrowsers))/float64(cfg.Browsers),
+		cfg.Browsers, heap(memSessions)-heap(memLatency), (heap(memSessions)-heap(memLatency))/float64(cfg.Browsers),
+		heap(memQuit)-heap(memIdle), heap(memGone)-heap(memIdle))
+	b.Logf("stacks in use (KiB): idle %.0f, loaded %.0f; goroutines: idle %d, workers %d, browsers %d, sessions %d, gone %d; VmRSS (MiB): idle %.1f, loaded %.1f, gone %.1f; VmHWM %.1f MiB",
+		stack(memIdle), stack(memSessions),
+		m[memIdle].Goroutines, m[memWorkers].Goroutines, m[memBrowsers].Goroutines, m[memSessions].Goroutines, m[memGone].Goroutines,
+		float64(m[memIdle].RSS)/mib, float64(m[memSessions].RSS)/mib, float64(m[memGone].RSS)/mib, float64(m[memGone].HWM)/mib)
+}
+
+// reportScale reports the runs' figures: latencies over every session of
+// every run, the rest averaged over the runs.
+func reportScale(b *testing.B, cfg scaleConfig, runs []scaleResult) {
+	var offer, started []time.Duration
+	var phase time.Duration
+	var heap, perSession, rss, hwm, cpu, settle, roomsMiB, behind float64
+	var pk picks
+	for _, r := range runs {
+		offer = append(offer, r.toOffer...)
+		started = append(started, r.toStarted...)
+		phase += r.startPhase
+		loaded := float64(r.mem[memSessions].HeapInuse) - float64(r.mem[memIdle].HeapInuse)
+		heap += loaded / mib
+		perSession += loaded / kib / float64(cfg.Browsers)
+		rss += float64(r.mem[memSessions].RSS) / mib
+		hwm += float64(r.mem[memGone].HWM) / mib
+		cpu += r.cpuStart.Seconds() / r.startPhase.Seconds()
+		settle += ms(r.settle)
+		roomsMiB += float64(r.roomsBytes) / mib
+		behind += float64(r.listsBehind)
+		pk.count += r.picks.count
+		pk.sum += r.picks.sum
+	}
+	n := float64(len(runs))
+	b.ReportMetric(float64(pk.sum.Nanoseconds())/1e3/float64(pk.count), "pick-us")
+	b.ReportMetric(ms(percentile(offer, 0.5)), "offer-p50-ms")
+	b.ReportMetric(ms(percentile(offer, 0.95)), "offer-p95-ms")
+	b.ReportMetric(ms(percentile(offer, 1)), "offer-max-ms")
+	b.ReportMetric(ms(percentile(started, 0.95)), "started-p95-ms")
+	b.ReportMetric(float64(len(offer))/phase.Seconds(), "sessions/s")
+	b.ReportMetric(100*cpu/n, "cpu-%")
+	b.ReportMetric(settle/n, "lists-settled-ms")
+	b.ReportMetric(roomsMiB/n, "lists-MiB")
+	b.ReportMetric(behind/n, "lists-behind")
+	b.ReportMetric(heap/n, "heap-MiB")
+	b.ReportMetric(perSession/n, "heap-KiB/session")
+	b.ReportMetric(rss/n, "rss-MiB")
+	b.ReportMetric(hwm/n, "peak-rss-MiB")
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// percentile is the nearest-rank q-quantile: 1 is the maximum.
+func percentile(ds []time.Duration, q float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[max(0, int(math.Ceil(q*float64(len(s))))-1)]
+}
