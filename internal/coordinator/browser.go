@@ -11,9 +11,19 @@ import (
 	"github.com/telecart/telecart/internal/signal"
 )
 
-// browserConn is one browser tab: in at most one room at a time.
+// outboxSize is how many messages a browser may fall behind by before it
+// is cut off: a tab that reads nothing must not hold up anyone else.
+const outboxSize = 256
+
+var errSlowBrowser = errors.New("coordinator: the browser is too far behind; cut off")
+
+// browserConn is one browser tab: in at most one room at a time. What it
+// is sent goes through its outbox, which one goroutine writes to the
+// socket in order: whoever sends (a worker's relay, a broadcast) never
+// waits for a slow browser.
 type browserConn struct {
 	conn
+	outbox  chan []byte
 	session signal.SessionID // guarded by Coordinator.mu
 	ref     signal.SessionID // the browser's name for it; guarded by Coordinator.mu
 	room    *roomEntry       // guarded by Coordinator.mu
@@ -29,8 +39,18 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	}
 	defer ws.CloseNow()
 	ws.SetReadLimit(signal.MaxMessage)
-	b := &browserConn{conn: conn{ws: ws}}
+	b := &browserConn{conn: conn{ws: ws}, outbox: make(chan []byte, outboxSize)}
 	log := c.log.With("browser", r.RemoteAddr)
+	ctx, cancel := context.WithCancel(r.Context())
+	written := make(chan struct{})
+	go func() {
+		defer close(written)
+		b.writeOut(ctx)
+	}()
+	defer func() {
+		cancel()
+		<-written
+	}()
 
 	c.mu.Lock()
 	c.browsers[b] = true
@@ -46,8 +66,6 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	if err := b.send("", c.liveRooms()); err != nil {
 		return
 	}
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
 	go keepAlive(ctx, ws)
 	for {
 		_, data, err := ws.Read(ctx)
@@ -63,6 +81,43 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 			continue
 		}
 		c.fromBrowser(b, m.Session, p)
+	}
+}
+
+// writeOut writes the outbox to the socket until ctx ends or a write
+// fails, which closes the socket and so ends the reader too.
+func (b *browserConn) writeOut(ctx context.Context) {
+	for {
+		select {
+		case data := <-b.outbox:
+			if err := b.conn.write(data); err != nil {
+				b.ws.CloseNow()
+				return
+			}
+		case <-ctx.Done():
+			return
+		}
+	}
+}
+
+// send queues a message for the browser.
+func (b *browserConn) send(session signal.SessionID, p signal.Payload) error {
+	data, err := signal.Encode(session, p)
+	if err != nil {
+		return err
+	}
+	return b.write(data)
+}
+
+// write queues an encoded message; a browser whose outbox is full is cut
+// off rather than waited for.
+func (b *browserConn) write(data []byte) error {
+	select {
+	case b.outbox <- data:
+		return nil
+	default:
+		b.ws.CloseNow()
+		return errSlowBrowser
 	}
 }
 
