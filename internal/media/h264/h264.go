@@ -66,6 +66,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/telecart/telecart/internal/media/internal/videoconfig"
 	"github.com/telecart/telecart/internal/media/yuv"
 )
 
@@ -81,8 +82,7 @@ var (
 )
 
 const (
-	maxBitrateKbps = 100_000
-	maxFrameRate   = 1000
+	maxBitrateKbps = videoconfig.MaxBitrateKbps
 
 	// defaultPreset is the x264 speed preset. On a scrolling NES scene
 	// superfast took 0.35 ms a frame against ultrafast's 0.21 ms, both
@@ -117,13 +117,8 @@ type EncoderConfig struct {
 }
 
 func (c EncoderConfig) validate() error {
-	switch {
-	case c.Width <= 0 || c.Height <= 0 || c.Width > yuv.MaxDimension || c.Height > yuv.MaxDimension:
-		return fmt.Errorf("%w: size %dx%d", ErrInvalidConfig, c.Width, c.Height)
-	case !(c.FrameRate >= 1 && c.FrameRate <= maxFrameRate): // also rejects NaN
-		return fmt.Errorf("%w: frame rate %v", ErrInvalidConfig, c.FrameRate)
-	case c.BitrateKbps <= 0 || c.BitrateKbps > maxBitrateKbps:
-		return fmt.Errorf("%w: bitrate %d kbps", ErrInvalidConfig, c.BitrateKbps)
+	if err := videoconfig.Check(c.Width, c.Height, c.FrameRate, c.BitrateKbps); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	return nil
 }
@@ -315,8 +310,8 @@ func padLuma(dst, src *yuv.I420) {
 // SetBitrate changes the target bitrate and VBV buffer from the next frame
 // on, without a keyframe.
 func (e *Encoder) SetBitrate(kbps int) error {
-	if kbps <= 0 || kbps > maxBitrateKbps {
-		return fmt.Errorf("%w: bitrate %d kbps", ErrInvalidConfig, kbps)
+	if err := videoconfig.CheckBitrate(kbps); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -73,6 +73,7 @@ import (
 	"sync"
 	"unsafe"
 
+	"github.com/telecart/telecart/internal/media/internal/videoconfig"
 	"github.com/telecart/telecart/internal/media/yuv"
 )
 
@@ -92,8 +93,7 @@ var (
 )
 
 const (
-	maxBitrateKbps = 100_000
-	maxFrameRate   = 1000
+	maxBitrateKbps = videoconfig.MaxBitrateKbps
 
 	// keyframeInterval is the longest run of frames without a keyframe.
 	// Keyframes are sent when a viewer needs one, so this only has to
@@ -125,14 +125,10 @@ type EncoderConfig struct {
 }
 
 func (c EncoderConfig) validate() error {
-	switch {
-	case c.Width <= 0 || c.Height <= 0 || c.Width > yuv.MaxDimension || c.Height > yuv.MaxDimension:
-		return fmt.Errorf("%w: size %dx%d", ErrInvalidConfig, c.Width, c.Height)
-	case !(c.FrameRate >= 1 && c.FrameRate <= maxFrameRate): // also rejects NaN
-		return fmt.Errorf("%w: frame rate %v", ErrInvalidConfig, c.FrameRate)
-	case c.BitrateKbps <= 0 || c.BitrateKbps > maxBitrateKbps:
-		return fmt.Errorf("%w: bitrate %d kbps", ErrInvalidConfig, c.BitrateKbps)
-	case c.CPUUsed < -16 || c.CPUUsed > 16:
+	if err := videoconfig.Check(c.Width, c.Height, c.FrameRate, c.BitrateKbps); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
+	}
+	if c.CPUUsed < -16 || c.CPUUsed > 16 {
 		return fmt.Errorf("%w: cpu-used %d", ErrInvalidConfig, c.CPUUsed)
 	}
 	return nil
@@ -306,8 +302,8 @@ func (e *Encoder) Encode(img *yuv.I420, forceKeyframe bool) (Packet, error) {
 // SetBitrate changes the target bitrate from the next frame on, without a
 // keyframe.
 func (e *Encoder) SetBitrate(kbps int) error {
-	if kbps <= 0 || kbps > maxBitrateKbps {
-		return fmt.Errorf("%w: bitrate %d kbps", ErrInvalidConfig, kbps)
+	if err := videoconfig.CheckBitrate(kbps); err != nil {
+		return fmt.Errorf("%w: %w", ErrInvalidConfig, err)
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
