@@ -157,12 +157,9 @@ func (h *hosted) state(s *session) signal.RoomState {
 	return state
 }
 
+// listing describes the room for the live rooms list.
 func (h *hosted) listing(closed bool) signal.Listing {
 	members, _ := h.room.Members()
-	return h.listingOf(members, closed)
-}
-
-func (h *hosted) listingOf(members []room.Member, closed bool) signal.Listing {
 	l := signal.Listing{
 		ID: string(h.room.ID()), Game: h.game.GameInfo, Private: h.private, Crowd: h.room.Crowd(),
 		Age: time.Since(h.created).Milliseconds(), Closed: closed,
