@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -129,5 +130,61 @@ func TestReadyAndMetrics(t *testing.T) {
 	waitHello(t, browser, "the worker drains", func(h signal.Hello) bool { return len(h.Workers) == 1 && h.Workers[0].Draining })
 	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("ready with only a draining worker: %d", code)
+	}
+}
+
+// TestShutdownKeepsGames cuts a worker's link the way the coordinator's
+// shutdown does, while a browser is in one of its rooms: that game plays
+// on without a coordinator, so the browser must not be told it ended. The
+// worker's link is served on a server of its own, for its shutdown to come
+// strictly before the browser's socket closes, as it may in a real one.
+func TestShutdownKeepsGames(t *testing.T) {
+	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler)})
+	browsers := httptest.NewServer(c.Handler())
+	defer browsers.Close()
+	workers := httptest.NewUnstartedServer(c.Handler())
+	ctx, shutdown := context.WithCancel(context.Background())
+	workers.Config.BaseContext = func(net.Listener) context.Context { return ctx }
+	workers.Start()
+	defer workers.Close()
+
+	worker := dial(t, workers, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	game := signal.GameInfo{ID: "g", System: "nes"}
+	send(t, worker, signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game}}})
+	browser := dial(t, browsers, "/ws", nil)
+	waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
+	join, err := signal.Encode("ref", signal.Join{Room: "ROOM1234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := browser.Write(context.Background(), websocket.MessageText, join); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
+
+	shutdown()
+	// The list of workers loses it only once the coordinator has let it go.
+	readUntil(t, browser, "the worker leaves the list", func(p signal.Payload) bool {
+		if e, ok := p.(signal.Ended); ok {
+			t.Fatalf("the browser was told its game ended by a coordinator shutting down: %+v", e)
+		}
+		h, ok := p.(signal.Hello)
+		return ok && len(h.Workers) == 0
+	})
+}
+
+// readUntil reads ws until a message satisfies ok.
+func readUntil(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Payload) bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if _, p, err := signal.Decode(b); err == nil && ok(p) {
+			return
+		}
 	}
 }

@@ -90,7 +90,10 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	log.Info("coordinator: worker joined", "zone", w.zone, "capacity", w.capacity, "games", len(w.games), "remote", r.RemoteAddr)
 	c.workersChanged()
 	defer func() {
-		c.dropWorker(w)
+		// A link cut by this coordinator's shutdown is no news for the
+		// worker's players: their games play on, and they resume them with
+		// the next coordinator, where the worker registers them again.
+		c.dropWorker(w, r.Context().Err() == nil)
 		log.Info("coordinator: worker left")
 		c.workersChanged()
 	}()
@@ -128,9 +131,9 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 }
 
 // dropWorker removes a worker and its rooms, and tells the browsers it was
-// serving. It may run twice for one worker (replaced, then its reader
-// ends): the second time there is nothing left to do.
-func (c *Coordinator) dropWorker(w *workerConn) {
+// serving if tell is set. It may run twice for one worker (replaced, then
+// its reader ends): the second time there is nothing left to do.
+func (c *Coordinator) dropWorker(w *workerConn, tell bool) {
 	c.mu.Lock()
 	if c.workers[w.id] == w {
 		delete(c.workers, w.id)
@@ -143,6 +146,9 @@ func (c *Coordinator) dropWorker(w *workerConn) {
 		c.removeRoom(id)
 	}
 	c.mu.Unlock()
+	if !tell {
+		return
+	}
 	for _, id := range orphans {
 		c.toBrowser(id, signal.Ended{Reason: "The server running your game went away."})
 	}
