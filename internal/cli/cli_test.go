@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"regexp"
@@ -116,5 +117,25 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "<title>") {
 		t.Fatalf("GET / = %d:\n%s", resp.StatusCode, page)
+	}
+}
+
+// TestBrowseURL: the address printed to open is one a browser on this
+// machine can open, also for a server listening on every address.
+func TestBrowseURL(t *testing.T) {
+	for _, tc := range []struct{ listen, want string }{
+		{"127.0.0.1:8000", "http://127.0.0.1:8000"},
+		{"0.0.0.0:8000", "http://127.0.0.1:8000"},
+		{"[::]:8000", "http://127.0.0.1:8000"},
+		{"[::1]:8000", "http://[::1]:8000"},
+		{"192.0.2.7:80", "http://192.0.2.7:80"},
+	} {
+		addr, err := net.ResolveTCPAddr("tcp", tc.listen)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := browseURL(addr); got != tc.want {
+			t.Errorf("listening on %s: open %s, want %s", tc.listen, got, tc.want)
+		}
 	}
 }

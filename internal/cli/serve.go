@@ -98,7 +98,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer cleanup()
 	srv, served := serveCoordinator(ctx, e, cfg, ln, w.Metrics())
-	fmt.Fprintf(e.stdout, "Telecart is running: open http://%s\n", addr)
+	fmt.Fprintf(e.stdout, "Telecart is running: open %s\n", browseURL(ln.Addr()))
 	return runUntilDone(ctx, w, srv, served)
 }
 
@@ -115,7 +115,7 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	srv, served := serveCoordinator(ctx, e, cfg, ln, nil)
-	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open http://%s\n", ln.Addr())
+	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open %s\n", browseURL(ln.Addr()))
 	return runUntilDone(ctx, nil, srv, served)
 }
 
@@ -196,6 +196,20 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
 	return srv, done
+}
+
+// browseURL is the address to open in a browser on this machine for a
+// server listening on addr: one on every address ("[::]:8000") is on
+// 127.0.0.1 too, where "[::]" would take a browser nowhere.
+func browseURL(addr net.Addr) string {
+	host, port, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "http://" + addr.String()
+	}
+	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
+		host = "127.0.0.1"
+	}
+	return "http://" + net.JoinHostPort(host, port)
 }
 
 // newWorker builds a worker and its library, with the bundled test ROM

@@ -96,12 +96,24 @@ func startCoordinator(t testing.TB, listen, token string) (base string, stop fun
 // running, when the test ends, and its log shown if the test failed.
 func workerProcess(t testing.TB, base, token string, args ...string) (*exec.Cmd, chan error) {
 	t.Helper()
+	return startWorker(t, workerCommand(t, base, token, args...))
+}
+
+// workerCommand is the command workerProcess runs, for a test to adjust
+// before startWorker runs it.
+func workerCommand(t testing.TB, base, token string, args ...string) *exec.Cmd {
+	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(exe, append([]string{"worker", "-coordinator", "ws" + strings.TrimPrefix(base, "http") + "/worker",
+	return exec.Command(exe, append([]string{"worker", "-coordinator", "ws" + strings.TrimPrefix(base, "http") + "/worker",
 		"-token", token, "-ice-loopback", "-games", "", "-saves", t.TempDir()}, args...)...)
+}
+
+// startWorker starts a workerCommand as workerProcess does.
+func startWorker(t testing.TB, cmd *exec.Cmd) (*exec.Cmd, chan error) {
+	t.Helper()
 	var log fixture.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -113,7 +125,7 @@ func workerProcess(t testing.TB, base, token string, args ...string) (*exec.Cmd,
 		_ = cmd.Process.Kill() // gone already, when the test let it go
 		<-exited               // a test that took the exit puts it back
 		if t.Failed() {
-			t.Logf("the worker's log:\n%s", log.String())
+			t.Logf("the worker's log (%s):\n%s", strings.Join(cmd.Args[1:], " "), log.String())
 		}
 	})
 	return cmd, exited

@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -17,15 +19,18 @@ import (
 
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/testrom"
 )
 
 // The tests of this file choose a worker as a player's browser does: the
 // page times each worker's ping URL and reports the best round trips, and
 // a new room goes to the fastest worker, to a worker of the zone in the
-// address, or to the one picked by hand in the servers panel. Every worker
-// is on loopback, so a worker "far away" is one whose ping URL answers
-// late: a test server that waits before its 204, which is all a browser's
-// timing can tell of distance.
+// address, or to the one picked by hand in the servers panel. Most run
+// their workers on loopback, where a worker "far away" is one whose ping
+// URL answers late: a test server that waits before its 204, which is all
+// a browser's timing can tell of distance. TestNearestWorkerAcrossNamespaces
+// puts real distance in: each worker in a network namespace of its own,
+// behind a link that delays its packets.
 
 const clusterToken = "telecart-e2e-token"
 
@@ -113,10 +118,11 @@ func helloNow(t *testing.T, base string) signal.Hello {
 	return h
 }
 
-// waitHost waits until the one worker with a room in use is want: where
-// the page's game runs.
-func waitHost(t *testing.T, base, want string) {
+// waitHost waits until the workers with a room in use are want: where
+// the pages' games run.
+func waitHost(t *testing.T, base string, want ...string) {
 	t.Helper()
+	slices.Sort(want)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		var busy []string
@@ -125,11 +131,12 @@ func waitHost(t *testing.T, base, want string) {
 				busy = append(busy, w.ID)
 			}
 		}
-		if len(busy) == 1 && busy[0] == want {
+		slices.Sort(busy)
+		if slices.Equal(busy, want) {
 			return
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("rooms in use on %v, want the game on %s", busy, want)
+			t.Fatalf("rooms in use on %v, want the games on %v", busy, want)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
@@ -331,4 +338,66 @@ func TestPickWorkerByHand(t *testing.T) {
 	if ids := slices.Sorted(maps.Keys(latency(t, p))); fmt.Sprint(ids) != "[eu-1 eu-2 us-1]" {
 		fail(t, p, "latency reported for %v", ids)
 	}
+}
+
+// TestNearestWorkerAcrossNamespaces: three workers, each in a network
+// namespace of its own, 5, 40 and 120 ms away from the browser's, which
+// the test's own namespace is (the coordinator runs there too). The page
+// measures all three over those links, and a new room goes to the 5 ms
+// worker; with that one full, to the 40 ms one; and each game plays over
+// its link.
+func TestNearestWorkerAcrossNamespaces(t *testing.T) {
+	// Started first: the browser checks, as it starts, that this namespace
+	// reaches nothing but itself, which the links below keep true, since
+	// both ends of each are this test's.
+	b := browsertest.Start(t)
+	base, _ := startCoordinator(t, "0.0.0.0:0", clusterToken)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	base = "http://127.0.0.1:" + port
+	workers := []struct {
+		id    string
+		delay time.Duration
+	}{{"near", 5 * time.Millisecond}, {"mid", 40 * time.Millisecond}, {"far", 120 * time.Millisecond}}
+	for i, w := range workers {
+		n := i + 1
+		// The worker is born in a new namespace, with no way out until the
+		// link below is up; meanwhile it dials the coordinator again.
+		cmd := workerCommand(t, fmt.Sprintf("http://10.77.%d.1:%s", n, port), clusterToken, "-id", w.id, "-capacity", "1", "-room-linger", "1s",
+			"-ping-listen", "0.0.0.0:7000", "-ping-url", fmt.Sprintf("http://10.77.%d.2:7000/ping", n))
+		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+		startWorker(t, cmd)
+		delayLink(t, n, cmd.Process.Pid, w.delay)
+	}
+	waitWorkers(t, base, len(workers))
+
+	p := b.NewPage(t, base+"/")
+	got := waitMeasured(t, p, "near", "mid", "far")
+	for _, w := range workers {
+		// A round trip crosses the link's delay once.
+		if got[w.id] < float64(w.delay.Milliseconds()) {
+			fail(t, p, "%.1f ms measured to %s, %v away", got[w.id], w.id, w.delay)
+		}
+	}
+	if !(got["near"] < got["mid"] && got["mid"] < got["far"]) {
+		fail(t, p, "measured %v, want near < mid < far", got)
+	}
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitHost(t, base, "near")
+	waitColour(t, p, testrom.FillColor())
+
+	// near has no place left: the next nearest.
+	other := b.NewPage(t, base+"/")
+	waitMeasured(t, other, "near", "mid", "far")
+	startGame(t, other, testGame)
+	inRoom(t, other)
+	waitHost(t, base, "near", "mid")
+	waitColour(t, other, testrom.FillColor())
+	if err := other.KeyDown("KeyZ"); err != nil {
+		t.Fatal(err)
+	}
+	waitColour(t, other, testrom.FillColor(testrom.B))
 }
