@@ -87,10 +87,12 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	addr := ln.Addr().String()
 	cfg.Overload = 1 // one machine runs everything: a busy one is better than none
-	cfg.Coordinator = "ws://" + addr + "/worker"
-	cfg.PingURL = "http://" + addr + "/ping" // the coordinator's: one machine
+	cfg.Coordinator = "ws" + strings.TrimPrefix(browseURL(ln.Addr()), "http") + "/worker"
+	// The coordinator's own /ping, on whatever address the page came from:
+	// with -listen 0.0.0.0:8000 a phone on the LAN has one, this process
+	// does not know it.
+	cfg.PingURL = "/ping"
 	w, cleanup, err := newWorker(ctx, e, cfg)
 	if err != nil {
 		ln.Close()

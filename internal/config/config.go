@@ -330,8 +330,13 @@ func (c Config) Validate(roles ...string) error {
 				bad("s3: an endpoint wants a bucket, an access key and a secret key")
 			}
 			if c.PingListen != "" {
-				if _, _, err := net.SplitHostPort(c.PingListen); err != nil {
+				host, _, err := net.SplitHostPort(c.PingListen)
+				if err != nil {
 					bad("ping_listen %q: %v", c.PingListen, err)
+				} else if ip := net.ParseIP(host); c.PingURL == "" && (host == "" || ip != nil && ip.IsUnspecified()) {
+					// http://0.0.0.0:7000/ping would take every browser
+					// to a machine of its own, not to this worker.
+					bad("ping_listen %q listens on every address: set ping_url to the one browsers reach this worker at", c.PingListen)
 				}
 			}
 			if u, err := url.Parse(c.PingURL); c.PingURL != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {

@@ -65,6 +65,9 @@ func TestInvalid(t *testing.T) {
 		{"bad public IP", func(c *Config) { c.PublicIPs = []string{"my.host"} }},
 		{"bad UDP port", func(c *Config) { c.UDPPort = 70000 }},
 		{"no linger", func(c *Config) { c.RoomLinger = 0 }},
+		{"ping on every address, no ping URL", func(c *Config) { c.PingListen = "0.0.0.0:7000" }},
+		{"ping on every address (no host), no ping URL", func(c *Config) { c.PingListen = ":7000" }},
+		{"ping URL not http", func(c *Config) { c.PingListen, c.PingURL = "127.0.0.1:7000", "ftp://w/ping" }},
 	}
 	for _, tt := range tests {
 		c := Default()

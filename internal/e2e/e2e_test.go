@@ -274,6 +274,12 @@ func playInBrowser(t *testing.T, codec string) {
 	}
 	if codec == "vp8" {
 		screenshot(t, p, "screenshot-list.png")
+		// The embedded worker's ping is the coordinator's own, on the
+		// address the page came from.
+		waitJS(t, p, `(() => {
+			const l = Object.values(window.telecart.latency ?? {});
+			return l.length === 1 && l[0] >= 0;
+		})()`, 10*time.Second, "the page did not time its round trip to the embedded worker")
 	}
 	var hooked bool
 	if err := p.Eval(hookPeerConnections, &hooked); err != nil {

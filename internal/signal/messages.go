@@ -444,13 +444,16 @@ func (w WorkerInfo) validate() error {
 	return errors.Join(errs...)
 }
 
-// checkPing accepts an absolute http or https URL, or nothing.
+// checkPing accepts an absolute http or https URL, a path on the page's
+// own server (the embedded default's worker has no address of its own),
+// or nothing.
 func checkPing(u string) error {
 	if u == "" {
 		return nil
 	}
-	if len(u) > maxText || !(strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")) || strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
-		return fmt.Errorf("%w: ping URL %q is not an http(s) URL", errField, u)
+	path := strings.HasPrefix(u, "/") && !strings.HasPrefix(u, "//")
+	if len(u) > maxText || !(path || strings.HasPrefix(u, "http://") || strings.HasPrefix(u, "https://")) || strings.ContainsFunc(u, func(r rune) bool { return r <= ' ' || r == 0x7f || r == '\\' }) {
+		return fmt.Errorf("%w: ping URL %q is not an http(s) URL or a path", errField, u)
 	}
 	return nil
 }

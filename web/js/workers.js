@@ -11,8 +11,9 @@
 // The server's limit on ids and zones (signal.checkID), in UTF-8 bytes.
 const MAX_ID_BYTES = 128;
 
-// What the server accepts as a ping URL (signal.checkPing): absolute http(s).
-const PING_URL = /^https?:\/\/[^\s\\]+$/;
+// What the server accepts as a ping URL (signal.checkPing): absolute
+// http(s), or a path on this page's own server.
+const PING_URL = /^(https?:\/\/[^\s\\]+|\/(?!\/)[^\s\\]*)$/;
 
 /** Round trips above this are as good as none (signal.MaxLatency). */
 export const MAX_RTT_MS = 10_000;
