@@ -323,17 +323,6 @@ func (c *Coordinator) workersChanged() {
 	c.roomsChanged()
 }
 
-// everyBrowser is a snapshot of the connected browsers.
-func (c *Coordinator) everyBrowser() []*browserConn {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	browsers := make([]*browserConn, 0, len(c.browsers))
-	for b := range c.browsers {
-		browsers = append(browsers, b)
-	}
-	return browsers
-}
-
 // tokenOK compares in constant time, so the token cannot be guessed byte by byte.
 func tokenOK(r *http.Request, token string) bool {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")

@@ -78,8 +78,11 @@ func (c *Coordinator) roomsChanged() {
 	time.AfterFunc(roomsBroadcastDelay, c.broadcastRooms)
 }
 
-// broadcastRooms sends every browser the live rooms, and the hello whose
-// workers' room counts changed with them.
+// broadcastRooms sends every browser the hello whose workers' room counts
+// changed, and those on the list of games the live rooms. A browser in a
+// room shows its game, not the list: sending it every room's every change
+// would make the coordinator's work grow with players times rooms. It gets
+// the list as it leaves, since that changes the rooms too.
 func (c *Coordinator) broadcastRooms() {
 	c.broadcasting.Lock()
 	defer c.broadcasting.Unlock()
@@ -97,10 +100,20 @@ func (c *Coordinator) broadcastRooms() {
 		c.log.Error("coordinator: encode live rooms", "err", err)
 		return
 	}
-	for _, b := range c.everyBrowser() {
+	type target struct {
+		b       *browserConn
+		listing bool
+	}
+	c.mu.Lock()
+	targets := make([]target, 0, len(c.browsers))
+	for b := range c.browsers {
+		targets = append(targets, target{b, b.room == nil})
+	}
+	c.mu.Unlock()
+	for _, t := range targets {
 		// A browser that is gone is cleaned up by its reader.
-		if b.write(hello) == nil {
-			_ = b.write(live)
+		if t.b.write(hello) == nil && t.listing {
+			_ = t.b.write(live)
 		}
 	}
 }

@@ -374,6 +374,7 @@ type scaleConfig struct {
 	Workers  int // simulated workers, spread over scaleZones
 	Capacity int // rooms each takes
 	Browsers int // browser sessions, one room each
+	Watchers int // browsers on the list of games all along, shown the live rooms
 	Parallel int // starts in flight at once; 1 also checks each choice exactly
 	Seed     uint64
 }
@@ -464,10 +465,10 @@ type scaleResult struct {
 	toOffer, toStarted []time.Duration // per session: start sent → offer, → started received
 	startPhase         time.Duration   // first start sent → last started received
 	fallbacks          int             // sessions not on their first choice: it was full
-	// settle is from the last started to the last browser's live rooms
+	// settle is from the last started to the last watcher's live rooms
 	// list naming every room.
 	settle time.Duration
-	// Live rooms messages the browsers received, from the first start
+	// Live rooms messages the watchers received, from the first start
 	// until settled: how many, and how many bytes.
 	roomsMessages int
 	roomsBytes    int64
@@ -476,6 +477,9 @@ type scaleResult struct {
 	// order. listsBehind counts the browsers left showing such a list
 	// once the broadcasts had stopped.
 	roomsStale, listsBehind int
+	// listsPlaying is the most live rooms lists a browser got while in
+	// its room: none but one already on its way as the room opened.
+	listsPlaying int
 
 	mem   [memSnapshots]coordMemory
 	memOK bool
@@ -495,7 +499,8 @@ type scenario struct {
 	tgt      scaleTarget
 	ctx      context.Context
 	workers  []*simWorker
-	browsers []*simBrowser
+	browsers []*simBrowser // each plays in a room of its own
+	watchers []*simBrowser // on the list of games
 	wg       sync.WaitGroup
 }
 
@@ -556,6 +561,15 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 	if err != nil {
 		return res, err
 	}
+	s.watchers = make([]*simBrowser, cfg.Watchers)
+	err = each(cfg.Watchers, dialParallel, func(k int) (err error) {
+		s.watchers[k], err = s.dialBrowser(cfg.Browsers + k)
+		return err
+	})
+	s.watchers = slices.DeleteFunc(s.watchers, func(b *simBrowser) bool { return b == nil })
+	if err != nil {
+		return res, err
+	}
 	if err := snapshot(memBrowsers); err != nil {
 		return res, err
 	}
@@ -571,7 +585,7 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 	if err != nil {
 		return res, err
 	}
-	roomsBefore := s.roomsReceived()
+	roomsBefore := roomsReceived(s.watchers)
 	cpu0 := cpu()
 	res.toOffer = make([]time.Duration, cfg.Browsers)
 	res.toStarted = make([]time.Duration, cfg.Browsers)
@@ -614,7 +628,7 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 		return res, fmt.Errorf("the coordinator counts %d choices of a worker for %d starts", res.picks.count, cfg.Browsers)
 	}
 
-	// Everyone's list shows every room: the broadcasts have settled.
+	// Every watcher's list shows every room: the broadcasts have settled.
 	settled, err := s.waitLiveRooms(cfg.Browsers)
 	if err != nil {
 		return res, err
@@ -624,12 +638,17 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 	if cpuErr != nil {
 		return res, cpuErr
 	}
-	after := s.roomsReceived()
+	after := roomsReceived(s.watchers)
 	res.roomsMessages, res.roomsBytes = after.messages-roomsBefore.messages, after.bytes-roomsBefore.bytes
+	for _, b := range s.browsers {
+		b.mu.Lock()
+		res.listsPlaying = max(res.listsPlaying, b.roomsPlaying)
+		b.mu.Unlock()
+	}
 	if res.listsBehind, err = s.listsBehind(cfg.Browsers); err != nil {
 		return res, err
 	}
-	res.roomsStale = s.roomsReceived().stale - roomsBefore.stale
+	res.roomsStale = roomsReceived(s.watchers).stale - roomsBefore.stale
 	if err := s.checkRooms(&res); err != nil {
 		return res, err
 	}
@@ -649,10 +668,13 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 			return res, err
 		}
 	}
-	for _, b := range s.browsers {
+	for _, b := range slices.Concat(s.browsers, s.watchers) {
 		if err := b.failure(); err != nil {
 			return res, err
 		}
+	}
+	if err := s.waitListsEmpty(); err != nil {
+		return res, err
 	}
 	if err := snapshot(memQuit); err != nil {
 		return res, err
@@ -685,7 +707,7 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 // hangUp closes every socket, browsers first (so that the coordinator
 // does not end their sessions for a lost worker), then workers.
 func (s *scenario) hangUp() {
-	for _, b := range s.browsers {
+	for _, b := range slices.Concat(s.browsers, s.watchers) {
 		b.ws.CloseNow()
 	}
 	for _, w := range s.workers {
@@ -782,9 +804,9 @@ type roomsCount struct {
 	bytes           int64
 }
 
-func (s *scenario) roomsReceived() roomsCount {
+func roomsReceived(browsers []*simBrowser) roomsCount {
 	var c roomsCount
-	for _, b := range s.browsers {
+	for _, b := range browsers {
 		b.mu.Lock()
 		c.messages += b.roomsMessages
 		c.stale += b.roomsStale
@@ -794,12 +816,12 @@ func (s *scenario) roomsReceived() roomsCount {
 	return c
 }
 
-// waitLiveRooms waits, for at most 20 s, until every browser has had a
+// waitLiveRooms waits, for at most 20 s, until every watcher has had a
 // live rooms list naming n rooms, and returns when the last one got it.
 func (s *scenario) waitLiveRooms(n int) (time.Time, error) {
 	deadline := time.Now().Add(20 * time.Second)
 	var last time.Time
-	for _, b := range s.browsers {
+	for _, b := range s.watchers {
 		for {
 			b.mu.Lock()
 			most, at := b.roomsMost, b.roomsMostAt
@@ -823,15 +845,40 @@ func (s *scenario) waitLiveRooms(n int) (time.Time, error) {
 	return last, nil
 }
 
-// listsBehind waits until no browser has had a live rooms list for
-// 500 ms (at most 20 s), then counts the browsers whose newest list does
+// waitListsEmpty waits, for at most 20 s, until every watcher's newest
+// live rooms list names no room.
+func (s *scenario) waitListsEmpty() error {
+	deadline := time.Now().Add(20 * time.Second)
+	for _, b := range s.watchers {
+		for {
+			b.mu.Lock()
+			n := b.roomsLast
+			b.mu.Unlock()
+			if n == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("browser %d lists %d live rooms after every room closed", b.i, n)
+			}
+			select {
+			case <-s.ctx.Done():
+				return s.ctx.Err()
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
+	return nil
+}
+
+// listsBehind waits until no watcher has had a live rooms list for
+// 500 ms (at most 20 s), then counts the watchers whose newest list does
 // not name n rooms: lists that came out of order and left the page
 // showing an older state.
 func (s *scenario) listsBehind(n int) (int, error) {
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		var latest time.Time
-		for _, b := range s.browsers {
+		for _, b := range s.watchers {
 			b.mu.Lock()
 			if b.roomsAt.After(latest) {
 				latest = b.roomsAt
@@ -848,7 +895,7 @@ func (s *scenario) listsBehind(n int) (int, error) {
 		}
 	}
 	behind := 0
-	for _, b := range s.browsers {
+	for _, b := range s.watchers {
 		got, err := b.liveRooms()
 		if err != nil {
 			return 0, err
@@ -1154,6 +1201,10 @@ type simBrowser struct {
 	roomsStale  int
 	roomsMost   int       // the most rooms a list named
 	roomsMostAt time.Time // when that list came
+	// playing is set as started comes, and cleared as the browser quits;
+	// roomsPlaying counts the lists that came meanwhile.
+	playing      bool
+	roomsPlaying int
 }
 
 type browserEvent struct {
@@ -1253,6 +1304,10 @@ func (b *simBrowser) read(ctx context.Context) {
 		case signal.LiveRooms:
 			b.gotRooms(at, data, len(p.Rooms))
 			continue
+		case signal.Started:
+			b.mu.Lock()
+			b.playing = true
+			b.mu.Unlock()
 		}
 		select {
 		case b.events <- browserEvent{at: at, session: m.Session, p: p}:
@@ -1268,6 +1323,9 @@ func (b *simBrowser) gotRooms(at time.Time, data []byte, n int) {
 	defer b.mu.Unlock()
 	b.roomsMessages++
 	b.roomsBytes += int64(len(data))
+	if b.playing {
+		b.roomsPlaying++
+	}
 	b.lastRooms, b.roomsAt = data, at
 	if n < b.roomsLast {
 		b.roomsStale++
@@ -1355,6 +1413,9 @@ func (b *simBrowser) start(ctx context.Context) error {
 }
 
 func (b *simBrowser) quit(ctx context.Context) error {
+	b.mu.Lock()
+	b.playing = false
+	b.mu.Unlock()
 	if err := send(ctx, b.ws, b.ref, signal.Quit{}); err != nil {
 		return fmt.Errorf("browser %d: quit: %w", b.i, err)
 	}
@@ -1400,7 +1461,7 @@ func (b *simBrowser) failure() error {
 func TestScaleSmoke(t *testing.T) {
 	// 6 workers of 2 places for 12 browsers: every place is taken, the
 	// last browsers get what is left.
-	cfg := scaleConfig{Workers: 6, Capacity: 2, Browsers: 12, Parallel: 1, Seed: 6}
+	cfg := scaleConfig{Workers: 6, Capacity: 2, Browsers: 12, Watchers: 3, Parallel: 1, Seed: 6}
 	t.Run("in-process", func(t *testing.T) {
 		before := runtime.NumGoroutine()
 		srv := httptest.NewServer(coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler)}).Handler())
@@ -1410,7 +1471,10 @@ func TestScaleSmoke(t *testing.T) {
 			t.Fatal(err)
 		}
 		if res.roomsStale != 0 || res.listsBehind != 0 {
-			t.Errorf("%d live rooms lists out of order, %d browsers left showing an old one", res.roomsStale, res.listsBehind)
+			t.Errorf("%d live rooms lists out of order, %d watchers left showing an old one", res.roomsStale, res.listsBehind)
+		}
+		if res.listsPlaying > 1 {
+			t.Errorf("a browser got %d live rooms lists while in its room, want one on its way at most", res.listsPlaying)
 		}
 		if res.fallbacks == 0 {
 			t.Error("no browser fell back from a full worker: the scenario does not test capacity")
@@ -1455,9 +1519,9 @@ func checkGoroutines(t *testing.T, before int) {
 	}
 }
 
-// BenchmarkScale: 50 simulated workers (capacity 20 each, 3 zones) and
-// 500 browser sessions against one coordinator in a child process, on
-// loopback. Each iteration runs the whole scenario against a fresh
+// BenchmarkScale: 50 simulated workers (capacity 20 each, 3 zones), 500
+// browser sessions and 50 browsers on the list of games watching the live
+// rooms against one coordinator in a child process, on loopback. Each iteration runs the whole scenario against a fresh
 // coordinator; the timer covers only the start phase (500 starts, at most
 // "parallel" of them in flight), so ns/op is that phase's wall time.
 //
@@ -1467,15 +1531,15 @@ func checkGoroutines(t *testing.T, before int) {
 // p50/p95/max and
 // start→started p95, in ms; sessions started per second; the
 // coordinator's CPU over the start phase (% of one core); how long after
-// the last start every browser's live rooms list named every room, and
-// the bytes of live rooms lists sent meanwhile; the coordinator's Go heap
+// the last start every watcher's live rooms list named every room, and
+// the bytes of live rooms lists sent to them meanwhile; the coordinator's Go heap
 // in use (after a collection) with everyone connected and in a room, over
 // its idle baseline, in all and per session; its resident memory then
 // (VmRSS after returning freed pages) and at its peak (VmHWM).
 func BenchmarkScale(b *testing.B) {
 	for _, parallel := range []int{1, 50, 500} {
 		b.Run(fmt.Sprintf("parallel=%d", parallel), func(b *testing.B) {
-			cfg := scaleConfig{Workers: 50, Capacity: 20, Browsers: 500, Parallel: parallel, Seed: 6}
+			cfg := scaleConfig{Workers: 50, Capacity: 20, Browsers: 500, Watchers: 50, Parallel: parallel, Seed: 6}
 			var runs []scaleResult
 			b.StopTimer()
 			for range b.N {
@@ -1526,7 +1590,7 @@ func logScale(b *testing.B, cfg scaleConfig, r scaleResult) {
 	b.Logf("heap in use (KiB): idle %.0f; %d workers %+.0f (%.1f each); %d browsers %+.0f (%.1f each); their latency reports %+.0f (%.1f each); %d sessions %+.0f (%.1f each); after every quit %+.0f; after everyone left %+.0f (all over idle)",
 		heap(memIdle),
 		cfg.Workers, heap(memWorkers)-heap(memIdle), (heap(memWorkers)-heap(memIdle))/float64(cfg.Workers),
-		cfg.Browsers, heap(memBrowsers)-heap(memWorkers), (heap(memBrowsers)-heap(memWorkers))/float64(cfg.Browsers),
+		cfg.Browsers+cfg.Watchers, heap(memBrowsers)-heap(memWorkers), (heap(memBrowsers)-heap(memWorkers))/float64(cfg.Browsers+cfg.Watchers),
 		heap(memLatency)-heap(memBrowsers), (heap(memLatency)-heap(memBrowsers))/float64(cfg.Browsers),
 		cfg.Browsers, heap(memSessions)-heap(memLatency), (heap(memSessions)-heap(memLatency))/float64(cfg.Browsers),
 		heap(memQuit)-heap(memIdle), heap(memGone)-heap(memIdle))

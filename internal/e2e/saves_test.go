@@ -176,7 +176,10 @@ func toHome(t testing.TB, p *browsertest.Page, base string) {
 // ways, and starting the game again offers to continue from the newest
 // save, which brings its state back.
 func TestSaveAndContinue(t *testing.T) {
-	base := serve(t, "-room-linger", "1s")
+	// The rooms left behind outlive the test: one ending would autosave,
+	// and the autosave would be the newest save, at a moment a busy
+	// machine chooses.
+	base := serve(t, "-room-linger", "1m")
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/")
 	startGame(t, p, testGame)

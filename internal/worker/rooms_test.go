@@ -160,10 +160,14 @@ func TestCrowdplay(t *testing.T) {
 	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 }
 
-// TestLiveRooms lists the public rooms with who is in them; a private
-// room is not listed, and its link works all the same.
+// TestLiveRooms lists the public rooms with who is in them to the browsers
+// on the list; a private room is not listed, and its link works all the
+// same. A browser in a room gets the list as it leaves, not every change
+// while it plays.
 func TestLiveRooms(t *testing.T) {
 	c := newCluster(t, 2)
+	eve := c.browse(t) // on the list all along
+	eve.WaitGames()
 	ann := c.browse(t)
 	ann.WaitGames()
 	public := ann.Play(signal.Start{Game: testGame})
@@ -171,9 +175,6 @@ func TestLiveRooms(t *testing.T) {
 	bob.WaitGames()
 	secret := bob.Play(signal.Start{Game: testGame, Private: true})
 
-	cy := c.browse(t)
-	cy.WaitGames()
-	cy.Join(signal.Join{Room: public.Room})
 	listed := func(l signal.LiveRooms, id string) (signal.Listing, bool) {
 		i := slices.IndexFunc(l.Rooms, func(r signal.Listing) bool { return r.ID == id })
 		if i < 0 {
@@ -181,10 +182,16 @@ func TestLiveRooms(t *testing.T) {
 		}
 		return l.Rooms[i], true
 	}
-	live := bob.WaitLive("the public room with a player and a spectator", func(l signal.LiveRooms) bool {
-		r, ok := listed(l, public.Room)
-		return ok && r.Players == 1 && r.Spectators == 1 && r.Game.ID == testGame
-	})
+	watchers := func(n int) func(signal.LiveRooms) bool {
+		return func(l signal.LiveRooms) bool {
+			r, ok := listed(l, public.Room)
+			return ok && r.Players == 1 && r.Spectators == n && r.Game.ID == testGame
+		}
+	}
+	cy := c.browse(t)
+	cy.WaitGames()
+	cy.Join(signal.Join{Room: public.Room})
+	live := eve.WaitLive("the public room with a player and a spectator", watchers(1))
 	if _, ok := listed(live, secret.Room); ok {
 		t.Errorf("the private room is listed: %+v", live)
 	}
@@ -193,11 +200,23 @@ func TestLiveRooms(t *testing.T) {
 	if got := dan.Join(signal.Join{Room: secret.Room}); got.Room != secret.Room {
 		t.Errorf("joined %s by the private room's link", got.Room)
 	}
+	// Lists go out one after another: once eve has this one, the one
+	// before has gone to everyone it was for.
+	ann2 := c.browse(t)
+	ann2.WaitGames()
+	ann2.Join(signal.Join{Room: public.Room})
+	eve.WaitLive("the public room with two spectators", watchers(2))
+	if l := bob.Live(); slices.ContainsFunc(l.Rooms, func(r signal.Listing) bool { return r.ID == public.Room && r.Spectators > 0 }) {
+		t.Errorf("bob, in a room, was sent the live rooms as they changed: %+v", l)
+	}
+	bob.Send(signal.Quit{})
+	bob.WaitLive("the live rooms, back on the list", watchers(2))
 
 	// A room with nobody left is not listed.
 	ann.Close()
 	cy.Close()
-	bob.WaitLive("the public room gone", func(l signal.LiveRooms) bool {
+	ann2.Close()
+	eve.WaitLive("the public room gone", func(l signal.LiveRooms) bool {
 		_, ok := listed(l, public.Room)
 		return !ok
 	})
