@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -24,14 +25,24 @@ import (
 // and it delays everything alike: TCP, the WebRTC media over UDP, and the
 // browser's timing of the worker's ping.
 
+// link is a delay link: here is its end in this namespace, there the
+// other's.
+type link struct {
+	here, there net.IP
+	cut         atomic.Bool
+}
+
+// Cut drops every packet from now on, both ways: a cable pulled, a
+// machine gone silent without closing anything.
+func (l *link) Cut() { l.cut.Store(true) }
+
 // delayLink links this namespace to process pid's, with delay on every
-// packet pid's side sends, and returns the two ends' addresses: 10.77.n.1
-// here, 10.77.n.2 there. n tells a test's links apart, from 1 to 254. The
-// link goes when the test ends; it skips the test where the kernel lacks
-// TUN devices or refuses this process network administration.
-func delayLink(t *testing.T, n, pid int, delay time.Duration) (here, there net.IP) {
+// packet pid's side sends: 10.77.n.1 here, 10.77.n.2 there. n tells a
+// test's links apart, from 1 to 254. The link goes when the test ends; it
+// skips the test where the kernel lacks TUN devices.
+func delayLink(t *testing.T, n, pid int, delay time.Duration) *link {
 	t.Helper()
-	here, there = net.IPv4(10, 77, byte(n), 1).To4(), net.IPv4(10, 77, byte(n), 2).To4()
+	l := &link{here: net.IPv4(10, 77, byte(n), 1).To4(), there: net.IPv4(10, 77, byte(n), 2).To4()}
 	near, err := openTUN(fmt.Sprintf("tcnear%d", n))
 	if err != nil {
 		t.Skipf("skipping: no TUN device for a delay link: %v", err)
@@ -51,12 +62,12 @@ func delayLink(t *testing.T, n, pid int, delay time.Duration) (here, there net.I
 		far.Close()
 		wg.Wait()
 	})
-	if err := joinUp(near, far, pid, here, there); err != nil {
+	if err := joinUp(near, far, pid, l.here, l.there); err != nil {
 		t.Fatalf("delay link %d: %v", n, err)
 	}
-	wg.Go(func() { carry(ctx, far, near, 0) })
-	wg.Go(func() { carry(ctx, near, far, delay) })
-	return here, there
+	wg.Go(func() { l.carry(ctx, far, near, 0) })
+	wg.Go(func() { l.carry(ctx, near, far, delay) })
+	return l
 }
 
 // openTUN makes a TUN device (IP packets, no header) that lasts as long as
@@ -130,8 +141,8 @@ func joinUp(near, far *os.File, pid int, here, there net.IP) error {
 }
 
 // carry copies packets from src to dst, each delay after it came, until
-// ctx ends or either file closes.
-func carry(ctx context.Context, dst, src *os.File, delay time.Duration) {
+// ctx ends or either file closes; once the link is cut, it drops them.
+func (l *link) carry(ctx context.Context, dst, src *os.File, delay time.Duration) {
 	type packet struct {
 		due  time.Time
 		data []byte
@@ -150,6 +161,9 @@ func carry(ctx context.Context, dst, src *os.File, delay time.Duration) {
 			case <-timer.C:
 			case <-ctx.Done():
 				return
+			}
+			if l.cut.Load() {
+				continue
 			}
 			if _, err := dst.Write(p.data); err != nil && !errors.Is(err, unix.EIO) {
 				return // closed; EIO is a device not up yet, or gone down

@@ -351,25 +351,13 @@ func TestNearestWorkerAcrossNamespaces(t *testing.T) {
 	// reaches nothing but itself, which the links below keep true, since
 	// both ends of each are this test's.
 	b := browsertest.Start(t)
-	base, _ := startCoordinator(t, "0.0.0.0:0", clusterToken)
-	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	base = "http://127.0.0.1:" + port
+	base, port := coordinatorForNamespaces(t)
 	workers := []struct {
 		id    string
 		delay time.Duration
 	}{{"near", 5 * time.Millisecond}, {"mid", 40 * time.Millisecond}, {"far", 120 * time.Millisecond}}
 	for i, w := range workers {
-		n := i + 1
-		// The worker is born in a new namespace, with no way out until the
-		// link below is up; meanwhile it dials the coordinator again.
-		cmd := workerCommand(t, fmt.Sprintf("http://10.77.%d.1:%s", n, port), clusterToken, "-id", w.id, "-capacity", "1", "-room-linger", "1s",
-			"-ping-listen", "0.0.0.0:7000", "-ping-url", fmt.Sprintf("http://10.77.%d.2:7000/ping", n))
-		cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
-		startWorker(t, cmd)
-		delayLink(t, n, cmd.Process.Pid, w.delay)
+		workerInNamespace(t, i+1, port, w.id, w.delay)
 	}
 	waitWorkers(t, base, len(workers))
 
@@ -400,4 +388,67 @@ func TestNearestWorkerAcrossNamespaces(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitColour(t, other, testrom.FillColor(testrom.B))
+}
+
+// TestWorkerVanishes cuts a worker's network in the middle of a game, as
+// a machine that dies or drops off its network does: nothing is closed,
+// everything just goes silent. The coordinator drops the worker within
+// its 5 s, the room leaves the live rooms of a page on the list, and the
+// player is told the game is gone, and plays again, on the worker left.
+func TestWorkerVanishes(t *testing.T) {
+	b := browsertest.Start(t)
+	base, port := coordinatorForNamespaces(t)
+	link := workerInNamespace(t, 1, port, "doomed", 0)
+	workerInNamespace(t, 2, port, "spare", 40*time.Millisecond)
+	waitWorkers(t, base, 2)
+
+	p := b.NewPage(t, base+"/")
+	waitMeasured(t, p, "doomed", "spare")
+	startGame(t, p, testGame)
+	room := inRoom(t, p)
+	waitHost(t, base, "doomed")
+	waitColour(t, p, testrom.FillColor())
+	watcher := b.NewPage(t, base+"/")
+	listed := fmt.Sprintf(`document.querySelector('#live-rooms [data-room="%s"]') !== null`, room)
+	waitJS(t, watcher, listed, 10*time.Second, "the room is not among the live rooms")
+
+	link.Cut()
+	cut := time.Now()
+	waitJS(t, p, `['ended', 'lost'].includes(window.telecart.state) && `+visible("#view-message")+` && `+visible("#retry-btn"),
+		15*time.Second, "the player was not told the game is gone, with a way to play again")
+	t.Logf("%v after the cut the player was told: %q", time.Since(cut).Round(100*time.Millisecond), text(t, p, "#view-message .card"))
+	waitWorkers(t, base, 1)
+	t.Logf("%v after the cut the worker was dropped", time.Since(cut).Round(100*time.Millisecond))
+	waitJS(t, watcher, `!(`+listed+`)`, 5*time.Second, "the room of the vanished worker is still listed")
+
+	click(t, p, "#retry-btn")
+	inRoom(t, p)
+	waitHost(t, base, "spare")
+	waitColour(t, p, testrom.FillColor())
+}
+
+// coordinatorForNamespaces runs a coordinator on every address of this
+// namespace, for workers in namespaces of their own to reach over their
+// links, and returns the address a page here opens, and its port.
+func coordinatorForNamespaces(t *testing.T) (base, port string) {
+	t.Helper()
+	base, _ = startCoordinator(t, "0.0.0.0:0", clusterToken)
+	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return base, port
+}
+
+// workerInNamespace runs worker id (one room) in a process born in a
+// network namespace of its own, linked to this one by delay link n, and
+// returns the link. Until the link is up the worker has no way out, and
+// dials the coordinator again.
+func workerInNamespace(t *testing.T, n int, port, id string, delay time.Duration) *link {
+	t.Helper()
+	cmd := workerCommand(t, fmt.Sprintf("http://10.77.%d.1:%s", n, port), clusterToken, "-id", id, "-capacity", "1", "-room-linger", "1s",
+		"-ping-listen", "0.0.0.0:7000", "-ping-url", fmt.Sprintf("http://10.77.%d.2:7000/ping", n))
+	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
+	startWorker(t, cmd)
+	return delayLink(t, n, cmd.Process.Pid, delay)
 }
