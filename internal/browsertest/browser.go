@@ -126,10 +126,7 @@ func Start(t testing.TB) *Browser {
 		}
 	}
 	if skip != "" {
-		if os.Getenv(envRequire) == "1" {
-			t.Fatalf("%s (and %s=1)", skip, envRequire)
-		}
-		t.Skip(skip)
+		Skip(t, skip)
 	}
 
 	output := &tailBuffer{limit: outputLimit}
@@ -180,6 +177,17 @@ func Start(t testing.TB) *Browser {
 		t.Fatalf("browsertest: chromium started but chromedp reports no process")
 	}
 	return b
+}
+
+// Skip skips the test with reason, or fails it when
+// TELECART_BROWSERTEST_REQUIRE=1: for Start, and for what else a browser
+// test needs of the machine.
+func Skip(t testing.TB, reason string) {
+	t.Helper()
+	if os.Getenv(envRequire) == "1" {
+		t.Fatalf("%s (and %s=1)", reason, envRequire)
+	}
+	t.Skip(reason)
 }
 
 // PID is the process ID of the Chromium browser process.

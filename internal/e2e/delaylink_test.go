@@ -14,6 +14,8 @@ import (
 	"github.com/vishvananda/netlink"
 	"github.com/vishvananda/netns"
 	"golang.org/x/sys/unix"
+
+	"github.com/telecart/telecart/internal/browsertest"
 )
 
 // A delay link joins this test's network namespace to the namespace of
@@ -39,18 +41,19 @@ func (l *link) Cut() { l.cut.Store(true) }
 // delayLink links this namespace to process pid's, with delay on every
 // packet pid's side sends: 10.77.n.1 here, 10.77.n.2 there. n tells a
 // test's links apart, from 1 to 254. The link goes when the test ends; it
-// skips the test where the kernel lacks TUN devices.
+// skips the test where the kernel lacks TUN devices (browsertest.Skip).
 func delayLink(t *testing.T, n, pid int, delay time.Duration) *link {
 	t.Helper()
 	l := &link{here: net.IPv4(10, 77, byte(n), 1).To4(), there: net.IPv4(10, 77, byte(n), 2).To4()}
 	near, err := openTUN(fmt.Sprintf("tcnear%d", n))
-	if err != nil {
-		t.Skipf("skipping: no TUN device for a delay link: %v", err)
+	var far *os.File
+	if err == nil {
+		if far, err = openTUN(fmt.Sprintf("tcfar%d", n)); err != nil {
+			near.Close()
+		}
 	}
-	far, err := openTUN(fmt.Sprintf("tcfar%d", n))
 	if err != nil {
-		near.Close()
-		t.Skipf("skipping: no TUN device for a delay link: %v", err)
+		browsertest.Skip(t, "skipping: no TUN device for a delay link: "+err.Error())
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
