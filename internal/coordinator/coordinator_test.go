@@ -39,22 +39,13 @@ func send(t *testing.T, ws *websocket.Conn, p signal.Payload) {
 	}
 }
 
-// hellos reads a browser's socket until a hello satisfies ok.
+// waitHello reads a browser's socket until a hello satisfies ok.
 func waitHello(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Hello) bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	for {
-		_, b, err := ws.Read(ctx)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if _, p, err := signal.Decode(b); err == nil {
-			if h, isHello := p.(signal.Hello); isHello && ok(h) {
-				return
-			}
-		}
-	}
+	readUntil(t, ws, what, func(p signal.Payload) bool {
+		h, isHello := p.(signal.Hello)
+		return isHello && ok(h)
+	})
 }
 
 // TestSilentWorkerDropped registers a worker that then says nothing: the
