@@ -2,7 +2,9 @@ package coordinator
 
 import (
 	"context"
+	"maps"
 	"net/http"
+	"slices"
 
 	"github.com/coder/websocket"
 
@@ -140,15 +142,12 @@ func (c *Coordinator) dropWorker(w *workerConn, tell bool) {
 	}
 	var orphans []signal.SessionID
 	for id, r := range w.rooms {
-		for s := range r.sessions {
-			orphans = append(orphans, s)
+		if tell {
+			orphans = slices.AppendSeq(orphans, maps.Keys(r.sessions))
 		}
 		c.removeRoom(id)
 	}
 	c.mu.Unlock()
-	if !tell {
-		return
-	}
 	for _, id := range orphans {
 		c.toBrowser(id, signal.Ended{Reason: "The server running your game went away."})
 	}
