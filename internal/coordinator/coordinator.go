@@ -66,8 +66,9 @@ type Coordinator struct {
 	browsers map[*browserConn]bool
 	rooms    map[string]*roomEntry
 	ended    endedRooms
-	// roomsDue is set while a live rooms broadcast is scheduled.
-	roomsDue bool
+	// roomsDue is set while a live rooms broadcast is scheduled;
+	// workersDue, when a worker came, went or changed since the last.
+	roomsDue, workersDue bool
 	// broadcasting is held through a broadcast: a slow one must not be
 	// overtaken by the next, which would leave browsers with the older news.
 	broadcasting sync.Mutex
@@ -320,6 +321,7 @@ func (c *Coordinator) hello() signal.Hello {
 func (c *Coordinator) workersChanged() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.workersDue = true
 	c.roomsChanged()
 }
 

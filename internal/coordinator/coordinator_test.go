@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -162,6 +163,75 @@ func TestShutdownKeepsGames(t *testing.T) {
 		h, ok := p.(signal.Hello)
 		return ok && len(h.Workers) == 0
 	})
+}
+
+// TestQuietInRoom: a browser in a room is not sent the live rooms, nor the
+// hello, as rooms change; a worker coming still reaches it (for its next
+// game it measures the new one), and as it leaves its room it gets the
+// list again.
+func TestQuietInRoom(t *testing.T) {
+	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler)})
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	isRooms := func(p signal.Payload) bool { _, ok := p.(signal.LiveRooms); return ok }
+	spectators := func(n int) func(signal.Payload) bool {
+		return func(p signal.Payload) bool {
+			l, ok := p.(signal.LiveRooms)
+			return ok && len(l.Rooms) == 1 && l.Rooms[0].Spectators == n
+		}
+	}
+	watcher := dial(t, srv, "/ws", nil)
+	readUntil(t, watcher, "the watcher's first list", isRooms)
+	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	game := signal.GameInfo{ID: "g", System: "nes"}
+	room := signal.Listing{ID: "ROOM1234", Game: game, Players: 1}
+	send(t, worker, signal.Register{ID: "w", Capacity: 4, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{room}})
+	waitHello(t, watcher, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
+
+	player := dial(t, srv, "/ws", nil)
+	readUntil(t, player, "the player's first list", isRooms)
+	join, err := signal.Encode("ref", signal.Join{Room: room.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := player.Write(context.Background(), websocket.MessageText, join); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
+	// The worker tells of each change in the room, as a real one does.
+	// Lists go out one after another: once the watcher has one, the one
+	// before has gone to everyone it was for.
+	for n := 0; n <= 2; n++ {
+		room.Spectators = n
+		send(t, worker, room)
+		readUntil(t, watcher, fmt.Sprintf("the room with %d spectators", n), spectators(n))
+	}
+	// The coordinator answers a bad message at once: what the player had
+	// before that answer is all it was sent.
+	if err := player.Write(context.Background(), websocket.MessageText, []byte("{}")); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, player, "the answer to a bad message", func(p signal.Payload) bool {
+		switch p := p.(type) {
+		case signal.LiveRooms, signal.Hello:
+			t.Fatalf("the player, in a room, was sent %s as the rooms changed: %+v", p.Type(), p)
+		case signal.Error:
+			return p.Code == signal.CodeBadRequest
+		}
+		return false
+	})
+
+	other := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	send(t, other, signal.Register{ID: "w2", Capacity: 4, Games: []signal.GameInfo{game}})
+	waitHello(t, player, "a new worker, in a room", func(h signal.Hello) bool { return len(h.Workers) == 2 })
+	quit, err := signal.Encode("ref", signal.Quit{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := player.Write(context.Background(), websocket.MessageText, quit); err != nil {
+		t.Fatal(err)
+	}
+	readUntil(t, player, "the list, back from the room", isRooms)
 }
 
 // readUntil reads ws until a message satisfies ok.

@@ -78,16 +78,19 @@ func (c *Coordinator) roomsChanged() {
 	time.AfterFunc(roomsBroadcastDelay, c.broadcastRooms)
 }
 
-// broadcastRooms sends every browser the hello whose workers' room counts
-// changed, and those on the list of games the live rooms. A browser in a
-// room shows its game, not the list: sending it every room's every change
-// would make the coordinator's work grow with players times rooms. It gets
-// the list as it leaves, since that changes the rooms too.
+// broadcastRooms sends the browsers on the list of games the live rooms
+// and the hello, whose workers' room counts changed with them. A browser
+// in a room shows its game, not the list: sending it every room's every
+// change would make the coordinator's work grow with players times rooms.
+// It gets the hello only when a worker came, went or changed (it measures
+// a new one, for its next game), and both as it leaves its room, since
+// that changes the rooms too.
 func (c *Coordinator) broadcastRooms() {
 	c.broadcasting.Lock()
 	defer c.broadcasting.Unlock()
 	c.mu.Lock()
-	c.roomsDue = false
+	workersChanged := c.workersDue
+	c.roomsDue, c.workersDue = false, false
 	c.mu.Unlock()
 	// Encoded once for every browser: with many rooms the lists are long.
 	hello, err := signal.Encode("", c.hello())
@@ -107,7 +110,9 @@ func (c *Coordinator) broadcastRooms() {
 	c.mu.Lock()
 	targets := make([]target, 0, len(c.browsers))
 	for b := range c.browsers {
-		targets = append(targets, target{b, b.room == nil})
+		if listing := b.room == nil; listing || workersChanged {
+			targets = append(targets, target{b, listing})
+		}
 	}
 	c.mu.Unlock()
 	for _, t := range targets {

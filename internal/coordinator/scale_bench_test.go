@@ -477,9 +477,10 @@ type scaleResult struct {
 	// order. listsBehind counts the browsers left showing such a list
 	// once the broadcasts had stopped.
 	roomsStale, listsBehind int
-	// listsPlaying is the most live rooms lists a browser got while in
-	// its room: none but one already on its way as the room opened.
-	listsPlaying int
+	// newsPlaying is the most hellos and live rooms lists a browser got
+	// while in its room, with no worker coming or going: none but the one
+	// broadcast (a hello and a list) already on its way as the room opened.
+	newsPlaying int
 
 	mem   [memSnapshots]coordMemory
 	memOK bool
@@ -642,7 +643,7 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 	res.roomsMessages, res.roomsBytes = after.messages-roomsBefore.messages, after.bytes-roomsBefore.bytes
 	for _, b := range s.browsers {
 		b.mu.Lock()
-		res.listsPlaying = max(res.listsPlaying, b.roomsPlaying)
+		res.newsPlaying = max(res.newsPlaying, b.newsPlaying)
 		b.mu.Unlock()
 	}
 	if res.listsBehind, err = s.listsBehind(cfg.Browsers); err != nil {
@@ -1202,9 +1203,9 @@ type simBrowser struct {
 	roomsMost   int       // the most rooms a list named
 	roomsMostAt time.Time // when that list came
 	// playing is set as started comes, and cleared as the browser quits;
-	// roomsPlaying counts the lists that came meanwhile.
-	playing      bool
-	roomsPlaying int
+	// newsPlaying counts the hellos and lists that came meanwhile.
+	playing     bool
+	newsPlaying int
 }
 
 type browserEvent struct {
@@ -1298,8 +1299,13 @@ func (b *simBrowser) read(ctx context.Context) {
 		case signal.Hello:
 			select {
 			case b.hello <- p:
-			default: // a later one: a worker came or went
+			default: // a later one
 			}
+			b.mu.Lock()
+			if b.playing {
+				b.newsPlaying++
+			}
+			b.mu.Unlock()
 			continue
 		case signal.LiveRooms:
 			b.gotRooms(at, data, len(p.Rooms))
@@ -1324,7 +1330,7 @@ func (b *simBrowser) gotRooms(at time.Time, data []byte, n int) {
 	b.roomsMessages++
 	b.roomsBytes += int64(len(data))
 	if b.playing {
-		b.roomsPlaying++
+		b.newsPlaying++
 	}
 	b.lastRooms, b.roomsAt = data, at
 	if n < b.roomsLast {
@@ -1473,8 +1479,8 @@ func TestScaleSmoke(t *testing.T) {
 		if res.roomsStale != 0 || res.listsBehind != 0 {
 			t.Errorf("%d live rooms lists out of order, %d watchers left showing an old one", res.roomsStale, res.listsBehind)
 		}
-		if res.listsPlaying > 1 {
-			t.Errorf("a browser got %d live rooms lists while in its room, want one on its way at most", res.listsPlaying)
+		if res.newsPlaying > 2 {
+			t.Errorf("a browser got %d hellos and live rooms lists while in its room, want one broadcast on its way at most", res.newsPlaying)
 		}
 		if res.fallbacks == 0 {
 			t.Error("no browser fell back from a full worker: the scenario does not test capacity")
@@ -1584,9 +1590,9 @@ func logScale(b *testing.B, cfg scaleConfig, r scaleResult) {
 		cfg.Browsers, r.startPhase.Round(time.Millisecond), float64(cfg.Browsers)/r.startPhase.Seconds(), r.fallbacks)
 	b.Logf("the coordinator's own time to choose a worker: %.1f µs on average, %d of %d within 0.25 ms",
 		float64(r.picks.sum.Nanoseconds())/1e3/float64(r.picks.count), r.picks.fast, r.picks.count)
-	b.Logf("coordinator CPU: %v over the start phase (%.0f%% of a core, %.0f µs a start), %v more until settled; every list settled %v after the last start; live rooms lists from the first start until then: %d (%.1f MiB); %d lists out of order, %d browsers left showing an old list",
+	b.Logf("coordinator CPU: %v over the start phase (%.0f%% of a core, %.0f µs a start), %v more until settled; every list settled %v after the last start; live rooms lists to the watchers from the first start until then: %d (%.1f MiB); %d lists out of order, %d watchers left showing an old list; at most %d hellos and lists to a player in its room",
 		r.cpuStart, 100*r.cpuStart.Seconds()/r.startPhase.Seconds(), float64(r.cpuStart.Microseconds())/float64(cfg.Browsers),
-		r.cpuSettle, r.settle.Round(time.Millisecond), r.roomsMessages, float64(r.roomsBytes)/mib, r.roomsStale, r.listsBehind)
+		r.cpuSettle, r.settle.Round(time.Millisecond), r.roomsMessages, float64(r.roomsBytes)/mib, r.roomsStale, r.listsBehind, r.newsPlaying)
 	b.Logf("heap in use (KiB): idle %.0f; %d workers %+.0f (%.1f each); %d browsers %+.0f (%.1f each); their latency reports %+.0f (%.1f each); %d sessions %+.0f (%.1f each); after every quit %+.0f; after everyone left %+.0f (all over idle)",
 		heap(memIdle),
 		cfg.Workers, heap(memWorkers)-heap(memIdle), (heap(memWorkers)-heap(memIdle))/float64(cfg.Workers),
