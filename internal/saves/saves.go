@@ -28,6 +28,7 @@ var (
 	ErrWrongGame = errors.New("saves: the save is of another game or core")
 	ErrBadSave   = errors.New("saves: damaged save")
 	ErrBadSlot   = errors.New("saves: no such slot")
+	ErrTooLarge  = errors.New("saves: file too large")
 )
 
 // Slots are 0, the autosave, and 1 to signal.SaveSlots.
@@ -166,6 +167,66 @@ func (st *Store) PutSRAM(ctx context.Context, player, game string, sram []byte) 
 		return err
 	}
 	return st.s.Put(ctx, d+"sram", sram)
+}
+
+// A save file is what a player downloads and uploads: fileMagic, the
+// SHA-256 of the rest, and the save as stored. The sum tells a damaged or
+// cut-short file from a good one before anything reads it.
+const fileMagic = "TELECART SAVE 1\n"
+
+// MaxFile bounds a save file: what storage takes, and its own header.
+const MaxFile = storage.MaxSize
+
+// File is sv as a file to download.
+func File(sv Save) []byte {
+	b := encode(sv)
+	sum := sha256.Sum256(b)
+	return slices.Concat([]byte(fileMagic), sum[:], b)
+}
+
+// ParseFile reads a save file: ErrTooLarge past MaxFile, ErrBadSave for
+// what is not one, or is damaged or incomplete.
+func ParseFile(b []byte) (Save, error) {
+	if len(b) > MaxFile {
+		return Save{}, fmt.Errorf("%w: %d bytes, at most %d", ErrTooLarge, len(b), MaxFile)
+	}
+	rest, ok := bytes.CutPrefix(b, []byte(fileMagic))
+	if !ok {
+		return Save{}, fmt.Errorf("%w: not a Telecart save file", ErrBadSave)
+	}
+	if len(rest) < sha256.Size || sha256.Sum256(rest[sha256.Size:]) != [sha256.Size]byte(rest[:sha256.Size]) {
+		return Save{}, fmt.Errorf("%w: the file is damaged or incomplete", ErrBadSave)
+	}
+	return decode(rest[sha256.Size:])
+}
+
+// Export returns the player's save in a slot as a file.
+func (st *Store) Export(ctx context.Context, player string, g Game, slot int) ([]byte, error) {
+	sv, err := st.Get(ctx, player, g, slot)
+	if err != nil {
+		return nil, err
+	}
+	return File(sv), nil
+}
+
+// Import stores a save file in one of the player's slots of game g (not
+// the autosave's): the file must be a save of g made by the same core.
+func (st *Store) Import(ctx context.Context, player string, g Game, slot int, file []byte) (Save, error) {
+	if slot == AutoSlot {
+		return Save{}, fmt.Errorf("%w: the autosave's slot is the room's", ErrBadSlot)
+	}
+	sv, err := ParseFile(file)
+	if err != nil {
+		return Save{}, err
+	}
+	if sv.Game != g {
+		return Save{}, fmt.Errorf("%w: the file holds a save of %q by %q, this is %q by %q", ErrWrongGame, sv.Game.ID, sv.Game.Core, g.ID, g.Core)
+	}
+	sv.Slot = slot
+	if err := st.Put(ctx, player, sv); err != nil {
+		return Save{}, err
+	}
+	return sv, nil
 }
 
 // A save is a JSON header (its length first, u32 big-endian) and then the

@@ -184,3 +184,76 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// TestFiles: a save goes out as a file and comes back into another slot
+// as it was; every way a file can be wrong is refused with a clear error,
+// and harms no save already there.
+func TestFiles(t *testing.T) {
+	s, err := storage.Local(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := New(s)
+	made := time.UnixMilli(1700000000000)
+	if err := st.Put(ctx, ann, save(alwa, 1, made, "one")); err != nil {
+		t.Fatal(err)
+	}
+	file, err := st.Export(ctx, ann, alwa, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Onto another device: bob's, slot 3.
+	if _, err := st.Import(ctx, bob, alwa, 3, file); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.Get(ctx, bob, alwa, 3)
+	if err != nil || string(got.State) != "one" || string(got.Thumbnail) != "png of one" || !got.Time.Equal(made) {
+		t.Fatalf("the imported save: %+v, %v", got, err)
+	}
+	if _, err := st.Export(ctx, ann, alwa, 2); !errors.Is(err, ErrNoSave) {
+		t.Errorf("exporting an empty slot: %v, want ErrNoSave", err)
+	}
+
+	flipped := slices.Clone(file)
+	flipped[len(flipped)-3] ^= 1
+	for _, tc := range []struct {
+		name string
+		slot int
+		game Game
+		file []byte
+		want error
+	}{
+		{"cut short", 2, alwa, file[:len(file)-1], ErrBadSave},
+		{"one bit changed", 2, alwa, flipped, ErrBadSave},
+		{"the header alone", 2, alwa, file[:len(fileMagic)], ErrBadSave},
+		{"not a save file", 2, alwa, []byte("PK\x03\x04 a zip"), ErrBadSave},
+		{"empty", 2, alwa, nil, ErrBadSave},
+		{"a stored save, not a file", 2, alwa, encode(save(alwa, 1, made, "raw")), ErrBadSave},
+		{"another game's", 2, anguna, file, ErrWrongGame},
+		{"another core's", 2, Game{ID: alwa.ID, Core: "Nestopia 1.53"}, file, ErrWrongGame},
+		{"too large", 2, alwa, make([]byte, MaxFile+1), ErrTooLarge},
+		{"into the autosave", AutoSlot, alwa, file, ErrBadSlot},
+		{"into no slot", 5, alwa, file, ErrBadSlot},
+	} {
+		if _, err := st.Import(ctx, bob, tc.game, tc.slot, tc.file); !errors.Is(err, tc.want) {
+			t.Errorf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+	}
+	if list, err := st.List(ctx, bob, alwa.ID); err != nil || len(list) != 1 || list[0].Slot != 3 {
+		t.Errorf("bob's saves after the refused files: %+v, %v", list, err)
+	}
+}
+
+func FuzzParseFile(f *testing.F) {
+	f.Add(File(save(alwa, 1, time.UnixMilli(5), "state")))
+	f.Add([]byte(fileMagic))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		sv, err := ParseFile(b)
+		if err != nil {
+			return
+		}
+		if again, err := ParseFile(File(sv)); err != nil || !bytes.Equal(again.State, sv.State) {
+			t.Fatalf("a parsed file does not survive writing: %v", err)
+		}
+	})
+}
