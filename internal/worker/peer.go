@@ -28,11 +28,15 @@ type PeerParams struct {
 	ICEServers []webrtc.ICEServer
 	// OnCandidate sends one of our ICE candidates to the browser.
 	OnCandidate func(webrtc.ICECandidateInit)
-	Logger      *slog.Logger
+	// Files are the player's save files, which the "saves" data channel
+	// carries (see files.go).
+	Files  fileStore
+	Logger *slog.Logger
 }
 
 // Peer is one browser's connection to a room. The worker offers: the
-// room's video and audio tracks, send-only, and the "input" data channel.
+// room's video and audio tracks, send-only, the "input" data channel and
+// the "saves" one.
 type Peer struct {
 	id     PeerID
 	pc     *webrtc.PeerConnection
@@ -79,6 +83,11 @@ func NewPeer(p PeerParams) (*Peer, webrtc.SessionDescription, error) {
 		return fail(fmt.Errorf("worker: data channel: %w", err))
 	}
 	dc.OnMessage(peer.onInput)
+	files, err := pc.CreateDataChannel("saves", nil) // ordered and reliable
+	if err != nil {
+		return fail(fmt.Errorf("worker: data channel: %w", err))
+	}
+	newSaveFiles(files, p.Files, peer.log)
 
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil && p.OnCandidate != nil {

@@ -58,7 +58,11 @@ func (h *hosted) save(ctx context.Context, player string, slot int) error {
 	return nil
 }
 
-var errNoSaves = errors.New("worker: this server keeps no saves")
+var (
+	errNoSaves  = errors.New("worker: this server keeps no saves")
+	errNoPlayer = errors.New("worker: no player id")
+	errStarting = errors.New("worker: the game is still starting")
+)
 
 // load puts a player's save into the room's game.
 func (h *hosted) load(ctx context.Context, player string, slot int) (saves.Save, error) {
@@ -132,6 +136,10 @@ func refusal(err error) signal.Refused {
 	switch {
 	case errors.Is(err, errNoSaves):
 		return signal.Refused{Code: signal.CodeSaveFailed, Message: "This server keeps no saves."}
+	case errors.Is(err, errNoPlayer):
+		return signal.Refused{Code: signal.CodeNoPlayer, Message: "Your saves need a player id; reload the page."}
+	case errors.Is(err, errStarting):
+		return signal.Refused{Code: signal.CodeSaveFailed, Message: "The game is still starting; try again in a moment."}
 	case errors.Is(err, saves.ErrNoSave):
 		return signal.Refused{Code: signal.CodeNoSave, Message: "Nothing is saved in that slot."}
 	case errors.Is(err, saves.ErrWrongGame):

@@ -11,6 +11,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/telecart/telecart/internal/room"
+	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -114,7 +115,7 @@ func (s *session) run() signal.Payload {
 	h := s.host
 	peer, offer, err := NewPeer(PeerParams{
 		ID: PeerID(s.currentID()), API: s.w.api, Room: h.room, Member: s.member,
-		ICEServers: s.w.cfg.ICEServers, OnCandidate: s.sendCandidate, Logger: s.log,
+		ICEServers: s.w.cfg.ICEServers, OnCandidate: s.sendCandidate, Files: s, Logger: s.log,
 	})
 	if err != nil {
 		s.log.Error("worker: peer", "err", err)
@@ -252,4 +253,48 @@ func holdsSlot(members []room.Member, id room.MemberID) bool {
 		}
 	}
 	return false
+}
+
+// exportSave is the player's save in a slot of the room's game, as a
+// file (for the "saves" data channel).
+func (s *session) exportSave(ctx context.Context, slot int) ([]byte, error) {
+	g, err := s.filesGame()
+	if err != nil {
+		return nil, err
+	}
+	return s.w.cfg.Saves.Export(ctx, s.player, g, slot)
+}
+
+// importSave puts a save file into one of the player's slots of the
+// room's game, and sends the player their saves.
+func (s *session) importSave(ctx context.Context, slot int, file []byte) error {
+	g, err := s.filesGame()
+	if err != nil {
+		return err
+	}
+	if _, err := s.w.cfg.Saves.Import(ctx, s.player, g, slot, file); err != nil {
+		return err
+	}
+	s.sendSaves(0)
+	return nil
+}
+
+// filesGame is the room's game for the player's save files: known once the
+// game runs, for a player with an id, where saves are kept.
+func (s *session) filesGame() (saves.Game, error) {
+	switch {
+	case s.w.cfg.Saves == nil:
+		return saves.Game{}, errNoSaves
+	case s.player == "":
+		return saves.Game{}, errNoPlayer
+	}
+	select {
+	case <-s.host.booted:
+		if s.host.bootErr != nil {
+			return saves.Game{}, s.host.bootErr
+		}
+		return s.host.savesGame(), nil
+	default:
+		return saves.Game{}, errStarting
+	}
 }

@@ -1,0 +1,248 @@
+package worker
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+
+	"github.com/telecart/telecart/internal/saves"
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// Save files travel over a peer's "saves" data channel (ordered,
+// reliable), not the signalling: a file can be megabytes, and the
+// coordinator has no business relaying them. Control messages are JSON
+// text, the file's bytes binary messages; one transfer at a time:
+//
+//	browser → worker  {"op":"download","slot":N}
+//	worker → browser  {"op":"file","slot":N,"size":S}, then S bytes
+//	browser → worker  {"op":"upload","slot":N,"size":S}, then S bytes
+//	worker → browser  {"op":"uploaded","slot":N}
+//	worker → browser  {"op":"error","message":"…"}, for a refusal
+
+// fileChunk is the most bytes of a file in one message: every browser
+// takes it whole.
+const fileChunk = 16 << 10
+
+// Sending waits while more than maxBuffered bytes wait in the channel,
+// until fewer than lowBuffered do: a file of megabytes is not all queued
+// at once, and a stalled browser fails the download after stallTimeout.
+const (
+	maxBuffered  = 1 << 20
+	lowBuffered  = 256 << 10
+	stallTimeout = 15 * time.Second
+)
+
+// fileRequest is a browser's control message.
+type fileRequest struct {
+	Op   string `json:"op"`
+	Slot int    `json:"slot"`
+	Size int    `json:"size"`
+}
+
+// fileReply is the worker's.
+type fileReply struct {
+	Op      string `json:"op"`
+	Slot    int    `json:"slot,omitempty"`
+	Size    int    `json:"size,omitempty"`
+	Message string `json:"message,omitempty"`
+}
+
+// parseFileRequest reads a control message, refusing anything else.
+func parseFileRequest(data []byte) (fileRequest, error) {
+	var r fileRequest
+	if err := json.Unmarshal(data, &r); err != nil {
+		return r, fmt.Errorf("bad request: %w", err)
+	}
+	switch {
+	case r.Op == "download" && r.Slot >= saves.AutoSlot && r.Slot <= signal.SaveSlots:
+	case r.Op == "upload" && r.Slot > saves.AutoSlot && r.Slot <= signal.SaveSlots && r.Size > 0:
+	default:
+		return r, fmt.Errorf("bad request: %q, slot %d, size %d", r.Op, r.Slot, r.Size)
+	}
+	return r, nil
+}
+
+// fileChannel is what a transfer needs of its data channel.
+type fileChannel interface {
+	SendText(string) error
+	Send([]byte) error
+	BufferedAmount() uint64
+}
+
+// fileStore is where a peer's files come from and go to: its player's
+// saves of the room's game.
+type fileStore interface {
+	exportSave(ctx context.Context, slot int) ([]byte, error)
+	importSave(ctx context.Context, slot int, file []byte) error
+}
+
+// noFiles is the store of a peer with none: every request is refused.
+type noFiles struct{}
+
+func (noFiles) exportSave(context.Context, int) ([]byte, error) { return nil, errNoSaves }
+func (noFiles) importSave(context.Context, int, []byte) error   { return errNoSaves }
+
+// saveFiles serves one peer's save files. onMessage runs on the data
+// channel's reader, one message at a time, so an upload needs no lock.
+type saveFiles struct {
+	ch    fileChannel
+	store fileStore
+	low   chan struct{} // the channel's buffered amount fell low
+	log   *slog.Logger
+
+	// The upload under way: its slot, its declared size, what came of it.
+	// A refused one's bytes are counted off into discard as they come.
+	slot, size, discard int
+	file                []byte
+}
+
+// newSaveFiles serves files on dc, from store if not nil.
+func newSaveFiles(dc *webrtc.DataChannel, store fileStore, log *slog.Logger) *saveFiles {
+	if store == nil {
+		store = noFiles{}
+	}
+	f := &saveFiles{ch: dc, store: store, low: make(chan struct{}, 1), log: log}
+	dc.SetBufferedAmountLowThreshold(lowBuffered)
+	dc.OnBufferedAmountLow(func() {
+		select {
+		case f.low <- struct{}{}:
+		default:
+		}
+	})
+	dc.OnMessage(f.onMessage)
+	return f
+}
+
+func (f *saveFiles) onMessage(msg webrtc.DataChannelMessage) {
+	if !msg.IsString {
+		f.onBytes(msg.Data)
+		return
+	}
+	if f.file != nil {
+		f.refuse("A file was still on its way; send it again.")
+		f.file = nil
+	}
+	f.discard = 0 // the browser has given up on the refused one
+	r, err := parseFileRequest(msg.Data)
+	if err != nil {
+		f.log.Debug("worker: save files", "err", err)
+		f.refuse("The server did not understand that request.")
+		return
+	}
+	switch r.Op {
+	case "download":
+		f.download(r.Slot)
+	case "upload":
+		if r.Size > saves.MaxFile {
+			f.refuse(fmt.Sprintf("That file is too large to be a save: at most %d MiB.", saves.MaxFile>>20))
+			f.discard = r.Size
+			return
+		}
+		f.slot, f.size, f.file = r.Slot, r.Size, make([]byte, 0, min(r.Size, fileChunk*64))
+	}
+}
+
+// onBytes takes a piece of the upload under way.
+func (f *saveFiles) onBytes(data []byte) {
+	switch {
+	case f.discard > 0:
+		f.discard = max(0, f.discard-len(data))
+		return
+	case f.file == nil:
+		f.refuse("The server got part of a file it was not told of.")
+		return
+	case len(f.file)+len(data) > f.size:
+		f.refuse("The file was longer than announced.")
+		f.file = nil
+		return
+	}
+	f.file = append(f.file, data...)
+	if len(f.file) < f.size {
+		return
+	}
+	file, slot := f.file, f.slot
+	f.file = nil
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	defer cancel()
+	if err := f.store.importSave(ctx, slot, file); err != nil {
+		f.log.Info("worker: upload refused", "slot", slot, "err", err)
+		f.refuse(uploadRefusal(err))
+		return
+	}
+	f.log.Info("worker: uploaded", "slot", slot, "bytes", len(file))
+	f.reply(fileReply{Op: "uploaded", Slot: slot})
+}
+
+// download sends the save in a slot, paced by the channel.
+func (f *saveFiles) download(slot int) {
+	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	file, err := f.store.exportSave(ctx, slot)
+	cancel()
+	if err != nil {
+		f.log.Info("worker: download refused", "slot", slot, "err", err)
+		f.refuse(refusal(err).Message)
+		return
+	}
+	if !f.reply(fileReply{Op: "file", Slot: slot, Size: len(file)}) {
+		return
+	}
+	for len(file) > 0 {
+		if err := f.drain(); err != nil {
+			f.log.Info("worker: download stopped", "slot", slot, "err", err)
+			return
+		}
+		n := min(len(file), fileChunk)
+		if err := f.ch.Send(file[:n]); err != nil {
+			f.log.Debug("worker: download stopped", "slot", slot, "err", err)
+			return
+		}
+		file = file[n:]
+	}
+	f.log.Info("worker: downloaded", "slot", slot)
+}
+
+// drain waits while the channel holds more than maxBuffered bytes. The
+// low signal may have come before the wait began: it looks again often.
+func (f *saveFiles) drain() error {
+	stalled := time.After(stallTimeout)
+	for f.ch.BufferedAmount() > maxBuffered {
+		select {
+		case <-f.low:
+		case <-time.After(50 * time.Millisecond):
+		case <-stalled:
+			return errors.New("the browser took nothing for 15 s")
+		}
+	}
+	return nil
+}
+
+func (f *saveFiles) refuse(message string) { f.reply(fileReply{Op: "error", Message: message}) }
+
+func (f *saveFiles) reply(r fileReply) bool {
+	b, _ := json.Marshal(r) // never fails: plain fields
+	if err := f.ch.SendText(string(b)); err != nil {
+		f.log.Debug("worker: save files", "err", err)
+		return false
+	}
+	return true
+}
+
+// uploadRefusal says why an uploaded file was refused, in words for the
+// player.
+func uploadRefusal(err error) string {
+	switch {
+	case errors.Is(err, saves.ErrTooLarge):
+		return fmt.Sprintf("That file is too large to be a save: at most %d MiB.", saves.MaxFile>>20)
+	case errors.Is(err, saves.ErrWrongGame):
+		return "That save is of another game or emulator version, and cannot be used here."
+	case errors.Is(err, saves.ErrBadSave):
+		return "That file is not a Telecart save, or it is damaged or incomplete."
+	}
+	return refusal(err).Message
+}
