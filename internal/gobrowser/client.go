@@ -82,6 +82,9 @@ func NewClient(t testing.TB) *Client {
 		}
 	})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
+		if dc.Label() != "input" {
+			return // the save files' channel: not this browser's business
+		}
 		dc.OnOpen(func() {
 			c.mu.Lock()
 			c.channel = dc
