@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"image"
@@ -8,18 +9,21 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/testrom"
 )
 
 // The tests of this file play with saves as a player does: the saves panel
 // and the hotkeys, Continue when starting a game again, the player code
-// carried to another browser, and two workers that share an S3 bucket.
+// carried to another browser, save files downloaded and uploaded, and two
+// workers that share an S3 bucket.
 // What a save holds is checked through the test ROM's mark, the one bit of
 // state it keeps (flipped by each press of player 1's Select, shown in its
 // own box): a save made with the mark on brings it back on.
@@ -551,4 +555,139 @@ func TestContinueOnAnotherWorker(t *testing.T) {
 	flipMark(t, p, false)
 	click(t, p, slotRow(1)+` [data-load="1"]`)
 	waitPixel(t, p, markPoint(), testrom.MarkColor(true))
+}
+
+// hookDownloads keeps, in the page, every file it offers to download:
+// headless Chromium saves nothing where a test could read it.
+const hookDownloads = `(() => {
+	window.__downloads = [];
+	const blobs = new Map();
+	const create = URL.createObjectURL;
+	URL.createObjectURL = (b) => { const u = create.call(URL, b); blobs.set(u, b); return u; };
+	const click = HTMLAnchorElement.prototype.click;
+	HTMLAnchorElement.prototype.click = function () {
+		if (this.download && blobs.has(this.href)) window.__downloads.push({ name: this.download, blob: blobs.get(this.href) });
+		else click.call(this);
+	};
+	return true;
+})()`
+
+// download clicks a slot's Download and returns the file's name and
+// bytes.
+func download(t testing.TB, p *browsertest.Page, slot int) (string, []byte) {
+	t.Helper()
+	var n int
+	eval(t, p, `window.__downloads.length`, &n)
+	click(t, p, fmt.Sprintf(`%s [data-download="%d"]`, slotRow(slot), slot))
+	waitJS(t, p, fmt.Sprintf(`window.__downloads.length > %d`, n), 15*time.Second, "no file downloaded")
+	var file struct{ Name, Data string }
+	eval(t, p, fmt.Sprintf(`(async () => {
+		const d = window.__downloads[%d];
+		const bytes = new Uint8Array(await d.blob.arrayBuffer());
+		let s = '';
+		for (const b of bytes) s += String.fromCharCode(b);
+		return { name: d.name, data: btoa(s) };
+	})()`, n), &file)
+	data, err := base64.StdEncoding.DecodeString(file.Data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return file.Name, data
+}
+
+// upload clicks a slot's Upload and picks a file of these bytes, as a
+// person choosing it would.
+func upload(t testing.TB, p *browsertest.Page, slot int, name string, data []byte) {
+	t.Helper()
+	click(t, p, fmt.Sprintf(`%s [data-upload="%d"]`, slotRow(slot), slot))
+	var ok bool
+	eval(t, p, fmt.Sprintf(`(() => {
+		const s = atob(%q);
+		const bytes = new Uint8Array(s.length);
+		for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
+		const t = new DataTransfer();
+		t.items.add(new File([bytes], %q));
+		const input = document.getElementById('save-file-input');
+		input.files = t.files;
+		input.dispatchEvent(new Event('change', { bubbles: true }));
+		return true;
+	})()`, base64.StdEncoding.EncodeToString(data), name), &ok)
+}
+
+// TestSaveFiles downloads a save as a file and uploads it into another
+// slot, where it loads as it was saved; files that are damaged, of
+// another game, or too large are refused with a clear message, and leave
+// the slot as it was.
+func TestSaveFiles(t *testing.T) {
+	other := fixture.File(t, "Other Game.nes", testrom.ROM())
+	base := serve(t, "-games", filepath.Dir(other), "-room-linger", "1m")
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	eval(t, p, hookDownloads, new(bool))
+
+	// Another game's save, as a file (the same ROM under another name).
+	startGame(t, p, "nes:Other Game.nes")
+	inRoom(t, p)
+	saveInSlot(t, p, 1)
+	_, foreign := download(t, p, 1)
+	toastSays(t, p, "Downloaded slot 1.")
+	click(t, p, "#quit-btn")
+
+	// The test ROM with the mark on, saved and downloaded.
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	flipMark(t, p, true)
+	saveInSlot(t, p, 1)
+	name, file := download(t, p, 1)
+	toastSays(t, p, "Downloaded slot 1.")
+	if !strings.HasSuffix(name, ".tcsave") || !strings.Contains(name, "slot 1") {
+		t.Errorf("the file is named %q", name)
+	}
+	sv, err := saves.ParseFile(file)
+	if err != nil || sv.Game.ID != testGame || len(sv.State) == 0 || len(sv.Thumbnail) == 0 {
+		t.Fatalf("the downloaded file: %v, a save of %+v with %d bytes of state", err, sv.Game, len(sv.State))
+	}
+
+	// Into slot 3, with the mark off meanwhile: loading it brings it back.
+	closeSaves(t, p)
+	flipMark(t, p, false)
+	openSaves(t, p)
+	upload(t, p, 3, name, file)
+	toastSays(t, p, "Uploaded into slot 3.")
+	waitJS(t, p, fmt.Sprintf(`document.querySelector('%s .save-time').innerText !== 'Empty'`, slotRow(3)), 10*time.Second, "slot 3 is still empty")
+	click(t, p, slotRow(3)+` [data-load="3"]`)
+	toastMatches(t, p, `^Loaded the save of \d`)
+	waitPixel(t, p, markPoint(), testrom.MarkColor(true))
+
+	// Bad files into slot 4, which stays empty.
+	for _, bad := range []struct {
+		what string
+		data []byte
+		says string
+	}{
+		{"cut short", file[:len(file)-100], "That file is not a Telecart save, or it is damaged or incomplete."},
+		{"another game's", foreign, "That save is of another game or emulator version, and cannot be used here."},
+		{"not a save", []byte("just some text\n"), "That file is not a Telecart save, or it is damaged or incomplete."},
+	} {
+		upload(t, p, 4, bad.what+".tcsave", bad.data)
+		toastSays(t, p, bad.says)
+	}
+	// Too large: refused before a byte is sent.
+	click(t, p, fmt.Sprintf(`%s [data-upload="4"]`, slotRow(4)))
+	eval(t, p, `(() => {
+		const t = new DataTransfer();
+		t.items.add(new File([new Uint8Array(32 * 1024 * 1024 + 1)], 'huge.tcsave'));
+		const input = document.getElementById('save-file-input');
+		input.files = t.files;
+		input.dispatchEvent(new Event('change', { bubbles: true }));
+		return true;
+	})()`, new(bool))
+	toastSays(t, p, "That file is too large to be a save: at most 32 MiB.")
+	if got := text(t, p, slotRow(4)+" .save-time"); got != "Empty" {
+		fail(t, p, "slot 4 shows %q after the bad files, want Empty", got)
+	}
+	// Slot 3's save keeps the moment it was made: slot 1's.
+	if got := savedSlots(t, p); len(got) != 2 || !slices.Contains(got, 1) || !slices.Contains(got, 3) {
+		fail(t, p, "saves %v after the uploads, want slots 1 and 3", got)
+	}
 }

@@ -48,7 +48,7 @@ type fileRequest struct {
 // fileReply is the worker's.
 type fileReply struct {
 	Op      string `json:"op"`
-	Slot    int    `json:"slot,omitempty"`
+	Slot    int    `json:"slot"`
 	Size    int    `json:"size,omitempty"`
 	Message string `json:"message,omitempty"`
 }

@@ -102,8 +102,9 @@ function iceConfig(servers) {
 
 /**
  * One game's WebRTC connection. The server offers (video and audio tracks,
- * the "input" data channel); this answers. Handlers: onTrack(event),
- * onInputChannel(channel), onState(connectionState), onCandidate(init).
+ * the "input" and "saves" data channels); this answers. Handlers:
+ * onTrack(event), onInputChannel(channel), onSavesChannel(channel),
+ * onState(connectionState), onCandidate(init).
  */
 export class Peer {
   constructor(iceServers, handlers) {
@@ -133,6 +134,7 @@ export class Peer {
     };
     pc.ondatachannel = (e) => {
       if (e.channel.label === 'input') handlers.onInputChannel(e.channel);
+      else if (e.channel.label === 'saves') handlers.onSavesChannel(e.channel);
       else console.info('telecart: ignoring data channel', e.channel.label);
     };
     pc.onicecandidate = (e) => {

@@ -62,6 +62,20 @@ export function slotName(slot) {
   return slot === 0 ? 'Autosave' : `Slot ${slot}`;
 }
 
+/**
+ * The name a downloaded save gets: "Game - slot 2.tcsave", "Game -
+ * autosave.tcsave". A title's characters that some file systems refuse
+ * ("Zelda: …", "AC/DC") become spaces, and a leading dot would hide it.
+ */
+export function saveFileName(title, slot) {
+  const game = String(title ?? '')
+    .replace(/[\\/:*?"<>|\p{Cc}]/gu, ' ')
+    .replace(/\s+/g, ' ')
+    .replace(/^[\s.]+/, '')
+    .trim() || 'Telecart';
+  return `${game} - ${slot === 0 ? 'autosave' : `slot ${slot}`}.tcsave`;
+}
+
 /** True when a slot number can be saved to (1-4). */
 export function savable(slot) {
   return validSlot(slot, false);

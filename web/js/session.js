@@ -31,8 +31,9 @@ import {
 } from './room.js';
 import { loadPrefs, prefKey, savePref } from './prefs.js';
 import {
-  QUICK_SLOT, cleanPlayer, loadable, newPlayerId, savable, saveMoment, slotName, validPlayer, validSave, validSaves,
+  QUICK_SLOT, cleanPlayer, loadable, newPlayerId, savable, saveFileName, saveMoment, slotName, validPlayer, validSave, validSaves,
 } from './saves.js';
+import { SaveFiles } from './savefiles.js';
 import {
   debugFromSearch, reportable, searchWithZone, validWorkers, zoneFromSearch, zonesOf,
 } from './workers.js';
@@ -414,12 +415,15 @@ export class Session {
     // server lists them; resume: the newest of the first list, offered as
     // Continue to a starter (null: nothing to offer, undefined: not known
     // yet); saving and loading: the slot of a request on its way, or null.
+    // files: the save files' channel of the peer connection, transferring
+    // the one on its way ({ kind: 'download' | 'upload', slot }) or null.
     // worker: the one picked by hand for a start, '' when the coordinator chose.
     const s = {
       kind, game, ref: newRef(), worker: '', room: null, state: null, slot: kind === 'start' ? 1 : 0, wantSlot: 0,
       seatPending: null, seatTimer: 0, nickSent: this.prefs.nick,
       saves: null, resume: undefined, resumeTimer: 0,
       saving: null, savingSince: 0, saveTimer: 0, loading: null, loadingSince: 0, loadTimer: 0,
+      files: new SaveFiles(), transferring: null,
       started: null, peer: null, candidates: [], live: true, channel: null, channelOpen: false, frame: false,
       timer: 0, unstableTimer: 0, connectedAt: null, firstFrameAt: null,
     };
@@ -863,10 +867,56 @@ export class Session {
     this.drawSaves(s);
   }
 
+  /** Downloads the save in slot 0-4 as a file on this device. */
+  async download(slot) {
+    const s = this.current;
+    if (!s?.live || !s.started || !loadable(slot)) return;
+    const done = await this.transfer(s, 'download', slot, () => s.files.download(slot));
+    if (!done) return;
+    this.ui.saveFile(done.value, saveFileName(s.game?.title, slot));
+    this.ui.toast(slot === 0 ? 'Downloaded the autosave.' : `Downloaded slot ${slot}.`);
+  }
+
+  /** Uploads a save file into slot 1-4; the server sends the new list of saves. */
+  async upload(slot, file) {
+    const s = this.current;
+    if (!s?.live || !s.started || !savable(slot) || !(file instanceof Blob)) return;
+    if (await this.transfer(s, 'upload', slot, () => s.files.upload(slot, file))) this.ui.toast(`Uploaded into slot ${slot}.`);
+  }
+
+  /**
+   * Runs one save file's transfer with its row showing it. Resolves to
+   * { value } when it went through and the session is still this one,
+   * else null, a failure told in a toast.
+   */
+  async transfer(s, kind, slot, run) {
+    // A second transfer is refused by SaveFiles: it must leave the row of
+    // the one on its way as it is.
+    const mine = !s.files.busy;
+    if (mine) {
+      s.transferring = { kind, slot };
+      this.drawSaves(s);
+    }
+    try {
+      const value = await run();
+      return this.current === s ? { value } : null;
+    } catch (err) {
+      if (this.current === s) this.ui.toast(err?.message || String(err));
+      return null;
+    } finally {
+      if (mine) {
+        s.transferring = null;
+        this.drawSaves(s);
+      }
+    }
+  }
+
   /** The saves panel, as this session stands. */
   drawSaves(s) {
     if (this.current !== s) return;
-    this.ui.setSaves({ saves: s.saves, watching: this.watching, saving: s.saving, loading: s.loading });
+    this.ui.setSaves({
+      saves: s.saves, watching: this.watching, saving: s.saving, loading: s.loading, transferring: s.transferring,
+    });
   }
 
   /**
@@ -1024,6 +1074,10 @@ export class Session {
           if (s.channel === ch && s.channelOpen) this.lose(s, 'The connection to the game was interrupted.');
         });
       },
+      // Save files to and from this device: see savefiles.js.
+      onSavesChannel: (ch) => {
+        if (this.current === s) s.files.attach(ch);
+      },
       onState: (state) => this.onPeerState(s, state),
       onCandidate: (c) => {
         if (this.current === s) this.signal.send('candidate', c, s.ref);
@@ -1039,6 +1093,7 @@ export class Session {
     s.candidates = [];
     s.channelOpen = false;
     s.frame = false;
+    s.files.detach();
     this.pad.detach();
     this.screen.detach();
   }
@@ -1217,6 +1272,7 @@ export class Session {
       clearTimeout(s.saveTimer);
       clearTimeout(s.loadTimer);
       s.peer?.close();
+      s.files.detach();
     }
     this.screen.detach();
     this.screen.exitFullscreen();

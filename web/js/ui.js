@@ -69,8 +69,22 @@ const MESSAGES = {
 const BAR_HIDE_MS = 2000;
 const TOAST_MS = 2600;
 const AGE_REFRESH_MS = 30_000; // "3 min" needs no finer steps
+// A downloaded file's object URL outlives the click: some browsers read it
+// only after, and revoking it at once can cancel the download.
+const FILE_URL_MS = 30_000;
 
 const $ = (id) => document.getElementById(id);
+
+/** One small button of a save slot's row: data-kind="n", its words for screen readers. */
+function slotButton(kind, n, text, label) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = 'btn btn-small';
+  b.dataset[kind] = String(n);
+  b.textContent = text;
+  b.setAttribute('aria-label', label);
+  return b;
+}
 
 /** Lower case without accents, so "pokemon" finds "Pokémon". */
 function fold(s) {
@@ -82,7 +96,8 @@ export class UI {
    * @param actions callbacks: start(game), join(roomId), retry(), back(),
    *   reload(), cancel(), quit(), fullscreen(), smooth(), unlockAudio(),
    *   helpChanged(open), seat(slot), nick(text), option(name, on), share(),
-   *   save(slot), load(slot), continueGame(), dismissContinue(),
+   *   save(slot), load(slot), download(slot), upload(slot, file),
+   *   continueGame(), dismissContinue(),
    *   copyPlayer(), importPlayer(text), pickWorker(id), zone(zone),
    *   remeasure()
    */
@@ -99,6 +114,7 @@ export class UI {
     this.room = null; // the room state the player view shows
     this.seatPending = false;
     this.saves = null; // what the saves panel shows: see setSaves
+    this.savesFocus = ''; // the button the list holds focus for, see renderSaves
     this.savesTimer = 0;
     this.workers = null; // what the servers panel shows: see setWorkers
     // "Not a touch screen" rather than "has a mouse": a kiosk or a headless
@@ -171,6 +187,7 @@ export class UI {
       saveSlots: $('save-slots'),
       savesStatus: $('saves-status'),
       savesWatchNote: $('saves-watch-note'),
+      saveFileInput: $('save-file-input'),
       resume: $('continue'),
       resumeThumb: $('continue-thumb'),
       resumeMeta: $('continue-meta'),
@@ -267,6 +284,17 @@ export class UI {
       if (!b || b.disabled) return;
       if (b.dataset.save) actions.save(Number(b.dataset.save));
       else if (b.dataset.load) actions.load(Number(b.dataset.load));
+      else if (b.dataset.download) actions.download(Number(b.dataset.download));
+      else if (b.dataset.upload) this.chooseSaveFile(Number(b.dataset.upload));
+    });
+    // The slot rides on the input itself (data-slot), set by Upload: the
+    // file chooser may take minutes, and nothing else remembers the row.
+    el.saveFileInput.addEventListener('change', () => {
+      const input = el.saveFileInput;
+      const file = input.files?.[0];
+      const slot = Number(input.dataset.slot);
+      input.value = ''; // choosing the same file again is a change too
+      if (file && slot) actions.upload(slot, file);
     });
     el.resumeBtn.addEventListener('click', () => actions.continueGame());
     $('continue-new').addEventListener('click', () => actions.dismissContinue());
@@ -880,10 +908,12 @@ export class UI {
   // ---- saves ----
 
   /**
-   * Draws the saves panel. view: { saves, watching, saving, loading } where
-   * saves is a saves.js list (null until the server has sent it), watching
-   * says loading is not allowed, saving and loading are the slots of
-   * requests on their way (or null); null outside a game.
+   * Draws the saves panel. view: { saves, watching, saving, loading,
+   * transferring } where saves is a saves.js list (null until the server
+   * has sent it), watching says loading is not allowed, saving and loading
+   * are the slots of requests on their way (or null), and transferring the
+   * save file on its way, { kind: 'download' | 'upload', slot }, or null;
+   * null outside a game.
    */
   setSaves(view) {
     this.saves = view;
@@ -902,7 +932,10 @@ export class UI {
     const list = v.saves ?? [];
     const newest = list[0]?.slot;
     const focused = document.activeElement?.closest?.('#save-slots button');
-    const refocus = focused && (focused.dataset.save ? `[data-save="${focused.dataset.save}"]` : `[data-load="${focused.dataset.load}"]`);
+    const key = focused && ['save', 'load', 'download', 'upload'].find((k) => focused.dataset[k] !== undefined);
+    const refocus = key ? `[data-${key}="${focused.dataset[key]}"]` : document.activeElement === el.saveSlots ? this.savesFocus : '';
+    this.savesFocus = '';
+    const moving = v.transferring ?? null;
 
     el.savesWatchNote.hidden = !v.watching;
     el.savesStatus.textContent = v.saves === null ? 'Loading your saves…' : list.length === 0 ? 'No saves of this game yet.' : '';
@@ -914,7 +947,9 @@ export class UI {
       const li = document.createElement('li');
       li.className = 'save';
       li.dataset.slot = String(n);
-      li.dataset.state = v.saving === n ? 'saving' : v.loading === n ? 'loading' : save ? 'full' : 'empty';
+      const transfer = moving?.slot === n ? moving.kind : null;
+      li.dataset.state = v.saving === n ? 'saving' : v.loading === n ? 'loading'
+        : transfer ? `${transfer}ing` : save ? 'full' : 'empty';
 
       let thumb;
       if (save?.thumbnail) {
@@ -941,6 +976,7 @@ export class UI {
       time.className = 'save-time';
       if (v.saving === n) time.textContent = 'Saving…';
       else if (v.loading === n) time.textContent = 'Loading…';
+      else if (transfer) time.textContent = transfer === 'download' ? 'Downloading…' : 'Uploading…';
       else if (save) {
         time.textContent = saveAge(save.time, now);
         time.title = new Date(save.time).toLocaleString();
@@ -950,34 +986,64 @@ export class UI {
       const actions = document.createElement('span');
       actions.className = 'save-actions';
       const when = save ? ` (${saveMoment(save.time, now)})` : '';
+      const replacing = save ? `, replacing the save of ${saveMoment(save.time, now)}` : '';
       if (n > 0) {
-        const b = document.createElement('button');
-        b.type = 'button';
-        b.className = 'btn btn-small';
-        b.dataset.save = String(n);
-        b.textContent = 'Save';
-        b.setAttribute('aria-label', save ? `Save to ${slotName(n).toLowerCase()}, replacing the save of ${saveMoment(save.time, now)}` : `Save to ${slotName(n).toLowerCase()}`);
+        const b = slotButton('save', n, 'Save', `Save to ${slotName(n).toLowerCase()}${replacing}`);
         if (n === QUICK_SLOT) b.title = 'F2';
         actions.append(b);
       }
-      const load = document.createElement('button');
-      load.type = 'button';
-      load.className = 'btn btn-small btn-primary';
-      load.dataset.load = String(n);
-      load.textContent = 'Load';
+      const load = slotButton('load', n, 'Load', `Load ${slotName(n).toLowerCase()}${when}`);
+      load.classList.add('btn-primary');
       load.disabled = !save || v.watching;
       if (save && v.watching) {
         load.title = 'Take a controller to load: spectators can’t';
         load.setAttribute('aria-describedby', 'saves-watch-note');
       } else if (n === QUICK_SLOT && save) load.title = 'F4';
-      load.setAttribute('aria-label', `Load ${slotName(n).toLowerCase()}${when}`);
       actions.append(load);
 
-      li.append(thumb, text, actions);
+      // Files, on their own line under the name: four buttons do not fit
+      // beside it. The autosave is the room's to write, so none goes in.
+      const files = document.createElement('span');
+      files.className = 'save-files';
+      if (save) {
+        const label = n === 0 ? 'Download the autosave as a file' : `Download the save in ${slotName(n).toLowerCase()} as a file`;
+        files.append(slotButton('download', n, 'Download', label));
+      }
+      if (n > 0) files.append(slotButton('upload', n, 'Upload', `Upload a save file into ${slotName(n).toLowerCase()}${replacing}`));
+      for (const b of files.children) b.disabled = !!moving; // one file at a time
+
+      li.append(thumb, text, actions, files);
       rows.push(li);
     }
     el.saveSlots.replaceChildren(...rows);
-    if (refocus) (el.saveSlots.querySelector(`${refocus}:not(:disabled)`) ?? $('saves-panel-close')).focus({ preventScroll: true });
+    if (!refocus) return;
+    const again = el.saveSlots.querySelector(refocus);
+    if (again && !again.disabled) again.focus({ preventScroll: true });
+    else if (again && moving) {
+      // Off while a file is on its way: the list holds focus until the
+      // button is back, rather than a neighbour that the next Enter would
+      // press (a Save over the slot just uploaded into).
+      this.savesFocus = refocus;
+      el.saveSlots.focus({ preventScroll: true });
+    } else $('saves-panel-close').focus({ preventScroll: true });
+  }
+
+  /** Upload: the file chooser, for slot; the file goes up once chosen. */
+  chooseSaveFile(slot) {
+    const input = this.el.saveFileInput;
+    input.dataset.slot = String(slot);
+    input.value = '';
+    input.click();
+  }
+
+  /** Hands a file to the browser to keep, as a download named name. */
+  saveFile(blob, name) {
+    const url = URL.createObjectURL(blob);
+    const a = Object.assign(document.createElement('a'), { href: url, download: name, hidden: true });
+    document.body.append(a); // Firefox follows only a link in the document
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(url), FILE_URL_MS);
   }
 
   get savesOpen() {
