@@ -31,8 +31,9 @@ type Client struct {
 	// Frames receives whole VP8 frames; when nobody reads, frames are
 	// counted and dropped.
 	Frames chan []byte
-	// Input receives the "input" data channel once it is open.
-	Input chan *webrtc.DataChannel
+	// Input receives the "input" data channel once it is open, and Saves
+	// the "saves" one.
+	Input, Saves chan *webrtc.DataChannel
 	// PlayoutDelay receives the playout-delay extension of the first video
 	// packet, nil if it had none.
 	PlayoutDelay chan []byte
@@ -66,7 +67,7 @@ func NewClient(t testing.TB) *Client {
 	}
 	t.Cleanup(func() { pc.Close() })
 	c := &Client{
-		PC: pc, Frames: make(chan []byte, 1024), Input: make(chan *webrtc.DataChannel, 1),
+		PC: pc, Frames: make(chan []byte, 1024), Input: make(chan *webrtc.DataChannel, 1), Saves: make(chan *webrtc.DataChannel, 1),
 		PlayoutDelay: make(chan []byte, 1), VideoSSRC: make(chan uint32, 1),
 	}
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
@@ -82,8 +83,9 @@ func NewClient(t testing.TB) *Client {
 		}
 	})
 	pc.OnDataChannel(func(dc *webrtc.DataChannel) {
-		if dc.Label() != "input" {
-			return // the save files' channel: not this browser's business
+		if dc.Label() == "saves" {
+			dc.OnOpen(func() { c.Saves <- dc })
+			return
 		}
 		dc.OnOpen(func() {
 			c.mu.Lock()
