@@ -237,8 +237,11 @@ func TestFullWorker(t *testing.T) {
 		t.Fatalf("a new room on a full worker: %+v, want %s", e, signal.CodeNoWorker)
 	}
 	bob.Join(signal.Join{Room: started.Room})
-	bob.Send(signal.Quit{})
+	// Ann leaves first, and bob sees her go: their sockets are read apart,
+	// and bob's start must not overtake her quit.
 	ann.Send(signal.Quit{})
+	bob.WaitRoom("ann gone", func(s signal.RoomState) bool { return len(s.Members) == 1 })
+	bob.Send(signal.Quit{})
 	// The room is empty and lingers; a new one takes its place at once.
 	again := bob.Play(signal.Start{Game: testGame})
 	if again.Room == started.Room {
