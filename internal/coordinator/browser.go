@@ -198,6 +198,16 @@ func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room string, r
 	r := c.rooms[room]
 	if r == nil {
 		game := c.ended.game(room)
+		if wait := c.cfg.RejoinWindow - time.Since(c.started); wait > 0 && game == nil {
+			// Just (re)started: the room's worker may still be dialling
+			// back. The browser hears once it has, or the window is over.
+			if len(c.awaiting[room]) == 0 {
+				time.AfterFunc(wait, func() { c.stopAwaiting(room) })
+			}
+			c.awaiting[room] = append(c.awaiting[room], awaitingEnter{b, ref, req})
+			c.mu.Unlock()
+			return
+		}
 		c.mu.Unlock()
 		_ = b.send(ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: game})
 		return
@@ -206,6 +216,50 @@ func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room string, r
 	w := r.worker
 	c.mu.Unlock()
 	c.forward(b, ref, w, id, req)
+}
+
+// awaitingEnter is a join or resume of a room no worker has registered
+// yet.
+type awaitingEnter struct {
+	b   *browserConn
+	ref signal.SessionID
+	req signal.Payload
+}
+
+// enterAwaiting lets the browsers waiting for a room in, now that a worker
+// has registered it.
+func (c *Coordinator) enterAwaiting(room string) {
+	c.mu.Lock()
+	waiting := c.awaiting[room]
+	delete(c.awaiting, room)
+	c.mu.Unlock()
+	for _, a := range waiting {
+		if c.stillWaiting(a) {
+			c.enter(a.b, a.ref, room, a.req)
+		}
+	}
+}
+
+// stopAwaiting tells the browsers still waiting for a room, once the
+// rejoin window is over, that it has ended.
+func (c *Coordinator) stopAwaiting(room string) {
+	c.mu.Lock()
+	waiting := c.awaiting[room]
+	delete(c.awaiting, room)
+	c.mu.Unlock()
+	for _, a := range waiting {
+		if c.stillWaiting(a) {
+			_ = a.b.send(a.ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
+		}
+	}
+}
+
+// stillWaiting says whether a waiting browser is still here, and has not
+// gone into another room meanwhile.
+func (c *Coordinator) stillWaiting(a awaitingEnter) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.browsers[a.b] && a.b.session == ""
 }
 
 // forward sends a new session's first message to its worker, and reports

@@ -45,7 +45,16 @@ type Config struct {
 	// WorkerTimeout drops a worker silent for this long (default 5 s;
 	// workers send a heartbeat every second).
 	WorkerTimeout time.Duration
+	// RejoinWindow is how long after it starts the coordinator waits, for
+	// a browser asking for a room it does not know, for a worker to
+	// register that room (default DefaultRejoinWindow): after a restart,
+	// browsers whose games played on may find it before their workers do.
+	RejoinWindow time.Duration
 }
+
+// DefaultRejoinWindow outlasts a worker's longest wait between two dials
+// (worker.maxRedial), and the dial itself.
+const DefaultRejoinWindow = 15 * time.Second
 
 const (
 	registerTimeout = 10 * time.Second
@@ -66,6 +75,11 @@ type Coordinator struct {
 	browsers map[*browserConn]bool
 	rooms    map[string]*roomEntry
 	ended    endedRooms
+	// started is when this coordinator began; awaiting holds, by room id,
+	// the joins and resumes of rooms no worker has registered yet, within
+	// the rejoin window (see Config.RejoinWindow).
+	started  time.Time
+	awaiting map[string][]awaitingEnter
 	// roomsDue is set while a live rooms broadcast is scheduled;
 	// workersDue, when a worker came, went or changed since the last.
 	roomsDue, workersDue bool
@@ -90,9 +104,14 @@ func New(cfg Config) *Coordinator {
 	if cfg.WorkerTimeout <= 0 {
 		cfg.WorkerTimeout = 5 * time.Second
 	}
+	if cfg.RejoinWindow <= 0 {
+		cfg.RejoinWindow = DefaultRejoinWindow
+	}
 	c := &Coordinator{
 		cfg:      cfg,
 		log:      cfg.Logger,
+		started:  time.Now(),
+		awaiting: map[string][]awaitingEnter{},
 		workers:  map[string]*workerConn{},
 		sessions: map[signal.SessionID]*browserConn{},
 		browsers: map[*browserConn]bool{},

@@ -234,6 +234,63 @@ func TestQuietInRoom(t *testing.T) {
 	readUntil(t, player, "the list, back from the room", isRooms)
 }
 
+// TestRejoinWindow: just after the coordinator starts, a browser may ask
+// for its room before the room's worker, dialling back, has registered
+// it. The request waits for the worker; one for a room no worker brings
+// within the window is told the room has ended.
+func TestRejoinWindow(t *testing.T) {
+	const window = 2 * time.Second
+	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler), RejoinWindow: window})
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
+	// Two browsers, each back for its room.
+	browsers := map[string]*websocket.Conn{}
+	for _, room := range []string{"ROOM1234", "GONE1234"} {
+		b := dial(t, srv, "/ws", nil)
+		readUntil(t, b, "the first list", func(p signal.Payload) bool { _, ok := p.(signal.LiveRooms); return ok })
+		resume, err := signal.Encode("ref", signal.Resume{Room: room, Token: "secret-of-the-session-00"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := b.Write(context.Background(), websocket.MessageText, resume); err != nil {
+			t.Fatal(err)
+		}
+		browsers[room] = b
+	}
+	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	game := signal.GameInfo{ID: "g", System: "nes"}
+	send(t, worker, signal.Register{ID: "w", Capacity: 4, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game, Players: 1}}})
+	readUntil(t, worker, "the resume, once the worker has registered its room", func(p signal.Payload) bool {
+		r, ok := p.(signal.Resume)
+		return ok && r.Room == "ROOM1234"
+	})
+	readUntil(t, browsers["GONE1234"], "the room no worker brought back has ended", func(p signal.Payload) bool {
+		e, ok := p.(signal.Error)
+		return ok && e.Code == signal.CodeRoomEnded
+	})
+	if waited := time.Since(c.started); waited < window {
+		t.Errorf("told the room had ended %v after the start, inside the %v window", waited, window)
+	}
+
+	// After the window, an unknown room has ended at once.
+	join, err := signal.Encode("late", signal.Join{Room: "LATE1234"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	late := browsers["GONE1234"]
+	if err := late.Write(context.Background(), websocket.MessageText, join); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	readUntil(t, late, "a room unknown after the window", func(p signal.Payload) bool {
+		e, ok := p.(signal.Error)
+		return ok && e.Code == signal.CodeRoomEnded
+	})
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("an unknown room after the window took %v to be told ended", d)
+	}
+}
+
 // readUntil reads ws until a message satisfies ok.
 func readUntil(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Payload) bool) {
 	t.Helper()

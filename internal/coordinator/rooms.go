@@ -47,21 +47,24 @@ func (c *Coordinator) removeRoom(id string) {
 // onListing applies a worker's news about one of its rooms.
 func (c *Coordinator) onListing(w *workerConn, l signal.Listing) {
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	r := c.rooms[l.ID]
 	switch {
 	case r != nil && r.worker != w:
-		return // another worker's room of that name: not this one's to change
+		// another worker's room of that name: not this one's to change
 	case l.Closed:
 		c.removeRoom(l.ID)
 	case r == nil:
 		// A room this coordinator did not open: the worker had it before
-		// this coordinator (re)started.
+		// this coordinator (re)started, and browsers may be waiting for it.
 		c.addRoom(w, l, time.Now().Add(-time.Duration(l.Age)*time.Millisecond))
+		c.mu.Unlock()
+		c.enterAwaiting(l.ID)
+		return
 	default:
 		r.listing = l
 		c.roomsChanged()
 	}
+	c.mu.Unlock()
 }
 
 // roomsBroadcastDelay gathers the changes of a busy moment (everyone

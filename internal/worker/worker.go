@@ -61,7 +61,9 @@ type Config struct {
 // Backoff between attempts to reach the coordinator.
 const (
 	minRedial = 500 * time.Millisecond
-	maxRedial = 30 * time.Second
+	// maxRedial keeps a worker back within coordinator.DefaultRejoinWindow
+	// of its coordinator's restart, however long it was away.
+	maxRedial = 10 * time.Second
 	// heartbeatInterval is well inside the coordinator's 5 s: a worker
 	// that is gone must be seen to be gone within it.
 	heartbeatInterval = time.Second
