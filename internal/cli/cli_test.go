@@ -13,7 +13,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/signal"
 )
 
 // play starts runners as "<this executable> runner", so the test binary
@@ -117,6 +120,34 @@ func TestServe(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK || !strings.Contains(string(page), "<title>") {
 		t.Fatalf("GET / = %d:\n%s", resp.StatusCode, page)
+	}
+
+	// A link to a room of an earlier run has ended, said at once: the
+	// rooms went with that run's worker, no worker will bring them back.
+	ctx, cancelWS := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelWS()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	join, err := signal.Encode("ref", signal.Join{Room: "OLDROOM1"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := ws.Write(ctx, websocket.MessageText, join); err != nil {
+		t.Fatal(err)
+	}
+	for {
+		_, data, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("no answer to a link of an earlier run's room within 2 s: %v", err)
+		}
+		if _, p, err := signal.Decode(data); err == nil {
+			if e, ok := p.(signal.Error); ok && e.Code == signal.CodeRoomEnded {
+				break
+			}
+		}
 	}
 }
 

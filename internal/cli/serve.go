@@ -181,7 +181,13 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 	for i, s := range cfg.ICEServers {
 		ice[i] = signal.ICEServer(s)
 	}
-	c := coordinator.New(coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload})
+	ccfg := coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload}
+	if workerMetrics != nil {
+		// The one worker is this process's: its rooms went with the last
+		// one, and no link to them will be good again.
+		ccfg.RejoinWindow = coordinator.NoRejoinWindow
+	}
+	c := coordinator.New(ccfg)
 	h := c.Handler()
 	if workerMetrics != nil {
 		mux := http.NewServeMux()

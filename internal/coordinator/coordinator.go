@@ -47,10 +47,14 @@ type Config struct {
 	WorkerTimeout time.Duration
 	// RejoinWindow is how long after it starts the coordinator waits, for
 	// a browser asking for a room it does not know, for a worker to
-	// register that room (default DefaultRejoinWindow): after a restart,
-	// browsers whose games played on may find it before their workers do.
+	// register that room (default DefaultRejoinWindow; NoRejoinWindow for
+	// none): after a restart, browsers whose games played on may find it
+	// before their workers do.
 	RejoinWindow time.Duration
 }
+
+// NoRejoinWindow is a RejoinWindow of none: an unknown room has ended.
+const NoRejoinWindow time.Duration = -1
 
 // DefaultRejoinWindow outlasts a worker's longest wait between two dials
 // (worker.maxRedial), and the dial itself.
@@ -104,7 +108,7 @@ func New(cfg Config) *Coordinator {
 	if cfg.WorkerTimeout <= 0 {
 		cfg.WorkerTimeout = 5 * time.Second
 	}
-	if cfg.RejoinWindow <= 0 {
+	if cfg.RejoinWindow == 0 {
 		cfg.RejoinWindow = DefaultRejoinWindow
 	}
 	c := &Coordinator{
