@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/coder/websocket"
@@ -229,37 +230,27 @@ type awaitingEnter struct {
 // enterAwaiting lets the browsers waiting for a room in, now that a worker
 // has registered it.
 func (c *Coordinator) enterAwaiting(room string) {
-	c.mu.Lock()
-	waiting := c.awaiting[room]
-	delete(c.awaiting, room)
-	c.mu.Unlock()
-	for _, a := range waiting {
-		if c.stillWaiting(a) {
-			c.enter(a.b, a.ref, room, a.req)
-		}
+	for _, a := range c.takeAwaiting(room) {
+		c.enter(a.b, a.ref, room, a.req)
 	}
 }
 
 // stopAwaiting tells the browsers still waiting for a room, once the
 // rejoin window is over, that it has ended.
 func (c *Coordinator) stopAwaiting(room string) {
-	c.mu.Lock()
-	waiting := c.awaiting[room]
-	delete(c.awaiting, room)
-	c.mu.Unlock()
-	for _, a := range waiting {
-		if c.stillWaiting(a) {
-			_ = a.b.send(a.ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
-		}
+	for _, a := range c.takeAwaiting(room) {
+		_ = a.b.send(a.ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
 	}
 }
 
-// stillWaiting says whether a waiting browser is still here, and has not
-// gone into another room meanwhile.
-func (c *Coordinator) stillWaiting(a awaitingEnter) bool {
+// takeAwaiting takes the browsers waiting for a room that are still here
+// and have not gone into another room meanwhile.
+func (c *Coordinator) takeAwaiting(room string) []awaitingEnter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return c.browsers[a.b] && a.b.session == ""
+	waiting := slices.DeleteFunc(c.awaiting[room], func(a awaitingEnter) bool { return !c.browsers[a.b] || a.b.session != "" })
+	delete(c.awaiting, room)
+	return waiting
 }
 
 // forward sends a new session's first message to its worker, and reports
