@@ -31,7 +31,13 @@ func dial(t *testing.T, srv *httptest.Server, path string, header http.Header) *
 
 func send(t *testing.T, ws *websocket.Conn, p signal.Payload) {
 	t.Helper()
-	b, err := signal.Encode("", p)
+	sendAs(t, ws, "", p)
+}
+
+// sendAs sends p for a session, named by the browser's reference.
+func sendAs(t *testing.T, ws *websocket.Conn, session signal.SessionID, p signal.Payload) {
+	t.Helper()
+	b, err := signal.Encode(session, p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,13 +151,7 @@ func TestShutdownKeepsGames(t *testing.T) {
 	send(t, worker, signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game}}})
 	browser := dial(t, browsers, "/ws", nil)
 	waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
-	join, err := signal.Encode("ref", signal.Join{Room: "ROOM1234"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := browser.Write(context.Background(), websocket.MessageText, join); err != nil {
-		t.Fatal(err)
-	}
+	sendAs(t, browser, "ref", signal.Join{Room: "ROOM1234"})
 	readUntil(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
 
 	shutdown()
@@ -190,13 +190,7 @@ func TestQuietInRoom(t *testing.T) {
 
 	player := dial(t, srv, "/ws", nil)
 	readUntil(t, player, "the player's first list", isRooms)
-	join, err := signal.Encode("ref", signal.Join{Room: room.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := player.Write(context.Background(), websocket.MessageText, join); err != nil {
-		t.Fatal(err)
-	}
+	sendAs(t, player, "ref", signal.Join{Room: room.ID})
 	readUntil(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
 	// The worker tells of each change in the room, as a real one does.
 	// Lists go out one after another: once the watcher has one, the one
@@ -224,13 +218,7 @@ func TestQuietInRoom(t *testing.T) {
 	other := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
 	send(t, other, signal.Register{ID: "w2", Capacity: 4, Games: []signal.GameInfo{game}})
 	waitHello(t, player, "a new worker, in a room", func(h signal.Hello) bool { return len(h.Workers) == 2 })
-	quit, err := signal.Encode("ref", signal.Quit{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := player.Write(context.Background(), websocket.MessageText, quit); err != nil {
-		t.Fatal(err)
-	}
+	sendAs(t, player, "ref", signal.Quit{})
 	readUntil(t, player, "the list, back from the room", isRooms)
 }
 
@@ -248,13 +236,7 @@ func TestRejoinWindow(t *testing.T) {
 	for _, room := range []string{"ROOM1234", "GONE1234"} {
 		b := dial(t, srv, "/ws", nil)
 		readUntil(t, b, "the first list", func(p signal.Payload) bool { _, ok := p.(signal.LiveRooms); return ok })
-		resume, err := signal.Encode("ref", signal.Resume{Room: room, Token: "secret-of-the-session-00"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := b.Write(context.Background(), websocket.MessageText, resume); err != nil {
-			t.Fatal(err)
-		}
+		sendAs(t, b, "ref", signal.Resume{Room: room, Token: "secret-of-the-session-00"})
 		browsers[room] = b
 	}
 	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
@@ -273,14 +255,8 @@ func TestRejoinWindow(t *testing.T) {
 	}
 
 	// After the window, an unknown room has ended at once.
-	join, err := signal.Encode("late", signal.Join{Room: "LATE1234"})
-	if err != nil {
-		t.Fatal(err)
-	}
 	late := browsers["GONE1234"]
-	if err := late.Write(context.Background(), websocket.MessageText, join); err != nil {
-		t.Fatal(err)
-	}
+	sendAs(t, late, "late", signal.Join{Room: "LATE1234"})
 	start := time.Now()
 	readUntil(t, late, "a room unknown after the window", func(p signal.Payload) bool {
 		e, ok := p.(signal.Error)
