@@ -599,19 +599,22 @@ func download(t testing.TB, p *browsertest.Page, slot int) (string, []byte) {
 // person choosing it would.
 func upload(t testing.TB, p *browsertest.Page, slot int, name string, data []byte) {
 	t.Helper()
+	chooseFile(t, p, slot, name, fmt.Sprintf(`Uint8Array.from(atob(%q), (c) => c.charCodeAt(0))`, base64.StdEncoding.EncodeToString(data)))
+}
+
+// chooseFile clicks a slot's Upload and picks a file whose bytes the
+// JavaScript expression bytes makes in the page.
+func chooseFile(t testing.TB, p *browsertest.Page, slot int, name, bytes string) {
+	t.Helper()
 	click(t, p, fmt.Sprintf(`%s [data-upload="%d"]`, slotRow(slot), slot))
-	var ok bool
 	eval(t, p, fmt.Sprintf(`(() => {
-		const s = atob(%q);
-		const bytes = new Uint8Array(s.length);
-		for (let i = 0; i < s.length; i++) bytes[i] = s.charCodeAt(i);
 		const t = new DataTransfer();
-		t.items.add(new File([bytes], %q));
+		t.items.add(new File([%s], %q));
 		const input = document.getElementById('save-file-input');
 		input.files = t.files;
 		input.dispatchEvent(new Event('change', { bubbles: true }));
 		return true;
-	})()`, base64.StdEncoding.EncodeToString(data), name), &ok)
+	})()`, bytes, name), new(bool))
 }
 
 // TestSaveFiles downloads a save as a file and uploads it into another
@@ -673,15 +676,7 @@ func TestSaveFiles(t *testing.T) {
 		toastSays(t, p, bad.says)
 	}
 	// Too large: refused before a byte is sent.
-	click(t, p, fmt.Sprintf(`%s [data-upload="4"]`, slotRow(4)))
-	eval(t, p, `(() => {
-		const t = new DataTransfer();
-		t.items.add(new File([new Uint8Array(32 * 1024 * 1024 + 1)], 'huge.tcsave'));
-		const input = document.getElementById('save-file-input');
-		input.files = t.files;
-		input.dispatchEvent(new Event('change', { bubbles: true }));
-		return true;
-	})()`, new(bool))
+	chooseFile(t, p, 4, "huge.tcsave", `new Uint8Array(32 * 1024 * 1024 + 1)`)
 	toastSays(t, p, "That file is too large to be a save: at most 32 MiB.")
 	if got := text(t, p, slotRow(4)+" .save-time"); got != "Empty" {
 		fail(t, p, "slot 4 shows %q after the bad files, want Empty", got)
