@@ -91,33 +91,38 @@ func (c *Coordinator) roomsChanged() {
 func (c *Coordinator) broadcastRooms() {
 	c.broadcasting.Lock()
 	defer c.broadcasting.Unlock()
+	type target struct {
+		b       *browserConn
+		listing bool
+	}
 	c.mu.Lock()
 	workersChanged := c.workersDue
 	c.roomsDue, c.workersDue = false, false
+	targets := make([]target, 0, len(c.browsers))
+	anyListing := false
+	for b := range c.browsers {
+		if listing := b.room == nil; listing || workersChanged {
+			targets = append(targets, target{b, listing})
+			anyListing = anyListing || listing
+		}
+	}
 	c.mu.Unlock()
+	if len(targets) == 0 {
+		return // everyone plays, and no worker changed: news for nobody
+	}
 	// Encoded once for every browser: with many rooms the lists are long.
 	hello, err := signal.Encode("", c.hello())
 	if err != nil {
 		c.log.Error("coordinator: encode hello", "err", err)
 		return
 	}
-	live, err := signal.Encode("", c.liveRooms())
-	if err != nil {
-		c.log.Error("coordinator: encode live rooms", "err", err)
-		return
-	}
-	type target struct {
-		b       *browserConn
-		listing bool
-	}
-	c.mu.Lock()
-	targets := make([]target, 0, len(c.browsers))
-	for b := range c.browsers {
-		if listing := b.room == nil; listing || workersChanged {
-			targets = append(targets, target{b, listing})
+	var live []byte
+	if anyListing {
+		if live, err = signal.Encode("", c.liveRooms()); err != nil {
+			c.log.Error("coordinator: encode live rooms", "err", err)
+			return
 		}
 	}
-	c.mu.Unlock()
 	for _, t := range targets {
 		// A browser that is gone is cleaned up by its reader.
 		if t.b.write(hello) == nil && t.listing {
