@@ -87,8 +87,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	url := browseURL(ln.Addr())
 	cfg.Overload = 1 // one machine runs everything: a busy one is better than none
-	cfg.Coordinator = "ws" + strings.TrimPrefix(browseURL(ln.Addr()), "http") + "/worker"
+	cfg.Coordinator = "ws" + strings.TrimPrefix(url, "http") + "/worker"
 	// The coordinator's own /ping, on whatever address the page came from:
 	// with -listen 0.0.0.0:8000 a phone on the LAN has one, this process
 	// does not know it.
@@ -100,7 +101,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	}
 	defer cleanup()
 	srv, served := serveCoordinator(ctx, e, cfg, ln, w.Metrics())
-	fmt.Fprintf(e.stdout, "Telecart is running: open %s\n", browseURL(ln.Addr()))
+	fmt.Fprintf(e.stdout, "Telecart is running: open %s\n", url)
 	return runUntilDone(ctx, w, srv, served)
 }
 
