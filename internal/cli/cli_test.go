@@ -15,7 +15,7 @@ import (
 
 	"github.com/coder/websocket"
 
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -77,7 +77,7 @@ func TestUsageErrors(t *testing.T) {
 // joins, and it stops when asked.
 func TestServe(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
-	var stdout, stderr fixture.SyncBuffer
+	var stdout, stderr fixturetest.SyncBuffer
 	code := make(chan int, 1)
 	go func() {
 		code <- Run(ctx, []string{"serve", "-listen", "127.0.0.1:0", "-games", "", "-saves", t.TempDir()}, &stdout, &stderr)

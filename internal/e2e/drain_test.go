@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
-	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 )
@@ -24,22 +24,22 @@ func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 	base, _ := startCoordinator(t, "127.0.0.1:0", token)
 	cmd, exited := workerProcess(t, base, token, "-id", "w", "-room-linger", "1s")
 
-	player := gobrowser.Dial(t, base)
+	player := gobrowsertest.Dial(t, base)
 	player.WaitGames()
 	room := player.Play(signal.Start{Game: testGame}).Room
-	dec := gobrowser.Decoder(t)
+	dec := gobrowsertest.Decoder(t)
 	player.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {
-		if h := gobrowser.Await[signal.Hello](player); len(h.Workers) == 1 && h.Workers[0].Draining {
+		if h := gobrowsertest.Await[signal.Hello](player); len(h.Workers) == 1 && h.Workers[0].Draining {
 			break
 		}
 	}
 	// No new game goes there; the running one plays on and takes a guest.
-	other := gobrowser.Dial(t, base)
+	other := gobrowsertest.Dial(t, base)
 	other.WaitGames()
 	other.Begin(signal.Start{Game: testGame})
 	if e := other.ReadError(); e.Code != signal.CodeNoWorker {

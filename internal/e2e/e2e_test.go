@@ -20,7 +20,7 @@ import (
 
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/cli"
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/testrom"
 )
 
@@ -43,11 +43,11 @@ func serve(t testing.TB, args ...string) string {
 }
 
 // runCLI runs a telecart command in-process until stop, or the test's end.
-func runCLI(t testing.TB, args ...string) (stop func(), stdout *fixture.SyncBuffer) {
+func runCLI(t testing.TB, args ...string) (stop func(), stdout *fixturetest.SyncBuffer) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
-	stdout = new(fixture.SyncBuffer)
-	var stderr fixture.SyncBuffer
+	stdout = new(fixturetest.SyncBuffer)
+	var stderr fixturetest.SyncBuffer
 	code := make(chan int, 1)
 	go func() { code <- cli.Run(ctx, args, stdout, &stderr) }()
 	stopped := false
@@ -69,7 +69,7 @@ func runCLI(t testing.TB, args ...string) (stop func(), stdout *fixture.SyncBuff
 
 // printedURL waits for the "open http://..." a telecart command prints
 // and returns its URL.
-func printedURL(t testing.TB, out *fixture.SyncBuffer) string {
+func printedURL(t testing.TB, out *fixturetest.SyncBuffer) string {
 	t.Helper()
 	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
 	for range 200 {
@@ -114,7 +114,7 @@ func workerCommand(t testing.TB, base, token string, args ...string) *exec.Cmd {
 // startWorker starts a workerCommand as workerProcess does.
 func startWorker(t testing.TB, cmd *exec.Cmd) (*exec.Cmd, chan error) {
 	t.Helper()
-	var log fixture.SyncBuffer
+	var log fixturetest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -484,7 +484,7 @@ func startGame(t testing.TB, p *browsertest.Page, id string) {
 // checks the page says so with a way out.
 func TestFailuresShown(t *testing.T) {
 	rom := testrom.ROM()
-	broken := fixture.File(t, "Broken.nes", rom[:len(rom)/2])
+	broken := fixturetest.File(t, "Broken.nes", rom[:len(rom)/2])
 	base := serve(t, "-capacity", "1", "-games", filepath.Dir(broken))
 	b := browsertest.Start(t)
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/testrom"
 )
@@ -416,7 +416,7 @@ func typeInto(t testing.TB, p *browsertest.Page, id, value string) {
 // so, and the game goes on untouched.
 func TestSaveOfAnotherGame(t *testing.T) {
 	dir := t.TempDir()
-	other := fixture.File(t, "Other Game.nes", testrom.ROM())
+	other := fixturetest.File(t, "Other Game.nes", testrom.ROM())
 	base := serve(t, "-games", filepath.Dir(other), "-saves", dir)
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/")
@@ -510,13 +510,13 @@ func waitWorkers(t *testing.T, base string, n int) {
 // and carries on on worker B once A has gone: the game comes back as it
 // was, from the save A made as its room ended.
 func TestContinueOnAnotherWorker(t *testing.T) {
-	s3 := fixture.S3(t)
+	s3 := fixturetest.S3(t)
 	const token = "telecart-e2e-token"
 	base, _ := startCoordinator(t, "127.0.0.1:0", token)
 	worker := func(id string) func() {
 		stop, _ := runCLI(t, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
 			"-id", id, "-ice-loopback", "-games", "", "-room-linger", "1s", "-saves", t.TempDir(),
-			"-s3-endpoint", s3, "-s3-bucket", "telecart-saves", "-s3-access-key", fixture.S3AccessKey, "-s3-secret-key", fixture.S3SecretKey, "-s3-insecure")
+			"-s3-endpoint", s3, "-s3-bucket", "telecart-saves", "-s3-access-key", fixturetest.S3AccessKey, "-s3-secret-key", fixturetest.S3SecretKey, "-s3-insecure")
 		return stop
 	}
 	stopA := worker("a")
@@ -622,7 +622,7 @@ func chooseFile(t testing.TB, p *browsertest.Page, slot int, name, bytes string)
 // another game, or too large are refused with a clear message, and leave
 // the slot as it was.
 func TestSaveFiles(t *testing.T) {
-	other := fixture.File(t, "Other Game.nes", testrom.ROM())
+	other := fixturetest.File(t, "Other Game.nes", testrom.ROM())
 	base := serve(t, "-games", filepath.Dir(other), "-room-linger", "1m")
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/")

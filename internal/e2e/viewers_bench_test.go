@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telecart/telecart/internal/fixture"
-	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -33,7 +33,7 @@ func serveProcess(b *testing.B, args ...string) (string, int) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	var stderr fixture.SyncBuffer
+	var stderr fixturetest.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)
@@ -76,10 +76,10 @@ func BenchmarkViewers(b *testing.B) {
 func measureViewers(b *testing.B) {
 	const window = 5 * time.Second
 	base, pid := serveProcess(b, "-capacity", "1")
-	host := gobrowser.Dial(b, base)
+	host := gobrowsertest.Dial(b, base)
 	host.WaitGames()
 	room := host.Play(signal.Start{Game: testGame}).Room
-	viewers := []*gobrowser.Browser{host}
+	viewers := []*gobrowsertest.Browser{host}
 	var runner int
 	for range 100 {
 		if r := runnersOf(b, pid); len(r) == 1 {
@@ -96,7 +96,7 @@ func measureViewers(b *testing.B) {
 	var joins []float64
 	for _, n := range []int{1, 5, 10, 20} {
 		for len(viewers) < n {
-			v := gobrowser.Dial(b, base)
+			v := gobrowsertest.Dial(b, base)
 			v.WaitGames()
 			v.Join(signal.Join{Room: room})
 			viewers = append(viewers, v)

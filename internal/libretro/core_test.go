@@ -9,7 +9,7 @@ import (
 	"path/filepath"
 	"testing"
 
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/testrom"
 )
@@ -113,7 +113,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestOneCorePerProcess(t *testing.T) {
-	nes := fixture.Core(t, "nes")
+	nes := fixturetest.Core(t, "nes")
 	load(t, nes, nil)
 	if c, err := libretro.Load(libretro.Config{Path: nes}); !errors.Is(err, libretro.ErrCoreBusy) {
 		if c != nil {
@@ -124,7 +124,7 @@ func TestOneCorePerProcess(t *testing.T) {
 }
 
 func TestLoadGameErrors(t *testing.T) {
-	write := func(name string, data []byte) string { return fixture.File(t, name, data) }
+	write := func(name string, data []byte) string { return fixturetest.File(t, name, data) }
 	rom := testrom.ROM()
 	tests := []struct {
 		name string
@@ -138,7 +138,7 @@ func TestLoadGameErrors(t *testing.T) {
 		{"empty file", write("empty.nes", nil), libretro.ErrEmptyGame},
 		{"missing file", filepath.Join(t.TempDir(), "missing.nes"), os.ErrNotExist},
 	}
-	nes := fixture.Core(t, "nes")
+	nes := fixturetest.Core(t, "nes")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := load(t, nes, nil)
@@ -166,8 +166,8 @@ func TestSharedROMs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(filepath.Base(tt.rom), func(t *testing.T) {
-			rom := fixture.SharedROM(t, tt.rom)
-			c := load(t, fixture.Core(t, tt.system), nil)
+			rom := fixturetest.SharedROM(t, tt.rom)
+			c := load(t, fixturetest.Core(t, tt.system), nil)
 			if err := c.LoadGame(rom, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -236,8 +236,8 @@ func TestSharedROMs(t *testing.T) {
 }
 
 func TestStateErrors(t *testing.T) {
-	c := load(t, fixture.Core(t, "nes"), nil)
-	if err := c.LoadGame(fixture.TestROM(t), nil); err != nil {
+	c := load(t, fixturetest.Core(t, "nes"), nil)
+	if err := c.LoadGame(fixturetest.TestROM(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	state, err := c.SaveState()
@@ -267,7 +267,7 @@ func TestStateErrors(t *testing.T) {
 }
 
 func TestCoreOptionOverride(t *testing.T) {
-	rom := fixture.TestROM(t)
+	rom := fixturetest.TestROM(t)
 	tests := []struct {
 		name       string
 		options    map[string]string
@@ -279,7 +279,7 @@ func TestCoreOptionOverride(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := load(t, fixture.Core(t, "nes"), tt.options)
+			c := load(t, fixturetest.Core(t, "nes"), tt.options)
 			if err := c.LoadGame(rom, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -313,7 +313,7 @@ func TestDebianCores(t *testing.T) {
 			if err := os.WriteFile(path, tt.rom, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			c := load(t, fixture.Core(t, tt.system), nil)
+			c := load(t, fixturetest.Core(t, tt.system), nil)
 			if err := c.LoadGame(path, nil); err != nil {
 				t.Fatal(err)
 			}
@@ -386,7 +386,7 @@ func pceROM() []byte {
 // TestInputState checks what cores read for the state SetInput sets: each
 // joypad button, the bitmask, both sticks and analog buttons, on all ports.
 func TestInputState(t *testing.T) {
-	c := load(t, fixture.Core(t, "nes"), nil)
+	c := load(t, fixturetest.Core(t, "nes"), nil)
 	const mask = 256 // RETRO_DEVICE_ID_JOYPAD_MASK
 	in := libretro.Input{Buttons: 1<<libretro.ButtonA | 1<<libretro.ButtonLeft, Analog: [4]int16{-32768, 100, 32767, -5}}
 	if err := c.SetInput(3, in); err != nil {

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/runner/wire"
 )
 
@@ -29,11 +29,11 @@ func BenchmarkFrame(b *testing.B) {
 	for _, game := range games {
 		for _, codec := range []Codec{CodecVP8, CodecH264} {
 			b.Run(game.name+"/"+string(codec), func(b *testing.B) {
-				rom := fixture.TestROM(b)
+				rom := fixturetest.TestROM(b)
 				if game.rom != "" {
-					rom = fixture.SharedROM(b, game.rom)
+					rom = fixturetest.SharedROM(b, game.rom)
 				}
-				cfg := Config{Core: fixture.Core(b, game.system), Game: rom, Options: game.options, Video: VideoConfig{Codec: codec}}.withDefaults()
+				cfg := Config{Core: fixturetest.Core(b, game.system), Game: rom, Options: game.options, Video: VideoConfig{Codec: codec}}.withDefaults()
 				g, err := newGame(cfg, wire.NewWriter(io.Discard), slog.New(slog.DiscardHandler))
 				if err != nil {
 					b.Fatal(err)
@@ -75,11 +75,11 @@ func BenchmarkRunnerCPU(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	rom := fixture.TestROM(b)
+	rom := fixturetest.TestROM(b)
 	for i := 0; i < b.N; i++ {
 		stats := make(chan wire.Stats, 16)
 		p, err := Start(context.Background(), Options{
-			Config:  Config{Core: fixture.Core(b, "nes"), Game: rom},
+			Config:  Config{Core: fixturetest.Core(b, "nes"), Game: rom},
 			Command: []string{exe},
 			Env:     []string{"TELECART_TEST_RUNNER=1"},
 			Handlers: Handlers{Stats: func(s wire.Stats) {

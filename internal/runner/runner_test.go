@@ -15,7 +15,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/media/opus"
 	"github.com/telecart/telecart/internal/media/vpx"
 	"github.com/telecart/telecart/internal/media/yuv"
@@ -186,7 +186,7 @@ func colourMatch(got, want color.RGBA) bool {
 // button's colour in the frame the input was applied to, or the next. The
 // mark box comes along: off until player 1's Select flips it on, then on.
 func TestInputToPicture(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
+	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	pic := newPicture(t)
 
 	var seq uint32
@@ -265,7 +265,7 @@ func TestInputToPicture(t *testing.T) {
 // TestToneWhileAHeld decodes the Opus stream: silent with nothing held,
 // a tone while A is held.
 func TestToneWhileAHeld(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
+	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	dec, err := opus.NewDecoder(2)
 	if err != nil {
 		t.Fatal(err)
@@ -327,7 +327,7 @@ func TestToneWhileAHeld(t *testing.T) {
 func TestAudioFrames(t *testing.T) {
 	for _, d := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond} {
 		t.Run(d.String(), func(t *testing.T) {
-			s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t), Audio: runner.AudioConfig{FrameDuration: d}})
+			s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t), Audio: runner.AudioConfig{FrameDuration: d}})
 			dec, err := opus.NewDecoder(2)
 			if err != nil {
 				t.Fatal(err)
@@ -381,7 +381,7 @@ func TestSharedROMs(t *testing.T) {
 	} {
 		t.Run(filepath.Base(tt.rom), func(t *testing.T) {
 			t.Parallel()
-			s := mustStart(t, runner.Config{Core: fixture.Core(t, tt.system), Game: fixture.SharedROM(t, tt.rom)})
+			s := mustStart(t, runner.Config{Core: fixturetest.Core(t, tt.system), Game: fixturetest.SharedROM(t, tt.rom)})
 			pic := newPicture(t)
 			for range 600 {
 				pic.decode(t, s.nextVideo(t))
@@ -420,7 +420,7 @@ func TestSharedROMs(t *testing.T) {
 }
 
 func TestRequests(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
+	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	ctx := context.Background()
 	for range 5 { // past the power-up frames
 		s.nextVideo(t)
@@ -477,7 +477,7 @@ func TestRequests(t *testing.T) {
 }
 
 func TestH264(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t), Video: runner.VideoConfig{Codec: runner.CodecH264}})
+	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t), Video: runner.VideoConfig{Codec: runner.CodecH264}})
 	first := s.nextVideo(t)
 	if !first.Keyframe {
 		t.Fatal("first H.264 frame is not a keyframe")
@@ -494,7 +494,7 @@ func TestH264(t *testing.T) {
 // can: never faster than the core's rate. (Slower happens on a loaded
 // machine; how fast it runs on ours is BenchmarkRunnerCPU's business.)
 func TestPacing(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
+	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	var st wire.Stats
 	for range 2 { // the first interval includes start-up
 		select {
@@ -511,22 +511,22 @@ func TestPacing(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
-	nes := fixture.Core(t, "nes")
-	rom, err := os.ReadFile(fixture.TestROM(t))
+	nes := fixturetest.Core(t, "nes")
+	rom, err := os.ReadFile(fixturetest.TestROM(t))
 	if err != nil {
 		t.Fatal(err)
 	}
-	write := func(name string, data []byte) string { return fixture.File(t, name, data) }
+	write := func(name string, data []byte) string { return fixturetest.File(t, name, data) }
 	tests := []struct {
 		name string
 		cfg  runner.Config
 		want error
 	}{
-		{"missing core", runner.Config{Core: "/nonexistent/core_libretro.so", Game: fixture.TestROM(t)}, runner.ErrFailed},
+		{"missing core", runner.Config{Core: "/nonexistent/core_libretro.so", Game: fixturetest.TestROM(t)}, runner.ErrFailed},
 		{"truncated ROM", runner.Config{Core: nes, Game: write("truncated.nes", rom[:len(rom)/2])}, runner.ErrFailed},
-		{"ROM for another system", runner.Config{Core: fixture.Core(t, "gba"), Game: write("test.gba", rom)}, runner.ErrFailed},
+		{"ROM for another system", runner.Config{Core: fixturetest.Core(t, "gba"), Game: write("test.gba", rom)}, runner.ErrFailed},
 		{"missing ROM", runner.Config{Core: nes, Game: filepath.Join(t.TempDir(), "missing.nes")}, runner.ErrFailed},
-		{"bad codec", runner.Config{Core: nes, Game: fixture.TestROM(t), Video: runner.VideoConfig{Codec: "mpeg2"}}, runner.ErrInvalidConfig},
+		{"bad codec", runner.Config{Core: nes, Game: fixturetest.TestROM(t), Video: runner.VideoConfig{Codec: "mpeg2"}}, runner.ErrInvalidConfig},
 		{"no game", runner.Config{Core: nes}, runner.ErrInvalidConfig},
 	}
 	for _, tt := range tests {
@@ -555,7 +555,7 @@ func TestChildFailures(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			opts := runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
+			opts := runnertest.Options(runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 			opts.HangTimeout = time.Second
 			s, err := start(t, opts)
 			if err != nil {
@@ -582,7 +582,7 @@ func TestChildFailures(t *testing.T) {
 }
 
 func TestCloseStopsCleanly(t *testing.T) {
-	s := mustStart(t, runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)})
+	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	s.nextVideo(t)
 	if err := s.Close(); err != nil {
 		t.Fatalf("close: %v", err)

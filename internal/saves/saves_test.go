@@ -9,7 +9,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/storage"
 )
 
@@ -31,8 +31,8 @@ func stores(t *testing.T) map[string]*storage.Store {
 		t.Fatal(err)
 	}
 	s3, err := storage.S3(ctx, storage.S3Config{
-		Endpoint: fixture.S3(t), Bucket: "saves-test",
-		AccessKey: fixture.S3AccessKey, SecretKey: fixture.S3SecretKey, Insecure: true,
+		Endpoint: fixturetest.S3(t), Bucket: "saves-test",
+		AccessKey: fixturetest.S3AccessKey, SecretKey: fixturetest.S3SecretKey, Insecure: true,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 )
 
 // openBackend makes a fresh store of a kind: a local directory, or a
@@ -28,8 +28,8 @@ func openBackend(t *testing.T, kind string) *Store {
 		return s
 	case "s3":
 		s, err := S3(context.Background(), S3Config{
-			Endpoint: fixture.S3(t), Bucket: "telecart-test",
-			AccessKey: fixture.S3AccessKey, SecretKey: fixture.S3SecretKey, Insecure: true,
+			Endpoint: fixturetest.S3(t), Bucket: "telecart-test",
+			AccessKey: fixturetest.S3AccessKey, SecretKey: fixturetest.S3SecretKey, Insecure: true,
 		})
 		if err != nil {
 			t.Fatal(err)

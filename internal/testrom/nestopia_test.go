@@ -5,7 +5,7 @@ import (
 	"image/color"
 	"testing"
 
-	"github.com/telecart/telecart/internal/fixture"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/testrom"
 )
@@ -26,12 +26,12 @@ const bootFrames = 4
 // one test, and runs it until it reads input.
 func startNES(t *testing.T) *nes {
 	t.Helper()
-	c, err := libretro.Load(libretro.Config{Path: fixture.Core(t, "nes"), SystemDir: t.TempDir(), SaveDir: t.TempDir()})
+	c, err := libretro.Load(libretro.Config{Path: fixturetest.Core(t, "nes"), SystemDir: t.TempDir(), SaveDir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	if err := c.LoadGame(fixture.TestROM(t), nil); err != nil {
+	if err := c.LoadGame(fixturetest.TestROM(t), nil); err != nil {
 		t.Fatal(err)
 	}
 	n := &nes{core: c}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 )
@@ -64,15 +64,15 @@ func TestDrain(t *testing.T) {
 	}
 	// The running room plays on, and takes a spectator.
 	q.Join(signal.Join{Room: room})
-	q.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
+	q.WaitColour(t, gobrowsertest.Decoder(t), testrom.FillPoint(), testrom.FillColor())
 
 	// Everyone leaves; the room ends after its linger time; the worker goes.
 	watcher := c.browse(t)
-	gobrowser.Await[signal.Hello](watcher)
+	gobrowsertest.Await[signal.Hello](watcher)
 	p.Send(signal.Quit{})
 	q.Send(signal.Quit{})
 	for range 10 {
-		if h := gobrowser.Await[signal.Hello](watcher); len(h.Workers) == 0 {
+		if h := gobrowsertest.Await[signal.Hello](watcher); len(h.Workers) == 0 {
 			return
 		}
 	}
@@ -100,7 +100,7 @@ func TestWorkerEndpoints(t *testing.T) {
 		t.Errorf("an idle connected worker is not ready: %d", code)
 	}
 	p.Play(signal.Start{Game: testGame})
-	dec := gobrowser.Decoder(t)
+	dec := gobrowsertest.Decoder(t)
 	<-p.Input
 	for _, b := range []testrom.Button{testrom.A, testrom.B} {
 		p.Press(t, b.Joypad())

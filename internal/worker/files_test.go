@@ -14,7 +14,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
-	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 )
@@ -172,9 +172,9 @@ func TestSaveFilesOverWebRTC(t *testing.T) {
 	a := c.browse(t)
 	a.WaitGames()
 	a.Play(signal.Start{Game: testGame, Player: ann})
-	gobrowser.Await[signal.Saves](a) // the game runs
+	gobrowsertest.Await[signal.Saves](a) // the game runs
 	a.Send(signal.Save{Slot: 1})
-	gobrowser.Await[signal.Saves](a)
+	gobrowsertest.Await[signal.Saves](a)
 	ctx := context.Background()
 	list, err := st.List(ctx, ann, testGame)
 	if err != nil || len(list) != 1 {

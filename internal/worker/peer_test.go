@@ -12,8 +12,8 @@ import (
 	"github.com/pion/rtcp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/telecart/telecart/internal/fixture"
-	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/media/vpx"
 	"github.com/telecart/telecart/internal/pad"
@@ -32,7 +32,7 @@ func newTestRoom(t *testing.T) *room.Room {
 	t.Helper()
 	r, err := room.New(room.Params{
 		ID:     room.NewID(),
-		Runner: runnertest.Options(runner.Config{Core: fixture.Core(t, "nes"), Game: fixture.TestROM(t)}),
+		Runner: runnertest.Options(runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)}),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func newTestRoom(t *testing.T) *room.Room {
 }
 
 // connect runs the signalling a coordinator will relay, in-process.
-func connect(t *testing.T, api *webrtc.API, r *room.Room, slot int, c *gobrowser.Client) *Peer {
+func connect(t *testing.T, api *webrtc.API, r *room.Room, slot int, c *gobrowsertest.Client) *Peer {
 	t.Helper()
 	if err := r.Join("test", "", slot); err != nil {
 		t.Fatal(err)
@@ -98,16 +98,16 @@ func connect(t *testing.T, api *webrtc.API, r *room.Room, slot int, c *gobrowser
 // play connects a client to a fresh room through a worker API with these
 // ICE settings, in a player slot (0: watching), and returns once the
 // client decodes the game's idle picture.
-func play(t *testing.T, ice ICEConfig, slot int) (*gobrowser.Client, *Peer, *vpx.Decoder) {
+func play(t *testing.T, ice ICEConfig, slot int) (*gobrowsertest.Client, *Peer, *vpx.Decoder) {
 	t.Helper()
 	api, err := newAPI(runner.CodecVP8, ice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	r := newTestRoom(t)
-	c := gobrowser.NewClient(t)
+	c := gobrowsertest.NewClient(t)
 	peer := connect(t, api, r, slot, c)
-	dec := gobrowser.Decoder(t)
+	dec := gobrowsertest.Decoder(t)
 	c.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 	return c, peer, dec
 }
@@ -159,7 +159,7 @@ func TestSpectatorInputIgnored(t *testing.T) {
 		t.Fatal(err)
 	}
 	for range 30 {
-		if got, ok := gobrowser.Colour(t, dec, <-c.Frames, testrom.FillPoint()); ok && !gobrowser.Near(got, testrom.FillColor()) {
+		if got, ok := gobrowsertest.Colour(t, dec, <-c.Frames, testrom.FillPoint()); ok && !gobrowsertest.Near(got, testrom.FillColor()) {
 			t.Fatalf("a spectator's A press changed the picture to %v", got)
 		}
 	}

@@ -8,7 +8,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/media/vpx"
 	"github.com/telecart/telecart/internal/room"
@@ -46,14 +46,14 @@ func holder(s signal.RoomState, slot int) string {
 }
 
 // steady watches a picture for a moment and fails if it ever leaves want.
-func steady(t *testing.T, b *gobrowser.Browser, dec *vpx.Decoder, p image.Point, want color.RGBA, what string) {
+func steady(t *testing.T, b *gobrowsertest.Browser, dec *vpx.Decoder, p image.Point, want color.RGBA, what string) {
 	t.Helper()
 	seen := b.Watch(t, dec, p, 300*time.Millisecond)
 	if len(seen) == 0 {
 		t.Fatalf("%s: no picture for 300 ms", what)
 	}
 	for _, c := range seen {
-		if !gobrowser.Near(c, want) {
+		if !gobrowsertest.Near(c, want) {
 			t.Fatalf("%s: the picture at %v changed to %v", what, p, c)
 		}
 	}
@@ -69,7 +69,7 @@ func TestRoomByLink(t *testing.T) {
 	ann := c.browse(t)
 	ann.WaitGames()
 	started := ann.Play(signal.Start{Game: testGame, Nick: "ann"})
-	annDec := gobrowser.Decoder(t)
+	annDec := gobrowsertest.Decoder(t)
 	ann.WaitColour(t, annDec, testrom.FillPoint(), testrom.FillColor())
 
 	bob := c.browse(t)
@@ -78,7 +78,7 @@ func TestRoomByLink(t *testing.T) {
 	if joined.Room != started.Room || joined.Game.ID != testGame {
 		t.Fatalf("joined %+v, want room %s", joined, started.Room)
 	}
-	bobDec := gobrowser.Decoder(t)
+	bobDec := gobrowsertest.Decoder(t)
 	bob.WaitColour(t, bobDec, testrom.FillPoint(), testrom.FillColor())
 	state := bob.WaitRoom("bob watching, ann in slot 1", func(s signal.RoomState) bool {
 		return len(s.Members) == 2 && slotOf(s, s.You) == 0 && holder(s, 1) == "ann"
@@ -105,7 +105,7 @@ func TestRoomByLink(t *testing.T) {
 	cy.WaitGames()
 	cy.Join(signal.Join{Room: started.Room, Nick: "cy"})
 	cy.Send(signal.Seat{Slot: 2})
-	if p := gobrowser.Await[signal.Refused](cy); p != (signal.Refused{Code: signal.CodeSlotTaken, Message: "Someone else holds controller 2."}) {
+	if p := gobrowsertest.Await[signal.Refused](cy); p != (signal.Refused{Code: signal.CodeSlotTaken, Message: "Someone else holds controller 2."}) {
 		t.Fatalf("taking a held slot: %+v, want refused %s", p, signal.CodeSlotTaken)
 	}
 	bob.Send(signal.Seat{Slot: 0})
@@ -116,7 +116,7 @@ func TestRoomByLink(t *testing.T) {
 	ann.WaitRoom("cy in slot 2", func(s signal.RoomState) bool { return holder(s, 2) == "cy" })
 
 	// Everyone leaves; the room lives on for the linger time, then ends.
-	for _, b := range []*gobrowser.Browser{ann, bob, cy} {
+	for _, b := range []*gobrowsertest.Browser{ann, bob, cy} {
 		b.Close()
 	}
 	if n := c.worker.roomCount(); n != 1 {
@@ -139,7 +139,7 @@ func TestCrowdplay(t *testing.T) {
 	ann := c.browse(t)
 	ann.WaitGames()
 	started := ann.Play(signal.Start{Game: testGame, Crowd: true})
-	dec := gobrowser.Decoder(t)
+	dec := gobrowsertest.Decoder(t)
 	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 	bob := c.browse(t)
 	bob.WaitGames()
@@ -254,7 +254,7 @@ func TestFullWorker(t *testing.T) {
 // at the frame rate they had.
 func TestRunnerKilled(t *testing.T) {
 	c := newCluster(t, 3)
-	var players []*gobrowser.Browser
+	var players []*gobrowsertest.Browser
 	var rooms []string
 	for range 3 {
 		b := c.browse(t)
@@ -263,7 +263,7 @@ func TestRunnerKilled(t *testing.T) {
 		players = append(players, b)
 	}
 	for _, b := range players {
-		b.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
+		b.WaitColour(t, gobrowsertest.Decoder(t), testrom.FillPoint(), testrom.FillColor())
 	}
 	frames := func() (n [3]int64) {
 		for i, b := range players {
@@ -282,7 +282,7 @@ func TestRunnerKilled(t *testing.T) {
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	if e := gobrowser.Await[signal.Ended](players[1]); e.Reason == "" {
+	if e := gobrowsertest.Await[signal.Ended](players[1]); e.Reason == "" {
 		t.Fatalf("the killed room's player got %+v, want ended with a reason", e)
 	}
 	time.Sleep(window)

@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/telecart/telecart/internal/fixture"
-	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/room"
@@ -46,10 +46,10 @@ func TestSaveAndLoad(t *testing.T) {
 	a := c.browse(t)
 	a.WaitGames()
 	started := a.Play(signal.Start{Game: testGame, Player: ann})
-	if list := gobrowser.Await[signal.Saves](a); len(list.Saves) != 0 {
+	if list := gobrowsertest.Await[signal.Saves](a); len(list.Saves) != 0 {
 		t.Fatalf("saves of a new player: %+v", list)
 	}
-	dec := gobrowser.Decoder(t)
+	dec := gobrowsertest.Decoder(t)
 	a.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 	// The mark on, as saved; off after the save.
 	mark := testrom.MarkBox().Min.Add(testrom.MarkBox().Size().Div(2))
@@ -63,7 +63,7 @@ func TestSaveAndLoad(t *testing.T) {
 	flipMark(true)
 
 	a.Send(signal.Save{Slot: 2})
-	list := gobrowser.Await[signal.Saves](a)
+	list := gobrowsertest.Await[signal.Saves](a)
 	if list.Saved != 2 || len(list.Saves) != 1 || list.Saves[0].Slot != 2 || time.Since(time.UnixMilli(list.Saves[0].Time)) > time.Minute {
 		t.Fatalf("after saving to slot 2: %+v", list)
 	}
@@ -75,10 +75,10 @@ func TestSaveAndLoad(t *testing.T) {
 		t.Errorf("thumbnail of %v, want the picture halved, 128x112", b.Size())
 	}
 	fill := testrom.FillPoint()
-	if got := color.RGBAModel.Convert(pic.At(fill.X/2, fill.Y/2)).(color.RGBA); !gobrowser.Near(got, testrom.FillColor()) {
+	if got := color.RGBAModel.Convert(pic.At(fill.X/2, fill.Y/2)).(color.RGBA); !gobrowsertest.Near(got, testrom.FillColor()) {
 		t.Errorf("thumbnail shows %v, want the idle fill %v", got, testrom.FillColor())
 	}
-	if got := color.RGBAModel.Convert(pic.At(mark.X/2, mark.Y/2)).(color.RGBA); !gobrowser.Near(got, testrom.MarkColor(true)) {
+	if got := color.RGBAModel.Convert(pic.At(mark.X/2, mark.Y/2)).(color.RGBA); !gobrowsertest.Near(got, testrom.MarkColor(true)) {
 		t.Errorf("thumbnail shows the mark %v, want on %v", got, testrom.MarkColor(true))
 	}
 	flipMark(false)
@@ -87,13 +87,13 @@ func TestSaveAndLoad(t *testing.T) {
 	b := c.browse(t)
 	b.WaitGames()
 	b.Join(signal.Join{Room: started.Room, Player: bob})
-	gobrowser.Await[signal.Saves](b)
+	gobrowsertest.Await[signal.Saves](b)
 	b.Send(signal.Save{Slot: 1})
-	if list := gobrowser.Await[signal.Saves](b); list.Saved != 1 || len(list.Saves) != 1 {
+	if list := gobrowsertest.Await[signal.Saves](b); list.Saved != 1 || len(list.Saves) != 1 {
 		t.Fatalf("the spectator's save: %+v", list)
 	}
 	b.Send(signal.Load{Slot: 1})
-	if r := gobrowser.Await[signal.Refused](b); r.Code != signal.CodeNotPlaying {
+	if r := gobrowsertest.Await[signal.Refused](b); r.Code != signal.CodeNotPlaying {
 		t.Errorf("a spectator's load: %+v, want %s", r, signal.CodeNotPlaying)
 	}
 
@@ -101,13 +101,13 @@ func TestSaveAndLoad(t *testing.T) {
 	// the room hears of it.
 	a.Send(signal.Load{Slot: 2})
 	a.WaitColour(t, dec, mark, testrom.MarkColor(true))
-	for _, who := range []*gobrowser.Browser{a, b} {
-		if loaded := gobrowser.Await[signal.Loaded](who); loaded.Save.Slot != 2 || loaded.By != a.Room().You {
+	for _, who := range []*gobrowsertest.Browser{a, b} {
+		if loaded := gobrowsertest.Await[signal.Loaded](who); loaded.Save.Slot != 2 || loaded.By != a.Room().You {
 			t.Errorf("loaded: %+v, want slot 2 by %s", loaded, a.Room().You)
 		}
 	}
 	a.Send(signal.Load{Slot: 3})
-	if r := gobrowser.Await[signal.Refused](a); r.Code != signal.CodeNoSave {
+	if r := gobrowsertest.Await[signal.Refused](a); r.Code != signal.CodeNoSave {
 		t.Errorf("loading an empty slot: %+v, want %s", r, signal.CodeNoSave)
 	}
 
@@ -116,7 +116,7 @@ func TestSaveAndLoad(t *testing.T) {
 	nobody.WaitGames()
 	nobody.Join(signal.Join{Room: started.Room})
 	nobody.Send(signal.Save{Slot: 1})
-	if r := gobrowser.Await[signal.Refused](nobody); r.Code != signal.CodeNoPlayer {
+	if r := gobrowsertest.Await[signal.Refused](nobody); r.Code != signal.CodeNoPlayer {
 		t.Errorf("saving without a player id: %+v, want %s", r, signal.CodeNoPlayer)
 	}
 }
@@ -129,7 +129,7 @@ func TestAutosaveWhenRoomEnds(t *testing.T) {
 	a := c.browse(t)
 	a.WaitGames()
 	a.Play(signal.Start{Game: testGame, Player: ann})
-	a.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
+	a.WaitColour(t, gobrowsertest.Decoder(t), testrom.FillPoint(), testrom.FillColor())
 	a.Send(signal.Quit{})
 	waitRooms(t, c.worker, 0) // after the linger time
 	var list []saves.Save
@@ -144,11 +144,11 @@ func TestAutosaveWhenRoomEnds(t *testing.T) {
 		t.Fatalf("saves after the room ended: %+v", list)
 	}
 	a.Play(signal.Start{Game: testGame, Player: ann})
-	if got := gobrowser.Await[signal.Saves](a); len(got.Saves) != 1 || got.Saves[0].Slot != 0 {
+	if got := gobrowsertest.Await[signal.Saves](a); len(got.Saves) != 1 || got.Saves[0].Slot != 0 {
 		t.Fatalf("the next game's saves: %+v, want the autosave", got)
 	}
 	a.Send(signal.Load{Slot: 0})
-	if l := gobrowser.Await[signal.Loaded](a); l.Save.Slot != 0 {
+	if l := gobrowsertest.Await[signal.Loaded](a); l.Save.Slot != 0 {
 		t.Fatalf("loaded %+v, want the autosave", l)
 	}
 }
@@ -156,7 +156,7 @@ func TestAutosaveWhenRoomEnds(t *testing.T) {
 // TestBatterySave gives a player's game its battery save: the room starts
 // with the SRAM stored for its starter, and stores it again as it ends.
 func TestBatterySave(t *testing.T) {
-	rom := fixture.SharedROM(t, "gba/anguna.gba")
+	rom := fixturetest.SharedROM(t, "gba/anguna.gba")
 	const game = "gba:anguna.gba"
 	opt, st := withSaves(t)
 	c := newCluster(t, 1, opt, func(cfg *Config) {
@@ -164,7 +164,7 @@ func TestBatterySave(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		cfg.Library, cfg.CoreDirs = lib, []string{filepath.Dir(fixture.Core(t, "gba"))}
+		cfg.Library, cfg.CoreDirs = lib, []string{filepath.Dir(fixturetest.Core(t, "gba"))}
 	})
 	sramOf := func(id string) []byte {
 		t.Helper()
@@ -212,7 +212,7 @@ func TestBatterySave(t *testing.T) {
 // on from the save on another: with S3, no worker is special.
 func TestContinueOnAnotherWorker(t *testing.T) {
 	s3, err := storage.S3(t.Context(), storage.S3Config{
-		Endpoint: fixture.S3(t), Bucket: "saves", AccessKey: fixture.S3AccessKey, SecretKey: fixture.S3SecretKey, Insecure: true,
+		Endpoint: fixturetest.S3(t), Bucket: "saves", AccessKey: fixturetest.S3AccessKey, SecretKey: fixturetest.S3SecretKey, Insecure: true,
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -222,27 +222,27 @@ func TestContinueOnAnotherWorker(t *testing.T) {
 	p := c.browse(t)
 	p.WaitGames()
 	p.Play(signal.Start{Game: testGame, Player: ann})
-	gobrowser.Await[signal.Saves](p)
+	gobrowsertest.Await[signal.Saves](p)
 	p.Send(signal.Save{Slot: 3})
-	if list := gobrowser.Await[signal.Saves](p); list.Saved != 3 {
+	if list := gobrowsertest.Await[signal.Saves](p); list.Saved != 3 {
 		t.Fatalf("save on a: %+v", list)
 	}
 
 	// Worker a goes away; b comes.
 	c.stopWorker()
-	gobrowser.Await[signal.Ended](p)
+	gobrowsertest.Await[signal.Ended](p)
 	b, _ := c.addWorker(t, 1, shared, func(cfg *Config) { cfg.ID = "b" })
 	p.WaitGames()
 	p.Play(signal.Start{Game: testGame, Player: ann})
 	if b.roomCount() != 1 {
 		t.Fatal("the game did not start on worker b")
 	}
-	list := gobrowser.Await[signal.Saves](p)
+	list := gobrowsertest.Await[signal.Saves](p)
 	if len(list.Saves) == 0 || !slices.ContainsFunc(list.Saves, func(s signal.SaveInfo) bool { return s.Slot == 3 }) {
 		t.Fatalf("saves on b: %+v, want slot 3 from a", list)
 	}
 	p.Send(signal.Load{Slot: 3})
-	if l := gobrowser.Await[signal.Loaded](p); l.Save.Slot != 3 {
+	if l := gobrowsertest.Await[signal.Loaded](p); l.Save.Slot != 3 {
 		t.Fatalf("loaded %+v on b, want slot 3", l)
 	}
 }

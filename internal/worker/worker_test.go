@@ -14,8 +14,8 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/telecart/telecart/internal/coordinator"
-	"github.com/telecart/telecart/internal/fixture"
-	"github.com/telecart/telecart/internal/gobrowser"
+	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/pad"
@@ -92,7 +92,7 @@ func (c *cluster) addWorker(t *testing.T, capacity int, options ...func(*Config)
 	t.Helper()
 	lib, err := library.New(library.Game{
 		GameInfo: signal.GameInfo{ID: testGame, Title: "Telecart Test ROM", System: "nes"},
-		Path:     fixture.TestROM(t),
+		Path:     fixturetest.TestROM(t),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +102,7 @@ func (c *cluster) addWorker(t *testing.T, capacity int, options ...func(*Config)
 		Coordinator: "ws" + strings.TrimPrefix(c.srv.URL, "http") + "/worker",
 		Token:       "secret",
 		Library:     lib,
-		CoreDirs:    []string{filepath.Dir(fixture.Core(t, "nes"))},
+		CoreDirs:    []string{filepath.Dir(fixturetest.Core(t, "nes"))},
 		Runner:      runnertest.Options(runner.Config{}),
 		ICE:         ICEConfig{Loopback: true},
 		Linger:      testLinger,
@@ -128,9 +128,9 @@ func (c *cluster) addWorker(t *testing.T, capacity int, options ...func(*Config)
 	return w, stop
 }
 
-func (c *cluster) browse(t *testing.T) *gobrowser.Browser {
+func (c *cluster) browse(t *testing.T) *gobrowsertest.Browser {
 	t.Helper()
-	return gobrowser.Dial(t, c.srv.URL)
+	return gobrowsertest.Dial(t, c.srv.URL)
 }
 
 // TestPlayThroughCoordinator plays the test ROM the way a browser will:
@@ -147,7 +147,7 @@ func TestPlayThroughCoordinator(t *testing.T) {
 	if started.Width != 256 || started.Height != 224 || started.Game.ID != testGame || started.Room == "" {
 		t.Fatalf("started %+v", started)
 	}
-	dec := gobrowser.Decoder(t)
+	dec := gobrowsertest.Decoder(t)
 	b.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 	dc := <-b.Input
 	if err := dc.Send(pad.State{Seq: 1, Buttons: 1 << libretro.ButtonStart}.Marshal()); err != nil {
@@ -225,7 +225,7 @@ func TestRedial(t *testing.T) {
 	}
 	// The worker registered its running room again: its link still works.
 	again.Join(signal.Join{Room: running})
-	again.WaitColour(t, gobrowser.Decoder(t), testrom.FillPoint(), testrom.FillColor())
+	again.WaitColour(t, gobrowsertest.Decoder(t), testrom.FillPoint(), testrom.FillColor())
 }
 
 // TestQuitThenStart quits a game and starts another at once on a worker
@@ -265,7 +265,7 @@ func TestCoordinatorRestart(t *testing.T) {
 	if started.Resume == "" {
 		t.Fatal("started carries no secret to resume with")
 	}
-	dec := gobrowser.Decoder(t)
+	dec := gobrowsertest.Decoder(t)
 	p.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 
 	c.restartCoordinator(t, func() {

@@ -1,4 +1,4 @@
-package gobrowser
+package gobrowsertest
 
 import (
 	"context"
@@ -93,7 +93,7 @@ func (b *Browser) readLoop(ws *websocket.Conn, inbox chan<- received) {
 		}
 		m, p, err := signal.Decode(data)
 		if err != nil {
-			b.t.Errorf("gobrowser: decode %s: %v", data, err)
+			b.t.Errorf("gobrowsertest: decode %s: %v", data, err)
 			continue
 		}
 		b.mu.Lock()
@@ -161,11 +161,11 @@ func (b *Browser) ReadMessage() (signal.Message, signal.Payload) {
 	select {
 	case r, ok := <-b.inbox:
 		if !ok {
-			b.t.Fatal("gobrowser: the coordinator closed the socket")
+			b.t.Fatal("gobrowsertest: the coordinator closed the socket")
 		}
 		return r.m, r.p
 	case <-time.After(10 * time.Second):
-		b.t.Fatal("gobrowser: no message for 10 s")
+		b.t.Fatal("gobrowsertest: no message for 10 s")
 	}
 	return signal.Message{}, nil
 }
@@ -187,7 +187,7 @@ func (b *Browser) ReadError() signal.Error {
 			return e
 		}
 	}
-	b.t.Fatal("gobrowser: no error in 100 messages")
+	b.t.Fatal("gobrowsertest: no error in 100 messages")
 	return signal.Error{}
 }
 
@@ -201,7 +201,7 @@ func Await[T signal.Payload](b *Browser) T {
 		}
 	}
 	var none T
-	b.t.Fatalf("gobrowser: no %T in 20 messages", none)
+	b.t.Fatalf("gobrowsertest: no %T in 20 messages", none)
 	return none
 }
 
@@ -214,7 +214,7 @@ func (b *Browser) WaitGames() signal.Hello {
 			return h
 		}
 	}
-	b.t.Fatal("gobrowser: no hello with games")
+	b.t.Fatal("gobrowsertest: no hello with games")
 	return signal.Hello{}
 }
 
@@ -283,7 +283,7 @@ func (b *Browser) enter(p signal.Payload) signal.Started {
 				addCandidate(b.PC, c)
 			}
 		default:
-			b.t.Fatalf("gobrowser: unexpected %s %+v while starting", p.Type(), p)
+			b.t.Fatalf("gobrowsertest: unexpected %s %+v while starting", p.Type(), p)
 		}
 	}
 	return *started
@@ -343,6 +343,6 @@ func waitFor[T any](b *Browser, what string, get func() T, ok func(T) bool) T {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	b.t.Fatalf("gobrowser: %s: not after 5 s; last %+v", what, v)
+	b.t.Fatalf("gobrowsertest: %s: not after 5 s; last %+v", what, v)
 	return v
 }

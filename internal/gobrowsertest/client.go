@@ -1,8 +1,8 @@
-// Package gobrowser is a browser written in Go, for tests and benchmarks:
+// Package gobrowsertest is a browser written in Go, for tests and benchmarks:
 // it speaks the web app's signalling protocol on /ws and receives a room's
 // stream over real WebRTC with Pion, so a test can play, watch and count
 // frames without Chromium, and a benchmark can be twenty viewers at once.
-package gobrowser
+package gobrowsertest
 
 import (
 	"image"
@@ -153,7 +153,7 @@ func (c *Client) Press(t testing.TB, buttons uint16) {
 	s, dc := pad.State{Seq: c.seq, Buttons: buttons}, c.channel
 	c.mu.Unlock()
 	if dc == nil {
-		t.Fatal("gobrowser: no input channel yet")
+		t.Fatal("gobrowsertest: no input channel yet")
 	}
 	if err := dc.Send(s.Marshal()); err != nil {
 		t.Fatal(err)
