@@ -2,8 +2,6 @@ package cli
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"flag"
 	"fmt"
@@ -81,7 +79,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	if cfg.Token == "" {
-		cfg.Token = randomToken()
+		// Its one worker is in the same process, and nothing else
+		// should join.
+		cfg.Token = signal.NewID[string](signal.SecretBytes)
 	}
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
@@ -254,7 +254,7 @@ func newWorker(ctx context.Context, e *env, cfg config.Config) (*worker.Worker, 
 	rc := cfg.RunnerConfig()
 	rc.SystemDir, rc.SaveDir = dir, dir
 	w, err := worker.New(worker.Config{
-		ID: cfg.WorkerID, Zone: cfg.Zone, Ping: cfg.PingURL, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
+		ID: signal.WorkerID(cfg.WorkerID), Zone: cfg.Zone, Ping: cfg.PingURL, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
 		Saves: store, Autosave: time.Duration(cfg.Autosave),
 		Coordinator: cfg.Coordinator, Token: cfg.Token,
 		Library: lib, CoreDirs: cfg.Cores,
@@ -316,12 +316,4 @@ func runUntilDone(ctx context.Context, w *worker.Worker, srv *http.Server, serve
 		err = nil
 	}
 	return err
-}
-
-// randomToken is the embedded default's worker token: its one worker is
-// in the same process, and nothing else should join.
-func randomToken() string {
-	var b [18]byte
-	_, _ = rand.Read(b[:]) // never fails on Linux
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }

@@ -30,7 +30,7 @@ type browserConn struct {
 	room    *roomEntry       // guarded by Coordinator.mu
 	// latency is the browser's newest report, in ms by worker id; guarded
 	// by Coordinator.mu.
-	latency map[string]float64
+	latency map[signal.WorkerID]float64
 }
 
 func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
@@ -194,7 +194,7 @@ func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Sta
 }
 
 // enter sends a join or a resume to the worker that runs the room.
-func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room string, req signal.Payload) {
+func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room signal.RoomID, req signal.Payload) {
 	c.mu.Lock()
 	r := c.rooms[room]
 	if r == nil {
@@ -229,7 +229,7 @@ type awaitingEnter struct {
 
 // enterAwaiting lets the browsers waiting for a room in, now that a worker
 // has registered it.
-func (c *Coordinator) enterAwaiting(room string) {
+func (c *Coordinator) enterAwaiting(room signal.RoomID) {
 	for _, a := range c.takeAwaiting(room) {
 		c.enter(a.b, a.ref, room, a.req)
 	}
@@ -237,7 +237,7 @@ func (c *Coordinator) enterAwaiting(room string) {
 
 // stopAwaiting tells the browsers still waiting for a room, once the
 // rejoin window is over, that it has ended.
-func (c *Coordinator) stopAwaiting(room string) {
+func (c *Coordinator) stopAwaiting(room signal.RoomID) {
 	for _, a := range c.takeAwaiting(room) {
 		_ = a.b.send(a.ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
 	}
@@ -245,7 +245,7 @@ func (c *Coordinator) stopAwaiting(room string) {
 
 // takeAwaiting takes the browsers waiting for a room that are still here
 // and have not gone into another room meanwhile.
-func (c *Coordinator) takeAwaiting(room string) []awaitingEnter {
+func (c *Coordinator) takeAwaiting(room signal.RoomID) []awaitingEnter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	waiting := slices.DeleteFunc(c.awaiting[room], func(a awaitingEnter) bool { return !c.browsers[a.b] || a.b.session != "" })

@@ -6,9 +6,7 @@ package coordinator
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"io/fs"
@@ -74,16 +72,16 @@ type Coordinator struct {
 	log *slog.Logger
 
 	mu       sync.Mutex
-	workers  map[string]*workerConn
+	workers  map[signal.WorkerID]*workerConn
 	sessions map[signal.SessionID]*browserConn
 	browsers map[*browserConn]bool
-	rooms    map[string]*roomEntry
+	rooms    map[signal.RoomID]*roomEntry
 	ended    endedRooms
 	// started is when this coordinator began; awaiting holds, by room id,
 	// the joins and resumes of rooms no worker has registered yet, within
 	// the rejoin window (see Config.RejoinWindow).
 	started  time.Time
-	awaiting map[string][]awaitingEnter
+	awaiting map[signal.RoomID][]awaitingEnter
 	// roomsDue is set while a live rooms broadcast is scheduled;
 	// workersDue, when a worker came, went or changed since the last.
 	roomsDue, workersDue bool
@@ -115,11 +113,11 @@ func New(cfg Config) *Coordinator {
 		cfg:      cfg,
 		log:      cfg.Logger,
 		started:  time.Now(),
-		awaiting: map[string][]awaitingEnter{},
-		workers:  map[string]*workerConn{},
+		awaiting: map[signal.RoomID][]awaitingEnter{},
+		workers:  map[signal.WorkerID]*workerConn{},
 		sessions: map[signal.SessionID]*browserConn{},
 		browsers: map[*browserConn]bool{},
-		rooms:    map[string]*roomEntry{},
+		rooms:    map[signal.RoomID]*roomEntry{},
 		metrics:  metrics.New(),
 	}
 	count := func(read func() int) func() float64 {
@@ -217,15 +215,6 @@ func (c conn) write(b []byte) error {
 	return c.ws.Write(ctx, websocket.MessageText, b)
 }
 
-// randomID returns n random bytes, URL-safe: 12 for a session (which must
-// not be guessed), 6 for a room (8 characters to share, and a room's
-// link is meant to be handed around anyway).
-func randomID(n int) string {
-	b := make([]byte, n)
-	_, _ = rand.Read(b) // never fails on Linux
-	return base64.RawURLEncoding.EncodeToString(b)
-}
-
 // games is the library of every worker, without duplicates, by title.
 func (c *Coordinator) games() []signal.GameInfo {
 	c.mu.Lock()
@@ -250,7 +239,7 @@ func (c *Coordinator) games() []signal.GameInfo {
 // not draining and have a free place (the one asked for by hand, if any):
 // those of the zone asked for, when one of them can take the room; then
 // the one the browser measured fastest; then the least loaded.
-func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Start) (*workerConn, signal.SessionID, string, error) {
+func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Start) (*workerConn, signal.SessionID, signal.RoomID, error) {
 	defer metrics.Since(c.pickTime, time.Now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -283,9 +272,9 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 		loads[w] = w.load()
 	}
 	best := slices.MinFunc(open, func(x, y *workerConn) int { return b.compare(x, y, loads) })
-	roomID := randomID(6)
+	roomID := signal.NewID[signal.RoomID](signal.NameBytes)
 	for c.rooms[roomID] != nil || c.ended.game(roomID) != nil {
-		roomID = randomID(6)
+		roomID = signal.NewID[signal.RoomID](signal.NameBytes)
 	}
 	r := c.addRoom(best, signal.Listing{ID: roomID, Game: info, Players: 1}, time.Now())
 	return best, c.addSession(b, ref, r), roomID, nil
@@ -293,7 +282,7 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 
 // addSession registers a new session of b's in a room; c.mu is held.
 func (c *Coordinator) addSession(b *browserConn, ref signal.SessionID, r *roomEntry) signal.SessionID {
-	id := signal.SessionID(randomID(12))
+	id := signal.NewID[signal.SessionID](signal.SecretBytes)
 	r.sessions[id] = true
 	c.sessions[id] = b
 	b.session, b.ref, b.room = id, ref, r

@@ -232,8 +232,8 @@ func TestRejoinWindow(t *testing.T) {
 	srv := httptest.NewServer(c.Handler())
 	defer srv.Close()
 	// Two browsers, each back for its room.
-	browsers := map[string]*websocket.Conn{}
-	for _, room := range []string{"ROOM1234", "GONE1234"} {
+	browsers := map[signal.RoomID]*websocket.Conn{}
+	for _, room := range []signal.RoomID{"ROOM1234", "GONE1234"} {
 		b := dial(t, srv, "/ws", nil)
 		readUntil(t, b, "the first list", func(p signal.Payload) bool { _, ok := p.(signal.LiveRooms); return ok })
 		sendAs(t, b, "ref", signal.Resume{Room: room, Token: "secret-of-the-session-00"})

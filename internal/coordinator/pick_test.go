@@ -11,19 +11,20 @@ import (
 // TestPick runs the choice of a worker over a table of worker states.
 func TestPick(t *testing.T) {
 	type state struct {
-		id, zone string
+		id       signal.WorkerID
+		zone     string
 		rooms    int // occupied
 		capacity int
 		cpu      float64
 		draining bool
 	}
 	const game = "nes:g"
-	rtt := map[string]float64{"near": 5, "mid": 40, "far": 120} // "new" is unmeasured
+	rtt := map[signal.WorkerID]float64{"near": 5, "mid": 40, "far": 120} // "new" is unmeasured
 	tests := []struct {
 		name    string
 		workers []state
 		start   signal.Start
-		want    string
+		want    signal.WorkerID
 		err     error
 	}{
 		{"the fastest", []state{{id: "far", capacity: 1}, {id: "near", capacity: 1}, {id: "mid", capacity: 1}}, signal.Start{}, "near", nil},
@@ -45,9 +46,9 @@ func TestPick(t *testing.T) {
 			c := New(Config{})
 			for _, s := range tt.workers {
 				w := &workerConn{id: s.id, zone: s.zone, capacity: s.capacity, cpu: s.cpu, draining: s.draining,
-					games: map[string]signal.GameInfo{game: {ID: game, System: "nes"}}, rooms: map[string]*roomEntry{}}
+					games: map[string]signal.GameInfo{game: {ID: game, System: "nes"}}, rooms: map[signal.RoomID]*roomEntry{}}
 				for i := range s.rooms {
-					r := c.addRoom(w, signal.Listing{ID: s.id + string(rune('a'+i))}, time.Now())
+					r := c.addRoom(w, signal.Listing{ID: signal.RoomID(s.id) + signal.RoomID(rune('a'+i))}, time.Now())
 					r.sessions["someone"] = true
 				}
 				c.workers[s.id] = w
@@ -57,7 +58,7 @@ func TestPick(t *testing.T) {
 			start.Game = game
 			w, _, _, err := c.pick(b, "ref", start)
 			if !errors.Is(err, tt.err) || (err == nil && w.id != tt.want) {
-				got := ""
+				var got signal.WorkerID
 				if w != nil {
 					got = w.id
 				}

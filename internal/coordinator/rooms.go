@@ -33,7 +33,7 @@ func (c *Coordinator) addRoom(w *workerConn, l signal.Listing, since time.Time) 
 
 // removeRoom forgets a room that has ended, remembering its game for
 // anyone who opens its link later; c.mu is held.
-func (c *Coordinator) removeRoom(id string) {
+func (c *Coordinator) removeRoom(id signal.RoomID) {
 	r := c.rooms[id]
 	if r == nil {
 		return
@@ -158,13 +158,13 @@ const maxEnded = 10000
 // endedRooms remembers the games of the last rooms that ended, oldest
 // forgotten first: a link to an ended room can then offer its game.
 type endedRooms struct {
-	games map[string]signal.GameInfo
-	order []string
+	games map[signal.RoomID]signal.GameInfo
+	order []signal.RoomID
 }
 
-func (e *endedRooms) add(id string, g signal.GameInfo) {
+func (e *endedRooms) add(id signal.RoomID, g signal.GameInfo) {
 	if e.games == nil {
-		e.games = map[string]signal.GameInfo{}
+		e.games = map[signal.RoomID]signal.GameInfo{}
 	}
 	if _, ok := e.games[id]; ok {
 		return
@@ -177,7 +177,7 @@ func (e *endedRooms) add(id string, g signal.GameInfo) {
 	e.order = append(e.order, id)
 }
 
-func (e *endedRooms) game(id string) *signal.GameInfo {
+func (e *endedRooms) game(id signal.RoomID) *signal.GameInfo {
 	g, ok := e.games[id]
 	if !ok {
 		return nil

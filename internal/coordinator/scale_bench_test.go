@@ -386,7 +386,7 @@ type scaleConfig struct {
 // browsers fall back to their next best. Every fifth browser asks for the
 // zone after its own, which must win over latency.
 
-func (c scaleConfig) workerID(j int) string   { return fmt.Sprintf("w%02d", j) }
+func (c scaleConfig) workerID(j int) signal.WorkerID { return signal.WorkerID(fmt.Sprintf("w%02d", j)) }
 func (c scaleConfig) workerZone(j int) string { return scaleZones[j%len(scaleZones)] }
 func (c scaleConfig) homeZone(i int) int      { return (i * 7 / 3) % len(scaleZones) }
 
@@ -397,9 +397,9 @@ func (c scaleConfig) askedZone(i int) string {
 	return scaleZones[(c.homeZone(i)+1)%len(scaleZones)]
 }
 
-func (c scaleConfig) rtts(i int) map[string]float64 {
+func (c scaleConfig) rtts(i int) map[signal.WorkerID]float64 {
 	rng := rand.New(rand.NewPCG(c.Seed, uint64(i)))
-	rtt := make(map[string]float64, c.Workers)
+	rtt := make(map[signal.WorkerID]float64, c.Workers)
 	for j := range c.Workers {
 		base := 90.0
 		if c.workerZone(j) == scaleZones[c.homeZone(i)] {
@@ -413,9 +413,9 @@ func (c scaleConfig) rtts(i int) map[string]float64 {
 // choice is the worker the coordinator must pick for browser i, given
 // which workers are full: those of the zone asked for if one of them has
 // a place, else any; the lowest latency among them.
-func (c scaleConfig) choice(i int, rtt map[string]float64, full func(id string) bool) string {
+func (c scaleConfig) choice(i int, rtt map[signal.WorkerID]float64, full func(id signal.WorkerID) bool) signal.WorkerID {
 	zone := c.askedZone(i)
-	var open, inZone []string
+	var open, inZone []signal.WorkerID
 	for j := range c.Workers {
 		id := c.workerID(j)
 		if full(id) {
@@ -432,7 +432,7 @@ func (c scaleConfig) choice(i int, rtt map[string]float64, full func(id string) 
 	if len(open) == 0 {
 		return ""
 	}
-	return slices.MinFunc(open, func(a, b string) int { return cmpFloat(rtt[a], rtt[b]) })
+	return slices.MinFunc(open, func(a, b signal.WorkerID) int { return cmpFloat(rtt[a], rtt[b]) })
 }
 
 func cmpFloat(a, b float64) int {
@@ -590,7 +590,7 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 	cpu0 := cpu()
 	res.toOffer = make([]time.Duration, cfg.Browsers)
 	res.toStarted = make([]time.Duration, cfg.Browsers)
-	loads := map[string]int{} // for the exact check: the rooms each worker has
+	loads := map[signal.WorkerID]int{} // for the exact check: the rooms each worker has
 	var exact sync.Mutex
 	timing(true)
 	begin := time.Now()
@@ -605,7 +605,7 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 		}
 		exact.Lock()
 		defer exact.Unlock()
-		want := cfg.choice(i, b.rtt, func(id string) bool { return loads[id] >= cfg.Capacity })
+		want := cfg.choice(i, b.rtt, func(id signal.WorkerID) bool { return loads[id] >= cfg.Capacity })
 		got := s.workerOf(b.room)
 		if got != want {
 			return fmt.Errorf("browser %d (zone %q asked, rtt %v, loads %v): worker %s, want %s", i, cfg.askedZone(i), b.rtt, loads, got, want)
@@ -753,7 +753,7 @@ func (s *scenario) wsURL(path string) string {
 }
 
 // workerOf says which worker runs a room.
-func (s *scenario) workerOf(room string) string {
+func (s *scenario) workerOf(room signal.RoomID) signal.WorkerID {
 	for _, w := range s.workers {
 		w.mu.Lock()
 		_, ok := w.rooms[room]
@@ -771,13 +771,13 @@ func (s *scenario) workerOf(room string) string {
 // fill up during the start phase, so a worker with a place now had one
 // when the room was placed.
 func (s *scenario) checkRooms(res *scaleResult) error {
-	load := map[string]int{}
+	load := map[signal.WorkerID]int{}
 	for _, w := range s.workers {
 		w.mu.Lock()
 		load[w.id] = len(w.rooms)
 		w.mu.Unlock()
 	}
-	full := func(id string) bool { return load[id] >= s.cfg.Capacity }
+	full := func(id signal.WorkerID) bool { return load[id] >= s.cfg.Capacity }
 	for id, n := range load {
 		if n > s.cfg.Capacity {
 			return fmt.Errorf("worker %s has %d rooms, capacity %d", id, n, s.cfg.Capacity)
@@ -789,11 +789,11 @@ func (s *scenario) checkRooms(res *scaleResult) error {
 			return fmt.Errorf("browser %d: room %s is on no worker", i, b.room)
 		}
 		// What the coordinator should have picked with got still open.
-		want := s.cfg.choice(i, b.rtt, func(id string) bool { return id != got && full(id) })
+		want := s.cfg.choice(i, b.rtt, func(id signal.WorkerID) bool { return id != got && full(id) })
 		if got != want {
 			return fmt.Errorf("browser %d (zone %q asked): worker %s (%.1f ms), but %s (%.1f ms) has a place", i, s.cfg.askedZone(i), got, b.rtt[got], want, b.rtt[want])
 		}
-		if first := s.cfg.choice(i, b.rtt, func(string) bool { return false }); got != first {
+		if first := s.cfg.choice(i, b.rtt, func(signal.WorkerID) bool { return false }); got != first {
 			res.fallbacks++
 		}
 	}
@@ -924,21 +924,21 @@ func send(ctx context.Context, ws *websocket.Conn, session signal.SessionID, p s
 // answers a start at once with an offer, the room's state, its listing
 // and started (a real worker sends started once its runner has booted).
 type simWorker struct {
-	id       string
+	id       signal.WorkerID
 	zone     string
 	capacity int
 	games    map[string]signal.GameInfo
 	ws       *websocket.Conn
 
 	mu       sync.Mutex
-	rooms    map[string]*simRoom
-	sessions map[signal.SessionID]string // the room of each session
+	rooms    map[signal.RoomID]*simRoom
+	sessions map[signal.SessionID]signal.RoomID // the room of each session
 	most     int                         // rooms at once, at most
 	problems []error                     // what a real worker would have refused or logged
 }
 
 type simRoom struct {
-	id      string
+	id      signal.RoomID
 	game    signal.GameInfo
 	created time.Time
 	members map[signal.SessionID]bool
@@ -959,11 +959,11 @@ func (s *scenario) dialWorker(j int) (*simWorker, error) {
 		games: map[string]signal.GameInfo{
 			scaleGame: {ID: scaleGame, Title: "Telecart Test ROM", System: "nes"},
 		},
-		rooms: map[string]*simRoom{}, sessions: map[signal.SessionID]string{},
+		rooms: map[signal.RoomID]*simRoom{}, sessions: map[signal.SessionID]signal.RoomID{},
 	}
 	extra := fmt.Sprintf("nes:extra-%d.nes", j%5)
 	w.games[extra] = signal.GameInfo{ID: extra, Title: fmt.Sprintf("Extra %d", j%5), System: "nes"}
-	reg := signal.Register{ID: w.id, Zone: w.zone, Capacity: w.capacity, Ping: "http://" + w.id + ".example/ping"}
+	reg := signal.Register{ID: w.id, Zone: w.zone, Capacity: w.capacity, Ping: "http://" + string(w.id) + ".example/ping"}
 	for _, g := range w.games {
 		reg.Games = append(reg.Games, g)
 	}
@@ -1177,7 +1177,7 @@ a=end-of-candidates
 // it, and keeps the live rooms lists for counting.
 type simBrowser struct {
 	i    int
-	rtt  map[string]float64
+	rtt  map[signal.WorkerID]float64
 	zone string // asked for in start, if any
 	ws   *websocket.Conn
 
@@ -1188,7 +1188,7 @@ type simBrowser struct {
 
 	// The current session, owned by the driver.
 	ref                         signal.SessionID
-	room                        string
+	room                        signal.RoomID
 	startAt, offerAt, startedAt time.Time
 
 	mu            sync.Mutex
@@ -1239,7 +1239,7 @@ func (s *scenario) dialBrowser(i int) (*simBrowser, error) {
 		return b, fmt.Errorf("browser %d: hello lists %d workers (want %d) and games %v", i, len(hello.Workers), s.cfg.Workers, hello.Games)
 	}
 	for _, w := range hello.Workers {
-		if w.Ping != "http://"+w.ID+".example/ping" {
+		if w.Ping != "http://"+string(w.ID)+".example/ping" {
 			return b, fmt.Errorf("browser %d: hello gives worker %s the ping URL %q", i, w.ID, w.Ping)
 		}
 	}
@@ -1378,7 +1378,7 @@ func (b *simBrowser) start(ctx context.Context) error {
 	if err := send(ctx, b.ws, b.ref, req); err != nil {
 		return fmt.Errorf("browser %d: start: %w", b.i, err)
 	}
-	var stateRoom string
+	var stateRoom signal.RoomID
 	for b.offerAt.IsZero() || b.startedAt.IsZero() || stateRoom == "" {
 		ev, err := b.next(ctx)
 		if err != nil {

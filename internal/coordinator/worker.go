@@ -15,14 +15,14 @@ import (
 // guarded by Coordinator.mu.
 type workerConn struct {
 	conn
-	id       string
+	id       signal.WorkerID
 	zone     string
 	capacity int
 	ping     string
 	draining bool
 	cpu      float64 // the machine's load at the last heartbeat, 0 to 1
 	games    map[string]signal.GameInfo
-	rooms    map[string]*roomEntry
+	rooms    map[signal.RoomID]*roomEntry
 }
 
 // load is how many of its places are taken: its rooms with someone in them.
@@ -64,7 +64,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	}
 	w := &workerConn{
 		conn: conn{ws: ws}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity, ping: reg.Ping,
-		games: map[string]signal.GameInfo{}, rooms: map[string]*roomEntry{},
+		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{},
 	}
 	for _, g := range reg.Games {
 		w.games[g.ID] = g
@@ -162,12 +162,12 @@ func (c *Coordinator) serveDrain(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "wrong or missing token", http.StatusUnauthorized)
 		return
 	}
-	id := r.PathValue("id")
+	id := signal.WorkerID(r.PathValue("id"))
 	c.mu.Lock()
 	w := c.workers[id]
 	c.mu.Unlock()
 	if w == nil {
-		http.Error(rw, "no worker "+id, http.StatusNotFound)
+		http.Error(rw, "no worker "+string(id), http.StatusNotFound)
 		return
 	}
 	if err := w.send("", signal.Drain{}); err != nil {

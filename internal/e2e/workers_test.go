@@ -128,7 +128,7 @@ func waitHost(t *testing.T, base string, want ...string) {
 		var busy []string
 		for _, w := range helloNow(t, base).Workers {
 			if w.Rooms > 0 {
-				busy = append(busy, w.ID)
+				busy = append(busy, string(w.ID))
 			}
 		}
 		slices.Sort(busy)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/signal"
 )
 
 // Slots is how many player slots a room has: 1 to Slots; 0 is watching.
@@ -18,12 +19,9 @@ var (
 	ErrMember    = errors.New("room: member already in the room")
 )
 
-// MemberID names a peer in its room.
-type MemberID string
-
 // Member is one peer of a room, as everyone in it sees it.
 type Member struct {
-	ID   MemberID
+	ID   signal.MemberID
 	Nick string
 	Slot int // 1 to Slots, or 0 watching
 }
@@ -37,7 +35,7 @@ type member struct {
 
 // Join adds a member in a slot (0 to watch). It may take a slot someone
 // holds only in a crowd room.
-func (r *Room) Join(id MemberID, nick string, slot int) error {
+func (r *Room) Join(id signal.MemberID, nick string, slot int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.find(id) >= 0 {
@@ -54,7 +52,7 @@ func (r *Room) Join(id MemberID, nick string, slot int) error {
 
 // Leave removes a member, releasing whatever it held down, and reports
 // how many members remain.
-func (r *Room) Leave(id MemberID) int {
+func (r *Room) Leave(id signal.MemberID) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i := r.find(id)
@@ -71,7 +69,7 @@ func (r *Room) Leave(id MemberID) int {
 
 // Seat moves a member to a slot, or to watching with 0. The slot it left
 // is released at once: nothing it held stays pressed.
-func (r *Room) Seat(id MemberID, slot int) error {
+func (r *Room) Seat(id signal.MemberID, slot int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, err := r.member(id)
@@ -94,7 +92,7 @@ func (r *Room) Seat(id MemberID, slot int) error {
 }
 
 // Rename sets the nickname others see for a member.
-func (r *Room) Rename(id MemberID, nick string) error {
+func (r *Room) Rename(id signal.MemberID, nick string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, err := r.member(id)
@@ -124,7 +122,7 @@ func (r *Room) Members() ([]Member, uint64) {
 // Input sets a member's controller state. A watching member's state
 // changes nothing. In a crowd room, the slot's state combines those of
 // everyone holding it (see combine).
-func (r *Room) Input(id MemberID, buttons uint16, analog [4]int16) error {
+func (r *Room) Input(id signal.MemberID, buttons uint16, analog [4]int16) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, err := r.member(id)
@@ -183,7 +181,7 @@ func (r *Room) sendSlot(slot int) error {
 }
 
 // checkSlot says whether id may hold slot; r.mu is held.
-func (r *Room) checkSlot(id MemberID, slot int) error {
+func (r *Room) checkSlot(id signal.MemberID, slot int) error {
 	if slot < 0 || slot > Slots {
 		return fmt.Errorf("%w: %d", ErrSlot, slot)
 	}
@@ -198,12 +196,12 @@ func (r *Room) checkSlot(id MemberID, slot int) error {
 	return nil
 }
 
-func (r *Room) find(id MemberID) int {
+func (r *Room) find(id signal.MemberID) int {
 	return slices.IndexFunc(r.members, func(m *member) bool { return m.ID == id })
 }
 
 // member finds a member; r.mu is held.
-func (r *Room) member(id MemberID) (*member, error) {
+func (r *Room) member(id signal.MemberID) (*member, error) {
 	i := r.find(id)
 	if i < 0 {
 		return nil, fmt.Errorf("%w: %s", ErrNoMember, id)

@@ -5,20 +5,21 @@ import (
 	"testing"
 
 	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/signal"
 )
 
 func newRoom(t *testing.T, crowd bool) *Room {
 	t.Helper()
-	r, err := New(Params{ID: NewID(), Runner: runner.Options{Config: runner.Config{Video: runner.VideoConfig{Codec: runner.CodecVP8}}}, Crowd: crowd})
+	r, err := New(Params{ID: signal.NewID[signal.RoomID](signal.NameBytes), Runner: runner.Options{Config: runner.Config{Video: runner.VideoConfig{Codec: runner.CodecVP8}}}, Crowd: crowd})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
 }
 
-func slots(r *Room) map[MemberID]int {
+func slots(r *Room) map[signal.MemberID]int {
 	members, _ := r.Members()
-	out := map[MemberID]int{}
+	out := map[signal.MemberID]int{}
 	for _, m := range members {
 		out[m.ID] = m.Slot
 	}
@@ -32,43 +33,43 @@ func TestSeats(t *testing.T) {
 		do   func(r *Room) error
 		want error
 	}
-	join := func(id MemberID, slot int) func(*Room) error {
+	join := func(id signal.MemberID, slot int) func(*Room) error {
 		return func(r *Room) error { return r.Join(id, "", slot) }
 	}
-	seat := func(id MemberID, slot int) func(*Room) error {
+	seat := func(id signal.MemberID, slot int) func(*Room) error {
 		return func(r *Room) error { return r.Seat(id, slot) }
 	}
-	leave := func(id MemberID) func(*Room) error {
+	leave := func(id signal.MemberID) func(*Room) error {
 		return func(r *Room) error { r.Leave(id); return nil }
 	}
 	tests := []struct {
 		name  string
 		crowd bool
 		steps []step
-		want  map[MemberID]int
+		want  map[signal.MemberID]int
 	}{
 		{"the starter holds 1, others watch, then take free slots", false, []step{
 			{join("a", 1), nil}, {join("b", 0), nil}, {join("c", 0), nil},
 			{seat("b", 2), nil}, {seat("c", 2), ErrSlotTaken}, {seat("c", 1), ErrSlotTaken}, {seat("c", 4), nil},
-		}, map[MemberID]int{"a": 1, "b": 2, "c": 4}},
+		}, map[signal.MemberID]int{"a": 1, "b": 2, "c": 4}},
 		{"giving a slot up frees it", false, []step{
 			{join("a", 1), nil}, {join("b", 0), nil}, {seat("a", 0), nil}, {seat("b", 1), nil},
-		}, map[MemberID]int{"a": 0, "b": 1}},
+		}, map[signal.MemberID]int{"a": 0, "b": 1}},
 		{"leaving frees the slot", false, []step{
 			{join("a", 1), nil}, {join("b", 0), nil}, {leave("a"), nil}, {seat("b", 1), nil},
-		}, map[MemberID]int{"b": 1}},
+		}, map[signal.MemberID]int{"b": 1}},
 		{"moving between slots", false, []step{
 			{join("a", 1), nil}, {seat("a", 3), nil}, {join("b", 1), nil},
-		}, map[MemberID]int{"a": 3, "b": 1}},
+		}, map[signal.MemberID]int{"a": 3, "b": 1}},
 		{"a crowd shares a slot", true, []step{
 			{join("a", 1), nil}, {join("b", 0), nil}, {seat("b", 1), nil}, {join("c", 1), nil},
-		}, map[MemberID]int{"a": 1, "b": 1, "c": 1}},
+		}, map[signal.MemberID]int{"a": 1, "b": 1, "c": 1}},
 		{"no such slot or member", false, []step{
 			{join("a", 5), ErrSlot}, {join("a", -1), ErrSlot}, {join("a", 1), nil}, {join("a", 0), ErrMember},
 			{seat("a", 5), ErrSlot}, {seat("x", 2), ErrNoMember},
 			{func(r *Room) error { return r.Rename("x", "n") }, ErrNoMember},
 			{func(r *Room) error { return r.Input("x", 1, [4]int16{}) }, ErrNoMember},
-		}, map[MemberID]int{"a": 1}},
+		}, map[signal.MemberID]int{"a": 1}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -97,7 +98,7 @@ func TestSeats(t *testing.T) {
 func TestCombine(t *testing.T) {
 	r := newRoom(t, true)
 	pads := []struct {
-		id      MemberID
+		id      signal.MemberID
 		slot    int
 		buttons uint16
 		analog  [4]int16

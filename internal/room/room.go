@@ -5,8 +5,6 @@ package room
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"image"
@@ -20,23 +18,14 @@ import (
 
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/signal"
 )
-
-// ID names a room: short, random and safe in a URL.
-type ID string
-
-// NewID returns a fresh random room id of 8 URL-safe characters (48 bits).
-func NewID() ID {
-	var b [6]byte
-	_, _ = rand.Read(b[:]) // crypto/rand.Read never fails on Linux
-	return ID(base64.RawURLEncoding.EncodeToString(b[:]))
-}
 
 var ErrSlot = errors.New("room: no such player slot")
 
 // Params configure a room.
 type Params struct {
-	ID     ID
+	ID     signal.RoomID
 	Runner runner.Options // its Handlers are the room's own
 	// Crowd lets several members hold one slot, their pads combined.
 	Crowd  bool
@@ -59,7 +48,7 @@ type Observer interface {
 // however many people watch. The tracks exist from New on, so peers can
 // negotiate while Start boots the game.
 type Room struct {
-	id    ID
+	id    signal.RoomID
 	crowd bool
 	log   *slog.Logger
 	opts  runner.Options
@@ -198,7 +187,7 @@ func (r *Room) Picture(ctx context.Context) (*image.RGBA, error) {
 func (r *Room) running() *runner.Process { return r.proc.Load() }
 
 // ID is the room's id.
-func (r *Room) ID() ID { return r.id }
+func (r *Room) ID() signal.RoomID { return r.id }
 
 // Game describes the running game; valid after Start.
 func (r *Room) Game() wire.Ready {

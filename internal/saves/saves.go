@@ -65,15 +65,15 @@ func (st *Store) String() string { return st.s.String() }
 
 // dir is the folder of one player's saves of one game. Game ids may hold
 // any characters; their hash names the folder.
-func dir(player, game string) (string, error) {
+func dir(player signal.PlayerID, game string) (string, error) {
 	if err := signal.CheckPlayer(player, true); err != nil {
 		return "", fmt.Errorf("saves: %w", err)
 	}
 	sum := sha256.Sum256([]byte(game))
-	return "players/" + player + "/" + hex.EncodeToString(sum[:16]) + "/", nil
+	return "players/" + string(player) + "/" + hex.EncodeToString(sum[:16]) + "/", nil
 }
 
-func slotKey(player, game string, slot int) (string, error) {
+func slotKey(player signal.PlayerID, game string, slot int) (string, error) {
 	if slot < AutoSlot || slot > signal.SaveSlots {
 		return "", fmt.Errorf("%w: %d", ErrBadSlot, slot)
 	}
@@ -85,7 +85,7 @@ func slotKey(player, game string, slot int) (string, error) {
 }
 
 // Put stores a save in its slot, replacing the one there.
-func (st *Store) Put(ctx context.Context, player string, sv Save) error {
+func (st *Store) Put(ctx context.Context, player signal.PlayerID, sv Save) error {
 	key, err := slotKey(player, sv.Game.ID, sv.Slot)
 	if err != nil {
 		return err
@@ -95,7 +95,7 @@ func (st *Store) Put(ctx context.Context, player string, sv Save) error {
 
 // Get returns a save of this game made by this core, or ErrNoSave,
 // ErrWrongGame, ErrBadSave.
-func (st *Store) Get(ctx context.Context, player string, g Game, slot int) (Save, error) {
+func (st *Store) Get(ctx context.Context, player signal.PlayerID, g Game, slot int) (Save, error) {
 	key, err := slotKey(player, g.ID, slot)
 	if err != nil {
 		return Save{}, err
@@ -121,7 +121,7 @@ func (st *Store) Get(ctx context.Context, player string, g Game, slot int) (Save
 
 // List returns the player's saves of a game, newest first, without their
 // states. A damaged one is left out, not an error: the others still load.
-func (st *Store) List(ctx context.Context, player, game string) ([]Save, error) {
+func (st *Store) List(ctx context.Context, player signal.PlayerID, game string) ([]Save, error) {
 	d, err := dir(player, game)
 	if err != nil {
 		return nil, err
@@ -148,7 +148,7 @@ func (st *Store) List(ctx context.Context, player, game string) ([]Save, error) 
 }
 
 // SRAM returns the player's battery save of a game, nil when there is none.
-func (st *Store) SRAM(ctx context.Context, player, game string) ([]byte, error) {
+func (st *Store) SRAM(ctx context.Context, player signal.PlayerID, game string) ([]byte, error) {
 	d, err := dir(player, game)
 	if err != nil {
 		return nil, err
@@ -161,7 +161,7 @@ func (st *Store) SRAM(ctx context.Context, player, game string) ([]byte, error) 
 }
 
 // PutSRAM stores the player's battery save of a game.
-func (st *Store) PutSRAM(ctx context.Context, player, game string, sram []byte) error {
+func (st *Store) PutSRAM(ctx context.Context, player signal.PlayerID, game string, sram []byte) error {
 	d, err := dir(player, game)
 	if err != nil {
 		return err
@@ -201,7 +201,7 @@ func ParseFile(b []byte) (Save, error) {
 }
 
 // Export returns the player's save in a slot as a file.
-func (st *Store) Export(ctx context.Context, player string, g Game, slot int) ([]byte, error) {
+func (st *Store) Export(ctx context.Context, player signal.PlayerID, g Game, slot int) ([]byte, error) {
 	sv, err := st.Get(ctx, player, g, slot)
 	if err != nil {
 		return nil, err
@@ -211,7 +211,7 @@ func (st *Store) Export(ctx context.Context, player string, g Game, slot int) ([
 
 // Import stores a save file in one of the player's slots of game g (not
 // the autosave's): the file must be a save of g made by the same core.
-func (st *Store) Import(ctx context.Context, player string, g Game, slot int, file []byte) (Save, error) {
+func (st *Store) Import(ctx context.Context, player signal.PlayerID, g Game, slot int, file []byte) (Save, error) {
 	if slot == AutoSlot {
 		return Save{}, fmt.Errorf("%w: the autosave's slot is the room's", ErrBadSlot)
 	}

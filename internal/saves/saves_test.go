@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/storage"
 )
 
@@ -151,7 +152,7 @@ func TestBadSaves(t *testing.T) {
 				t.Errorf("list with bad saves: %+v, %v", list, err)
 			}
 			// Player ids and slots that could reach elsewhere are refused.
-			for _, player := range []string{"", "short", "../../../../etc/passwd-xxxx", "ann/0123456789abcdef", strings.Repeat("p", 65)} {
+			for _, player := range []signal.PlayerID{"", "short", "../../../../etc/passwd-xxxx", "ann/0123456789abcdef", signal.PlayerID(strings.Repeat("p", 65))} {
 				if err := st.Put(ctx, player, good); err == nil {
 					t.Errorf("Put for player %q succeeded", player)
 				}

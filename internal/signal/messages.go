@@ -119,13 +119,13 @@ const (
 
 var errField = errors.New("bad field")
 
-func checkID(name, v string, required bool) error {
+func checkID[ID ~string](name string, v ID, required bool) error {
 	switch {
 	case v == "" && required:
 		return fmt.Errorf("%w: %s missing", errField, name)
 	case len(v) > maxID:
 		return fmt.Errorf("%w: %s longer than %d bytes", errField, name, maxID)
-	case strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }):
+	case strings.ContainsFunc(string(v), func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return fmt.Errorf("%w: %s has control characters", errField, name)
 	}
 	return nil
@@ -153,7 +153,7 @@ type Start struct {
 	Game string `json:"game"` // a GameInfo.ID
 	// Room is the new room's id. The coordinator chooses it: whatever a
 	// browser puts here is replaced.
-	Room string `json:"room,omitempty"`
+	Room RoomID `json:"room,omitempty"`
 	// Private hides the room from the live rooms list; its link still works.
 	Private bool `json:"private,omitempty"`
 	// Crowd lets several peers hold one player slot together.
@@ -161,11 +161,11 @@ type Start struct {
 	Nick  string `json:"nick,omitempty"`
 	// Player is who is playing, for their saves: the SRAM of the game is
 	// theirs, and the room autosaves for them.
-	Player string `json:"player,omitempty"`
+	Player PlayerID `json:"player,omitempty"`
 	// Zone asks for a worker of that zone, when one can take the room.
 	Zone string `json:"zone,omitempty"`
 	// Worker asks for that worker by id (the debug panel's choice).
-	Worker string `json:"worker,omitempty"`
+	Worker WorkerID `json:"worker,omitempty"`
 }
 
 func (Start) Type() Type { return TypeStart }
@@ -182,7 +182,7 @@ const MaxLatency = 10_000
 // ping URL, the best of a few tries, in milliseconds. It replaces the
 // browser's earlier report; a worker it does not name is unmeasured.
 type Latency struct {
-	RTT map[string]float64 `json:"rtt"`
+	RTT map[WorkerID]float64 `json:"rtt"`
 }
 
 func (Latency) Type() Type { return TypeLatency }
@@ -202,9 +202,9 @@ func (l Latency) validate() error {
 
 // Join enters a running room, watching until a slot is taken with Seat.
 type Join struct {
-	Room   string `json:"room"`
-	Nick   string `json:"nick,omitempty"`
-	Player string `json:"player,omitempty"` // for their saves
+	Room   RoomID   `json:"room"`
+	Nick   string   `json:"nick,omitempty"`
+	Player PlayerID `json:"player,omitempty"` // for their saves
 }
 
 func (Join) Type() Type { return TypeJoin }
@@ -217,7 +217,7 @@ func (j Join) validate() error {
 // on it, went on: it names the room and the secret the worker gave the
 // session in Started. The answer is the room's state, or an error.
 type Resume struct {
-	Room  string `json:"room"`
+	Room  RoomID `json:"room"`
 	Token string `json:"token"`
 }
 
@@ -234,7 +234,7 @@ const (
 )
 
 // CheckPlayer refuses a player id of the wrong length or characters.
-func CheckPlayer(id string, required bool) error {
+func CheckPlayer(id PlayerID, required bool) error {
 	if id == "" && !required {
 		return nil
 	}
@@ -326,7 +326,7 @@ func (s Saves) validate() error {
 // Loaded tells a room that a save was loaded into it, and by whom.
 type Loaded struct {
 	Save SaveInfo `json:"save"`
-	By   string   `json:"by"` // a Member.ID
+	By   MemberID `json:"by"`
 }
 
 func (Loaded) Type() Type { return TypeLoaded }
@@ -425,8 +425,8 @@ const maxWorkers = 1000
 
 // WorkerInfo is a worker as a browser sees it.
 type WorkerInfo struct {
-	ID   string `json:"id"`
-	Zone string `json:"zone,omitempty"`
+	ID   WorkerID `json:"id"`
+	Zone string   `json:"zone,omitempty"`
 	// Ping answers GET with 204 and CORS headers that allow any page.
 	Ping string `json:"ping,omitempty"`
 	// Rooms and Capacity say how full it is; Draining, that it takes no
@@ -475,7 +475,7 @@ func (h Hello) validate() error {
 
 // Started says the game runs, with what the picture looks like.
 type Started struct {
-	Room string `json:"room"`
+	Room RoomID `json:"room"`
 	// Resume is the session's secret, to carry it on with Resume after a
 	// lost socket.
 	Resume string   `json:"resume,omitempty"`
@@ -496,21 +496,21 @@ func (s Started) validate() error {
 
 // Member is one peer in a room.
 type Member struct {
-	ID   string `json:"id"`
-	Nick string `json:"nick,omitempty"`
-	Slot int    `json:"slot"` // 1-4, or 0 watching
+	ID   MemberID `json:"id"`
+	Nick string   `json:"nick,omitempty"`
+	Slot int      `json:"slot"` // 1-4, or 0 watching
 }
 
 // RoomState is who is in a room, sent to each of its peers whenever it
 // changes. Rev increases with every change, so a late copy is recognisable.
 type RoomState struct {
-	ID      string   `json:"id"`
+	ID      RoomID   `json:"id"`
 	Rev     uint64   `json:"rev"`
 	Game    GameInfo `json:"game"`
 	Private bool     `json:"private,omitempty"`
 	Crowd   bool     `json:"crowd,omitempty"`
 	// You is the receiving peer's own Member.ID.
-	You     string   `json:"you"`
+	You     MemberID `json:"you"`
 	Members []Member `json:"members"`
 }
 
@@ -556,7 +556,7 @@ func (r Refused) validate() error {
 // Listing describes a room for the live rooms list: a worker sends one
 // whenever a room opens or changes, and one with Closed when it ends.
 type Listing struct {
-	ID      string   `json:"id"`
+	ID      RoomID   `json:"id"`
 	Game    GameInfo `json:"game"`
 	Private bool     `json:"private,omitempty"`
 	Crowd   bool     `json:"crowd,omitempty"`
@@ -637,7 +637,7 @@ func (e Error) validate() error {
 
 // Register announces a worker to the coordinator.
 type Register struct {
-	ID       string     `json:"id"`
+	ID       WorkerID   `json:"id"`
 	Zone     string     `json:"zone,omitempty"`
 	Capacity int        `json:"capacity"` // rooms it can host at once
 	Games    []GameInfo `json:"games"`

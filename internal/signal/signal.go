@@ -40,8 +40,24 @@ var (
 // Type names a message.
 type Type string
 
-// SessionID names one browser's game session between coordinator and worker.
-type SessionID string
+// The ids the protocol carries, typed so that one is never passed for
+// another. Each is checked like every id: at most 128 bytes, no control
+// characters.
+type (
+	// SessionID names one browser's session in one room between
+	// coordinator and worker; a browser names its own with a reference of
+	// its choosing.
+	SessionID string
+	// RoomID names a room, as in its link /r/ROOM.
+	RoomID string
+	// WorkerID names a worker to the coordinator.
+	WorkerID string
+	// PlayerID names whose saves are whose: made by the browser on its
+	// first visit (the player code), see CheckPlayer.
+	PlayerID string
+	// MemberID names one member of a room, to the room's members.
+	MemberID string
+)
 
 // Message is a decoded envelope.
 type Message struct {
@@ -84,7 +100,7 @@ func Decode(b []byte) (Message, Payload, error) {
 	if err := strict(b, &m); err != nil {
 		return Message{}, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
-	if err := checkID("session", string(m.Session), false); err != nil {
+	if err := checkID("session", m.Session, false); err != nil {
 		return m, nil, fmt.Errorf("%w: %w", ErrMalformed, err)
 	}
 	if m.V != Version {

@@ -23,7 +23,7 @@ func TestRoundTrip(t *testing.T) {
 		Join{Room: "r", Player: "player-id_0123456789"},
 		Save{Slot: 4},
 		Start{Game: "g", Zone: "eu", Worker: "w-1"},
-		Latency{RTT: map[string]float64{"w-1": 4.5, "w-2": 120}},
+		Latency{RTT: map[WorkerID]float64{"w-1": 4.5, "w-2": 120}},
 		Hello{Games: []GameInfo{game}, Workers: []WorkerInfo{{ID: "w-1", Zone: "eu", Ping: "https://w1.example.org/ping", Rooms: 1, Capacity: 4}, {ID: "w-2", Draining: true}, {ID: "w-3", Ping: "/ping"}}},
 		Register{ID: "w1", Capacity: 2, Games: []GameInfo{game}, Ping: "http://10.0.0.2:8001/ping"},
 		Load{Slot: 0},

@@ -13,8 +13,8 @@ func TestChooseWorker(t *testing.T) {
 	c := newCluster(t, 1, func(cfg *Config) { cfg.ID, cfg.Zone, cfg.Ping = "a", "eu", "http://a.example/ping" })
 	b, _ := c.addWorker(t, 2, func(cfg *Config) { cfg.ID, cfg.Zone, cfg.Ping = "b", "us", "http://b.example/ping" })
 	w, _ := c.addWorker(t, 2, func(cfg *Config) { cfg.ID, cfg.Zone, cfg.Ping = "c", "eu", "http://c.example/ping" })
-	workers := map[string]*Worker{"a": c.worker, "b": b, "c": w}
-	rtt := signal.Latency{RTT: map[string]float64{"a": 40, "b": 5, "c": 120}}
+	workers := map[signal.WorkerID]*Worker{"a": c.worker, "b": b, "c": w}
+	rtt := signal.Latency{RTT: map[signal.WorkerID]float64{"a": 40, "b": 5, "c": 120}}
 
 	// Every worker is a candidate to measure, with its ping URL.
 	p := c.browse(t)
@@ -25,7 +25,7 @@ func TestChooseWorker(t *testing.T) {
 		}
 	}
 	for _, wi := range hello.Workers {
-		if wi.Ping != "http://"+wi.ID+".example/ping" || wi.Capacity == 0 {
+		if wi.Ping != "http://"+string(wi.ID)+".example/ping" || wi.Capacity == 0 {
 			t.Errorf("hello tells %+v", wi)
 		}
 	}
@@ -33,7 +33,7 @@ func TestChooseWorker(t *testing.T) {
 	tests := []struct {
 		name  string
 		start signal.Start
-		want  string
+		want  signal.WorkerID
 	}{
 		{"the fastest", signal.Start{Game: testGame}, "b"},
 		{"the zone asked for, though another is faster", signal.Start{Game: testGame, Zone: "eu"}, "a"},
@@ -45,7 +45,7 @@ func TestChooseWorker(t *testing.T) {
 		p := c.browse(t)
 		p.WaitGames()
 		p.Send(rtt)
-		before := map[string]int{}
+		before := map[signal.WorkerID]int{}
 		for id, w := range workers {
 			before[id] = w.roomCount()
 		}

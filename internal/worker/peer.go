@@ -12,6 +12,7 @@ import (
 
 	"github.com/telecart/telecart/internal/pad"
 	"github.com/telecart/telecart/internal/room"
+	"github.com/telecart/telecart/internal/signal"
 )
 
 // PeerID names a peer within its worker.
@@ -24,7 +25,7 @@ type PeerParams struct {
 	Room *room.Room
 	// Member is the peer's place in the room: its input drives whatever
 	// slot the member holds.
-	Member     room.MemberID
+	Member     signal.MemberID
 	ICEServers []webrtc.ICEServer
 	// OnCandidate sends one of our ICE candidates to the browser.
 	OnCandidate func(webrtc.ICECandidateInit)
@@ -41,7 +42,7 @@ type Peer struct {
 	id     PeerID
 	pc     *webrtc.PeerConnection
 	room   *room.Room
-	member room.MemberID
+	member signal.MemberID
 	log    *slog.Logger
 
 	mu       sync.Mutex

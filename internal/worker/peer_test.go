@@ -20,6 +20,7 @@ import (
 	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/runnertest"
+	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 )
 
@@ -31,7 +32,7 @@ func TestMain(m *testing.M) {
 func newTestRoom(t *testing.T) *room.Room {
 	t.Helper()
 	r, err := room.New(room.Params{
-		ID:     room.NewID(),
+		ID:     signal.NewID[signal.RoomID](signal.NameBytes),
 		Runner: runnertest.Options(runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)}),
 	})
 	if err != nil {

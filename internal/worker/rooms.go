@@ -25,7 +25,7 @@ type hosted struct {
 	private bool
 	// owner is the player who started the room: the game runs with their
 	// battery save, and autosaves for them. Empty without a player id.
-	owner   string
+	owner   signal.PlayerID
 	created time.Time
 	log     *slog.Logger
 
@@ -44,7 +44,7 @@ type hosted struct {
 	closing    bool        // no one may join any more
 }
 
-func (w *Worker) newHosted(id room.ID, game library.Game, req signal.Start) (*hosted, error) {
+func (w *Worker) newHosted(id signal.RoomID, game library.Game, req signal.Start) (*hosted, error) {
 	params, err := w.roomParams(id, game, req.Crowd)
 	if err != nil {
 		return nil, err
@@ -148,11 +148,11 @@ func (h *hosted) publish() {
 func (h *hosted) state(s *session) signal.RoomState {
 	members, rev := h.room.Members()
 	state := signal.RoomState{
-		ID: string(h.room.ID()), Rev: rev, Game: h.game.GameInfo, Private: h.private, Crowd: h.room.Crowd(),
-		You: string(s.member), Members: make([]signal.Member, len(members)),
+		ID: h.room.ID(), Rev: rev, Game: h.game.GameInfo, Private: h.private, Crowd: h.room.Crowd(),
+		You: s.member, Members: make([]signal.Member, len(members)),
 	}
 	for i, m := range members {
-		state.Members[i] = signal.Member{ID: string(m.ID), Nick: m.Nick, Slot: m.Slot}
+		state.Members[i] = signal.Member{ID: m.ID, Nick: m.Nick, Slot: m.Slot}
 	}
 	return state
 }
@@ -161,7 +161,7 @@ func (h *hosted) state(s *session) signal.RoomState {
 func (h *hosted) listing(closed bool) signal.Listing {
 	members, _ := h.room.Members()
 	l := signal.Listing{
-		ID: string(h.room.ID()), Game: h.game.GameInfo, Private: h.private, Crowd: h.room.Crowd(),
+		ID: h.room.ID(), Game: h.game.GameInfo, Private: h.private, Crowd: h.room.Crowd(),
 		Age: time.Since(h.created).Milliseconds(), Closed: closed,
 	}
 	for _, m := range members {
@@ -181,7 +181,7 @@ func (h *hosted) admit(s *session, nick string, slot int) error {
 		return errRoomOver
 	}
 	h.nextMember++
-	s.member = room.MemberID(fmt.Sprintf("m%d", h.nextMember))
+	s.member = signal.MemberID(fmt.Sprintf("m%d", h.nextMember))
 	s.host = h
 	if err := h.room.Join(s.member, nick, slot); err != nil {
 		return err

@@ -11,7 +11,6 @@ import (
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/media/vpx"
-	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 )
@@ -27,7 +26,7 @@ func p2Point(b testrom.Button) image.Point {
 	return r.Min.Add(r.Size().Div(2))
 }
 
-func slotOf(s signal.RoomState, who string) int {
+func slotOf(s signal.RoomState, who signal.MemberID) int {
 	for _, m := range s.Members {
 		if m.ID == who {
 			return m.Slot
@@ -175,7 +174,7 @@ func TestLiveRooms(t *testing.T) {
 	bob.WaitGames()
 	secret := bob.Play(signal.Start{Game: testGame, Private: true})
 
-	listed := func(l signal.LiveRooms, id string) (signal.Listing, bool) {
+	listed := func(l signal.LiveRooms, id signal.RoomID) (signal.Listing, bool) {
 		i := slices.IndexFunc(l.Rooms, func(r signal.Listing) bool { return r.ID == id })
 		if i < 0 {
 			return signal.Listing{}, false
@@ -255,7 +254,7 @@ func TestFullWorker(t *testing.T) {
 func TestRunnerKilled(t *testing.T) {
 	c := newCluster(t, 3)
 	var players []*gobrowsertest.Browser
-	var rooms []string
+	var rooms []signal.RoomID
 	for range 3 {
 		b := c.browse(t)
 		b.WaitGames()
@@ -277,7 +276,7 @@ func TestRunnerKilled(t *testing.T) {
 	before := frames()
 
 	c.worker.mu.Lock()
-	victim := c.worker.rooms[room.ID(rooms[1])].room.Pid()
+	victim := c.worker.rooms[signal.RoomID(rooms[1])].room.Pid()
 	c.worker.mu.Unlock()
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)

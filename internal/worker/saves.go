@@ -28,7 +28,7 @@ func (h *hosted) savesGame() saves.Game {
 }
 
 // save stores the game as it is now in a player's slot.
-func (h *hosted) save(ctx context.Context, player string, slot int) error {
+func (h *hosted) save(ctx context.Context, player signal.PlayerID, slot int) error {
 	store := h.w.cfg.Saves
 	if store == nil {
 		return errNoSaves
@@ -65,7 +65,7 @@ var (
 )
 
 // load puts a player's save into the room's game.
-func (h *hosted) load(ctx context.Context, player string, slot int) (saves.Save, error) {
+func (h *hosted) load(ctx context.Context, player signal.PlayerID, slot int) (saves.Save, error) {
 	store := h.w.cfg.Saves
 	if store == nil {
 		return saves.Save{}, errNoSaves
@@ -111,7 +111,7 @@ func (h *hosted) ownerSRAM() []byte {
 }
 
 // savesList is a player's saves of the room's game, for the page.
-func (h *hosted) savesList(ctx context.Context, player string) (signal.Saves, error) {
+func (h *hosted) savesList(ctx context.Context, player signal.PlayerID) (signal.Saves, error) {
 	list, err := h.w.cfg.Saves.List(ctx, player, h.game.ID)
 	if err != nil {
 		return signal.Saves{}, err

@@ -15,7 +15,6 @@ import (
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/libretro"
-	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/storage"
@@ -166,10 +165,10 @@ func TestBatterySave(t *testing.T) {
 		}
 		cfg.Library, cfg.CoreDirs = lib, []string{filepath.Dir(fixturetest.Core(t, "gba"))}
 	})
-	sramOf := func(id string) []byte {
+	sramOf := func(id signal.RoomID) []byte {
 		t.Helper()
 		c.worker.mu.Lock()
-		h := c.worker.rooms[room.ID(id)]
+		h := c.worker.rooms[signal.RoomID(id)]
 		c.worker.mu.Unlock()
 		sram, err := h.room.SRAM(t.Context())
 		if err != nil {

@@ -23,7 +23,7 @@ const answerTimeout = 30 * time.Second
 // Its goroutine (run) owns the peer; the link's reader hands it messages.
 type session struct {
 	w      *Worker
-	player string // whose saves are whose; may be empty
+	player signal.PlayerID // whose saves are whose; may be empty
 	// token is the session's secret, for its browser to carry it on after
 	// losing its socket (see Worker.resume).
 	token string
@@ -36,7 +36,7 @@ type session struct {
 
 	// Set when the session is admitted to its room, before run starts.
 	host   *hosted
-	member room.MemberID
+	member signal.MemberID
 
 	mu        sync.Mutex
 	offerSent bool
@@ -47,9 +47,9 @@ type session struct {
 	quitOnce sync.Once
 }
 
-func newSession(w *Worker, id signal.SessionID, player string) *session {
+func newSession(w *Worker, id signal.SessionID, player signal.PlayerID) *session {
 	return &session{
-		w: w, id: id, player: player, token: randomToken(),
+		w: w, id: id, player: player, token: signal.NewID[string](signal.SecretBytes),
 		log:      w.log.With("session", id),
 		inbox:    make(chan signal.Payload, 64),
 		quitting: make(chan struct{}),
@@ -135,7 +135,7 @@ func (s *session) run() signal.Payload {
 				return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start.", Game: &h.game.GameInfo}
 			}
 			g := h.room.Game()
-			s.send(signal.Started{Room: string(h.room.ID()), Resume: s.token, Game: h.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
+			s.send(signal.Started{Room: h.room.ID(), Resume: s.token, Game: h.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
 			s.sendSaves(0)
 		case p := <-s.inbox:
 			if err := s.apply(peer, p, answered); err != nil {
@@ -243,10 +243,10 @@ func (s *session) loadGame(slot int) {
 		return
 	}
 	s.log.Info("worker: loaded", "slot", slot)
-	s.host.broadcast(signal.Loaded{Save: saveInfo(sv), By: string(s.member)})
+	s.host.broadcast(signal.Loaded{Save: saveInfo(sv), By: s.member})
 }
 
-func holdsSlot(members []room.Member, id room.MemberID) bool {
+func holdsSlot(members []room.Member, id signal.MemberID) bool {
 	for _, m := range members {
 		if m.ID == id {
 			return m.Slot > 0

@@ -2,9 +2,7 @@ package worker
 
 import (
 	"context"
-	"crypto/rand"
 	"crypto/subtle"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,7 +25,7 @@ import (
 // Config configures a worker.
 type Config struct {
 	// ID names the worker to the coordinator; empty picks a random one.
-	ID   string
+	ID   signal.WorkerID
 	Zone string
 	// Ping is the URL browsers time their round trip to this worker with
 	// (see package ping); empty, they cannot measure it.
@@ -85,7 +83,7 @@ type Worker struct {
 	draining bool
 	link     *link // to the coordinator; nil while there is none
 	sessions map[signal.SessionID]*session
-	rooms    map[room.ID]*hosted
+	rooms    map[signal.RoomID]*hosted
 	wg       sync.WaitGroup // session and room goroutines
 }
 
@@ -98,7 +96,7 @@ func New(cfg Config) (*Worker, error) {
 		return nil, errors.New("worker: no library")
 	}
 	if cfg.ID == "" {
-		cfg.ID = "worker-" + randomID()
+		cfg.ID = "worker-" + signal.NewID[signal.WorkerID](signal.NameBytes)
 	}
 	if cfg.Linger <= 0 {
 		cfg.Linger = DefaultLinger
@@ -120,24 +118,11 @@ func New(cfg Config) (*Worker, error) {
 	}
 	w := &Worker{
 		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
-		sessions: map[signal.SessionID]*session{}, rooms: map[room.ID]*hosted{},
+		sessions: map[signal.SessionID]*session{}, rooms: map[signal.RoomID]*hosted{},
 		beat: make(chan struct{}, 1), drained: make(chan struct{}),
 	}
 	w.registerMetrics()
 	return w, nil
-}
-
-func randomID() string {
-	var b [6]byte
-	_, _ = rand.Read(b[:]) // never fails on Linux
-	return base64.RawURLEncoding.EncodeToString(b[:])
-}
-
-// randomToken is a secret: 128 bits, URL-safe.
-func randomToken() string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails on Linux
-	return base64.RawURLEncoding.EncodeToString(b[:])
 }
 
 // Run keeps the worker connected to its coordinator until ctx ends, dialling
@@ -352,9 +337,9 @@ func (w *Worker) start(id signal.SessionID, req signal.Start) {
 		w.refuse(id, signal.Error{Code: signal.CodeUnknownGame, Message: "This server does not have that game."})
 		return
 	}
-	roomID := room.ID(req.Room)
+	roomID := signal.RoomID(req.Room)
 	if roomID == "" {
-		roomID = room.NewID()
+		roomID = signal.NewID[signal.RoomID](signal.NameBytes)
 	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -405,7 +390,7 @@ func (w *Worker) join(id signal.SessionID, req signal.Join) {
 		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: err.Error()})
 		return
 	}
-	h := w.rooms[room.ID(req.Room)]
+	h := w.rooms[signal.RoomID(req.Room)]
 	if h == nil {
 		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
 		return
@@ -424,7 +409,7 @@ func (w *Worker) join(id signal.SessionID, req signal.Join) {
 func (w *Worker) resume(id signal.SessionID, req signal.Resume) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	h := w.rooms[room.ID(req.Room)]
+	h := w.rooms[signal.RoomID(req.Room)]
 	if h == nil {
 		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
 		return
@@ -576,7 +561,7 @@ func (w *Worker) closeAll() {
 }
 
 // roomParams builds the room for a game from the worker's runner settings.
-func (w *Worker) roomParams(id room.ID, game library.Game, crowd bool) (room.Params, error) {
+func (w *Worker) roomParams(id signal.RoomID, game library.Game, crowd bool) (room.Params, error) {
 	system, err := cores.ForFile(game.Path)
 	if err != nil {
 		return room.Params{}, err
