@@ -387,8 +387,8 @@ type scaleConfig struct {
 // zone after its own, which must win over latency.
 
 func (c scaleConfig) workerID(j int) signal.WorkerID { return signal.WorkerID(fmt.Sprintf("w%02d", j)) }
-func (c scaleConfig) workerZone(j int) string { return scaleZones[j%len(scaleZones)] }
-func (c scaleConfig) homeZone(i int) int      { return (i * 7 / 3) % len(scaleZones) }
+func (c scaleConfig) workerZone(j int) string        { return scaleZones[j%len(scaleZones)] }
+func (c scaleConfig) homeZone(i int) int             { return (i * 7 / 3) % len(scaleZones) }
 
 func (c scaleConfig) askedZone(i int) string {
 	if i%5 != 0 {
@@ -933,8 +933,8 @@ type simWorker struct {
 	mu       sync.Mutex
 	rooms    map[signal.RoomID]*simRoom
 	sessions map[signal.SessionID]signal.RoomID // the room of each session
-	most     int                         // rooms at once, at most
-	problems []error                     // what a real worker would have refused or logged
+	most     int                                // rooms at once, at most
+	problems []error                            // what a real worker would have refused or logged
 }
 
 type simRoom struct {
