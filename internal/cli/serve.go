@@ -17,6 +17,7 @@ import (
 	"github.com/telecart/telecart/internal/config"
 	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/peer"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
@@ -259,7 +260,7 @@ func newWorker(ctx context.Context, e *env, cfg config.Config) (*worker.Worker, 
 		Coordinator: cfg.Coordinator, Token: cfg.Token,
 		Library: lib, CoreDirs: cfg.Cores,
 		Runner:     runner.Options{Config: rc},
-		ICE:        worker.ICEConfig{PublicIPs: cfg.PublicIPs, UDPPort: cfg.UDPPort, Loopback: cfg.ICELoopback},
+		ICE:        peer.ICEConfig{PublicIPs: cfg.PublicIPs, UDPPort: cfg.UDPPort, Loopback: cfg.ICELoopback},
 		ICEServers: ice,
 		Logger:     e.log,
 	})

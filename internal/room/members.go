@@ -26,33 +26,32 @@ type Member struct {
 	Slot int // 1 to Slots, or 0 watching
 }
 
-// member is a Member and the pad it last sent.
+// member is a Member, its session and the pad it last sent.
 type member struct {
 	Member
+	session *Session
 	buttons uint16
 	analog  [4]int16
 }
 
-// Join adds a member in a slot (0 to watch). It may take a slot someone
-// holds only in a crowd room.
-func (r *Room) Join(id signal.MemberID, nick string, slot int) error {
-	r.mu.Lock()
-	defer r.mu.Unlock()
+// join adds a member in a slot (0 to watch); r.mu is held. It may take a
+// slot someone holds only in a crowd room.
+func (r *Room) join(id signal.MemberID, nick string, slot int, s *Session) error {
 	if r.find(id) >= 0 {
 		return fmt.Errorf("%w: %s", ErrMember, id)
 	}
 	if err := r.checkSlot(id, slot); err != nil {
 		return err
 	}
-	r.members = append(r.members, &member{Member: Member{ID: id, Nick: nick, Slot: slot}})
+	r.members = append(r.members, &member{Member: Member{ID: id, Nick: nick, Slot: slot}, session: s})
 	r.rev++
 	r.changed()
 	return nil
 }
 
-// Leave removes a member, releasing whatever it held down, and reports
+// leave removes a member, releasing whatever it held down, and reports
 // how many members remain.
-func (r *Room) Leave(id signal.MemberID) int {
+func (r *Room) leave(id signal.MemberID) int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	i := r.find(id)
@@ -67,9 +66,9 @@ func (r *Room) Leave(id signal.MemberID) int {
 	return len(r.members)
 }
 
-// Seat moves a member to a slot, or to watching with 0. The slot it left
+// seat moves a member to a slot, or to watching with 0. The slot it left
 // is released at once: nothing it held stays pressed.
-func (r *Room) Seat(id signal.MemberID, slot int) error {
+func (r *Room) seat(id signal.MemberID, slot int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, err := r.member(id)
@@ -91,8 +90,8 @@ func (r *Room) Seat(id signal.MemberID, slot int) error {
 	return nil
 }
 
-// Rename sets the nickname others see for a member.
-func (r *Room) Rename(id signal.MemberID, nick string) error {
+// rename sets the nickname others see for a member.
+func (r *Room) rename(id signal.MemberID, nick string) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, err := r.member(id)
@@ -119,10 +118,10 @@ func (r *Room) Members() ([]Member, uint64) {
 	return out, r.rev
 }
 
-// Input sets a member's controller state. A watching member's state
+// input sets a member's controller state. A watching member's state
 // changes nothing. In a crowd room, the slot's state combines those of
 // everyone holding it (see combine).
-func (r *Room) Input(id signal.MemberID, buttons uint16, analog [4]int16) error {
+func (r *Room) input(id signal.MemberID, buttons uint16, analog [4]int16) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, err := r.member(id)
@@ -221,3 +220,11 @@ func (r *Room) changed() {
 
 // Changes receives a value after the members changed (coalesced).
 func (r *Room) Changes() <-chan struct{} { return r.changes }
+
+// holdsSlot says whether a member holds a controller.
+func (r *Room) holdsSlot(id signal.MemberID) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	m, err := r.member(id)
+	return err == nil && m.Slot > 0
+}

@@ -10,11 +10,18 @@ import (
 
 func newRoom(t *testing.T, crowd bool) *Room {
 	t.Helper()
-	r, err := New(Params{ID: signal.NewID[signal.RoomID](signal.NameBytes), Runner: runner.Options{Config: runner.Config{Video: runner.VideoConfig{Codec: runner.CodecVP8}}}, Crowd: crowd})
+	r, err := New(t.Context(), Params{ID: signal.NewID[signal.RoomID](signal.NameBytes), Runner: runner.Options{Config: runner.Config{Video: runner.VideoConfig{Codec: runner.CodecVP8}}}, Crowd: crowd})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return r
+}
+
+// join adds a member with no session: the slot rules need none.
+func join(r *Room, id signal.MemberID, slot int) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.join(id, "", slot, nil)
 }
 
 func slots(r *Room) map[signal.MemberID]int {
@@ -34,13 +41,13 @@ func TestSeats(t *testing.T) {
 		want error
 	}
 	join := func(id signal.MemberID, slot int) func(*Room) error {
-		return func(r *Room) error { return r.Join(id, "", slot) }
+		return func(r *Room) error { return join(r, id, slot) }
 	}
 	seat := func(id signal.MemberID, slot int) func(*Room) error {
-		return func(r *Room) error { return r.Seat(id, slot) }
+		return func(r *Room) error { return r.seat(id, slot) }
 	}
 	leave := func(id signal.MemberID) func(*Room) error {
-		return func(r *Room) error { r.Leave(id); return nil }
+		return func(r *Room) error { r.leave(id); return nil }
 	}
 	tests := []struct {
 		name  string
@@ -67,8 +74,8 @@ func TestSeats(t *testing.T) {
 		{"no such slot or member", false, []step{
 			{join("a", 5), ErrSlot}, {join("a", -1), ErrSlot}, {join("a", 1), nil}, {join("a", 0), ErrMember},
 			{seat("a", 5), ErrSlot}, {seat("x", 2), ErrNoMember},
-			{func(r *Room) error { return r.Rename("x", "n") }, ErrNoMember},
-			{func(r *Room) error { return r.Input("x", 1, [4]int16{}) }, ErrNoMember},
+			{func(r *Room) error { return r.rename("x", "n") }, ErrNoMember},
+			{func(r *Room) error { return r.input("x", 1, [4]int16{}) }, ErrNoMember},
 		}, map[signal.MemberID]int{"a": 1}},
 	}
 	for _, tt := range tests {
@@ -110,10 +117,10 @@ func TestCombine(t *testing.T) {
 		{"e", 0, 0b0010, [4]int16{-32768, 0, 0, 0}},
 	}
 	for _, p := range pads {
-		if err := r.Join(p.id, "", p.slot); err != nil {
+		if err := join(r, p.id, p.slot); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.Input(p.id, p.buttons, p.analog); err != nil {
+		if err := r.input(p.id, p.buttons, p.analog); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -122,7 +129,7 @@ func TestCombine(t *testing.T) {
 		t.Errorf("slot 1: buttons %04b, analog %v", buttons, analog)
 	}
 	// b gives the slot up: its buttons are no longer held.
-	if err := r.Seat("b", 0); err != nil {
+	if err := r.seat("b", 0); err != nil {
 		t.Fatal(err)
 	}
 	if buttons, _ := r.combine(1); buttons != 0b0001 {
@@ -138,13 +145,13 @@ func TestCombine(t *testing.T) {
 func TestChanges(t *testing.T) {
 	r := newRoom(t, false)
 	_, rev0 := r.Members()
-	if err := r.Join("a", "ann", 1); err != nil {
+	if err := join(r, "a", 1); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Rename("a", "anne"); err != nil {
+	if err := r.rename("a", "anne"); err != nil {
 		t.Fatal(err)
 	}
-	if err := r.Rename("a", "anne"); err != nil { // no change
+	if err := r.rename("a", "anne"); err != nil { // no change
 		t.Fatal(err)
 	}
 	members, rev := r.Members()

@@ -1,37 +1,50 @@
-// Package room is one running game and the people watching and playing it:
-// a runner whose single encoded stream is fanned out to every peer, and the
-// player slots whose input reaches the game.
+// Package room is one running game and the people in it: a runner whose
+// single encoded stream is fanned out to every member's peer connection,
+// the player slots whose input reaches the game, each member's session
+// (its browser's signalling, peer and saves), and the room's life from
+// boot through linger to its end.
+//
+// A Room owns all of that. Its fields are guarded by its own lock, and one
+// goroutine, Run, boots the game, tells members and the coordinator about
+// changes, keeps the linger and autosave clocks, and tears the room down.
+// Each session has a goroutine of its own, started by the room and waited
+// for by Run.
 package room
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
 	"log/slog"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
-	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 )
 
-var ErrSlot = errors.New("room: no such player slot")
+// DefaultLinger is how long a room with nobody in it lives on: long enough
+// for a reload or a phone changing networks to find the game as it was.
+const DefaultLinger = 30 * time.Second
 
-// Params configure a room.
-type Params struct {
-	ID     signal.RoomID
-	Runner runner.Options // its Handlers are the room's own
-	// Crowd lets several members hold one slot, their pads combined.
-	Crowd  bool
-	Logger *slog.Logger
-	// Observer, if not nil, hears how the game runs.
-	Observer Observer
+// DefaultAutosave is how often a room saves for the player who started it.
+const DefaultAutosave = 5 * time.Minute
+
+var (
+	ErrSlot  = errors.New("room: no such player slot")
+	ErrEnded = errors.New("room: the room has ended")
+)
+
+// Sender carries messages to browsers, through the coordinator: the
+// worker's current link to it.
+type Sender interface {
+	Send(session signal.SessionID, p signal.Payload) error
 }
 
 // Observer hears how a room's game runs, for metrics.
@@ -43,25 +56,80 @@ type Observer interface {
 	InputToFrame(time.Duration)
 }
 
-// Room is one game in one runner, shared by its peers: every peer's
+// Params configure a room.
+type Params struct {
+	ID   signal.RoomID
+	Game library.Game
+	// Runner runs the game: its core and ROM are set; its Handlers are the
+	// room's own.
+	Runner  runner.Options
+	Private bool
+	// Crowd lets several members hold one slot, their pads combined.
+	Crowd bool
+	// Owner is the player who started the room: the game runs with their
+	// battery save, and autosaves for them. Empty without a player id.
+	Owner signal.PlayerID
+	// Linger is how long the room lives on once empty (default
+	// DefaultLinger); Autosave how often it saves for its owner (default
+	// DefaultAutosave), besides when it ends.
+	Linger   time.Duration
+	Autosave time.Duration
+	// Saves keeps players' saves; nil keeps none.
+	Saves *saves.Store
+	// API makes the members' peer connections; ICEServers are handed to
+	// them.
+	API        *webrtc.API
+	ICEServers []webrtc.ICEServer
+	// Sender reaches the browsers and the coordinator.
+	Sender Sender
+	// OnEnd hears that the room ends, before its members do: whoever keeps
+	// a registry of rooms frees the room's place there. Called once,
+	// without any of the room's locks held.
+	OnEnd func(*Room)
+	// OnSessionEnd hears that a session is over and out of the room,
+	// before its browser is told: whoever routes messages to sessions
+	// forgets it.
+	OnSessionEnd func(*Session)
+	Observer     Observer
+	Logger       *slog.Logger
+}
+
+// Room is one game in one runner, shared by its members: every member's
 // connection carries the same two tracks, so each frame is encoded once
-// however many people watch. The tracks exist from New on, so peers can
-// negotiate while Start boots the game.
+// however many people watch.
 type Room struct {
-	id    signal.RoomID
-	crowd bool
-	log   *slog.Logger
-	opts  runner.Options
+	id      signal.RoomID
+	game    library.Game
+	private bool
+	crowd   bool
+	owner   signal.PlayerID
+	created time.Time
+	p       Params
+	opts    runner.Options
+	log     *slog.Logger
+
+	// ctx is the room's life, derived from its owner's; ended by End.
+	ctx    context.Context
+	cancel context.CancelFunc
+
 	video *webrtc.TrackLocalStaticSample
 	audio *webrtc.TrackLocalStaticSample
-	seq   atomic.Uint32 // Seq of the last input sent to the runner
+	proc  atomic.Pointer[runner.Process] // set once booted
+	seq   atomic.Uint32                  // Seq of the last input sent to the runner
 
-	proc atomic.Pointer[runner.Process] // set by Start
+	booted  chan struct{} // closed once the boot is over; bootErr is then set
+	bootErr error
+	ended   chan struct{} // closed once the room is torn down; endReason is then set
 
-	mu      sync.Mutex
-	members []*member // in the order they joined
-	rev     uint64
-	changes chan struct{}
+	sessions sync.WaitGroup // the members' goroutines
+
+	mu         sync.Mutex
+	members    []*member // in the order they joined
+	rev        uint64
+	nextMember int
+	closing    bool   // nobody may join any more
+	endReason  string // what the members are told when the room ends
+	changes    chan struct{}
 
 	obs     Observer
 	sentMu  sync.Mutex
@@ -69,235 +137,241 @@ type Room struct {
 	shownTo uint32        // the newest Seq a picture has answered
 }
 
-// sentInput is when an input left for the runner.
-type sentInput struct {
-	seq uint32
-	at  time.Time
-}
-
-// New makes a room and its tracks; Start runs its game.
-func New(p Params) (*Room, error) {
+// New makes a room and its tracks, its life derived from ctx; Run runs
+// it. Members may be admitted before Run starts: they negotiate their
+// connections while the game boots.
+func New(ctx context.Context, p Params) (*Room, error) {
+	if p.Linger <= 0 {
+		p.Linger = DefaultLinger
+	}
+	if p.Autosave <= 0 {
+		p.Autosave = DefaultAutosave
+	}
 	log := p.Logger
 	if log == nil {
 		log = slog.Default()
 	}
-	log = log.With("room", p.ID)
-	codec := p.Runner.Config.Video.Codec
-	if codec == "" {
-		codec = runner.DefaultCodec
+	r := &Room{
+		id: p.ID, game: p.Game, private: p.Private, crowd: p.Crowd, owner: p.Owner, created: time.Now(),
+		p: p, opts: p.Runner, log: log.With("room", p.ID, "game", p.Game.ID), obs: p.Observer,
+		booted: make(chan struct{}), ended: make(chan struct{}), changes: make(chan struct{}, 1),
 	}
-	videoCodec, err := VideoCodec(codec)
-	if err != nil {
+	if err := r.newStream(); err != nil {
 		return nil, err
 	}
-	// Separate stream ids keep the tracks out of one sync group: Chromium
-	// would otherwise hold pictures back to match the audio's jitter
-	// buffer, and for a game the picture must not wait for the sound.
-	video, err := webrtc.NewTrackLocalStaticSample(videoCodec.RTPCodecCapability, "video", "telecart-video-"+string(p.ID))
-	if err != nil {
-		return nil, fmt.Errorf("room: video track: %w", err)
-	}
-	audio, err := webrtc.NewTrackLocalStaticSample(AudioCodec().RTPCodecCapability, "audio", "telecart-audio-"+string(p.ID))
-	if err != nil {
-		return nil, fmt.Errorf("room: audio track: %w", err)
-	}
-	r := &Room{id: p.ID, crowd: p.Crowd, log: log, opts: p.Runner, video: video, audio: audio, changes: make(chan struct{}, 1), obs: p.Observer}
-	r.opts.Logger = log
-	r.opts.Handlers = runner.Handlers{
-		Video: func(v wire.Video) {
-			if err := video.WriteSample(media.Sample{Data: v.Data, Duration: v.Duration, Timestamp: v.Captured}); err != nil {
-				log.Debug("room: write video", "err", err)
-			}
-			r.answered(v.Input)
-		},
-		Stats: func(st wire.Stats) {
-			if r.obs != nil {
-				r.obs.Stats(st)
-			}
-		},
-		Audio: func(a wire.Audio) {
-			if err := audio.WriteSample(media.Sample{Data: a.Data, Duration: a.Duration, Timestamp: a.Captured}); err != nil {
-				log.Debug("room: write audio", "err", err)
-			}
-		},
-	}
+	r.ctx, r.cancel = context.WithCancel(ctx)
 	return r, nil
 }
 
-// Start runs the game, with a battery save (SRAM) when sram is not nil,
-// and returns once it runs. Call it once.
-func (r *Room) Start(ctx context.Context, sram []byte) error {
-	opts := r.opts
-	opts.Config.SRAM = sram
-	proc, err := runner.Start(ctx, opts)
-	if err != nil {
-		return err
-	}
-	r.proc.Store(proc)
-	return nil
+// Created is when the room was made.
+func (r *Room) Created() time.Time { return r.created }
+
+// Game is the room's game.
+func (r *Room) Game() library.Game { return r.game }
+
+// Empty says whether nobody is in the room.
+func (r *Room) Empty() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return len(r.members) == 0
 }
 
-var ErrNotRunning = errors.New("room: the game is not running")
-
-// game is the running game, or ErrNotRunning.
-func (r *Room) game() (*runner.Process, error) {
-	if p := r.running(); p != nil {
-		return p, nil
+// End ends the room for a reason its members are told: nobody joins it any
+// more, its owner hears of it at once (OnEnd), and Run stops its game and
+// returns. The first reason stands; End reports whether it was this call's.
+func (r *Room) End(reason string) bool {
+	r.mu.Lock()
+	if r.closing {
+		r.mu.Unlock()
+		return false
 	}
-	return nil, ErrNotRunning
+	r.closing = true
+	r.endReason = reason
+	r.mu.Unlock()
+	r.log.Info("room: ending", "reason", reason)
+	if r.p.OnEnd != nil {
+		r.p.OnEnd(r)
+	}
+	r.cancel()
+	return true
 }
 
-// SaveState returns the game's state.
-func (r *Room) SaveState(ctx context.Context) ([]byte, error) {
-	p, err := r.game()
-	if err != nil {
-		return nil, err
-	}
-	return p.SaveState(ctx)
-}
-
-// LoadState puts the game in a saved state.
-func (r *Room) LoadState(ctx context.Context, state []byte) error {
-	p, err := r.game()
-	if err != nil {
-		return err
-	}
-	return p.LoadState(ctx, state)
-}
-
-// SRAM returns the game's battery save, nil when it has none.
-func (r *Room) SRAM(ctx context.Context) ([]byte, error) {
-	p, err := r.game()
-	if err != nil {
-		return nil, err
-	}
-	return p.SRAM(ctx)
-}
-
-// Picture returns what the game shows now.
-func (r *Room) Picture(ctx context.Context) (*image.RGBA, error) {
-	p, err := r.game()
-	if err != nil {
-		return nil, err
-	}
-	return p.Thumbnail(ctx)
-}
-
-// running is the room's runner, or nil before Start has succeeded.
-func (r *Room) running() *runner.Process { return r.proc.Load() }
-
-// ID is the room's id.
-func (r *Room) ID() signal.RoomID { return r.id }
-
-// Game describes the running game; valid after Start.
-func (r *Room) Game() wire.Ready {
-	if p := r.running(); p != nil {
-		return p.Ready()
-	}
-	return wire.Ready{}
-}
-
-// Tracks are the room's shared video and audio tracks, for a peer to send.
-func (r *Room) Tracks() []webrtc.TrackLocal { return []webrtc.TrackLocal{r.video, r.audio} }
-
-// sentInputAt notes when an input left for the runner.
-func (r *Room) sentInputAt(seq uint32, at time.Time) {
-	r.sentMu.Lock()
-	r.sent[seq%uint32(len(r.sent))] = sentInput{seq: seq, at: at}
-	r.sentMu.Unlock()
-}
-
-// answered tells the observer how long the newest input a picture shows
-// took to come back as that picture: once per input.
-func (r *Room) answered(seq uint32) {
-	if r.obs == nil || seq == 0 {
-		return
-	}
-	r.sentMu.Lock()
-	in := r.sent[seq%uint32(len(r.sent))]
-	fresh := seq != r.shownTo && in.seq == seq
-	r.shownTo = seq
-	r.sentMu.Unlock()
-	if fresh {
-		r.obs.InputToFrame(time.Since(in.at))
-	}
-}
-
-// Crowd says whether several members may hold one slot.
-func (r *Room) Crowd() bool { return r.crowd }
-
-// Pid is the runner's process id, 0 before the game runs.
-func (r *Room) Pid() int {
-	if p := r.running(); p != nil {
-		return p.Pid()
-	}
-	return 0
-}
-
-// RequestKeyframe makes the next picture a keyframe, for a peer that
-// joined or lost pictures. Before the game runs there is no need: its
-// first picture is a keyframe.
-func (r *Room) RequestKeyframe() {
-	if p := r.running(); p != nil {
-		if err := p.RequestKeyframe(); err != nil {
-			r.log.Debug("room: keyframe request", "err", err)
+// Run owns the room from boot to teardown, and returns once the room and
+// every session in it are gone. Call it once.
+func (r *Room) Run() {
+	boot := make(chan error, 1)
+	go func() { boot <- r.start(r.ctx, r.ownerSRAM()) }() // returns early when ctx ends
+	var gameOver <-chan struct{}                          // the runner's end, once there is one
+	var autosave <-chan time.Time
+	var linger *time.Timer
+	var lingered <-chan time.Time
+	crashed := false
+	defer func() {
+		if linger != nil {
+			linger.Stop()
+		}
+		if boot != nil {
+			r.bootErr = <-boot // the boot is abandoned: ctx is over
+			close(r.booted)
+		}
+		r.tellCoordinator(r.Listing(true)) // before the game stops, which takes a while
+		if gameOver != nil && !crashed {
+			r.autosave() // the game as the room leaves it
+		}
+		if err := r.stopGame(); err != nil {
+			r.log.Warn("room: stopping the game", "err", err)
+		}
+		r.log.Info("room: closed", "reason", r.endReason)
+		close(r.ended)
+		r.sessions.Wait()
+	}()
+	for {
+		select {
+		case err := <-boot:
+			boot = nil
+			r.bootErr = err
+			close(r.booted)
+			if err != nil {
+				r.log.Error("room: game failed to start", "err", err)
+				r.End("The game could not start.")
+				return
+			}
+			gameOver = r.gameOver()
+			tick := time.NewTicker(r.p.Autosave)
+			defer tick.Stop()
+			autosave = tick.C
+			r.publish() // the listing, now that the game runs
+		case <-autosave:
+			r.autosave()
+		case <-gameOver:
+			r.log.Error("room: game ended", "err", r.gameErr())
+			crashed = true
+			r.End("The game stopped unexpectedly.")
+			return
+		case <-r.changes:
+			r.publish()
+			// The last one out starts the countdown; anyone coming back
+			// stops it.
+			switch empty := r.Empty(); {
+			case empty && linger == nil:
+				r.log.Info("room: empty; it ends unless someone comes back", "in", r.p.Linger)
+				linger = time.NewTimer(r.p.Linger)
+				lingered = linger.C
+			case !empty && linger != nil:
+				linger.Stop()
+				linger, lingered = nil, nil
+			}
+		case <-lingered:
+			r.End("Nobody was left in the room.")
+			return
+		case <-r.ctx.Done(): // ended, with its reason
+			return
 		}
 	}
 }
 
-// Done is closed when the game has ended, by Close or by a crash; never
-// before Start has succeeded.
-func (r *Room) Done() <-chan struct{} {
-	if p := r.running(); p != nil {
-		return p.Done()
+// publish sends every member the room's state, each with its own id, and
+// the coordinator the room's listing. Only Run calls it, so states go out
+// in order.
+func (r *Room) publish() {
+	for _, s := range r.present() {
+		s.send(r.state(s))
 	}
-	return nil
+	r.tellCoordinator(r.Listing(false))
 }
 
-// Err says why the game ended; nil after Close.
-func (r *Room) Err() error {
-	if p := r.running(); p != nil {
-		return p.Err()
+func (r *Room) tellCoordinator(l signal.Listing) {
+	if err := r.p.Sender.Send("", l); err != nil {
+		r.log.Debug("room: listing not sent; the next registration lists the room", "err", err)
 	}
-	return nil
 }
 
-// Close ends the game. A Start still under way must have returned first:
-// cancel its context and wait for it.
-func (r *Room) Close() error {
-	if p := r.running(); p != nil {
-		return p.Close()
+// present is a snapshot of the sessions in the room.
+func (r *Room) present() []*Session {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	sessions := make([]*Session, 0, len(r.members))
+	for _, m := range r.members {
+		sessions = append(sessions, m.session)
 	}
-	return nil
+	return sessions
 }
 
-// VideoCodec is the RTP codec of a runner codec, as negotiated with browsers.
-func VideoCodec(c runner.Codec) (webrtc.RTPCodecParameters, error) {
-	feedback := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
-	switch c {
-	case runner.CodecVP8:
-		return webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: feedback},
-			PayloadType:        96,
-		}, nil
-	case runner.CodecH264:
-		return webrtc.RTPCodecParameters{
-			RTPCodecCapability: webrtc.RTPCodecCapability{
-				MimeType:     webrtc.MimeTypeH264,
-				ClockRate:    90000,
-				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
-				RTCPFeedback: feedback,
-			},
-			PayloadType: 102,
-		}, nil
+// broadcast sends a message to everyone in the room.
+func (r *Room) broadcast(p signal.Payload) {
+	for _, s := range r.present() {
+		s.send(p)
 	}
-	return webrtc.RTPCodecParameters{}, fmt.Errorf("room: no RTP codec for %q", c)
 }
 
-// AudioCodec is Opus as negotiated with browsers.
-func AudioCodec() webrtc.RTPCodecParameters {
-	return webrtc.RTPCodecParameters{
-		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1"},
-		PayloadType:        111,
+// state is the room's state as one of its sessions is told it.
+func (r *Room) state(s *Session) signal.RoomState {
+	members, rev := r.Members()
+	state := signal.RoomState{
+		ID: r.id, Rev: rev, Game: r.game.GameInfo, Private: r.private, Crowd: r.crowd,
+		You: s.member, Members: make([]signal.Member, len(members)),
 	}
+	for i, m := range members {
+		state.Members[i] = signal.Member{ID: m.ID, Nick: m.Nick, Slot: m.Slot}
+	}
+	return state
+}
+
+// Listing describes the room for the live rooms list.
+func (r *Room) Listing(closed bool) signal.Listing {
+	members, _ := r.Members()
+	l := signal.Listing{
+		ID: r.id, Game: r.game.GameInfo, Private: r.private, Crowd: r.crowd,
+		Age: time.Since(r.created).Milliseconds(), Closed: closed,
+	}
+	for _, m := range members {
+		if m.Slot == 0 {
+			l.Spectators++
+		} else {
+			l.Players++
+		}
+	}
+	return l
+}
+
+// Admit makes a browser's session a member of the room, in a slot (0
+// watching), and starts the session: it offers the browser a connection at
+// once, while the game may still be booting.
+func (r *Room) Admit(id signal.SessionID, nick string, player signal.PlayerID, slot int) (*Session, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.closing {
+		return nil, ErrEnded
+	}
+	member := signal.MemberID(fmt.Sprintf("m%d", r.nextMember+1))
+	s := newSession(r, id, member, player)
+	if err := r.join(member, nick, slot, s); err != nil {
+		return nil, err
+	}
+	r.nextMember++
+	r.sessions.Add(1)
+	go func() {
+		defer r.sessions.Done()
+		s.run()
+	}()
+	return s, nil
+}
+
+// Resume finds the session whose secret token this is, for a browser that
+// lost its socket and carries on through a new one.
+func (r *Room) Resume(token string) (*Session, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range r.members {
+		if m.session.tokenIs(token) {
+			return m.session, true
+		}
+	}
+	return nil, false
+}
+
+// dismiss takes a session out of the room. The room's goroutine hears of
+// it as a change, and starts the linger countdown for the last one out.
+func (r *Room) dismiss(s *Session) {
+	r.leave(s.member)
 }

@@ -86,6 +86,7 @@ type Process struct {
 	w   *wire.Writer
 
 	lastFrame atomic.Int64 // unix nanoseconds of the newest video frame
+	booted    atomic.Bool  // Ready came: from now on a silent runner hangs
 	nextID    atomic.Uint32
 	pmu       sync.Mutex
 	pending   map[uint32]chan wire.Reply
@@ -177,6 +178,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	select {
 	case p.ready = <-ready:
 		p.lastFrame.Store(time.Now().UnixNano())
+		p.booted.Store(true)
 		return p, nil
 	case <-p.done:
 		return nil, p.err
@@ -211,6 +213,11 @@ loop:
 		case waitErr = <-exited:
 			break loop
 		case <-tick.C:
+			// A boot is bounded by StartTimeout instead: loading a core and
+			// a ROM on a busy machine may well take longer than a frame may.
+			if !p.booted.Load() {
+				continue
+			}
 			if since := time.Since(time.Unix(0, p.lastFrame.Load())); since > hangTimeout && !p.stopping.Load() {
 				p.log.Warn("runner hung; killing it", "silent_for", since.Round(time.Millisecond))
 				p.hung.Store(true)

@@ -32,7 +32,7 @@ func (w *Worker) registerMetrics() {
 			return float64(read())
 		}
 	}
-	m.Gauge("telecart_worker_rooms", "Rooms the worker hosts, lingering ones included.", count(func() int { return len(w.rooms) }))
+	m.Gauge("telecart_worker_rooms", "Rooms the worker hosts, lingering ones included.", count(func() int { return len(w.hosted) }))
 	m.Gauge("telecart_worker_capacity", "Rooms the worker can host at once.", func() float64 { return float64(w.cfg.Capacity) })
 	m.Gauge("telecart_worker_peers", "Browsers connected to the worker's rooms.", count(func() int { return len(w.sessions) }))
 	m.Gauge("telecart_worker_draining", "1 while the worker takes no new rooms.", count(func() int {
@@ -88,7 +88,7 @@ func (w *Worker) Handler() http.Handler {
 			why = "not connected to the coordinator"
 		case w.draining:
 			why = "draining"
-		case len(w.rooms) >= w.cfg.Capacity:
+		case len(w.hosted) >= w.cfg.Capacity:
 			why = "full"
 		}
 		w.mu.Unlock()

@@ -275,9 +275,7 @@ func TestRunnerKilled(t *testing.T) {
 	time.Sleep(window)
 	before := frames()
 
-	c.worker.mu.Lock()
-	victim := c.worker.rooms[signal.RoomID(rooms[1])].room.Pid()
-	c.worker.mu.Unlock()
+	victim := c.worker.Room(rooms[1]).Pid()
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}

@@ -167,10 +167,7 @@ func TestBatterySave(t *testing.T) {
 	})
 	sramOf := func(id signal.RoomID) []byte {
 		t.Helper()
-		c.worker.mu.Lock()
-		h := c.worker.rooms[signal.RoomID(id)]
-		c.worker.mu.Unlock()
-		sram, err := h.room.SRAM(t.Context())
+		sram, err := c.worker.Room(id).SRAM(t.Context())
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -2,7 +2,6 @@ package worker
 
 import (
 	"context"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -16,6 +15,7 @@ import (
 	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/metrics"
+	"github.com/telecart/telecart/internal/peer"
 	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/saves"
@@ -33,10 +33,10 @@ type Config struct {
 	// Capacity is how many rooms it hosts at once.
 	Capacity int
 	// Linger is how long a room lives on after its last peer left
-	// (default DefaultLinger). A new room may take its place sooner.
+	// (default room.DefaultLinger). A new room may take its place sooner.
 	Linger time.Duration
 	// Saves keeps players' saves; nil keeps none. Autosave is how often a
-	// room saves for the player who started it (default DefaultAutosave),
+	// room saves for the player who started it (default room.DefaultAutosave),
 	// besides when it ends.
 	Saves    *saves.Store
 	Autosave time.Duration
@@ -50,7 +50,7 @@ type Config struct {
 	// Runner is the base of every room's runner: video and audio settings,
 	// and the command (empty: this executable's `runner`).
 	Runner runner.Options
-	ICE    ICEConfig
+	ICE    peer.ICEConfig
 	// ICEServers are STUN/TURN servers for the worker's own connections.
 	ICEServers []webrtc.ICEServer
 	Logger     *slog.Logger
@@ -67,7 +67,10 @@ const (
 	heartbeatInterval = time.Second
 )
 
-// Worker hosts rooms for the browsers a coordinator sends it.
+// Worker hosts rooms for the browsers a coordinator sends it. It keeps
+// the registry of its rooms and of the sessions in them, by the ids the
+// coordinator routes by, and its link to the coordinator; each room owns
+// the rest of its state.
 type Worker struct {
 	cfg Config
 	api *webrtc.API
@@ -76,15 +79,15 @@ type Worker struct {
 	metrics  *metrics.Registry
 	observer *observer
 
-	beat    chan struct{} // a heartbeat wanted now, not at the next tick
-	drained chan struct{} // closed once draining and no room is left
+	beat    chan struct{}  // a heartbeat wanted now, not at the next tick
+	drained chan struct{}  // closed once draining and no room is left
+	rooms   sync.WaitGroup // each room's Run
 
 	mu       sync.Mutex
 	draining bool
 	link     *link // to the coordinator; nil while there is none
-	sessions map[signal.SessionID]*session
-	rooms    map[signal.RoomID]*hosted
-	wg       sync.WaitGroup // session and room goroutines
+	sessions map[signal.SessionID]*room.Session
+	hosted   map[signal.RoomID]*room.Room
 }
 
 // New makes a worker; Run connects it.
@@ -98,12 +101,6 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.ID == "" {
 		cfg.ID = "worker-" + signal.NewID[signal.WorkerID](signal.NameBytes)
 	}
-	if cfg.Linger <= 0 {
-		cfg.Linger = DefaultLinger
-	}
-	if cfg.Autosave <= 0 {
-		cfg.Autosave = DefaultAutosave
-	}
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
@@ -112,13 +109,13 @@ func New(cfg Config) (*Worker, error) {
 	if codec == "" {
 		codec = runner.DefaultCodec
 	}
-	api, err := newAPI(codec, cfg.ICE)
+	api, err := peer.NewAPI(codec, cfg.ICE)
 	if err != nil {
 		return nil, err
 	}
 	w := &Worker{
 		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
-		sessions: map[signal.SessionID]*session{}, rooms: map[signal.RoomID]*hosted{},
+		sessions: map[signal.SessionID]*room.Session{}, hosted: map[signal.RoomID]*room.Room{},
 		beat: make(chan struct{}, 1), drained: make(chan struct{}),
 	}
 	w.registerMetrics()
@@ -127,13 +124,18 @@ func New(cfg Config) (*Worker, error) {
 
 // Run keeps the worker connected to its coordinator until ctx ends, dialling
 // again with backoff whenever the link drops. Rooms outlive a dropped link;
-// they all end when Run returns.
+// they all end when Run returns, and their contexts derive from ctx.
 // A drained worker's Run returns nil.
 func (w *Worker) Run(ctx context.Context) error {
 	defer w.closeAll()
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	watcher := make(chan struct{})
+	defer func() {
+		cancel()
+		<-watcher
+	}()
 	go func() {
+		defer close(watcher)
 		select {
 		case <-w.drained:
 			w.log.Info("worker: drained: every room has ended")
@@ -176,7 +178,8 @@ func (l *link) send(ctx context.Context, session signal.SessionID, p signal.Payl
 }
 
 // serve runs one connection to the coordinator; connected reports whether
-// it got as far as registering.
+// it got as far as registering. ctx is the worker's: the rooms it opens
+// derive from it, and outlive the link.
 func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
@@ -194,8 +197,8 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 	// link that carries their changes.
 	w.mu.Lock()
 	reg := signal.Register{ID: w.cfg.ID, Zone: w.cfg.Zone, Capacity: w.cfg.Capacity, Games: w.cfg.Library.Infos(), Ping: w.cfg.Ping}
-	for _, h := range w.rooms {
-		reg.Rooms = append(reg.Rooms, h.listing(false))
+	for _, r := range w.hosted {
+		reg.Rooms = append(reg.Rooms, r.Listing(false))
 	}
 	err = l.send(ctx, "", reg)
 	if err == nil {
@@ -214,17 +217,22 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 	}()
 	w.log.Info("worker: connected to coordinator", "url", w.cfg.Coordinator, "games", len(w.cfg.Library.Games()), "capacity", w.cfg.Capacity)
 
-	ctx, cancelLink := context.WithCancel(ctx)
-	defer cancelLink()
-
+	linkCtx, cancelLink := context.WithCancel(ctx)
+	var beats sync.WaitGroup
+	defer func() {
+		cancelLink()
+		beats.Wait()
+	}()
+	beats.Add(1)
 	go func() {
+		defer beats.Done()
 		tick := time.NewTicker(heartbeatInterval)
 		defer tick.Stop()
 		var cpu cpuMeter
 		smooth := 0.0
 		for {
 			select {
-			case <-ctx.Done():
+			case <-linkCtx.Done():
 				return
 			case <-tick.C:
 			case <-w.beat:
@@ -237,9 +245,9 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 			// no reason to turn players away, a busy machine is.
 			smooth += (load - smooth) / 5
 			w.mu.Lock()
-			hb := signal.Heartbeat{Rooms: len(w.rooms), CPU: smooth, Draining: w.draining}
+			hb := signal.Heartbeat{Rooms: len(w.hosted), CPU: smooth, Draining: w.draining}
 			w.mu.Unlock()
-			if err := l.send(ctx, "", hb); err != nil {
+			if err := l.send(linkCtx, "", hb); err != nil {
 				conn.CloseNow()
 				return
 			}
@@ -247,7 +255,7 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 	}()
 
 	for {
-		_, b, err := conn.Read(ctx)
+		_, b, err := conn.Read(linkCtx)
 		if err != nil {
 			return true, err
 		}
@@ -256,38 +264,38 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 			w.log.Warn("worker: bad message from coordinator", "err", err)
 			continue
 		}
-		w.handle(m.Session, p)
+		w.handle(ctx, m.Session, p)
 	}
 }
 
-// send sends a message through the current link to the coordinator.
-func (w *Worker) send(session signal.SessionID, p signal.Payload) error {
+// Send sends a message through the current link to the coordinator: the
+// worker is its rooms' room.Sender.
+func (w *Worker) Send(session signal.SessionID, p signal.Payload) error {
 	w.mu.Lock()
 	l := w.link
 	w.mu.Unlock()
 	if l == nil {
 		return errNoLink
 	}
-	return l.send(context.Background(), session, p)
+	return l.send(context.Background(), session, p) // bounded by send's own timeout
 }
 
 var errNoLink = errors.New("worker: not connected to the coordinator")
 
-// sendListing tells the coordinator about a room. Without a link it is
-// dropped: registering again lists every room as it is then.
-func (w *Worker) sendListing(l signal.Listing) {
-	if err := w.send("", l); err != nil && !errors.Is(err, errNoLink) {
-		w.log.Warn("worker: send listing", "room", l.ID, "err", err)
-	}
-}
-
 func (w *Worker) roomCount() int {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	return len(w.rooms)
+	return len(w.hosted)
 }
 
-func (w *Worker) handle(id signal.SessionID, p signal.Payload) {
+// Room is a room the worker hosts, or nil.
+func (w *Worker) Room(id signal.RoomID) *room.Room {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.hosted[id]
+}
+
+func (w *Worker) handle(ctx context.Context, id signal.SessionID, p signal.Payload) {
 	if _, ok := p.(signal.Drain); ok {
 		w.Drain()
 		return
@@ -298,7 +306,7 @@ func (w *Worker) handle(id signal.SessionID, p signal.Payload) {
 	}
 	switch p := p.(type) {
 	case signal.Start:
-		w.start(id, p)
+		w.start(ctx, id, p)
 		return
 	case signal.Join:
 		w.join(id, p)
@@ -309,98 +317,125 @@ func (w *Worker) handle(id signal.SessionID, p signal.Payload) {
 	}
 	w.mu.Lock()
 	s := w.sessions[id]
-	if _, quit := p.(signal.Quit); quit && s != nil {
-		// The peer is out of the room the moment it says so: the
-		// coordinator already counts it out, and a player who quits and
-		// starts another game at once must find the room's place free
-		// (an empty room gives its place to a new one).
-		w.leave(s)
-		s.quit()
-		w.mu.Unlock()
-		return
+	_, quit := p.(signal.Quit)
+	if quit && s != nil {
+		delete(w.sessions, id)
 	}
 	w.mu.Unlock()
-	if s == nil {
+	switch {
+	case s == nil:
 		w.log.Debug("worker: message for an unknown session", "session", id, "type", p.Type())
-		return
+	case quit:
+		s.Quit()
+	default:
+		s.Handle(p)
 	}
-	s.handle(p)
 }
-
-var errRoomOver = errors.New("worker: the room has ended")
 
 // start opens a room for a game, with the session as its first member in
 // slot 1.
-func (w *Worker) start(id signal.SessionID, req signal.Start) {
+func (w *Worker) start(ctx context.Context, id signal.SessionID, req signal.Start) {
 	game, ok := w.cfg.Library.Lookup(req.Game)
 	if !ok {
 		w.refuse(id, signal.Error{Code: signal.CodeUnknownGame, Message: "This server does not have that game."})
 		return
 	}
-	roomID := signal.RoomID(req.Room)
+	roomID := req.Room
 	if roomID == "" {
 		roomID = signal.NewID[signal.RoomID](signal.NameBytes)
 	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.checkNewSession(id); err != nil {
-		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: err.Error()})
-		return
-	}
-	if w.draining {
-		w.refuse(id, signal.Error{Code: signal.CodeNoWorker, Message: "This server is closing: it takes no new games."})
-		return
-	}
-	if _, dup := w.rooms[roomID]; dup {
-		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: "That room already exists."})
-		return
-	}
-	if !w.makeRoom() {
-		w.refuse(id, signal.Error{Code: signal.CodeNoWorker, Message: "This server is full: every room it can host is in use."})
-		return
-	}
-	h, err := w.newHosted(roomID, game, req)
+	params, err := w.roomParams(roomID, game, req)
 	if err != nil {
 		w.log.Error("worker: cannot host game", "game", game.ID, "err", err)
 		w.refuse(id, signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo})
 		return
 	}
-	s := newSession(w, id, req.Player)
-	if err := h.admit(s, req.Nick, 1); err != nil {
-		h.end()
+	w.mu.Lock()
+	refusal, idle := w.placeFor(id, roomID)
+	if refusal != nil {
+		w.mu.Unlock()
+		w.refuse(id, *refusal)
+		return
+	}
+	r, err := room.New(ctx, params)
+	if err != nil {
+		w.mu.Unlock()
+		w.log.Error("worker: cannot host game", "game", game.ID, "err", err)
+		w.refuse(id, signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo})
+		return
+	}
+	if idle != nil {
+		// Its place is the new room's from now on; it ends below, once
+		// the worker's lock is free for it.
+		delete(w.hosted, idle.ID())
+	}
+	w.hosted[roomID] = r
+	s, err := r.Admit(id, req.Nick, req.Player, 1)
+	if err == nil {
+		w.sessions[id] = s
+	}
+	w.mu.Unlock()
+	if idle != nil {
+		idle.End("The room made way for a new game.")
+	}
+	w.rooms.Go(r.Run)
+	if err != nil {
+		r.End("The room could not be opened.")
 		w.log.Error("worker: first member", "err", err)
 		w.refuse(id, signal.Error{Code: signal.CodeInternal, Message: "The server could not open the room."})
 		return
 	}
-	h.log.Info("worker: room opened", "private", req.Private, "crowd", req.Crowd)
-	w.rooms[roomID] = h
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		h.run()
-	}()
-	w.runSession(s)
+	w.log.Info("worker: room opened", "room", roomID, "game", game.ID, "private", req.Private, "crowd", req.Crowd)
+}
+
+// placeFor says why a new room cannot open, or finds it a place, naming
+// the empty room that must make way for it: a room kept for someone who
+// may come back must not turn away someone who is here. w.mu is held.
+func (w *Worker) placeFor(id signal.SessionID, roomID signal.RoomID) (refusal *signal.Error, idle *room.Room) {
+	_, taken := w.sessions[id]
+	_, dup := w.hosted[roomID]
+	switch {
+	case taken:
+		return &signal.Error{Code: signal.CodeBadRequest, Message: "The session is already running."}, nil
+	case w.draining:
+		return &signal.Error{Code: signal.CodeNoWorker, Message: "This server is closing: it takes no new games."}, nil
+	case dup:
+		return &signal.Error{Code: signal.CodeBadRequest, Message: "That room already exists."}, nil
+	case len(w.hosted) < w.cfg.Capacity:
+		return nil, nil
+	}
+	for _, r := range w.hosted {
+		if r.Empty() && (idle == nil || r.Created().Before(idle.Created())) {
+			idle = r
+		}
+	}
+	if idle == nil {
+		return &signal.Error{Code: signal.CodeNoWorker, Message: "This server is full: every room it can host is in use."}, nil
+	}
+	return nil, idle
 }
 
 // join adds the session to a running room, watching.
 func (w *Worker) join(id signal.SessionID, req signal.Join) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	if err := w.checkNewSession(id); err != nil {
-		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: err.Error()})
-		return
+	r := w.hosted[req.Room]
+	_, taken := w.sessions[id]
+	var s *room.Session
+	var err error
+	if r != nil && !taken {
+		if s, err = r.Admit(id, req.Nick, req.Player, 0); err == nil {
+			w.sessions[id] = s
+		}
 	}
-	h := w.rooms[signal.RoomID(req.Room)]
-	if h == nil {
+	w.mu.Unlock()
+	switch {
+	case taken:
+		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: "The session is already running."})
+	case r == nil:
 		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
-		return
+	case err != nil:
+		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: gameOf(r)})
 	}
-	s := newSession(w, id, req.Player)
-	if err := h.admit(s, req.Nick, 0); err != nil {
-		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: &h.game.GameInfo})
-		return
-	}
-	w.runSession(s)
 }
 
 // resume gives a session whose browser lost its socket (the coordinator
@@ -408,108 +443,56 @@ func (w *Worker) join(id signal.SessionID, req signal.Join) {
 // room's state. Its peer connection, and the game on it, never stopped.
 func (w *Worker) resume(id signal.SessionID, req signal.Resume) {
 	w.mu.Lock()
-	defer w.mu.Unlock()
-	h := w.rooms[signal.RoomID(req.Room)]
-	if h == nil {
+	r := w.hosted[req.Room]
+	if r == nil {
+		w.mu.Unlock()
 		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
 		return
 	}
-	var s *session
-	for _, m := range h.members {
-		if subtle.ConstantTimeCompare([]byte(m.token), []byte(req.Token)) == 1 {
-			s = m
-		}
-	}
-	if s == nil {
-		w.refuse(id, signal.Error{Code: signal.CodeNoSession, Message: "That session is over; join the room again.", Game: &h.game.GameInfo})
+	s, ok := r.Resume(req.Token)
+	if !ok {
+		w.mu.Unlock()
+		w.refuse(id, signal.Error{Code: signal.CodeNoSession, Message: "That session is over; join the room again.", Game: gameOf(r)})
 		return
 	}
 	if _, taken := w.sessions[id]; taken {
+		w.mu.Unlock()
 		w.refuse(id, signal.Error{Code: signal.CodeBadRequest, Message: "The session is already running."})
 		return
 	}
-	delete(w.sessions, s.id)
-	delete(h.members, s.id)
-	s.mu.Lock()
-	s.id = id
-	s.mu.Unlock()
+	if old := s.ID(); w.sessions[old] == s {
+		delete(w.sessions, old)
+	}
 	w.sessions[id] = s
-	h.members[id] = s
-	s.log.Info("worker: session resumed", "as", id)
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		s.send(h.state(s)) // the browser is back: where things stand
-	}()
+	w.mu.Unlock()
+	s.Resumed(id)
 }
 
-// refuse answers a request that opened no session. It is called with
-// w.mu held, and sends from its own goroutine: the link's writes must
-// not hold up the worker.
+// refuse answers a request that opened no session.
 func (w *Worker) refuse(id signal.SessionID, e signal.Error) {
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		if err := w.send(id, e); err != nil {
-			w.log.Warn("worker: send error", "err", err)
-		}
-	}()
+	if err := w.Send(id, e); err != nil {
+		w.log.Warn("worker: send error", "err", err)
+	}
 }
 
-// checkNewSession refuses a session id in use; w.mu is held.
-func (w *Worker) checkNewSession(id signal.SessionID) error {
-	if _, dup := w.sessions[id]; dup {
-		return errors.New("The session is already running.")
+// roomEnded frees an ended room's place: a browser told its game ended
+// must find the place free when it starts again.
+func (w *Worker) roomEnded(r *room.Room) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.hosted[r.ID()] == r {
+		delete(w.hosted, r.ID())
 	}
-	return nil
+	w.checkDrained()
 }
 
-// makeRoom says whether a new room fits, closing a room with nobody in
-// it when that makes the place: a room kept for someone who may come back
-// must not turn away someone who is here. w.mu is held.
-func (w *Worker) makeRoom() bool {
-	if len(w.rooms) < w.cfg.Capacity {
-		return true
+// sessionEnded forgets a session that is over.
+func (w *Worker) sessionEnded(s *room.Session) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if id := s.ID(); w.sessions[id] == s {
+		delete(w.sessions, id)
 	}
-	var idle *hosted
-	for _, h := range w.rooms {
-		if len(h.members) == 0 && (idle == nil || h.created.Before(idle.created)) {
-			idle = h
-		}
-	}
-	if idle == nil {
-		return false
-	}
-	idle.log.Info("worker: closing an empty room to make place for a new one")
-	idle.close("The room made way for a new game.")
-	return true
-}
-
-// runSession starts a session's goroutine; w.mu is held.
-func (w *Worker) runSession(s *session) {
-	s.log = s.log.With("room", s.host.room.ID(), "member", s.member)
-	w.sessions[s.id] = s
-	w.wg.Add(1)
-	go func() {
-		defer w.wg.Done()
-		final := s.run()
-		// Out of the room before anyone hears of it: a browser told its
-		// game ended must find its place free when it starts again.
-		w.mu.Lock()
-		w.leave(s)
-		w.mu.Unlock()
-		if final != nil {
-			s.send(final)
-		}
-	}()
-}
-
-// leave takes a session out of the worker and its room; w.mu is held.
-func (w *Worker) leave(s *session) {
-	if w.sessions[s.id] == s {
-		delete(w.sessions, s.id)
-	}
-	s.host.dismiss(s)
 }
 
 // Drain takes no new rooms from now on, tells the coordinator at once,
@@ -522,7 +505,7 @@ func (w *Worker) Drain() {
 		return
 	}
 	w.draining = true
-	w.log.Info("worker: draining: no new rooms; the running ones play on", "rooms", len(w.rooms))
+	w.log.Info("worker: draining: no new rooms; the running ones play on", "rooms", len(w.hosted))
 	select {
 	case w.beat <- struct{}{}:
 	default:
@@ -532,7 +515,7 @@ func (w *Worker) Drain() {
 
 // checkDrained ends a drain once no room is left; w.mu is held.
 func (w *Worker) checkDrained() {
-	if w.draining && len(w.rooms) == 0 {
+	if w.draining && len(w.hosted) == 0 {
 		select {
 		case <-w.drained:
 		default:
@@ -541,27 +524,22 @@ func (w *Worker) checkDrained() {
 	}
 }
 
-// closeRoom ends a room; see hosted.close.
-func (w *Worker) closeRoom(h *hosted, reason string) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	h.close(reason)
-}
-
+// closeAll ends every room and waits until they are gone.
 func (w *Worker) closeAll() {
 	w.mu.Lock()
-	for _, s := range w.sessions {
-		s.quit()
-	}
-	for _, h := range w.rooms {
-		h.close("The server is shutting down.")
+	rooms := make([]*room.Room, 0, len(w.hosted))
+	for _, r := range w.hosted {
+		rooms = append(rooms, r)
 	}
 	w.mu.Unlock()
-	w.wg.Wait()
+	for _, r := range rooms {
+		r.End("The server is shutting down.")
+	}
+	w.rooms.Wait()
 }
 
-// roomParams builds the room for a game from the worker's runner settings.
-func (w *Worker) roomParams(id signal.RoomID, game library.Game, crowd bool) (room.Params, error) {
+// roomParams builds the room for a game from the worker's settings.
+func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Start) (room.Params, error) {
 	system, err := cores.ForFile(game.Path)
 	if err != nil {
 		return room.Params{}, err
@@ -573,5 +551,17 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, crowd bool) (ro
 	opts := w.cfg.Runner
 	opts.Config.Core = core
 	opts.Config.Game = game.Path
-	return room.Params{ID: id, Runner: opts, Crowd: crowd, Logger: w.log, Observer: w.observer}, nil
+	return room.Params{
+		ID: id, Game: game, Runner: opts, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
+		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves,
+		API: w.api, ICEServers: w.cfg.ICEServers, Sender: w,
+		OnEnd: w.roomEnded, OnSessionEnd: w.sessionEnded,
+		Observer: w.observer, Logger: w.log,
+	}, nil
+}
+
+// gameOf is a room's game, for a refusal that offers it afresh.
+func gameOf(r *room.Room) *signal.GameInfo {
+	g := r.Game().GameInfo
+	return &g
 }

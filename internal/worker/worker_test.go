@@ -19,6 +19,7 @@ import (
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/pad"
+	"github.com/telecart/telecart/internal/peer"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/runnertest"
 	"github.com/telecart/telecart/internal/signal"
@@ -104,7 +105,7 @@ func (c *cluster) addWorker(t *testing.T, capacity int, options ...func(*Config)
 		Library:     lib,
 		CoreDirs:    []string{filepath.Dir(fixturetest.Core(t, "nes"))},
 		Runner:      runnertest.Options(runner.Config{}),
-		ICE:         ICEConfig{Loopback: true},
+		ICE:         peer.ICEConfig{Loopback: true},
 		Linger:      testLinger,
 	}
 	for _, o := range options {

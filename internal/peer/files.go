@@ -1,4 +1,4 @@
-package worker
+package peer
 
 import (
 	"context"
@@ -75,24 +75,33 @@ type fileChannel interface {
 	BufferedAmount() uint64
 }
 
-// fileStore is where a peer's files come from and go to: its player's
-// saves of the room's game.
-type fileStore interface {
-	exportSave(ctx context.Context, slot int) ([]byte, error)
-	importSave(ctx context.Context, slot int, file []byte) error
+// FileStore is where a peer's files come from and go to: its player's
+// saves of the room's game. Its errors reach the player through
+// Params.Words.
+type FileStore interface {
+	Export(ctx context.Context, slot int) ([]byte, error)
+	Import(ctx context.Context, slot int, file []byte) error
 }
+
+// ErrNoFiles refuses the requests of a peer with no FileStore.
+var ErrNoFiles = errors.New("peer: no save files here")
 
 // noFiles is the store of a peer with none: every request is refused.
 type noFiles struct{}
 
-func (noFiles) exportSave(context.Context, int) ([]byte, error) { return nil, errNoSaves }
-func (noFiles) importSave(context.Context, int, []byte) error   { return errNoSaves }
+func (noFiles) Export(context.Context, int) ([]byte, error) { return nil, ErrNoFiles }
+func (noFiles) Import(context.Context, int, []byte) error   { return ErrNoFiles }
+
+// transferTimeout bounds one file's storage I/O.
+const transferTimeout = 10 * time.Second
 
 // saveFiles serves one peer's save files. onMessage runs on the data
 // channel's reader, one message at a time, so an upload needs no lock.
 type saveFiles struct {
+	ctx   context.Context // the peer's: transfers end with it
 	ch    fileChannel
-	store fileStore
+	store FileStore
+	words func(error) string
 	low   chan struct{} // the channel's buffered amount fell low
 	log   *slog.Logger
 
@@ -102,12 +111,15 @@ type saveFiles struct {
 	file                []byte
 }
 
-// newSaveFiles serves files on dc, from store if not nil.
-func newSaveFiles(dc *webrtc.DataChannel, store fileStore, log *slog.Logger) *saveFiles {
+// serveFiles serves files on dc, from store if not nil, until ctx ends.
+func serveFiles(ctx context.Context, dc *webrtc.DataChannel, store FileStore, words func(error) string, log *slog.Logger) {
 	if store == nil {
 		store = noFiles{}
 	}
-	f := &saveFiles{ch: dc, store: store, low: make(chan struct{}, 1), log: log}
+	if words == nil {
+		words = func(error) string { return "Save files are not available here." }
+	}
+	f := &saveFiles{ctx: ctx, ch: dc, store: store, words: words, low: make(chan struct{}, 1), log: log}
 	dc.SetBufferedAmountLowThreshold(lowBuffered)
 	dc.OnBufferedAmountLow(func() {
 		select {
@@ -116,7 +128,6 @@ func newSaveFiles(dc *webrtc.DataChannel, store fileStore, log *slog.Logger) *sa
 		}
 	})
 	dc.OnMessage(f.onMessage)
-	return f
 }
 
 func (f *saveFiles) onMessage(msg webrtc.DataChannelMessage) {
@@ -131,7 +142,7 @@ func (f *saveFiles) onMessage(msg webrtc.DataChannelMessage) {
 	f.discard = 0 // the browser has given up on the refused one
 	r, err := parseFileRequest(msg.Data)
 	if err != nil {
-		f.log.Debug("worker: save files", "err", err)
+		f.log.Debug("peer: save files", "err", err)
 		f.refuse("The server did not understand that request.")
 		return
 	}
@@ -168,25 +179,25 @@ func (f *saveFiles) onBytes(data []byte) {
 	}
 	file, slot := f.file, f.slot
 	f.file = nil
-	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
+	ctx, cancel := context.WithTimeout(f.ctx, transferTimeout)
 	defer cancel()
-	if err := f.store.importSave(ctx, slot, file); err != nil {
-		f.log.Info("worker: upload refused", "slot", slot, "err", err)
-		f.refuse(uploadRefusal(err))
+	if err := f.store.Import(ctx, slot, file); err != nil {
+		f.log.Info("peer: upload refused", "slot", slot, "err", err)
+		f.refuse(f.words(err))
 		return
 	}
-	f.log.Info("worker: uploaded", "slot", slot, "bytes", len(file))
+	f.log.Info("peer: uploaded", "slot", slot, "bytes", len(file))
 	f.reply(fileReply{Op: "uploaded", Slot: slot})
 }
 
 // download sends the save in a slot, paced by the channel.
 func (f *saveFiles) download(slot int) {
-	ctx, cancel := context.WithTimeout(context.Background(), saveTimeout)
-	file, err := f.store.exportSave(ctx, slot)
+	ctx, cancel := context.WithTimeout(f.ctx, transferTimeout)
+	file, err := f.store.Export(ctx, slot)
 	cancel()
 	if err != nil {
-		f.log.Info("worker: download refused", "slot", slot, "err", err)
-		f.refuse(refusal(err).Message)
+		f.log.Info("peer: download refused", "slot", slot, "err", err)
+		f.refuse(f.words(err))
 		return
 	}
 	if !f.reply(fileReply{Op: "file", Slot: slot, Size: len(file)}) {
@@ -194,17 +205,17 @@ func (f *saveFiles) download(slot int) {
 	}
 	for len(file) > 0 {
 		if err := f.drain(); err != nil {
-			f.log.Info("worker: download stopped", "slot", slot, "err", err)
+			f.log.Info("peer: download stopped", "slot", slot, "err", err)
 			return
 		}
 		n := min(len(file), fileChunk)
 		if err := f.ch.Send(file[:n]); err != nil {
-			f.log.Debug("worker: download stopped", "slot", slot, "err", err)
+			f.log.Debug("peer: download stopped", "slot", slot, "err", err)
 			return
 		}
 		file = file[n:]
 	}
-	f.log.Info("worker: downloaded", "slot", slot)
+	f.log.Info("peer: downloaded", "slot", slot)
 }
 
 // drain waits while the channel holds more than maxBuffered bytes. The
@@ -217,6 +228,8 @@ func (f *saveFiles) drain() error {
 		case <-time.After(50 * time.Millisecond):
 		case <-stalled:
 			return errors.New("the browser took nothing for 15 s")
+		case <-f.ctx.Done():
+			return f.ctx.Err()
 		}
 	}
 	return nil
@@ -227,22 +240,8 @@ func (f *saveFiles) refuse(message string) { f.reply(fileReply{Op: "error", Mess
 func (f *saveFiles) reply(r fileReply) bool {
 	b, _ := json.Marshal(r) // never fails: plain fields
 	if err := f.ch.SendText(string(b)); err != nil {
-		f.log.Debug("worker: save files", "err", err)
+		f.log.Debug("peer: save files", "err", err)
 		return false
 	}
 	return true
-}
-
-// uploadRefusal says why an uploaded file was refused, in words for the
-// player.
-func uploadRefusal(err error) string {
-	switch {
-	case errors.Is(err, saves.ErrTooLarge):
-		return fmt.Sprintf("That file is too large to be a save: at most %d MiB.", saves.MaxFile>>20)
-	case errors.Is(err, saves.ErrWrongGame):
-		return "That save is of another game or emulator version, and cannot be used here."
-	case errors.Is(err, saves.ErrBadSave):
-		return "That file is not a Telecart save, or it is damaged or incomplete."
-	}
-	return refusal(err).Message
 }

@@ -1,6 +1,8 @@
-// Package worker hosts rooms for browsers: it owns the WebRTC peer
-// connections, one per browser, and connects each to its room.
-package worker
+// Package peer is one browser's WebRTC connection to a room: the Pion API
+// every connection of a worker shares (codecs, NACK, RTCP reports, the
+// playout delay, ICE settings), the room's tracks sent to the browser, its
+// pad on the "input" data channel, and its save files on "saves".
+package peer
 
 import (
 	"fmt"
@@ -11,15 +13,14 @@ import (
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 
-	"github.com/telecart/telecart/internal/room"
 	"github.com/telecart/telecart/internal/runner"
 )
 
-// playoutDelayURI is the RTP header extension that tells the browser how
+// PlayoutDelayURI is the RTP header extension that tells the browser how
 // long to buffer video. Sent with min = max = 0 it switches Chromium to its
 // low-latency renderer: median input-to-picture fell from 56-109 ms to
 // 15-25 ms when measured.
-const playoutDelayURI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
+const PlayoutDelayURI = "http://www.webrtc.org/experiments/rtp-hdrext/playout-delay"
 
 // ICEConfig is how peers reach the worker.
 type ICEConfig struct {
@@ -34,29 +35,29 @@ type ICEConfig struct {
 	Loopback bool
 }
 
-// newAPI builds the WebRTC API every peer connection of a worker uses.
-func newAPI(codec runner.Codec, ice ICEConfig) (*webrtc.API, error) {
+// NewAPI builds the WebRTC API every peer connection of a worker uses.
+func NewAPI(codec runner.Codec, ice ICEConfig) (*webrtc.API, error) {
 	m := &webrtc.MediaEngine{}
-	video, err := room.VideoCodec(codec)
+	video, err := VideoCodec(codec)
 	if err != nil {
 		return nil, err
 	}
 	if err := m.RegisterCodec(video, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("worker: register video codec: %w", err)
+		return nil, fmt.Errorf("peer: register video codec: %w", err)
 	}
-	if err := m.RegisterCodec(room.AudioCodec(), webrtc.RTPCodecTypeAudio); err != nil {
-		return nil, fmt.Errorf("worker: register audio codec: %w", err)
+	if err := m.RegisterCodec(AudioCodec(), webrtc.RTPCodecTypeAudio); err != nil {
+		return nil, fmt.Errorf("peer: register audio codec: %w", err)
 	}
-	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: playoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
-		return nil, fmt.Errorf("worker: register playout delay: %w", err)
+	if err := m.RegisterHeaderExtension(webrtc.RTPHeaderExtensionCapability{URI: PlayoutDelayURI}, webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("peer: register playout delay: %w", err)
 	}
 
 	ir := &interceptor.Registry{}
 	if err := webrtc.ConfigureNack(m, ir); err != nil {
-		return nil, fmt.Errorf("worker: nack: %w", err)
+		return nil, fmt.Errorf("peer: nack: %w", err)
 	}
 	if err := webrtc.ConfigureRTCPReports(ir); err != nil {
-		return nil, fmt.Errorf("worker: rtcp reports: %w", err)
+		return nil, fmt.Errorf("peer: rtcp reports: %w", err)
 	}
 	ir.Add(playoutDelayFactory{})
 
@@ -82,13 +83,13 @@ func newAPI(codec runner.Codec, ice ICEConfig) (*webrtc.API, error) {
 			AsCandidateType: webrtc.ICECandidateTypeHost,
 			Mode:            webrtc.ICEAddressRewriteReplace,
 		}); err != nil {
-			return nil, fmt.Errorf("worker: public IPs: %w", err)
+			return nil, fmt.Errorf("peer: public IPs: %w", err)
 		}
 	}
 	if ice.UDPPort != 0 {
 		conn, err := net.ListenUDP(network, &net.UDPAddr{Port: ice.UDPPort})
 		if err != nil {
-			return nil, fmt.Errorf("worker: ICE UDP port %d: %w", ice.UDPPort, err)
+			return nil, fmt.Errorf("peer: ICE UDP port %d: %w", ice.UDPPort, err)
 		}
 		s.SetICEUDPMux(webrtc.NewICEUDPMux(nil, conn))
 	}
@@ -127,7 +128,7 @@ type playoutDelay struct{ interceptor.NoOp }
 func (*playoutDelay) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
 	var id uint8
 	for _, ext := range info.RTPHeaderExtensions {
-		if ext.URI == playoutDelayURI {
+		if ext.URI == PlayoutDelayURI {
 			id = uint8(ext.ID)
 		}
 	}
@@ -153,3 +154,34 @@ const (
 	iceFailed       = 6 * time.Second
 	iceKeepalive    = time.Second
 )
+
+// VideoCodec is the RTP codec of a runner codec, as negotiated with browsers.
+func VideoCodec(c runner.Codec) (webrtc.RTPCodecParameters, error) {
+	feedback := []webrtc.RTCPFeedback{{Type: "nack"}, {Type: "nack", Parameter: "pli"}, {Type: "ccm", Parameter: "fir"}}
+	switch c {
+	case runner.CodecVP8:
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeVP8, ClockRate: 90000, RTCPFeedback: feedback},
+			PayloadType:        96,
+		}, nil
+	case runner.CodecH264:
+		return webrtc.RTPCodecParameters{
+			RTPCodecCapability: webrtc.RTPCodecCapability{
+				MimeType:     webrtc.MimeTypeH264,
+				ClockRate:    90000,
+				SDPFmtpLine:  "level-asymmetry-allowed=1;packetization-mode=1;profile-level-id=42e01f",
+				RTCPFeedback: feedback,
+			},
+			PayloadType: 102,
+		}, nil
+	}
+	return webrtc.RTPCodecParameters{}, fmt.Errorf("peer: no RTP codec for %q", c)
+}
+
+// AudioCodec is Opus as negotiated with browsers.
+func AudioCodec() webrtc.RTPCodecParameters {
+	return webrtc.RTPCodecParameters{
+		RTPCodecCapability: webrtc.RTPCodecCapability{MimeType: webrtc.MimeTypeOpus, ClockRate: 48000, Channels: 2, SDPFmtpLine: "minptime=10;useinbandfec=1;stereo=1;sprop-stereo=1"},
+		PayloadType:        111,
+	}
+}

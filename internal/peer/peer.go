@@ -1,6 +1,7 @@
-package worker
+package peer
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -11,27 +12,29 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/telecart/telecart/internal/pad"
-	"github.com/telecart/telecart/internal/room"
-	"github.com/telecart/telecart/internal/signal"
 )
 
-// PeerID names a peer within its worker.
-type PeerID string
-
-// PeerParams configure a Peer.
-type PeerParams struct {
-	ID   PeerID
-	API  *webrtc.API
-	Room *room.Room
-	// Member is the peer's place in the room: its input drives whatever
-	// slot the member holds.
-	Member     signal.MemberID
+// Params configure a Peer.
+type Params struct {
+	API *webrtc.API
+	// Tracks are the room's shared video and audio tracks, sent as they
+	// are: one encode for every peer.
+	Tracks     []webrtc.TrackLocal
 	ICEServers []webrtc.ICEServer
+	// OnKeyframe asks for a keyframe: the browser connected, or lost a
+	// picture. Called on Pion's goroutines.
+	OnKeyframe func()
+	// OnInput takes each new pad state from the browser, in order; older
+	// states that arrive late are dropped first. Called on Pion's
+	// goroutines.
+	OnInput func(pad.State)
 	// OnCandidate sends one of our ICE candidates to the browser.
 	OnCandidate func(webrtc.ICECandidateInit)
 	// Files are the player's save files, which the "saves" data channel
-	// carries (see files.go).
-	Files  fileStore
+	// carries (see files.go); nil refuses every request. Words turns the
+	// store's errors into sentences for the player.
+	Files  FileStore
+	Words  func(error) string
 	Logger *slog.Logger
 }
 
@@ -39,11 +42,11 @@ type PeerParams struct {
 // room's video and audio tracks, send-only, the "input" data channel and
 // the "saves" one.
 type Peer struct {
-	id     PeerID
-	pc     *webrtc.PeerConnection
-	room   *room.Room
-	member signal.MemberID
-	log    *slog.Logger
+	pc      *webrtc.PeerConnection
+	onInput func(pad.State)
+	log     *slog.Logger
+	// cancel ends the context of the peer's file transfers.
+	cancel context.CancelFunc
 
 	mu       sync.Mutex
 	lastSeq  uint32
@@ -55,40 +58,47 @@ type Peer struct {
 	doneOnce sync.Once
 }
 
-// NewPeer creates the connection and returns it with the offer for the
-// browser.
-func NewPeer(p PeerParams) (*Peer, webrtc.SessionDescription, error) {
+// New creates the connection and returns it with the offer for the
+// browser. ctx bounds the peer's save-file transfers: a session that ends
+// cancels its storage I/O.
+func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error) {
 	log := p.Logger
 	if log == nil {
 		log = slog.Default()
 	}
 	pc, err := p.API.NewPeerConnection(webrtc.Configuration{ICEServers: p.ICEServers})
 	if err != nil {
-		return nil, webrtc.SessionDescription{}, fmt.Errorf("worker: peer connection: %w", err)
+		return nil, webrtc.SessionDescription{}, fmt.Errorf("peer: peer connection: %w", err)
 	}
-	peer := &Peer{id: p.ID, pc: pc, room: p.Room, member: p.Member, log: log.With("peer", p.ID), done: make(chan struct{})}
+	ctx, cancel := context.WithCancel(ctx)
+	peer := &Peer{pc: pc, onInput: p.OnInput, log: log, cancel: cancel, done: make(chan struct{})}
 	fail := func(err error) (*Peer, webrtc.SessionDescription, error) {
+		cancel()
 		pc.Close()
 		return nil, webrtc.SessionDescription{}, err
 	}
-	for _, track := range p.Room.Tracks() {
+	keyframe := p.OnKeyframe
+	if keyframe == nil {
+		keyframe = func() {}
+	}
+	for _, track := range p.Tracks {
 		sender, err := pc.AddTrack(track)
 		if err != nil {
-			return fail(fmt.Errorf("worker: add track: %w", err))
+			return fail(fmt.Errorf("peer: add track: %w", err))
 		}
-		go peer.readRTCP(sender)
+		go peer.readRTCP(sender, keyframe) // ends when pc closes
 	}
 	ordered, retransmits := false, uint16(0)
 	dc, err := pc.CreateDataChannel("input", &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
 	if err != nil {
-		return fail(fmt.Errorf("worker: data channel: %w", err))
+		return fail(fmt.Errorf("peer: data channel: %w", err))
 	}
-	dc.OnMessage(peer.onInput)
+	dc.OnMessage(peer.input)
 	files, err := pc.CreateDataChannel("saves", nil) // ordered and reliable
 	if err != nil {
-		return fail(fmt.Errorf("worker: data channel: %w", err))
+		return fail(fmt.Errorf("peer: data channel: %w", err))
 	}
-	newSaveFiles(files, p.Files, peer.log)
+	serveFiles(ctx, files, p.Files, p.Words, log)
 
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil && p.OnCandidate != nil {
@@ -96,11 +106,11 @@ func NewPeer(p PeerParams) (*Peer, webrtc.SessionDescription, error) {
 		}
 	})
 	pc.OnConnectionStateChange(func(s webrtc.PeerConnectionState) {
-		peer.log.Debug("peer connection", "state", s)
+		log.Debug("peer connection", "state", s)
 		switch s {
 		case webrtc.PeerConnectionStateConnected:
 			// A new viewer starts on a keyframe, not on deltas it cannot decode.
-			p.Room.RequestKeyframe()
+			keyframe()
 		case webrtc.PeerConnectionStateFailed, webrtc.PeerConnectionStateClosed:
 			peer.doneOnce.Do(func() { close(peer.done) })
 		}
@@ -108,10 +118,10 @@ func NewPeer(p PeerParams) (*Peer, webrtc.SessionDescription, error) {
 
 	offer, err := pc.CreateOffer(nil)
 	if err != nil {
-		return fail(fmt.Errorf("worker: offer: %w", err))
+		return fail(fmt.Errorf("peer: offer: %w", err))
 	}
 	if err := pc.SetLocalDescription(offer); err != nil {
-		return fail(fmt.Errorf("worker: set offer: %w", err))
+		return fail(fmt.Errorf("peer: set offer: %w", err))
 	}
 	return peer, offer, nil
 }
@@ -119,10 +129,10 @@ func NewPeer(p PeerParams) (*Peer, webrtc.SessionDescription, error) {
 // SetAnswer applies the browser's answer.
 func (p *Peer) SetAnswer(answer webrtc.SessionDescription) error {
 	if answer.Type != webrtc.SDPTypeAnswer {
-		return fmt.Errorf("worker: got %v, want an answer", answer.Type)
+		return fmt.Errorf("peer: got %v, want an answer", answer.Type)
 	}
 	if err := p.pc.SetRemoteDescription(answer); err != nil {
-		return fmt.Errorf("worker: set answer: %w", err)
+		return fmt.Errorf("peer: set answer: %w", err)
 	}
 	p.mu.Lock()
 	early := p.early
@@ -131,7 +141,7 @@ func (p *Peer) SetAnswer(answer webrtc.SessionDescription) error {
 	var errs []error
 	for _, c := range early {
 		if err := p.pc.AddICECandidate(c); err != nil {
-			errs = append(errs, fmt.Errorf("worker: add candidate: %w", err))
+			errs = append(errs, fmt.Errorf("peer: add candidate: %w", err))
 		}
 	}
 	return errors.Join(errs...)
@@ -149,19 +159,26 @@ func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
 	}
 	p.mu.Unlock()
 	if err := p.pc.AddICECandidate(c); err != nil {
-		return fmt.Errorf("worker: add candidate: %w", err)
+		return fmt.Errorf("peer: add candidate: %w", err)
 	}
 	return nil
 }
 
+// LocalDescription is the offer as it stands, with every candidate
+// gathered so far.
+func (p *Peer) LocalDescription() *webrtc.SessionDescription { return p.pc.LocalDescription() }
+
 // Done is closed when the connection has failed or closed.
 func (p *Peer) Done() <-chan struct{} { return p.done }
 
-// Close ends the connection.
-func (p *Peer) Close() error { return p.pc.Close() }
+// Close ends the connection and its transfers.
+func (p *Peer) Close() error {
+	p.cancel()
+	return p.pc.Close()
+}
 
-// onInput applies a pad state from the browser, unless a newer one came first.
-func (p *Peer) onInput(msg webrtc.DataChannelMessage) {
+// input applies a pad state from the browser, unless a newer one came first.
+func (p *Peer) input(msg webrtc.DataChannelMessage) {
 	state, err := pad.Parse(msg.Data)
 	if err != nil {
 		p.log.Debug("peer: dropping input", "err", err)
@@ -173,18 +190,15 @@ func (p *Peer) onInput(msg webrtc.DataChannelMessage) {
 		p.lastSeq, p.seen = state.Seq, true
 	}
 	p.mu.Unlock()
-	if stale {
-		return
-	}
-	if err := p.room.Input(p.member, state.Buttons, state.Analog); err != nil {
-		p.log.Debug("peer: input", "err", err)
+	if !stale && p.onInput != nil {
+		p.onInput(state)
 	}
 }
 
 // readRTCP answers the browser's picture loss reports with a keyframe. It
 // returns when the connection closes. Reading also lets the interceptors
 // (NACK) see every RTCP packet.
-func (p *Peer) readRTCP(sender *webrtc.RTPSender) {
+func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func()) {
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := sender.Read(buf)
@@ -201,7 +215,7 @@ func (p *Peer) readRTCP(sender *webrtc.RTPSender) {
 		for _, pkt := range packets {
 			switch pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
-				p.room.RequestKeyframe()
+				keyframe()
 			}
 		}
 	}

@@ -1,0 +1,163 @@
+package room
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"image"
+	"image/png"
+	"time"
+
+	"github.com/telecart/telecart/internal/saves"
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// saveTimeout bounds one save or load, storage included.
+const saveTimeout = 10 * time.Second
+
+// savesGame is the room's game as saves know it: the game and the core
+// that runs it. Valid once the game runs.
+func (r *Room) savesGame() saves.Game {
+	g := r.ready()
+	return saves.Game{ID: r.game.ID, Core: g.Core + " " + g.CoreVersion}
+}
+
+// save stores the game as it is now in a player's slot.
+func (r *Room) save(ctx context.Context, player signal.PlayerID, slot int) error {
+	store := r.p.Saves
+	if store == nil {
+		return errNoSaves
+	}
+	state, err := r.saveState(ctx)
+	if err != nil {
+		return err
+	}
+	sram, err := r.SRAM(ctx)
+	if err != nil {
+		return err
+	}
+	sv := saves.Save{Game: r.savesGame(), Slot: slot, Time: time.Now(), State: state, SRAM: sram}
+	if pic, err := r.picture(ctx); err == nil {
+		sv.Thumbnail = thumbnail(pic)
+	} else {
+		r.log.Warn("room: no picture for the save", "err", err) // the save matters more
+	}
+	if err := store.Put(ctx, player, sv); err != nil {
+		return err
+	}
+	// The battery save is the owner's: theirs to find when they start the
+	// game again, whoever saved.
+	if player == r.owner && len(sram) > 0 {
+		return store.PutSRAM(ctx, player, r.game.ID, sram)
+	}
+	return nil
+}
+
+var (
+	errNoSaves  = errors.New("room: this server keeps no saves")
+	errNoPlayer = errors.New("room: no player id")
+	errStarting = errors.New("room: the game is still starting")
+)
+
+// load puts a player's save into the room's game.
+func (r *Room) load(ctx context.Context, player signal.PlayerID, slot int) (saves.Save, error) {
+	store := r.p.Saves
+	if store == nil {
+		return saves.Save{}, errNoSaves
+	}
+	sv, err := store.Get(ctx, player, r.savesGame(), slot)
+	if err != nil {
+		return saves.Save{}, err
+	}
+	return sv, r.loadState(ctx, sv.State)
+}
+
+// autosave saves for the room's owner into the autosave slot, when there
+// is an owner and a running game. The last one is made as the room ends,
+// its context over: it must outlive that, bounded by saveTimeout.
+func (r *Room) autosave() {
+	if r.owner == "" || r.p.Saves == nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.ctx), saveTimeout)
+	defer cancel()
+	if err := r.save(ctx, r.owner, saves.AutoSlot); err != nil {
+		r.log.Warn("room: autosave", "err", err)
+		return
+	}
+	r.log.Info("room: autosaved")
+}
+
+// ownerSRAM is the battery save the game starts with: the owner's, from
+// when they last played it.
+func (r *Room) ownerSRAM() []byte {
+	if r.owner == "" || r.p.Saves == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(r.ctx, saveTimeout)
+	defer cancel()
+	sram, err := r.p.Saves.SRAM(ctx, r.owner, r.game.ID)
+	if err != nil {
+		// The game starts without it rather than not at all; the
+		// player's battery save stays in storage, untouched.
+		r.log.Error("room: reading the battery save", "err", err)
+		return nil
+	}
+	return sram
+}
+
+// savesList is a player's saves of the room's game, for the page.
+func (r *Room) savesList(ctx context.Context, player signal.PlayerID) (signal.Saves, error) {
+	list, err := r.p.Saves.List(ctx, player, r.game.ID)
+	if err != nil {
+		return signal.Saves{}, err
+	}
+	out := signal.Saves{Saves: make([]signal.SaveInfo, 0, len(list))}
+	for _, sv := range list {
+		out.Saves = append(out.Saves, saveInfo(sv))
+	}
+	return out, nil
+}
+
+func saveInfo(sv saves.Save) signal.SaveInfo {
+	info := signal.SaveInfo{Slot: sv.Slot, Time: sv.Time.UnixMilli()}
+	if len(sv.Thumbnail) > 0 {
+		info.Thumbnail = "data:image/png;base64," + base64.StdEncoding.EncodeToString(sv.Thumbnail)
+	}
+	return info
+}
+
+// thumbnailWidth is the widest a save's picture is kept: small enough
+// that a list of saves is a small message, big enough to recognise.
+const thumbnailWidth = 160
+
+// thumbnail makes a save's picture: halved (each pixel the mean of four)
+// until it is at most thumbnailWidth wide, as PNG.
+func thumbnail(pic *image.RGBA) []byte {
+	for pic.Rect.Dx() > thumbnailWidth && pic.Rect.Dy() >= 2 {
+		pic = halve(pic)
+	}
+	var buf bytes.Buffer
+	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, pic); err != nil {
+		return nil // an in-memory RGBA always encodes
+	}
+	return buf.Bytes()
+}
+
+func halve(src *image.RGBA) *image.RGBA {
+	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
+	dst := image.NewRGBA(image.Rect(0, 0, w, h))
+	for y := range h {
+		for x := range w {
+			for c := range 4 {
+				sum := 0
+				for _, p := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
+					sum += int(src.Pix[(2*y+p[1])*src.Stride+(2*x+p[0])*4+c])
+				}
+				dst.Pix[y*dst.Stride+x*4+c] = uint8(sum / 4)
+			}
+		}
+	}
+	return dst
+}

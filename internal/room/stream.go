@@ -1,0 +1,220 @@
+package room
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"time"
+
+	"github.com/pion/webrtc/v4"
+	"github.com/pion/webrtc/v4/pkg/media"
+
+	"github.com/telecart/telecart/internal/peer"
+	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// The stream: one runner whose encoded pictures and sound go, once, into
+// two tracks every peer of the room sends. The tracks exist from New on,
+// so peers negotiate while the game boots.
+
+// sentInput is when an input left for the runner.
+type sentInput struct {
+	seq uint32
+	at  time.Time
+}
+
+// newStream makes the room's tracks and the runner's handlers that fill
+// them.
+func (r *Room) newStream() error {
+	codec := r.opts.Config.Video.Codec
+	if codec == "" {
+		codec = runner.DefaultCodec
+	}
+	videoCodec, err := peer.VideoCodec(codec)
+	if err != nil {
+		return err
+	}
+	// Separate stream ids keep the tracks out of one sync group: Chromium
+	// would otherwise hold pictures back to match the audio's jitter
+	// buffer, and for a game the picture must not wait for the sound.
+	video, err := webrtc.NewTrackLocalStaticSample(videoCodec.RTPCodecCapability, "video", "telecart-video-"+string(r.id))
+	if err != nil {
+		return fmt.Errorf("room: video track: %w", err)
+	}
+	audio, err := webrtc.NewTrackLocalStaticSample(peer.AudioCodec().RTPCodecCapability, "audio", "telecart-audio-"+string(r.id))
+	if err != nil {
+		return fmt.Errorf("room: audio track: %w", err)
+	}
+	r.video, r.audio = video, audio
+	log := r.log
+	r.opts.Logger = log
+	r.opts.Handlers = runner.Handlers{
+		Video: func(v wire.Video) {
+			if err := video.WriteSample(media.Sample{Data: v.Data, Duration: v.Duration, Timestamp: v.Captured}); err != nil {
+				log.Debug("room: write video", "err", err)
+			}
+			r.answered(v.Input)
+		},
+		Stats: func(st wire.Stats) {
+			if r.obs != nil {
+				r.obs.Stats(st)
+			}
+		},
+		Audio: func(a wire.Audio) {
+			if err := audio.WriteSample(media.Sample{Data: a.Data, Duration: a.Duration, Timestamp: a.Captured}); err != nil {
+				log.Debug("room: write audio", "err", err)
+			}
+		},
+	}
+	return nil
+}
+
+// start runs the game, with a battery save (SRAM) when sram is not nil,
+// and returns once it runs. Called once, by run.
+func (r *Room) start(ctx context.Context, sram []byte) error {
+	opts := r.opts
+	opts.Config.SRAM = sram
+	proc, err := runner.Start(ctx, opts)
+	if err != nil {
+		return err
+	}
+	r.proc.Store(proc)
+	return nil
+}
+
+var ErrNotRunning = errors.New("room: the game is not running")
+
+// process is the running game, or ErrNotRunning.
+func (r *Room) process() (*runner.Process, error) {
+	if p := r.running(); p != nil {
+		return p, nil
+	}
+	return nil, ErrNotRunning
+}
+
+// saveState returns the game's state.
+func (r *Room) saveState(ctx context.Context) ([]byte, error) {
+	p, err := r.process()
+	if err != nil {
+		return nil, err
+	}
+	return p.SaveState(ctx)
+}
+
+// loadState puts the game in a saved state.
+func (r *Room) loadState(ctx context.Context, state []byte) error {
+	p, err := r.process()
+	if err != nil {
+		return err
+	}
+	return p.LoadState(ctx, state)
+}
+
+// SRAM returns the game's battery save, nil when it has none.
+func (r *Room) SRAM(ctx context.Context) ([]byte, error) {
+	p, err := r.process()
+	if err != nil {
+		return nil, err
+	}
+	return p.SRAM(ctx)
+}
+
+// picture returns what the game shows now.
+func (r *Room) picture(ctx context.Context) (*image.RGBA, error) {
+	p, err := r.process()
+	if err != nil {
+		return nil, err
+	}
+	return p.Thumbnail(ctx)
+}
+
+// running is the room's runner, or nil before Start has succeeded.
+func (r *Room) running() *runner.Process { return r.proc.Load() }
+
+// ID is the room's id.
+func (r *Room) ID() signal.RoomID { return r.id }
+
+// ready describes the running game; valid once booted.
+func (r *Room) ready() wire.Ready {
+	if p := r.running(); p != nil {
+		return p.Ready()
+	}
+	return wire.Ready{}
+}
+
+// tracks are the room's shared video and audio tracks, for a peer to send.
+func (r *Room) tracks() []webrtc.TrackLocal { return []webrtc.TrackLocal{r.video, r.audio} }
+
+// sentInputAt notes when an input left for the runner.
+func (r *Room) sentInputAt(seq uint32, at time.Time) {
+	r.sentMu.Lock()
+	r.sent[seq%uint32(len(r.sent))] = sentInput{seq: seq, at: at}
+	r.sentMu.Unlock()
+}
+
+// answered tells the observer how long the newest input a picture shows
+// took to come back as that picture: once per input.
+func (r *Room) answered(seq uint32) {
+	if r.obs == nil || seq == 0 {
+		return
+	}
+	r.sentMu.Lock()
+	in := r.sent[seq%uint32(len(r.sent))]
+	fresh := seq != r.shownTo && in.seq == seq
+	r.shownTo = seq
+	r.sentMu.Unlock()
+	if fresh {
+		r.obs.InputToFrame(time.Since(in.at))
+	}
+}
+
+// Crowd says whether several members may hold one slot.
+func (r *Room) Crowd() bool { return r.crowd }
+
+// Pid is the runner's process id, 0 before the game runs.
+func (r *Room) Pid() int {
+	if p := r.running(); p != nil {
+		return p.Pid()
+	}
+	return 0
+}
+
+// RequestKeyframe makes the next picture a keyframe, for a peer that
+// joined or lost pictures. Before the game runs there is no need: its
+// first picture is a keyframe.
+func (r *Room) RequestKeyframe() {
+	if p := r.running(); p != nil {
+		if err := p.RequestKeyframe(); err != nil {
+			r.log.Debug("room: keyframe request", "err", err)
+		}
+	}
+}
+
+// gameOver is closed when the game has ended, stopped or crashed; never
+// before start has succeeded.
+func (r *Room) gameOver() <-chan struct{} {
+	if p := r.running(); p != nil {
+		return p.Done()
+	}
+	return nil
+}
+
+// gameErr says why the game ended; nil after stopGame.
+func (r *Room) gameErr() error {
+	if p := r.running(); p != nil {
+		return p.Err()
+	}
+	return nil
+}
+
+// stopGame ends the game. A start still under way must have returned
+// first: cancel its context and wait for it.
+func (r *Room) stopGame() error {
+	if p := r.running(); p != nil {
+		return p.Close()
+	}
+	return nil
+}

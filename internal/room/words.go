@@ -1,0 +1,46 @@
+package room
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/telecart/telecart/internal/peer"
+	"github.com/telecart/telecart/internal/saves"
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// errUpload marks an uploaded file's refusal, which reads differently
+// from a load's: the file is the player's, not a save in their slots.
+var errUpload = errors.New("room: upload refused")
+
+// refusal is the one place a room's errors become words a player reads:
+// known errors get their sentence and code, and anything else a general
+// sentence; the error's own text never reaches a browser (the caller logs
+// it).
+func refusal(err error) signal.Refused {
+	upload := errors.Is(err, errUpload)
+	switch {
+	case errors.Is(err, errNoSaves), errors.Is(err, peer.ErrNoFiles):
+		return signal.Refused{Code: signal.CodeSaveFailed, Message: "This server keeps no saves."}
+	case errors.Is(err, errNoPlayer):
+		return signal.Refused{Code: signal.CodeNoPlayer, Message: "Your saves need a player id; reload the page."}
+	case errors.Is(err, errStarting):
+		return signal.Refused{Code: signal.CodeSaveFailed, Message: "The game is still starting; try again in a moment."}
+	case errors.Is(err, saves.ErrNoSave):
+		return signal.Refused{Code: signal.CodeNoSave, Message: "Nothing is saved in that slot."}
+	case errors.Is(err, saves.ErrTooLarge):
+		return signal.Refused{Code: signal.CodeBadSave, Message: fmt.Sprintf("That file is too large to be a save: at most %d MiB.", saves.MaxFile>>20)}
+	case errors.Is(err, saves.ErrWrongGame) && upload:
+		return signal.Refused{Code: signal.CodeBadSave, Message: "That save is of another game or emulator version, and cannot be used here."}
+	case errors.Is(err, saves.ErrWrongGame):
+		return signal.Refused{Code: signal.CodeBadSave, Message: "That save is of another game or emulator version, and cannot be loaded here."}
+	case errors.Is(err, saves.ErrBadSave) && upload:
+		return signal.Refused{Code: signal.CodeBadSave, Message: "That file is not a Telecart save, or it is damaged or incomplete."}
+	case errors.Is(err, saves.ErrBadSave):
+		return signal.Refused{Code: signal.CodeBadSave, Message: "That save is damaged and cannot be loaded."}
+	}
+	return signal.Refused{Code: signal.CodeSaveFailed, Message: "The game could not be saved or loaded; try again in a moment."}
+}
+
+// words is refusal's sentence alone, for the save files channel.
+func words(err error) string { return refusal(err).Message }
