@@ -1,16 +1,17 @@
 package worker
 
 import (
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // TestDrain drains a worker through the operator's call: it takes no new
@@ -111,12 +112,12 @@ func TestWorkerEndpoints(t *testing.T) {
 	}
 	// The runner reports once a second.
 	var text string
-	for range 50 {
-		if _, text = get("/metrics"); strings.Contains(text, "telecart_worker_encode_seconds_count 1") || strings.Contains(text, "telecart_worker_encode_seconds_count 2") {
-			break
+	waittest.Eventually(t, "the runner's first report in the metrics", func() error {
+		if _, text = get("/metrics"); !strings.Contains(text, "telecart_worker_encode_seconds_count") || strings.Contains(text, "telecart_worker_encode_seconds_count 0") {
+			return errors.New("no encode time observed")
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 	for _, want := range []string{
 		"telecart_worker_rooms 1", "telecart_worker_peers 1", "telecart_worker_coordinator_connected 1",
 		"telecart_worker_input_to_frame_seconds_count", "telecart_worker_frames_encoded_total", "telecart_worker_video_bytes_total",

@@ -15,6 +15,7 @@ import (
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // fileReply is the worker's control message on the "saves" channel, as
@@ -98,18 +99,14 @@ func TestSaveFilesOverWebRTC(t *testing.T) {
 	if r := await("file"); r.Size != len(want) {
 		t.Fatalf("announced %d bytes, want %d", r.Size, len(want))
 	}
-	for i := 0; ; i++ {
+	waittest.Eventually(t, "the whole download", func() error {
 		mu.Lock()
-		n := len(got)
-		mu.Unlock()
-		if n >= len(want) {
-			break
+		defer mu.Unlock()
+		if len(got) < len(want) {
+			return fmt.Errorf("%d of %d bytes", len(got), len(want))
 		}
-		if i == 600 {
-			t.Fatalf("%d of %d bytes after 30 s", n, len(want))
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	mu.Lock()
 	same := bytes.Equal(got, want)
 	mu.Unlock()
@@ -122,12 +119,12 @@ func TestSaveFilesOverWebRTC(t *testing.T) {
 		t.Fatal(err)
 	}
 	for at := 0; at < len(want); at += fileChunk {
-		for i := 0; dc.BufferedAmount() > maxBuffered; i++ {
-			if i == 600 {
-				t.Fatal("the worker took nothing for 30 s")
+		waittest.Eventually(t, "room in the channel", func() error {
+			if n := dc.BufferedAmount(); n > maxBuffered {
+				return fmt.Errorf("%d bytes waiting", n)
 			}
-			time.Sleep(50 * time.Millisecond)
-		}
+			return nil
+		})
 		if err := dc.Send(want[at:min(at+fileChunk, len(want))]); err != nil {
 			t.Fatal(err)
 		}

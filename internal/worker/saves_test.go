@@ -3,6 +3,7 @@ package worker
 import (
 	"bytes"
 	"encoding/base64"
+	"fmt"
 	"image/color"
 	"image/png"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/storage"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 const (
@@ -131,17 +133,13 @@ func TestAutosaveWhenRoomEnds(t *testing.T) {
 	a.WaitColour(t, gobrowsertest.Decoder(t), testrom.FillPoint(), testrom.FillColor())
 	a.Send(signal.Quit{})
 	waitRooms(t, c.worker, 0) // after the linger time
-	var list []saves.Save
-	for range 50 { // the autosave is written as the room goes
-		var err error
-		if list, err = st.List(t.Context(), ann, testGame); err == nil && len(list) == 1 {
-			break
+	waittest.Eventually(t, "the autosave, written as the room goes", func() error {
+		list, err := st.List(t.Context(), ann, testGame)
+		if err != nil || len(list) != 1 || list[0].Slot != saves.AutoSlot {
+			return fmt.Errorf("saves %+v, %v", list, err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if len(list) != 1 || list[0].Slot != saves.AutoSlot {
-		t.Fatalf("saves after the room ended: %+v", list)
-	}
+		return nil
+	})
 	a.Play(signal.Start{Game: testGame, Player: ann})
 	if got := gobrowsertest.Await[signal.Saves](a); len(got.Saves) != 1 || got.Saves[0].Slot != 0 {
 		t.Fatalf("the next game's saves: %+v, want the autosave", got)
@@ -195,13 +193,12 @@ func TestBatterySave(t *testing.T) {
 	}
 	a.Send(signal.Quit{})
 	waitRooms(t, c.worker, 0)
-	for range 50 {
-		if got, err := st.SRAM(t.Context(), ann, game); err == nil && bytes.Equal(got, mine) {
-			return
+	waittest.Eventually(t, "the battery save stored as the room ended", func() error {
+		if got, err := st.SRAM(t.Context(), ann, game); err != nil || !bytes.Equal(got, mine) {
+			return fmt.Errorf("%d bytes stored, %v", len(got), err)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatal("the battery save was not stored when the room ended")
+		return nil
+	})
 }
 
 // TestContinueOnAnotherWorker saves on one worker, stops it, and carries

@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
@@ -24,6 +25,7 @@ import (
 	"github.com/telecart/telecart/internal/runner/runnertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 const testGame = "nes:telecart-test.nes"
@@ -163,13 +165,12 @@ func TestPlayThroughCoordinator(t *testing.T) {
 
 func waitRooms(t *testing.T, w *Worker, want int) {
 	t.Helper()
-	for range 100 {
-		if w.roomCount() == want {
-			return
+	waittest.Eventually(t, fmt.Sprintf("%d rooms on the worker", want), func() error {
+		if n := w.roomCount(); n != want {
+			return fmt.Errorf("%d rooms", n)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("worker has %d rooms, want %d", w.roomCount(), want)
+		return nil
+	})
 }
 
 func TestStartErrors(t *testing.T) {
