@@ -60,8 +60,7 @@ func (f *Flags) Config(getenv func(string) string) (Config, error) {
 			}
 		}
 	})
-	err := errors.Join(errs...)
-	return c, err
+	return c, errors.Join(errs...)
 }
 
 // PrintDefaults prints, to the flag set's output, the flags in the order
@@ -112,9 +111,6 @@ func (f *Flags) PrintDefaults() {
 	}
 	fmt.Fprintln(w, "\nEnvironment variables of settings with no flag:")
 	for _, s := range envOnly {
-		if s.env == "" {
-			continue
-		}
 		fmt.Fprintf(w, "  %s\n    \t%s", s.env, strings.ReplaceAll(s.help, "`", ""))
 		if s.def != "" {
 			fmt.Fprintf(w, " (default %s)", s.def)

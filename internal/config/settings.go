@@ -38,10 +38,10 @@ type setting struct {
 	// empty leaves the zero value.
 	def  string
 	help string
-	// cmds are the commands that take the setting as a flag. Every
-	// command reads every key of the file and every variable of the
-	// environment, as the file is shared by the coordinator and its
-	// workers.
+	// cmds are the commands the setting is for: they take its flag, and
+	// their help shows it. Yet every command reads every key of the file
+	// and every variable of the environment, as one file may serve a
+	// coordinator and its workers.
 	cmds Command
 	// value is the setting's field in c, which the environment and the
 	// flags set from text.
