@@ -151,5 +151,5 @@ func printHelp(w io.Writer) {
 			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
 		}
 	}
-	fmt.Fprintln(w, "\nRun `telecart COMMAND -h` for a command's flags. TELECART_LOG_LEVEL sets the log level (debug, info, warn, error).")
+	fmt.Fprintln(w, "\nRun `telecart COMMAND -h` for a command's flags and environment variables. TELECART_LOG_LEVEL sets the log level (debug, info, warn, error).")
 }

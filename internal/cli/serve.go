@@ -30,52 +30,31 @@ import (
 // shutdownGrace bounds how long open requests may take once stopping.
 const shutdownGrace = 5 * time.Second
 
-// loadConfig layers defaults, the -config file, the environment and the
-// flags, and validates the result for the roles the command plays.
-func loadConfig(e *env, name string, args []string, roles ...string) (config.Config, error) {
-	cfg := config.Default()
+// loadConfig is the configuration of the command: the defaults, the
+// -config file, the environment and the flags, validated for the command.
+func loadConfig(e *env, name string, args []string, cmd config.Command) (config.Config, error) {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
-	// The file is read before the flags are parsed, so flags override it.
-	if path := flagValue(args, "config"); path != "" {
-		if err := cfg.LoadFile(path); err != nil {
-			return cfg, err
-		}
-	}
-	if err := cfg.ApplyEnv(os.Getenv); err != nil {
-		return cfg, err
-	}
-	fs.String("config", "", "JSON config file; see telecart.example.json")
-	cfg.Flags(fs, roles...)
+	flags := config.NewFlags(fs, cmd)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "Usage: telecart %s [flags]\n\nFlags:\n", name)
-		fs.PrintDefaults()
+		flags.PrintDefaults()
 		fmt.Fprintln(fs.Output(), "\nEnvironment variables override the config file; flags override both.")
 	}
 	if err := parseFlags(fs, args); err != nil {
+		return config.Config{}, err
+	}
+	cfg, err := flags.Config(os.Getenv)
+	if err != nil {
 		return cfg, err
 	}
-	return cfg, cfg.Validate(roles...)
-}
-
-// flagValue finds -name value, --name value or -name=value in args.
-func flagValue(args []string, name string) string {
-	for i, a := range args {
-		a = strings.TrimPrefix(strings.TrimPrefix(a, "-"), "-")
-		if v, ok := strings.CutPrefix(a, name+"="); ok {
-			return v
-		}
-		if a == name && i+1 < len(args) {
-			return args[i+1]
-		}
-	}
-	return ""
+	return cfg, cfg.Validate(cmd)
 }
 
 // runServe is the embedded default: a coordinator and one worker in one
 // process, the bundled test ROM plus the configured game folders.
 func runServe(ctx context.Context, e *env, args []string) error {
-	cfg, err := loadConfig(e, "serve", args, "coordinator", "worker")
+	cfg, err := loadConfig(e, "serve", args, config.Serve)
 	if err != nil {
 		return err
 	}
@@ -107,7 +86,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 }
 
 func runCoordinator(ctx context.Context, e *env, args []string) error {
-	cfg, err := loadConfig(e, "coordinator", args, "coordinator")
+	cfg, err := loadConfig(e, "coordinator", args, config.Coordinator)
 	if err != nil {
 		return err
 	}
@@ -124,7 +103,7 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 }
 
 func runWorker(ctx context.Context, e *env, args []string) error {
-	cfg, err := loadConfig(e, "worker", args, "worker")
+	cfg, err := loadConfig(e, "worker", args, config.Worker)
 	if err != nil {
 		return err
 	}

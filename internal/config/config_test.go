@@ -1,37 +1,60 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"flag"
+	"io"
 	"os"
 	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 )
 
-func TestDefaultIsValid(t *testing.T) {
-	if err := Default().Validate("coordinator", "worker"); err != nil {
+var commands = map[string]Command{"serve": Serve, "coordinator": Coordinator, "worker": Worker}
+
+// load runs a command's configuration as internal/cli does: flags parsed,
+// then the layers. env stands for the process environment.
+func load(t *testing.T, cmd Command, env map[string]string, args ...string) (Config, error) {
+	t.Helper()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	flags := NewFlags(fs, cmd)
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	return flags.Config(func(k string) string { return env[k] })
+}
+
+// writeFile writes content to a new file and returns its path.
+func writeFile(t *testing.T, content string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "telecart.json")
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
 		t.Fatal(err)
+	}
+	return path
+}
+
+func TestDefaultIsValid(t *testing.T) {
+	for name, cmd := range commands {
+		if err := Default().Validate(cmd); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
 	}
 }
 
-// Each layer overrides the one before: file, then environment, then flags.
+// Each layer overrides the one before: file, then environment, then flags,
+// whatever the order of the flags, -config among them.
 func TestPrecedence(t *testing.T) {
-	file := filepath.Join(t.TempDir(), "telecart.json")
-	if err := os.WriteFile(file, []byte(`{"listen": "127.0.0.1:9000", "capacity": 2, "zone": "file", "codec": "h264", "room_linger": "1m"}`), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	c := Default()
-	if err := c.LoadFile(file); err != nil {
-		t.Fatal(err)
-	}
+	file := writeFile(t, `{"listen": "127.0.0.1:9000", "capacity": 2, "zone": "file", "codec": "h264", "room_linger": "1m"}`)
 	env := map[string]string{"TELECART_ZONE": "env", "TELECART_CAPACITY": "3", "TELECART_GAMES": "/a:/b", "TELECART_ROOM_LINGER": "2m"}
-	if err := c.ApplyEnv(func(k string) string { return env[k] }); err != nil {
-		t.Fatal(err)
-	}
-	fs := flag.NewFlagSet("test", flag.ContinueOnError)
-	c.Flags(fs, "coordinator", "worker")
-	if err := fs.Parse([]string{"-capacity", "5", "-room-linger", "5s"}); err != nil {
+	c, err := load(t, Serve, env, "-capacity", "5", "--config="+file, "-room-linger", "5s")
+	if err != nil {
 		t.Fatal(err)
 	}
 	want := map[string][2]any{
@@ -48,8 +71,302 @@ func TestPrecedence(t *testing.T) {
 			t.Errorf("%s: %v, want %v", name, got[0], got[1])
 		}
 	}
-	if err := c.Validate("coordinator", "worker"); err != nil {
+	if err := c.Validate(Serve); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// samples are three values of a kind of setting, for the file, the
+// environment and a flag: each unlike the one before and the defaults.
+func samples(v flag.Value) [3]string {
+	switch v := v.(type) {
+	case *stringValue:
+		return [3]string{"file", "env", "flag"}
+	case *intValue:
+		return [3]string{"2", "3", "5"}
+	case *floatValue:
+		return [3]string{"0.25", "0.5", "0.75"}
+	case *boolValue:
+		return [3]string{"true", "false", "true"}
+	case *Duration:
+		return [3]string{"1m", "2m", "3m"}
+	case listValue:
+		return [3]string{"/file", "/env1" + v.sep + "/env2", "/flag"}
+	case stunValue:
+		return [3]string{"stun:file", "stun:env1,stun:env2", "stun:flag"}
+	case *optionsValue:
+		return [3]string{"a=file", "a=env,b=2", "a=flag"}
+	}
+	panic("no samples for a " + reflect.TypeOf(v).String())
+}
+
+// fileFor is a config file that sets only the setting s, to text.
+func fileFor(t *testing.T, s setting, text string) string {
+	t.Helper()
+	var scratch Config
+	if err := s.value(&scratch).Set(text); err != nil {
+		t.Fatal(err)
+	}
+	var doc any = s.value(&scratch).(flag.Getter).Get()
+	parts := strings.Split(s.key, ".")
+	for i := len(parts) - 1; i >= 0; i-- {
+		doc = map[string]any{parts[i]: doc}
+	}
+	data, err := json.Marshal(doc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return writeFile(t, string(data))
+}
+
+// Every setting of the table is set by the file, by its environment
+// variable and by its flag, for every command it belongs to, each over
+// the one before, and sets nothing else.
+func TestEverySettingInEveryLayer(t *testing.T) {
+	for _, s := range settings() {
+		var scratch Config
+		sample := samples(s.value(&scratch))
+		for name, cmd := range commands {
+			if s.cmds&cmd == 0 {
+				continue
+			}
+			t.Run(s.key+"/"+name, func(t *testing.T) {
+				want := func(text string) Config {
+					c := Default()
+					if text != "" {
+						if err := s.value(&c).Set(text); err != nil {
+							t.Fatal(err)
+						}
+					}
+					return c
+				}
+				file := fileFor(t, s, sample[0])
+				env := map[string]string{s.env: sample[1]}
+				flagArg := "-" + s.flag + "=" + sample[2]
+				type layers struct {
+					name string
+					env  map[string]string
+					args []string
+					want Config
+				}
+				cases := []layers{
+					{"default", nil, nil, want("")},
+					{"file", nil, []string{"-config", file}, want(sample[0])},
+				}
+				if s.env != "" {
+					cases = append(cases,
+						layers{"env", env, nil, want(sample[1])},
+						layers{"env over file", env, []string{"-config", file}, want(sample[1])})
+				}
+				if s.flag != "" {
+					cases = append(cases,
+						layers{"flag", nil, []string{flagArg}, want(sample[2])},
+						layers{"flag over file", nil, []string{flagArg, "-config", file}, want(sample[2])},
+						layers{"flag over env and file", env, []string{"-config", file, flagArg}, want(sample[2])})
+				}
+				for _, tc := range cases {
+					got, err := load(t, cmd, tc.env, tc.args...)
+					if err != nil {
+						t.Fatalf("%s: %v", tc.name, err)
+					}
+					if !reflect.DeepEqual(got, tc.want) {
+						t.Errorf("%s: %s is %v, want %v (or another setting changed)",
+							tc.name, s.key, s.value(&got), s.value(&tc.want))
+					}
+				}
+			})
+		}
+	}
+}
+
+// The commands keep the flags they had before the table of settings.
+func TestCommandFlags(t *testing.T) {
+	worker := []string{"config", "token", "id", "zone", "capacity", "room-linger", "saves", "autosave",
+		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
+		"games", "cores", "codec", "video-kbps", "public-ip", "udp-port", "ice-loopback"}
+	want := map[string][]string{
+		"coordinator": {"config", "token", "listen", "overload"},
+		"serve":       append([]string{"listen"}, worker...),
+		"worker":      append([]string{"coordinator", "ping-listen", "ping-url"}, worker...),
+	}
+	for name, cmd := range commands {
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		NewFlags(fs, cmd)
+		var got []string
+		fs.VisitAll(func(f *flag.Flag) { got = append(got, f.Name) })
+		slices.Sort(got)
+		slices.Sort(want[name])
+		if !slices.Equal(got, want[name]) {
+			t.Errorf("%s: flags %v, want %v", name, got, want[name])
+		}
+	}
+}
+
+// The table names each setting once, every field of Config has its row,
+// and variables are named TELECART_ and the key.
+func TestTable(t *testing.T) {
+	seen := map[string]string{}
+	for _, s := range settings() {
+		for _, name := range []string{"key " + s.key, "flag " + s.flag, "env " + s.env} {
+			if strings.HasSuffix(name, " ") {
+				continue
+			}
+			if other, ok := seen[name]; ok {
+				t.Errorf("%s: %s is %s's too", s.key, name, other)
+			}
+			seen[name] = s.key
+		}
+		if s.env == "" {
+			t.Errorf("%s: no environment variable", s.key)
+		}
+		if want := "TELECART_" + strings.ToUpper(strings.ReplaceAll(s.key, ".", "_")); s.env != want && s.key != "ice_servers" {
+			t.Errorf("%s: variable %s, want %s", s.key, s.env, want)
+		}
+		if s.help == "" || s.cmds == 0 {
+			t.Errorf("%s: no help or no command", s.key)
+		}
+	}
+	var keys func(typ reflect.Type, prefix string)
+	keys = func(typ reflect.Type, prefix string) {
+		for f := range typ.Fields() {
+			key := prefix + strings.Split(f.Tag.Get("json"), ",")[0]
+			if f.Type.Kind() == reflect.Struct {
+				keys(f.Type, key+".")
+				continue
+			}
+			if _, ok := seen["key "+key]; !ok {
+				t.Errorf("Config's %s is not in the table of settings", key)
+			}
+		}
+	}
+	keys(reflect.TypeFor[Config](), "")
+}
+
+// README.md's table of settings names each setting's key, flag and
+// variable in one row, and no other.
+func TestREADME(t *testing.T) {
+	data, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(data), "\n## Configuration\n")
+	if !ok {
+		t.Fatal("README.md has no Configuration section")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	type row struct{ keys, flags, env []string }
+	var rows []row
+	quoted := func(cell string) []string {
+		var words []string
+		for i, w := range strings.Split(cell, "`") {
+			if i%2 == 1 {
+				words = append(words, w)
+			}
+		}
+		return words
+	}
+	for line := range strings.SplitSeq(section, "\n") {
+		cells := strings.Split(line, "|")
+		if len(cells) != 6 || !strings.HasPrefix(strings.TrimSpace(cells[1]), "`") {
+			continue
+		}
+		// A row's keys lead its first cell: "`worker_id`, `zone`: ...".
+		lead := cells[1]
+		if i := strings.Index(lead, "`:"); i >= 0 {
+			lead = lead[:i+1]
+		}
+		var r row
+		for _, k := range quoted(lead) {
+			if !strings.ContainsAny(k, `" `) {
+				r.keys = append(r.keys, k)
+			}
+		}
+		r.flags, r.env = quoted(cells[2]), quoted(cells[3])
+		rows = append(rows, r)
+	}
+	if len(rows) == 0 {
+		t.Fatal("no table of settings in README.md's Configuration section")
+	}
+	keys, flags, envs := map[string]bool{}, map[string]bool{}, map[string]bool{}
+	for _, s := range settings() {
+		keys[s.key], flags["-"+s.flag], envs[s.env] = true, true, true
+		i := slices.IndexFunc(rows, func(r row) bool { return slices.Contains(r.keys, s.key) })
+		if i < 0 {
+			t.Errorf("README.md: no row for %s", s.key)
+			continue
+		}
+		if s.flag != "" && !slices.Contains(rows[i].flags, "-"+s.flag) {
+			t.Errorf("README.md: the row of %s does not name -%s", s.key, s.flag)
+		}
+		if s.env != "" && !slices.Contains(rows[i].env, s.env) {
+			t.Errorf("README.md: the row of %s does not name %s", s.key, s.env)
+		}
+	}
+	for _, r := range rows {
+		for _, k := range r.keys {
+			if !keys[k] {
+				t.Errorf("README.md names a setting %s that is not in the table", k)
+			}
+		}
+		for _, f := range r.flags {
+			if strings.HasPrefix(f, "-") && !flags[f] {
+				t.Errorf("README.md names a flag %s that is not in the table", f)
+			}
+		}
+		for _, e := range r.env {
+			if strings.HasPrefix(e, "TELECART_") && !envs[e] {
+				t.Errorf("README.md names a variable %s that is not in the table", e)
+			}
+		}
+	}
+}
+
+// The help of each command shows its flags and variables, and not another
+// command's.
+func TestHelp(t *testing.T) {
+	for name, cmd := range commands {
+		var out bytes.Buffer
+		fs := flag.NewFlagSet(name, flag.ContinueOnError)
+		fs.SetOutput(&out)
+		NewFlags(fs, cmd).PrintDefaults()
+		help := out.String()
+		if !strings.Contains(help, "  -config file\n") {
+			t.Errorf("%s: no -config in\n%s", name, help)
+		}
+		for _, s := range settings() {
+			shown := strings.Contains(help, "  -"+s.flag+" ") || strings.Contains(help, "  -"+s.flag+"\n")
+			if s.flag == "" {
+				shown = strings.Contains(help, "  "+s.env+"\n")
+			}
+			if got := shown && strings.Contains(help, s.env); got != (s.cmds&cmd != 0) {
+				t.Errorf("%s: shows %s: %v, want %v, in\n%s", name, s.key, got, !got, help)
+			}
+		}
+	}
+	// A bool takes no value, a duration says so, a default is shown.
+	var out bytes.Buffer
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(&out)
+	NewFlags(fs, Worker).PrintDefaults()
+	for _, want := range []string{
+		"  -ice-loopback\n",
+		"  -room-linger duration\n    \thow long a room lives on after its last player left (TELECART_ROOM_LINGER) (default 30s)\n",
+		"  -capacity int\n",
+		`(TELECART_CODEC) (default "vp8")`,
+	} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("no %q in\n%s", want, out.String())
+		}
+	}
+}
+
+func TestBoolFlagWithoutValue(t *testing.T) {
+	c, err := load(t, Worker, nil, "-ice-loopback", "-s3-insecure")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !c.ICELoopback || !c.S3.Insecure {
+		t.Errorf("ice_loopback %v, s3.insecure %v; want both true", c.ICELoopback, c.S3.Insecure)
 	}
 }
 
@@ -72,39 +389,54 @@ func TestInvalid(t *testing.T) {
 	for _, tt := range tests {
 		c := Default()
 		tt.change(&c)
-		if err := c.Validate("coordinator", "worker"); !errors.Is(err, ErrInvalid) {
+		if err := c.Validate(Serve); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", tt.name, err)
 		}
+	}
+	// A coordinator does not care for a worker's settings, nor a worker
+	// for a coordinator's.
+	c := Default()
+	c.Capacity, c.Overload = 0, 0
+	if err := c.Validate(Coordinator); err == nil || strings.Contains(err.Error(), "capacity") {
+		t.Errorf("coordinator: %v, want only the overload", err)
+	}
+	if err := c.Validate(Worker); err == nil || strings.Contains(err.Error(), "overload") {
+		t.Errorf("worker: %v, want only the capacity", err)
 	}
 }
 
 func TestFileErrors(t *testing.T) {
-	dir := t.TempDir()
 	for name, content := range map[string]string{
-		"misspelt.json":  `{"capacty": 2}`,
-		"broken.json":    `{"capacity": `,
-		"wrongtype.json": `{"capacity": "two"}`,
+		"misspelt":  `{"capacty": 2}`,
+		"broken":    `{"capacity": `,
+		"wrongtype": `{"capacity": "two"}`,
 	} {
-		path := filepath.Join(dir, name)
-		if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		c := Default()
-		if err := c.LoadFile(path); !errors.Is(err, ErrInvalid) {
+		if _, err := load(t, Serve, nil, "-config", writeFile(t, content)); !errors.Is(err, ErrInvalid) {
 			t.Errorf("%s: %v, want ErrInvalid", name, err)
 		}
 	}
-	c := Default()
-	if err := c.LoadFile(filepath.Join(dir, "missing.json")); !errors.Is(err, os.ErrNotExist) {
+	if _, err := load(t, Serve, nil, "-config", filepath.Join(t.TempDir(), "missing.json")); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v", err)
 	}
-	if err := c.ApplyEnv(func(k string) string {
-		if k == "TELECART_CAPACITY" {
-			return "many"
+}
+
+// A variable that does not parse is an error that names it; so is a flag.
+func TestEnvAndFlagErrors(t *testing.T) {
+	for _, tc := range []struct{ env, value string }{
+		{"TELECART_CAPACITY", "many"},
+		{"TELECART_OVERLOAD", "high"},
+		{"TELECART_ROOM_LINGER", "2 minutes"},
+		{"TELECART_ICE_LOOPBACK", "yes please"},
+		{"TELECART_CORE_OPTIONS", "overscan"},
+	} {
+		_, err := load(t, Serve, map[string]string{tc.env: tc.value})
+		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.env+"=") {
+			t.Errorf("%s=%s: %v, want ErrInvalid naming the variable", tc.env, tc.value, err)
 		}
-		return ""
-	}); !errors.Is(err, ErrInvalid) {
-		t.Errorf("TELECART_CAPACITY=many: %v, want ErrInvalid", err)
+	}
+	_, err := load(t, Serve, nil, "-capacity", "many")
+	if err == nil || !strings.Contains(err.Error(), "-capacity") || !strings.Contains(err.Error(), "want a whole number") {
+		t.Errorf("-capacity many: %v", err)
 	}
 }
 
@@ -114,7 +446,7 @@ func TestExampleFile(t *testing.T) {
 	if err := c.LoadFile("../../telecart.example.json"); err != nil {
 		t.Fatal(err)
 	}
-	if err := c.Validate("coordinator", "worker"); err != nil {
+	if err := c.Validate(Serve); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -1,0 +1,150 @@
+package config
+
+import (
+	"flag"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/telecart/telecart/internal/cores"
+	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/runner"
+)
+
+// Command is a set of the telecart commands that run with a Config.
+type Command uint8
+
+const (
+	// Serve is the embedded default: a coordinator and one worker in one
+	// process.
+	Serve Command = 1 << iota
+	Coordinator
+	Worker
+
+	allCommands = Serve | Coordinator | Worker
+)
+
+// setting is one row of the table of settings. The defaults, the
+// environment, the flags and their help all come from this table, so that
+// a setting is named in one place; README.md's table is checked against it.
+type setting struct {
+	// key is the setting's name in the JSON file; a dot steps into an
+	// object ("s3.bucket" is {"s3": {"bucket": ...}}).
+	key string
+	// flag and env are the setting's flag (without the dash) and its
+	// environment variable; empty when it has none.
+	flag, env string
+	// def is the default, as a flag or the environment would give it;
+	// empty leaves the zero value.
+	def  string
+	help string
+	// cmds are the commands the setting is for: they take its flag, and
+	// their help shows it. Yet every command reads every key of the file
+	// and every variable of the environment, as one file may serve a
+	// coordinator and its workers.
+	cmds Command
+	// value is the setting's field in c, which the environment and the
+	// flags set from text.
+	value func(c *Config) flag.Value
+}
+
+// settings is the table of settings, in the order of the help and the
+// README. A function, not a variable, so that nothing can change it.
+func settings() []setting {
+	return []setting{
+		{key: "listen", flag: "listen", env: "TELECART_LISTEN", def: "127.0.0.1:8000", cmds: Serve | Coordinator,
+			help:  "HTTP `address` of the coordinator",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.Listen) }},
+		// Not a flag of serve: one machine runs everything there, and a
+		// busy worker is better than none.
+		{key: "overload", flag: "overload", env: "TELECART_OVERLOAD", def: "0.9", cmds: Coordinator,
+			help:  "machine `load`, 0 to 1, from which a worker takes no new game; 1: never",
+			value: func(c *Config) flag.Value { return (*floatValue)(&c.Overload) }},
+		{key: "token", flag: "token", env: "TELECART_TOKEN", cmds: allCommands,
+			help:  "`secret` that workers present to the coordinator",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.Token) }},
+		// coordinator, ping_listen and ping_url are not flags of serve:
+		// its worker is in the coordinator's process and pings on its
+		// address.
+		{key: "coordinator", flag: "coordinator", env: "TELECART_COORDINATOR", def: "ws://127.0.0.1:8000/worker", cmds: Worker,
+			help:  "the coordinator's worker endpoint, ws://host:port/worker",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.Coordinator) }},
+		{key: "worker_id", flag: "id", env: "TELECART_WORKER_ID", cmds: Serve | Worker,
+			help:  "worker id, random when empty",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.WorkerID) }},
+		{key: "zone", flag: "zone", env: "TELECART_ZONE", cmds: Serve | Worker,
+			help:  "zone of the worker",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.Zone) }},
+		{key: "ping_listen", flag: "ping-listen", env: "TELECART_PING_LISTEN", cmds: Worker,
+			help:  "`address` where browsers time their round trip to the worker",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.PingListen) }},
+		{key: "ping_url", flag: "ping-url", env: "TELECART_PING_URL", cmds: Worker,
+			help:  "the ping `URL` browsers are given; default http://<ping-listen>/ping",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.PingURL) }},
+		{key: "capacity", flag: "capacity", env: "TELECART_CAPACITY", def: "4", cmds: Serve | Worker,
+			help:  "rooms the worker hosts at once",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Capacity) }},
+		{key: "room_linger", flag: "room-linger", env: "TELECART_ROOM_LINGER", def: "30s", cmds: Serve | Worker,
+			help:  "how long a room lives on after its last player left",
+			value: func(c *Config) flag.Value { return &c.RoomLinger }},
+		{key: "saves", flag: "saves", env: "TELECART_SAVES", def: filepath.Join(filepath.Dir(library.DefaultDir()), "saves"), cmds: Serve | Worker,
+			help:  "`directory` of players' saves, when no S3 bucket is set",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.Saves) }},
+		{key: "s3.endpoint", flag: "s3-endpoint", env: "TELECART_S3_ENDPOINT", cmds: Serve | Worker,
+			help:  "S3-compatible storage for saves, `host:port`; replaces -saves",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.S3.Endpoint) }},
+		{key: "s3.bucket", flag: "s3-bucket", env: "TELECART_S3_BUCKET", cmds: Serve | Worker,
+			help:  "the `bucket` of saves",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.S3.Bucket) }},
+		{key: "s3.access_key", flag: "s3-access-key", env: "TELECART_S3_ACCESS_KEY", cmds: Serve | Worker,
+			help:  "S3 access `key`",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.S3.AccessKey) }},
+		{key: "s3.secret_key", flag: "s3-secret-key", env: "TELECART_S3_SECRET_KEY", cmds: Serve | Worker,
+			help:  "S3 secret `key`",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.S3.SecretKey) }},
+		{key: "s3.region", flag: "s3-region", env: "TELECART_S3_REGION", cmds: Serve | Worker,
+			help:  "S3 `region`, when the server wants one",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.S3.Region) }},
+		{key: "s3.insecure", flag: "s3-insecure", env: "TELECART_S3_INSECURE", cmds: Serve | Worker,
+			help:  "speak plain HTTP to S3 (a server on the same machine or network)",
+			value: func(c *Config) flag.Value { return (*boolValue)(&c.S3.Insecure) }},
+		{key: "autosave", flag: "autosave", env: "TELECART_AUTOSAVE", def: "5m", cmds: Serve | Worker,
+			help:  "how often a room saves for its player, besides when it ends",
+			value: func(c *Config) flag.Value { return &c.Autosave }},
+		{key: "games", flag: "games", env: "TELECART_GAMES", def: library.DefaultDir(), cmds: Serve | Worker,
+			help:  "`folders` with ROMs, separated by :",
+			value: func(c *Config) flag.Value { return listValue{&c.Games, ":"} }},
+		{key: "cores", flag: "cores", env: "TELECART_CORES", def: strings.Join(cores.DefaultDirs(), ":"), cmds: Serve | Worker,
+			help:  "`folders` with libretro cores, separated by :",
+			value: func(c *Config) flag.Value { return listValue{&c.Cores, ":"} }},
+		{key: "codec", flag: "codec", env: "TELECART_CODEC", def: string(runner.DefaultCodec), cmds: Serve | Worker,
+			help:  "video `codec`: vp8 or h264",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.Codec) }},
+		{key: "video_kbps", flag: "video-kbps", env: "TELECART_VIDEO_KBPS", def: strconv.Itoa(runner.DefaultVideoKbps), cmds: Serve | Worker,
+			help:  "video bitrate in kbit/s",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.VideoKbps) }},
+		{key: "audio_kbps", env: "TELECART_AUDIO_KBPS", def: strconv.Itoa(runner.DefaultAudioKbps), cmds: Serve | Worker,
+			help:  "audio bitrate in kbit/s",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.AudioKbps) }},
+		{key: "audio_frame", env: "TELECART_AUDIO_FRAME", def: runner.DefaultAudioFrameDuration.String(), cmds: Serve | Worker,
+			help:  "audio frame duration: 10ms or 20ms",
+			value: func(c *Config) flag.Value { return &c.AudioFrame }},
+		{key: "core_options", env: "TELECART_CORE_OPTIONS", cmds: Serve | Worker,
+			help:  "core option overrides, key=value pairs separated by ,",
+			value: func(c *Config) flag.Value { return (*optionsValue)(&c.CoreOptions) }},
+		{key: "public_ips", flag: "public-ip", env: "TELECART_PUBLIC_IPS", cmds: Serve | Worker,
+			help:  "public `IPs` of the worker behind 1:1 NAT, separated by ,",
+			value: func(c *Config) flag.Value { return listValue{&c.PublicIPs, ","} }},
+		{key: "udp_port", flag: "udp-port", env: "TELECART_UDP_PORT", cmds: Serve | Worker,
+			help:  "one UDP `port` for every peer; 0: a port per peer",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.UDPPort) }},
+		// The variable's name is older than the key's; TURN servers
+		// with credentials need the file.
+		{key: "ice_servers", env: "TELECART_STUN", cmds: allCommands,
+			help:  "STUN/TURN server URLs for browsers and workers, separated by , (no credentials)",
+			value: func(c *Config) flag.Value { return stunValue{&c.ICEServers} }},
+		{key: "ice_loopback", flag: "ice-loopback", env: "TELECART_ICE_LOOPBACK", cmds: Serve | Worker,
+			help:  "offer 127.0.0.1 to browsers (same machine, tests)",
+			value: func(c *Config) flag.Value { return (*boolValue)(&c.ICELoopback) }},
+	}
+}
