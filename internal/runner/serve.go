@@ -520,7 +520,7 @@ func (t *inputTable) snapshot() [libretro.Ports]wire.Input {
 type statsWindow struct {
 	since                  time.Time
 	cpuSince               time.Duration
-	frames, late           int
+	late                   int
 	emulate, convert       timing
 	encode, audio          timing
 	videoBytes, audioBytes int
