@@ -357,9 +357,9 @@ func (r *Room) Admit(id signal.SessionID, nick string, player signal.PlayerID, s
 	return s, nil
 }
 
-// Resume finds the session whose secret token this is, for a browser that
-// lost its socket and carries on through a new one.
-func (r *Room) Resume(token string) (*Session, bool) {
+// Session finds the session whose secret token this is, for a browser
+// that lost its socket and carries on through a new one.
+func (r *Room) Session(token string) (*Session, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, m := range r.members {

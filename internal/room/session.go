@@ -67,16 +67,18 @@ func (s *Session) tokenIs(token string) bool {
 	return subtle.ConstantTimeCompare([]byte(s.token), []byte(token)) == 1
 }
 
-// Resumed carries the session on under the id of the browser's new
-// connection, and tells the browser where things stand: its peer
-// connection, and the game on it, never stopped.
-func (s *Session) Resumed(id signal.SessionID) {
+// Resume carries the session on under the id of the browser's new
+// connection: its peer connection, and the game on it, never stopped.
+// SendState then tells the browser where things stand.
+func (s *Session) Resume(id signal.SessionID) {
 	s.mu.Lock()
 	s.id = id
 	s.mu.Unlock()
 	s.log.Info("room: session resumed", "as", id)
-	s.send(s.room.state(s))
 }
+
+// SendState sends the browser the room's state.
+func (s *Session) SendState() { s.send(s.room.state(s)) }
 
 func (s *Session) send(p signal.Payload) {
 	if err := s.room.p.Sender.Send(s.ID(), p); err != nil {

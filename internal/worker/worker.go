@@ -449,7 +449,7 @@ func (w *Worker) resume(id signal.SessionID, req signal.Resume) {
 		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
 		return
 	}
-	s, ok := r.Resume(req.Token)
+	s, ok := r.Session(req.Token)
 	if !ok {
 		w.mu.Unlock()
 		w.refuse(id, signal.Error{Code: signal.CodeNoSession, Message: "That session is over; join the room again.", Game: gameOf(r)})
@@ -463,9 +463,10 @@ func (w *Worker) resume(id signal.SessionID, req signal.Resume) {
 	if old := s.ID(); w.sessions[old] == s {
 		delete(w.sessions, old)
 	}
+	s.Resume(id) // under w.mu: the session's id and the worker's key change together
 	w.sessions[id] = s
 	w.mu.Unlock()
-	s.Resumed(id)
+	s.SendState()
 }
 
 // refuse answers a request that opened no session.
