@@ -44,6 +44,7 @@ func TestPick(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := New(Config{})
+			defer c.Close() // its rooms scheduled a broadcast
 			for _, s := range tt.workers {
 				w := &workerConn{id: s.id, zone: s.zone, capacity: s.capacity, cpu: s.cpu, draining: s.draining,
 					games: map[string]signal.GameInfo{game: {ID: game, System: "nes"}}, rooms: map[signal.RoomID]*roomEntry{}}
