@@ -2,7 +2,9 @@ package coordinator
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"runtime"
 	"strings"
 	"testing"
@@ -22,7 +24,11 @@ import (
 // coordinator), and refuses whoever comes later; a second Close is
 // harmless.
 func TestClose(t *testing.T) {
-	c, srv := serve(t, Config{Token: "t", RejoinWindow: time.Hour})
+	// Not serve's: its cleanup would call Close again, and a Close that
+	// hangs must fail the test, not hang it.
+	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler), RejoinWindow: time.Hour})
+	srv := httptest.NewServer(c.Handler())
+	defer srv.Close()
 	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
 	game := signal.GameInfo{ID: "g", System: "nes"}
 	send(t, worker, signal.Register{ID: "w", Capacity: 2, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game, Players: 1}}})
