@@ -80,9 +80,9 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer cleanup()
-	srv, served := serveCoordinator(ctx, e, cfg, ln, w.Metrics())
+	srv := serveCoordinator(ctx, e, cfg, ln, w.Metrics())
 	fmt.Fprintf(e.stdout, "Telecart is running: open %s\n", url)
-	return runUntilDone(ctx, w, srv, served)
+	return runUntilDone(ctx, w, srv)
 }
 
 func runCoordinator(ctx context.Context, e *env, args []string) error {
@@ -97,9 +97,9 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	srv, served := serveCoordinator(ctx, e, cfg, ln, nil)
+	srv := serveCoordinator(ctx, e, cfg, ln, nil)
 	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open %s\n", browseURL(ln.Addr()))
-	return runUntilDone(ctx, nil, srv, served)
+	return runUntilDone(ctx, nil, srv)
 }
 
 func runWorker(ctx context.Context, e *env, args []string) error {
@@ -155,9 +155,16 @@ func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) (stop func(
 	}
 }
 
+// coordinatorServer is a coordinator and the HTTP server serving it.
+type coordinatorServer struct {
+	coord  *coordinator.Coordinator
+	http   *http.Server
+	served <-chan error // Serve's error, once it returns
+}
+
 // serveCoordinator serves the coordinator on ln, with a worker's metrics
 // at /worker/metrics when there is one in the process.
-func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Listener, workerMetrics http.Handler) (*http.Server, <-chan error) {
+func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Listener, workerMetrics http.Handler) *coordinatorServer {
 	ice := make([]signal.ICEServer, len(cfg.ICEServers))
 	for i, s := range cfg.ICEServers {
 		ice[i] = signal.ICEServer(s)
@@ -184,7 +191,7 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 	}
 	done := make(chan error, 1)
 	go func() { done <- srv.Serve(ln) }()
-	return srv, done
+	return &coordinatorServer{coord: c, http: srv, served: done}
 }
 
 // browseURL is the address to open in a browser on this machine for a
@@ -270,8 +277,11 @@ func openSaves(ctx context.Context, cfg config.Config) (*saves.Store, error) {
 }
 
 // runUntilDone runs the worker (if any) and serves until ctx ends or the
-// server fails, then stops the worker's rooms before the server.
-func runUntilDone(ctx context.Context, w *worker.Worker, srv *http.Server, served <-chan error) error {
+// server fails, then stops the worker's rooms before the server, and the
+// server before the coordinator: the server takes no new connection, and
+// the coordinator's Close ends the WebSockets and waits for its
+// goroutines.
+func runUntilDone(ctx context.Context, w *worker.Worker, srv *coordinatorServer) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	workerDone := make(chan error, 1)
@@ -279,9 +289,11 @@ func runUntilDone(ctx context.Context, w *worker.Worker, srv *http.Server, serve
 		go func() { workerDone <- w.Run(ctx) }()
 	}
 	var err error
+	served := false
 	select {
 	case <-ctx.Done():
-	case err = <-served:
+	case err = <-srv.served:
+		served = true
 	}
 	cancel()
 	if w != nil {
@@ -289,8 +301,14 @@ func runUntilDone(ctx context.Context, w *worker.Worker, srv *http.Server, serve
 	}
 	shutdownCtx, stop := context.WithTimeout(context.Background(), shutdownGrace)
 	defer stop()
-	if serr := srv.Shutdown(shutdownCtx); serr != nil && err == nil {
+	if serr := srv.http.Shutdown(shutdownCtx); serr != nil && err == nil {
 		err = serr
+	}
+	if cerr := srv.coord.Close(); cerr != nil && err == nil {
+		err = cerr
+	}
+	if !served {
+		<-srv.served // ErrServerClosed, now that Shutdown has run
 	}
 	if errors.Is(err, http.ErrServerClosed) {
 		err = nil

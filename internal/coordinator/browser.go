@@ -3,8 +3,11 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
+	"maps"
 	"net/http"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/coder/websocket"
@@ -34,32 +37,37 @@ type browserConn struct {
 }
 
 func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
+	if !c.hold() {
+		http.Error(w, closedText, http.StatusServiceUnavailable)
+		return
+	}
+	defer c.running.Done()
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered the request
 	}
 	defer ws.CloseNow()
 	ws.SetReadLimit(signal.MaxMessage)
-	b := &browserConn{conn: conn{ws: ws}, outbox: make(chan []byte, outboxSize)}
+	ctx, stop := c.connContext(r)
+	b := &browserConn{conn: conn{ws: ws, ctx: ctx}, outbox: make(chan []byte, outboxSize)}
 	log := c.log.With("browser", r.RemoteAddr)
-	ctx, cancel := context.WithCancel(r.Context())
-	written := make(chan struct{})
-	go func() {
-		defer close(written)
-		b.writeOut(ctx)
-	}()
+	// The writer and the pinger are this handler's: it stops them and
+	// waits for them before it returns.
+	var helpers sync.WaitGroup
+	helpers.Go(func() { b.writeOut(ctx) })
 	defer func() {
-		cancel()
-		<-written
+		stop()
+		helpers.Wait()
 	}()
 
 	c.mu.Lock()
 	c.browsers[b] = true
 	c.mu.Unlock()
 	// A browser whose socket closes leaves its room; one cut off by this
-	// coordinator shutting down stays in it, to resume its session with
-	// the next coordinator while its game plays on.
-	defer func() { c.dropBrowser(b, r.Context().Err() == nil) }()
+	// coordinator shutting down (Close, or its server's) stays in it, to
+	// resume its session with the next coordinator while its game plays
+	// on.
+	defer func() { c.dropBrowser(b, ctx.Err() == nil) }()
 
 	if err := b.send("", c.hello()); err != nil {
 		return
@@ -67,7 +75,7 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	if err := b.send("", c.liveRooms()); err != nil {
 		return
 	}
-	go keepAlive(ctx, ws)
+	helpers.Go(func() { keepAlive(ctx, ws) })
 	for {
 		_, data, err := ws.Read(ctx)
 		if err != nil {
@@ -76,7 +84,7 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 		m, p, err := signal.Decode(data)
 		if err != nil {
 			log.Debug("coordinator: bad message from browser", "err", err)
-			if b.send("", signal.Error{Code: signal.CodeBadRequest, Message: err.Error()}) != nil {
+			if c.refuse(b, "", fmt.Errorf("%w: %w", errBadMessage, err)) != nil {
 				return
 			}
 			continue
@@ -141,7 +149,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 	switch p := p.(type) {
 	case signal.Start, signal.Join, signal.Resume:
 		if session != "" {
-			_ = b.send(ref, signal.Error{Code: signal.CodeBadRequest, Message: "You are in a room already; quit it first."})
+			_ = c.refuse(b, ref, errInRoom)
 			return
 		}
 		switch p := p.(type) {
@@ -163,24 +171,21 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 		}
 	case signal.SDP, signal.Candidate, signal.Seat, signal.Nick, signal.Save, signal.Load:
 		if session == "" {
-			_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "You are not in a room."})
+			_ = c.refuse(b, "", errNotInRoom)
 			return
 		}
 		_ = w.send(session, p)
 	default:
-		_ = b.send("", signal.Error{Code: signal.CodeBadRequest, Message: "Browsers cannot send " + string(p.Type()) + "."})
+		_ = c.refuse(b, "", fmt.Errorf("%w: %s", errNotForBrowsers, p.Type()))
 	}
 }
 
 func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Start) {
 	w, id, roomID, err := c.pick(b, ref, req)
 	if err != nil {
-		code := signal.CodeNoWorker
-		if errors.Is(err, errUnknownGame) {
-			code = signal.CodeUnknownGame
-		}
-		c.refused.WithLabelValues(code).Inc()
-		_ = b.send(ref, signal.Error{Code: code, Message: err.Error()})
+		e := c.errorFor(err)
+		c.refused.WithLabelValues(e.Code).Inc()
+		_ = b.send(ref, e)
 		return
 	}
 	req.Room = roomID
@@ -202,15 +207,17 @@ func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room signal.Ro
 		if wait := c.cfg.RejoinWindow - time.Since(c.started); wait > 0 && game == nil {
 			// Just (re)started: the room's worker may still be dialling
 			// back. The browser hears once it has, or the window is over.
-			if len(c.awaiting[room]) == 0 {
-				time.AfterFunc(wait, func() { c.stopAwaiting(room) })
+			if c.windowTimer == nil {
+				c.windowTimer = c.afterFunc(wait, c.endRejoinWindow)
 			}
 			c.awaiting[room] = append(c.awaiting[room], awaitingEnter{b, ref, req})
 			c.mu.Unlock()
 			return
 		}
 		c.mu.Unlock()
-		_ = b.send(ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: game})
+		e := c.errorFor(errRoomEnded)
+		e.Game = game
+		_ = b.send(ref, e)
 		return
 	}
 	id := c.addSession(b, ref, r)
@@ -235,11 +242,16 @@ func (c *Coordinator) enterAwaiting(room signal.RoomID) {
 	}
 }
 
-// stopAwaiting tells the browsers still waiting for a room, once the
-// rejoin window is over, that it has ended.
-func (c *Coordinator) stopAwaiting(room signal.RoomID) {
-	for _, a := range c.takeAwaiting(room) {
-		_ = a.b.send(a.ref, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
+// endRejoinWindow tells the browsers still waiting for a room, now that
+// the rejoin window is over, that it has ended.
+func (c *Coordinator) endRejoinWindow() {
+	c.mu.Lock()
+	rooms := slices.Collect(maps.Keys(c.awaiting))
+	c.mu.Unlock()
+	for _, room := range rooms {
+		for _, a := range c.takeAwaiting(room) {
+			_ = c.refuse(a.b, a.ref, errRoomEnded)
+		}
 	}
 }
 
@@ -257,8 +269,9 @@ func (c *Coordinator) takeAwaiting(room signal.RoomID) []awaitingEnter {
 // whether it went.
 func (c *Coordinator) forward(b *browserConn, ref signal.SessionID, w *workerConn, id signal.SessionID, p signal.Payload) bool {
 	if err := w.send(id, p); err != nil {
+		c.log.Warn("coordinator: the worker did not take a new session", "worker", w.id, "session", id, "err", err)
 		c.endSession(id)
-		_ = b.send(ref, signal.Error{Code: signal.CodeNoWorker, Message: "The server went away; try again."})
+		_ = c.refuse(b, ref, fmt.Errorf("%w: %w", errWorkerUnreachable, err))
 		return false
 	}
 	return true

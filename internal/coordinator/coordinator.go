@@ -8,7 +8,6 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
-	"errors"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -67,9 +66,23 @@ const (
 )
 
 // Coordinator routes browsers to workers.
+//
+// It owns every goroutine it runs, and Close ends them: each connection's
+// handler (counted from its first line to its last), which itself awaits
+// the helpers it starts (a browser's writer and pinger), and the timers'
+// functions (a live rooms broadcast, the end of the rejoin window),
+// counted from when they are scheduled until they have run or been
+// stopped.
 type Coordinator struct {
 	cfg Config
 	log *slog.Logger
+
+	// ctx ends with Close; every connection's context derives from it.
+	ctx    context.Context
+	cancel context.CancelFunc
+	// running counts what Close waits for: the connections' handlers and
+	// the scheduled timers' functions.
+	running sync.WaitGroup
 
 	mu       sync.Mutex
 	workers  map[signal.WorkerID]*workerConn
@@ -77,6 +90,11 @@ type Coordinator struct {
 	browsers map[*browserConn]bool
 	rooms    map[signal.RoomID]*roomEntry
 	ended    endedRooms
+	// closed refuses new connections and timers once Close has begun.
+	closed bool
+	// roomsTimer is the scheduled live rooms broadcast; windowTimer, the
+	// end of the rejoin window, once a browser waits for it.
+	roomsTimer, windowTimer *time.Timer
 	// started is when this coordinator began; awaiting holds, by room id,
 	// the joins and resumes of rooms no worker has registered yet, within
 	// the rejoin window (see Config.RejoinWindow).
@@ -109,8 +127,11 @@ func New(cfg Config) *Coordinator {
 	if cfg.RejoinWindow == 0 {
 		cfg.RejoinWindow = DefaultRejoinWindow
 	}
+	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{
 		cfg:      cfg,
+		ctx:      ctx,
+		cancel:   cancel,
 		log:      cfg.Logger,
 		started:  time.Now(),
 		awaiting: map[signal.RoomID][]awaitingEnter{},
@@ -137,6 +158,70 @@ func New(cfg Config) *Coordinator {
 	c.pickTime = m.Seconds("telecart_coordinator_pick_seconds", "Time to choose a worker for a new room.")
 	return c
 }
+
+// Close cuts every browser's and worker's connection and waits until
+// every goroutine of the coordinator's has returned; from then on it
+// refuses new connections with 503. Like a shutdown of the server it is
+// served by, it tells nobody: a browser's game plays on, its worker keeps
+// the room, and both carry on with the next coordinator. Close may be
+// called more than once, and on a coordinator that never served anything.
+func (c *Coordinator) Close() error {
+	c.mu.Lock()
+	if !c.closed {
+		c.closed = true
+		for _, t := range []*time.Timer{c.roomsTimer, c.windowTimer} {
+			if t != nil && t.Stop() {
+				c.running.Done() // its function will not run
+			}
+		}
+	}
+	c.mu.Unlock()
+	c.cancel()
+	c.running.Wait()
+	return nil
+}
+
+// hold counts a connection's handler for Close to wait for, and reports
+// false once Close has begun; the handler calls c.running.Done as it
+// returns.
+func (c *Coordinator) hold() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closed {
+		return false
+	}
+	c.running.Add(1)
+	return true
+}
+
+// afterFunc runs f after d, unless Close stops it first; Close waits for
+// an f that has begun. It returns nil once Close has begun. c.mu is held.
+func (c *Coordinator) afterFunc(d time.Duration, f func()) *time.Timer {
+	if c.closed {
+		return nil
+	}
+	c.running.Add(1)
+	return time.AfterFunc(d, func() {
+		defer c.running.Done()
+		f()
+	})
+}
+
+// connContext is the context of one connection's handler: it ends with
+// the coordinator (Close), with the server (its BaseContext, the
+// request's parent) and when the handler calls stop. Before stop, an
+// ended context means a shutdown, not a lost connection.
+func (c *Coordinator) connContext(r *http.Request) (ctx context.Context, stop func()) {
+	ctx, cancel := context.WithCancel(r.Context())
+	unlink := context.AfterFunc(c.ctx, cancel)
+	return ctx, func() {
+		unlink()
+		cancel()
+	}
+}
+
+// closedText refuses a connection once Close has begun.
+const closedText = "the coordinator is shutting down"
 
 // Handler serves the web app at /, browsers at /ws, workers at /worker and
 // health at /healthz.
@@ -195,9 +280,11 @@ func (c *Coordinator) serveReady(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
-// conn is a WebSocket with the protocol's encoding.
+// conn is a WebSocket with the protocol's encoding. ctx is its handler's
+// (see connContext): a write ends with it.
 type conn struct {
-	ws *websocket.Conn
+	ws  *websocket.Conn
+	ctx context.Context
 }
 
 func (c conn) send(session signal.SessionID, p signal.Payload) error {
@@ -210,7 +297,7 @@ func (c conn) send(session signal.SessionID, p signal.Payload) error {
 
 // write sends an encoded message.
 func (c conn) write(b []byte) error {
-	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
 	defer cancel()
 	return c.ws.Write(ctx, websocket.MessageText, b)
 }
@@ -288,12 +375,6 @@ func (c *Coordinator) addSession(b *browserConn, ref signal.SessionID, r *roomEn
 	b.session, b.ref, b.room = id, ref, r
 	return id
 }
-
-var (
-	errAllBusy      = errors.New("every server that has this game is full")
-	errUnknownGame  = errors.New("no server has this game")
-	errNoSuchWorker = errors.New("that server is not there (any more)")
-)
 
 // DefaultOverload leaves a worker's machine a tenth for its running rooms'
 // peaks.

@@ -15,7 +15,22 @@ import (
 	"github.com/coder/websocket"
 
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/waittest"
 )
+
+// serve serves a new coordinator for the length of the test, and closes
+// it and its server at the end.
+func serve(t *testing.T, cfg Config) (*Coordinator, *httptest.Server) {
+	t.Helper()
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	c := New(cfg)
+	srv := httptest.NewServer(c.Handler())
+	t.Cleanup(srv.Close)
+	t.Cleanup(func() { c.Close() }) // before the server: it ends the WebSockets
+	return c, srv
+}
 
 func dial(t *testing.T, srv *httptest.Server, path string, header http.Header) *websocket.Conn {
 	t.Helper()
@@ -59,12 +74,10 @@ func waitHello(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Hel
 // coordinator drops it after WorkerTimeout, and the browsers' list of
 // workers loses it.
 func TestSilentWorkerDropped(t *testing.T) {
-	if d := New(Config{}).cfg.WorkerTimeout; d != 5*time.Second {
-		t.Errorf("default worker timeout %v, want 5 s", d)
+	if c, _ := serve(t, Config{}); c.cfg.WorkerTimeout != 5*time.Second {
+		t.Errorf("default worker timeout %v, want 5 s", c.cfg.WorkerTimeout)
 	}
-	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler), WorkerTimeout: 300 * time.Millisecond})
-	srv := httptest.NewServer(c.Handler())
-	defer srv.Close()
+	_, srv := serve(t, Config{Token: "t", WorkerTimeout: 300 * time.Millisecond})
 	browser := dial(t, srv, "/ws", nil)
 	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
 	send(t, worker, signal.Register{ID: "quiet", Capacity: 1, Games: []signal.GameInfo{{ID: "g", System: "nes"}}, Ping: "http://quiet.example/ping"})
@@ -79,8 +92,7 @@ func TestSilentWorkerDropped(t *testing.T) {
 // TestPing answers the browser's round trip from the coordinator too: in
 // the embedded default its worker has no address of its own.
 func TestPing(t *testing.T) {
-	srv := httptest.NewServer(New(Config{}).Handler())
-	defer srv.Close()
+	_, srv := serve(t, Config{})
 	resp, err := http.Get(srv.URL + "/ping")
 	if err != nil {
 		t.Fatal(err)
@@ -105,9 +117,7 @@ func get(t *testing.T, url string) (int, string) {
 // TestReadyAndMetrics checks what operators watch: /readyz says whether a
 // new game can start, /metrics counts workers, rooms and browsers.
 func TestReadyAndMetrics(t *testing.T) {
-	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(c.Handler())
-	defer srv.Close()
+	_, srv := serve(t, Config{Token: "t"})
 	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("ready with no worker: %d", code)
 	}
@@ -137,11 +147,10 @@ func TestReadyAndMetrics(t *testing.T) {
 // worker's link is served on a server of its own, for its shutdown to come
 // strictly before the browser's socket closes, as it may in a real one.
 func TestShutdownKeepsGames(t *testing.T) {
-	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler)})
-	browsers := httptest.NewServer(c.Handler())
-	defer browsers.Close()
+	c, browsers := serve(t, Config{Token: "t"})
 	workers := httptest.NewUnstartedServer(c.Handler())
 	ctx, shutdown := context.WithCancel(context.Background())
+	defer shutdown()
 	workers.Config.BaseContext = func(net.Listener) context.Context { return ctx }
 	workers.Start()
 	defer workers.Close()
@@ -170,9 +179,7 @@ func TestShutdownKeepsGames(t *testing.T) {
 // game it measures the new one), and as it leaves its room it gets the
 // list again.
 func TestQuietInRoom(t *testing.T) {
-	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler)})
-	srv := httptest.NewServer(c.Handler())
-	defer srv.Close()
+	_, srv := serve(t, Config{Token: "t"})
 	isRooms := func(p signal.Payload) bool { _, ok := p.(signal.LiveRooms); return ok }
 	spectators := func(n int) func(signal.Payload) bool {
 		return func(p signal.Payload) bool {
@@ -228,9 +235,7 @@ func TestQuietInRoom(t *testing.T) {
 // within the window is told the room has ended.
 func TestRejoinWindow(t *testing.T) {
 	const window = 2 * time.Second
-	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler), RejoinWindow: window})
-	srv := httptest.NewServer(c.Handler())
-	defer srv.Close()
+	c, srv := serve(t, Config{Token: "t", RejoinWindow: window})
 	// Two browsers, each back for its room.
 	browsers := map[signal.RoomID]*websocket.Conn{}
 	for _, room := range []signal.RoomID{"ROOM1234", "GONE1234"} {
@@ -270,7 +275,7 @@ func TestRejoinWindow(t *testing.T) {
 // readUntil reads ws until a message satisfies ok.
 func readUntil(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Payload) bool) {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancel()
 	for {
 		_, b, err := ws.Read(ctx)

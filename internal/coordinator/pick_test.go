@@ -44,6 +44,10 @@ func TestPick(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := New(Config{})
+			defer c.Close() // its rooms scheduled a broadcast
+			// The state is c.mu's, as in a running coordinator: the
+			// broadcast its rooms scheduled may read it meanwhile.
+			c.mu.Lock()
 			for _, s := range tt.workers {
 				w := &workerConn{id: s.id, zone: s.zone, capacity: s.capacity, cpu: s.cpu, draining: s.draining,
 					games: map[string]signal.GameInfo{game: {ID: game, System: "nes"}}, rooms: map[signal.RoomID]*roomEntry{}}
@@ -53,6 +57,7 @@ func TestPick(t *testing.T) {
 				}
 				c.workers[s.id] = w
 			}
+			c.mu.Unlock()
 			b := &browserConn{latency: rtt}
 			start := tt.start
 			start.Game = game

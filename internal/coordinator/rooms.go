@@ -77,8 +77,9 @@ func (c *Coordinator) roomsChanged() {
 	if c.roomsDue {
 		return
 	}
-	c.roomsDue = true
-	time.AfterFunc(roomsBroadcastDelay, c.broadcastRooms)
+	if t := c.afterFunc(roomsBroadcastDelay, c.broadcastRooms); t != nil {
+		c.roomsDue, c.roomsTimer = true, t
+	}
 }
 
 // broadcastRooms sends the browsers on the list of games the live rooms

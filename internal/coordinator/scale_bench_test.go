@@ -46,6 +46,7 @@ import (
 
 	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 const (
@@ -59,13 +60,6 @@ const (
 // scaleZones are the zones the simulated workers are spread over.
 var scaleZones = []string{"eu-west", "us-east", "ap-south"}
 
-func TestMain(m *testing.M) {
-	if os.Getenv(scaleChildEnv) != "" {
-		os.Exit(serveChildCoordinator())
-	}
-	os.Exit(m.Run())
-}
-
 // serveChildCoordinator is the child's main: a coordinator on loopback
 // until SIGTERM, an interrupt, or its standard input closing (the parent
 // is gone). Like `telecart coordinator`, it says where it listens with
@@ -78,6 +72,7 @@ func serveChildCoordinator() int {
 		stop()
 	}()
 	c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler)})
+	defer c.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/", c.Handler())
 	mux.HandleFunc("GET /debug/scale-memory", serveMemory)
@@ -351,22 +346,22 @@ type health struct {
 	Sessions int `json:"sessions"`
 }
 
-// waitHealth polls /healthz until ok, for at most 20 s.
+// waitHealth polls /healthz until ok, for at most waittest.Limit.
 func waitHealth(ctx context.Context, tgt scaleTarget, what string, ok func(health) bool) error {
-	ctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-	defer cancel()
-	var h health
-	for {
-		err := getJSON(ctx, tgt.URL()+"/healthz", &h)
-		if err == nil && ok(h) {
-			return nil
+	err := waittest.Poll(waittest.Limit, func() error {
+		var h health
+		if err := getJSON(ctx, tgt.URL()+"/healthz", &h); err != nil {
+			return err
 		}
-		select {
-		case <-ctx.Done():
-			return fmt.Errorf("%s: /healthz says %+v (%v)", what, h, err)
-		case <-time.After(20 * time.Millisecond):
+		if !ok(h) {
+			return fmt.Errorf("/healthz says %+v", h)
 		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
+	return nil
 }
 
 // scaleConfig sizes one scenario.
@@ -688,18 +683,17 @@ func runScale(ctx context.Context, tgt scaleTarget, cfg scaleConfig, timing func
 		return res, err
 	}
 	if res.memOK {
-		deadline := time.Now().Add(10 * time.Second)
-		for {
+		err := waittest.Poll(waittest.Limit, func() error {
 			if err := snapshot(memGone); err != nil {
-				return res, err
+				return err
 			}
-			if res.mem[memGone].Goroutines <= res.mem[memIdle].Goroutines {
-				break
+			if res.mem[memGone].Goroutines > res.mem[memIdle].Goroutines {
+				return fmt.Errorf("the coordinator has %d goroutines after everyone left, %d before anyone came", res.mem[memGone].Goroutines, res.mem[memIdle].Goroutines)
 			}
-			if time.Now().After(deadline) {
-				return res, fmt.Errorf("the coordinator has %d goroutines after everyone left, %d before anyone came", res.mem[memGone].Goroutines, res.mem[memIdle].Goroutines)
-			}
-			time.Sleep(50 * time.Millisecond)
+			return nil
+		})
+		if err != nil {
+			return res, err
 		}
 	}
 	return res, nil
@@ -817,87 +811,69 @@ func roomsReceived(browsers []*simBrowser) roomsCount {
 	return c
 }
 
-// waitLiveRooms waits, for at most 20 s, until every watcher has had a
-// live rooms list naming n rooms, and returns when the last one got it.
+// waitLiveRooms waits, for at most waittest.Limit, until every watcher
+// has had a live rooms list naming n rooms, and returns when the last one
+// got it.
 func (s *scenario) waitLiveRooms(n int) (time.Time, error) {
-	deadline := time.Now().Add(20 * time.Second)
 	var last time.Time
-	for _, b := range s.watchers {
-		for {
+	err := waittest.Poll(waittest.Limit, func() error {
+		last = time.Time{}
+		for _, b := range s.watchers {
 			b.mu.Lock()
 			most, at := b.roomsMost, b.roomsMostAt
 			b.mu.Unlock()
-			if most >= n {
-				if at.After(last) {
-					last = at
-				}
-				break
+			if most < n {
+				return fmt.Errorf("browser %d lists at most %d live rooms, want %d", b.i, most, n)
 			}
-			if time.Now().After(deadline) {
-				return last, fmt.Errorf("browser %d lists at most %d live rooms, want %d", b.i, most, n)
-			}
-			select {
-			case <-s.ctx.Done():
-				return last, s.ctx.Err()
-			case <-time.After(20 * time.Millisecond):
+			if at.After(last) {
+				last = at
 			}
 		}
-	}
-	return last, nil
+		return nil
+	})
+	return last, err
 }
 
-// waitListsEmpty waits, for at most 20 s, until every watcher's newest
-// live rooms list names no room.
+// waitListsEmpty waits, for at most waittest.Limit, until every watcher's
+// newest live rooms list names no room.
 func (s *scenario) waitListsEmpty() error {
-	deadline := time.Now().Add(20 * time.Second)
-	for _, b := range s.watchers {
-		for {
+	return waittest.Poll(waittest.Limit, func() error {
+		for _, b := range s.watchers {
 			b.mu.Lock()
 			n := b.roomsLast
 			b.mu.Unlock()
-			if n == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
+			if n != 0 {
 				return fmt.Errorf("browser %d lists %d live rooms after every room closed", b.i, n)
 			}
-			select {
-			case <-s.ctx.Done():
-				return s.ctx.Err()
-			case <-time.After(20 * time.Millisecond):
-			}
 		}
-	}
-	return nil
+		return nil
+	})
 }
 
-// listsBehind waits until no watcher has had a live rooms list for
-// 500 ms (at most 20 s), then counts the watchers whose newest list does
-// not name n rooms: lists that came out of order and left the page
-// showing an older state.
+// listsBehind counts the watchers left showing a live rooms list that
+// does not name n rooms once every list sent so far has arrived: lists
+// that came out of order and left the page showing an older state. The
+// last list has arrived when a later message has: a worker starts
+// draining, and every browser is sent a hello, after every list before
+// it (a browser's messages go out in order), and then a list of its own.
+// What a watcher showed as that hello came is what counts.
 func (s *scenario) listsBehind(n int) (int, error) {
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		var latest time.Time
-		for _, b := range s.watchers {
-			b.mu.Lock()
-			if b.roomsAt.After(latest) {
-				latest = b.roomsAt
-			}
-			b.mu.Unlock()
-		}
-		if time.Since(latest) > 500*time.Millisecond || time.Now().After(deadline) {
-			break
-		}
-		select {
-		case <-s.ctx.Done():
-			return 0, s.ctx.Err()
-		case <-time.After(50 * time.Millisecond):
-		}
+	marker := s.workers[0]
+	if err := marker.drain(s.ctx); err != nil {
+		return 0, err
 	}
 	behind := 0
 	for _, b := range s.watchers {
-		got, err := b.liveRooms()
+		select {
+		case <-b.drainSeen:
+		case <-b.done:
+			return 0, fmt.Errorf("browser %d: the connection ended before the hello of a draining worker: %w", b.i, b.err)
+		case <-time.After(waittest.Limit):
+			return 0, fmt.Errorf("browser %d: no hello of a draining worker within %v", b.i, waittest.Limit)
+		case <-s.ctx.Done():
+			return 0, s.ctx.Err()
+		}
+		got, err := b.roomsAtDrain()
 		if err != nil {
 			return 0, err
 		}
@@ -931,6 +907,7 @@ type simWorker struct {
 	ws       *websocket.Conn
 
 	mu       sync.Mutex
+	draining bool
 	rooms    map[signal.RoomID]*simRoom
 	sessions map[signal.SessionID]signal.RoomID // the room of each session
 	most     int                                // rooms at once, at most
@@ -1005,7 +982,7 @@ func (w *simWorker) beat(ctx context.Context, cpu float64) {
 		case <-tick.C:
 		}
 		w.mu.Lock()
-		hb := signal.Heartbeat{Rooms: len(w.rooms), CPU: cpu}
+		hb := signal.Heartbeat{Rooms: len(w.rooms), CPU: cpu, Draining: w.draining}
 		w.mu.Unlock()
 		if err := send(ctx, w.ws, "", hb); err != nil {
 			if ctx.Err() == nil {
@@ -1014,6 +991,18 @@ func (w *simWorker) beat(ctx context.Context, cpu float64) {
 			return
 		}
 	}
+}
+
+// drain starts draining, as a worker told to does: it says so at once.
+func (w *simWorker) drain(ctx context.Context) error {
+	w.mu.Lock()
+	w.draining = true
+	hb := signal.Heartbeat{Rooms: len(w.rooms), Draining: true}
+	w.mu.Unlock()
+	if err := send(ctx, w.ws, "", hb); err != nil {
+		return fmt.Errorf("worker %s: drain: %w", w.id, err)
+	}
+	return nil
 }
 
 // read handles the coordinator's messages until the socket closes.
@@ -1196,7 +1185,6 @@ type simBrowser struct {
 	roomsBytes    int64
 	lastRooms     []byte // the newest live rooms message, undecoded
 	roomsLast     int    // how many rooms it named
-	roomsAt       time.Time
 	// roomsStale counts lists naming fewer rooms than the one before:
 	// while rooms only open, a list that shrinks came out of order.
 	roomsStale  int
@@ -1206,6 +1194,11 @@ type simBrowser struct {
 	// newsPlaying counts the hellos and lists that came meanwhile.
 	playing     bool
 	newsPlaying int
+	// drainRooms is lastRooms as the first hello naming a draining worker
+	// came; heardDrain is set and drainSeen closed then.
+	drainRooms []byte
+	heardDrain bool
+	drainSeen  chan struct{}
 }
 
 type browserEvent struct {
@@ -1225,6 +1218,7 @@ func (s *scenario) dialBrowser(i int) (*simBrowser, error) {
 	b := &simBrowser{
 		i: i, rtt: s.cfg.rtts(i), zone: s.cfg.askedZone(i), ws: ws,
 		events: make(chan browserEvent, 32), hello: make(chan signal.Hello, 1), done: make(chan struct{}),
+		drainSeen: make(chan struct{}),
 	}
 	s.wg.Go(func() { b.read(s.ctx) })
 	var hello signal.Hello
@@ -1305,6 +1299,10 @@ func (b *simBrowser) read(ctx context.Context) {
 			if b.playing {
 				b.newsPlaying++
 			}
+			if !b.heardDrain && slices.ContainsFunc(p.Workers, func(w signal.WorkerInfo) bool { return w.Draining }) {
+				b.heardDrain, b.drainRooms = true, b.lastRooms
+				close(b.drainSeen)
+			}
 			b.mu.Unlock()
 			continue
 		case signal.LiveRooms:
@@ -1332,7 +1330,7 @@ func (b *simBrowser) gotRooms(at time.Time, data []byte, n int) {
 	if b.playing {
 		b.newsPlaying++
 	}
-	b.lastRooms, b.roomsAt = data, at
+	b.lastRooms = data
 	if n < b.roomsLast {
 		b.roomsStale++
 	}
@@ -1428,10 +1426,11 @@ func (b *simBrowser) quit(ctx context.Context) error {
 	return nil
 }
 
-// liveRooms decodes the newest live rooms list and counts its rooms.
-func (b *simBrowser) liveRooms() (int, error) {
+// roomsAtDrain decodes the live rooms list the browser had as it heard a
+// worker drain, and counts its rooms.
+func (b *simBrowser) roomsAtDrain() (int, error) {
 	b.mu.Lock()
-	data := b.lastRooms
+	data := b.drainRooms
 	b.mu.Unlock()
 	if data == nil {
 		return 0, nil
@@ -1470,8 +1469,10 @@ func TestScaleSmoke(t *testing.T) {
 	cfg := scaleConfig{Workers: 6, Capacity: 2, Browsers: 12, Watchers: 3, Parallel: 1, Seed: 6}
 	t.Run("in-process", func(t *testing.T) {
 		before := runtime.NumGoroutine()
-		srv := httptest.NewServer(coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler)}).Handler())
+		c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler)})
+		srv := httptest.NewServer(c.Handler())
 		res, err := runScale(t.Context(), inProcess{srv}, cfg, func(bool) {})
+		c.Close()
 		srv.Close()
 		if err != nil {
 			t.Fatal(err)
@@ -1510,19 +1511,19 @@ func TestScaleSmoke(t *testing.T) {
 	})
 }
 
-// checkGoroutines waits up to 5 s for the goroutines to fall back to what
-// they were: the scenario's own, and the coordinator's for its
-// connections, must all have ended.
+// checkGoroutines waits for the goroutines to fall back to what they
+// were: the scenario's own, and the net/http server's for the
+// coordinator's connections, must all have ended (the coordinator's own
+// have, once Close returned).
 func checkGoroutines(t *testing.T, before int) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for runtime.NumGoroutine() > before {
-		if time.Now().After(deadline) {
+	waittest.Eventually(t, "the goroutines end", func() error {
+		if n := runtime.NumGoroutine(); n > before {
 			buf := make([]byte, 1<<20)
-			t.Fatalf("%d goroutines, %d before:\n%s", runtime.NumGoroutine(), before, buf[:runtime.Stack(buf, true)])
+			return fmt.Errorf("%d goroutines, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // BenchmarkScale: 50 simulated workers (capacity 20 each, 3 zones), 500

@@ -42,15 +42,22 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "wrong or missing worker token", http.StatusUnauthorized)
 		return
 	}
+	if !c.hold() {
+		http.Error(rw, closedText, http.StatusServiceUnavailable)
+		return
+	}
+	defer c.running.Done()
 	ws, err := websocket.Accept(rw, r, nil)
 	if err != nil {
 		return
 	}
 	defer ws.CloseNow()
 	ws.SetReadLimit(signal.MaxMessage)
+	ctx, stop := c.connContext(r)
+	defer stop()
 
-	ctx, cancel := context.WithTimeout(r.Context(), registerTimeout)
-	_, data, err := ws.Read(ctx)
+	readCtx, cancel := context.WithTimeout(ctx, registerTimeout)
+	_, data, err := ws.Read(readCtx)
 	cancel()
 	if err != nil {
 		return
@@ -63,7 +70,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w := &workerConn{
-		conn: conn{ws: ws}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity, ping: reg.Ping,
+		conn: conn{ws: ws, ctx: ctx}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity, ping: reg.Ping,
 		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{},
 	}
 	for _, g := range reg.Games {
@@ -92,17 +99,18 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	log.Info("coordinator: worker joined", "zone", w.zone, "capacity", w.capacity, "games", len(w.games), "remote", r.RemoteAddr)
 	c.workersChanged()
 	defer func() {
-		// A link cut by this coordinator's shutdown is no news for the
-		// worker's players: their games play on, and they resume them with
-		// the next coordinator, where the worker registers them again.
-		c.dropWorker(w, r.Context().Err() == nil)
+		// A link cut by this coordinator's shutdown (Close, or its
+		// server's) is no news for the worker's players: their games play
+		// on, and they resume them with the next coordinator, where the
+		// worker registers them again.
+		c.dropWorker(w, ctx.Err() == nil)
 		log.Info("coordinator: worker left")
 		c.workersChanged()
 	}()
 
 	for {
-		ctx, cancel := context.WithTimeout(r.Context(), c.cfg.WorkerTimeout)
-		_, data, err := ws.Read(ctx)
+		readCtx, cancel := context.WithTimeout(ctx, c.cfg.WorkerTimeout)
+		_, data, err := ws.Read(readCtx)
 		cancel()
 		if err != nil {
 			return
@@ -148,8 +156,12 @@ func (c *Coordinator) dropWorker(w *workerConn, tell bool) {
 		c.removeRoom(id)
 	}
 	c.mu.Unlock()
+	if len(orphans) == 0 {
+		return
+	}
+	_, reason := c.words(errWorkerLost)
 	for _, id := range orphans {
-		c.toBrowser(id, signal.Ended{Reason: "The server running your game went away."})
+		c.toBrowser(id, signal.Ended{Reason: reason})
 	}
 }
 
