@@ -67,6 +67,7 @@ func (c *cluster) startCoordinator(t *testing.T, ln net.Listener) {
 	t.Cleanup(func() {
 		stop()
 		srv.Close()
+		coord.Close()
 	})
 	c.srv, c.stop = srv, stop
 }
@@ -199,6 +200,7 @@ func TestStartErrors(t *testing.T) {
 
 func TestWorkerTokenRefused(t *testing.T) {
 	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
+	defer coord.Close()
 	srv := httptest.NewServer(coord.Handler())
 	defer srv.Close()
 	for _, header := range []string{"", "Bearer wrong", "secret", "Bearer "} {
