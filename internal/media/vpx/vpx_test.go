@@ -362,18 +362,25 @@ func TestCloseWhileEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error)
+	// Close comes once both goroutines have been through Encode, so that
+	// it meets them encoding, not yet to start.
+	encoding, done := make(chan struct{}, 2), make(chan error, 2)
 	for g := range 2 {
 		go func() {
 			for i := 0; ; i++ {
-				if _, err := e.Encode(frames[(i+g)%len(frames)], false); err != nil {
+				_, err := e.Encode(frames[(i+g)%len(frames)], false)
+				if i == 0 {
+					encoding <- struct{}{}
+				}
+				if err != nil {
 					done <- err
 					return
 				}
 			}
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	<-encoding
+	<-encoding
 	e.Close()
 	for range 2 {
 		if err := <-done; !errors.Is(err, ErrClosed) {
