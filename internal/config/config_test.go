@@ -10,6 +10,7 @@ import (
 )
 
 func TestDefaultIsValid(t *testing.T) {
+	t.Parallel()
 	if err := Default().Validate("coordinator", "worker"); err != nil {
 		t.Fatal(err)
 	}
@@ -17,6 +18,7 @@ func TestDefaultIsValid(t *testing.T) {
 
 // Each layer overrides the one before: file, then environment, then flags.
 func TestPrecedence(t *testing.T) {
+	t.Parallel()
 	file := filepath.Join(t.TempDir(), "telecart.json")
 	if err := os.WriteFile(file, []byte(`{"listen": "127.0.0.1:9000", "capacity": 2, "zone": "file", "codec": "h264", "room_linger": "1m"}`), 0o644); err != nil {
 		t.Fatal(err)
@@ -54,6 +56,7 @@ func TestPrecedence(t *testing.T) {
 }
 
 func TestInvalid(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		change func(*Config)
@@ -79,6 +82,7 @@ func TestInvalid(t *testing.T) {
 }
 
 func TestFileErrors(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	for name, content := range map[string]string{
 		"misspelt.json":  `{"capacty": 2}`,
@@ -110,6 +114,7 @@ func TestFileErrors(t *testing.T) {
 
 // The sample in the repository must stay loadable and valid.
 func TestExampleFile(t *testing.T) {
+	t.Parallel()
 	c := Default()
 	if err := c.LoadFile("../../telecart.example.json"); err != nil {
 		t.Fatal(err)
