@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -300,8 +300,10 @@ func TestPickWorkerByHand(t *testing.T) {
 			fail(t, p, "the panel says %q of %s, want %q", s, w.id, w.says)
 		}
 	}
-	if s := text(t, p, row("us-1")+" .server-rtt"); !regexp.MustCompile(`^1\d\d ms$`).MatchString(s) {
-		fail(t, p, "us-1's round trip shows as %q, want 1xx ms", s)
+	// The round trip the page measured and reported, which is at least the
+	// 120 ms its ping waits: a busy machine may add to that, never take away.
+	if s, want := text(t, p, row("us-1")+" .server-rtt"), fmt.Sprintf("%.0f ms", math.Round(got["us-1"])); s != want || got["us-1"] < 120 {
+		fail(t, p, "us-1's round trip shows as %q, want %q, 120 ms or more", s, want)
 	}
 
 	click(t, p, row("us-1")+` input`)
