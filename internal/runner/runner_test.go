@@ -602,6 +602,21 @@ func TestChildFailures(t *testing.T) {
 	}
 }
 
+// TestSlowStartIsNoHang: a runner slow to load its game (on a busy
+// machine, say) is not taken for hung. The hang timeout counts from when
+// the game runs; loading has the start timeout.
+func TestSlowStartIsNoHang(t *testing.T) {
+	t.Parallel()
+	opts := runnertest.Options(runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
+	// The runner starts only after a pause four times the hang timeout.
+	opts.Command = append([]string{"/bin/sh", "-c", `sleep 1 && exec "$@"`, "sh"}, opts.Command...)
+	opts.HangTimeout = 250 * time.Millisecond
+	opts.StartTimeout = waittest.Limit
+	if _, err := start(t, opts); err != nil {
+		t.Fatalf("a runner slow to start: %v", err)
+	}
+}
+
 func TestCloseStopsCleanly(t *testing.T) {
 	t.Parallel()
 	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
