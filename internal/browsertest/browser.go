@@ -114,8 +114,12 @@ type Browser struct {
 // It skips the test when the process is not in the network namespace of
 // RunInNetNS because the kernel refused one, or when Chromium is not
 // installed. With TELECART_BROWSERTEST_REQUIRE=1 those skips are failures.
+// With -short (the fast tier) it skips, whatever that variable says.
 func Start(t testing.TB) *Browser {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts Chromium")
+	}
 	skip, err := netnsState()
 	if err != nil {
 		t.Fatalf("browsertest: %v", err)

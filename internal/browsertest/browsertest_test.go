@@ -3,6 +3,7 @@ package browsertest_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"image"
 	_ "image/png" // image.Decode must know PNG
 	"net/http"
@@ -16,6 +17,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 func TestMain(m *testing.M) { os.Exit(browsertest.RunInNetNS(m)) }
@@ -140,22 +142,22 @@ func TestEvalAndWaitFor(t *testing.T) {
 		t.Errorf("Eval of a rejected promise: %v; want an error that says nope", err)
 	}
 	check(t, p, p.Eval(`setTimeout(() => { window.ready = true; console.log("ready now") }, 200)`, nil))
-	check(t, p, p.WaitFor(`window.ready === true`, 5*time.Second))
+	check(t, p, p.WaitFor(`window.ready === true`, waittest.Limit))
 	if err := p.WaitFor(`window.never`, 300*time.Millisecond); err == nil {
 		t.Error("WaitFor(window.never) succeeded")
 	}
 	check(t, p, p.Eval(`setTimeout(() => { throw new Error("boom") }, 0)`, nil))
-	check(t, p, p.WaitFor(`true`, time.Second))
-	deadline := time.Now().Add(5 * time.Second)
-	for !strings.Contains(strings.Join(p.Console(), "\n"), "boom") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	console := strings.Join(p.Console(), "\n")
-	for _, want := range []string{"ready now", "boom"} {
-		if !strings.Contains(console, want) {
-			t.Errorf("Console() lacks %q:\n%s", want, console)
+	check(t, p, p.WaitFor(`true`, waittest.Limit))
+	// The exception reaches the console a moment after the timer fires.
+	waittest.Eventually(t, "Console() with the page's log and its uncaught exception", func() error {
+		console := strings.Join(p.Console(), "\n")
+		for _, want := range []string{"ready now", "boom"} {
+			if !strings.Contains(console, want) {
+				return fmt.Errorf("Console() lacks %q:\n%s", want, console)
+			}
 		}
-	}
+		return nil
+	})
 }
 
 // candidatePair is what testdata/webrtc.html's selectedPair returns.
@@ -173,7 +175,7 @@ func TestWebRTCOverLoopback(t *testing.T) {
 	b := browsertest.Start(t)
 	p := b.NewPage(t, serveTestdata(t).URL+"/webrtc.html")
 
-	check(t, p, p.WaitFor(`framesDecoded().then(n => n > 30)`, 20*time.Second))
+	check(t, p, p.WaitFor(`framesDecoded().then(n => n > 30)`, waittest.Limit))
 	var frames int
 	check(t, p, p.Eval(`framesDecoded()`, &frames))
 	for _, pc := range []string{"pc1", "pc2"} {
@@ -273,7 +275,7 @@ func TestPagesHaveSeparateStorage(t *testing.T) {
 		}
 		check(t, p, p.KeyDown("KeyZ"))
 		check(t, p, p.KeyUp("KeyZ"))
-		check(t, p, p.WaitFor(`events.filter(e => e.code === "KeyZ").length === 2`, 5*time.Second))
+		check(t, p, p.WaitFor(`events.filter(e => e.code === "KeyZ").length === 2`, waittest.Limit))
 	}
 }
 

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // play starts runners as "<this executable> runner", so the test binary
@@ -28,18 +30,44 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
+// TestPlayPrintsLiveStatistics: play says what it plays, then prints a
+// line of statistics a second until it is stopped.
 func TestPlayPrintsLiveStatistics(t *testing.T) {
-	var stdout, stderr bytes.Buffer
-	if code := Run(context.Background(), []string{"play", "-duration", "2500ms"}, &stdout, &stderr); code != 0 {
-		t.Fatalf("exit %d\n%s", code, stderr.String())
+	if testing.Short() {
+		t.Skip("-short: starts a runner process")
 	}
-	out := stdout.String()
-	if !strings.Contains(out, "playing telecart-test.nes with Nestopia: 256x224") {
+	t.Parallel()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var stdout, stderr fixturetest.SyncBuffer
+	code := make(chan int, 1)
+	go func() { code <- Run(ctx, []string{"play"}, &stdout, &stderr) }()
+
+	// Two lines, however long a busy machine takes to print them.
+	line := regexp.MustCompile(`(?m)^\s*(\d+\.\d) fps .* encode \d+\.\d\d/\d+\.\d\d .* cpu\s+\d+\.\d%$`)
+	var stats [][]string
+	waittest.Eventually(t, "two lines of statistics", func() error {
+		select {
+		case c := <-code:
+			t.Fatalf("play exited %d while it should play on:\n%s\n%s", c, stdout.String(), stderr.String())
+		default:
+		}
+		if stats = line.FindAllStringSubmatch(stdout.String(), -1); len(stats) < 2 {
+			return fmt.Errorf("printed so far:\n%s", stdout.String())
+		}
+		return nil
+	})
+	cancel()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d when stopped\n%s", c, stderr.String())
+		}
+	case <-time.After(waittest.Limit):
+		t.Fatalf("play still running %v after it was stopped", waittest.Limit)
+	}
+	if out := stdout.String(); !strings.HasPrefix(out, "playing telecart-test.nes with Nestopia: 256x224") {
 		t.Errorf("no start line:\n%s", out)
-	}
-	stats := regexp.MustCompile(`(?m)^\s*(\d+\.\d) fps .* encode \d+\.\d\d/\d+\.\d\d .* cpu\s+\d+\.\d%$`).FindAllStringSubmatch(out, -1)
-	if len(stats) < 2 {
-		t.Fatalf("want a statistics line a second, got:\n%s", out)
 	}
 	// Paced at the core's 60 fps, never faster; slower only on a loaded machine.
 	if fps, _ := strconv.ParseFloat(stats[len(stats)-1][1], 64); fps <= 0 || fps > 63 {
@@ -47,7 +75,31 @@ func TestPlayPrintsLiveStatistics(t *testing.T) {
 	}
 }
 
+// TestPlayDuration: with -duration, play stops by itself once the game has
+// played that long, counted from when it runs.
+func TestPlayDuration(t *testing.T) {
+	if testing.Short() {
+		t.Skip("-short: starts a runner process")
+	}
+	t.Parallel()
+	var stdout, stderr fixturetest.SyncBuffer
+	code := make(chan int, 1)
+	go func() { code <- Run(context.Background(), []string{"play", "-duration", "1ms"}, &stdout, &stderr) }()
+	select {
+	case c := <-code:
+		if c != 0 {
+			t.Fatalf("exit %d\n%s", c, stderr.String())
+		}
+	case <-time.After(waittest.Limit):
+		t.Fatalf("play -duration 1ms still running after %v", waittest.Limit)
+	}
+	if out := stdout.String(); !strings.HasPrefix(out, "playing telecart-test.nes with Nestopia") {
+		t.Errorf("no start line:\n%s", out)
+	}
+}
+
 func TestUsageErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		args []string
 		code int
@@ -76,6 +128,7 @@ func TestUsageErrors(t *testing.T) {
 // TestServe runs the embedded default: the page is served, its worker
 // joins, and it stops when asked.
 func TestServe(t *testing.T) {
+	t.Parallel()
 	ctx, cancel := context.WithCancel(context.Background())
 	var stdout, stderr fixturetest.SyncBuffer
 	code := make(chan int, 1)
@@ -90,28 +143,26 @@ func TestServe(t *testing.T) {
 	}()
 	url := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
 	var base string
-	for range 100 {
-		if m := url.FindStringSubmatch(stdout.String()); m != nil {
-			base = m[1]
-			break
+	waittest.Eventually(t, "the address to open, printed", func() error {
+		m := url.FindStringSubmatch(stdout.String())
+		if m == nil {
+			return fmt.Errorf("none in:\n%s\n%s", stdout.String(), stderr.String())
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("no address printed:\n%s\n%s", stdout.String(), stderr.String())
-	}
-	for range 100 {
+		base = m[1]
+		return nil
+	})
+	waittest.Eventually(t, "the embedded worker, registered", func() error {
 		resp, err := http.Get(base + "/healthz")
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if strings.Contains(string(body), `"workers":1`) {
-			break
+		if !strings.Contains(string(body), `"workers":1`) {
+			return fmt.Errorf("health says %s", body)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	resp, err := http.Get(base + "/")
 	if err != nil {
 		t.Fatal(err)
@@ -124,7 +175,7 @@ func TestServe(t *testing.T) {
 
 	// A link to a room of an earlier run has ended, said at once: the
 	// rooms went with that run's worker, no worker will bring them back.
-	ctx, cancelWS := context.WithTimeout(context.Background(), 2*time.Second)
+	ctx, cancelWS := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancelWS()
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
 	if err != nil {
@@ -141,7 +192,7 @@ func TestServe(t *testing.T) {
 	for {
 		_, data, err := ws.Read(ctx)
 		if err != nil {
-			t.Fatalf("no answer to a link of an earlier run's room within 2 s: %v", err)
+			t.Fatalf("no answer to a link of an earlier run's room: %v", err)
 		}
 		if _, p, err := signal.Decode(data); err == nil {
 			if e, ok := p.(signal.Error); ok && e.Code == signal.CodeRoomEnded {
@@ -154,6 +205,7 @@ func TestServe(t *testing.T) {
 // TestBrowseURL: the address printed to open is one a browser on this
 // machine can open, also for a server listening on every address.
 func TestBrowseURL(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct{ listen, want string }{
 		{"127.0.0.1:8000", "http://127.0.0.1:8000"},
 		{"0.0.0.0:8000", "http://127.0.0.1:8000"},

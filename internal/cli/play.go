@@ -35,7 +35,7 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 	coreDir := fs.String("cores", strings.Join(cores.DefaultDirs(), string(os.PathListSeparator)), "directories to search for libretro cores, separated by "+string(os.PathListSeparator))
 	codec := fs.String("codec", string(runner.DefaultCodec), "video codec: vp8 or h264")
 	bitrate := fs.Int("bitrate", runner.DefaultVideoKbps, "video bitrate in kbit/s")
-	duration := fs.Duration("duration", 0, "stop after this long (0: until interrupted)")
+	duration := fs.Duration("duration", 0, "stop after playing this long (0: until interrupted)")
 	demo := fs.Bool("demo", true, "press player 1's buttons in turn, one a second")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: telecart play [flags]\n\nPlays a game in a runner process, as a worker would, and prints its frame\nrate and the cost of each stage once a second.\n\nFlags:")
@@ -66,11 +66,6 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 
-	if *duration > 0 {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, *duration)
-		defer cancel()
-	}
 	stats := make(chan wire.Stats, 8)
 	p, err := runner.Start(ctx, runner.Options{
 		Config: runner.Config{
@@ -97,6 +92,14 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 	r := p.Ready()
 	fmt.Fprintf(e.stdout, "playing %s with %s: %dx%d at %.3f fps, audio %.0f Hz -> 48000 Hz Opus, video %s at %d kbit/s (pid %d)\n",
 		filepath.Base(romPath), r.Core, r.Width, r.Height, r.FPS, r.SampleRate, r.Codec, *bitrate, p.Pid())
+
+	// The duration is of play: a machine slow to start the game plays as
+	// long as a quick one.
+	if *duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, *duration)
+		defer cancel()
+	}
 
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()

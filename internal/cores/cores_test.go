@@ -8,6 +8,7 @@ import (
 )
 
 func TestForFile(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		file string
 		want string
@@ -33,6 +34,7 @@ func TestForFile(t *testing.T) {
 }
 
 func TestFind(t *testing.T) {
+	t.Parallel()
 	empty, withCore := t.TempDir(), t.TempDir()
 	nes, _ := ForFile("x.nes")
 	if err := os.WriteFile(filepath.Join(withCore, nes.Core), []byte("elf"), 0o644); err != nil {

@@ -14,6 +14,7 @@ import (
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // TestWorkerDrainsOnSIGTERM runs a worker process as an operator would and
@@ -64,8 +65,8 @@ func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 		if err != nil {
 			t.Fatalf("the drained worker exited with %v", err)
 		}
-	case <-time.After(15 * time.Second):
-		t.Fatal("the drained worker did not exit 15 s after its last game")
+	case <-time.After(waittest.Limit):
+		t.Fatalf("the drained worker did not exit %v after its last game", waittest.Limit)
 	}
 }
 
@@ -101,10 +102,10 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 	})()`, &ok)
 
 	stop()
-	waitJS(t, p, visible("#reconnecting")+` && window.telecart.state === 'playing'`, 10*time.Second, "the page does not say it is reconnecting")
+	waitJS(t, p, visible("#reconnecting")+` && window.telecart.state === 'playing'`, "the page does not say it is reconnecting")
 	var frames int
 	eval(t, p, `window.__frames`, &frames)
-	waitJS(t, p, fmt.Sprintf(`window.__frames > %d`, frames+60), 10*time.Second, "the picture stopped with the coordinator")
+	waitJS(t, p, fmt.Sprintf(`window.__frames > %d`, frames+60), "the picture stopped with the coordinator")
 	if err := p.KeyDown("KeyZ"); err != nil {
 		t.Fatal(err)
 	}
@@ -113,9 +114,12 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The page tries to resume again after a backoff of up to 8 s, which
+	// the bound leaves room for.
 	startCoordinator(t, addr, token)
-	waitJS(t, p, `document.getElementById('reconnecting').hidden && window.telecart.state === 'playing'`, 30*time.Second,
-		"the page did not resume its session on the new coordinator")
+	if err := p.WaitFor(`document.getElementById('reconnecting').hidden && window.telecart.state === 'playing'`, 8*time.Second+waittest.Limit); err != nil {
+		fail(t, p, "the page did not resume its session on the new coordinator: %v", err)
+	}
 	openPanel(t, p)
 	click(t, p, `#slots [data-seat="3"]`)
 	waitSlot(t, p, 3)
@@ -144,12 +148,12 @@ func TestWorkerKilled(t *testing.T) {
 	}
 	waitState(t, p, "ended", "retry-btn")
 	// Its game went with it: the runner dies with its worker.
-	for i := 0; running(games[0]); i++ {
-		if i == 100 {
-			t.Fatalf("the killed worker's game %d is still running", games[0])
+	waittest.Eventually(t, "the killed worker's game ended", func() error {
+		if running(games[0]) {
+			return fmt.Errorf("runner %d still running", games[0])
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 	if got := text(t, p, "#message-detail"); !strings.Contains(got, "went away") {
 		t.Errorf("the page says %q, want that the server went away", got)
 	}

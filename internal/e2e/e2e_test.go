@@ -22,6 +22,7 @@ import (
 	"github.com/telecart/telecart/internal/cli"
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // The worker starts runners as "<this executable> runner", as telecart
@@ -43,8 +44,11 @@ func serve(t testing.TB, args ...string) string {
 }
 
 // runCLI runs a telecart command in-process until stop, or the test's end.
+// Every test here starts Telecart through it or startWorker, which is where
+// -short (the fast tier) skips them.
 func runCLI(t testing.TB, args ...string) (stop func(), stdout *fixturetest.SyncBuffer) {
 	t.Helper()
+	skipShort(t)
 	ctx, cancel := context.WithCancel(context.Background())
 	stdout = new(fixturetest.SyncBuffer)
 	var stderr fixturetest.SyncBuffer
@@ -72,14 +76,25 @@ func runCLI(t testing.TB, args ...string) (stop func(), stdout *fixturetest.Sync
 func printedURL(t testing.TB, out *fixturetest.SyncBuffer) string {
 	t.Helper()
 	addr := regexp.MustCompile(`open (http://127\.0\.0\.1:\d+)`)
-	for range 200 {
-		if m := addr.FindStringSubmatch(out.String()); m != nil {
-			return m[1]
+	var url string
+	waittest.Eventually(t, "telecart printing its address", func() error {
+		m := addr.FindStringSubmatch(out.String())
+		if m == nil {
+			return fmt.Errorf("printed:\n%s", out.String())
 		}
-		time.Sleep(25 * time.Millisecond)
+		url = m[1]
+		return nil
+	})
+	return url
+}
+
+// skipShort skips a test with -short: it runs Telecart, with runner
+// processes for its games, and a browser.
+func skipShort(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: runs Telecart, with runner processes")
 	}
-	t.Fatalf("telecart printed no address:\n%s", out.String())
-	return ""
 }
 
 // startCoordinator runs `telecart coordinator` in-process on listen
@@ -114,6 +129,7 @@ func workerCommand(t testing.TB, base, token string, args ...string) *exec.Cmd {
 // startWorker starts a workerCommand as workerProcess does.
 func startWorker(t testing.TB, cmd *exec.Cmd) (*exec.Cmd, chan error) {
 	t.Helper()
+	skipShort(t)
 	var log fixturetest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
 	if err := cmd.Start(); err != nil {
@@ -269,7 +285,7 @@ func playInBrowser(t *testing.T, codec string) {
 	p := b.NewPage(t, base+"/")
 
 	game := `li.game[data-game="nes:telecart-test.nes"]`
-	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, waittest.Limit); err != nil {
 		t.Fatalf("no test ROM in the list: %v\n%s", err, strings.Join(p.Console(), "\n"))
 	}
 	if codec == "vp8" {
@@ -279,7 +295,7 @@ func playInBrowser(t *testing.T, codec string) {
 		waitJS(t, p, `(() => {
 			const l = Object.values(window.telecart.latency ?? {});
 			return l.length === 1 && l[0] >= 0;
-		})()`, 10*time.Second, "the page did not time its round trip to the embedded worker")
+		})()`, "the page did not time its round trip to the embedded worker")
 	}
 	var hooked bool
 	if err := p.Eval(hookPeerConnections, &hooked); err != nil {
@@ -288,16 +304,17 @@ func playInBrowser(t *testing.T, codec string) {
 	if err := p.Click(game); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.WaitFor(`(() => { const v = document.getElementById('video'); return v && v.videoWidth > 0; })()`, 10*time.Second); err != nil {
+	if err := p.WaitFor(`(() => { const v = document.getElementById('video'); return v && v.videoWidth > 0; })()`, waittest.Limit); err != nil {
 		t.Fatalf("no video: %v\n%s", err, strings.Join(p.Console(), "\n"))
 	}
 	waitColour(t, p, testrom.FillColor())
 
-	// Frames are decoded at the game's rate.
-	before := stats(t, p)["video"]
+	// Frames are decoded at the game's rate, over two seconds: a
+	// measurement, not a wait.
+	before, start := stats(t, p)["video"], time.Now()
 	time.Sleep(2 * time.Second)
 	after := stats(t, p)
-	fps := float64(after["video"].Frames-before.Frames) / 2
+	fps := float64(after["video"].Frames-before.Frames) / time.Since(start).Seconds()
 	t.Logf("%s: %.1f frames decoded per second; %d audio packets", after["video"].Codec, fps, after["audio"].Packets)
 	if want := "video/" + map[string]string{"vp8": "VP8", "h264": "H264"}[codec]; after["video"].Codec != want {
 		t.Errorf("video codec %q, want %q", after["video"].Codec, want)
@@ -344,18 +361,17 @@ func playInBrowser(t *testing.T, codec string) {
 	if err := p.Click("#quit-btn"); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.WaitFor(`document.querySelector('`+game+`') !== null && !document.getElementById('view-list').hidden`, 5*time.Second); err != nil {
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null && !document.getElementById('view-list').hidden`, waittest.Limit); err != nil {
 		var state string
 		_ = p.Eval(`window.telecart.state`, &state)
 		t.Fatalf("quit did not go back to the list (state %q): %v\n%s", state, err, strings.Join(p.Console(), "\n"))
 	}
-	for range 100 {
-		if len(runners(t)) == 0 && strings.Contains(healthz(t, base), `"sessions":0`) {
-			return
+	waittest.Eventually(t, "the room ended after the quit, its runner too", func() error {
+		if r, h := runners(t), healthz(t, base); len(r) != 0 || !strings.Contains(h, `"sessions":0`) {
+			return fmt.Errorf("runners %v, health %s", r, h)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("after quit: runners %v, health %s", runners(t), healthz(t, base))
+		return nil
+	})
 }
 
 // TestPlayOnPhone plays on a touch screen held upright: a tap starts the
@@ -365,7 +381,7 @@ func TestPlayOnPhone(t *testing.T) {
 	b := browsertest.Start(t)
 	p := b.NewPageOn(t, base+"/", browsertest.Phone())
 	game := `li.game[data-game="nes:telecart-test.nes"]`
-	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, waittest.Limit); err != nil {
 		t.Fatalf("no test ROM in the list: %v", err)
 	}
 	if err := p.TouchStart(game); err != nil {
@@ -374,7 +390,7 @@ func TestPlayOnPhone(t *testing.T) {
 	if err := p.TouchEnd(); err != nil {
 		t.Fatal(err)
 	}
-	if err := p.WaitFor(`(() => { const v = document.getElementById('video'); return v && v.videoWidth > 0; })()`, 10*time.Second); err != nil {
+	if err := p.WaitFor(`(() => { const v = document.getElementById('video'); return v && v.videoWidth > 0; })()`, waittest.Limit); err != nil {
 		t.Fatalf("no video: %v\n%s", err, strings.Join(p.Console(), "\n"))
 	}
 	waitColour(t, p, testrom.FillColor())
@@ -464,7 +480,7 @@ func state(t *testing.T, p *browsertest.Page) string {
 func waitState(t *testing.T, p *browsertest.Page, want, button string) {
 	t.Helper()
 	js := fmt.Sprintf(`window.telecart.state === %q && !document.getElementById('view-message').hidden && !document.getElementById(%q).hidden`, want, button)
-	if err := p.WaitFor(js, 15*time.Second); err != nil {
+	if err := p.WaitFor(js, waittest.Limit); err != nil {
 		t.Fatalf("state %q, want %q with #%s: %v\n%s", state(t, p), want, button, err, strings.Join(p.Console(), "\n"))
 	}
 }
@@ -472,7 +488,7 @@ func waitState(t *testing.T, p *browsertest.Page, want, button string) {
 func startGame(t testing.TB, p *browsertest.Page, id string) {
 	t.Helper()
 	game := `li.game[data-game="` + id + `"]`
-	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, 10*time.Second); err != nil {
+	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, waittest.Limit); err != nil {
 		t.Fatalf("no %s in the list: %v", id, err)
 	}
 	if err := p.Click(game); err != nil {

@@ -7,10 +7,10 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // The tests of this file play rooms as several people do: each page is a
@@ -33,10 +33,10 @@ func eval(t testing.TB, p *browsertest.Page, js string, out any) {
 	}
 }
 
-// waitJS waits up to d for js to be true on the page, or stops the test.
-func waitJS(t testing.TB, p *browsertest.Page, js string, d time.Duration, what string) {
+// waitJS waits for js to be true on the page, or stops the test.
+func waitJS(t testing.TB, p *browsertest.Page, js string, what string) {
 	t.Helper()
-	if err := p.WaitFor(js, d); err != nil {
+	if err := p.WaitFor(js, waittest.Limit); err != nil {
 		var st string
 		_ = p.Eval(`window.telecart.state`, &st)
 		fail(t, p, "%s (state %q): %v", what, st, err)
@@ -79,7 +79,7 @@ func setNick(t testing.TB, p *browsertest.Page, field, nick string) {
 func inRoom(t testing.TB, p *browsertest.Page) string {
 	t.Helper()
 	waitJS(t, p, `window.telecart.state === 'playing' && window.telecart.room !== null && window.telecart.slot !== null
-		&& document.getElementById('video').videoWidth > 0`, 15*time.Second, "not playing in a room")
+		&& document.getElementById('video').videoWidth > 0`, "not playing in a room")
 	var room, path string
 	eval(t, p, `window.telecart.room`, &room)
 	eval(t, p, `location.pathname`, &path)
@@ -99,7 +99,7 @@ func slot(t testing.TB, p *browsertest.Page) int {
 
 func waitSlot(t testing.TB, p *browsertest.Page, want int) {
 	t.Helper()
-	waitJS(t, p, fmt.Sprintf(`window.telecart.slot === %d`, want), 10*time.Second, fmt.Sprintf("slot is not %d", want))
+	waitJS(t, p, fmt.Sprintf(`window.telecart.slot === %d`, want), fmt.Sprintf("slot is not %d", want))
 }
 
 // pixel reads one pixel of the page's current video frame.
@@ -114,35 +114,23 @@ func pixel(t testing.TB, p *browsertest.Page, pt image.Point) []int {
 func waitPixel(t testing.TB, p *browsertest.Page, pt image.Point, want color.RGBA) {
 	t.Helper()
 	var got []int
-	deadline := time.Now().Add(5 * time.Second)
-	for time.Now().Before(deadline) {
-		if err := p.Eval(pixelJS(pt.X, pt.Y), &got); err == nil && near(got, want) {
-			return
+	err := waittest.Poll(waittest.Limit, func() error {
+		if err := p.Eval(pixelJS(pt.X, pt.Y), &got); err != nil {
+			return err
 		}
-		time.Sleep(10 * time.Millisecond)
+		if !near(got, want) {
+			return fmt.Errorf("it is %v", got)
+		}
+		return nil
+	})
+	if err != nil {
+		fail(t, p, "pixel %v is not %v after %v: %v", pt, want, waittest.Limit, err)
 	}
-	fail(t, p, "pixel %v is %v, want %v", pt, got, want)
 }
 
 // centre is the middle of a rectangle of the picture.
 func centre(r image.Rectangle) image.Point {
 	return image.Pt((r.Min.X+r.Max.X)/2, (r.Min.Y+r.Max.Y)/2)
-}
-
-// still checks, for a while, that nothing a player would see changes:
-// player 1's fill stays idle and every player 2 box stays dark.
-func still(t testing.TB, p *browsertest.Page, d time.Duration) {
-	t.Helper()
-	for end := time.Now().Add(d); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		if got := pixel(t, p, testrom.FillPoint()); !near(got, testrom.FillColor()) {
-			fail(t, p, "player 1's area is %v, want the idle %v", got, testrom.FillColor())
-		}
-		for _, b := range testrom.Buttons() {
-			if got := pixel(t, p, centre(testrom.P2Box(b))); !near(got, testrom.P2Color(false)) {
-				fail(t, p, "player 2's %s box is %v, want dark", b, got)
-			}
-		}
-	}
 }
 
 // visible says whether an element is shown (not hidden, with a size).
@@ -167,7 +155,7 @@ func text(t testing.TB, p *browsertest.Page, selector string) string {
 func openPanel(t testing.TB, p *browsertest.Page) {
 	t.Helper()
 	click(t, p, "#people-btn")
-	waitJS(t, p, visible("#room-panel"), 5*time.Second, "the players panel did not open")
+	waitJS(t, p, visible("#room-panel"), "the players panel did not open")
 }
 
 // roomsHealth is /healthz's count of rooms.
@@ -201,14 +189,14 @@ func TestRoomByLink(t *testing.T) {
 	if got := text(t, alice, "#role-chip"); got != "P1" {
 		fail(t, alice, "role chip %q, want P1", got)
 	}
-	waitJS(t, alice, visible("#share-btn"), 5*time.Second, "no Share button")
+	waitJS(t, alice, visible("#share-btn"), "no Share button")
 
 	// Share copies the absolute link (or shows it to copy by hand).
 	click(t, alice, "#share-btn")
 	link := base + "/r/" + room
 	waitJS(t, alice, fmt.Sprintf(`(document.getElementById('toast').innerText === 'Link copied' && !document.getElementById('toast').hidden)
 		|| (document.getElementById('share-link').value === %q && !document.getElementById('share-pop').hidden)`, link),
-		5*time.Second, "Share neither copied nor showed the link")
+		"Share neither copied nor showed the link")
 	press(t, alice, "Escape") // puts the link away, if it was shown
 
 	// Bob opens the link: he watches until he takes a controller.
@@ -220,7 +208,7 @@ func TestRoomByLink(t *testing.T) {
 	if got := slot(t, bob); got != 0 {
 		fail(t, bob, "a joiner's slot is %d, want 0 (watching)", got)
 	}
-	waitJS(t, bob, visible("#watch-hint"), 5*time.Second, "no hint for the spectator")
+	waitJS(t, bob, visible("#watch-hint"), "no hint for the spectator")
 	if got := text(t, bob, "#role-chip"); got != "Watching" {
 		fail(t, bob, "role chip %q, want Watching", got)
 	}
@@ -228,14 +216,14 @@ func TestRoomByLink(t *testing.T) {
 	click(t, bob, `#slots [data-seat="2"]`)
 	waitSlot(t, bob, 2)
 	waitJS(t, bob, `document.getElementById('role-chip').innerText === 'P2' && document.getElementById('watch-hint').hidden`,
-		5*time.Second, "Bob's role is not shown as P2")
+		"Bob's role is not shown as P2")
 	// His name reaches Alice's panel, in slot 2.
 	waitJS(t, alice, `document.querySelector('#slots [data-slot="2"] .slot-names')?.innerText === 'bob'`,
-		5*time.Second, "Alice does not see Bob in slot 2")
+		"Alice does not see Bob in slot 2")
 	// A new name from the panel reaches the others at once, and is remembered.
 	setNick(t, bob, "room-nick", " Bob\t")
 	waitJS(t, alice, `document.querySelector('#slots [data-slot="2"] .slot-names')?.innerText === 'Bob'`,
-		5*time.Second, "Alice does not see Bob's new name")
+		"Alice does not see Bob's new name")
 	var stored string
 	eval(t, bob, `localStorage.getItem('telecart.nick')`, &stored)
 	if stored != "Bob" {
@@ -251,9 +239,9 @@ func TestRoomByLink(t *testing.T) {
 		const i = document.getElementById('share-link');
 		return !document.getElementById('share-pop').hidden && i.value === %q
 			&& document.activeElement === i && i.selectionStart === 0 && i.selectionEnd === i.value.length;
-	})()`, link), 5*time.Second, "Share without a clipboard did not show the link selected")
+	})()`, link), "Share without a clipboard did not show the link selected")
 	press(t, bob, "Escape")
-	waitJS(t, bob, `document.getElementById('share-pop').hidden`, 5*time.Second, "Escape did not put the link away")
+	waitJS(t, bob, `document.getElementById('share-pop').hidden`, "Escape did not put the link away")
 
 	// Bob's A lights player 2's A box, on both screens; player 1's colour stays.
 	if err := bob.KeyDown("KeyX"); err != nil {
@@ -275,9 +263,9 @@ func TestRoomByLink(t *testing.T) {
 	carol := b.NewPageOn(t, link, browsertest.Phone())
 	setNick(t, carol, "nick", "Carol")
 	inRoom(t, carol)
-	waitJS(t, carol, visible("#watch-hint")+` && document.getElementById('touchpad').hidden`, 5*time.Second,
+	waitJS(t, carol, visible("#watch-hint")+` && document.getElementById('touchpad').hidden`,
 		"the spectator's phone shows a touch pad, or no hint")
-	waitJS(t, alice, `document.getElementById('watch-count').innerText === '1'`, 5*time.Second, "Alice does not count one spectator")
+	waitJS(t, alice, `document.getElementById('watch-count').innerText === '1'`, "Alice does not count one spectator")
 	var seq0, seq1 int
 	eval(t, carol, `window.telecart.seq`, &seq0)
 	for _, key := range []string{"KeyX", "ArrowLeft", "Enter"} {
@@ -285,8 +273,27 @@ func TestRoomByLink(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	waitJS(t, carol, fmt.Sprintf(`window.telecart.seq > %d`, seq0), 5*time.Second, "the spectator's keys were not sent")
-	still(t, alice, 500*time.Millisecond)
+	// A state for each key, then a repeat: held keys are sent again and
+	// again, so a state lost on the way would not hide anything.
+	waitJS(t, carol, fmt.Sprintf(`window.telecart.seq > %d`, seq0+3), "the spectator's keys were not sent")
+	// Bob presses B after them: once Alice sees his B, she sees a picture
+	// that her keys, sent before, would have changed.
+	if err := bob.KeyDown("KeyZ"); err != nil {
+		t.Fatal(err)
+	}
+	waitPixel(t, alice, centre(testrom.P2Box(testrom.B)), testrom.P2Color(true))
+	if got := pixel(t, alice, testrom.FillPoint()); !near(got, testrom.FillColor()) {
+		fail(t, alice, "player 1's area is %v with a spectator's keys held, want the idle %v", got, testrom.FillColor())
+	}
+	for _, b := range testrom.Buttons() {
+		if got := pixel(t, alice, centre(testrom.P2Box(b))); b != testrom.B && !near(got, testrom.P2Color(false)) {
+			fail(t, alice, "player 2's %s box is %v with a spectator's keys held, want dark", b, got)
+		}
+	}
+	if err := bob.KeyUp("KeyZ"); err != nil {
+		t.Fatal(err)
+	}
+	waitPixel(t, alice, centre(testrom.P2Box(testrom.B)), testrom.P2Color(false))
 	for _, key := range []string{"KeyX", "ArrowLeft", "Enter"} {
 		if err := carol.KeyUp(key); err != nil {
 			t.Fatal(err)
@@ -298,7 +305,7 @@ func TestRoomByLink(t *testing.T) {
 	// The room panel, as Alice sees it with a friend and a spectator.
 	openPanel(t, alice)
 	waitJS(t, alice, `document.querySelector('#slots [data-slot="1"] .you-tag') !== null && document.getElementById('toast').hidden`,
-		5*time.Second, "Alice is not marked as you")
+		"Alice is not marked as you")
 	screenshot(t, alice, "screenshot-room.png")
 
 	// Bob gives controller 2 up: Alice's panel shows it free.
@@ -307,33 +314,32 @@ func TestRoomByLink(t *testing.T) {
 	waitSlot(t, bob, 0)
 	waitJS(t, alice, `document.querySelector('#slots [data-slot="2"]')?.dataset.state === 'free'
 		&& document.querySelector('#slots [data-slot="2"] .slot-names').innerText === 'Free'`,
-		5*time.Second, "slot 2 is not shown free on Alice's page")
+		"slot 2 is not shown free on Alice's page")
 
 	// Everyone leaves: Alice quits to the list (the address follows), the
 	// others close their pages.
 	click(t, alice, "#quit-btn")
 	waitJS(t, alice, `window.telecart.state === 'list' && location.pathname === '/' && window.telecart.room === null`,
-		5*time.Second, "quit did not go back to the list at /")
+		"quit did not go back to the list at /")
 	for _, p := range []*browsertest.Page{bob, carol} {
 		eval(t, p, `setTimeout(() => location.assign('about:blank')), true`, &ok)
 	}
 
 	// The room lingers 2 s for anyone coming back, then ends.
-	deadline := time.Now().Add(10 * time.Second)
-	for roomsHealth(t, base) != "0" {
-		if time.Now().After(deadline) {
-			t.Fatalf("the room did not end after everyone left: %s", healthz(t, base))
+	waittest.Eventually(t, "the room ended after everyone left", func() error {
+		if n := roomsHealth(t, base); n != "0" {
+			return fmt.Errorf("%s rooms: %s", n, healthz(t, base))
 		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 
 	// Its link now says so, and offers the game afresh.
 	late := b.NewPage(t, link)
 	waitJS(t, late, `window.telecart.state === 'ended' && !document.getElementById('view-message').hidden
 		&& document.getElementById('message-title').innerText === 'This room has ended'`,
-		10*time.Second, "an ended room's link does not say so")
+		"an ended room's link does not say so")
 	waitJS(t, late, visible("#retry-btn")+` && document.getElementById('retry-btn').innerText === 'Play Telecart Test ROM'`+
-		` && `+visible("#back-btn"), 5*time.Second, "no button to start the game afresh")
+		` && `+visible("#back-btn"), "no button to start the game afresh")
 	click(t, late, "#retry-btn")
 	if again := inRoom(t, late); again == room {
 		fail(t, late, "started afresh in the ended room %q", room)
@@ -357,7 +363,7 @@ func TestLiveRooms(t *testing.T) {
 
 	// A crowdplay room, chosen on the home page and remembered there.
 	crowd := b.NewPage(t, base+"/")
-	waitJS(t, crowd, `window.telecart.state === 'list'`, 10*time.Second, "no game list")
+	waitJS(t, crowd, `window.telecart.state === 'list'`, "no game list")
 	click(t, crowd, `label:has(#opt-crowd)`)
 	startGame(t, crowd, testGame)
 	crowdRoom := inRoom(t, crowd)
@@ -366,10 +372,10 @@ func TestLiveRooms(t *testing.T) {
 	if !crowdOn {
 		fail(t, crowd, "the Crowdplay choice was not remembered")
 	}
-	waitJS(t, crowd, `document.getElementById('room-flags').innerText.includes('Crowdplay')`, 5*time.Second, "the room is not shown as crowdplay")
+	waitJS(t, crowd, `document.getElementById('room-flags').innerText.includes('Crowdplay')`, "the room is not shown as crowdplay")
 
 	private := b.NewPage(t, base+"/")
-	waitJS(t, private, `window.telecart.state === 'list'`, 10*time.Second, "no game list")
+	waitJS(t, private, `window.telecart.state === 'list'`, "no game list")
 	click(t, private, `label:has(#opt-private)`)
 	startGame(t, private, testGame)
 	privateRoom := inRoom(t, private)
@@ -379,7 +385,7 @@ func TestLiveRooms(t *testing.T) {
 	entry := func(id string) string { return fmt.Sprintf(`#live-rooms [data-room=%q]`, id) }
 	waitJS(t, visitor, visible("#live")+` && document.querySelectorAll('#live-rooms [data-room]').length === 2`+
 		` && document.querySelector('`+entry(room)+`') !== null && document.querySelector('`+entry(crowdRoom)+`') !== null`,
-		10*time.Second, "the live rooms are not listed")
+		"the live rooms are not listed")
 	var listed bool
 	eval(t, visitor, fmt.Sprintf(`document.querySelector('%s') !== null`, entry(privateRoom)), &listed)
 	if listed {
@@ -400,13 +406,13 @@ func TestLiveRooms(t *testing.T) {
 	}
 	waitColour(t, visitor, testrom.FillColor())
 	waitJS(t, public, `document.getElementById('people-btn').innerText.replace(/\s+/g, ' ').trim() === '1 · 1 watching'`,
-		5*time.Second, "the player does not see the spectator in the top bar")
+		"the player does not see the spectator in the top bar")
 
 	// Back leaves the room for the list; Forward joins it again.
 	var ok bool
 	eval(t, visitor, `history.back(), true`, &ok)
-	waitJS(t, visitor, `window.telecart.state === 'list' && location.pathname === '/'`, 5*time.Second, "Back did not leave the room")
-	waitJS(t, public, `document.getElementById('watch-count').innerText === '0'`, 5*time.Second, "the spectator who went back is still counted")
+	waitJS(t, visitor, `window.telecart.state === 'list' && location.pathname === '/'`, "Back did not leave the room")
+	waitJS(t, public, `document.getElementById('watch-count').innerText === '0'`, "the spectator who went back is still counted")
 	eval(t, visitor, `history.forward(), true`, &ok)
 	if got := inRoom(t, visitor); got != room {
 		fail(t, visitor, "Forward joined %q, want %q", got, room)
@@ -414,7 +420,7 @@ func TestLiveRooms(t *testing.T) {
 
 	// The keyboard joins too: focus the entry, press Enter.
 	keys := b.NewPage(t, base+"/")
-	waitJS(t, keys, `document.querySelector('`+entry(crowdRoom)+`') !== null`, 10*time.Second, "no live rooms")
+	waitJS(t, keys, `document.querySelector('`+entry(crowdRoom)+`') !== null`, "no live rooms")
 	eval(t, keys, fmt.Sprintf(`document.querySelector('%s').focus(), true`, entry(crowdRoom)), &ok)
 	press(t, keys, "Enter")
 	if got := inRoom(t, keys); got != crowdRoom {
@@ -425,7 +431,7 @@ func TestLiveRooms(t *testing.T) {
 	click(t, keys, `#slots [data-seat="1"]`)
 	waitSlot(t, keys, 1)
 	waitJS(t, crowd, `(() => { const m = window.telecart.members; return m.length === 2 && m.every(x => x.slot === 1); })()`,
-		5*time.Second, "two people do not share controller 1")
+		"two people do not share controller 1")
 
 	// The private room's link works.
 	guest := b.NewPage(t, base+"/r/"+privateRoom)
@@ -492,7 +498,7 @@ func BenchmarkJoinFirstPicture(b *testing.B) {
 			}
 			waitJS(b, guest, fmt.Sprintf(`(performance.timeOrigin !== %v || %d === 0) && window.telecart
 				&& window.telecart.room === %q && window.telecart.connectedAt !== null && window.telecart.firstFrameAt !== null`, origin, j, room),
-				15*time.Second, "the joiner has no picture")
+				"the joiner has no picture")
 			var ms []float64
 			eval(b, guest, `[window.telecart.firstFrameAt - window.telecart.connectedAt, window.telecart.firstFrameAt]`, &ms)
 			waits = append(waits, ms[0])

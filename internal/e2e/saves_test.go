@@ -12,12 +12,12 @@ import (
 	"slices"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // The tests of this file play with saves as a player does: the saves panel
@@ -61,14 +61,14 @@ func flipMark(t testing.TB, p *browsertest.Page, on bool) {
 func toastSays(t testing.TB, p *browsertest.Page, text string) {
 	t.Helper()
 	waitJS(t, p, fmt.Sprintf(`(() => { const e = document.getElementById('toast'); return !e.hidden && e.innerText.trim() === %q; })()`, text),
-		15*time.Second, fmt.Sprintf("no toast %q", text))
+		fmt.Sprintf("no toast %q", text))
 }
 
 // toastMatches waits for the toast to match a regular expression.
 func toastMatches(t testing.TB, p *browsertest.Page, re string) {
 	t.Helper()
 	waitJS(t, p, fmt.Sprintf(`(() => { const e = document.getElementById('toast'); return !e.hidden && new RegExp(%q).test(e.innerText.trim()); })()`, re),
-		15*time.Second, fmt.Sprintf("no toast matching %q", re))
+		fmt.Sprintf("no toast matching %q", re))
 }
 
 // openSaves opens the saves panel from the top bar and waits for the
@@ -81,14 +81,14 @@ func openSaves(t testing.TB, p *browsertest.Page) {
 		click(t, p, "#saves-btn")
 	}
 	waitJS(t, p, visible("#saves-panel")+` && document.getElementById('saves-status').textContent !== 'Loading your saves…'`,
-		10*time.Second, "the saves panel did not open with the list of saves")
+		"the saves panel did not open with the list of saves")
 }
 
 // closeSaves puts the saves panel away.
 func closeSaves(t testing.TB, p *browsertest.Page) {
 	t.Helper()
 	click(t, p, "#saves-panel-close")
-	waitJS(t, p, `document.getElementById('saves-panel').hidden`, 5*time.Second, "the saves panel did not close")
+	waitJS(t, p, `document.getElementById('saves-panel').hidden`, "the saves panel did not close")
 }
 
 // slotRow is the saves panel's row of a slot.
@@ -104,7 +104,7 @@ func saveInSlot(t testing.TB, p *browsertest.Page, n int) {
 	waitJS(t, p, fmt.Sprintf(`document.querySelector('%s').dataset.state === 'full'
 		&& document.querySelector('%[1]s .save-time').innerText === 'just now'
 		&& document.querySelector('%[1]s img.save-thumb') !== null`, slotRow(n)),
-		5*time.Second, fmt.Sprintf("slot %d does not show a save of just now with its picture", n))
+		fmt.Sprintf("slot %d does not show a save of just now with its picture", n))
 }
 
 // thumbPixel reads a pixel of a save's picture (an <img>), at a point of
@@ -149,23 +149,32 @@ func savedSlots(t testing.TB, p *browsertest.Page) []int {
 // what it says of the save.
 func waitContinue(t testing.TB, p *browsertest.Page) string {
 	t.Helper()
-	waitJS(t, p, visible("#continue")+` && `+visible("#continue-btn"), 10*time.Second, "no offer to continue")
+	waitJS(t, p, visible("#continue")+` && `+visible("#continue-btn"), "no offer to continue")
 	return text(t, p, "#continue-meta")
 }
 
-// noContinue checks, for a moment after the list of saves came, that no
-// offer to continue shows.
+// noContinue checks that no offer to continue shows once the list of
+// saves has come: the page, playing, decides on the offer as the first
+// list arrives, and never after.
 func noContinue(t testing.TB, p *browsertest.Page) {
 	t.Helper()
 	openSaves(t, p)
-	for end := time.Now().Add(700 * time.Millisecond); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
-		var shown bool
-		eval(t, p, visible("#continue"), &shown)
-		if shown {
-			fail(t, p, "Continue is offered: %q", text(t, p, "#continue"))
-		}
+	var shown bool
+	eval(t, p, visible("#continue"), &shown)
+	if shown {
+		fail(t, p, "Continue is offered: %q", text(t, p, "#continue"))
 	}
 	closeSaves(t, p)
+}
+
+// rename changes the player's name in the room and waits until the room
+// shows it. The worker answers a session's messages one after the other,
+// so by then it has answered each one the page sent before: a save or a
+// load that should not have been sent would have shown.
+func rename(t testing.TB, p *browsertest.Page, nick string) {
+	t.Helper()
+	setNick(t, p, "room-nick", nick)
+	waitJS(t, p, fmt.Sprintf(`window.telecart.members.some((m) => m.nick === %q)`, nick), fmt.Sprintf("the room does not show the name %q", nick))
 }
 
 // toHome opens the home page afresh, as a reload or a new visit does.
@@ -173,7 +182,7 @@ func toHome(t testing.TB, p *browsertest.Page, base string) {
 	t.Helper()
 	var ok bool
 	eval(t, p, fmt.Sprintf(`setTimeout(() => location.assign(%q)), true`, base+"/"), &ok)
-	waitJS(t, p, `window.telecart && window.telecart.state === 'list' && location.pathname === '/'`, 10*time.Second, "the home page did not load")
+	waitJS(t, p, `window.telecart && window.telecart.state === 'list' && location.pathname === '/'`, "the home page did not load")
 }
 
 // TestSaveAndContinue saves with the panel and the hotkey, loads both
@@ -224,7 +233,7 @@ func TestSaveAndContinue(t *testing.T) {
 	if got := text(t, p, slotRow(2)+" .save-name"); !strings.EqualFold(got, "Slot 2 Newest") {
 		fail(t, p, "the newest save is named %q", got)
 	}
-	waitJS(t, p, `document.getElementById('toast').hidden`, 5*time.Second, "the toast stays")
+	waitJS(t, p, `document.getElementById('toast').hidden`, "the toast stays")
 	screenshot(t, p, "screenshot-saves.png")
 
 	// Load puts the game back as it was: the mark comes back on.
@@ -245,7 +254,7 @@ func TestSaveAndContinue(t *testing.T) {
 	click(t, p, "#people-btn")
 	eval(t, p, `document.getElementById('room-nick').focus(), true`, &ok)
 	press(t, p, "F2")
-	time.Sleep(700 * time.Millisecond)
+	rename(t, p, "Tester")
 	if got := savedSlots(t, p); fmt.Sprint(got) != "[2 1]" {
 		fail(t, p, "F2 typed into a field saved: saves %v", got)
 	}
@@ -262,12 +271,12 @@ func TestSaveAndContinue(t *testing.T) {
 	}
 	thumbShows(t, p, "#continue-thumb", testrom.FillColor(testrom.A), true)
 	waitJS(t, p, `document.getElementById('toast').hidden && getComputedStyle(document.getElementById('continue')).opacity === '1'`,
-		5*time.Second, "the toast stays, or the offer does not settle")
+		"the toast stays, or the offer does not settle")
 	screenshot(t, p, "screenshot-continue.png")
 	click(t, p, "#continue-btn")
 	toastMatches(t, p, `^Loaded the save of \d`)
 	waitPixel(t, p, markPoint(), testrom.MarkColor(true))
-	waitJS(t, p, `document.getElementById('continue').hidden`, 5*time.Second, "Continue stays after loading")
+	waitJS(t, p, `document.getElementById('continue').hidden`, "Continue stays after loading")
 	// The game goes on from there: keys still drive it.
 	hold(t, p, "KeyZ", testrom.B)()
 
@@ -277,9 +286,15 @@ func TestSaveAndContinue(t *testing.T) {
 	inRoom(t, p)
 	waitContinue(t, p)
 	click(t, p, "#continue-new")
-	waitJS(t, p, `document.getElementById('continue').hidden`, 5*time.Second, "New game did not put the offer away")
-	time.Sleep(700 * time.Millisecond) // time for a load, which must not come
-	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+	waitJS(t, p, `document.getElementById('continue').hidden`, "New game did not put the offer away")
+	// A load, which must not come, would have been answered by the time
+	// the room shows a new name; and B, pressed after that, shows in a
+	// picture of the game after any load, whose mark must still be off.
+	rename(t, p, "Tester again")
+	hold(t, p, "KeyZ", testrom.B)()
+	if got := pixel(t, p, markPoint()); !near(got, testrom.MarkColor(false)) {
+		fail(t, p, "the mark is %v after New game, want it off: a save was loaded", got)
+	}
 	if got := savedSlots(t, p); fmt.Sprint(got) != "[2 1]" {
 		fail(t, p, "saves %v after New game, want them as they were", got)
 	}
@@ -314,7 +329,7 @@ func TestPlayerCode(t *testing.T) {
 	// Her code, copied from the home page: the clipboard, or the field
 	// selected for copying by hand.
 	other := b.NewPage(t, base+"/")
-	waitJS(t, other, `window.telecart.state === 'list'`, 10*time.Second, "no home page")
+	waitJS(t, other, `window.telecart.state === 'list'`, "no home page")
 	var hook string
 	eval(t, other, `window.telecart.player`, &hook)
 	if hook == code {
@@ -325,22 +340,22 @@ func TestPlayerCode(t *testing.T) {
 		const t = document.getElementById('toast'), i = document.getElementById('player-id');
 		return (!t.hidden && t.innerText === 'Player code copied')
 			|| (document.activeElement === i && i.selectionStart === 0 && i.selectionEnd === i.value.length);
-	})()`, 5*time.Second, "Copy neither copied the code nor selected it")
+	})()`, "Copy neither copied the code nor selected it")
 
 	// Bob, on a phone, takes her code. A mistyped one is refused
 	// with the rule, and changes nothing.
 	bob := b.NewPageOn(t, base+"/", browsertest.Phone())
-	waitJS(t, bob, `window.telecart.state === 'list'`, 10*time.Second, "no home page")
+	waitJS(t, bob, `window.telecart.state === 'list'`, "no home page")
 	setNick(t, bob, "nick", "Bob")
 	var own string
 	eval(t, bob, `window.telecart.player`, &own)
 	click(t, bob, "#player-change")
 	waitJS(t, bob, visible("#player-import-input")+` && document.activeElement === document.getElementById('player-import-input')`,
-		5*time.Second, "no field to paste a code into")
+		"no field to paste a code into")
 	typeInto(t, bob, "player-import-input", "not a code!")
 	press(t, bob, "Enter")
 	waitJS(t, bob, visible("#player-import-error")+` && document.getElementById('player-import-error').innerText.includes('16 to 64')`,
-		5*time.Second, "a bad code is not refused with the rule")
+		"a bad code is not refused with the rule")
 	eval(t, bob, `window.telecart.player`, &hook)
 	if hook != own {
 		fail(t, bob, "a refused code changed the player to %q", hook)
@@ -350,7 +365,7 @@ func TestPlayerCode(t *testing.T) {
 	click(t, bob, `#player-import button[type="submit"]`)
 	waitJS(t, bob, fmt.Sprintf(`window.telecart.player === %q && document.getElementById('player-id').value === %[1]q
 		&& localStorage.getItem('telecart.player') === %[1]q && document.getElementById('player-import').hidden`, code),
-		5*time.Second, "the code was not taken")
+		"the code was not taken")
 	toastSays(t, bob, "Player code changed: its saves are yours here now")
 
 	// Joining Alice's room, Bob watches: her saves are his to see, and to
@@ -364,7 +379,7 @@ func TestPlayerCode(t *testing.T) {
 	openSaves(t, bob)
 	waitJS(t, bob, visible("#saves-watch-note")+fmt.Sprintf(` && document.querySelector('%s').dataset.state === 'full'
 		&& document.querySelector('%[1]s [data-load]').disabled`, slotRow(3)),
-		5*time.Second, "the spectator does not see the save, with Load disabled and why")
+		"the spectator does not see the save, with Load disabled and why")
 	thumbShows(t, bob, slotRow(3)+" img", testrom.FillColor(), true)
 	screenshot(t, bob, "screenshot-saves-phone.png")
 	press(t, bob, "F4")
@@ -375,12 +390,12 @@ func TestPlayerCode(t *testing.T) {
 	// told who loaded what.
 	flipMark(t, alice, false)
 	click(t, bob, "#saves-take")
-	waitJS(t, bob, visible("#room-panel"), 5*time.Second, "Take a controller did not open the players panel")
+	waitJS(t, bob, visible("#room-panel"), "Take a controller did not open the players panel")
 	click(t, bob, `#slots [data-seat="2"]`)
 	waitSlot(t, bob, 2)
 	openSaves(t, bob)
 	waitJS(t, bob, fmt.Sprintf(`document.getElementById('saves-watch-note').hidden && !document.querySelector('%s [data-load]').disabled`, slotRow(3)),
-		5*time.Second, "Load stays disabled for a player")
+		"Load stays disabled for a player")
 	click(t, bob, slotRow(3)+` [data-load="3"]`)
 	toastMatches(t, alice, `^Bob loaded the save of \d`)
 	for _, p := range []*browsertest.Page{alice, bob} {
@@ -497,13 +512,12 @@ func health(t *testing.T, base string) (h struct{ Workers, Rooms, Sessions int }
 
 func waitWorkers(t *testing.T, base string, n int) {
 	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for health(t, base).Workers != n {
-		if time.Now().After(deadline) {
-			t.Fatalf("%d workers registered, want %d", health(t, base).Workers, n)
+	waittest.Eventually(t, fmt.Sprintf("%d workers registered", n), func() error {
+		if got := health(t, base).Workers; got != n {
+			return fmt.Errorf("%d registered", got)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // TestContinueOnAnotherWorker plays on worker A, saves into an S3 bucket,
@@ -579,7 +593,7 @@ func download(t testing.TB, p *browsertest.Page, slot int) (string, []byte) {
 	var n int
 	eval(t, p, `window.__downloads.length`, &n)
 	click(t, p, fmt.Sprintf(`%s [data-download="%d"]`, slotRow(slot), slot))
-	waitJS(t, p, fmt.Sprintf(`window.__downloads.length > %d`, n), 15*time.Second, "no file downloaded")
+	waitJS(t, p, fmt.Sprintf(`window.__downloads.length > %d`, n), "no file downloaded")
 	var file struct{ Name, Data string }
 	eval(t, p, fmt.Sprintf(`(async () => {
 		const d = window.__downloads[%d];
@@ -657,7 +671,7 @@ func TestSaveFiles(t *testing.T) {
 	openSaves(t, p)
 	upload(t, p, 3, name, file)
 	toastSays(t, p, "Uploaded into slot 3.")
-	waitJS(t, p, fmt.Sprintf(`document.querySelector('%s .save-time').innerText !== 'Empty'`, slotRow(3)), 10*time.Second, "slot 3 is still empty")
+	waitJS(t, p, fmt.Sprintf(`document.querySelector('%s .save-time').innerText !== 'Empty'`, slotRow(3)), "slot 3 is still empty")
 	click(t, p, slotRow(3)+` [data-load="3"]`)
 	toastMatches(t, p, `^Loaded the save of \d`)
 	waitPixel(t, p, markPoint(), testrom.MarkColor(true))

@@ -3,6 +3,7 @@ package e2e
 import (
 	"bufio"
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/exec"
@@ -14,6 +15,7 @@ import (
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // serveProcess runs `telecart serve` in a process of its own, so that its
@@ -81,16 +83,14 @@ func measureViewers(b *testing.B) {
 	room := host.Play(signal.Start{Game: testGame}).Room
 	viewers := []*gobrowsertest.Browser{host}
 	var runner int
-	for range 100 {
-		if r := runnersOf(b, pid); len(r) == 1 {
-			runner = r[0]
-			break
+	waittest.Eventually(b, "the room's runner", func() error {
+		r := runnersOf(b, pid)
+		if len(r) != 1 {
+			return fmt.Errorf("runners %v", r)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	if runner == 0 {
-		b.Fatal("no runner")
-	}
+		runner = r[0]
+		return nil
+	})
 
 	var cpu1 float64
 	var joins []float64
@@ -101,13 +101,14 @@ func measureViewers(b *testing.B) {
 			v.Join(signal.Join{Room: room})
 			viewers = append(viewers, v)
 		}
-		time.Sleep(time.Second) // every new viewer connected and past its first keyframe
 		for _, v := range viewers[max(len(joins)+1, 1):] {
-			d := v.FirstFrameDelay()
-			if d == 0 {
-				b.Fatal("a viewer has no picture a second after joining")
-			}
-			joins = append(joins, float64(d.Microseconds())/1000)
+			waittest.Eventually(b, "a new viewer's first picture", func() error {
+				if v.FirstFrameDelay() == 0 {
+					return errors.New("connected and framed: not both yet")
+				}
+				return nil
+			})
+			joins = append(joins, float64(v.FirstFrameDelay().Microseconds())/1000)
 		}
 		frames0 := make([]int64, n)
 		for i, v := range viewers {

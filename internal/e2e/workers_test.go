@@ -4,10 +4,10 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"math"
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"regexp"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -20,6 +20,7 @@ import (
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // The tests of this file choose a worker as a player's browser does: the
@@ -95,7 +96,7 @@ func slowPing(t *testing.T, delay time.Duration) (string, *atomic.Int32) {
 // servers panel lists them, with the rooms each has in use.
 func helloNow(t *testing.T, base string) signal.Hello {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancel()
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
 	if err != nil {
@@ -123,8 +124,7 @@ func helloNow(t *testing.T, base string) signal.Hello {
 func waitHost(t *testing.T, base string, want ...string) {
 	t.Helper()
 	slices.Sort(want)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	waittest.Eventually(t, fmt.Sprintf("the games on %v", want), func() error {
 		var busy []string
 		for _, w := range helloNow(t, base).Workers {
 			if w.Rooms > 0 {
@@ -132,14 +132,11 @@ func waitHost(t *testing.T, base string, want ...string) {
 			}
 		}
 		slices.Sort(busy)
-		if slices.Equal(busy, want) {
-			return
+		if !slices.Equal(busy, want) {
+			return fmt.Errorf("rooms in use on %v", busy)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("rooms in use on %v, want the games on %v", busy, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return nil
+	})
 }
 
 // latency is what the page last reported to the coordinator, by worker id.
@@ -157,7 +154,7 @@ func waitMeasured(t testing.TB, p *browsertest.Page, ids ...string) map[string]f
 	waitJS(t, p, fmt.Sprintf(`(() => {
 		const l = window.telecart.latency;
 		return l !== null && %q.split(' ').every((id) => typeof l[id] === 'number');
-	})()`, strings.Join(ids, " ")), 15*time.Second, fmt.Sprintf("no latency reported for each of %v", ids))
+	})()`, strings.Join(ids, " ")), fmt.Sprintf("no latency reported for each of %v", ids))
 	return latency(t, p)
 }
 
@@ -178,7 +175,7 @@ func quitToList(t testing.TB, p *browsertest.Page) {
 	t.Helper()
 	click(t, p, "#quit-btn")
 	waitJS(t, p, `window.telecart.state === 'list' && !document.getElementById('view-list').hidden && location.pathname === '/'
-		&& document.getElementById('live').hidden`, 10*time.Second, "quit did not go back to the list")
+		&& document.getElementById('live').hidden`, "quit did not go back to the list")
 }
 
 // chooseZone picks a region in the list's selector, as a person does.
@@ -244,7 +241,7 @@ func TestZoneFromAddress(t *testing.T) {
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/?zone=us")
 	waitMeasured(t, p, "a", "b")
-	waitJS(t, p, visible("#zone-field")+` && document.getElementById('opt-zone').value === 'us'`, 5*time.Second, "no region selector showing us")
+	waitJS(t, p, visible("#zone-field")+` && document.getElementById('opt-zone').value === 'us'`, "no region selector showing us")
 
 	startGame(t, p, testGame)
 	room := inRoom(t, p)
@@ -287,13 +284,13 @@ func TestPickWorkerByHand(t *testing.T) {
 		workerSpec{id: "us-1", zone: "us", delay: 120 * time.Millisecond})
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/?debug")
-	waitJS(t, p, `document.getElementById('servers').open`, 10*time.Second, "?debug did not open the servers panel")
+	waitJS(t, p, `document.getElementById('servers').open`, "?debug did not open the servers panel")
 	got := waitMeasured(t, p, "eu-1", "eu-2", "us-1")
 	if !(got["eu-1"] < got["eu-2"] && got["eu-2"] < got["us-1"]) {
 		fail(t, p, "reported %v, want eu-1 < eu-2 < us-1", got)
 	}
 	row := func(id string) string { return fmt.Sprintf(`#server-rows [data-worker=%q]`, id) }
-	waitJS(t, p, fmt.Sprintf(`/\d ms$/.test(document.querySelector('%s .server-rtt').innerText)`, row("us-1")), 5*time.Second, "us-1's round trip is not shown")
+	waitJS(t, p, fmt.Sprintf(`/\d ms$/.test(document.querySelector('%s .server-rtt').innerText)`, row("us-1")), "us-1's round trip is not shown")
 	for _, w := range []struct{ id, says string }{
 		{"eu-1", "eu-1 eu FASTEST 0 of 4 rooms"},
 		{"eu-2", "eu-2 eu 0 of 4 rooms"},
@@ -303,14 +300,16 @@ func TestPickWorkerByHand(t *testing.T) {
 			fail(t, p, "the panel says %q of %s, want %q", s, w.id, w.says)
 		}
 	}
-	if s := text(t, p, row("us-1")+" .server-rtt"); !regexp.MustCompile(`^1\d\d ms$`).MatchString(s) {
-		fail(t, p, "us-1's round trip shows as %q, want 1xx ms", s)
+	// The round trip the page measured and reported, which is at least the
+	// 120 ms its ping waits: a busy machine may add to that, never take away.
+	if s, want := text(t, p, row("us-1")+" .server-rtt"), fmt.Sprintf("%.0f ms", math.Round(got["us-1"])); s != want || got["us-1"] < 120 {
+		fail(t, p, "us-1's round trip shows as %q, want %q, 120 ms or more", s, want)
 	}
 
 	click(t, p, row("us-1")+` input`)
-	waitJS(t, p, `document.getElementById('servers-label').innerText.trim() === 'Servers: us-1'`, 5*time.Second, "the pick is not shown on the Servers button")
+	waitJS(t, p, `document.getElementById('servers-label').innerText.trim() === 'Servers: us-1'`, "the pick is not shown on the Servers button")
 	click(t, p, "#servers-done")
-	waitJS(t, p, `!document.getElementById('servers').open`, 5*time.Second, "the servers panel did not close")
+	waitJS(t, p, `!document.getElementById('servers').open`, "the servers panel did not close")
 	startGame(t, p, testGame)
 	inRoom(t, p)
 	waitHost(t, base, "us-1")
@@ -326,11 +325,11 @@ func TestPickWorkerByHand(t *testing.T) {
 	// Automatic: the fastest again.
 	quitToList(t, p)
 	click(t, p, "#servers-btn")
-	waitJS(t, p, `document.getElementById('servers').open`, 5*time.Second, "the Servers button did not open the panel")
+	waitJS(t, p, `document.getElementById('servers').open`, "the Servers button did not open the panel")
 	click(t, p, row("")+` input`)
-	waitJS(t, p, `document.getElementById('servers-label').innerText.trim() === 'Servers'`, 5*time.Second, "Automatic is not shown on the Servers button")
+	waitJS(t, p, `document.getElementById('servers-label').innerText.trim() === 'Servers'`, "Automatic is not shown on the Servers button")
 	press(t, p, "Escape")
-	waitJS(t, p, `!document.getElementById('servers').open && document.activeElement?.id === 'servers-btn'`, 5*time.Second,
+	waitJS(t, p, `!document.getElementById('servers').open && document.activeElement?.id === 'servers-btn'`,
 		"Escape did not close the servers panel, back to its button")
 	startGame(t, p, testGame)
 	inRoom(t, p)
@@ -410,16 +409,16 @@ func TestWorkerVanishes(t *testing.T) {
 	waitColour(t, p, testrom.FillColor())
 	watcher := b.NewPage(t, base+"/")
 	listed := fmt.Sprintf(`document.querySelector('#live-rooms [data-room="%s"]') !== null`, room)
-	waitJS(t, watcher, listed, 10*time.Second, "the room is not among the live rooms")
+	waitJS(t, watcher, listed, "the room is not among the live rooms")
 
 	link.Cut()
 	cut := time.Now()
 	waitJS(t, p, `['ended', 'lost'].includes(window.telecart.state) && `+visible("#view-message")+` && `+visible("#retry-btn"),
-		15*time.Second, "the player was not told the game is gone, with a way to play again")
+		"the player was not told the game is gone, with a way to play again")
 	t.Logf("%v after the cut the player was told: %q", time.Since(cut).Round(100*time.Millisecond), text(t, p, "#view-message .card"))
 	waitWorkers(t, base, 1)
 	t.Logf("%v after the cut the worker was dropped", time.Since(cut).Round(100*time.Millisecond))
-	waitJS(t, watcher, `!(`+listed+`)`, 5*time.Second, "the room of the vanished worker is still listed")
+	waitJS(t, watcher, `!(`+listed+`)`, "the room of the vanished worker is still listed")
 
 	click(t, p, "#retry-btn")
 	inRoom(t, p)

@@ -12,6 +12,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // Browser is one tab of the web app: the /ws socket, one session at a
@@ -54,7 +55,7 @@ func Dial(t testing.TB, base string) *Browser {
 // connect opens the tab's socket and starts its reader.
 func (b *Browser) connect(base string) {
 	b.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancel()
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
 	if err != nil {
@@ -164,8 +165,8 @@ func (b *Browser) ReadMessage() (signal.Message, signal.Payload) {
 			b.t.Fatal("gobrowsertest: the coordinator closed the socket")
 		}
 		return r.m, r.p
-	case <-time.After(10 * time.Second):
-		b.t.Fatal("gobrowsertest: no message for 10 s")
+	case <-time.After(waittest.Limit):
+		b.t.Fatalf("gobrowsertest: no message for %v", waittest.Limit)
 	}
 	return signal.Message{}, nil
 }
@@ -315,7 +316,7 @@ func (b *Browser) Room() signal.RoomState {
 	return b.room
 }
 
-// WaitRoom waits up to 5 s for the room's state to satisfy ok.
+// WaitRoom waits for the room's state to satisfy ok.
 func (b *Browser) WaitRoom(what string, ok func(signal.RoomState) bool) signal.RoomState {
 	b.t.Helper()
 	return waitFor(b, what, b.Room, ok)
@@ -328,7 +329,7 @@ func (b *Browser) Live() signal.LiveRooms {
 	return b.live
 }
 
-// WaitLive waits up to 5 s for the live rooms list to satisfy ok.
+// WaitLive waits for the live rooms list to satisfy ok.
 func (b *Browser) WaitLive(what string, ok func(signal.LiveRooms) bool) signal.LiveRooms {
 	b.t.Helper()
 	return waitFor(b, what, b.Live, ok)
@@ -337,12 +338,11 @@ func (b *Browser) WaitLive(what string, ok func(signal.LiveRooms) bool) signal.L
 func waitFor[T any](b *Browser, what string, get func() T, ok func(T) bool) T {
 	b.t.Helper()
 	var v T
-	for range 100 {
-		if v = get(); ok(v) {
-			return v
+	waittest.Eventually(b.t, "gobrowsertest: "+what, func() error {
+		if v = get(); !ok(v) {
+			return fmt.Errorf("last %+v", v)
 		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	b.t.Fatalf("gobrowsertest: %s: not after 5 s; last %+v", what, v)
+		return nil
+	})
 	return v
 }

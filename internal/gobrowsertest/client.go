@@ -19,6 +19,7 @@ import (
 
 	"github.com/telecart/telecart/internal/media/vpx"
 	"github.com/telecart/telecart/internal/pad"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 // PlayoutDelayURI is the RTP header extension the worker sends with video.
@@ -182,11 +183,10 @@ func Near(a, b color.RGBA) bool {
 	return d < 40
 }
 
-// WaitColour decodes received frames until the picture at p shows want,
-// for at most 5 s.
+// WaitColour decodes received frames until the picture at p shows want.
 func (c *Client) WaitColour(t testing.TB, dec *vpx.Decoder, p image.Point, want color.RGBA) {
 	t.Helper()
-	timeout := time.After(5 * time.Second)
+	timeout := time.After(waittest.Limit)
 	var got color.RGBA
 	for {
 		select {
@@ -196,7 +196,7 @@ func (c *Client) WaitColour(t testing.TB, dec *vpx.Decoder, p image.Point, want 
 				return
 			}
 		case <-timeout:
-			t.Fatalf("picture at %v is %v after 5 s, want %v", p, got, want)
+			t.Fatalf("picture at %v is %v after %v, want %v", p, got, waittest.Limit, want)
 		}
 	}
 }

@@ -12,6 +12,7 @@ import (
 )
 
 func TestScan(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	files := map[string]string{
 		"Super_Game.nes":              "rom",
@@ -60,6 +61,7 @@ func TestScan(t *testing.T) {
 }
 
 func TestScanErrors(t *testing.T) {
+	t.Parallel()
 	if _, err := New(Game{GameInfo: signal.GameInfo{ID: "a"}}, Game{GameInfo: signal.GameInfo{ID: "a"}}); err == nil {
 		t.Error("New accepted two games with one id")
 	}

@@ -6,6 +6,7 @@ import (
 )
 
 func TestParse(t *testing.T) {
+	t.Parallel()
 	valid := State{Seq: 7, Buttons: 0x0101, Analog: [4]int16{-32768, 32767, 0, -1}}
 	got, err := Parse(valid.Marshal())
 	if err != nil || got != valid {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestHandler(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		method string
 		want   int

@@ -65,7 +65,7 @@ type Options struct {
 	// Env is added to this process's environment for the runner.
 	Env []string
 	// HangTimeout is how long the runner may go without sending a frame
-	// before it is killed as hung.
+	// before it is killed as hung, once the game runs.
 	HangTimeout time.Duration
 	// StartTimeout bounds loading the core and the game.
 	StartTimeout time.Duration
@@ -86,7 +86,7 @@ type Process struct {
 	w   *wire.Writer
 
 	lastFrame atomic.Int64 // unix nanoseconds of the newest video frame
-	booted    atomic.Bool  // Ready came: from now on a silent runner hangs
+	running   atomic.Bool  // the game runs: from now on HangTimeout applies
 	nextID    atomic.Uint32
 	pmu       sync.Mutex
 	pending   map[uint32]chan wire.Reply
@@ -178,7 +178,7 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	select {
 	case p.ready = <-ready:
 		p.lastFrame.Store(time.Now().UnixNano())
-		p.booted.Store(true)
+		p.running.Store(true)
 		return p, nil
 	case <-p.done:
 		return nil, p.err
@@ -213,9 +213,9 @@ loop:
 		case waitErr = <-exited:
 			break loop
 		case <-tick.C:
-			// A boot is bounded by StartTimeout instead: loading a core and
-			// a ROM on a busy machine may well take longer than a frame may.
-			if !p.booted.Load() {
+			// Loading the core and the game is StartTimeout's to bound: on
+			// a busy machine it may well take longer than a frame may.
+			if !p.running.Load() {
 				continue
 			}
 			if since := time.Since(time.Unix(0, p.lastFrame.Load())); since > hangTimeout && !p.stopping.Load() {

@@ -23,12 +23,16 @@ import (
 	"github.com/telecart/telecart/internal/runner/runnertest"
 	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 func TestMain(m *testing.M) {
 	runnertest.Main()
 	os.Exit(m.Run())
 }
+
+// Every test runs in parallel with the others: each has runner processes
+// of its own, and waits for frames, never for a length of time.
 
 // session is a runner under test with everything it sent.
 type session struct {
@@ -95,8 +99,8 @@ func (s *session) nextVideo(t *testing.T) wire.Video {
 	select {
 	case v := <-s.video:
 		return v
-	case <-time.After(5 * time.Second):
-		t.Fatal("no video frame for 5 s")
+	case <-time.After(waittest.Limit):
+		t.Fatalf("no video frame for %v", waittest.Limit)
 	case <-s.Done():
 		t.Fatalf("runner ended: %v", s.Err())
 	}
@@ -186,6 +190,7 @@ func colourMatch(got, want color.RGBA) bool {
 // button's colour in the frame the input was applied to, or the next. The
 // mark box comes along: off until player 1's Select flips it on, then on.
 func TestInputToPicture(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	pic := newPicture(t)
 
@@ -265,6 +270,7 @@ func TestInputToPicture(t *testing.T) {
 // TestToneWhileAHeld decodes the Opus stream: silent with nothing held,
 // a tone while A is held.
 func TestToneWhileAHeld(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	dec, err := opus.NewDecoder(2)
 	if err != nil {
@@ -278,8 +284,8 @@ func TestToneWhileAHeld(t *testing.T) {
 			var a wire.Audio
 			select {
 			case a = <-s.audio:
-			case <-time.After(5 * time.Second):
-				t.Fatal("no audio for 5 s")
+			case <-time.After(waittest.Limit):
+				t.Fatalf("no audio for %v", waittest.Limit)
 			}
 			pcm, err := dec.Decode(a.Data)
 			if err != nil {
@@ -325,8 +331,10 @@ func TestToneWhileAHeld(t *testing.T) {
 // TestAudioFrames checks the Opus packets carry the configured duration of
 // 48 kHz stereo, and keep pace with the video.
 func TestAudioFrames(t *testing.T) {
+	t.Parallel()
 	for _, d := range []time.Duration{10 * time.Millisecond, 20 * time.Millisecond} {
 		t.Run(d.String(), func(t *testing.T) {
+			t.Parallel()
 			s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t), Audio: runner.AudioConfig{FrameDuration: d}})
 			dec, err := opus.NewDecoder(2)
 			if err != nil {
@@ -345,8 +353,8 @@ func TestAudioFrames(t *testing.T) {
 				var a wire.Audio
 				select {
 				case a = <-s.audio:
-				case <-time.After(5 * time.Second):
-					t.Fatal("no audio for 5 s")
+				case <-time.After(waittest.Limit):
+					t.Fatalf("no audio for %v", waittest.Limit)
 				}
 				if a.Captured.After(last.Captured) {
 					break
@@ -375,6 +383,7 @@ func TestAudioFrames(t *testing.T) {
 // TestSharedROMs plays the homebrew through the runner: frames flow, the
 // decoded picture is not blank, the decoded audio is not silent.
 func TestSharedROMs(t *testing.T) {
+	t.Parallel()
 	for _, tt := range []struct{ system, rom string }{
 		{"nes", "nes/Alwa's Awakening (Demo).nes"},
 		{"gba", "gba/anguna.gba"},
@@ -420,6 +429,7 @@ func TestSharedROMs(t *testing.T) {
 }
 
 func TestRequests(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	ctx := context.Background()
 	for range 5 { // past the power-up frames
@@ -477,6 +487,7 @@ func TestRequests(t *testing.T) {
 }
 
 func TestH264(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t), Video: runner.VideoConfig{Codec: runner.CodecH264}})
 	first := s.nextVideo(t)
 	if !first.Keyframe {
@@ -494,13 +505,14 @@ func TestH264(t *testing.T) {
 // can: never faster than the core's rate. (Slower happens on a loaded
 // machine; how fast it runs on ours is BenchmarkRunnerCPU's business.)
 func TestPacing(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	var st wire.Stats
 	for range 2 { // the first interval includes start-up
 		select {
 		case st = <-s.stats:
-		case <-time.After(5 * time.Second):
-			t.Fatal("no stats for 5 s")
+		case <-time.After(waittest.Limit):
+			t.Fatalf("no stats for %v", waittest.Limit)
 		}
 	}
 	want := s.Ready().FPS
@@ -511,6 +523,7 @@ func TestPacing(t *testing.T) {
 }
 
 func TestStartErrors(t *testing.T) {
+	t.Parallel()
 	nes := fixturetest.Core(t, "nes")
 	rom, err := os.ReadFile(fixturetest.TestROM(t))
 	if err != nil {
@@ -531,6 +544,7 @@ func TestStartErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			_, err := start(t, runnertest.Options(tt.cfg))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
@@ -543,20 +557,27 @@ func TestStartErrors(t *testing.T) {
 // TestChildFailures kills or freezes a running runner: the parent reports
 // why, and reaps it.
 func TestChildFailures(t *testing.T) {
+	t.Parallel()
+	// A runner that died is noticed by its exit, whenever that comes; only
+	// the frozen one is found out by the hang timeout, short to keep the
+	// test quick. The others get one no busy machine reaches: a runner
+	// starved of frames for a second before its kill would pass for hung.
 	tests := []struct {
 		name     string
 		signal   syscall.Signal
+		hang     time.Duration
 		want     error
 		wantText string
 	}{
-		{"killed", syscall.SIGKILL, runner.ErrCrashed, "killed"},
-		{"crashed", syscall.SIGSEGV, runner.ErrCrashed, "SIGSEGV"},
-		{"frozen", syscall.SIGSTOP, runner.ErrHung, "no frame"},
+		{"killed", syscall.SIGKILL, waittest.Limit, runner.ErrCrashed, "killed"},
+		{"crashed", syscall.SIGSEGV, waittest.Limit, runner.ErrCrashed, "SIGSEGV"},
+		{"frozen", syscall.SIGSTOP, time.Second, runner.ErrHung, "no frame"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
 			opts := runnertest.Options(runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
-			opts.HangTimeout = time.Second
+			opts.HangTimeout = tt.hang
 			s, err := start(t, opts)
 			if err != nil {
 				t.Fatal(err)
@@ -567,8 +588,8 @@ func TestChildFailures(t *testing.T) {
 			}
 			select {
 			case <-s.Done():
-			case <-time.After(10 * time.Second):
-				t.Fatal("runner not noticed as gone within 10 s")
+			case <-time.After(waittest.Limit):
+				t.Fatalf("runner not noticed as gone within %v", waittest.Limit)
 			}
 			if err := s.Err(); !errors.Is(err, tt.want) || !strings.Contains(err.Error(), tt.wantText) {
 				t.Fatalf("got %v, want %v saying %q", err, tt.want, tt.wantText)
@@ -581,7 +602,23 @@ func TestChildFailures(t *testing.T) {
 	}
 }
 
+// TestSlowStartIsNoHang: a runner slow to load its game (on a busy
+// machine, say) is not taken for hung. The hang timeout counts from when
+// the game runs; loading has the start timeout.
+func TestSlowStartIsNoHang(t *testing.T) {
+	t.Parallel()
+	opts := runnertest.Options(runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
+	// The runner starts only after a pause four times the hang timeout.
+	opts.Command = append([]string{"/bin/sh", "-c", `sleep 1 && exec "$@"`, "sh"}, opts.Command...)
+	opts.HangTimeout = 250 * time.Millisecond
+	opts.StartTimeout = waittest.Limit
+	if _, err := start(t, opts); err != nil {
+		t.Fatalf("a runner slow to start: %v", err)
+	}
+}
+
 func TestCloseStopsCleanly(t *testing.T) {
+	t.Parallel()
 	s := mustStart(t, runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)})
 	s.nextVideo(t)
 	if err := s.Close(); err != nil {

@@ -25,20 +25,31 @@ var (
 	anguna = Game{ID: "gba:Anguna.gba", Core: "mGBA 0.10.1"}
 )
 
-func stores(t *testing.T) map[string]*storage.Store {
+// backends are the kinds of store every test runs against.
+var backends = []string{"local", "s3"}
+
+// store opens a fresh store of a kind, in the subtest of that kind: the S3
+// one skips where there is no S3 server (and with -short), the local one
+// runs all the same.
+func store(t *testing.T, kind string) *storage.Store {
 	t.Helper()
-	local, err := storage.Local(t.TempDir())
+	var s *storage.Store
+	var err error
+	switch kind {
+	case "local":
+		s, err = storage.Local(t.TempDir())
+	case "s3":
+		s, err = storage.S3(ctx, storage.S3Config{
+			Endpoint: fixturetest.S3(t), Bucket: "saves-test",
+			AccessKey: fixturetest.S3AccessKey, SecretKey: fixturetest.S3SecretKey, Insecure: true,
+		})
+	default:
+		t.Fatalf("no backend %q", kind)
+	}
 	if err != nil {
 		t.Fatal(err)
 	}
-	s3, err := storage.S3(ctx, storage.S3Config{
-		Endpoint: fixturetest.S3(t), Bucket: "saves-test",
-		AccessKey: fixturetest.S3AccessKey, SecretKey: fixturetest.S3SecretKey, Insecure: true,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return map[string]*storage.Store{"local": local, "s3": s3}
+	return s
 }
 
 func save(g Game, slot int, at time.Time, state string) Save {
@@ -47,9 +58,10 @@ func save(g Game, slot int, at time.Time, state string) Save {
 
 // TestSaves runs through what a player does with saves, on both backends.
 func TestSaves(t *testing.T) {
-	for name, s := range stores(t) {
-		t.Run(name, func(t *testing.T) {
-			st := New(s)
+	t.Parallel()
+	for _, kind := range backends {
+		t.Run(kind, func(t *testing.T) {
+			st := New(store(t, kind))
 			t0 := time.UnixMilli(1_800_000_000_000)
 			for _, sv := range []Save{
 				save(alwa, 1, t0, "one"),
@@ -104,8 +116,10 @@ func TestSaves(t *testing.T) {
 // TestBadSaves checks each way a save can be wrong gives a clear error and
 // harms nothing else.
 func TestBadSaves(t *testing.T) {
-	for name, s := range stores(t) {
-		t.Run(name, func(t *testing.T) {
+	t.Parallel()
+	for _, kind := range backends {
+		t.Run(kind, func(t *testing.T) {
+			s := store(t, kind)
 			st := New(s)
 			good := save(alwa, 2, time.UnixMilli(1), "good")
 			if err := st.Put(ctx, ann, good); err != nil {
@@ -190,6 +204,7 @@ func FuzzDecode(f *testing.F) {
 // as it was; every way a file can be wrong is refused with a clear error,
 // and harms no save already there.
 func TestFiles(t *testing.T) {
+	t.Parallel()
 	s, err := storage.Local(t.TempDir())
 	if err != nil {
 		t.Fatal(err)

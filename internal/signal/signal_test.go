@@ -10,6 +10,7 @@ import (
 func ptr[T any](v T) *T { return &v }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	game := GameInfo{ID: "nes/alwa", Title: "Alwa's Awakening", System: "nes"}
 	payloads := []Payload{
 		Start{Game: "nes/alwa"},
@@ -65,6 +66,7 @@ func TestRoundTrip(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name string
 		msg  string

@@ -43,6 +43,7 @@ func openBackend(t *testing.T, kind string) *Store {
 // TestBackends runs every behaviour against both backends: what a Store
 // promises does not depend on where it keeps the bytes.
 func TestBackends(t *testing.T) {
+	t.Parallel()
 	behaviours := []struct {
 		name string
 		test func(t *testing.T, s *Store)
@@ -230,6 +231,7 @@ func testConcurrentWrites(t *testing.T, s *Store) {
 // temporary file beside the blob: the blob is intact, and List does not
 // show the leftover.
 func TestLocalInterruptedWrite(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	s, err := Local(dir)
 	if err != nil {

@@ -7,6 +7,7 @@ import (
 )
 
 func TestPoll(t *testing.T) {
+	t.Parallel()
 	calls := 0
 	err := Poll(time.Minute, func() error {
 		calls++
@@ -21,6 +22,7 @@ func TestPoll(t *testing.T) {
 }
 
 func TestPollGivesUp(t *testing.T) {
+	t.Parallel()
 	want := errors.New("never")
 	if err := Poll(30*time.Millisecond, func() error { return want }); err != want {
 		t.Fatalf("Poll = %v, want the condition's last error", err)

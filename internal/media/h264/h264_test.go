@@ -70,6 +70,7 @@ func nalTypes(t *testing.T, data []byte) []int {
 }
 
 func TestKeyframes(t *testing.T) {
+	t.Parallel()
 	frames, err := mediatest.GameFrames(256, 240, 60)
 	if err != nil {
 		t.Fatal(err)
@@ -119,6 +120,7 @@ func TestKeyframes(t *testing.T) {
 }
 
 func TestSPS(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		w, h         int
 		codedW, codH int
@@ -292,11 +294,13 @@ func (e sizer) EncodeSize(img *yuv.I420) (int, bool, error) {
 }
 
 func TestSetBitrate(t *testing.T) {
+	t.Parallel()
 	e := newTestEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 3000}, false)
 	mediatest.CheckSetBitrate(t, sizer{e}, ErrInvalidConfig, maxBitrateKbps)
 }
 
 func TestEncoderConfigErrors(t *testing.T) {
+	t.Parallel()
 	valid := EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000}
 	tests := []struct {
 		name   string
@@ -326,6 +330,7 @@ func TestEncoderConfigErrors(t *testing.T) {
 }
 
 func TestEncodeErrors(t *testing.T) {
+	t.Parallel()
 	e, err := NewEncoder(EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000})
 	if err != nil {
 		t.Fatal(err)
@@ -341,6 +346,7 @@ func TestEncodeErrors(t *testing.T) {
 
 // TestPadOddSize checks that the padding column and row repeat the edge.
 func TestPadOddSize(t *testing.T) {
+	t.Parallel()
 	src, _ := yuv.NewI420(3, 3)
 	copy(src.Y, []byte{1, 2, 3, 4, 5, 6, 7, 8, 9})
 	dst, _ := yuv.NewI420(4, 4)
@@ -418,6 +424,7 @@ func benchmarkEncode(b *testing.B, w, h int, preset string) {
 // TestCloseWhileEncoding checks that Close from another goroutine is safe:
 // each Encode either finishes or reports ErrClosed.
 func TestCloseWhileEncoding(t *testing.T) {
+	t.Parallel()
 	frames, err := mediatest.GameFrames(64, 48, 8)
 	if err != nil {
 		t.Fatal(err)
@@ -426,18 +433,25 @@ func TestCloseWhileEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error)
+	// Close comes once both goroutines have been through Encode, so that
+	// it meets them encoding, not yet to start.
+	encoding, done := make(chan struct{}, 2), make(chan error, 2)
 	for g := range 2 {
 		go func() {
 			for i := 0; ; i++ {
-				if _, err := e.Encode(frames[(i+g)%len(frames)], i%7 == 0); err != nil {
+				_, err := e.Encode(frames[(i+g)%len(frames)], i%7 == 0)
+				if i == 0 {
+					encoding <- struct{}{}
+				}
+				if err != nil {
 					done <- err
 					return
 				}
 			}
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	<-encoding
+	<-encoding
 	e.Close()
 	for range 2 {
 		if err := <-done; !errors.Is(err, ErrClosed) {

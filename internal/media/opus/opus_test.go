@@ -57,6 +57,7 @@ func roundTrip(t *testing.T, e *Encoder, d *Decoder, pcm []int16, channels int) 
 }
 
 func TestSine(t *testing.T) {
+	t.Parallel()
 	const freq, amplitude = 440, 0.5
 	for _, channels := range []int{1, 2} {
 		for _, dur := range []time.Duration{2500 * time.Microsecond, 5 * time.Millisecond, 10 * time.Millisecond, 20 * time.Millisecond} {
@@ -92,6 +93,7 @@ func TestSine(t *testing.T) {
 }
 
 func TestSilence(t *testing.T) {
+	t.Parallel()
 	e := newEncoder(t, EncoderConfig{Channels: 2, BitrateKbps: 128, FrameDuration: 10 * time.Millisecond})
 	d := newDecoder(t, 2)
 	silence := make([]int16, SampleRate*2)
@@ -109,6 +111,7 @@ func TestSilence(t *testing.T) {
 }
 
 func TestSetBitrate(t *testing.T) {
+	t.Parallel()
 	// A chord with noise-like upper partials keeps the encoder busy, so
 	// packet sizes follow the target.
 	e := newEncoder(t, EncoderConfig{Channels: 2, BitrateKbps: 128, FrameDuration: 20 * time.Millisecond})
@@ -150,6 +153,7 @@ func TestSetBitrate(t *testing.T) {
 }
 
 func TestEncoderErrors(t *testing.T) {
+	t.Parallel()
 	valid := EncoderConfig{Channels: 2, BitrateKbps: 96, FrameDuration: 10 * time.Millisecond}
 	for _, tc := range []struct {
 		name   string
@@ -201,6 +205,7 @@ func TestEncoderErrors(t *testing.T) {
 }
 
 func TestDecoderErrors(t *testing.T) {
+	t.Parallel()
 	for _, ch := range []int{0, 3, -1} {
 		if _, err := NewDecoder(ch); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("NewDecoder(%d) = %v, want ErrInvalidConfig", ch, err)

@@ -21,6 +21,7 @@ func newResampler(t testing.TB, channels int, in float64, out, quality int) *Res
 }
 
 func TestRates(t *testing.T) {
+	t.Parallel()
 	const freq = 440
 	for _, tc := range []struct {
 		name   string
@@ -73,6 +74,7 @@ func TestRates(t *testing.T) {
 // TestChunking checks that output does not depend on how the input is cut,
 // even mid-frame.
 func TestChunking(t *testing.T) {
+	t.Parallel()
 	in := mediatest.Sine(44100, 1000, 0.7, 2, 44100)
 	whole := newResampler(t, 2, 44100, 48000, 4).Process(nil, in)
 
@@ -90,6 +92,7 @@ func TestChunking(t *testing.T) {
 }
 
 func TestPassThrough(t *testing.T) {
+	t.Parallel()
 	for _, in := range []float64{48000, 48000.001} {
 		r := newResampler(t, 2, in, 48000, 3)
 		src := mediatest.Sine(48000, 440, 0.5, 2, 1000)
@@ -103,6 +106,7 @@ func TestPassThrough(t *testing.T) {
 }
 
 func TestAppends(t *testing.T) {
+	t.Parallel()
 	r := newResampler(t, 1, 32768, 48000, 3)
 	prefix := []int16{7, 8, 9}
 	out := r.Process(slices.Clone(prefix), make([]int16, 3276))
@@ -118,6 +122,7 @@ func TestAppends(t *testing.T) {
 }
 
 func TestErrors(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		channels int
 		in       float64
@@ -144,6 +149,7 @@ func TestErrors(t *testing.T) {
 }
 
 func TestClose(t *testing.T) {
+	t.Parallel()
 	for _, in := range []float64{44100, 48000} {
 		r, err := New(2, in, 48000, 5)
 		if err != nil {

@@ -33,6 +33,7 @@ func newDecoder(t testing.TB) *Decoder {
 }
 
 func TestEncodeDecode(t *testing.T) {
+	t.Parallel()
 	for _, size := range []struct{ w, h int }{{256, 240}, {240, 160}, {255, 239}, {33, 17}} {
 		t.Run(fmt.Sprintf("%dx%d", size.w, size.h), func(t *testing.T) {
 			frames, err := mediatest.GameFrames(size.w, size.h, 30)
@@ -71,6 +72,7 @@ func TestEncodeDecode(t *testing.T) {
 }
 
 func TestSolidColour(t *testing.T) {
+	t.Parallel()
 	for _, c := range []struct{ y, u, v byte }{{82, 90, 240}, {145, 54, 34}, {41, 240, 110}, {16, 128, 128}, {235, 128, 128}} {
 		t.Run(fmt.Sprint(c), func(t *testing.T) {
 			img, _ := yuv.NewI420(256, 240)
@@ -116,6 +118,7 @@ func TestSolidColour(t *testing.T) {
 // TestNoSpontaneousKeyframes checks that a game-like scene is not cut into
 // keyframes by libvpx's scene detection over a few seconds.
 func TestNoSpontaneousKeyframes(t *testing.T) {
+	t.Parallel()
 	frames, err := mediatest.GameFrames(256, 240, 60)
 	if err != nil {
 		t.Fatal(err)
@@ -141,11 +144,13 @@ func (e sizer) EncodeSize(img *yuv.I420) (int, bool, error) {
 }
 
 func TestSetBitrate(t *testing.T) {
+	t.Parallel()
 	e := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 3000})
 	mediatest.CheckSetBitrate(t, sizer{e}, ErrInvalidConfig, maxBitrateKbps)
 }
 
 func TestEncoderConfigErrors(t *testing.T) {
+	t.Parallel()
 	valid := EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000}
 	tests := []struct {
 		name   string
@@ -188,6 +193,7 @@ func TestEncoderConfigErrors(t *testing.T) {
 func nan() float64 { var zero float64; return zero / zero }
 
 func TestEncodeErrors(t *testing.T) {
+	t.Parallel()
 	e := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000})
 	wrong, _ := yuv.NewI420(240, 160)
 	if _, err := e.Encode(wrong, false); !errors.Is(err, ErrSizeMismatch) {
@@ -197,6 +203,7 @@ func TestEncodeErrors(t *testing.T) {
 }
 
 func TestDecodeErrors(t *testing.T) {
+	t.Parallel()
 	frames, _ := mediatest.GameFrames(64, 48, 2)
 	e := newEncoder(t, EncoderConfig{Width: 64, Height: 48, FrameRate: 60, BitrateKbps: 300})
 	key, _ := e.Encode(frames[0], false)
@@ -354,6 +361,7 @@ func benchmarkEncode(b *testing.B, w, h, cpu int) {
 // TestCloseWhileEncoding checks that Close from another goroutine is safe:
 // each Encode either finishes or reports ErrClosed.
 func TestCloseWhileEncoding(t *testing.T) {
+	t.Parallel()
 	frames, err := mediatest.GameFrames(64, 48, 8)
 	if err != nil {
 		t.Fatal(err)
@@ -362,18 +370,25 @@ func TestCloseWhileEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	done := make(chan error)
+	// Close comes once both goroutines have been through Encode, so that
+	// it meets them encoding, not yet to start.
+	encoding, done := make(chan struct{}, 2), make(chan error, 2)
 	for g := range 2 {
 		go func() {
 			for i := 0; ; i++ {
-				if _, err := e.Encode(frames[(i+g)%len(frames)], false); err != nil {
+				_, err := e.Encode(frames[(i+g)%len(frames)], false)
+				if i == 0 {
+					encoding <- struct{}{}
+				}
+				if err != nil {
 					done <- err
 					return
 				}
 			}
 		}()
 	}
-	time.Sleep(20 * time.Millisecond)
+	<-encoding
+	<-encoding
 	e.Close()
 	for range 2 {
 		if err := <-done; !errors.Is(err, ErrClosed) {

@@ -60,6 +60,7 @@ func frame(f PixelFormat, w, h, stride, split int, left, right rgb) (src []byte,
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	// Limited-range BT.601 loses a little precision each way.
 	const tolerance = 6
 	formats := []PixelFormat{XRGB8888, RGB565, RGB1555}
@@ -115,6 +116,7 @@ func TestRoundTrip(t *testing.T) {
 // TestLimitedRange checks the colour matrix, not just that the round trip
 // is symmetric: white and black must land on BT.601 studio levels.
 func TestLimitedRange(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		c       rgb
 		y, u, v int
@@ -136,6 +138,7 @@ func TestLimitedRange(t *testing.T) {
 }
 
 func TestConvertErrors(t *testing.T) {
+	t.Parallel()
 	img, err := NewI420(16, 8)
 	if err != nil {
 		t.Fatal(err)
@@ -176,6 +179,7 @@ func TestConvertErrors(t *testing.T) {
 }
 
 func TestToRGBAShort(t *testing.T) {
+	t.Parallel()
 	img, _ := NewI420(3, 3)
 	if err := img.ToRGBA(make([]byte, 35)); !errors.Is(err, ErrShortBuffer) {
 		t.Errorf("ToRGBA = %v, want ErrShortBuffer", err)
@@ -186,6 +190,7 @@ func TestToRGBAShort(t *testing.T) {
 }
 
 func TestNewI420(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		w, h int
 		ok   bool
@@ -215,6 +220,7 @@ func TestNewI420(t *testing.T) {
 }
 
 func TestPixelFormat(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		f    PixelFormat
 		bpp  int

@@ -1,5 +1,7 @@
 // Package runnertest lets a test binary act as the runner, as `telecart
-// runner` does in production, so tests start real runner processes.
+// runner` does in production, so tests start real runner processes. Such
+// a test skips with -short (the fast tier): the core it needs comes from
+// fixturetest.Core, which skips then.
 package runnertest
 
 import (

@@ -33,6 +33,7 @@ func sampleMessages() []Message {
 }
 
 func TestRoundTrip(t *testing.T) {
+	t.Parallel()
 	var stream bytes.Buffer
 	w := NewWriter(&stream)
 	msgs := sampleMessages()
@@ -81,6 +82,7 @@ func frame(t Type, payload []byte) []byte {
 }
 
 func TestReadErrors(t *testing.T) {
+	t.Parallel()
 	tests := []struct {
 		name   string
 		stream []byte
@@ -111,6 +113,7 @@ func TestReadErrors(t *testing.T) {
 }
 
 func TestWriteTooLarge(t *testing.T) {
+	t.Parallel()
 	err := NewWriter(io.Discard).Write(Video{Data: make([]byte, MaxFrame)})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("got %v, want ErrTooLarge", err)
@@ -118,6 +121,7 @@ func TestWriteTooLarge(t *testing.T) {
 }
 
 func TestReplyErrorTruncated(t *testing.T) {
+	t.Parallel()
 	var buf bytes.Buffer
 	long := strings.Repeat("e", 70000)
 	if err := NewWriter(&buf).Send(Reply{ID: 1, Error: long}); err != nil {
