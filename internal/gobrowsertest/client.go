@@ -201,28 +201,35 @@ func (c *Client) WaitColour(t testing.TB, dec *vpx.Decoder, p image.Point, want 
 	}
 }
 
-// Watch decodes the frames of the next d and returns the colours seen at
-// p, after decoding every frame queued before: they predate the call.
-func (c *Client) Watch(t testing.TB, dec *vpx.Decoder, p image.Point, d time.Duration) []color.RGBA {
+// WatchUntil decodes received frames until the picture at until shows
+// want, and returns the colours seen at watch in every frame up to and
+// including that one: what a test checks did not happen before an event
+// that comes after it.
+func (c *Client) WatchUntil(t testing.TB, dec *vpx.Decoder, until image.Point, want color.RGBA, watch image.Point) []color.RGBA {
 	t.Helper()
-	for drained := false; !drained; {
-		select {
-		case f := <-c.Frames:
-			Colour(t, dec, f, p)
-		default:
-			drained = true
-		}
-	}
+	timeout := time.After(waittest.Limit)
 	var seen []color.RGBA
-	end := time.After(d)
 	for {
 		select {
 		case f := <-c.Frames:
-			if got, ok := Colour(t, dec, f, p); ok {
-				seen = append(seen, got)
+			img, err := dec.Decode(f)
+			if err != nil {
+				continue
 			}
-		case <-end:
-			return seen
+			rgba := make([]byte, 4*img.Width*img.Height)
+			if err := img.ToRGBA(rgba); err != nil {
+				t.Fatal(err)
+			}
+			at := func(p image.Point) color.RGBA {
+				i := 4 * (p.Y*img.Width + p.X)
+				return color.RGBA{rgba[i], rgba[i+1], rgba[i+2], 255}
+			}
+			seen = append(seen, at(watch))
+			if Near(at(until), want) {
+				return seen
+			}
+		case <-timeout:
+			t.Fatalf("picture at %v not %v after %v", until, want, waittest.Limit)
 		}
 	}
 }
