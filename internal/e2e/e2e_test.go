@@ -309,21 +309,21 @@ func playInBrowser(t *testing.T, codec string) {
 	}
 	waitColour(t, p, testrom.FillColor())
 
-	// Frames are decoded at the game's rate, over two seconds: a
-	// measurement, not a wait.
+	// Frames keep being decoded, and sound arrives. Their rate is the
+	// benchmarks' to measure (BENCHMARKS.md): a busy machine slows it.
 	before, start := stats(t, p)["video"], time.Now()
-	time.Sleep(2 * time.Second)
-	after := stats(t, p)
+	var after map[string]rtpStats
+	waittest.Eventually(t, "two seconds of the game's frames decoded", func() error {
+		after = stats(t, p)
+		if n := after["video"].Frames - before.Frames; n < 120 || after["audio"].Packets == 0 {
+			return fmt.Errorf("%d frames decoded, %d audio packets", n, after["audio"].Packets)
+		}
+		return nil
+	})
 	fps := float64(after["video"].Frames-before.Frames) / time.Since(start).Seconds()
 	t.Logf("%s: %.1f frames decoded per second; %d audio packets", after["video"].Codec, fps, after["audio"].Packets)
 	if want := "video/" + map[string]string{"vp8": "VP8", "h264": "H264"}[codec]; after["video"].Codec != want {
 		t.Errorf("video codec %q, want %q", after["video"].Codec, want)
-	}
-	if fps < 55 {
-		t.Errorf("%.1f frames decoded per second, want 55 or more", fps)
-	}
-	if after["audio"].Packets == 0 {
-		t.Error("no audio packets arrived")
 	}
 
 	// Keys turn the picture the button's colour, and back.
