@@ -149,6 +149,7 @@ mountContinue(store, { desktop, actions: { accept: continuing.accept, dismiss: c
 mountToast(store);
 
 store.subscribe((st, prev) => {
+  if (st.phase !== prev.phase) console.debug('telecart: state', prev.phase, '→', st.phase);
   if (st.help && !prev.help) releaseInput();
 });
 screen.addEventListener('frame', () => app.stream.frame());
