@@ -520,10 +520,14 @@ func TestFailuresShown(t *testing.T) {
 	}
 	waitState(t, first, "ended", "retry-btn")
 
-	// A ROM the core refuses: the game could not start.
+	// A ROM the core refuses: the game could not start. The room that
+	// crashed leaves the live rooms a moment after its player heard, and
+	// the games under them move up: the click waits for the list to settle.
 	if err := second.Click("#back-btn"); err != nil {
 		t.Fatal(err)
 	}
+	waitJS(t, second, `window.telecart.state === 'list' && document.getElementById('live').hidden`, 10*time.Second,
+		"the list did not settle without live rooms")
 	startGame(t, second, "nes:Broken.nes")
 	waitState(t, second, "failed", "back-btn")
 }

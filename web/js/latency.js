@@ -1,7 +1,7 @@
 // The round trip from this browser to a worker: a few requests to its ping
 // URL, one after another, the best kept. It measures and reports; which
-// workers to measure, when, and what to tell the server is session.js's
-// job.
+// workers to measure, when, and what to tell the server is
+// flow/servers.js's job.
 //
 // The best rather than the mean: the first request pays for the
 // connection (DNS, TCP, perhaps TLS), and a busy moment on this device

@@ -1,77 +1,166 @@
-// Wiring: builds the modules, connects their events, installs the few
-// page-wide shortcuts, and exposes the read-only test hook. Behaviour lives
-// in the modules; this file only says who talks to whom.
+// Wiring: the store, the devices, the flows and the views, who talks to
+// whom, the few page-wide shortcuts, and the read-only test hook.
+// Behaviour lives in the modules; this file only connects them.
 
+import { createStore } from './store.js';
 import { Pad, Keyboard, Gamepads } from './input.js';
 import { Screen } from './screen.js';
 import { TouchPad } from './touchpad.js';
-import { UI } from './ui.js';
-import { Session } from './session.js';
+import { loadPrefs, savePref } from './prefs.js';
+import { cleanNick, validListings } from './model/room.js';
+import { newPlayerId, validPlayer } from './model/saves.js';
+import { ownSlot, watching } from './model/session.js';
+import { initialState } from './model/state.js';
+import { debugFromSearch, validWorkers, zoneFromSearch } from './model/workers.js';
+import { createAddress } from './flow/address.js';
+import { createConnection } from './flow/connection.js';
+import { createContinuing } from './flow/continuing.js';
+import { createFailures } from './flow/failures.js';
+import { createGame } from './flow/game.js';
+import { createOptions } from './flow/options.js';
+import { createPlayerCode } from './flow/playercode.js';
+import { createReconnect } from './flow/reconnect.js';
+import { createSaving } from './flow/saving.js';
+import { createSeat } from './flow/seat.js';
+import { createServers } from './flow/servers.js';
+import { createStream } from './flow/stream.js';
+import { createTransfers } from './flow/transfers.js';
+import { mountContinue } from './view/continue.js';
+import { mountGameList } from './view/gamelist.js';
+import { mountHelp } from './view/help.js';
+import { mountLiveRooms } from './view/liverooms.js';
+import { mountOptions } from './view/options.js';
+import { mountPlayerCode } from './view/playercode.js';
+import { mountPlayers } from './view/players.js';
+import { mountSaves } from './view/saves.js';
+import { mountScreens } from './view/screens.js';
+import { mountServers } from './view/servers.js';
+import { mountStage } from './view/stage.js';
+import { mountToast } from './view/toast.js';
+import { mountTopBar } from './view/topbar.js';
 
 const $ = (id) => document.getElementById(id);
+
+// "Not a touch screen" rather than "has a mouse": a kiosk or a headless
+// browser has no pointer at all and still types.
+const desktop = !matchMedia('(pointer: coarse)').matches;
+
+const prefs = loadPrefs();
+// Whose saves these are: made on the first visit and kept from then on.
+let player = prefs.player;
+if (!validPlayer(player)) {
+  player = newPlayerId();
+  savePref('player', player);
+}
 
 const pad = new Pad();
 const screen = new Screen({ player: $('player'), stage: $('stage'), video: $('video') });
 const touchpad = new TouchPad($('touchpad'), pad);
+const store = createStore(initialState({
+  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd },
+  player,
+  zone: zoneFromSearch(location.search),
+  debug: debugFromSearch(location.search),
+  touch: !desktop,
+  smooth: screen.smooth,
+  fullscreenSupported: screen.fullscreenSupported,
+}));
 
-// session and ui refer to each other through these callbacks; both exist
-// before any callback can run (they all wait for user or network events).
-let session = null;
-let ui = null;
+/** True while a text field has the keys: they are typing, not playing. */
+function typing() {
+  const a = document.activeElement;
+  return a instanceof HTMLInputElement && a.type === 'text' && !a.readOnly;
+}
 
 // Keys drive the game while it plays, except when they are typing a name.
-const keyboard = new Keyboard(pad, () => session.state === 'playing' && !ui.helpOpen && !ui.typing);
-const gamepads = new Gamepads(pad, () => session.gamepadUsed());
+// They go to the pad and out on the input channel from the key's own
+// event handler: never through the store, which would only add latency.
+const keyboard = new Keyboard(pad, () => store.get().phase === 'playing' && !store.get().help && !typing());
+// A gamepad button was pressed: the touch pad is in the way now.
+const gamepads = new Gamepads(pad, () => store.update((st) => (st.touch && !st.padHidden ? { ...st, padHidden: true } : st)));
 
-ui = new UI({
-  start: (game) => session.startGame(game),
-  join: (room) => session.joinRoom(room, { game: session.liveRooms.find((r) => r.id === room)?.game }),
-  retry: () => session.retry(),
-  back: () => session.back(),
-  reload: () => location.reload(),
-  cancel: () => session.quit(),
-  quit: () => session.quit(),
-  fullscreen: () => screen.toggleFullscreen(),
-  smooth: () => {
-    screen.smooth = !screen.smooth;
-    ui.setSmooth(screen.smooth);
+/** Focus lost, page hidden, help opened: nothing may stay pressed. */
+function releaseInput() {
+  keyboard.clear();
+  touchpad.release();
+  gamepads.reset();
+  pad.releaseAll();
+}
+
+const app = { store, pad, keyboard, gamepads, touchpad, screen };
+app.connection = createConnection(app, {
+  greeted: (fresh, data) => {
+    app.servers.listed(validWorkers(data.workers), fresh);
+    app.reconnect.greeted(fresh);
+    app.game.greeted();
   },
-  unlockAudio: () => screen.unlockAudio(),
-  helpChanged: (open) => {
-    if (open) session.releaseInput();
-  },
-  seat: (slot) => session.seat(slot),
-  nick: (text) => session.setNick(text),
-  option: (name, on) => session.setOption(name, on),
-  share: () => session.share(),
-  save: (slot) => session.save(slot),
-  load: (slot) => session.load(slot),
-  download: (slot) => session.download(slot),
-  upload: (slot, file) => session.upload(slot, file),
-  continueGame: () => session.continueGame(),
-  dismissContinue: () => session.dismissContinue(),
-  copyPlayer: () => session.copyPlayer(),
-  importPlayer: (text) => session.importPlayer(text),
-  pickWorker: (id) => session.pickWorker(id),
-  zone: (zone) => session.setZone(zone),
-  remeasure: () => session.remeasure(),
+  // The public rooms anyone can join, for the list page.
+  rooms: (data) => store.update({ liveRooms: validListings(data.rooms, performance.now()) }),
+  started: (data) => app.game.started(data),
+  room: (data) => app.seat.received(data),
+  refused: (data) => app.saving.refused(data),
+  saves: (data) => app.saving.received(data),
+  loaded: (data) => app.saving.loaded(data),
+  offer: (data) => app.stream.offer(data),
+  candidate: (data) => app.stream.candidate(data),
+  ended: (data) => app.failures.ended(data),
+  error: (data) => app.failures.error(data),
+  closed: () => app.reconnect.closed(),
+  outdated: () => app.failures.outdated(),
 });
+app.reconnect = createReconnect(app);
+app.address = createAddress(app);
+app.game = createGame(app);
+app.failures = createFailures(app);
+app.stream = createStream(app);
+app.seat = createSeat(app);
+app.saving = createSaving(app);
+app.continuing = createContinuing(app);
+app.transfers = createTransfers(app);
+app.servers = createServers(app);
+app.options = createOptions(app);
+app.playerCode = createPlayerCode(app);
 
-session = new Session({ ui, screen, pad, keyboard, gamepads, touchpad });
-ui.setOptions(session.prefs);
-ui.setPlayer(session.player);
+const { game, saving, transfers, continuing, options } = app;
+mountScreens(store, {
+  desktop,
+  actions: { retry: game.retry, back: game.back, reload: () => location.reload(), cancel: game.quit },
+});
+mountGameList(store, { desktop, actions: { start: game.startGame } });
+mountLiveRooms(store, { actions: { join: (id, listed) => game.joinRoom(id, { game: listed?.game }) } });
+mountOptions(store, { actions: { nick: options.setNick, option: options.setOption, zone: app.address.setZone } });
+mountPlayerCode(store, { actions: { take: app.playerCode.take } });
+mountServers(store, { actions: { pick: app.servers.pick, remeasure: app.servers.remeasure } });
+mountHelp(store);
+const topbar = mountTopBar(store, {
+  actions: {
+    quit: game.quit,
+    fullscreen: () => screen.toggleFullscreen(),
+    smooth: () => {
+      screen.smooth = !screen.smooth;
+      store.update({ smooth: screen.smooth });
+    },
+  },
+});
+mountStage(store, { desktop, touchpad, screen, actions: { unlockAudio: () => screen.unlockAudio(), dismissContinue: continuing.dismiss } });
+mountPlayers(store, { actions: { seat: app.seat.seat } });
+mountSaves(store, { actions: { save: saving.save, load: saving.load, download: transfers.download, upload: transfers.upload } });
+mountContinue(store, { desktop, actions: { accept: continuing.accept, dismiss: continuing.dismiss } });
+mountToast(store);
 
-screen.addEventListener('frame', () => session.onFrame());
-screen.addEventListener('presented', (e) => session.onPresented(e.detail));
-screen.addEventListener('sound', (e) => ui.setSoundBlocked(e.detail));
-screen.addEventListener('fullscreen', (e) => ui.setFullscreen(e.detail, screen.fullscreenSupported));
-ui.setFullscreen(false, screen.fullscreenSupported);
-ui.setSmooth(screen.smooth);
+store.subscribe((st, prev) => {
+  if (st.phase !== prev.phase) console.debug('telecart: state', prev.phase, '→', st.phase);
+  if (st.help && !prev.help) releaseInput();
+});
+screen.addEventListener('frame', () => app.stream.frame());
+screen.addEventListener('presented', (e) => app.stream.presented(e.detail));
+screen.addEventListener('sound', (e) => store.update({ soundBlocked: e.detail }));
+screen.addEventListener('fullscreen', (e) => store.update({ fullscreen: e.detail }));
 
 // Nothing may stay pressed while the page cannot hear the key going up.
-addEventListener('blur', () => session.releaseInput());
+addEventListener('blur', releaseInput);
 document.addEventListener('visibilitychange', () => {
-  if (document.hidden) session.releaseInput();
+  if (document.hidden) releaseInput();
 });
 
 // Shortcuts. Escape needs nothing here: the help dialog closes itself on it,
@@ -80,15 +169,16 @@ addEventListener('keydown', (e) => {
   if (e.ctrlKey || e.metaKey || e.altKey || e.defaultPrevented) return;
   if (e.key === 'F1') {
     e.preventDefault(); // the browser's own help
-    ui.openHelp();
+    store.update({ help: true });
     return;
   }
-  if (session.state !== 'playing' || ui.helpOpen || ui.typing) return;
+  const st = store.get();
+  if (st.phase !== 'playing' || st.help || typing()) return;
   // A spectator's keys move nothing: show where to take a controller.
-  if (session.watching) ui.showBar();
+  if (watching(st.session)) topbar.showBar();
   if (e.key === '?') {
     e.preventDefault();
-    ui.openHelp();
+    store.update({ help: true });
   } else if (e.code === 'KeyF' && !e.repeat) {
     e.preventDefault();
     screen.toggleFullscreen();
@@ -96,8 +186,8 @@ addEventListener('keydown', (e) => {
     // RetroArch's keys for the quick slot; a held key acts once.
     e.preventDefault();
     if (e.repeat) return;
-    if (e.key === 'F2') session.quickSave();
-    else session.quickLoad();
+    if (e.key === 'F2') saving.quickSave();
+    else saving.quickLoad();
   }
 });
 
@@ -107,23 +197,25 @@ addEventListener('keydown', (e) => {
 // id saves belong to; saves the current game's, newest first ([] until
 // the server lists them, and outside a game). workers is hello's list of
 // game servers; latency the round trips last reported to the coordinator,
-// by worker id in ms (null until a report went).
+// by worker id in ms (null until a report went). seq and lastInputSentAt
+// are the pad's own: input never waits for the store.
+const session = () => store.get().session;
 Object.defineProperty(window, 'telecart', {
   enumerable: true,
   value: Object.freeze({
-    get state() { return session.state; },
+    get state() { return store.get().phase; },
     get lastInputSentAt() { return pad.lastSentAt; },
     get seq() { return pad.seq; },
-    get room() { return session.current?.room ?? null; },
-    get slot() { return session.slot; },
-    get members() { return (session.current?.state?.members ?? []).map((m) => ({ ...m })); },
-    get connectedAt() { return session.current?.connectedAt ?? null; },
-    get firstFrameAt() { return session.current?.firstFrameAt ?? null; },
-    get player() { return session.player; },
-    get saves() { return (session.current?.saves ?? []).map((x) => ({ ...x })); },
-    get workers() { return session.workers.map((w) => ({ ...w })); },
-    get latency() { return session.reported ? { ...session.reported } : null; },
+    get room() { return session()?.roomId ?? null; },
+    get slot() { return ownSlot(session()); },
+    get members() { return (session()?.roomState?.members ?? []).map((m) => ({ ...m })); },
+    get connectedAt() { return session()?.connectedAt ?? null; },
+    get firstFrameAt() { return session()?.firstFrameAt ?? null; },
+    get player() { return store.get().player; },
+    get saves() { return (session()?.saves ?? []).map((x) => ({ ...x })); },
+    get workers() { return store.get().workers.map((w) => ({ ...w })); },
+    get latency() { const r = store.get().reported; return r ? { ...r } : null; },
   }),
 });
 
-session.run();
+game.boot();

@@ -1,9 +1,9 @@
 // The two links to the server: the signalling WebSocket (/ws, JSON
 // envelopes) and the RTCPeerConnection the game streams over. They report
-// what happens and decide nothing: what the app shows in response is
-// session.js's job, so these stay small enough to reason about.
+// what happens and decide nothing: what the app does in response is the
+// flows' job (flow/), so these stay small enough to reason about.
 
-export const PROTOCOL_VERSION = 1;
+import { PROTOCOL_VERSION } from './model/envelope.js';
 
 /** The signalling socket. Events: "open", "message" (detail: envelope), "close". */
 export class Signal extends EventTarget {

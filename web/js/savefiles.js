@@ -1,5 +1,5 @@
-// Save files: a save taken off the server as a file, or a file put back
-// into a slot. They travel on the game's own "saves" data channel, not the
+// Save files: a save taken off the server as a file (and handed to the
+// browser to keep), or a file put back into a slot. They travel on the game's own "saves" data channel, not the
 // signalling socket: a file can be megabytes, and the coordinator has no
 // business relaying them.
 //
@@ -14,7 +14,7 @@
 //   worker → page  {"op":"uploaded","slot":N}
 //   worker → page  {"op":"error","message":"…"}, for a refusal
 
-import { loadable, savable } from './saves.js';
+import { loadable, savable } from './model/saves.js';
 
 /** The largest save file there is; the server refuses bigger ones too. */
 export const MAX_SAVE_FILE = 32 << 20;
@@ -25,6 +25,10 @@ const CHUNK = 16 << 10; // the most every browser and the worker take in one mes
 const HIGH_WATER = 1 << 20;
 const LOW_WATER = 256 << 10;
 const SILENCE_MS = 15_000; // no news of a transfer this long: given up on
+
+// A downloaded file's object URL outlives the click: some browsers read it
+// only after, and revoking it at once can cancel the download.
+const FILE_URL_MS = 30_000;
 
 const BUSY = 'Another save file is on its way; wait for it.';
 const INTERRUPTED = 'The transfer was interrupted.';
@@ -225,4 +229,14 @@ export class SaveFiles {
   complete(op) {
     if (op.received === op.size) this.finish(op, null, new Blob(op.parts, { type: 'application/octet-stream' }));
   }
+}
+
+/** Hands a file to the browser to keep, as a download named name. */
+export function keepFile(blob, name) {
+  const url = URL.createObjectURL(blob);
+  const a = Object.assign(document.createElement('a'), { href: url, download: name, hidden: true });
+  document.body.append(a); // Firefox follows only a link in the document
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), FILE_URL_MS);
 }

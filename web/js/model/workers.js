@@ -1,8 +1,8 @@
 // Workers as the page understands them: hello's list of candidate game
 // servers checked into plain objects, their zones, the zone the address
-// asks for, and the words for a measured round trip. Pure functions, no DOM
-// and no network, so session.js (which decides) and ui.js (which draws)
-// read a worker the same way.
+// asks for, what to measure and to report, and the words for a measured
+// round trip. Pure functions, no DOM and no network, so the flows (which
+// decide) and the views (which draw) read a worker the same way.
 //
 // The zone lives in the address (?zone=eu), not in storage: a link with a
 // zone is how a region is asked for, and the app keeps the query as it
@@ -106,9 +106,9 @@ export function full(w) {
 }
 
 /**
- * What to say of a worker's round trip, for a worker as session.js draws
- * it ({ ping, measuring, rtt }: rtt in ms, null out of reach, undefined
- * not measured yet).
+ * What to say of a worker's round trip, for a row of serverRows ({ ping,
+ * measuring, rtt }: rtt in ms, null out of reach, undefined not measured
+ * yet).
  */
 export function rttLabel(w) {
   if (w.measuring) return 'measuring…';
@@ -125,4 +125,56 @@ export function fastest(workers) {
     if (typeof w.rtt === 'number' && (best === null || w.rtt < best.rtt)) best = w;
   }
   return best ? best.id : '';
+}
+
+// What the page measured of the workers is a Map by id of { ping, ms }:
+// the best round trip to that ping URL, ms null when it went unanswered.
+// A figure counts only for the URL it was taken from: a worker back with
+// another one is measured again.
+
+/** True when workers lists one with a ping URL that before did not: a worker came, or moved. */
+export function newcomers(before, workers) {
+  const known = new Set(before.map((w) => `${w.id} ${w.ping}`));
+  return workers.some((w) => w.ping && !known.has(`${w.id} ${w.ping}`));
+}
+
+/** The round trips still worth keeping: those of workers still listed. */
+export function keptRtt(rtt, workers) {
+  const ids = new Set(workers.map((w) => w.id));
+  return new Map([...rtt].filter(([id]) => ids.has(id)));
+}
+
+/**
+ * The workers to time now: those not measured yet or out of reach last
+ * time (every one with all), never one whose measurement is on its way,
+ * never one without a ping URL.
+ */
+export function toMeasure(workers, rtt, measuring, all = false) {
+  return workers.filter((w) => {
+    if (!w.ping || measuring.includes(w.id)) return false;
+    const had = rtt.get(w.id);
+    return all || had?.ping !== w.ping || had.ms === null;
+  });
+}
+
+/**
+ * The latency report for the coordinator: the round trip to every listed
+ * worker measured at its current URL, by id. The unreachable are left
+ * out: unmeasured, they come after every measured one.
+ */
+export function latencyReport(workers, rtt) {
+  const report = {};
+  for (const w of workers) {
+    const m = rtt.get(w.id);
+    if (m && m.ping === w.ping && m.ms !== null) report[w.id] = m.ms;
+  }
+  return report;
+}
+
+/** The servers panel's rows: each worker with measuring (bool) and rtt (ms, null out of reach, undefined not measured). */
+export function serverRows(workers, rtt, measuring) {
+  return workers.map((w) => {
+    const m = rtt.get(w.id);
+    return { ...w, measuring: measuring.includes(w.id), rtt: m && m.ping === w.ping ? m.ms : undefined };
+  });
 }

@@ -1,7 +1,7 @@
 // Rooms as the page understands them: their links, the server's room
 // states and live listings checked into plain objects, who holds which
 // player slot, and the words for all of it. Pure functions, no DOM and no
-// network, so session.js (which decides) and ui.js (which draws) read a
+// network, so the flows (which decide) and the views (which draw) read a
 // room the same way.
 
 /** Player slots a room has; slot 0 means watching. */
@@ -30,9 +30,9 @@ export function roomPath(id) {
   return `/r/${encodeURIComponent(id)}`;
 }
 
-/** The link to share: absolute, so it works pasted anywhere. */
-export function roomLink(id) {
-  return new URL(roomPath(id), location.origin).href;
+/** The link to share: absolute (origin is the page's), so it works pasted anywhere. */
+export function roomLink(id, origin) {
+  return new URL(roomPath(id), origin).href;
 }
 
 /**
@@ -155,22 +155,6 @@ export function roleLabel(slot) {
 export function memberName(m) {
   if (m.nick) return m.nick;
   return m.slot > 0 ? `Player ${m.slot}` : 'Guest';
-}
-
-/**
- * Copies text to the clipboard. False when the browser has no clipboard
- * here (plain http from another machine) or refuses: the caller then shows
- * the text to copy by hand.
- */
-export async function copyText(text) {
-  if (!navigator.clipboard?.writeText) return false;
-  try {
-    await navigator.clipboard.writeText(text);
-    return true;
-  } catch (err) {
-    console.info('telecart: clipboard refused', err?.name || err);
-    return false;
-  }
 }
 
 /** The names on one slot: "Alice", "Alice, Bob and 2 guests", or "Player 2" for one nameless holder. */

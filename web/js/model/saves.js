@@ -1,7 +1,7 @@
 // Saves as the page understands them: the player id they belong to, the
 // server's list of a game's saves checked into plain objects, and the words
 // for them ("Slot 2", "3 min ago"). Pure functions, no DOM and no network,
-// so session.js (which decides) and ui.js (which draws) read a save the
+// so the flows (which decide) and the views (which draw) read a save the
 // same way.
 //
 // The player id is the only thing that says whose saves are whose: there

@@ -1,0 +1,165 @@
+// The game's stream: the session's peer connection, from the worker's
+// offer to its first picture. The worker offers (video, audio, and the
+// "input" and "saves" data channels) as soon as the session starts, while
+// its game boots; the page answers at once, even before "started", so
+// neither waits for the other. Candidates that come before the offer wait
+// for it.
+
+import { Peer } from '../network.js';
+import { updateSession } from '../model/session.js';
+
+const DISCONNECTED_MS = 10_000; // ICE "disconnected" this long counts as lost
+const LOST = 'The connection to the game was interrupted.';
+
+export function createStream(app) {
+  const { store, pad, screen } = app;
+  // The current session's: its peer connection, input channel, the
+  // candidates that came while it had no peer, and the wait on a
+  // disconnected ICE.
+  let peer = null;
+  let channel = null;
+  let candidates = [];
+  let unstableTimer = 0;
+
+  const current = (ref) => store.get().session?.ref === ref;
+  const patch = (ref, change) => store.update((st) => updateSession(st, ref, change));
+
+  /** A peer connection for session ref, ready before its offer comes. */
+  function prepare(ref) {
+    peer = makePeer(ref);
+  }
+
+  function makePeer(ref) {
+    return new Peer(store.get().iceServers, {
+      onTrack: (e) => {
+        if (current(ref)) screen.addTrack(e.track);
+      },
+      onInputChannel: (ch) => {
+        if (!current(ref)) return;
+        channel = ch;
+        pad.attach(ch);
+        const open = () => {
+          patch(ref, { channelOpen: true });
+          app.game.playing(ref);
+        };
+        if (ch.readyState === 'open') open();
+        else ch.addEventListener('open', open);
+        // The server closing its side closes the channel at once, long
+        // before ICE would notice the silence.
+        ch.addEventListener('close', () => {
+          if (channel === ch && store.get().session?.channelOpen) app.failures.lose(ref, LOST);
+        });
+      },
+      // Save files to and from this device: see transfers.js.
+      onSavesChannel: (ch) => {
+        if (current(ref)) app.transfers.attach(ch);
+      },
+      onState: (state) => peerState(ref, state),
+      onCandidate: (c) => {
+        if (current(ref)) app.connection.send('candidate', c, ref);
+      },
+    });
+  }
+
+  /** "offer": answered at once. */
+  function offer(data) {
+    const s = store.get().session;
+    console.debug('telecart: offer');
+    if (!s) {
+      console.info('telecart: ignoring an offer outside a session');
+      return undefined;
+    }
+    if (typeof data.sdp !== 'string' || !data.sdp) {
+      console.warn('telecart: ignoring an offer without SDP');
+      return undefined;
+    }
+    return answer(s.ref, data.sdp);
+  }
+
+  async function answer(ref, sdp) {
+    if (!peer) peer = makePeer(ref);
+    const p = peer;
+    const early = candidates;
+    candidates = [];
+    for (const c of early) await p.addCandidate(c); // kept by the peer until the offer is in
+    let sdpAnswer;
+    try {
+      sdpAnswer = await p.answer(sdp);
+    } catch (err) {
+      if (!current(ref) || peer !== p) return;
+      console.error('telecart: the offer could not be answered', err);
+      app.failures.fail(ref, 'failed', {
+        text: 'This browser could not accept the game’s stream.',
+        detail: err?.message || String(err),
+      });
+      return;
+    }
+    if (!current(ref) || peer !== p) return;
+    app.connection.send('answer', { sdp: sdpAnswer }, ref);
+  }
+
+  /** "candidate": the worker's, added (or kept until there is a peer). */
+  function candidate(data) {
+    if (!store.get().session) return undefined;
+    if (!peer) {
+      candidates.push(data);
+      return undefined;
+    }
+    return peer.addCandidate(data);
+  }
+
+  function peerState(ref, state) {
+    const s = store.get().session;
+    if (s?.ref !== ref) return;
+    console.debug('telecart: connection', state);
+    if (state === 'connected' && s.connectedAt === null) patch(ref, { connectedAt: performance.now() });
+    clearTimeout(unstableTimer);
+    if (state === 'connected') patch(ref, { unstable: false });
+    else if (state === 'disconnected') {
+      // ICE may still recover; the browser would wait some 30 s more before
+      // "failed", far longer than anyone watches a frozen game.
+      patch(ref, { unstable: store.get().phase === 'playing' });
+      unstableTimer = setTimeout(() => app.failures.lose(ref, LOST), DISCONNECTED_MS);
+    } else if (state === 'failed' || state === 'closed') app.failures.lose(ref, LOST);
+  }
+
+  /** The screen's first picture of the stream. */
+  function frame() {
+    const s = store.get().session;
+    if (!s) return;
+    patch(s.ref, { frame: true });
+    app.game.playing(s.ref);
+  }
+
+  /** When the first picture was presented, for the test hook. */
+  function presented(at) {
+    const s = store.get().session;
+    if (s && s.firstFrameAt === null) patch(s.ref, { firstFrameAt: at });
+  }
+
+  /** True while the peer connection is connected: the game plays without the signalling. */
+  function connected() {
+    return peer?.pc.connectionState === 'connected';
+  }
+
+  /** Lets the peer connection go, at the session's end. */
+  function close() {
+    clearTimeout(unstableTimer);
+    peer?.close();
+    peer = null;
+    channel = null;
+    candidates = [];
+  }
+
+  /** A second "started": negotiation begins again, from a new offer. */
+  function reset() {
+    const s = store.get().session;
+    close();
+    patch(s.ref, { channelOpen: false, frame: false });
+    app.transfers.close();
+    pad.detach();
+    screen.detach();
+  }
+
+  return { prepare, offer, candidate, frame, presented, connected, close, reset };
+}

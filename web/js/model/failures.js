@@ -1,0 +1,133 @@
+// Each failure the player can meet, in words a player understands, and
+// which one an "error" from the server is. Pure functions.
+//
+// Retry means "try the same thing again"; what that is, flow/game.js
+// decides from the state's last.
+
+import { validGame } from './room.js';
+
+const MESSAGES = {
+  unreachable: {
+    icon: 'i-unplugged',
+    title: 'Can’t reach the server',
+    text: 'Telecart isn’t answering. Check your internet connection; this page keeps trying.',
+    retry: 'Retry',
+  },
+  lost: {
+    icon: 'i-unplugged',
+    title: 'Connection lost',
+    text: 'The connection to the game was interrupted.',
+    retry: 'Retry',
+    back: true,
+  },
+  busy: {
+    icon: 'i-busy',
+    title: 'All servers are busy',
+    text: 'Every game server is in use right now. Try again in a minute.',
+    retry: 'Retry',
+    back: true,
+  },
+  failed: {
+    icon: 'i-warning',
+    title: 'The game could not start',
+    text: 'Something went wrong while starting the game.',
+    retry: 'Retry',
+    back: true,
+  },
+  ended: {
+    icon: 'i-ended',
+    title: 'The game has ended',
+    text: '',
+    retry: 'Play again',
+    back: true,
+  },
+  // A link to a room that is over: the same game can start afresh.
+  'room-ended': {
+    icon: 'i-ended',
+    title: 'This room has ended',
+    text: 'Everyone has left, or the game was closed.',
+    retry: 'Start it again',
+    back: true,
+  },
+  outdated: {
+    icon: 'i-refresh',
+    title: 'This page is out of date',
+    text: 'Telecart has been updated. Reload the page to continue.',
+    reload: true,
+  },
+};
+
+/**
+ * The message a failure screen shows: { kind, icon, title, text, detail,
+ * retry (the button's words, '' for none), reload, back }. opts: text
+ * (replaces the default), detail (what the server said), title,
+ * retryLabel, retry (false hides it), back (false hides it).
+ */
+export function failure(kind, opts = {}) {
+  const m = MESSAGES[kind];
+  return {
+    kind,
+    icon: m.icon,
+    title: opts.title ?? m.title,
+    text: opts.text ?? m.text,
+    detail: opts.detail ?? '',
+    retry: !m.retry || opts.retry === false ? '' : (opts.retryLabel ?? m.retry),
+    reload: !!m.reload,
+    back: !!m.back && opts.back !== false,
+  };
+}
+
+/**
+ * What an "error" from the server does to the session s, in phase:
+ * { rejoin: true } when the worker let a resumed session go (the room is
+ * joined anew), { ignore: true } for one refused message while playing,
+ * else { phase, message } to show, with last (what Retry does next) when
+ * it changes.
+ */
+export function errorOutcome(data, s, phase) {
+  const code = typeof data.code === 'string' ? data.code : 'internal';
+  const message = typeof data.message === 'string' ? data.message.trim() : '';
+  if (code === 'no_session' && s.resumeSent) return { rejoin: true };
+  // One refused message (a candidate, say) does not end a running game.
+  if (code === 'bad_request' && phase === 'playing') return { ignore: true };
+  if (code === 'room_ended') {
+    // A link to a room that is over: offer its game afresh, when known.
+    const game = validGame(data.game) ?? (s.game?.id ? s.game : null);
+    return {
+      phase: 'ended',
+      message: failure('room-ended', game ? { retryLabel: `Play ${game.title}` } : { retry: false }),
+      last: game ? { kind: 'start', game, room: null, slot: 1 } : null,
+    };
+  }
+  if (code === 'no_worker' && s.worker) {
+    // Picked by hand: the others may well have room.
+    return {
+      phase: 'busy',
+      message: failure('busy', {
+        title: 'This server can’t take the game',
+        text: `Server “${s.worker}”, picked in Servers, has no room for it now. Pick another server, or Automatic.`,
+        detail: message,
+      }),
+    };
+  }
+  if (code === 'no_worker') return { phase: 'busy', message: failure('busy') };
+  if (code === 'game_failed') return { phase: 'failed', message: failure('failed', { detail: message }) };
+  if (code === 'unknown_game') {
+    return {
+      phase: 'failed',
+      message: failure('failed', {
+        title: 'This game is not available',
+        text: 'The server no longer has this game. Pick another one.',
+        retry: false,
+      }),
+    };
+  }
+  return {
+    phase: 'failed',
+    message: failure('failed', {
+      title: 'Something went wrong',
+      text: 'The server could not run the game.',
+      detail: message || `Error: ${code}`,
+    }),
+  };
+}

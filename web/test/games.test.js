@@ -1,0 +1,59 @@
+// The game list: filtered as the player types, sorted, one selected.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { countLabel, matchGames, selectedGame, validGames, withQuery, withSelection } from '../js/model/games.js';
+
+const games = validGames([
+  { id: 'gb:pokemon.gb', title: 'Pokémon Red', system: 'gb' },
+  { id: 'nes:zelda2.nes', title: 'Zelda 2', system: 'nes' },
+  { id: 'nes:zelda10.nes', title: 'Zelda 10', system: 'nes' },
+  { id: 'snes:mario.sfc', title: 'Super Mario World', system: 'snes' },
+  { id: 'nes:zelda2.nes', title: 'Zelda 2 again', system: 'nes' }, // the same id again
+  { title: 'No id' },
+]);
+
+const list = (query) => matchGames(games, query).map((g) => g.title);
+
+test('hello\'s games are kept once each, and only those that can be started', () => {
+  assert.equal(games.length, 4);
+});
+
+test('games are sorted by title, numbers as numbers', () => {
+  assert.deepEqual(list(''), ['Pokémon Red', 'Super Mario World', 'Zelda 2', 'Zelda 10']);
+});
+
+test('the filter ignores case and accents, and finds systems by any name', () => {
+  assert.deepEqual(list('pokemon'), ['Pokémon Red']);
+  assert.deepEqual(list('ZELDA 1'), ['Zelda 10']);
+  assert.deepEqual(list('super nintendo'), ['Super Mario World']);
+  assert.deepEqual(list('snes'), ['Super Mario World']);
+  assert.deepEqual(list('  nes  zelda '), ['Zelda 2', 'Zelda 10']);
+  assert.deepEqual(list('metroid'), []);
+});
+
+test('the selected game stays selected while it still matches', () => {
+  let st = { games, query: '', selected: '' };
+  st = withSelection(st, 3);
+  assert.equal(selectedGame(st).title, 'Zelda 10');
+  st = withQuery(st, 'zelda');
+  assert.equal(selectedGame(st).title, 'Zelda 10', 'still there');
+  st = withQuery(st, 'mario');
+  assert.equal(selectedGame(st).title, 'Super Mario World', 'gone: the first match');
+  st = withQuery(st, 'metroid');
+  assert.equal(selectedGame(st), undefined, 'nothing to start');
+});
+
+test('moving the selection stops at the ends', () => {
+  let st = { games, query: 'zelda', selected: '' };
+  st = withSelection(st, 8);
+  assert.equal(selectedGame(st).title, 'Zelda 10');
+  st = withSelection(st, -8);
+  assert.equal(selectedGame(st).title, 'Zelda 2');
+});
+
+test('the count says how many, or how many of all while filtering', () => {
+  assert.equal(countLabel({ games, query: '' }), '4 games');
+  assert.equal(countLabel({ games, query: 'zelda' }), '2 of 4');
+  assert.equal(countLabel({ games: games.slice(0, 1), query: ' ' }), '1 game');
+});
