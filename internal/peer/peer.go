@@ -164,10 +164,6 @@ func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
 	return nil
 }
 
-// LocalDescription is the offer as it stands, with every candidate
-// gathered so far.
-func (p *Peer) LocalDescription() *webrtc.SessionDescription { return p.pc.LocalDescription() }
-
 // Done is closed when the connection has failed or closed.
 func (p *Peer) Done() <-chan struct{} { return p.done }
 

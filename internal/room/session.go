@@ -60,9 +60,6 @@ func (s *Session) ID() signal.SessionID {
 	return s.id
 }
 
-// Room is the session's room.
-func (s *Session) Room() *Room { return s.room }
-
 func (s *Session) tokenIs(token string) bool {
 	return subtle.ConstantTimeCompare([]byte(s.token), []byte(token)) == 1
 }

@@ -171,9 +171,6 @@ func (r *Room) answered(seq uint32) {
 	}
 }
 
-// Crowd says whether several members may hold one slot.
-func (r *Room) Crowd() bool { return r.crowd }
-
 // Pid is the runner's process id, 0 before the game runs.
 func (r *Room) Pid() int {
 	if p := r.running(); p != nil {
