@@ -526,7 +526,7 @@ func TestFailuresShown(t *testing.T) {
 	if err := second.Click("#back-btn"); err != nil {
 		t.Fatal(err)
 	}
-	waitJS(t, second, `window.telecart.state === 'list' && document.getElementById('live').hidden`, 10*time.Second,
+	waitJS(t, second, `window.telecart.state === 'list' && document.getElementById('live').hidden`,
 		"the list did not settle without live rooms")
 	startGame(t, second, "nes:Broken.nes")
 	waitState(t, second, "failed", "back-btn")
