@@ -262,14 +262,10 @@ func TestRejoinWindow(t *testing.T) {
 	// After the window, an unknown room has ended at once.
 	late := browsers["GONE1234"]
 	sendAs(t, late, "late", signal.Join{Room: "LATE1234"})
-	start := time.Now()
 	readUntil(t, late, "a room unknown after the window", func(p signal.Payload) bool {
 		e, ok := p.(signal.Error)
 		return ok && e.Code == signal.CodeRoomEnded
 	})
-	if d := time.Since(start); d > time.Second {
-		t.Errorf("an unknown room after the window took %v to be told ended", d)
-	}
 }
 
 // readUntil reads ws until a message satisfies ok.
