@@ -261,11 +261,23 @@ func TestRejoinWindow(t *testing.T) {
 
 	// After the window, an unknown room has ended at once.
 	late := browsers["GONE1234"]
+	// At once: answered before a message sent after it, which is refused
+	// straight away (a browser's messages are taken in order).
 	sendAs(t, late, "late", signal.Join{Room: "LATE1234"})
+	if err := late.Write(context.Background(), websocket.MessageText, []byte(`{"v":1,"type":"nonsense"}`)); err != nil {
+		t.Fatal(err)
+	}
+	var first string
 	readUntil(t, late, "a room unknown after the window", func(p signal.Payload) bool {
 		e, ok := p.(signal.Error)
+		if ok && first == "" {
+			first = e.Code
+		}
 		return ok && e.Code == signal.CodeRoomEnded
 	})
+	if first != signal.CodeRoomEnded {
+		t.Errorf("after the window, an unknown room was answered after a later message (%s first): it was held", first)
+	}
 }
 
 // readUntil reads ws until a message satisfies ok.
