@@ -22,6 +22,7 @@ import (
 	"github.com/telecart/telecart/internal/runner/runnertest"
 	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/waittest"
 )
 
 func TestMain(m *testing.M) {
@@ -153,8 +154,8 @@ func TestPeerPlaysOverWebRTC(t *testing.T) {
 	var dc *webrtc.DataChannel
 	select {
 	case dc = <-c.Input:
-	case <-time.After(5 * time.Second):
-		t.Fatal("input channel not open after 5 s")
+	case <-time.After(waittest.Limit):
+		t.Fatal("input channel not open")
 	}
 	send := func(seq uint32, buttons uint16) {
 		if err := dc.Send(pad.State{Seq: seq, Buttons: buttons}.Marshal()); err != nil {
@@ -175,8 +176,8 @@ func TestPeerPlaysOverWebRTC(t *testing.T) {
 	}
 	select {
 	case <-peer.Done():
-	case <-time.After(5 * time.Second):
-		t.Fatal("peer not done 5 s after Close")
+	case <-time.After(waittest.Limit):
+		t.Fatal("peer not done after Close")
 	}
 }
 
@@ -241,8 +242,8 @@ func TestPictureLossGetsKeyframe(t *testing.T) {
 					if !keyframe(f) {
 						deltas++
 					}
-				case <-time.After(5 * time.Second):
-					t.Fatal("no video for 5 s")
+				case <-time.After(waittest.Limit):
+					t.Fatal("no video")
 				}
 			}
 			ssrc := <-c.VideoSSRC
@@ -256,8 +257,8 @@ func TestPictureLossGetsKeyframe(t *testing.T) {
 						t.Logf("keyframe %d frames after the %s", i, tt.name)
 						return
 					}
-				case <-time.After(5 * time.Second):
-					t.Fatal("no video for 5 s")
+				case <-time.After(waittest.Limit):
+					t.Fatal("no video")
 				}
 			}
 			t.Fatalf("no keyframe within 10 frames of a %s", tt.name)

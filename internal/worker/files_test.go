@@ -87,8 +87,8 @@ func TestSaveFilesOverWebRTC(t *testing.T) {
 				t.Fatalf("got %+v, want %s", r, op)
 			}
 			return r
-		case <-time.After(30 * time.Second):
-			t.Fatalf("no %s in 30 s", op)
+		case <-time.After(waittest.Limit):
+			t.Fatalf("no %s", op)
 		}
 		return fileReply{}
 	}

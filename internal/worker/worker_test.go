@@ -281,7 +281,7 @@ func TestCoordinatorRestart(t *testing.T) {
 		for i := 0; i < 60; i++ {
 			select {
 			case <-p.Frames:
-			case <-time.After(5 * time.Second):
+			case <-time.After(waittest.Limit):
 				t.Fatalf("only %d frames while the coordinator was away", i)
 			}
 		}
