@@ -124,9 +124,15 @@ func New(cfg Config) (*Worker, error) {
 
 // Run keeps the worker connected to its coordinator until ctx ends, dialling
 // again with backoff whenever the link drops. Rooms outlive a dropped link;
-// they all end when Run returns, and their contexts derive from ctx.
-// A drained worker's Run returns nil.
+// they all end when Run returns. A drained worker's Run returns nil.
 func (w *Worker) Run(ctx context.Context) error {
+	// The rooms' contexts derive from ctx, but the worker ends them, each
+	// with its reason, once its link is down (closeAll): a room cancelled
+	// with ctx itself could tell the coordinator it closed while the link
+	// was still up, and its players would never hear why their game ended
+	// (the coordinator tells them when the worker's link drops).
+	rooms, endRooms := context.WithCancel(context.WithoutCancel(ctx))
+	defer endRooms()
 	defer w.closeAll()
 	ctx, cancel := context.WithCancel(ctx)
 	watcher := make(chan struct{})
@@ -145,7 +151,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	}()
 	backoff := minRedial
 	for {
-		connected, err := w.serve(ctx)
+		connected, err := w.serve(ctx, rooms)
 		if ctx.Err() != nil {
 			return nil
 		}
@@ -177,10 +183,10 @@ func (l *link) send(ctx context.Context, session signal.SessionID, p signal.Payl
 	return l.conn.Write(ctx, websocket.MessageText, b)
 }
 
-// serve runs one connection to the coordinator; connected reports whether
-// it got as far as registering. ctx is the worker's: the rooms it opens
-// derive from it, and outlive the link.
-func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
+// serve runs one connection to the coordinator until ctx ends; connected
+// reports whether it got as far as registering. The rooms it opens take
+// their context from rooms, and outlive the link.
+func (w *Worker) serve(ctx, rooms context.Context) (connected bool, err error) {
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	conn, _, err := websocket.Dial(dialCtx, w.cfg.Coordinator, &websocket.DialOptions{
@@ -264,7 +270,7 @@ func (w *Worker) serve(ctx context.Context) (connected bool, err error) {
 			w.log.Warn("worker: bad message from coordinator", "err", err)
 			continue
 		}
-		w.handle(ctx, m.Session, p)
+		w.handle(rooms, m.Session, p)
 	}
 }
 
