@@ -165,16 +165,29 @@ func (c *Client) Press(t testing.TB, buttons uint16) {
 // that cannot be decoded yet (a delta before the first keyframe).
 func Colour(t testing.TB, dec *vpx.Decoder, frame []byte, p image.Point) (color.RGBA, bool) {
 	t.Helper()
+	at, ok := decode(t, dec, frame)
+	if !ok {
+		return color.RGBA{}, false
+	}
+	return at(p), true
+}
+
+// decode decodes a frame and returns what reads its colour at a point;
+// false for a frame the decoder refused.
+func decode(t testing.TB, dec *vpx.Decoder, frame []byte) (func(image.Point) color.RGBA, bool) {
+	t.Helper()
 	img, err := dec.Decode(frame)
 	if err != nil {
-		return color.RGBA{}, false
+		return nil, false
 	}
 	rgba := make([]byte, 4*img.Width*img.Height)
 	if err := img.ToRGBA(rgba); err != nil {
 		t.Fatal(err)
 	}
-	i := 4 * (p.Y*img.Width + p.X)
-	return color.RGBA{rgba[i], rgba[i+1], rgba[i+2], 255}, true
+	return func(p image.Point) color.RGBA {
+		i := 4 * (p.Y*img.Width + p.X)
+		return color.RGBA{rgba[i], rgba[i+1], rgba[i+2], 255}
+	}, true
 }
 
 // Near says whether two colours are alike after lossy coding.
@@ -212,17 +225,9 @@ func (c *Client) WatchUntil(t testing.TB, dec *vpx.Decoder, until image.Point, w
 	for {
 		select {
 		case f := <-c.Frames:
-			img, err := dec.Decode(f)
-			if err != nil {
+			at, ok := decode(t, dec, f)
+			if !ok {
 				continue
-			}
-			rgba := make([]byte, 4*img.Width*img.Height)
-			if err := img.ToRGBA(rgba); err != nil {
-				t.Fatal(err)
-			}
-			at := func(p image.Point) color.RGBA {
-				i := 4 * (p.Y*img.Width + p.X)
-				return color.RGBA{rgba[i], rgba[i+1], rgba[i+2], 255}
 			}
 			seen = append(seen, at(watch))
 			if Near(at(until), want) {
