@@ -48,6 +48,9 @@ func loadConfig(e *env, name string, args []string, cmd config.Command) (config.
 	if err != nil {
 		return cfg, err
 	}
+	for _, name := range config.UnknownVariables(os.Environ()) {
+		e.log.Warn("config: ignoring an environment variable that is no setting (misspelt?)", "variable", name)
+	}
 	return cfg, cfg.Validate(cmd)
 }
 

@@ -16,6 +16,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/telecart/telecart/internal/runner"
@@ -128,6 +129,24 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// UnknownVariables are the TELECART_* variables of environ ("KEY=value"
+// pairs, as os.Environ gives them) that name no setting: most likely
+// misspelt ones, which would otherwise be silently ignored.
+func UnknownVariables(environ []string) []string {
+	known := map[string]bool{}
+	for _, s := range settings() {
+		known[s.env] = true
+	}
+	var unknown []string
+	for _, kv := range environ {
+		name, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(name, "TELECART_") && !known[name] {
+			unknown = append(unknown, name)
+		}
+	}
+	return unknown
 }
 
 // Validate reports every problem with the settings that the commands in

@@ -450,3 +450,18 @@ func TestExampleFile(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestUnknownVariables(t *testing.T) {
+	environ := []string{
+		"TELECART_LISTEN=0.0.0.0:8000",
+		"TELECART_LISTN=0.0.0.0:8000", // misspelt
+		"TELECART_STUN=stun:stun.example.org",
+		"TELECART_TOKEN",
+		"HOME=/root",
+		"TELECARTS=1",
+	}
+	got := UnknownVariables(environ)
+	if want := []string{"TELECART_LISTN"}; !slices.Equal(got, want) {
+		t.Errorf("UnknownVariables = %q, want %q", got, want)
+	}
+}
