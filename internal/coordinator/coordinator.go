@@ -89,7 +89,10 @@ type Coordinator struct {
 	sessions map[signal.SessionID]*browserConn
 	browsers map[*browserConn]bool
 	rooms    map[signal.RoomID]*roomEntry
-	ended    endedRooms
+	// checks are the connectivity check's test connections being set up,
+	// by the id the worker knows them by (check.go).
+	checks map[signal.SessionID]*checkEntry
+	ended  endedRooms
 	// closed refuses new connections and timers once Close has begun.
 	closed bool
 	// roomsTimer is the scheduled live rooms broadcast; windowTimer, the
@@ -139,6 +142,7 @@ func New(cfg Config) *Coordinator {
 		sessions: map[signal.SessionID]*browserConn{},
 		browsers: map[*browserConn]bool{},
 		rooms:    map[signal.RoomID]*roomEntry{},
+		checks:   map[signal.SessionID]*checkEntry{},
 		metrics:  metrics.New(),
 	}
 	count := func(read func() int) func() float64 {
