@@ -17,7 +17,7 @@ import (
 )
 
 // Binary is coturn's server, as Debian's coturn package installs it.
-const Binary = "/usr/sbin/turnserver"
+const Binary = "/usr/bin/turnserver"
 
 // Server is a running coturn.
 type Server struct {
