@@ -240,7 +240,9 @@ func (s server) ice() webrtc.ICEServer {
 	return webrtc.ICEServer{URLs: []string{s.url}, Username: s.username, Credential: s.credential}
 }
 
-func (s server) turn() bool { return strings.HasPrefix(s.url, "turn:") || strings.HasPrefix(s.url, "turns:") }
+func (s server) turn() bool {
+	return strings.HasPrefix(s.url, "turn:") || strings.HasPrefix(s.url, "turns:")
+}
 
 // servers splits the hello's ICE servers into one URL each: a check of
 // each alone names the one that fails.

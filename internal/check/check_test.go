@@ -181,7 +181,6 @@ func freeUDPPort(t *testing.T) int {
 	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
-
 // TestHealthy: a coordinator and two workers on loopback: every step
 // passes, in order, and `telecart check` says ok on every line and exits 0.
 func TestHealthy(t *testing.T) {
