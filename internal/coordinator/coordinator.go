@@ -246,6 +246,11 @@ func (c *Coordinator) Handler() http.Handler {
 			w.Header().Set("Cache-Control", "no-cache")
 			files.ServeHTTP(w, r)
 		})
+		// The connectivity check's page (internal/check runs the same steps).
+		mux.HandleFunc("GET /check", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, c.cfg.Web, "check.html")
+		})
 		// A room's link is the app, which reads the room from its URL.
 		mux.HandleFunc("GET /r/{room}", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
