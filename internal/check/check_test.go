@@ -24,6 +24,7 @@ import (
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/turntest"
 	"github.com/telecart/telecart/internal/waittest"
+	workerpkg "github.com/telecart/telecart/internal/worker"
 )
 
 // The tests run in a network namespace with only loopback (RunInNetNS),
@@ -395,5 +396,77 @@ func TestTURN(t *testing.T) {
 			}
 			want(t, results, expects...)
 		})
+	}
+}
+
+// TestChecksBounded: a worker holds a few check connections
+// at once (workerpkg.MaxChecks) and refuses another in words; one that quits makes room again.
+func TestChecksBounded(t *testing.T) {
+	t.Parallel()
+	base := startCoordinator(t)
+	startWorker(t, base, "eu-1")
+	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
+	defer cancel()
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ws.CloseNow()
+	ws.SetReadLimit(signal.MaxMessage)
+	send := func(ref string, p signal.Payload) {
+		t.Helper()
+		b, err := signal.Encode(signal.SessionID(ref), p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ws.Write(ctx, websocket.MessageText, b); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// answer reads until the first offer or error for ref.
+	answer := func(ref string) signal.Payload {
+		t.Helper()
+		for {
+			_, data, err := ws.Read(ctx)
+			if err != nil {
+				t.Fatalf("waiting for %s's answer: %v", ref, err)
+			}
+			m, p, err := signal.Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			switch p.(type) {
+			case signal.SDP, signal.Error:
+				if string(m.Session) == ref {
+					return p
+				}
+			}
+		}
+	}
+	for i := range workerpkg.MaxChecks {
+		ref := fmt.Sprintf("c%d", i)
+		send(ref, signal.Check{Worker: "eu-1"})
+		if p := answer(ref); p.Type() != signal.TypeOffer {
+			t.Fatalf("check %d answered %#v, want an offer", i, p)
+		}
+	}
+	send("over", signal.Check{Worker: "eu-1"})
+	if e, ok := answer("over").(signal.Error); !ok || e.Code != signal.CodeNoWorker || e.Message != "This server is checking other connections; try again in a moment." {
+		t.Fatalf("one check over the bound answered %#v", e)
+	}
+	send("c0", signal.Quit{})
+	n := 0
+	waittest.Eventually(t, "a place for a check after one quit", func() error {
+		ref := fmt.Sprintf("again%d", n)
+		n++
+		send(ref, signal.Check{Worker: "eu-1"})
+		if p := answer(ref); p.Type() != signal.TypeOffer {
+			return fmt.Errorf("answered %#v", p)
+		}
+		return nil
+	})
+	send("nobody", signal.Check{Worker: "nobody"})
+	if e, ok := answer("nobody").(signal.Error); !ok || e.Code != signal.CodeNoWorker {
+		t.Fatalf("a check of a worker that is not there answered %#v", e)
 	}
 }
