@@ -16,6 +16,12 @@ const CheckLabel = "check"
 // few bytes to see them come back, nobody should use it as a relay.
 const MaxCheckMessage = 1024
 
+// maxEarly bounds the browser's candidates kept until its answer: a
+// browser has a few addresses, not hundreds.
+const maxEarly = 64
+
+var errTooManyCandidates = errors.New("peer: too many candidates before the answer")
+
 // CheckParams configure a Check.
 type CheckParams struct {
 	// API is the worker's: its UDP port, public IPs and loopback setting,
@@ -151,6 +157,10 @@ func (c *Check) SetAnswer(answer webrtc.SessionDescription) error {
 func (c *Check) AddCandidate(cand webrtc.ICECandidateInit) error {
 	c.mu.Lock()
 	if !c.answered {
+		if len(c.early) >= maxEarly {
+			c.mu.Unlock()
+			return errTooManyCandidates
+		}
 		c.early = append(c.early, cand)
 		c.mu.Unlock()
 		return nil

@@ -78,8 +78,10 @@ func (w *Worker) runCheck(ctx context.Context, id signal.SessionID, c *checkConn
 	defer w.checking.Done()
 	timer := time.NewTimer(signal.CheckLifetime)
 	defer timer.Stop()
+	quit := false
 	select {
 	case <-c.end:
+		quit = true
 	case <-c.peer.Done():
 	case <-timer.C:
 	case <-ctx.Done():
@@ -90,6 +92,11 @@ func (w *Worker) runCheck(ctx context.Context, id signal.SessionID, c *checkConn
 		delete(w.checks, id)
 	}
 	w.mu.Unlock()
+	if !quit {
+		// The coordinator forgets it, and the browser hears why its
+		// check went quiet.
+		_ = w.Send(id, signal.Ended{Reason: "The test connection is over."})
+	}
 }
 
 // checkMessage hands a browser's message to its check connection, and
