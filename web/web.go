@@ -7,7 +7,7 @@ import (
 	"io/fs"
 )
 
-//go:embed index.html style.css js
+//go:embed index.html check.html style.css js
 var files embed.FS // read-only by construction
 
 // FS is the app's files, index.html at the root.

@@ -253,3 +253,18 @@ func netnsState() (skip string, err error) {
 	}
 	return "", errors.New("not in a private network namespace: TestMain must return browsertest.RunInNetNS(m)")
 }
+
+// RequireNetNS skips the test (fails it, with TELECART_BROWSERTEST_REQUIRE=1)
+// unless it runs in the namespace with only loopback that RunInNetNS made:
+// for a test that changes the namespace's network (firewall rules, say),
+// which must never touch the machine's own.
+func RequireNetNS(t testing.TB) {
+	t.Helper()
+	skip, err := netnsState()
+	if err != nil {
+		t.Fatalf("browsertest: %v", err)
+	}
+	if skip != "" {
+		Skip(t, skip)
+	}
+}

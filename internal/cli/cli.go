@@ -37,6 +37,7 @@ func commands() []command {
 		{name: "serve", usage: "run a coordinator and a worker in one process: open the page and play (the default)", run: runServe},
 		{name: "coordinator", usage: "run the coordinator: the web app, the worker registry, signalling", run: runCoordinator},
 		{name: "worker", usage: "run a worker: dial the coordinator and host games", run: runWorker},
+		{name: "check", usage: "check the way to the games from here, as a browser takes it, and say what to fix", run: runCheck},
 		{name: "play", usage: "play a game headless and print live frame and encode statistics", run: runPlay},
 		{name: "runner", usage: "run one game for a worker (started by the worker, never by hand)", run: runRunner, hidden: true},
 		{name: "help", usage: "show this help", run: runHelp},

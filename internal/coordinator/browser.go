@@ -34,6 +34,9 @@ type browserConn struct {
 	// latency is the browser's newest report, in ms by worker id; guarded
 	// by Coordinator.mu.
 	latency map[signal.WorkerID]float64
+	// checks are its check connections, the coordinator's ids by the
+	// browser's references; guarded by Coordinator.mu.
+	checks map[signal.SessionID]signal.SessionID
 }
 
 func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
@@ -138,8 +141,12 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 		w = b.room.worker
 	}
 	c.mu.Unlock()
+	if id, cw := c.checkOf(b, ref); cw != nil {
+		c.fromBrowserToCheck(id, cw, p)
+		return
+	}
 	switch p.(type) {
-	case signal.Start, signal.Join, signal.Resume: // a new session's reference
+	case signal.Start, signal.Join, signal.Resume, signal.Check: // a new session's reference
 	case signal.Latency: // not about a session
 	default:
 		if ref != "" && ref != current {
@@ -160,6 +167,8 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 		case signal.Resume:
 			c.enter(b, ref, p.Room, p)
 		}
+	case signal.Check:
+		c.startCheck(b, ref, p)
 	case signal.Latency:
 		c.mu.Lock()
 		b.latency = p.RTT
@@ -302,6 +311,7 @@ func (c *Coordinator) dropBrowser(b *browserConn, leave bool) {
 	}
 	delete(c.browsers, b)
 	c.mu.Unlock()
+	c.dropChecks(b, nil)
 	if session != "" {
 		c.endSession(session)
 		if leave {
@@ -313,6 +323,9 @@ func (c *Coordinator) dropBrowser(b *browserConn, leave bool) {
 // toBrowser relays a worker's message for a session, named by the
 // browser's own reference.
 func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
+	if c.toCheck(id, p) {
+		return
+	}
 	c.mu.Lock()
 	b := c.sessions[id]
 	var ref signal.SessionID

@@ -89,7 +89,10 @@ type Coordinator struct {
 	sessions map[signal.SessionID]*browserConn
 	browsers map[*browserConn]bool
 	rooms    map[signal.RoomID]*roomEntry
-	ended    endedRooms
+	// checks are the connectivity check's test connections being set up,
+	// by the id the worker knows them by (check.go).
+	checks map[signal.SessionID]*checkEntry
+	ended  endedRooms
 	// closed refuses new connections and timers once Close has begun.
 	closed bool
 	// roomsTimer is the scheduled live rooms broadcast; windowTimer, the
@@ -139,6 +142,7 @@ func New(cfg Config) *Coordinator {
 		sessions: map[signal.SessionID]*browserConn{},
 		browsers: map[*browserConn]bool{},
 		rooms:    map[signal.RoomID]*roomEntry{},
+		checks:   map[signal.SessionID]*checkEntry{},
 		metrics:  metrics.New(),
 	}
 	count := func(read func() int) func() float64 {
@@ -241,6 +245,11 @@ func (c *Coordinator) Handler() http.Handler {
 		mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
 			w.Header().Set("Cache-Control", "no-cache")
 			files.ServeHTTP(w, r)
+		})
+		// The connectivity check's page (internal/check runs the same steps).
+		mux.HandleFunc("GET /check", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Cache-Control", "no-cache")
+			http.ServeFileFS(w, r, c.cfg.Web, "check.html")
 		})
 		// A room's link is the app, which reads the room from its URL.
 		mux.HandleFunc("GET /r/{room}", func(w http.ResponseWriter, r *http.Request) {

@@ -19,6 +19,7 @@ var (
 	errWorkerUnreachable = errors.New("coordinator: the worker did not take the message")
 	errRoomEnded         = errors.New("coordinator: the room has ended")
 	errWorkerLost        = errors.New("coordinator: the worker's link was lost")
+	errTooManyChecks     = errors.New("coordinator: the browser has too many checks open")
 )
 
 // sentences are the words for players of the errors above, with the
@@ -37,6 +38,7 @@ var sentences = []struct {
 	{errWorkerUnreachable, signal.CodeNoWorker, "The server went away; try again."},
 	{errRoomEnded, signal.CodeRoomEnded, "This room has ended."},
 	{errWorkerLost, signal.CodeNoWorker, "The server running your game went away."},
+	{errTooManyChecks, signal.CodeBadRequest, "Too many connection checks at once; wait for one to end."},
 }
 
 // somethingWrong is what a player is told of an error the coordinator has

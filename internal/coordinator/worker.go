@@ -104,6 +104,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		// on, and they resume them with the next coordinator, where the
 		// worker registers them again.
 		c.dropWorker(w, ctx.Err() == nil)
+		c.dropChecks(nil, w)
 		log.Info("coordinator: worker left")
 		c.workersChanged()
 	}()

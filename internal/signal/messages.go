@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 )
 
 // Browser → coordinator, and coordinator → worker with a session.
@@ -16,7 +17,8 @@ const (
 	TypeLatency Type = "latency" // Latency: what the browser measured to each worker
 	TypeSave    Type = "save"    // Save: save the game into one of the player's slots
 	TypeLoad    Type = "load"    // Load: load one of the player's saves into the room
-	TypeQuit    Type = "quit"    // Quit: leave the room
+	TypeQuit    Type = "quit"    // Quit: leave the room (or end a check)
+	TypeCheck   Type = "check"   // Check: a test peer connection to one worker
 )
 
 // Both ways, relayed between browser and worker.
@@ -79,6 +81,8 @@ func payloadOf(t Type) Payload {
 		return &Loaded{}
 	case TypeQuit:
 		return &Quit{}
+	case TypeCheck:
+		return &Check{}
 	case TypeOffer, TypeAnswer:
 		return &SDP{kind: t}
 	case TypeCandidate:
@@ -249,6 +253,22 @@ type Nick struct {
 
 func (Nick) Type() Type        { return TypeNick }
 func (n Nick) validate() error { return checkNick(n.Nick) }
+
+// Check asks for a test peer connection to one worker, the last step of
+// the connectivity check (/check, telecart check): the worker offers a
+// connection that carries one data channel, "check", which echoes what it
+// is sent, and nothing else: no room, no game. Its offer, answer and
+// candidates travel like a game's, under the check's own session, which
+// Quit ends (the worker also ends it by itself after CheckLifetime).
+type Check struct {
+	Worker WorkerID `json:"worker"`
+}
+
+// CheckLifetime bounds a check connection's life on the worker.
+const CheckLifetime = 30 * time.Second
+
+func (Check) Type() Type        { return TypeCheck }
+func (c Check) validate() error { return checkID("worker", c.Worker, true) }
 
 // Quit ends the session.
 type Quit struct{}

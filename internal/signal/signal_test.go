@@ -49,6 +49,7 @@ func TestRoundTrip(t *testing.T) {
 		Heartbeat{Rooms: 3},
 		Heartbeat{Rooms: 1, CPU: 0.25, Draining: true},
 		Drain{},
+		Check{Worker: "eu-1"},
 	}
 	for _, p := range payloads {
 		b, err := Encode("s1", p)
@@ -103,6 +104,8 @@ func TestDecodeErrors(t *testing.T) {
 		{"zero capacity", `{"v":1,"type":"register","data":{"id":"w","capacity":0,"games":[]}}`, ErrBadPayload},
 		{"bad picture", `{"v":1,"type":"started","data":{"room":"r","game":{"id":"g","system":"nes"},"width":0,"height":224,"aspect":1.3,"fps":60}}`, ErrBadPayload},
 		{"oversized", `{"v":1,"type":"error","data":{"code":"x","message":"` + strings.Repeat("x", MaxMessage) + `"}}`, ErrTooLarge},
+		{"check without worker", `{"v":1,"type":"check","session":"c1","data":{}}`, ErrBadPayload},
+		{"check of a worker with control characters", `{"v":1,"type":"check","data":{"worker":"a\u0007"}}`, ErrBadPayload},
 		{"long message", `{"v":1,"type":"error","data":{"code":"x","message":"` + strings.Repeat("x", 2000) + `"}}`, ErrBadPayload},
 	}
 	for _, tt := range tests {
@@ -123,6 +126,7 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"room","data":{"id":"r","rev":3,"game":{"id":"g","system":"nes"},"you":"m1","members":[{"id":"m1","nick":"a","slot":1}]}}`))
 	f.Add([]byte(`{"v":1,"type":"rooms","data":{"rooms":[{"id":"r","game":{"id":"g","system":"nes"},"players":1,"spectators":2,"age":5}]}}`))
 	f.Add([]byte(`{"v":1,"type":"error","data":{"code":"room_ended","message":"m","game":{"id":"g","system":"nes"}}}`))
+	f.Add([]byte(`{"v":1,"type":"check","session":"check-eu-1-direct","data":{"worker":"eu-1"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, p, err := Decode(b)
 		if err != nil {

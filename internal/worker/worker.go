@@ -88,6 +88,10 @@ type Worker struct {
 	link     *link // to the coordinator; nil while there is none
 	sessions map[signal.SessionID]*room.Session
 	hosted   map[signal.RoomID]*room.Room
+	// checks are the connectivity check's test connections, by session id
+	// (check.go); checking counts their goroutines.
+	checks   map[signal.SessionID]*checkConn
+	checking sync.WaitGroup
 }
 
 // New makes a worker; Run connects it.
@@ -116,7 +120,8 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
 		sessions: map[signal.SessionID]*room.Session{}, hosted: map[signal.RoomID]*room.Room{},
-		beat: make(chan struct{}, 1), drained: make(chan struct{}),
+		checks: map[signal.SessionID]*checkConn{},
+		beat:   make(chan struct{}, 1), drained: make(chan struct{}),
 	}
 	w.registerMetrics()
 	return w, nil
@@ -319,6 +324,12 @@ func (w *Worker) handle(ctx context.Context, id signal.SessionID, p signal.Paylo
 		return
 	case signal.Resume:
 		w.resume(id, p)
+		return
+	case signal.Check:
+		w.startCheck(ctx, id)
+		return
+	}
+	if w.checkMessage(id, p) {
 		return
 	}
 	w.mu.Lock()
@@ -531,8 +542,10 @@ func (w *Worker) checkDrained() {
 	}
 }
 
-// closeAll ends every room and waits until they are gone.
+// closeAll ends every room and check connection and waits until they are
+// gone.
 func (w *Worker) closeAll() {
+	w.endChecks()
 	w.mu.Lock()
 	rooms := make([]*room.Room, 0, len(w.hosted))
 	for _, r := range w.hosted {

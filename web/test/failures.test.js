@@ -54,3 +54,10 @@ test('an out-of-date page only offers to reload', () => {
   assert.equal(m.retry, '');
   assert.equal(m.back, false);
 });
+
+test('a failure that may be the network\'s links to the connection check', () => {
+  assert.equal(failure('unreachable').check, true);
+  assert.equal(failure('lost').check, true);
+  assert.equal(failure('busy').check, false);
+  assert.equal(failure('outdated').check, false);
+});

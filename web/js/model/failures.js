@@ -12,6 +12,7 @@ const MESSAGES = {
     title: 'Can’t reach the server',
     text: 'Telecart isn’t answering. Check your internet connection; this page keeps trying.',
     retry: 'Retry',
+    check: true,
   },
   lost: {
     icon: 'i-unplugged',
@@ -19,6 +20,7 @@ const MESSAGES = {
     text: 'The connection to the game was interrupted.',
     retry: 'Retry',
     back: true,
+    check: true,
   },
   busy: {
     icon: 'i-busy',
@@ -59,7 +61,8 @@ const MESSAGES = {
 
 /**
  * The message a failure screen shows: { kind, icon, title, text, detail,
- * retry (the button's words, '' for none), reload, back }. opts: text
+ * retry (the button's words, '' for none), reload, back, check (a link
+ * to /check: the failure may be the network's) }. opts: text
  * (replaces the default), detail (what the server said), title,
  * retryLabel, retry (false hides it), back (false hides it).
  */
@@ -74,6 +77,7 @@ export function failure(kind, opts = {}) {
     retry: !m.retry || opts.retry === false ? '' : (opts.retryLabel ?? m.retry),
     reload: !!m.reload,
     back: !!m.back && opts.back !== false,
+    check: !!m.check,
   };
 }
 

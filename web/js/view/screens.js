@@ -43,6 +43,7 @@ export function mountScreens(store, { actions, desktop }) {
     retry: $('retry-btn'),
     reload: $('reload-btn'),
     back: $('back-btn'),
+    check: $('check-link'),
   };
 
   el.retry.addEventListener('click', () => actions.retry());
@@ -68,6 +69,7 @@ export function mountScreens(store, { actions, desktop }) {
     el.retry.textContent = m.retry || 'Retry';
     el.reload.hidden = !m.reload;
     el.back.hidden = !m.back;
+    el.check.hidden = !m.check;
     announce(`${m.title}. ${m.text} ${m.detail}`);
     const primary = [el.reload, el.retry, el.back].find((b) => !b.hidden);
     if (desktop) primary?.focus({ preventScroll: true });
