@@ -388,7 +388,9 @@ func TestInvalid(t *testing.T) {
 		{"ping URL not http", func(c *Config) { c.PingListen, c.PingURL = "127.0.0.1:7000", "ftp://w/ping" }},
 		{"certificate without key", func(c *Config) { c.TLSCert = "cert.pem" }},
 		{"key without certificate", func(c *Config) { c.TLSKey = "key.pem" }},
-		{"files and ACME", func(c *Config) { c.TLSCert, c.TLSKey, c.ACMEDomains = "cert.pem", "key.pem", []string{"play.example.org"} }},
+		{"files and ACME", func(c *Config) {
+			c.TLSCert, c.TLSKey, c.ACMEDomains = "cert.pem", "key.pem", []string{"play.example.org"}
+		}},
 		{"ACME for an address", func(c *Config) { c.ACMEDomains = []string{"192.0.2.7"} }},
 		{"ACME for a name with a port", func(c *Config) { c.ACMEDomains = []string{"play.example.org:443"} }},
 		{"ACME for a URL", func(c *Config) { c.ACMEDomains = []string{"https://play.example.org"} }},
