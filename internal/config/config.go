@@ -185,9 +185,10 @@ func (c Config) Validate(cmd Command) error {
 			host, _, err := net.SplitHostPort(c.PingListen)
 			if err != nil {
 				bad("ping_listen %q: %w", c.PingListen, err)
-			} else if ip := net.ParseIP(host); c.PingURL == "" && (host == "" || ip != nil && ip.IsUnspecified()) {
+			} else if ip := net.ParseIP(host); c.PingURL == "" && len(c.ACMEDomains) == 0 && (host == "" || ip != nil && ip.IsUnspecified()) {
 				// http://0.0.0.0:7000/ping would take every browser
-				// to a machine of its own, not to this worker.
+				// to a machine of its own, not to this worker. With
+				// ACME, the URL is on the first domain.
 				bad("ping_listen %q listens on every address: set ping_url to the one browsers reach this worker at", c.PingListen)
 			}
 		}
