@@ -254,4 +254,3 @@ func answerLoopback(query []byte) ([]byte, error) {
 	}
 	return b.Finish()
 }
-
