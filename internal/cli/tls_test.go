@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -171,59 +172,77 @@ func TestServeTLS(t *testing.T) {
 	}
 }
 
-// TestACME gets the coordinator's certificate from pebble, Let's
-// Encrypt's test CA, on loopback, validated for real: pebble resolves the
-// name with a DNS answerer of the test's, which says 127.0.0.1, and
-// connects to the coordinator's port for the TLS-ALPN-01 challenge, which
-// the coordinator answers on its own listener.
+// TestACME gets the certificate of the coordinator, alone and in the
+// embedded default, from pebble, Let's Encrypt's test CA, on loopback,
+// validated for real: pebble resolves the name with a DNS answerer of
+// the test's, which says 127.0.0.1, and connects to the coordinator's
+// port for the TLS-ALPN-01 challenge, which the coordinator answers on
+// its own listener. The embedded default's worker dials its listener
+// over wss:// with that certificate.
 func TestACME(t *testing.T) {
 	t.Parallel()
 	const name = "play.telecart.test"
-	addr := freePort(t)
-	_, port, _ := net.SplitHostPort(addr)
-	portN, _ := strconv.Atoi(port)
-	pebble := fixturetest.StartPebble(t, portN)
-	cache := t.TempDir()
-	coord := startCommand(t, &env{acmeRoots: pebble.CA.Pool()}, "coordinator", "-listen", addr, "-token", "secret",
-		"-acme-domain", name, "-acme-ca", pebble.Directory, "-acme-cache", cache, "-acme-email", "ops@telecart.test")
-	if open := coord.wait(t, "the https address to open, printed", openHTTPS); open != "https://"+name+":"+port {
-		t.Errorf("open %s, want https://%s:%s", open, name, port)
-	}
-	coord.wait(t, "the warning that port 443 must reach the listener", regexp.MustCompile(`(ACME: the CA checks each name by connecting to its port 443)`))
+	for _, tc := range []struct {
+		args    []string
+		workers string
+	}{
+		{[]string{"coordinator", "-token", "secret"}, `"workers":0`},
+		{[]string{"serve", "-games", "", "-saves", ""}, `"workers":1`},
+	} {
+		t.Run(tc.args[0], func(t *testing.T) {
+			t.Parallel()
+			addr := freePort(t)
+			_, port, _ := net.SplitHostPort(addr)
+			portN, _ := strconv.Atoi(port)
+			pebble := fixturetest.StartPebble(t, portN)
+			cache := t.TempDir()
+			args := append(slices.Clone(tc.args), "-listen", addr,
+				"-acme-domain", name, "-acme-ca", pebble.Directory, "-acme-cache", cache, "-acme-email", "ops@telecart.test")
+			if i := slices.Index(args, "-saves"); i >= 0 {
+				args[i+1] = t.TempDir()
+			}
+			coord := startCommand(t, &env{acmeRoots: pebble.CA.Pool()}, args...)
+			if open := coord.wait(t, "the https address to open, printed", openHTTPS); open != "https://"+name+":"+port {
+				t.Errorf("open %s, want https://%s:%s", open, name, port)
+			}
+			coord.wait(t, "the warning that port 443 must reach the listener", regexp.MustCompile(`(ACME: the CA checks each name by connecting to its port 443)`))
 
-	roots := pebble.Roots(t)
-	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{RootCAs: roots},
-		DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return (&net.Dialer{}).DialContext(ctx, network, addr)
-		},
-	}}
-	defer client.CloseIdleConnections()
-	// The first handshake asks for the certificate; one that outlasts
-	// the server's handshake timeout is tried again.
-	var resp *http.Response
-	waittest.Eventually(t, "https://"+name+"/healthz with a certificate from pebble", func() error {
-		r, err := client.Get("https://" + name + ":" + port + "/healthz")
-		if err != nil {
-			return fmt.Errorf("%w; the coordinator said:\n%s", err, coord.stderr.String())
-		}
-		r.Body.Close()
-		if r.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s", r.Status)
-		}
-		resp = r
-		return nil
-	})
-	leaf := resp.TLS.PeerCertificates[0]
-	chain := resp.TLS.VerifiedChains[0]
-	if err := leaf.VerifyHostname(name); err != nil || !strings.Contains(leaf.Issuer.CommonName, "Pebble") ||
-		!roots.Equal(poolOf(chain[len(chain)-1])) {
-		t.Errorf("certificate for %v from %q, chained to %q (%v): want one for %s from pebble, chained to its root",
-			leaf.DNSNames, leaf.Issuer.CommonName, chain[len(chain)-1].Subject.CommonName, err, name)
-	}
-	// Kept for the next start, which asks the CA for nothing.
-	if entries, err := os.ReadDir(cache); err != nil || len(entries) < 2 {
-		t.Errorf("the ACME cache holds %v (%v), want the account key and the certificate", entries, err)
+			roots := pebble.Roots(t)
+			client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+				TLSClientConfig: &tls.Config{RootCAs: roots},
+				DialContext: func(ctx context.Context, network, _ string) (net.Conn, error) {
+					return (&net.Dialer{}).DialContext(ctx, network, addr)
+				},
+			}}
+			defer client.CloseIdleConnections()
+			// The first handshake asks for the certificate; one that
+			// outlasts the server's handshake timeout is tried again.
+			var resp *http.Response
+			waittest.Eventually(t, "https://"+name+"/healthz with a certificate from pebble, "+tc.workers, func() error {
+				r, err := client.Get("https://" + name + ":" + port + "/healthz")
+				if err != nil {
+					return fmt.Errorf("%w; the command said:\n%s", err, coord.stderr.String())
+				}
+				body, err := io.ReadAll(r.Body)
+				r.Body.Close()
+				if r.StatusCode != http.StatusOK || !strings.Contains(string(body), tc.workers) {
+					return fmt.Errorf("%s %s %v; the command said:\n%s", r.Status, body, err, coord.stderr.String())
+				}
+				resp = r
+				return nil
+			})
+			leaf := resp.TLS.PeerCertificates[0]
+			chain := resp.TLS.VerifiedChains[0]
+			if err := leaf.VerifyHostname(name); err != nil || !strings.Contains(leaf.Issuer.CommonName, "Pebble") ||
+				!roots.Equal(poolOf(chain[len(chain)-1])) {
+				t.Errorf("certificate for %v from %q, chained to %q (%v): want one for %s from pebble, chained to its root",
+					leaf.DNSNames, leaf.Issuer.CommonName, chain[len(chain)-1].Subject.CommonName, err, name)
+			}
+			// Kept for the next start, which asks the CA for nothing.
+			if entries, err := os.ReadDir(cache); err != nil || len(entries) < 2 {
+				t.Errorf("the ACME cache holds %v (%v), want the account key and the certificate", entries, err)
+			}
+		})
 	}
 }
 
