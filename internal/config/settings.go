@@ -85,20 +85,20 @@ func settings() []setting {
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.PingURL) }},
 		// A worker's certificate is its ping listener's.
 		{key: "tls_cert", flag: "tls-cert", env: "TELECART_TLS_CERT", cmds: allCommands,
-			help:  "PEM `file` of the listener's TLS certificate and its chain; serve HTTPS",
+			help:  "PEM `file` of the TLS certificate and its chain: the coordinator, or a worker's ping listener, serves HTTPS",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.TLSCert) }},
 		{key: "tls_key", flag: "tls-key", env: "TELECART_TLS_KEY", cmds: allCommands,
 			help:  "PEM `file` of the TLS certificate's private key",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.TLSKey) }},
 		{key: "acme_domains", flag: "acme-domain", env: "TELECART_ACME_DOMAINS", cmds: allCommands,
-			help: "public host `names`, separated by ,: serve HTTPS with certificates from ACME (Let's Encrypt); " +
+			help: "public host `names`, separated by ,: serve HTTPS with certificates from ACME (Let's Encrypt) instead of files; " +
 				"the CA connects to port 443 of each name (TLS-ALPN-01), which must reach this listener",
 			value: func(c *Config) flag.Value { return listValue{&c.ACMEDomains, ","} }},
 		{key: "acme_cache", flag: "acme-cache", env: "TELECART_ACME_CACHE", def: filepath.Join(filepath.Dir(library.DefaultDir()), "acme"), cmds: allCommands,
 			help:  "`folder` keeping the ACME account and certificates across restarts",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.ACMECache) }},
 		{key: "acme_ca", flag: "acme-ca", env: "TELECART_ACME_CA", def: autocert.DefaultACMEDirectory, cmds: allCommands,
-			help:  "the ACME CA's directory `URL` (Let's Encrypt's staging, a private CA)",
+			help:  "the ACME CA's directory `URL`: Let's Encrypt's, its staging's, a private CA's",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.ACMECA) }},
 		{key: "acme_email", flag: "acme-email", env: "TELECART_ACME_EMAIL", cmds: allCommands,
 			help:  "`email` address the ACME CA may write to about the certificates; optional",
