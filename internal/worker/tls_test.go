@@ -60,17 +60,17 @@ func TestLinkOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startLinkWorker(t, "wss://"+addr+"/worker", trust, slog.New(slog.DiscardHandler))
+	startLinkWorker(t, "wss://"+addr+"/worker", trust, "secret", slog.New(slog.DiscardHandler))
 	b := gobrowsertest.DialTLS(t, "https://"+addr, &tls.Config{RootCAs: ca.Pool()})
 	if h := b.WaitGames(); len(h.Games) != 1 || h.Games[0].ID != testGame {
 		t.Fatalf("games over wss: %+v", h.Games)
 	}
 }
 
-// TestLinkTLSRefused: a worker refuses a coordinator it cannot verify,
-// or that speaks otherwise than it dials, says why in words an operator
-// acts on, and keeps dialling.
-func TestLinkTLSRefused(t *testing.T) {
+// TestLinkRefused: a worker refuses a coordinator it cannot verify, or
+// that speaks otherwise than it dials, or is refused its token; it says
+// why in words an operator acts on, and keeps dialling.
+func TestLinkRefused(t *testing.T) {
 	ca := tlstest.NewCA(t, "Telecart test CA")
 	trust, err := tlsconfig.Client(ca.File(t))
 	if err != nil {
@@ -82,22 +82,29 @@ func TestLinkTLSRefused(t *testing.T) {
 		names []string
 		url   func(addr string) string
 		trust *tls.Config
+		token string // "": the coordinator's
 		say   string
 	}{
-		{"a CA the worker does not know", ca, []string{"127.0.0.1"}, wss, nil,
+		{"a CA the worker does not know", ca, []string{"127.0.0.1"}, wss, nil, "",
 			"the coordinator's certificate is not trusted: it is signed by a CA this worker does not know; set coordinator_ca"},
-		{"a certificate for another name", ca, []string{"coordinator.example.org"}, wss, trust,
+		{"a certificate for another name", ca, []string{"coordinator.example.org"}, wss, trust, "",
 			"the coordinator's certificate is not for 127.0.0.1: dial the coordinator by a name its certificate holds (coordinator.example.org)"},
-		{"ws:// to a TLS port", ca, []string{"127.0.0.1"}, ws, nil,
+		{"ws:// to a TLS port", ca, []string{"127.0.0.1"}, ws, nil, "",
 			"the coordinator speaks TLS at this address (it refused a plain request): dial wss://"},
-		{"wss:// to a plain port", nil, nil, wss, trust,
+		{"wss:// to a plain port", nil, nil, wss, trust, "",
 			"the coordinator does not speak TLS at this address"},
+		{"another token", ca, []string{"127.0.0.1"}, wss, trust, "guessed",
+			"the coordinator refused this worker's token"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := startTLSCoordinator(t, tt.ca, tt.names...)
 			var logs fixturetest.SyncBuffer
-			startLinkWorker(t, tt.url(addr), tt.trust, slog.New(slog.NewTextHandler(&logs, nil)))
+			token := tt.token
+			if token == "" {
+				token = "secret"
+			}
+			startLinkWorker(t, tt.url(addr), tt.trust, token, slog.New(slog.NewTextHandler(&logs, nil)))
 			// Said once, and again at the next try: the worker keeps dialling.
 			waittest.Eventually(t, "the worker saying why, twice", func() error {
 				if n := strings.Count(logs.String(), tt.say); n < 2 {
@@ -115,9 +122,9 @@ func TestLinkTLSRefused(t *testing.T) {
 func wss(addr string) string { return "wss://" + addr + "/worker" }
 func ws(addr string) string  { return "ws://" + addr + "/worker" }
 
-// startLinkWorker runs a worker with the test ROM that dials url, until
-// the test ends.
-func startLinkWorker(t *testing.T, url string, trust *tls.Config, log *slog.Logger) {
+// startLinkWorker runs a worker with the test ROM that dials url with
+// token, until the test ends.
+func startLinkWorker(t *testing.T, url string, trust *tls.Config, token string, log *slog.Logger) {
 	t.Helper()
 	lib, err := library.New(library.Game{
 		GameInfo: signal.GameInfo{ID: testGame, Title: "Telecart Test ROM", System: "nes"},
@@ -126,7 +133,7 @@ func startLinkWorker(t *testing.T, url string, trust *tls.Config, log *slog.Logg
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(Config{Capacity: 1, Coordinator: url, TLS: trust, Token: "secret", Library: lib, Logger: log})
+	w, err := New(Config{Capacity: 1, Coordinator: url, TLS: trust, Token: token, Library: lib, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}
