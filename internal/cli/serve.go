@@ -70,6 +70,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, tlsL)
+	if err != nil {
+		return err
+	}
+	defer stopACMEHTTP()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -113,6 +118,11 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, tlsL)
+	if err != nil {
+		return err
+	}
+	defer stopACMEHTTP()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -141,6 +151,11 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 		if pingTLS, err = listenerTLS(e, cfg); err != nil {
 			return err
 		}
+		stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, pingTLS)
+		if err != nil {
+			return err
+		}
+		defer stopACMEHTTP()
 		if ln, err = net.Listen("tcp", cfg.PingListen); err != nil {
 			return err
 		}
@@ -187,16 +202,35 @@ func listenerTLS(e *env, cfg config.Config) (*tlsconfig.Listener, error) {
 	})
 }
 
+// serveACMEHTTP serves, on acme_http_listen when it is set, ACME's
+// HTTP-01 challenges and a redirect to HTTPS, until the function it
+// returns is called.
+func serveACMEHTTP(ctx context.Context, e *env, cfg config.Config, tlsL *tlsconfig.Listener) (stop func(), err error) {
+	if cfg.ACMEHTTPListen == "" || tlsL == nil || tlsL.HTTPHandler() == nil {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.ACMEHTTPListen)
+	if err != nil {
+		return nil, err
+	}
+	e.log.Info("ACME: answering HTTP-01 challenges, and sending browsers to HTTPS", "listen", ln.Addr())
+	return serveHTTP(ctx, e, ln, nil, tlsL.HTTPHandler()), nil
+}
+
 // warnACMEPort tells the operator of a listener with ACME on a port other
-// than 443 how the CA's check must reach it. Not an error: port 443 may
-// be forwarded to it (a NAT, a firewall's redirect, a TCP proxy).
+// than 443, and no acme_http_listen on port 80, how the CA's check must
+// reach it. Not an error: those ports may be forwarded (a NAT, a
+// firewall's redirect, a TCP proxy).
 func warnACMEPort(e *env, cfg config.Config, addr net.Addr) {
 	if len(cfg.ACMEDomains) == 0 {
 		return
 	}
-	if _, port, err := net.SplitHostPort(addr.String()); err == nil && port != "443" {
-		e.log.Warn("ACME: the CA checks each name by connecting to its port 443 (TLS-ALPN-01), and this listener is not on 443: "+
-			"forward port 443 of each name to it, or no certificate will come", "listen", addr, "domains", strings.Join(cfg.ACMEDomains, ","))
+	_, port, err := net.SplitHostPort(addr.String())
+	_, httpPort, _ := net.SplitHostPort(cfg.ACMEHTTPListen)
+	if err == nil && port != "443" && httpPort != "80" {
+		e.log.Warn("ACME: the CA checks each name by connecting to its port 443 (TLS-ALPN-01), or to its port 80 (HTTP-01) with acme_http_listen, "+
+			"and neither is this process's: forward port 443 of each name to this listener (or port 80 to acme_http_listen), or no certificate will come",
+			"listen", addr, "acme_http_listen", cfg.ACMEHTTPListen, "domains", strings.Join(cfg.ACMEDomains, ","))
 	}
 }
 

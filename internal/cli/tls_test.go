@@ -178,25 +178,37 @@ func TestServeTLS(t *testing.T) {
 // the test's, which says 127.0.0.1, and connects to the coordinator's
 // port for the TLS-ALPN-01 challenge, which the coordinator answers on
 // its own listener. The embedded default's worker dials its listener
-// over wss:// with that certificate.
+// over wss:// with that certificate. With acme_http_listen, where the
+// TLS-ALPN-01 check finds no listener, the CA checks over HTTP (HTTP-01)
+// instead, and the HTTP listener sends browsers to HTTPS.
 func TestACME(t *testing.T) {
 	t.Parallel()
 	const name = "play.telecart.test"
 	for _, tc := range []struct {
+		name    string
 		args    []string
 		workers string
+		http    bool // HTTP-01 on -acme-http-listen; TLS-ALPN-01 finds nobody
 	}{
-		{[]string{"coordinator", "-token", "secret"}, `"workers":0`},
-		{[]string{"serve", "-games", "", "-saves", ""}, `"workers":1`},
+		{"coordinator", []string{"coordinator", "-token", "secret"}, `"workers":0`, false},
+		{"serve", []string{"serve", "-games", "", "-saves", ""}, `"workers":1`, false},
+		{"HTTP-01", []string{"coordinator", "-token", "secret"}, `"workers":0`, true},
 	} {
-		t.Run(tc.args[0], func(t *testing.T) {
+		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			addr := freePort(t)
 			_, port, _ := net.SplitHostPort(addr)
-			portN, _ := strconv.Atoi(port)
-			pebble := fixturetest.StartPebble(t, portN)
+			tlsPort, httpPort := port, port
+			args := slices.Clone(tc.args)
+			if tc.http {
+				httpAddr := freePort(t)
+				_, httpPort, _ = net.SplitHostPort(httpAddr)
+				_, tlsPort, _ = net.SplitHostPort(freePort(t)) // nothing listens there
+				args = append(args, "-acme-http-listen", httpAddr)
+			}
+			pebble := fixturetest.StartPebble(t, atoi(t, tlsPort), atoi(t, httpPort))
 			cache := t.TempDir()
-			args := append(slices.Clone(tc.args), "-listen", addr,
+			args = append(args, "-listen", addr,
 				"-acme-domain", name, "-acme-ca", pebble.Directory, "-acme-cache", cache, "-acme-email", "ops@telecart.test")
 			if i := slices.Index(args, "-saves"); i >= 0 {
 				args[i+1] = t.TempDir()
@@ -242,8 +254,29 @@ func TestACME(t *testing.T) {
 			if entries, err := os.ReadDir(cache); err != nil || len(entries) < 2 {
 				t.Errorf("the ACME cache holds %v (%v), want the account key and the certificate", entries, err)
 			}
+			if !tc.http {
+				return
+			}
+			noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+			r, err := noFollow.Get("http://127.0.0.1:" + httpPort + "/r/ROOM")
+			if err != nil {
+				t.Fatal(err)
+			}
+			r.Body.Close()
+			if loc := r.Header.Get("Location"); r.StatusCode != http.StatusFound || loc != "https://127.0.0.1/r/ROOM" {
+				t.Errorf("http:// on acme_http_listen: %s to %q, want 302 to https://127.0.0.1/r/ROOM", r.Status, loc)
+			}
 		})
 	}
+}
+
+func atoi(t *testing.T, s string) int {
+	t.Helper()
+	n, err := strconv.Atoi(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n
 }
 
 func poolOf(c *x509.Certificate) *x509.CertPool {

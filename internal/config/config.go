@@ -62,6 +62,10 @@ type Config struct {
 	ACMECache   string   `json:"acme_cache"`
 	ACMECA      string   `json:"acme_ca"`
 	ACMEEmail   string   `json:"acme_email"`
+	// ACMEHTTPListen, with ACME, is a plain HTTP address that answers the
+	// CA's HTTP-01 challenge (on port 80 of each name) and sends browsers
+	// to HTTPS.
+	ACMEHTTPListen string `json:"acme_http_listen"`
 	// CoordinatorCA is a PEM file of CA certificates a worker trusts for
 	// a wss:// coordinator's certificate, besides the system's.
 	CoordinatorCA string `json:"coordinator_ca"`
@@ -235,6 +239,14 @@ func (c Config) validateTLS(cmd Command, bad func(format string, args ...any)) {
 		}
 		if c.ACMEEmail != "" && !strings.Contains(c.ACMEEmail, "@") {
 			bad("acme_email %q: want an email address", c.ACMEEmail)
+		}
+	}
+	if c.ACMEHTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.ACMEHTTPListen); err != nil {
+			bad("acme_http_listen %q: %w", c.ACMEHTTPListen, err)
+		}
+		if len(c.ACMEDomains) == 0 {
+			bad("acme_http_listen answers ACME's HTTP-01 challenge: set acme_domains")
 		}
 	}
 	if cmd&Worker == 0 {

@@ -184,7 +184,7 @@ func TestCommandFlags(t *testing.T) {
 	worker := []string{"config", "token", "id", "zone", "capacity", "room-linger", "saves", "autosave",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
 		"games", "cores", "codec", "video-kbps", "public-ip", "udp-port", "ice-loopback"}
-	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email"}
+	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen"}
 	want := map[string][]string{
 		"coordinator": append([]string{"config", "token", "listen", "overload"}, tls...),
 		"serve":       slices.Concat([]string{"listen"}, worker, tls),
@@ -398,6 +398,8 @@ func TestInvalid(t *testing.T) {
 		{"ACME without a cache", func(c *Config) { c.ACMEDomains, c.ACMECache = []string{"play.example.org"}, "" }},
 		{"ACME CA not a URL", func(c *Config) { c.ACMEDomains, c.ACMECA = []string{"play.example.org"}, "letsencrypt" }},
 		{"ACME email not an address", func(c *Config) { c.ACMEDomains, c.ACMEEmail = []string{"play.example.org"}, "me" }},
+		{"ACME HTTP without a port", func(c *Config) { c.ACMEDomains, c.ACMEHTTPListen = []string{"play.example.org"}, "0.0.0.0" }},
+		{"ACME HTTP without ACME", func(c *Config) { c.ACMEHTTPListen = ":80" }},
 	}
 	for _, tt := range tests {
 		c := Default()
@@ -430,6 +432,7 @@ func TestInvalid(t *testing.T) {
 	}{
 		{"coordinator with files", Coordinator, func(c *Config) { c.TLSCert, c.TLSKey = "cert.pem", "key.pem" }},
 		{"serve with ACME", Serve, func(c *Config) { c.ACMEDomains = []string{"play.example.org", "www.example.org"} }},
+		{"coordinator with ACME over HTTP", Coordinator, func(c *Config) { c.ACMEDomains, c.ACMEHTTPListen = []string{"play.example.org"}, ":80" }},
 		{"worker with ACME on its ping listener", Worker, func(c *Config) {
 			c.ACMEDomains, c.PingListen, c.ACMEEmail = []string{"w1.example.org"}, "0.0.0.0:443", "ops@example.org"
 			c.PingURL = "https://w1.example.org/ping"

@@ -103,6 +103,10 @@ func settings() []setting {
 		{key: "acme_email", flag: "acme-email", env: "TELECART_ACME_EMAIL", cmds: allCommands,
 			help:  "`email` address the ACME CA may write to about the certificates; optional",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.ACMEEmail) }},
+		{key: "acme_http_listen", flag: "acme-http-listen", env: "TELECART_ACME_HTTP_LISTEN", cmds: allCommands,
+			help: "plain HTTP `address` (:80) that answers ACME's HTTP-01 challenge and sends browsers to HTTPS; " +
+				"the CA connects to port 80 of each name, which must reach it",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.ACMEHTTPListen) }},
 		{key: "coordinator_ca", flag: "coordinator-ca", env: "TELECART_COORDINATOR_CA", cmds: Worker,
 			help:  "PEM `file` of CA certificates to trust for a wss:// coordinator's certificate, besides the system's",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.CoordinatorCA) }},

@@ -37,11 +37,11 @@ type Pebble struct {
 // StartPebble starts pebble (scripts/test builds it into bin/) on
 // loopback, validating for real: every name resolves to 127.0.0.1 (a DNS
 // answerer of the test's own, given to pebble with -dnsserver), and its
-// TLS-ALPN-01 and HTTP-01 checks connect to challengePort there. It is
+// TLS-ALPN-01 and HTTP-01 checks connect to tlsPort and httpPort there. It is
 // stopped, by its pid, when the test ends. Without bin/pebble the test
 // skips, unless TELECART_PEBBLE_REQUIRE=1 makes that a failure; with
 // -short it skips.
-func StartPebble(t testing.TB, challengePort int) *Pebble {
+func StartPebble(t testing.TB, tlsPort, httpPort int) *Pebble {
 	t.Helper()
 	if testing.Short() {
 		t.Skip("-short: starts pebble, an ACME server")
@@ -66,8 +66,8 @@ func StartPebble(t testing.TB, challengePort int) *Pebble {
 		"managementListenAddress": p.mgmt,
 		"certificate":             cert,
 		"privateKey":              key,
-		"httpPort":                challengePort,
-		"tlsPort":                 challengePort,
+		"httpPort":                httpPort,
+		"tlsPort":                 tlsPort,
 		"ocspResponderURL":        "",
 		// No waits between polls of an order or an authorization
 		// beyond a second.
@@ -84,8 +84,9 @@ func StartPebble(t testing.TB, challengePort int) *Pebble {
 	}
 	cmd := exec.Command(bin, "-config", configFile, "-dnsserver", loopbackDNS(t))
 	// No random sleep before a validation, no nonce refused on purpose:
-	// the test waits for events, and these only slow them down.
-	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0")
+	// the test waits for events, and these only slow them down. No
+	// authorization reused at random: each order is validated.
+	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
 	var out SyncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a killed test

@@ -57,6 +57,8 @@ type Listener struct {
 	// and IP addresses, or the ACME domains.
 	Names []string
 
+	acme *autocert.Manager // nil without ACME
+
 	mu sync.Mutex
 	// served is the leaf certificate last served for each server name,
 	// for SelfClient.
@@ -128,7 +130,7 @@ func fromACME(a ACME) (*Listener, error) {
 		Email:      a.Email,
 		Client:     client,
 	}
-	l := &Listener{Config: m.TLSConfig(), Names: slices.Clone(a.Domains)}
+	l := &Listener{Config: m.TLSConfig(), Names: slices.Clone(a.Domains), acme: m}
 	l.Config.MinVersion = tls.VersionTLS12
 	get := l.Config.GetCertificate
 	l.Config.GetCertificate = func(hello *tls.ClientHelloInfo) (*tls.Certificate, error) {
@@ -147,6 +149,27 @@ func fromACME(a ACME) (*Listener, error) {
 		return cert, err
 	}
 	return l, nil
+}
+
+// HTTPHandler is the handler of a plain HTTP listener beside an ACME
+// listener: it answers the CA's HTTP-01 challenges (the CA connects to
+// port 80 of each name), which the CA then may choose besides TLS-ALPN-01,
+// and sends every other request to https://. Nil without ACME.
+func (l *Listener) HTTPHandler() http.Handler {
+	if l.acme == nil {
+		return nil
+	}
+	h := l.acme.HTTPHandler(nil)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// autocert holds the Host to the domains, port and all; a CA
+		// names none (it connects to port 80), but one on another port
+		// (a test's pebble) does.
+		if host, _, err := net.SplitHostPort(r.Host); err == nil {
+			r = r.WithContext(r.Context()) // a copy: a handler leaves its request as it is
+			r.Host = host
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // SelfClient is a client configuration for dialling this listener from
