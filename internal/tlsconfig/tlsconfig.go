@@ -4,8 +4,10 @@
 // certificate authority (Let's Encrypt by default, through
 // golang.org/x/crypto/acme/autocert), and the roots a client trusts.
 //
-// ACME here answers the TLS-ALPN-01 challenge on the listener itself:
-// the CA connects to port 443 of each name, which must reach the listener.
+// ACME here answers the TLS-ALPN-01 challenge on the listener itself (the
+// CA connects to port 443 of each name, which must reach the listener),
+// and the HTTP-01 challenge on a plain HTTP listener when one serves
+// HTTPHandler (the CA connects to port 80).
 package tlsconfig
 
 import (
