@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
@@ -30,6 +31,9 @@ type env struct {
 	// drain is closed when the operator asks a worker to drain (SIGTERM);
 	// nil when nobody can.
 	drain <-chan struct{}
+	// acmeRoots are the CAs trusted for an ACME server's own HTTPS; nil,
+	// the system's. Tests set their pebble's.
+	acmeRoots *x509.CertPool
 }
 
 func commands() []command {
@@ -94,6 +98,12 @@ func run(ctx context.Context, drain <-chan struct{}, args []string, stdout, stde
 		log:    slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: logLevel()})),
 		drain:  drain,
 	}
+	return e.run(ctx, args)
+}
+
+// run runs the command line args in e and returns the exit code.
+func (e *env) run(ctx context.Context, args []string) int {
+	stderr := e.stderr
 	name, args := subcommand(args)
 	for _, c := range commands() {
 		if c.name != name {

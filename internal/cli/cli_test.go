@@ -217,7 +217,7 @@ func TestBrowseURL(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := browseURL(addr); got != tc.want {
+		if got := browseURL(addr, nil); got != tc.want {
 			t.Errorf("listening on %s: open %s, want %s", tc.listen, got, tc.want)
 		}
 	}

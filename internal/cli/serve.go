@@ -2,9 +2,11 @@ package cli
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -23,6 +25,7 @@ import (
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/storage"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/tlsconfig"
 	"github.com/telecart/telecart/internal/worker"
 	"github.com/telecart/telecart/web"
 )
@@ -66,24 +69,42 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// should join.
 		cfg.Token = signal.NewID[string](signal.SecretBytes)
 	}
+	tlsL, err := listenerTLS(e, cfg)
+	if err != nil {
+		return err
+	}
+	stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, tlsL)
+	if err != nil {
+		return err
+	}
+	defer stopACMEHTTP()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	url := browseURL(ln.Addr())
+	warnACMEPort(e, cfg, ln.Addr())
+	url := browseURL(ln.Addr(), tlsL)
 	cfg.Overload = 1 // one machine runs everything: a busy one is better than none
-	cfg.Coordinator = "ws" + strings.TrimPrefix(url, "http") + "/worker"
+	// The worker dials its own listener on loopback; over TLS, trusting
+	// exactly the certificate this process serves, whatever its name and
+	// CA (and the address dialled) are.
+	cfg.Coordinator = "ws://" + dialAddr(ln.Addr()) + "/worker"
+	var link *tls.Config
+	if tlsL != nil {
+		cfg.Coordinator = "wss://" + dialAddr(ln.Addr()) + "/worker"
+		link = tlsL.SelfClient()
+	}
 	// The coordinator's own /ping, on whatever address the page came from:
 	// with -listen 0.0.0.0:8000 a phone on the LAN has one, this process
 	// does not know it.
 	cfg.PingURL = "/ping"
-	w, cleanup, err := newWorker(ctx, e, cfg)
+	w, cleanup, err := newWorker(ctx, e, cfg, link)
 	if err != nil {
 		ln.Close()
 		return err
 	}
 	defer cleanup()
-	srv := serveCoordinator(ctx, e, cfg, ln, w.Metrics())
+	srv := serveCoordinator(ctx, e, cfg, ln, tlsL, w.Metrics())
 	fmt.Fprintf(e.stdout, "Telecart is running: open %s\n", url)
 	return runUntilDone(ctx, w, srv)
 }
@@ -96,12 +117,22 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set a worker token with -token or TELECART_TOKEN: workers present it to join")
 	}
+	tlsL, err := listenerTLS(e, cfg)
+	if err != nil {
+		return err
+	}
+	stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, tlsL)
+	if err != nil {
+		return err
+	}
+	defer stopACMEHTTP()
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
 	}
-	srv := serveCoordinator(ctx, e, cfg, ln, nil)
-	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open %s\n", browseURL(ln.Addr()))
+	warnACMEPort(e, cfg, ln.Addr())
+	srv := serveCoordinator(ctx, e, cfg, ln, tlsL, nil)
+	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open %s\n", browseURL(ln.Addr(), tlsL))
 	return runUntilDone(ctx, nil, srv)
 }
 
@@ -113,24 +144,41 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set the coordinator's worker token with -token or TELECART_TOKEN")
 	}
+	link, err := tlsconfig.Client(cfg.CoordinatorCA)
+	if err != nil {
+		return err
+	}
 	var ln net.Listener
+	var pingTLS *tlsconfig.Listener
 	if cfg.PingListen != "" {
+		if pingTLS, err = listenerTLS(e, cfg); err != nil {
+			return err
+		}
+		stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, pingTLS)
+		if err != nil {
+			return err
+		}
+		defer stopACMEHTTP()
 		if ln, err = net.Listen("tcp", cfg.PingListen); err != nil {
 			return err
 		}
 		defer ln.Close()
+		warnACMEPort(e, cfg, ln.Addr())
 		if cfg.PingURL == "" {
 			cfg.PingURL = "http://" + ln.Addr().String() + "/ping"
+			if pingTLS != nil {
+				cfg.PingURL = pingTLS.URL(ln.Addr().String()) + "/ping"
+			}
 		}
 	}
-	w, cleanup, err := newWorker(ctx, e, cfg)
+	w, cleanup, err := newWorker(ctx, e, cfg, link)
 	if err != nil {
 		return err
 	}
 	defer cleanup()
 	if ln != nil {
 		e.log.Info("worker: serving /ping, /metrics, /healthz and /readyz", "listen", ln.Addr(), "ping", cfg.PingURL)
-		defer serveHTTP(ctx, ln, w.Handler())()
+		defer serveHTTP(ctx, e, ln, pingTLS, w.Handler())()
 	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
@@ -144,13 +192,59 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	return w.Run(ctx)
 }
 
-// serveHTTP serves h on ln until the function it returns is called.
-func serveHTTP(ctx context.Context, ln net.Listener, h http.Handler) (stop func()) {
-	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, BaseContext: func(net.Listener) context.Context { return ctx }}
+// listenerTLS is the TLS of the command's listener (the coordinator's, a
+// worker's ping listener), or nil when it serves plain HTTP.
+func listenerTLS(e *env, cfg config.Config) (*tlsconfig.Listener, error) {
+	return tlsconfig.New(tlsconfig.Server{
+		CertFile: cfg.TLSCert,
+		KeyFile:  cfg.TLSKey,
+		ACME: tlsconfig.ACME{
+			Domains: cfg.ACMEDomains, Cache: cfg.ACMECache, Directory: cfg.ACMECA, Email: cfg.ACMEEmail,
+			Roots: e.acmeRoots,
+		},
+	})
+}
+
+// serveACMEHTTP serves, on acme_http_listen when it is set, ACME's
+// HTTP-01 challenges and a redirect to HTTPS, until the function it
+// returns is called.
+func serveACMEHTTP(ctx context.Context, e *env, cfg config.Config, tlsL *tlsconfig.Listener) (stop func(), err error) {
+	if cfg.ACMEHTTPListen == "" || tlsL == nil || tlsL.HTTPHandler() == nil {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.ACMEHTTPListen)
+	if err != nil {
+		return nil, err
+	}
+	e.log.Info("ACME: answering HTTP-01 challenges, and sending browsers to HTTPS", "listen", ln.Addr())
+	return serveHTTP(ctx, e, ln, nil, tlsL.HTTPHandler()), nil
+}
+
+// warnACMEPort tells the operator of a listener with ACME on a port other
+// than 443, and no acme_http_listen on port 80, how the CA's check must
+// reach it. Not an error: those ports may be forwarded (a NAT, a
+// firewall's redirect, a TCP proxy).
+func warnACMEPort(e *env, cfg config.Config, addr net.Addr) {
+	if len(cfg.ACMEDomains) == 0 {
+		return
+	}
+	_, port, err := net.SplitHostPort(addr.String())
+	_, httpPort, _ := net.SplitHostPort(cfg.ACMEHTTPListen)
+	if err == nil && port != "443" && httpPort != "80" {
+		e.log.Warn("ACME: the CA checks each name by connecting to its port 443 (TLS-ALPN-01), or to its port 80 (HTTP-01) with acme_http_listen, "+
+			"and neither is this process's: forward port 443 of each name to this listener (or port 80 to acme_http_listen), or no certificate will come",
+			"listen", addr, "acme_http_listen", cfg.ACMEHTTPListen, "domains", strings.Join(cfg.ACMEDomains, ","))
+	}
+}
+
+// serveHTTP serves h on ln, over TLS when tlsL is not nil, until the
+// function it returns is called.
+func serveHTTP(ctx context.Context, e *env, ln net.Listener, tlsL *tlsconfig.Listener, h http.Handler) (stop func()) {
+	srv := newServer(ctx, e, h, tlsL)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		_ = srv.Serve(ln) // ErrServerClosed after stop
+		_ = serve(srv, ln) // ErrServerClosed after stop
 	}()
 	return func() {
 		srv.Close()
@@ -165,9 +259,10 @@ type coordinatorServer struct {
 	served <-chan error // Serve's error, once it returns
 }
 
-// serveCoordinator serves the coordinator on ln, with a worker's metrics
+// serveCoordinator serves the coordinator on ln, over TLS when tlsL is
+// not nil, with a worker's metrics
 // at /worker/metrics when there is one in the process.
-func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Listener, workerMetrics http.Handler) *coordinatorServer {
+func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Listener, tlsL *tlsconfig.Listener, workerMetrics http.Handler) *coordinatorServer {
 	ice := make([]signal.ICEServer, len(cfg.ICEServers))
 	for i, s := range cfg.ICEServers {
 		ice[i] = signal.ICEServer(s)
@@ -186,34 +281,68 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 		mux.Handle("GET /worker/metrics", workerMetrics)
 		h = mux
 	}
+	srv := newServer(ctx, e, h, tlsL)
+	done := make(chan error, 1)
+	go func() { done <- serve(srv, ln) }()
+	return &coordinatorServer{coord: c, http: srv, served: done}
+}
+
+// newServer is an HTTP server of h, with TLS when tlsL is not nil.
+func newServer(ctx context.Context, e *env, h http.Handler, tlsL *tlsconfig.Listener) *http.Server {
 	srv := &http.Server{
 		Handler:           h,
 		ReadHeaderTimeout: 10 * time.Second,
 		// WebSocket handlers outlive Shutdown; this context ends them.
 		BaseContext: func(net.Listener) context.Context { return ctx },
+		// Handshakes that fail (scanners, a plain request to the TLS
+		// port) are no news to an operator.
+		ErrorLog: slog.NewLogLogger(e.log.Handler(), slog.LevelDebug),
 	}
-	done := make(chan error, 1)
-	go func() { done <- srv.Serve(ln) }()
-	return &coordinatorServer{coord: c, http: srv, served: done}
+	if tlsL != nil {
+		srv.TLSConfig = tlsL.Config
+	}
+	return srv
+}
+
+// serve serves srv on ln, over TLS when srv has a TLS configuration:
+// ServeTLS also offers HTTP/2 (WebSockets stay on HTTP/1.1 connections,
+// as Go's HTTP/2 server offers no extended CONNECT), and answers a
+// plain HTTP request with 400 "Client sent an HTTP request to an HTTPS
+// server".
+func serve(srv *http.Server, ln net.Listener) error {
+	if srv.TLSConfig != nil {
+		return srv.ServeTLS(ln, "", "")
+	}
+	return srv.Serve(ln)
 }
 
 // browseURL is the address to open in a browser on this machine for a
-// server listening on addr: one on every address ("[::]:8000") is on
-// 127.0.0.1 too, where "[::]" would take a browser nowhere.
-func browseURL(addr net.Addr) string {
+// server listening on addr, with TLS when tlsL is not nil (on a name of
+// its certificate).
+func browseURL(addr net.Addr, tlsL *tlsconfig.Listener) string {
+	if tlsL != nil {
+		return tlsL.URL(addr.String())
+	}
+	return "http://" + dialAddr(addr)
+}
+
+// dialAddr is the address to dial on this machine for a server listening
+// on addr: one on every address ("[::]:8000") is on 127.0.0.1 too, where
+// "[::]" would take a browser nowhere.
+func dialAddr(addr net.Addr) string {
 	host, port, err := net.SplitHostPort(addr.String())
 	if err != nil {
-		return "http://" + addr.String()
+		return addr.String()
 	}
 	if ip := net.ParseIP(host); ip != nil && ip.IsUnspecified() {
 		host = "127.0.0.1"
 	}
-	return "http://" + net.JoinHostPort(host, port)
+	return net.JoinHostPort(host, port)
 }
 
 // newWorker builds a worker and its library, with the bundled test ROM
-// written to a folder that cleanup removes.
-func newWorker(ctx context.Context, e *env, cfg config.Config) (*worker.Worker, func(), error) {
+// written to a folder that cleanup removes; link is its link's TLS.
+func newWorker(ctx context.Context, e *env, cfg config.Config, link *tls.Config) (*worker.Worker, func(), error) {
 	store, err := openSaves(ctx, cfg)
 	if err != nil {
 		return nil, nil, err
@@ -246,7 +375,7 @@ func newWorker(ctx context.Context, e *env, cfg config.Config) (*worker.Worker, 
 	w, err := worker.New(worker.Config{
 		ID: signal.WorkerID(cfg.WorkerID), Zone: cfg.Zone, Ping: cfg.PingURL, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
 		Saves: store, Autosave: time.Duration(cfg.Autosave),
-		Coordinator: cfg.Coordinator, Token: cfg.Token,
+		Coordinator: cfg.Coordinator, TLS: link, Token: cfg.Token,
 		Library: lib, CoreDirs: cfg.Cores,
 		Runner:     runner.Options{Config: rc},
 		ICE:        peer.ICEConfig{PublicIPs: cfg.PublicIPs, UDPPort: cfg.UDPPort, Loopback: cfg.ICELoopback},

@@ -50,6 +50,25 @@ type Config struct {
 	PingListen string `json:"ping_listen"`
 	PingURL    string `json:"ping_url"`
 	Capacity   int    `json:"capacity"`
+	// TLSCert and TLSKey are PEM files of the certificate (with its chain)
+	// and key of the coordinator's listener, or of a worker's ping
+	// listener; ACMEDomains, instead, are the public names to get its
+	// certificate for from the ACME CA at ACMECA (Let's Encrypt by
+	// default), which checks them by connecting to port 443 of each name
+	// (TLS-ALPN-01), kept in ACMECache. ACMEEmail is optional.
+	TLSCert     string   `json:"tls_cert"`
+	TLSKey      string   `json:"tls_key"`
+	ACMEDomains []string `json:"acme_domains"`
+	ACMECache   string   `json:"acme_cache"`
+	ACMECA      string   `json:"acme_ca"`
+	ACMEEmail   string   `json:"acme_email"`
+	// ACMEHTTPListen, with ACME, is a plain HTTP address that answers the
+	// CA's HTTP-01 challenge (on port 80 of each name) and sends browsers
+	// to HTTPS.
+	ACMEHTTPListen string `json:"acme_http_listen"`
+	// CoordinatorCA is a PEM file of CA certificates a worker trusts for
+	// a wss:// coordinator's certificate, besides the system's.
+	CoordinatorCA string `json:"coordinator_ca"`
 	// RoomLinger is how long a room lives on after its last peer left.
 	RoomLinger Duration `json:"room_linger"`
 	// Saves is the directory of players' saves, unless S3 names a bucket
@@ -164,6 +183,7 @@ func (c Config) Validate(cmd Command) error {
 			bad("overload %v: want a machine load above 0 (1 or more: never)", c.Overload)
 		}
 	}
+	c.validateTLS(cmd, bad)
 	if cmd&(Serve|Worker) != 0 {
 		if u, err := url.Parse(c.Coordinator); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 			bad("coordinator %q: want ws://host:port/worker or wss://...", c.Coordinator)
@@ -187,9 +207,10 @@ func (c Config) Validate(cmd Command) error {
 			host, _, err := net.SplitHostPort(c.PingListen)
 			if err != nil {
 				bad("ping_listen %q: %w", c.PingListen, err)
-			} else if ip := net.ParseIP(host); c.PingURL == "" && (host == "" || ip != nil && ip.IsUnspecified()) {
+			} else if ip := net.ParseIP(host); c.PingURL == "" && len(c.ACMEDomains) == 0 && (host == "" || ip != nil && ip.IsUnspecified()) {
 				// http://0.0.0.0:7000/ping would take every browser
-				// to a machine of its own, not to this worker.
+				// to a machine of its own, not to this worker. With
+				// ACME, the URL is on the first domain.
 				bad("ping_listen %q listens on every address: set ping_url to the one browsers reach this worker at", c.PingListen)
 			}
 		}
@@ -209,6 +230,52 @@ func (c Config) Validate(cmd Command) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// validateTLS checks the settings of a listener's certificate, and of the
+// coordinator's that a worker trusts.
+func (c Config) validateTLS(cmd Command, bad func(format string, args ...any)) {
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("tls_cert and tls_key come together: the certificate and its key")
+	}
+	if c.TLSCert != "" && len(c.ACMEDomains) > 0 {
+		bad("tls_cert and acme_domains are exclusive: the certificate comes from files or from ACME")
+	}
+	for _, d := range c.ACMEDomains {
+		// autocert asks for names of two labels or more, and a CA gives
+		// none for an address.
+		if d == "" || net.ParseIP(d) != nil || strings.ContainsAny(d, ":/ *") || !strings.Contains(strings.Trim(d, "."), ".") {
+			bad("acme_domains %q: want a public host name (play.example.org), without scheme or port", d)
+		}
+	}
+	if len(c.ACMEDomains) > 0 {
+		if c.ACMECache == "" {
+			bad("acme_cache: want a folder for the ACME account and certificates")
+		}
+		if u, err := url.Parse(c.ACMECA); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+			bad("acme_ca %q: want the ACME directory's URL, https://...", c.ACMECA)
+		}
+		if c.ACMEEmail != "" && !strings.Contains(c.ACMEEmail, "@") {
+			bad("acme_email %q: want an email address", c.ACMEEmail)
+		}
+	}
+	if c.ACMEHTTPListen != "" {
+		if _, _, err := net.SplitHostPort(c.ACMEHTTPListen); err != nil {
+			bad("acme_http_listen %q: %w", c.ACMEHTTPListen, err)
+		}
+		if len(c.ACMEDomains) == 0 {
+			bad("acme_http_listen answers ACME's HTTP-01 challenge: set acme_domains")
+		}
+	}
+	if cmd&Worker == 0 {
+		return
+	}
+	if (c.TLSCert != "" || len(c.ACMEDomains) > 0) && c.PingListen == "" {
+		bad("a worker's certificate is for its ping listener: set ping_listen")
+	}
+	if u, err := url.Parse(c.Coordinator); c.CoordinatorCA != "" && err == nil && u.Scheme != "wss" {
+		bad("coordinator_ca is for a coordinator with TLS: dial wss://%s%s", u.Host, u.Path)
+	}
 }
 
 // RunnerConfig is the base of every room's runner config: all but the

@@ -184,10 +184,11 @@ func TestCommandFlags(t *testing.T) {
 	worker := []string{"config", "token", "id", "zone", "capacity", "room-linger", "saves", "autosave",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
 		"games", "cores", "codec", "video-kbps", "public-ip", "udp-port", "ice-loopback"}
+	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen"}
 	want := map[string][]string{
-		"coordinator": {"config", "token", "listen", "overload"},
-		"serve":       append([]string{"listen"}, worker...),
-		"worker":      append([]string{"coordinator", "ping-listen", "ping-url"}, worker...),
+		"coordinator": append([]string{"config", "token", "listen", "overload"}, tls...),
+		"serve":       slices.Concat([]string{"listen"}, worker, tls),
+		"worker":      slices.Concat([]string{"coordinator", "ping-listen", "ping-url", "coordinator-ca"}, worker, tls),
 	}
 	for name, cmd := range commands {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -385,6 +386,20 @@ func TestInvalid(t *testing.T) {
 		{"ping on every address, no ping URL", func(c *Config) { c.PingListen = "0.0.0.0:7000" }},
 		{"ping on every address (no host), no ping URL", func(c *Config) { c.PingListen = ":7000" }},
 		{"ping URL not http", func(c *Config) { c.PingListen, c.PingURL = "127.0.0.1:7000", "ftp://w/ping" }},
+		{"certificate without key", func(c *Config) { c.TLSCert = "cert.pem" }},
+		{"key without certificate", func(c *Config) { c.TLSKey = "key.pem" }},
+		{"files and ACME", func(c *Config) {
+			c.TLSCert, c.TLSKey, c.ACMEDomains = "cert.pem", "key.pem", []string{"play.example.org"}
+		}},
+		{"ACME for an address", func(c *Config) { c.ACMEDomains = []string{"192.0.2.7"} }},
+		{"ACME for a name with a port", func(c *Config) { c.ACMEDomains = []string{"play.example.org:443"} }},
+		{"ACME for a URL", func(c *Config) { c.ACMEDomains = []string{"https://play.example.org"} }},
+		{"ACME for a name of one label", func(c *Config) { c.ACMEDomains = []string{"localhost"} }},
+		{"ACME without a cache", func(c *Config) { c.ACMEDomains, c.ACMECache = []string{"play.example.org"}, "" }},
+		{"ACME CA not a URL", func(c *Config) { c.ACMEDomains, c.ACMECA = []string{"play.example.org"}, "letsencrypt" }},
+		{"ACME email not an address", func(c *Config) { c.ACMEDomains, c.ACMEEmail = []string{"play.example.org"}, "me" }},
+		{"ACME HTTP without a port", func(c *Config) { c.ACMEDomains, c.ACMEHTTPListen = []string{"play.example.org"}, "0.0.0.0" }},
+		{"ACME HTTP without ACME", func(c *Config) { c.ACMEHTTPListen = ":80" }},
 	}
 	for _, tt := range tests {
 		c := Default()
@@ -393,6 +408,44 @@ func TestInvalid(t *testing.T) {
 			t.Errorf("%s: %v, want ErrInvalid", tt.name, err)
 		}
 	}
+	// A worker's certificate is its ping listener's; a CA for its
+	// coordinator's certificate wants TLS on the link.
+	for _, tt := range []struct {
+		name   string
+		change func(*Config)
+		say    string
+	}{
+		{"TLS without a ping listener", func(c *Config) { c.TLSCert, c.TLSKey = "cert.pem", "key.pem" }, "set ping_listen"},
+		{"ACME without a ping listener", func(c *Config) { c.ACMEDomains = []string{"w1.example.org"} }, "set ping_listen"},
+		{"a coordinator CA for ws://", func(c *Config) { c.CoordinatorCA = "ca.pem" }, "dial wss://127.0.0.1:8000/worker"},
+	} {
+		c := Default()
+		tt.change(&c)
+		if err := c.Validate(Worker); !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tt.say) {
+			t.Errorf("worker, %s: %v, want ErrInvalid saying %q", tt.name, err, tt.say)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		cmd    Command
+		change func(*Config)
+	}{
+		{"coordinator with files", Coordinator, func(c *Config) { c.TLSCert, c.TLSKey = "cert.pem", "key.pem" }},
+		{"serve with ACME", Serve, func(c *Config) { c.ACMEDomains = []string{"play.example.org", "www.example.org"} }},
+		{"coordinator with ACME over HTTP", Coordinator, func(c *Config) { c.ACMEDomains, c.ACMEHTTPListen = []string{"play.example.org"}, ":80" }},
+		{"worker with ACME on its ping listener", Worker, func(c *Config) {
+			c.ACMEDomains, c.PingListen, c.ACMEEmail = []string{"w1.example.org"}, "0.0.0.0:443", "ops@example.org"
+			c.PingURL = "https://w1.example.org/ping"
+		}},
+		{"worker with a CA for wss://", Worker, func(c *Config) { c.CoordinatorCA, c.Coordinator = "ca.pem", "wss://c.example.org/worker" }},
+	} {
+		c := Default()
+		tt.change(&c)
+		if err := c.Validate(tt.cmd); err != nil {
+			t.Errorf("%s: %v", tt.name, err)
+		}
+	}
+
 	// A coordinator does not care for a worker's settings, nor a worker
 	// for a coordinator's.
 	c := Default()

@@ -6,6 +6,8 @@ import (
 	"strconv"
 	"strings"
 
+	"golang.org/x/crypto/acme/autocert"
+
 	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/runner"
@@ -67,7 +69,7 @@ func settings() []setting {
 		// its worker is in the coordinator's process and pings on its
 		// address.
 		{key: "coordinator", flag: "coordinator", env: "TELECART_COORDINATOR", def: "ws://127.0.0.1:8000/worker", cmds: Worker,
-			help:  "the coordinator's worker endpoint, ws://host:port/worker",
+			help:  "the coordinator's worker endpoint, ws://host:port/worker, or wss:// when it has TLS",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.Coordinator) }},
 		{key: "worker_id", flag: "id", env: "TELECART_WORKER_ID", cmds: Serve | Worker,
 			help:  "worker id, random when empty",
@@ -79,8 +81,35 @@ func settings() []setting {
 			help:  "`address` where browsers time their round trip to the worker",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.PingListen) }},
 		{key: "ping_url", flag: "ping-url", env: "TELECART_PING_URL", cmds: Worker,
-			help:  "the ping `URL` browsers are given; default http://<ping-listen>/ping",
+			help:  "the ping `URL` browsers are given; default http://<ping-listen>/ping, https:// with TLS",
 			value: func(c *Config) flag.Value { return (*stringValue)(&c.PingURL) }},
+		// A worker's certificate is its ping listener's.
+		{key: "tls_cert", flag: "tls-cert", env: "TELECART_TLS_CERT", cmds: allCommands,
+			help:  "PEM `file` of the TLS certificate and its chain: the coordinator, or a worker's ping listener, serves HTTPS",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.TLSCert) }},
+		{key: "tls_key", flag: "tls-key", env: "TELECART_TLS_KEY", cmds: allCommands,
+			help:  "PEM `file` of the TLS certificate's private key",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.TLSKey) }},
+		{key: "acme_domains", flag: "acme-domain", env: "TELECART_ACME_DOMAINS", cmds: allCommands,
+			help: "public host `names`, separated by ,: serve HTTPS with certificates from ACME (Let's Encrypt) instead of files; " +
+				"the CA connects to port 443 of each name (TLS-ALPN-01), which must reach this listener",
+			value: func(c *Config) flag.Value { return listValue{&c.ACMEDomains, ","} }},
+		{key: "acme_cache", flag: "acme-cache", env: "TELECART_ACME_CACHE", def: filepath.Join(filepath.Dir(library.DefaultDir()), "acme"), cmds: allCommands,
+			help:  "`folder` keeping the ACME account and certificates across restarts",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.ACMECache) }},
+		{key: "acme_ca", flag: "acme-ca", env: "TELECART_ACME_CA", def: autocert.DefaultACMEDirectory, cmds: allCommands,
+			help:  "the ACME CA's directory `URL`: Let's Encrypt's, its staging's, a private CA's",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.ACMECA) }},
+		{key: "acme_email", flag: "acme-email", env: "TELECART_ACME_EMAIL", cmds: allCommands,
+			help:  "`email` address the ACME CA may write to about the certificates; optional",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.ACMEEmail) }},
+		{key: "acme_http_listen", flag: "acme-http-listen", env: "TELECART_ACME_HTTP_LISTEN", cmds: allCommands,
+			help: "plain HTTP `address` (:80) that answers ACME's HTTP-01 challenge and sends browsers to HTTPS; " +
+				"the CA connects to port 80 of each name, which must reach it",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.ACMEHTTPListen) }},
+		{key: "coordinator_ca", flag: "coordinator-ca", env: "TELECART_COORDINATOR_CA", cmds: Worker,
+			help:  "PEM `file` of CA certificates to trust for a wss:// coordinator's certificate, besides the system's",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.CoordinatorCA) }},
 		{key: "capacity", flag: "capacity", env: "TELECART_CAPACITY", def: "4", cmds: Serve | Worker,
 			help:  "rooms the worker hosts at once",
 			value: func(c *Config) flag.Value { return (*intValue)(&c.Capacity) }},

@@ -2,7 +2,9 @@ package gobrowsertest
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -22,6 +24,8 @@ import (
 type Browser struct {
 	t testing.TB
 	*Client
+	// http dials the socket; nil, http.DefaultClient.
+	http *http.Client
 	// The socket, its reader's messages, and the reader's end; replaced
 	// by Reconnect, used by the test's goroutine only.
 	ws         *websocket.Conn
@@ -46,7 +50,18 @@ type received struct {
 // closed when the test ends.
 func Dial(t testing.TB, base string) *Browser {
 	t.Helper()
+	return DialTLS(t, base, nil)
+}
+
+// DialTLS is Dial for a coordinator at https://host:port, whose
+// certificate tlsConfig verifies (a test's own CA); nil, Dial.
+func DialTLS(t testing.TB, base string, tlsConfig *tls.Config) *Browser {
+	t.Helper()
 	b := &Browser{t: t}
+	if tlsConfig != nil {
+		b.http = &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+		t.Cleanup(b.http.CloseIdleConnections)
+	}
 	b.connect(base)
 	t.Cleanup(b.disconnect)
 	return b
@@ -57,7 +72,7 @@ func (b *Browser) connect(base string) {
 	b.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", &websocket.DialOptions{HTTPClient: b.http})
 	if err != nil {
 		b.t.Fatal(err)
 	}

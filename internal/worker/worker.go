@@ -2,6 +2,7 @@ package worker
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -40,8 +41,12 @@ type Config struct {
 	// besides when it ends.
 	Saves    *saves.Store
 	Autosave time.Duration
-	// Coordinator is the coordinator's worker endpoint, ws://host:port/worker.
+	// Coordinator is the coordinator's worker endpoint, ws://host:port/worker
+	// or wss://.
 	Coordinator string
+	// TLS is the link's TLS configuration for a wss:// coordinator (the
+	// roots it trusts); nil, the system's roots.
+	TLS *tls.Config
 	// Token authenticates the worker to the coordinator.
 	Token string
 	// Library is what it can play; CoreDirs where the cores are.
@@ -163,7 +168,12 @@ func (w *Worker) Run(ctx context.Context) error {
 		if connected {
 			backoff = minRedial
 		}
-		w.log.Warn("worker: coordinator link down; dialling again", "err", err, "in", backoff)
+		if why := explainDial(err); why != "" {
+			// The operator's to fix: said in their words, at every try.
+			w.log.Error("worker: "+why+"; dialling again", "url", w.cfg.Coordinator, "err", err, "in", backoff)
+		} else {
+			w.log.Warn("worker: coordinator link down; dialling again", "err", err, "in", backoff)
+		}
 		select {
 		case <-ctx.Done():
 			return nil
@@ -194,11 +204,16 @@ func (l *link) send(ctx context.Context, session signal.SessionID, p signal.Payl
 func (w *Worker) serve(ctx, rooms context.Context) (connected bool, err error) {
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	conn, _, err := websocket.Dial(dialCtx, w.cfg.Coordinator, &websocket.DialOptions{
+	// A transport of this dial's own: its connections, even one that
+	// answered no upgrade, go with it.
+	transport := &http.Transport{Proxy: http.ProxyFromEnvironment, TLSClientConfig: w.cfg.TLS, TLSHandshakeTimeout: 10 * time.Second}
+	defer transport.CloseIdleConnections()
+	conn, resp, err := websocket.Dial(dialCtx, w.cfg.Coordinator, &websocket.DialOptions{
+		HTTPClient: &http.Client{Transport: transport},
 		HTTPHeader: http.Header{"Authorization": []string{"Bearer " + w.cfg.Token}},
 	})
 	if err != nil {
-		return false, fmt.Errorf("dial %s: %w", w.cfg.Coordinator, err)
+		return false, &dialError{url: w.cfg.Coordinator, resp: resp, err: err}
 	}
 	defer conn.CloseNow()
 	conn.SetReadLimit(signal.MaxMessage)
