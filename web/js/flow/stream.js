@@ -145,6 +145,17 @@ export function createStream(app) {
     if (s && s.firstFrameAt === null) patch(s.ref, { firstFrameAt: at });
   }
 
+  /**
+   * Why this session's peer connection has found no way to the game, in
+   * words, when its relay (TURN) is to blame; else null. Asked before
+   * the session is torn down.
+   */
+  function relayProblem() {
+    const s = store.get().session;
+    const text = connectionLostText(iceErrors, !s || s.connectedAt !== null);
+    return text === LOST ? null : text;
+  }
+
   /** True while the peer connection is connected: the game plays without the signalling. */
   function connected() {
     return peer?.pc.connectionState === 'connected';
@@ -170,5 +181,5 @@ export function createStream(app) {
     screen.detach();
   }
 
-  return { prepare, offer, candidate, frame, presented, connected, close, reset };
+  return { prepare, offer, candidate, frame, presented, relayProblem, connected, close, reset };
 }
