@@ -118,6 +118,14 @@ func (c *Coordinator) broadcastRooms() {
 		c.log.Error("coordinator: encode hello", "err", err)
 		return
 	}
+	// Without TURN, the ICE servers are everyone's too: one message for all.
+	var shared []byte
+	if len(c.cfg.TURN.URLs) == 0 {
+		if shared, err = hello.With(c.cfg.ICEServers); err != nil {
+			c.log.Error("coordinator: encode hello", "err", err)
+			return
+		}
+	}
 	var live []byte
 	if anyListing {
 		if live, err = signal.Encode("", c.liveRooms()); err != nil {
@@ -127,10 +135,12 @@ func (c *Coordinator) broadcastRooms() {
 	}
 	for _, t := range targets {
 		// A browser that is gone is cleaned up by its reader.
-		h, err := hello.With(c.iceServers(t.b))
-		if err != nil {
-			c.log.Error("coordinator: encode hello", "err", err)
-			return
+		h := shared
+		if h == nil {
+			if h, err = hello.With(c.iceServers(t.b)); err != nil {
+				c.log.Error("coordinator: encode hello", "err", err)
+				return
+			}
 		}
 		if t.b.write(h) == nil && t.listing {
 			_ = t.b.write(live)
