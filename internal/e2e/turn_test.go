@@ -307,7 +307,7 @@ func blockUDP(t *testing.T, dev string) (dropped func() int) {
 }
 `, table, dev)
 	if out, err := nft(rules, "-f", "-"); err != nil {
-		browsertest.Skip(t, fmt.Sprintf("skipping: nftables cannot block UDP here (scripts/setup installs nftables): %v: %s", err, out))
+		browsertest.Skip(t, fmt.Sprintf("skipping: nftables cannot block UDP here (scripts/test installs nftables): %v: %s", err, out))
 	}
 	t.Cleanup(func() {
 		if out, err := nft("", "delete", "table", "inet", table); err != nil {

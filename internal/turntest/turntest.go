@@ -68,12 +68,16 @@ func (s *Server) PID() int { return s.cmd.Process.Pid }
 func (s *Server) Log() string { return s.log.String() }
 
 // Start runs coturn and waits until it listens on UDP and TCP. It skips
-// the test where coturn is not installed (scripts/setup installs it).
+// the test with -short (the fast tier), and where coturn is not installed
+// (scripts/test installs it).
 func Start(t testing.TB, cfg Config) *Server {
 	t.Helper()
+	if testing.Short() {
+		t.Skip("-short: starts coturn")
+	}
 	path, err := exec.LookPath("turnserver")
 	if err != nil {
-		skip(t, "skipping: no turnserver (Debian's coturn; scripts/setup installs it)")
+		skip(t, "skipping: no turnserver (Debian's coturn; scripts/test installs it)")
 	}
 	if cfg.Realm == "" {
 		cfg.Realm = "telecart.test"
