@@ -42,10 +42,14 @@ const token = "check-test-token"
 // startCoordinator serves a coordinator on loopback that hands browsers
 // ice, and returns its base URL. Its workers are dropped only after a
 // minute of silence: a test stops one to see it not answer.
-func startCoordinator(t *testing.T, ice ...signal.ICEServer) string {
+func startCoordinator(t *testing.T, turn ...coordinator.TURN) string {
 	t.Helper()
-	coord := coordinator.New(coordinator.Config{Token: token, ICEServers: ice, Logger: slog.New(slog.DiscardHandler),
-		Overload: 1, WorkerTimeout: 3 * waittest.Limit, RejoinWindow: coordinator.NoRejoinWindow})
+	cfg := coordinator.Config{Token: token, Logger: slog.New(slog.DiscardHandler),
+		Overload: 1, WorkerTimeout: 3 * waittest.Limit, RejoinWindow: coordinator.NoRejoinWindow}
+	if len(turn) > 0 {
+		cfg.TURN = turn[0]
+	}
+	coord := coordinator.New(cfg)
 	srv := httptest.NewUnstartedServer(coord.Handler())
 	ctx, stop := context.WithCancel(context.Background())
 	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }
@@ -351,21 +355,23 @@ func nft(t *testing.T, port int) {
 }
 
 // TestTURN: a coordinator that hands out Debian's coturn, over UDP and
-// over TCP, with a static user: with the right password, a relay
+// over TCP, with TURN REST credentials: with coturn's secret, a relay
 // candidate comes from each URL and the worker is reached through each
-// alone; with a wrong one, each URL fails with words that name it and the
-// credentials.
+// alone; with another secret, each URL fails with words that name it and
+// the credentials.
 func TestTURN(t *testing.T) {
-	turn := turntest.Start(t, "u", "p")
+	const secret = "turn-secret"
+	turn := turntest.Start(t, turntest.Config{Secret: secret, Loopback: true})
+	udp, tcp := turn.URLs()[0], turn.URLs()[1]
 	for _, tt := range []struct {
-		name, credential string
-		ok               bool
+		name, secret string
+		ok           bool
 	}{
-		{"right credentials", "p", true},
-		{"wrong credentials", "wrong", false},
+		{"coturn's secret", secret, true},
+		{"another secret", "not-" + secret, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			base := startCoordinator(t, signal.ICEServer{URLs: []string{turn.UDP(), turn.TCP()}, Username: "u", Credential: tt.credential})
+			base := startCoordinator(t, coordinator.TURN{URLs: turn.URLs(), Secret: tt.secret})
 			startWorker(t, base, "eu-1")
 			timeout := check.DefaultTimeout
 			if !tt.ok {
@@ -381,15 +387,15 @@ func TestTURN(t *testing.T) {
 				{step: check.StepWorkers, ok: true},
 				{step: check.StepPing, worker: "eu-1", ok: true},
 				{step: check.StepCandidates, ok: true},
-				{step: check.StepCandidates, server: turn.UDP(), ok: tt.ok},
-				{step: check.StepCandidates, server: turn.TCP(), ok: tt.ok},
+				{step: check.StepCandidates, server: udp, ok: tt.ok},
+				{step: check.StepCandidates, server: tcp, ok: tt.ok},
 				{step: check.StepConnection, worker: "eu-1", mode: check.ModeDirect, ok: true},
-				{step: check.StepConnection, worker: "eu-1", mode: check.ModeRelayUDP, server: turn.UDP(), ok: tt.ok},
-				{step: check.StepConnection, worker: "eu-1", mode: check.ModeRelayTCP, server: turn.TCP(), ok: tt.ok},
+				{step: check.StepConnection, worker: "eu-1", mode: check.ModeRelayUDP, server: udp, ok: tt.ok},
+				{step: check.StepConnection, worker: "eu-1", mode: check.ModeRelayTCP, server: tcp, ok: tt.ok},
 			}
 			if !tt.ok {
-				expects[5].words = check.Words(check.Failure{Kind: check.NoRelay, URL: turn.UDP()})
-				expects[6].words = check.Words(check.Failure{Kind: check.NoRelay, URL: turn.TCP()})
+				expects[5].words = check.Words(check.Failure{Kind: check.NoRelay, URL: udp})
+				expects[6].words = check.Words(check.Failure{Kind: check.NoRelay, URL: tcp})
 				if !strings.Contains(expects[5].words, "refused the credentials") {
 					t.Errorf("the words %q do not name the credentials", expects[5].words)
 				}

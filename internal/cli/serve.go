@@ -267,7 +267,8 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 	for i, s := range cfg.ICEServers {
 		ice[i] = signal.ICEServer(s)
 	}
-	ccfg := coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload}
+	ccfg := coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload,
+		TURN: coordinator.TURN{URLs: cfg.TURNURLs, Secret: cfg.TURNSecret, TTL: time.Duration(cfg.TURNTTL)}}
 	if workerMetrics != nil {
 		// The one worker is this process's: its rooms went with the last
 		// one, and no link to them will be good again.

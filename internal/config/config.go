@@ -93,6 +93,12 @@ type Config struct {
 	ICELoopback bool     `json:"ice_loopback"`
 	// ICEServers are STUN/TURN servers, handed to browsers and used by workers.
 	ICEServers []ICEServer `json:"ice_servers"`
+	// TURNURLs are TURN servers that share TURNSecret with the
+	// coordinator, which hands each browser credentials of its own for
+	// them (TURN REST), valid for TURNTTL.
+	TURNURLs   []string `json:"turn_urls"`
+	TURNSecret string   `json:"turn_secret"`
+	TURNTTL    Duration `json:"turn_ttl"`
 }
 
 // ICEServer is a STUN or TURN server.
@@ -181,6 +187,23 @@ func (c Config) Validate(cmd Command) error {
 		}
 		if !(c.Overload > 0) {
 			bad("overload %v: want a machine load above 0 (1 or more: never)", c.Overload)
+		}
+		for _, u := range c.TURNURLs {
+			if err := checkTURNURL(u); err != nil {
+				bad("turn_urls %q: %w", u, err)
+			}
+		}
+		switch {
+		case len(c.TURNURLs) > 0 && c.TURNSecret == "":
+			bad("turn_urls without turn_secret: want the TURN server's static-auth-secret")
+		case len(c.TURNURLs) == 0 && c.TURNSecret != "":
+			bad("turn_secret without turn_urls: want the TURN servers it is for")
+		}
+		// The coordinator renews browsers' credentials every half TTL;
+		// under a minute would leave too little time to open a relay with
+		// one. Over a week, a leaked one would last too long.
+		if c.TURNTTL < Duration(time.Minute) || c.TURNTTL > Duration(7*24*time.Hour) {
+			bad("turn_ttl %v: want 1m to 168h", c.TURNTTL)
 		}
 	}
 	c.validateTLS(cmd, bad)
@@ -276,6 +299,28 @@ func (c Config) validateTLS(cmd Command, bad func(format string, args ...any)) {
 	if u, err := url.Parse(c.Coordinator); c.CoordinatorCA != "" && err == nil && u.Scheme != "wss" {
 		bad("coordinator_ca is for a coordinator with TLS: dial wss://%s%s", u.Host, u.Path)
 	}
+}
+
+// checkTURNURL checks one of turn_urls: turn: or turns:, a host, and at
+// most a transport of udp or tcp (RFC 7065).
+func checkTURNURL(s string) error {
+	rest, ok := strings.CutPrefix(s, "turn:")
+	if !ok {
+		if rest, ok = strings.CutPrefix(s, "turns:"); !ok {
+			return errors.New("want turn:host:port or turns:host:port")
+		}
+	}
+	hostPort, query, _ := strings.Cut(rest, "?")
+	if hostPort == "" || strings.ContainsAny(hostPort, "/@ ") {
+		return errors.New("want a host, and a port: turn:host:port")
+	}
+	if query != "" {
+		q, err := url.ParseQuery(query)
+		if t := q.Get("transport"); err != nil || len(q) != 1 || (t != "udp" && t != "tcp") {
+			return errors.New("want ?transport=udp or ?transport=tcp, or nothing")
+		}
+	}
+	return nil
 }
 
 // RunnerConfig is the base of every room's runner config: all but the

@@ -186,8 +186,8 @@ func TestCommandFlags(t *testing.T) {
 		"games", "cores", "codec", "video-kbps", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen"}
 	want := map[string][]string{
-		"coordinator": append([]string{"config", "token", "listen", "overload"}, tls...),
-		"serve":       slices.Concat([]string{"listen"}, worker, tls),
+		"coordinator": append([]string{"config", "token", "listen", "overload", "turn-url", "turn-ttl"}, tls...),
+		"serve":       slices.Concat([]string{"listen", "turn-url", "turn-ttl"}, worker, tls),
 		"worker":      slices.Concat([]string{"coordinator", "ping-listen", "ping-url", "coordinator-ca"}, worker, tls),
 	}
 	for name, cmd := range commands {
@@ -400,6 +400,15 @@ func TestInvalid(t *testing.T) {
 		{"ACME email not an address", func(c *Config) { c.ACMEDomains, c.ACMEEmail = []string{"play.example.org"}, "me" }},
 		{"ACME HTTP without a port", func(c *Config) { c.ACMEDomains, c.ACMEHTTPListen = []string{"play.example.org"}, "0.0.0.0" }},
 		{"ACME HTTP without ACME", func(c *Config) { c.ACMEHTTPListen = ":80" }},
+		{"TURN URL without its secret", func(c *Config) { c.TURNURLs = []string{"turn:turn.example.org:3478"} }},
+		{"TURN secret without URLs", func(c *Config) { c.TURNSecret = "s" }},
+		{"TURN URL a STUN one", func(c *Config) { c.TURNURLs, c.TURNSecret = []string{"stun:turn.example.org:3478"}, "s" }},
+		{"TURN URL an http one", func(c *Config) { c.TURNURLs, c.TURNSecret = []string{"https://turn.example.org/"}, "s" }},
+		{"TURN URL without a host", func(c *Config) { c.TURNURLs, c.TURNSecret = []string{"turn:"}, "s" }},
+		{"TURN URL with another transport", func(c *Config) { c.TURNURLs, c.TURNSecret = []string{"turn:t.example.org:3478?transport=sctp"}, "s" }},
+		{"TURN TTL zero", func(c *Config) { c.TURNTTL = 0 }},
+		{"TURN TTL negative", func(c *Config) { c.TURNTTL = Duration(-time.Hour) }},
+		{"TURN TTL a month", func(c *Config) { c.TURNTTL = Duration(30 * 24 * time.Hour) }},
 	}
 	for _, tt := range tests {
 		c := Default()
@@ -490,6 +499,26 @@ func TestEnvAndFlagErrors(t *testing.T) {
 	_, err := load(t, Serve, nil, "-capacity", "many")
 	if err == nil || !strings.Contains(err.Error(), "-capacity") || !strings.Contains(err.Error(), "want a whole number") {
 		t.Errorf("-capacity many: %v", err)
+	}
+}
+
+// TURN's settings, as the README's example writes them, are valid, for
+// the coordinator: a worker does not care for them.
+func TestTURNValid(t *testing.T) {
+	c, err := load(t, Coordinator, map[string]string{"TELECART_TURN_SECRET": "s3cret"},
+		"-turn-url", "turn:turn.example.org:3478?transport=udp,turn:turn.example.org:3478?transport=tcp,turns:turn.example.org:5349", "-turn-ttl", "2h")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Validate(Coordinator); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.TURNURLs) != 3 || c.TURNSecret != "s3cret" || c.TURNTTL != Duration(2*time.Hour) {
+		t.Errorf("turn_urls %q, turn_secret %q, turn_ttl %v", c.TURNURLs, c.TURNSecret, c.TURNTTL)
+	}
+	c.TURNSecret = ""
+	if err := c.Validate(Worker); err != nil {
+		t.Errorf("a worker minds the TURN settings: %v", err)
 	}
 }
 

@@ -172,6 +172,19 @@ func settings() []setting {
 		{key: "ice_servers", env: "TELECART_STUN", cmds: allCommands,
 			help:  "STUN/TURN server URLs for browsers and workers, separated by , (no credentials)",
 			value: func(c *Config) flag.Value { return stunValue{&c.ICEServers} }},
+		// TURN is the coordinator's: it hands each browser credentials of
+		// its own. Workers need none: they have an address browsers (or
+		// their relay) reach, and the secret stays on fewer machines.
+		{key: "turn_urls", flag: "turn-url", env: "TELECART_TURN_URLS", cmds: Serve | Coordinator,
+			help:  "TURN server `URLs` (turn: or turns:, separated by ,) for which browsers get short-lived credentials made with turn_secret",
+			value: func(c *Config) flag.Value { return listValue{&c.TURNURLs, ","} }},
+		// No flag: a command line shows in ps to everyone on the machine.
+		{key: "turn_secret", env: "TELECART_TURN_SECRET", cmds: Serve | Coordinator,
+			help:  "the TURN server's static-auth-secret (coturn's use-auth-secret), which makes browsers' credentials",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.TURNSecret) }},
+		{key: "turn_ttl", flag: "turn-ttl", env: "TELECART_TURN_TTL", def: "1h", cmds: Serve | Coordinator,
+			help:  "how long a browser's TURN credentials can open a relay (a game outlives them)",
+			value: func(c *Config) flag.Value { return &c.TURNTTL }},
 		{key: "ice_loopback", flag: "ice-loopback", env: "TELECART_ICE_LOOPBACK", cmds: Serve | Worker,
 			help:  "offer 127.0.0.1 to browsers (same machine, tests)",
 			value: func(c *Config) flag.Value { return (*boolValue)(&c.ICELoopback) }},

@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"maps"
@@ -37,6 +38,9 @@ type browserConn struct {
 	// checks are its check connections, the coordinator's ids by the
 	// browser's references; guarded by Coordinator.mu.
 	checks map[signal.SessionID]signal.SessionID
+	// turnID names the browser's connection in its TURN usernames, and so
+	// in the TURN server's log.
+	turnID string
 }
 
 func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
@@ -52,8 +56,11 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	defer ws.CloseNow()
 	ws.SetReadLimit(signal.MaxMessage)
 	ctx, stop := c.connContext(r)
-	b := &browserConn{conn: conn{ws: ws, ctx: ctx}, outbox: make(chan []byte, outboxSize)}
+	b := &browserConn{conn: conn{ws: ws, ctx: ctx}, outbox: make(chan []byte, outboxSize), turnID: rand.Text()[:12]}
 	log := c.log.With("browser", r.RemoteAddr)
+	if len(c.cfg.TURN.URLs) > 0 {
+		log.Debug("coordinator: browser connected", "turn_id", b.turnID)
+	}
 	// The writer and the pinger are this handler's: it stops them and
 	// waits for them before it returns.
 	var helpers sync.WaitGroup
@@ -72,7 +79,14 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	// on.
 	defer func() { c.dropBrowser(b, ctx.Err() == nil) }()
 
-	if err := b.send("", c.hello()); err != nil {
+	hello, err := c.hello()
+	if err == nil {
+		var data []byte
+		if data, err = hello.With(c.iceServers(b)); err == nil {
+			err = b.write(data)
+		}
+	}
+	if err != nil {
 		return
 	}
 	if err := b.send("", c.liveRooms()); err != nil {

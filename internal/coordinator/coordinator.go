@@ -23,6 +23,7 @@ import (
 	"github.com/telecart/telecart/internal/metrics"
 	"github.com/telecart/telecart/internal/ping"
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/turnrest"
 )
 
 // Config configures a coordinator.
@@ -42,6 +43,12 @@ type Config struct {
 	// WorkerTimeout drops a worker silent for this long (default 5 s;
 	// workers send a heartbeat every second).
 	WorkerTimeout time.Duration
+	// TURN names TURN servers for which each browser gets credentials of
+	// its own in every hello; none when its URLs are empty.
+	TURN TURN
+	// Now is the clock TURN credentials expire by (default time.Now): a
+	// test hands out expired ones with it.
+	Now func() time.Time
 	// RejoinWindow is how long after it starts the coordinator waits, for
 	// a browser asking for a room it does not know, for a worker to
 	// register that room (default DefaultRejoinWindow; NoRejoinWindow for
@@ -49,6 +56,28 @@ type Config struct {
 	// before their workers do.
 	RejoinWindow time.Duration
 }
+
+// TURN is a set of TURN servers that share a secret with the coordinator
+// (TURN REST; coturn's use-auth-secret and static-auth-secret). A browser
+// is handed credentials made with it, never the secret: a username of its
+// expiry and a random id of that browser's connection (not its player id,
+// which opens the player's saves: a TURN username travels in the clear),
+// and their HMAC. coturn checks them when a relay is opened, not as it is
+// kept (internal/turntest), so a game outlives them; the coordinator
+// sends every browser fresh ones every TTL/2, for the peer connection it
+// makes next.
+type TURN struct {
+	URLs   []string
+	Secret string
+	// TTL is how long credentials can open a relay (default
+	// DefaultTURNTTL).
+	TTL time.Duration
+}
+
+// DefaultTURNTTL is turn_ttl's default: a leaked credential opens relays
+// for an hour at most, and renewing every browser's twice an hour costs
+// one hello each.
+const DefaultTURNTTL = time.Hour
 
 // NoRejoinWindow is a RejoinWindow of none: an unknown room has ended.
 const NoRejoinWindow time.Duration = -1
@@ -96,16 +125,18 @@ type Coordinator struct {
 	// closed refuses new connections and timers once Close has begun.
 	closed bool
 	// roomsTimer is the scheduled live rooms broadcast; windowTimer, the
-	// end of the rejoin window, once a browser waits for it.
-	roomsTimer, windowTimer *time.Timer
+	// end of the rejoin window, once a browser waits for it; turnTimer,
+	// the next renewal of browsers' TURN credentials.
+	roomsTimer, windowTimer, turnTimer *time.Timer
 	// started is when this coordinator began; awaiting holds, by room id,
 	// the joins and resumes of rooms no worker has registered yet, within
 	// the rejoin window (see Config.RejoinWindow).
 	started  time.Time
 	awaiting map[signal.RoomID][]awaitingEnter
 	// roomsDue is set while a live rooms broadcast is scheduled;
-	// workersDue, when a worker came, went or changed since the last.
-	roomsDue, workersDue bool
+	// helloDue, when every browser is owed a hello: a worker came, went
+	// or changed since the last, or TURN credentials are due for renewal.
+	roomsDue, helloDue bool
 	// broadcasting is held through a broadcast: a slow one must not be
 	// overtaken by the next, which would leave browsers with the older news.
 	broadcasting sync.Mutex
@@ -129,6 +160,12 @@ func New(cfg Config) *Coordinator {
 	}
 	if cfg.RejoinWindow == 0 {
 		cfg.RejoinWindow = DefaultRejoinWindow
+	}
+	if cfg.TURN.TTL <= 0 {
+		cfg.TURN.TTL = DefaultTURNTTL
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{
@@ -160,7 +197,33 @@ func New(cfg Config) *Coordinator {
 	c.roomsStarted = m.Counter("telecart_coordinator_rooms_started_total", "New rooms sent to a worker.")
 	c.refused = m.CounterVec("telecart_coordinator_starts_refused_total", "New rooms refused, by reason.", "reason")
 	c.pickTime = m.Seconds("telecart_coordinator_pick_seconds", "Time to choose a worker for a new room.")
+	if len(cfg.TURN.URLs) > 0 {
+		c.mu.Lock()
+		c.turnTimer = c.afterFunc(cfg.TURN.TTL/2, c.renewTURN)
+		c.mu.Unlock()
+	}
 	return c
+}
+
+// renewTURN sends every browser a hello with fresh TURN credentials, and
+// schedules the next renewal: a page makes its next peer connection
+// (a new game, or a lost one joined anew) with the newest it has.
+func (c *Coordinator) renewTURN() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.helloDue = true
+	c.roomsChanged()
+	c.turnTimer = c.afterFunc(c.cfg.TURN.TTL/2, c.renewTURN)
+}
+
+// iceServers are the ICE servers for browser b: the configured ones, and
+// the TURN servers with b's own fresh credentials.
+func (c *Coordinator) iceServers(b *browserConn) []signal.ICEServer {
+	if len(c.cfg.TURN.URLs) == 0 {
+		return c.cfg.ICEServers
+	}
+	cred := turnrest.New(c.cfg.TURN.Secret, b.turnID, c.cfg.Now().Add(c.cfg.TURN.TTL))
+	return append(slices.Clip(c.cfg.ICEServers), signal.ICEServer{URLs: c.cfg.TURN.URLs, Username: cred.Username, Credential: cred.Credential})
 }
 
 // Close cuts every browser's and worker's connection and waits until
@@ -173,7 +236,7 @@ func (c *Coordinator) Close() error {
 	c.mu.Lock()
 	if !c.closed {
 		c.closed = true
-		for _, t := range []*time.Timer{c.roomsTimer, c.windowTimer} {
+		for _, t := range []*time.Timer{c.roomsTimer, c.windowTimer, c.turnTimer} {
 			if t != nil && t.Stop() {
 				c.running.Done() // its function will not run
 			}
@@ -406,16 +469,17 @@ func (b *browserConn) compare(x, y *workerConn, loads map[*workerConn]int) int {
 }
 
 // hello is what a browser is told first, and again after a worker came,
-// went or changed: the games, the ICE servers, the workers to measure.
-func (c *Coordinator) hello() signal.Hello {
-	h := signal.Hello{Games: c.games(), ICEServers: c.cfg.ICEServers}
+// went or changed: the games, the workers to measure, and the ICE
+// servers, which the template takes for each browser (iceServers).
+func (c *Coordinator) hello() (signal.HelloTemplate, error) {
+	h := signal.Hello{Games: c.games()}
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	for _, w := range c.workers {
 		h.Workers = append(h.Workers, signal.WorkerInfo{ID: w.id, Zone: w.zone, Ping: w.ping, Rooms: w.load(), Capacity: w.capacity, Draining: w.draining})
 	}
 	slices.SortFunc(h.Workers, func(a, b signal.WorkerInfo) int { return cmp.Compare(a.ID, b.ID) })
-	return h
+	return signal.NewHelloTemplate(h)
 }
 
 // workersChanged schedules the hello every browser is sent when a worker
@@ -423,7 +487,7 @@ func (c *Coordinator) hello() signal.Hello {
 func (c *Coordinator) workersChanged() {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.workersDue = true
+	c.helloDue = true
 	c.roomsChanged()
 }
 

@@ -87,8 +87,8 @@ func (c *Coordinator) roomsChanged() {
 // in a room shows its game, not the list: sending it every room's every
 // change would make the coordinator's work grow with players times rooms.
 // It gets the hello only when a worker came, went or changed (it measures
-// a new one, for its next game), and both as it leaves its room, since
-// that changes the rooms too.
+// a new one, for its next game) or its TURN credentials are renewed, and
+// both as it leaves its room, since that changes the rooms too.
 func (c *Coordinator) broadcastRooms() {
 	c.broadcasting.Lock()
 	defer c.broadcasting.Unlock()
@@ -97,12 +97,12 @@ func (c *Coordinator) broadcastRooms() {
 		listing bool
 	}
 	c.mu.Lock()
-	workersChanged := c.workersDue
-	c.roomsDue, c.workersDue = false, false
+	helloDue := c.helloDue
+	c.roomsDue, c.helloDue = false, false
 	targets := make([]target, 0, len(c.browsers))
 	anyListing := false
 	for b := range c.browsers {
-		if listing := b.room == nil; listing || workersChanged {
+		if listing := b.room == nil; listing || helloDue {
 			targets = append(targets, target{b, listing})
 			anyListing = anyListing || listing
 		}
@@ -111,11 +111,20 @@ func (c *Coordinator) broadcastRooms() {
 	if len(targets) == 0 {
 		return // everyone plays, and no worker changed: news for nobody
 	}
-	// Encoded once for every browser: with many rooms the lists are long.
-	hello, err := signal.Encode("", c.hello())
+	// Encoded once for every browser: with many rooms the lists are long,
+	// and with many games the hello; only its ICE servers are each one's.
+	hello, err := c.hello()
 	if err != nil {
 		c.log.Error("coordinator: encode hello", "err", err)
 		return
+	}
+	// Without TURN, the ICE servers are everyone's too: one message for all.
+	var shared []byte
+	if len(c.cfg.TURN.URLs) == 0 {
+		if shared, err = hello.With(c.cfg.ICEServers); err != nil {
+			c.log.Error("coordinator: encode hello", "err", err)
+			return
+		}
 	}
 	var live []byte
 	if anyListing {
@@ -126,7 +135,14 @@ func (c *Coordinator) broadcastRooms() {
 	}
 	for _, t := range targets {
 		// A browser that is gone is cleaned up by its reader.
-		if t.b.write(hello) == nil && t.listing {
+		h := shared
+		if h == nil {
+			if h, err = hello.With(c.iceServers(t.b)); err != nil {
+				c.log.Error("coordinator: encode hello", "err", err)
+				return
+			}
+		}
+		if t.b.write(h) == nil && t.listing {
 			_ = t.b.write(live)
 		}
 	}

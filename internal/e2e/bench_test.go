@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/testrom"
+	"github.com/telecart/telecart/internal/turntest"
 )
 
 // latencyJS installs the page side of the measurement. Key events are
@@ -54,24 +56,51 @@ const latencyJS = `(() => {
 // BenchmarkInputToPicture measures in headless Chromium what a player
 // feels: from a key press to the first picture showing its effect, and
 // from opening the page to the first picture. It also reports the CPU the
-// runner and the worker process used per session while playing.
+// runner and the worker process used per session while playing. The
+// vp8-turn variant plays through Debian's coturn on loopback, the page
+// held to relay candidates, to show what the relay adds.
 func BenchmarkInputToPicture(b *testing.B) {
-	for _, codec := range []string{"vp8", "h264"} {
-		b.Run(codec, func(b *testing.B) {
+	for _, v := range []struct {
+		name, codec string
+		relay       bool
+	}{{"vp8", "vp8", false}, {"h264", "h264", false}, {"vp8-turn", "vp8", true}} {
+		b.Run(v.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				measureLatency(b, codec)
+				measureLatency(b, v.codec, v.relay)
 			}
 		})
 	}
 }
 
-func measureLatency(b *testing.B, codec string) {
-	base := serve(b, "-codec", codec)
+// relayOnlyJS holds every peer connection the page makes to relay
+// candidates (iceTransportPolicy "relay"): on loopback a direct path is
+// always there, and ICE would rather take it.
+const relayOnlyJS = `(() => {
+	const Original = window.RTCPeerConnection;
+	window.RTCPeerConnection = class extends Original {
+		constructor(config, ...rest) { super({...config, iceTransportPolicy: 'relay'}, ...rest); }
+	};
+	return true;
+})()`
+
+func measureLatency(b *testing.B, codec string, relay bool) {
+	args := []string{"-codec", codec}
+	if relay {
+		const secret = "telecart-bench-turn-secret"
+		srv := turntest.Start(b, turntest.Config{Secret: secret, Loopback: true})
+		args = append(args, "-turn-url", srv.URLs()[0],
+			"-config", fixturetest.File(b, "telecart.json", []byte(`{"turn_secret": "`+secret+`"}`)))
+	}
+	base := serve(b, args...)
 	br := browsertest.Start(b)
 	p := br.NewPage(b, base+"/")
 	var ok bool
 	if err := p.Eval(latencyJS, &ok); err != nil {
 		b.Fatal(err)
+	}
+	if relay {
+		eval(b, p, hookPeerConnections, &ok)
+		eval(b, p, relayOnlyJS, &ok)
 	}
 	startGame(b, p, "nes:telecart-test.nes")
 	var firstFrame, clickAt, listAt float64
@@ -83,6 +112,13 @@ func measureLatency(b *testing.B, codec string) {
 	}
 	if err := p.Eval(`performance.getEntriesByType('navigation')[0].domContentLoadedEventEnd`, &listAt); err != nil {
 		b.Fatal(err)
+	}
+	if relay {
+		var pair *candidatePair
+		eval(b, p, selectedPairJS, &pair)
+		if pair == nil || pair.Local != "relay" {
+			b.Fatalf("selected pair %+v, want a relay candidate", pair)
+		}
 	}
 	// Let the stream settle before measuring.
 	time.Sleep(time.Second)

@@ -44,6 +44,19 @@ func (l *link) Cut() { l.cut.Store(true) }
 // skips the test where the kernel lacks TUN devices (browsertest.Skip).
 func delayLink(t *testing.T, n, pid int, delay time.Duration) *link {
 	t.Helper()
+	there, err := netns.GetFromPid(pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer there.Close()
+	return linkNamespaces(t, n, netns.None(), there, delay)
+}
+
+// linkNamespaces links namespace near (netns.None(): this one) to far as
+// delayLink does: 10.77.n.1 in near, 10.77.n.2 in far, delay on every
+// packet far's side sends.
+func linkNamespaces(t *testing.T, n int, nearNS, farNS netns.NsHandle, delay time.Duration) *link {
+	t.Helper()
 	l := &link{here: net.IPv4(10, 77, byte(n), 1).To4(), there: net.IPv4(10, 77, byte(n), 2).To4()}
 	near, err := openTUN(fmt.Sprintf("tcnear%d", n))
 	var far *os.File
@@ -65,7 +78,7 @@ func delayLink(t *testing.T, n, pid int, delay time.Duration) *link {
 		far.Close()
 		wg.Wait()
 	})
-	if err := joinUp(near, far, pid, l.here, l.there); err != nil {
+	if err := joinUp(near, far, nearNS, farNS, l.here, l.there); err != nil {
 		t.Fatalf("delay link %d: %v", n, err)
 	}
 	wg.Go(func() { l.carry(ctx, far, near, 0) })
@@ -95,35 +108,48 @@ func openTUN(name string) (*os.File, error) {
 	return os.NewFile(uintptr(fd), name), nil
 }
 
-// joinUp moves the far device into process pid's namespace and gives each
+// joinUp moves the far device into namespace farNS (and the near one
+// into nearNS, unless that is netns.None(): this namespace), gives each
 // end its address, with the other end as its peer, and brings both up,
-// with pid's loopback.
-func joinUp(near, far *os.File, pid int, here, there net.IP) error {
-	farLink, err := netlink.LinkByName(far.Name())
-	if err != nil {
-		return err
-	}
-	if err := netlink.LinkSetNsPid(farLink, pid); err != nil {
-		return fmt.Errorf("moving %s into process %d's namespace: %w", far.Name(), pid, err)
-	}
-	ns, err := netns.GetFromPid(pid)
-	if err != nil {
-		return err
-	}
-	defer ns.Close()
-	them, err := netlink.NewHandleAt(ns)
-	if err != nil {
-		return err
-	}
-	defer them.Close()
-	for _, end := range []struct {
+// with the loopback of each namespace it moved a device into.
+func joinUp(near, far *os.File, nearNS, farNS netns.NsHandle, here, there net.IP) error {
+	type end struct {
 		h         *netlink.Handle
 		dev       string
 		own, peer net.IP
-	}{
-		{&netlink.Handle{}, near.Name(), here, there},
-		{them, far.Name(), there, here},
-	} {
+	}
+	var ends []end
+	for _, e := range []struct {
+		ns        netns.NsHandle
+		dev       *os.File
+		own, peer net.IP
+	}{{nearNS, near, here, there}, {farNS, far, there, here}} {
+		if !e.ns.IsOpen() {
+			ends = append(ends, end{&netlink.Handle{}, e.dev.Name(), e.own, e.peer})
+			continue
+		}
+		dev, err := netlink.LinkByName(e.dev.Name())
+		if err != nil {
+			return err
+		}
+		if err := netlink.LinkSetNsFd(dev, int(e.ns)); err != nil {
+			return fmt.Errorf("moving %s into namespace %v: %w", e.dev.Name(), e.ns, err)
+		}
+		h, err := netlink.NewHandleAt(e.ns)
+		if err != nil {
+			return err
+		}
+		defer h.Close()
+		lo, err := h.LinkByName("lo")
+		if err != nil {
+			return err
+		}
+		if err := h.LinkSetUp(lo); err != nil {
+			return err
+		}
+		ends = append(ends, end{h, e.dev.Name(), e.own, e.peer})
+	}
+	for _, end := range ends {
 		link, err := end.h.LinkByName(end.dev)
 		if err != nil {
 			return err
@@ -136,11 +162,7 @@ func joinUp(near, far *os.File, pid int, here, there net.IP) error {
 			return fmt.Errorf("bringing %s up: %w", end.dev, err)
 		}
 	}
-	lo, err := them.LinkByName("lo")
-	if err != nil {
-		return err
-	}
-	return them.LinkSetUp(lo)
+	return nil
 }
 
 // carry copies packets from src to dst, each delay after it came, until

@@ -129,10 +129,17 @@ func workerCommand(t testing.TB, base, token string, args ...string) *exec.Cmd {
 // startWorker starts a workerCommand as workerProcess does.
 func startWorker(t testing.TB, cmd *exec.Cmd) (*exec.Cmd, chan error) {
 	t.Helper()
+	return startWorkerWith(t, cmd, (*exec.Cmd).Start)
+}
+
+// startWorkerWith starts a workerCommand with start: in a network
+// namespace made beforehand, say.
+func startWorkerWith(t testing.TB, cmd *exec.Cmd, start func(*exec.Cmd) error) (*exec.Cmd, chan error) {
+	t.Helper()
 	skipShort(t)
 	var log fixturetest.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
+	if err := start(cmd); err != nil {
 		t.Fatal(err)
 	}
 	exited := make(chan error, 1)

@@ -1,8 +1,11 @@
 package signal
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -545,4 +548,46 @@ func (e Error) validate() error {
 		errs = append(errs, e.Game.validate())
 	}
 	return errors.Join(errs...)
+}
+
+// HelloTemplate is a hello encoded once for many browsers, each of which
+// gets ICE servers of its own (its own TURN credentials): the games and
+// workers, the long part, are encoded once.
+type HelloTemplate struct {
+	// head ends just inside the payload's object, tail is the rest of
+	// the envelope; a browser's ICE servers go between.
+	head, tail []byte
+}
+
+// NewHelloTemplate encodes h, whose ICE servers With gives per browser.
+func NewHelloTemplate(h Hello) (HelloTemplate, error) {
+	h.ICEServers = nil
+	m, err := New("", h)
+	if err != nil {
+		return HelloTemplate{}, err
+	}
+	b, err := json.Marshal(m)
+	if err != nil {
+		return HelloTemplate{}, fmt.Errorf("signal: encode hello: %w", err)
+	}
+	// The payload is the envelope's last field, written as it is: the
+	// envelope ends with it and a "}".
+	at := len(b) - 1 - len(m.Data)
+	if at < 0 || !bytes.Equal(b[at:len(b)-1], m.Data) || len(m.Data) < 2 || m.Data[1] != '"' {
+		return HelloTemplate{}, fmt.Errorf("signal: encode hello: the payload is not where it belongs in %.100s", b)
+	}
+	return HelloTemplate{head: b[:at+1], tail: b[at+1:]}, nil
+}
+
+// With is the encoded hello with these ICE servers. The template's bytes
+// are shared, never changed.
+func (t HelloTemplate) With(ice []ICEServer) ([]byte, error) {
+	if len(ice) == 0 {
+		return slices.Concat(t.head, t.tail), nil
+	}
+	servers, err := json.Marshal(ice)
+	if err != nil {
+		return nil, fmt.Errorf("signal: encode ICE servers: %w", err)
+	}
+	return slices.Concat(t.head, []byte(`"iceServers":`), servers, []byte(","), t.tail), nil
 }

@@ -143,3 +143,42 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+// A hello made from a template decodes as the hello with those ICE
+// servers, for each browser its own, and the template is left as it was.
+func TestHelloTemplate(t *testing.T) {
+	t.Parallel()
+	h := Hello{Games: []GameInfo{{ID: "nes/alwa", Title: "Alwa's Awakening", System: "nes"}}, Workers: []WorkerInfo{{ID: "w-1", Rooms: 1, Capacity: 4}}}
+	tmpl, err := NewHelloTemplate(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, ice := range [][]ICEServer{
+		{{URLs: []string{"turn:t.example.org:3478?transport=udp"}, Username: "1700000000:a", Credential: "x+/="}},
+		nil,
+		{{URLs: []string{"stun:s.example.org"}}, {URLs: []string{"turn:t.example.org"}, Username: "1700000000:b", Credential: "y"}},
+	} {
+		b, err := tmpl.With(ice)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, p, err := Decode(b)
+		if err != nil {
+			t.Fatalf("decode %s: %v", b, err)
+		}
+		want := h
+		want.ICEServers = ice
+		if !reflect.DeepEqual(p, want) {
+			t.Errorf("decoded %+v, want %+v", p, want)
+		}
+	}
+	// No games at all is a hello too.
+	tmpl, err = NewHelloTemplate(Hello{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := tmpl.With([]ICEServer{{URLs: []string{"turn:t"}}})
+	if _, _, err := Decode(b); err != nil {
+		t.Errorf("decode %s: %v", b, err)
+	}
+}

@@ -104,7 +104,9 @@ function iceConfig(servers) {
  * One game's WebRTC connection. The server offers (video and audio tracks,
  * the "input" and "saves" data channels); this answers. Handlers:
  * onTrack(event), onInputChannel(channel), onSavesChannel(channel),
- * onState(connectionState), onCandidate(init).
+ * onState(connectionState), onCandidate(init), onCandidateError({ url,
+ * errorCode, errorText }): a STUN or TURN server's error (a relay refusing
+ * the credentials, 401), or 701, one the browser could not reach.
  */
 export class Peer {
   constructor(iceServers, handlers) {
@@ -146,6 +148,9 @@ export class Peer {
       if (e.candidate.sdpMLineIndex != null) c.sdpMLineIndex = e.candidate.sdpMLineIndex;
       handlers.onCandidate(c);
     };
+    pc.onicecandidateerror = (e) => {
+      handlers.onCandidateError?.({ url: e.url, errorCode: e.errorCode, errorText: e.errorText });
+    };
     const report = () => handlers.onState(pc.connectionState ?? pc.iceConnectionState);
     if ('connectionState' in pc) pc.onconnectionstatechange = report;
     else pc.oniceconnectionstatechange = report;
@@ -184,7 +189,7 @@ export class Peer {
 
   close() {
     const pc = this.pc;
-    pc.ontrack = pc.ondatachannel = pc.onicecandidate = null;
+    pc.ontrack = pc.ondatachannel = pc.onicecandidate = pc.onicecandidateerror = null;
     pc.onconnectionstatechange = pc.oniceconnectionstatechange = null;
     try {
       pc.close();

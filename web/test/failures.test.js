@@ -2,7 +2,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { errorOutcome, failure } from '../js/model/failures.js';
+import { connectionLostText, errorOutcome, failure, LOST_TEXT, TURN_REFUSED_TEXT, TURN_UNREACHABLE_TEXT } from '../js/model/failures.js';
 import { newSession } from '../js/model/session.js';
 
 const game = { id: 'nes:telecart-test.nes', title: 'Telecart Test ROM', system: 'nes' };
@@ -60,4 +60,26 @@ test('a failure that may be the network\'s links to the connection check', () =>
   assert.equal(failure('lost').check, true);
   assert.equal(failure('busy').check, false);
   assert.equal(failure('outdated').check, false);
+});
+
+test('a connection that never came up, its relay refusing the credentials, says so', () => {
+  const refused = [{ url: 'turn:turn.example.org:3478?transport=udp', errorCode: 401, errorText: 'Unauthorized' }];
+  assert.equal(connectionLostText(refused, false), TURN_REFUSED_TEXT);
+  assert.match(TURN_REFUSED_TEXT, /relay server \(TURN\) refused this browser’s credentials/);
+  assert.match(TURN_REFUSED_TEXT, /turn_secret matches the TURN server’s static-auth-secret/);
+  assert.equal(connectionLostText([{ url: 'turns:t.example.org:5349?transport=tcp', errorCode: 403 }], false), TURN_REFUSED_TEXT);
+  // A refusal beside an unreachable URL is still the refusal.
+  assert.equal(connectionLostText([{ url: 'turn:t:3478?transport=tcp', errorCode: 701 }, ...refused], false), TURN_REFUSED_TEXT);
+});
+
+test('a relay out of reach, a STUN server\'s error, or a connection that had come up', () => {
+  assert.equal(connectionLostText([{ url: 'turn:t:3478?transport=udp', errorCode: 701 }], false), TURN_UNREACHABLE_TEXT);
+  // STUN errors say nothing of the relay.
+  assert.equal(connectionLostText([{ url: 'stun:s:3478', errorCode: 701 }, { url: 'stun:s', errorCode: 401 }], false), LOST_TEXT);
+  // Connected once: the relay was not what failed.
+  assert.equal(connectionLostText([{ url: 'turn:t', errorCode: 401 }], true), LOST_TEXT);
+  assert.equal(connectionLostText([], false), LOST_TEXT);
+  assert.equal(connectionLostText(undefined, false), LOST_TEXT);
+  assert.equal(connectionLostText([null, { errorCode: 401 }], false), LOST_TEXT);
+  assert.equal(LOST_TEXT, failure('lost').text);
 });

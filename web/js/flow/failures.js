@@ -52,8 +52,15 @@ export function createFailures(app) {
       console.info('telecart: ignoring "ended" outside a session', data);
       return;
     }
-    app.game.end();
     const reason = typeof data.reason === 'string' ? data.reason.trim() : '';
+    // A worker ends a session whose peer never connected: when the relay
+    // refused this browser, that is the reason worth telling.
+    const relay = app.stream.relayProblem();
+    app.game.end();
+    if (relay) {
+      store.update((st) => enter(st, 'lost', { message: failure('lost', { text: relay, detail: reason }) }));
+      return;
+    }
     store.update((st) => enter(st, 'ended', { message: failure('ended', { text: 'Start it again, or pick another game.', detail: reason }) }));
   }
 

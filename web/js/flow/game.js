@@ -99,7 +99,10 @@ export function createGame(app) {
     app.stream.prepare(s.ref);
     store.update((st) => enter(st, 'loading', { loading: { game: s.game, joining: s.kind === 'join' }, step }));
     clearTimeout(startTimer);
-    startTimer = setTimeout(() => app.failures.lose(s.ref, 'The game took too long to start.'), START_TIMEOUT_MS);
+    startTimer = setTimeout(
+      () => app.failures.lose(s.ref, app.stream.relayProblem() ?? 'The game took too long to start.'),
+      START_TIMEOUT_MS,
+    );
   }
 
   /**

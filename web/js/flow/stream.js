@@ -6,20 +6,22 @@
 // for it.
 
 import { Peer } from '../network.js';
+import { connectionLostText, LOST_TEXT as LOST } from '../model/failures.js';
 import { updateSession } from '../model/session.js';
 
 const DISCONNECTED_MS = 10_000; // ICE "disconnected" this long counts as lost
-const LOST = 'The connection to the game was interrupted.';
+const MAX_ICE_ERRORS = 20; // a peer's STUN/TURN errors kept to explain its failure
 
 export function createStream(app) {
   const { store, pad, screen } = app;
   // The current session's: its peer connection, input channel, the
-  // candidates that came while it had no peer, and the wait on a
-  // disconnected ICE.
+  // candidates that came while it had no peer, the wait on a
+  // disconnected ICE, and its STUN/TURN servers' errors.
   let peer = null;
   let channel = null;
   let candidates = [];
   let unstableTimer = 0;
+  let iceErrors = [];
 
   const current = (ref) => store.get().session?.ref === ref;
   const patch = (ref, change) => store.update((st) => updateSession(st, ref, change));
@@ -30,6 +32,7 @@ export function createStream(app) {
   }
 
   function makePeer(ref) {
+    iceErrors = [];
     return new Peer(store.get().iceServers, {
       onTrack: (e) => {
         if (current(ref)) screen.addTrack(e.track);
@@ -57,6 +60,11 @@ export function createStream(app) {
       onState: (state) => peerState(ref, state),
       onCandidate: (c) => {
         if (current(ref)) app.connection.send('candidate', c, ref);
+      },
+      onCandidateError: (e) => {
+        if (!current(ref)) return;
+        console.info('telecart: ICE server error', e.url, e.errorCode, e.errorText);
+        if (iceErrors.length < MAX_ICE_ERRORS) iceErrors.push(e);
       },
     });
   }
@@ -120,7 +128,7 @@ export function createStream(app) {
       // "failed", far longer than anyone watches a frozen game.
       patch(ref, { unstable: store.get().phase === 'playing' });
       unstableTimer = setTimeout(() => app.failures.lose(ref, LOST), DISCONNECTED_MS);
-    } else if (state === 'failed' || state === 'closed') app.failures.lose(ref, LOST);
+    } else if (state === 'failed' || state === 'closed') app.failures.lose(ref, connectionLostText(iceErrors, s.connectedAt !== null));
   }
 
   /** The screen's first picture of the stream. */
@@ -137,6 +145,17 @@ export function createStream(app) {
     if (s && s.firstFrameAt === null) patch(s.ref, { firstFrameAt: at });
   }
 
+  /**
+   * Why this session's peer connection has found no way to the game, in
+   * words, when its relay (TURN) is to blame; else null. Asked before
+   * the session is torn down.
+   */
+  function relayProblem() {
+    const s = store.get().session;
+    const text = connectionLostText(iceErrors, !s || s.connectedAt !== null);
+    return text === LOST ? null : text;
+  }
+
   /** True while the peer connection is connected: the game plays without the signalling. */
   function connected() {
     return peer?.pc.connectionState === 'connected';
@@ -149,6 +168,7 @@ export function createStream(app) {
     peer = null;
     channel = null;
     candidates = [];
+    iceErrors = [];
   }
 
   /** A second "started": negotiation begins again, from a new offer. */
@@ -161,5 +181,5 @@ export function createStream(app) {
     screen.detach();
   }
 
-  return { prepare, offer, candidate, frame, presented, connected, close, reset };
+  return { prepare, offer, candidate, frame, presented, relayProblem, connected, close, reset };
 }

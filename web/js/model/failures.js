@@ -135,3 +135,32 @@ export function errorOutcome(data, s, phase) {
     }),
   };
 }
+
+/** The words of a connection to the game lost, when nothing better is known. */
+export const LOST_TEXT = MESSAGES.lost.text;
+
+/** The words of a relay that refused the credentials the server handed out. */
+export const TURN_REFUSED_TEXT =
+  'The relay server (TURN) refused this browser’s credentials. The operator should check that turn_secret matches ' +
+  'the TURN server’s static-auth-secret, and that both machines’ clocks are right.';
+
+/** The words of a relay this browser could not reach. */
+export const TURN_UNREACHABLE_TEXT =
+  'This browser could not reach the relay server (TURN), and no direct way to the game server worked. ' +
+  'A firewall may be in the way.';
+
+/**
+ * Why a peer connection that failed failed, in words: iceErrors are its
+ * icecandidateerror events ({ url, errorCode }), connected whether it ever
+ * connected. A relay's refusal (401 Unauthorized, 403 Forbidden) or a
+ * relay out of reach (701, the browser's own code) explains a connection
+ * that never came up: without the relay there was no way at all. Once it
+ * had connected, the relay's errors at its start are no reason.
+ */
+export function connectionLostText(iceErrors, connected) {
+  if (connected || !Array.isArray(iceErrors)) return LOST_TEXT;
+  const turn = iceErrors.filter((e) => typeof e?.url === 'string' && /^turns?:/.test(e.url));
+  if (turn.some((e) => e.errorCode === 401 || e.errorCode === 403)) return TURN_REFUSED_TEXT;
+  if (turn.some((e) => e.errorCode === 701)) return TURN_UNREACHABLE_TEXT;
+  return LOST_TEXT;
+}
