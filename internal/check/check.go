@@ -17,6 +17,7 @@ package check
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -118,9 +119,13 @@ func Run(ctx context.Context, cfg Config, report func(Result)) bool {
 	// 1. The coordinator answers.
 	if err := health(ctx, cfg, base); err != nil {
 		var status statusError
-		if errors.As(err, &status) {
+		var untrusted *tls.CertificateVerificationError
+		switch {
+		case errors.As(err, &status):
 			out(Result{Step: StepCoordinator, Words: Words(Failure{Kind: BadHealth, URL: base, Status: string(status)}), Err: err})
-		} else {
+		case errors.As(err, &untrusted):
+			out(Result{Step: StepCoordinator, Words: Words(Failure{Kind: Untrusted, URL: base}), Err: err})
+		default:
 			out(Result{Step: StepCoordinator, Words: Words(Failure{Kind: NoCoordinator, URL: base}), Err: err})
 		}
 		return false

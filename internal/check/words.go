@@ -13,6 +13,7 @@ type Kind int
 const (
 	NoCoordinator Kind = iota + 1 // /healthz did not answer
 	BadHealth                     // /healthz answered, not with 200
+	Untrusted                     // the coordinator's certificate is not trusted
 	NoWebSocket                   // /ws did not open
 	NoHello                       // /ws opened, but no hello came
 	NoWorkers                     // the hello lists no worker
@@ -51,6 +52,8 @@ func Words(f Failure) string {
 	switch f.Kind {
 	case NoCoordinator:
 		return fmt.Sprintf("The coordinator does not answer at %s: is it running, and is TCP port %s open?", f.URL, Port(f.URL))
+	case Untrusted:
+		return fmt.Sprintf("The coordinator's certificate at %s is not trusted here: give a certificate from a public CA (acme_domains), or pass this check the private CA's file with -coordinator-ca.", f.URL)
 	case BadHealth:
 		return fmt.Sprintf("The coordinator at %s answered /healthz with %s: is a proxy in front of it sending the request elsewhere?", f.URL, f.Status)
 	case NoWebSocket:

@@ -17,6 +17,8 @@ func TestWords(t *testing.T) {
 			"The coordinator does not answer at http://play.example.org:8000: is it running, and is TCP port 8000 open?"},
 		{Failure{Kind: NoCoordinator, URL: "https://play.example.org"},
 			"The coordinator does not answer at https://play.example.org: is it running, and is TCP port 443 open?"},
+		{Failure{Kind: Untrusted, URL: "https://play.example.org"},
+			"The coordinator's certificate at https://play.example.org is not trusted here: give a certificate from a public CA (acme_domains), or pass this check the private CA's file with -coordinator-ca."},
 		{Failure{Kind: BadHealth, URL: "http://h:8000", Status: "502 Bad Gateway"},
 			"The coordinator at http://h:8000 answered /healthz with 502 Bad Gateway: is a proxy in front of it sending the request elsewhere?"},
 		{Failure{Kind: NoWebSocket, URL: "ws://h:8000/ws"},

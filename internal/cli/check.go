@@ -6,9 +6,11 @@ import (
 	"flag"
 	"fmt"
 	"net"
+	"net/http"
 	"net/url"
 
 	"github.com/telecart/telecart/internal/check"
+	"github.com/telecart/telecart/internal/tlsconfig"
 )
 
 // errCheckFailed is a check with a failed step: the steps said why.
@@ -19,6 +21,7 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 	fs.SetOutput(e.stderr)
 	coord := fs.String("coordinator", "http://127.0.0.1:8000", "the coordinator's `URL`, as a browser opens it")
 	timeout := fs.Duration("timeout", check.DefaultTimeout, "how long each step may wait for the network")
+	ca := fs.String("coordinator-ca", "", "PEM `file` of the CA that signed the coordinator's (and the ping listeners') certificates, besides the system's")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: telecart check [flags]\n\nWalks the path a player's game takes, as a browser does, and prints one line\nper step: ok, or FAIL with what to fix. The same check runs in a browser at\n/check.\n\nFlags:")
 		fs.PrintDefaults()
@@ -31,7 +34,13 @@ func runCheck(ctx context.Context, e *env, args []string) error {
 		fmt.Fprintf(e.stderr, "-coordinator %q: want http://host:port\n", *coord)
 		return errUsage
 	}
-	cfg := check.Config{Coordinator: *coord, Timeout: *timeout, Logger: e.log, Loopback: loopbackHost(u.Hostname())}
+	tlsConfig, err := tlsconfig.Client(*ca)
+	if err != nil {
+		return err
+	}
+	client := &http.Client{Transport: &http.Transport{TLSClientConfig: tlsConfig, Proxy: http.ProxyFromEnvironment}}
+	defer client.CloseIdleConnections()
+	cfg := check.Config{Coordinator: *coord, Timeout: *timeout, Client: client, Logger: e.log, Loopback: loopbackHost(u.Hostname())}
 	ok := check.Run(ctx, cfg, func(r check.Result) {
 		status := "ok  "
 		if !r.OK {

@@ -129,6 +129,24 @@ func TestTLS(t *testing.T) {
 	if code, _, _ := get(http.DefaultClient, "http"+strings.TrimPrefix(pingURL, "https")); code != http.StatusBadRequest {
 		t.Errorf("plain GET of the ping listener: %d, want 400", code)
 	}
+
+	// telecart check over HTTPS and wss: with the private CA, the
+	// coordinator, its WebSocket, the worker and its ping pass (the
+	// connection steps are the check package's to test); without it,
+	// the first step names the certificate.
+	var out, errOut strings.Builder
+	e := &env{stdout: &out, stderr: &errOut, log: slog.New(slog.DiscardHandler)}
+	e.run(context.Background(), []string{"check", "-coordinator", base, "-coordinator-ca", ca.File(t)})
+	for _, want := range []string{"ok    The coordinator answers at " + base, "ok    The WebSocket", "ok    Worker"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("telecart check with the CA printed:\n%s\nwant a line %q", out.String(), want)
+		}
+	}
+	t.Logf("check:\n%s", out.String())
+	out.Reset()
+	if code := e.run(context.Background(), []string{"check", "-coordinator", base}); code == 0 || !strings.Contains(out.String(), "FAIL  The coordinator's certificate at "+base+" is not trusted here") {
+		t.Errorf("telecart check without the CA: exit %d, printed:\n%s\nwant a failure naming the certificate", code, out.String())
+	}
 }
 
 // TestServeTLS runs the embedded default over HTTPS: its worker dials its
