@@ -38,6 +38,7 @@ func commands() []command {
 		{name: "coordinator", usage: "run the coordinator: the web app, the worker registry, signalling", run: runCoordinator},
 		{name: "worker", usage: "run a worker: dial the coordinator and host games", run: runWorker},
 		{name: "play", usage: "play a game headless and print live frame and encode statistics", run: runPlay},
+		{name: "probe", usage: "ask a URL once, exit 0 on a 2xx answer: a container's health check", run: runProbe},
 		{name: "runner", usage: "run one game for a worker (started by the worker, never by hand)", run: runRunner, hidden: true},
 		{name: "help", usage: "show this help", run: runHelp},
 	}
