@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -65,7 +66,7 @@ func podman(t testing.TB, args ...string) string {
 
 // requirePodman skips the test, or fails it with TELECART_CONTAINER_REQUIRE=1,
 // where podman is missing or cannot run a container.
-func requirePodman(t *testing.T) {
+func requirePodman(t testing.TB) {
 	t.Helper()
 	reason := ""
 	if _, err := exec.LookPath("podman"); err != nil {
@@ -94,7 +95,7 @@ func requirePodman(t *testing.T) {
 // and packages scripts/setup compiled with -trimpath, as the Containerfile
 // does, are not compiled again. The Containerfile alone builds all the
 // same, without them.
-func buildImage(t *testing.T, outside string) {
+func buildImage(t testing.TB, outside string) {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
@@ -136,7 +137,7 @@ func buildImage(t *testing.T, outside string) {
 // podman run options opts and the telecart arguments args. It is removed
 // with its anonymous volumes when the test ends, its log shown if the
 // test failed.
-func startContainer(t *testing.T, name string, env map[string]string, opts []string, args ...string) {
+func startContainer(t testing.TB, name string, env map[string]string, opts []string, args ...string) {
 	t.Helper()
 	run := append([]string{"run", "--detach", "--name", name, "--network", "host"}, podmanLimits...)
 	for k, v := range env {
@@ -261,4 +262,52 @@ func TestContainer(t *testing.T) {
 	if !runner {
 		t.Errorf("no runner in the worker container while playing:\n%s", top)
 	}
+}
+
+// BenchmarkContainerStart measures a container's start: from `podman run`
+// of the image (telecart serve, a coordinator and its worker) to its
+// /readyz answering 200, which it does once the worker has joined.
+//
+//	go test -run '^$' -bench ContainerStart -benchtime 5x ./internal/e2e
+func BenchmarkContainerStart(b *testing.B) {
+	skipShort(b)
+	requirePodman(b)
+	if _, err := os.Stat("/usr/bin/chromium"); err != nil {
+		b.Skip("no Chromium: the namespace this runs in is the browser tests'")
+	}
+	outside, err := browsertest.OutsideNetNS()
+	if err != nil {
+		b.Skip("skipping: " + err.Error())
+	}
+	buildImage(b, outside)
+	name := "telecart-bench-" + strconv.Itoa(os.Getpid())
+	b.Cleanup(func() {
+		// Gone already unless the benchmark stopped half-way.
+		_ = podmanCommand("", "rm", "--force", "--ignore", "--volumes", "--time", "0", name).Run()
+	})
+	var total time.Duration
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		start := time.Now()
+		podman(b, append(append([]string{"run", "--detach", "--name", name, "--network", "host"}, podmanLimits...), containerImage)...)
+		err := waittest.Poll(waittest.Limit, func() error {
+			resp, err := http.Get("http://127.0.0.1:8000/readyz")
+			if err != nil {
+				return err
+			}
+			resp.Body.Close()
+			if resp.StatusCode != http.StatusOK {
+				return fmt.Errorf("readyz: %s", resp.Status)
+			}
+			return nil
+		})
+		b.StopTimer()
+		total += time.Since(start)
+		if err != nil {
+			b.Fatal(err)
+		}
+		podman(b, "rm", "--force", "--volumes", "--time", "0", name)
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/ready")
 }
