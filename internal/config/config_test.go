@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -448,5 +449,34 @@ func TestExampleFile(t *testing.T) {
 	}
 	if err := c.Validate(Serve); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// The container image and the compose file configure Telecart by its
+// variables alone: each TELECART_* they set is a setting's (or the log
+// level's), so a renamed setting cannot leave them setting nothing.
+func TestDeployVariables(t *testing.T) {
+	envs := map[string]bool{"TELECART_LOG_LEVEL": true}
+	for _, s := range settings() {
+		envs[s.env] = true
+	}
+	// The coordinator's TURN REST credentials, on their way in another
+	// branch (issue 10): compose.yaml sets them ahead.
+	pending := map[string]bool{"TELECART_TURN_SECRET": true, "TELECART_TURN_URLS": true}
+	variable := regexp.MustCompile(`TELECART_[A-Z0-9_]+`)
+	for _, file := range []string{"../../Containerfile", "../../deploy/compose.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := variable.FindAllString(string(data), -1)
+		if len(found) == 0 {
+			t.Errorf("%s sets no TELECART_* variable", file)
+		}
+		for _, v := range found {
+			if !envs[v] && !pending[v] {
+				t.Errorf("%s sets %s, which is no setting's variable", file, v)
+			}
+		}
 	}
 }
