@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -31,24 +32,38 @@ const envContainerRequire = "TELECART_CONTAINER_REQUIRE"
 // previous build makes the next one cheap.
 const containerImage = "localhost/telecart:e2e"
 
-// podmanGlobal are the flags every podman command here takes. Debian 12's
-// podman defaults to crun, which refuses cgroups in hybrid mode; runc
-// runs everywhere, and scripts/setup installs it.
-var podmanGlobal = []string{"--runtime", "runc", "--cgroup-manager", "cgroupfs"}
+// podmanGlobal returns the flags every podman command here takes. Debian
+// 12's podman defaults to crun, which refuses cgroups in hybrid mode; runc
+// runs everywhere, and scripts/setup installs it. Functions rather than
+// package variables, as no test may change what another one gets.
+func podmanGlobal() []string {
+	return []string{"--runtime", "runc", "--cgroup-manager", "cgroupfs"}
+}
 
-// podmanLimits are a container's limits, for podman run and the RUN steps
-// of podman build: podman's default of 1048576 open files is over the hard
-// limit of some machines (CI's), where runc then fails to start anything.
-var podmanLimits = []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"}
+// podmanLimits returns a container's limits, for podman run and the RUN
+// steps of podman build: podman's default of 1048576 open files is over
+// the hard limit of some machines (CI's), where runc then fails to start
+// anything.
+func podmanLimits() []string {
+	return []string{"--ulimit", "nofile=1024:1024", "--ulimit", "nproc=1000:1000"}
+}
 
 // podmanCommand is podman with its global flags, in the network namespace
-// at netns when that is not empty (nsenter), with its output collected.
+// at netns when that is not empty (through nsenter).
 func podmanCommand(netns string, args ...string) *exec.Cmd {
-	args = append(append([]string{}, podmanGlobal...), args...)
+	args = append(podmanGlobal(), args...)
 	if netns == "" {
-		return exec.Command("podman", args...)
+		return dying(exec.Command("podman", args...))
 	}
-	return exec.Command("nsenter", append([]string{"--net=" + netns, "podman"}, args...)...)
+	return dying(exec.Command("nsenter", append([]string{"--net=" + netns, "podman"}, args...)...))
+}
+
+// dying makes cmd die with the test process: a build cut short by go
+// test's timeout must not run on unwatched. Every command here is waited
+// for where it is started.
+func dying(cmd *exec.Cmd) *exec.Cmd {
+	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	return cmd
 }
 
 // podman runs a podman command here, in the test's namespace, and returns
@@ -112,11 +127,11 @@ func buildImage(t testing.TB, outside string) {
 		}
 		t.Logf("%s: %v", what, time.Since(start).Round(time.Second))
 	}
-	base := exec.Command("nsenter", "--net="+outside, filepath.Join(root, "scripts/container-base"))
-	base.Env = append(os.Environ(), "PODMAN=podman "+strings.Join(podmanGlobal, " "))
+	base := dying(exec.Command("nsenter", "--net="+outside, filepath.Join(root, "scripts/container-base")))
+	base.Env = append(os.Environ(), "PODMAN=podman "+strings.Join(podmanGlobal(), " "))
 	run("base images", base)
 
-	args := append([]string{"build", "--format", "docker", "--network", "host"}, podmanLimits...)
+	args := append([]string{"build", "--format", "docker", "--network", "host"}, podmanLimits()...)
 	for _, c := range []struct{ env, dir string }{{"GOMODCACHE", "/go/pkg/mod"}, {"GOCACHE", "/root/.cache/go-build"}} {
 		if out, err := exec.Command("go", "env", c.env).Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
 			dir := string(bytes.TrimSpace(out))
@@ -140,7 +155,7 @@ func buildImage(t testing.TB, outside string) {
 // test failed.
 func startContainer(t testing.TB, name string, env map[string]string, opts []string, args ...string) {
 	t.Helper()
-	run := append([]string{"run", "--detach", "--name", name, "--network", "host"}, podmanLimits...)
+	run := append([]string{"run", "--detach", "--name", name, "--network", "host"}, podmanLimits()...)
 	for k, v := range env {
 		run = append(run, "--env", k+"="+v)
 	}
@@ -290,7 +305,7 @@ func BenchmarkContainerStart(b *testing.B) {
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
-		podman(b, append(append([]string{"run", "--detach", "--name", name, "--network", "host"}, podmanLimits...), containerImage)...)
+		podman(b, append(append([]string{"run", "--detach", "--name", name, "--network", "host"}, podmanLimits()...), containerImage)...)
 		err := waittest.Poll(waittest.Limit, func() error {
 			resp, err := http.Get("http://127.0.0.1:8000/readyz")
 			if err != nil {
