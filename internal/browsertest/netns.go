@@ -268,3 +268,26 @@ func RequireNetNS(t testing.TB) {
 		Skip(t, skip)
 	}
 }
+
+// OutsideNetNS returns the path of the network namespace that RunInNetNS
+// left, with this machine's network in it, for a step of a test that must
+// reach that network and is no browser: building a container image fetches
+// Debian packages and Go modules. The step runs there with
+// `nsenter --net=PATH`; the browser and the servers under test stay in
+// the isolated namespace. It is the namespace of the process that started
+// this one, checked against what that process recorded.
+func OutsideNetNS() (string, error) {
+	parent, ok := os.LookupEnv(envParentNetNS)
+	if !ok {
+		return "", errors.New("not in a private network namespace: TestMain must return browsertest.RunInNetNS(m)")
+	}
+	path := fmt.Sprintf("/proc/%d/ns/net", os.Getppid())
+	ns, err := os.Readlink(path)
+	if err != nil {
+		return "", fmt.Errorf("reading the parent's network namespace: %w", err)
+	}
+	if ns != parent {
+		return "", fmt.Errorf("the parent process is in network namespace %s, not %s, where the tests started", ns, parent)
+	}
+	return path, nil
+}

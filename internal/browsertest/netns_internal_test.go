@@ -3,6 +3,7 @@ package browsertest
 import (
 	"errors"
 	"net"
+	"os"
 	"syscall"
 	"testing"
 )
@@ -63,5 +64,37 @@ func TestKeyTable(t *testing.T) {
 		if key, text := a.forModifiers(c.mods); key != c.key || text != c.text {
 			t.Errorf("KeyA with modifiers %d: key %q text %q; want %q %q", c.mods, key, text, c.key, c.text)
 		}
+	}
+}
+
+// TestOutsideNetNS: the way out that a test's build step takes is the
+// namespace the tests were started in, never the isolated one, and a
+// parent in any other namespace is refused.
+func TestOutsideNetNS(t *testing.T) {
+	skip, err := netnsState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if skip != "" {
+		t.Skip(skip)
+	}
+	path, err := OutsideNetNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	outside, err := os.Readlink(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	own, err := os.Readlink(nsLink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outside == own || outside != os.Getenv(envParentNetNS) {
+		t.Errorf("OutsideNetNS %s is in %s; this process is in %s, its parent recorded %s", path, outside, own, os.Getenv(envParentNetNS))
+	}
+	t.Setenv(envParentNetNS, "net:[1]")
+	if path, err := OutsideNetNS(); err == nil {
+		t.Errorf("OutsideNetNS = %s with a parent namespace that is not the parent's", path)
 	}
 }

@@ -13,6 +13,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/telecart/telecart/internal/config"
 )
 
 // command is one subcommand.
@@ -43,6 +45,7 @@ func commands() []command {
 		{name: "worker", usage: "run a worker: dial the coordinator and host games", run: runWorker},
 		{name: "check", usage: "check the way to the games from here, as a browser takes it, and say what to fix", run: runCheck},
 		{name: "play", usage: "play a game headless and print live frame and encode statistics", run: runPlay},
+		{name: "probe", usage: "ask a URL once, exit 0 on a 2xx answer: a container's health check", run: runProbe},
 		{name: "runner", usage: "run one game for a worker (started by the worker, never by hand)", run: runRunner, hidden: true},
 		{name: "help", usage: "show this help", run: runHelp},
 	}
@@ -144,7 +147,7 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 // logLevel reads TELECART_LOG_LEVEL (debug, info, warn, error).
 func logLevel() slog.Level {
 	var level slog.Level
-	if s := os.Getenv("TELECART_LOG_LEVEL"); s != "" && level.UnmarshalText([]byte(s)) == nil {
+	if s := os.Getenv(config.LogLevelVariable); s != "" && level.UnmarshalText([]byte(s)) == nil {
 		return level
 	}
 	return slog.LevelInfo

@@ -5,8 +5,10 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"regexp"
 	"strconv"
@@ -220,5 +222,66 @@ func TestBrowseURL(t *testing.T) {
 		if got := browseURL(addr, nil); got != tc.want {
 			t.Errorf("listening on %s: open %s, want %s", tc.listen, got, tc.want)
 		}
+	}
+}
+
+// TestProbe: probe exits 0 on a 2xx answer only, over http and https, and
+// takes a self-signed certificate only when told to.
+func TestProbe(t *testing.T) {
+	t.Parallel()
+	handler := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/readyz" {
+			fmt.Fprintln(w, "ready")
+			return
+		}
+		http.Error(w, "no worker can take a game", http.StatusServiceUnavailable)
+	})
+	plain := httptest.NewServer(handler)
+	t.Cleanup(plain.Close)
+	tlsSrv := httptest.NewUnstartedServer(handler)
+	// The refused handshake is the test's own doing: no log of it.
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0)
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	// A port nothing listens on: one that was just closed.
+	closed := httptest.NewServer(handler)
+	closed.Close()
+
+	tests := []struct {
+		args []string
+		code int
+		say  string // in stdout on success, stderr otherwise
+	}{
+		{[]string{"probe", plain.URL + "/readyz"}, 0, "200 OK"},
+		{[]string{"probe", plain.URL + "/notready"}, 1, "503 Service Unavailable no worker can take a game"},
+		{[]string{"probe", closed.URL + "/readyz"}, 1, "connection refused"},
+		{[]string{"probe", "-insecure", tlsSrv.URL + "/readyz"}, 0, "200 OK"},
+		{[]string{"probe", tlsSrv.URL + "/readyz"}, 1, "certificate"},
+		{[]string{"probe", "-insecure", tlsSrv.URL + "/notready"}, 1, "503"},
+		{[]string{"probe"}, 2, "Usage: telecart probe"},
+		{[]string{"probe", plain.URL, plain.URL}, 2, "Usage: telecart probe"},
+		{[]string{"probe", "ftp://127.0.0.1/readyz"}, 2, "not an http or https URL"},
+		{[]string{"probe", "127.0.0.1:8000/readyz"}, 2, "not an http or https URL"},
+	}
+	for _, tt := range tests {
+		var stdout, stderr bytes.Buffer
+		code := Run(context.Background(), tt.args, &stdout, &stderr)
+		out := stderr.String()
+		if tt.code == 0 {
+			out = stdout.String()
+		}
+		if code != tt.code || !strings.Contains(out, tt.say) {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit %d saying %q", tt.args, code, stdout.String(), stderr.String(), tt.code, tt.say)
+		}
+	}
+}
+
+// TestHelpListsProbe: the container image's health check is a command
+// people can find.
+func TestHelpListsProbe(t *testing.T) {
+	t.Parallel()
+	var stdout, stderr bytes.Buffer
+	if code := Run(context.Background(), []string{"help"}, &stdout, &stderr); code != 0 || !strings.Contains(stdout.String(), "  probe ") {
+		t.Errorf("help: exit %d:\n%s", code, stdout.String())
 	}
 }

@@ -156,11 +156,15 @@ func (c *Config) ApplyEnv(getenv func(string) string) error {
 	return errors.Join(errs...)
 }
 
+// LogLevelVariable sets the level of the log (debug, info, warn, error):
+// not a setting, since logging starts before the settings are read.
+const LogLevelVariable = "TELECART_LOG_LEVEL"
+
 // UnknownVariables are the TELECART_* variables of environ ("KEY=value"
 // pairs, as os.Environ gives them) that name no setting: most likely
 // misspelt ones, which would otherwise be silently ignored.
 func UnknownVariables(environ []string) []string {
-	known := map[string]bool{}
+	known := map[string]bool{LogLevelVariable: true}
 	for _, s := range settings() {
 		known[s.env] = true
 	}

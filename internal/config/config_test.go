@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -545,5 +546,25 @@ func TestUnknownVariables(t *testing.T) {
 	got := UnknownVariables(environ)
 	if want := []string{"TELECART_LISTN"}; !slices.Equal(got, want) {
 		t.Errorf("UnknownVariables = %q, want %q", got, want)
+	}
+}
+
+// The container image and the compose file configure Telecart by its
+// variables alone: each TELECART_* they set is a setting's (or the log
+// level's), so a renamed setting cannot leave them setting nothing.
+func TestDeployVariables(t *testing.T) {
+	variable := regexp.MustCompile(`TELECART_[A-Z0-9_]+`)
+	for _, file := range []string{"../../Containerfile", "../../deploy/compose.yaml"} {
+		data, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		found := variable.FindAllString(string(data), -1)
+		if len(found) == 0 {
+			t.Errorf("%s sets no TELECART_* variable", file)
+		}
+		if unknown := UnknownVariables(found); len(unknown) > 0 {
+			t.Errorf("%s sets %q, which are no setting's variables", file, unknown)
+		}
 	}
 }
