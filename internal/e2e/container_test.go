@@ -148,18 +148,18 @@ func buildImage(t testing.TB, outside string) {
 	run("image", podmanCommand(outside, args...))
 }
 
-// startContainer runs the image as a container in the test's network
+// startContainer runs image as a container in the test's network
 // namespace (--network host: the namespace podman runs in), with the
-// podman run options opts and the telecart arguments args. It is removed
+// podman run options opts and the arguments args. It is removed
 // with its anonymous volumes when the test ends, its log shown if the
 // test failed.
-func startContainer(t testing.TB, name string, env map[string]string, opts []string, args ...string) {
+func startContainer(t testing.TB, image, name string, env map[string]string, opts []string, args ...string) {
 	t.Helper()
 	run := append([]string{"run", "--detach", "--name", name, "--network", "host"}, podmanLimits()...)
 	for k, v := range env {
 		run = append(run, "--env", k+"="+v)
 	}
-	run = append(append(run, opts...), containerImage)
+	run = append(append(run, opts...), image)
 	podman(t, append(run, args...)...)
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -226,9 +226,9 @@ func TestContainer(t *testing.T) {
 	suffix := strconv.Itoa(os.Getpid())
 	coordinator, worker := "telecart-e2e-coordinator-"+suffix, "telecart-e2e-worker-"+suffix
 	const base = "http://127.0.0.1:8000"
-	startContainer(t, coordinator, map[string]string{"TELECART_TOKEN": clusterToken, "TELECART_OVERLOAD": "1"}, nil, "coordinator")
+	startContainer(t, containerImage, coordinator, map[string]string{"TELECART_TOKEN": clusterToken, "TELECART_OVERLOAD": "1"}, nil, "coordinator")
 	ping := "127.0.0.1:" + strconv.Itoa(freePort(t, "tcp"))
-	startContainer(t, worker, map[string]string{
+	startContainer(t, containerImage, worker, map[string]string{
 		"TELECART_COORDINATOR":  "ws://127.0.0.1:8000/worker",
 		"TELECART_TOKEN":        clusterToken,
 		"TELECART_ZONE":         "a",
@@ -242,6 +242,27 @@ func TestContainer(t *testing.T) {
 	healthy(t, worker)
 	waitWorkers(t, base, 1)
 
+	playTestROM(t, b, base)
+	// The game runs in the worker container: its runner is a process of
+	// the container, as the image's user.
+	top := podman(t, "top", worker, "user", "args")
+	runner := false
+	for _, line := range strings.Split(top, "\n")[1:] {
+		f := strings.Fields(line)
+		runner = runner || strings.Contains(line, "telecart runner")
+		if len(f) == 0 || f[0] != "telecart" {
+			t.Errorf("a process of the worker container not as the image's user: %q", line)
+		}
+	}
+	if !runner {
+		t.Errorf("no runner in the worker container while playing:\n%s", top)
+	}
+}
+
+// playTestROM plays the test ROM in Chromium on the coordinator at base:
+// its frames arrive, and A changes the picture and back.
+func playTestROM(t *testing.T, b *browsertest.Browser, base string) {
+	t.Helper()
 	p := b.NewPage(t, base+"/")
 	var hooked bool
 	if err := p.Eval(hookPeerConnections, &hooked); err != nil {
@@ -264,20 +285,6 @@ func TestContainer(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitColour(t, p, testrom.FillColor())
-	// The game runs in the worker container: its runner is a process of
-	// the container, as the image's user.
-	top := podman(t, "top", worker, "user", "args")
-	runner := false
-	for _, line := range strings.Split(top, "\n")[1:] {
-		f := strings.Fields(line)
-		runner = runner || strings.Contains(line, "telecart runner")
-		if len(f) == 0 || f[0] != "telecart" {
-			t.Errorf("a process of the worker container not as the image's user: %q", line)
-		}
-	}
-	if !runner {
-		t.Errorf("no runner in the worker container while playing:\n%s", top)
-	}
 }
 
 // BenchmarkContainerStart measures a container's start: from `podman run`

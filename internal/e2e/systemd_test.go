@@ -1,0 +1,122 @@
+package e2e
+
+import (
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/waittest"
+)
+
+// systemdImage is the image of TestSystemdUnits: the container image with
+// systemd as its init and the units of deploy/systemd installed.
+const systemdImage = "localhost/telecart-systemd:e2e"
+
+// TestSystemdUnits runs the coordinator and a worker as the units of
+// deploy/systemd run them, sandbox and all (a user of their own, a
+// read-only system, a system call filter...), under systemd as the init
+// of a container of the image, and plays in Chromium through them: a unit
+// whose hardening kept the worker or its runners from working fails here,
+// where systemd-analyze (deploy's tests) only reads the files.
+func TestSystemdUnits(t *testing.T) {
+	skipShort(t)
+	requirePodman(t)
+	b := browsertest.Start(t)
+	outside, err := browsertest.OutsideNetNS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buildImage(t, outside)
+
+	port, ping, udp := freePort(t, "tcp"), freePort(t, "tcp"), freePort(t, "udp")
+	base := "http://127.0.0.1:" + strconv.Itoa(port)
+	dir := t.TempDir()
+	for _, f := range []string{"telecart-coordinator.service", "telecart-worker.service"} {
+		data, err := os.ReadFile(filepath.Join("../../deploy/systemd", f))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, f), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The operator's settings files, for this machine's loopback.
+	settings := map[string][]string{
+		"coordinator.env": {"TELECART_TOKEN=" + clusterToken, "TELECART_LISTEN=127.0.0.1:" + strconv.Itoa(port), "TELECART_OVERLOAD=1"},
+		"worker.env": {"TELECART_TOKEN=" + clusterToken, "TELECART_COORDINATOR=ws://127.0.0.1:" + strconv.Itoa(port) + "/worker",
+			"TELECART_PING_LISTEN=127.0.0.1:" + strconv.Itoa(ping), "TELECART_UDP_PORT=" + strconv.Itoa(udp), "TELECART_ICE_LOOPBACK=true"},
+	}
+	for f, lines := range settings {
+		if err := os.WriteFile(filepath.Join(dir, f), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	containerfile := `FROM ` + containerImage + `
+USER root
+RUN apt-get update \
+	&& DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends systemd systemd-sysv \
+	&& rm -rf /var/lib/apt/lists/* \
+	&& mkdir -p /srv/telecart/games /etc/telecart
+COPY *.service /etc/systemd/system/
+COPY *.env /etc/telecart/
+RUN systemctl enable telecart-coordinator telecart-worker
+ENTRYPOINT ["/sbin/init"]
+CMD []
+`
+	if err := os.WriteFile(filepath.Join(dir, "Containerfile"), []byte(containerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	build := podmanCommand(outside, append(append([]string{"build", "--network", "host"}, podmanLimits()...), "-t", systemdImage, dir)...)
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("podman build of the systemd image: %v\n%s", err, out)
+	}
+
+	// systemd as init wants a container of its own kind, and the units'
+	// sandboxes (namespaces of their own) want it privileged.
+	name := "telecart-e2e-systemd-" + strconv.Itoa(os.Getpid())
+	startContainer(t, systemdImage, name, nil, []string{"--systemd=always", "--privileged"})
+	t.Cleanup(func() {
+		if t.Failed() {
+			out, _ := podmanCommand("", "exec", name, "journalctl", "--no-pager", "-n", "200", "-u", "telecart-coordinator", "-u", "telecart-worker").CombinedOutput()
+			t.Logf("the units' journal:\n%s", out)
+		}
+	})
+	waittest.Eventually(t, "the coordinator unit ready, with the worker unit's worker", func() error {
+		resp, err := http.Get(base + "/readyz")
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz: %s", resp.Status)
+		}
+		return nil
+	})
+	playTestROM(t, b, base)
+
+	// The runner runs in the worker unit's sandbox, as its dynamic user.
+	out, err := podmanCommand("", "exec", name, "systemctl", "show", "--property=MainPID", "--value", "telecart-worker").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	workerPID := strings.TrimSpace(string(out))
+	top := podman(t, "top", name, "pid", "ppid", "user", "args")
+	runner := false
+	for _, line := range strings.Split(top, "\n")[1:] {
+		f := strings.Fields(line)
+		if len(f) >= 4 && f[1] == workerPID && strings.Contains(line, "telecart runner") {
+			runner = true
+			if f[2] == "root" || f[2] == "0" {
+				t.Errorf("the runner runs as root: %q", line)
+			}
+		}
+	}
+	if !runner {
+		t.Errorf("no runner under the worker unit (pid %s) while playing:\n%s", workerPID, top)
+	}
+}
