@@ -212,6 +212,11 @@ func (s *socket) echo(ctx context.Context, cfg Config, worker string, w way) (po
 			case signal.Error:
 				return ports, refusal(p.Message)
 			case signal.Ended:
+				if answered {
+					// The worker's end of the connection failed, or its
+					// time ran out: the connection did not come up.
+					return ports, fmt.Errorf("the worker ended the test connection: %s", p.Reason)
+				}
 				return ports, refusal(p.Reason)
 			case signal.SDP:
 				if p.Type() != signal.TypeOffer || answered {

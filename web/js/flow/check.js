@@ -113,7 +113,10 @@ function connect(sock, worker, way) {
     });
     sock.checks.set(ref, async (m) => {
       try {
-        if (m.type === 'error' || m.type === 'ended') {
+        if (m.type === 'ended' && answered) {
+          // The worker's end failed, or its time ran out: no connection.
+          finish({ ok: false, kind: way.mode });
+        } else if (m.type === 'error' || m.type === 'ended') {
           finish({ ok: false, kind: 'refused', message: m.data?.message ?? m.data?.reason ?? '' });
         } else if (m.type === 'offer' && !answered) {
           await pc.setRemoteDescription({ type: 'offer', sdp: m.data.sdp });
