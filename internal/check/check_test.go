@@ -21,6 +21,7 @@ import (
 	"github.com/telecart/telecart/internal/cli"
 	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/turntest"
 	"github.com/telecart/telecart/internal/waittest"
@@ -106,7 +107,7 @@ func startWorker(t *testing.T, base, id string) *worker {
 			t.Fatalf("worker %s exited: %v\n%s", id, err, log.String())
 		default:
 		}
-		for _, w := range hello(t, base).Workers {
+		for _, w := range gobrowsertest.Hello(t, base).Workers {
 			if string(w.ID) == id {
 				return nil
 			}
@@ -114,29 +115,6 @@ func startWorker(t *testing.T, base, id string) *worker {
 		return fmt.Errorf("not among the workers")
 	})
 	return w
-}
-
-// hello is what a browser opening the page now is told.
-func hello(t *testing.T, base string) signal.Hello {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	ws.SetReadLimit(signal.MaxMessage)
-	_, data, err := ws.Read(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, p, err := signal.Decode(data)
-	h, ok := p.(signal.Hello)
-	if err != nil || !ok {
-		t.Fatalf("first message %T, %v; want a hello", p, err)
-	}
-	return h
 }
 
 // run runs the check against base, each step waiting up to timeout.
@@ -272,7 +250,7 @@ func TestWorkerDown(t *testing.T) {
 	startWorker(t, base, "a-up")
 	down := startWorker(t, base, "b-down")
 	ping := ""
-	for _, w := range hello(t, base).Workers {
+	for _, w := range gobrowsertest.Hello(t, base).Workers {
 		if w.ID == "b-down" {
 			ping = w.Ping
 		}

@@ -69,20 +69,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// should join.
 		cfg.Token = signal.NewID[string](signal.SecretBytes)
 	}
-	tlsL, err := listenerTLS(e, cfg)
-	if err != nil {
-		return err
-	}
-	stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, tlsL)
+	ln, tlsL, stopACMEHTTP, err := listenCoordinator(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
 	defer stopACMEHTTP()
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	warnACMEPort(e, cfg, ln.Addr())
 	url := browseURL(ln.Addr(), tlsL)
 	cfg.Overload = 1 // one machine runs everything: a busy one is better than none
 	// The worker dials its own listener on loopback; over TLS, trusting
@@ -109,6 +100,23 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return runUntilDone(ctx, w, srv)
 }
 
+// listenCoordinator opens the coordinator's listener, with its TLS when
+// it has a certificate, and serves ACME's HTTP-01 challenge until stop.
+func listenCoordinator(ctx context.Context, e *env, cfg config.Config) (ln net.Listener, tlsL *tlsconfig.Listener, stop func(), err error) {
+	if tlsL, err = listenerTLS(e, cfg); err != nil {
+		return nil, nil, nil, err
+	}
+	if stop, err = serveACMEHTTP(ctx, e, cfg, tlsL); err != nil {
+		return nil, nil, nil, err
+	}
+	if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+		stop()
+		return nil, nil, nil, err
+	}
+	warnACMEPort(e, cfg, ln.Addr())
+	return ln, tlsL, stop, nil
+}
+
 func runCoordinator(ctx context.Context, e *env, args []string) error {
 	cfg, err := loadConfig(e, "coordinator", args, config.Coordinator)
 	if err != nil {
@@ -117,20 +125,11 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set a worker token with -token or TELECART_TOKEN: workers present it to join")
 	}
-	tlsL, err := listenerTLS(e, cfg)
-	if err != nil {
-		return err
-	}
-	stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, tlsL)
+	ln, tlsL, stopACMEHTTP, err := listenCoordinator(ctx, e, cfg)
 	if err != nil {
 		return err
 	}
 	defer stopACMEHTTP()
-	ln, err := net.Listen("tcp", cfg.Listen)
-	if err != nil {
-		return err
-	}
-	warnACMEPort(e, cfg, ln.Addr())
 	srv := serveCoordinator(ctx, e, cfg, ln, tlsL, nil)
 	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open %s\n", browseURL(ln.Addr(), tlsL))
 	return runUntilDone(ctx, nil, srv)

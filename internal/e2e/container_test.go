@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
-	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/waittest"
 )
 
@@ -259,34 +258,6 @@ func TestContainer(t *testing.T) {
 	}
 }
 
-// playTestROM plays the test ROM in Chromium on the coordinator at base:
-// its frames arrive, and A changes the picture and back.
-func playTestROM(t *testing.T, b *browsertest.Browser, base string) {
-	t.Helper()
-	p := b.NewPage(t, base+"/")
-	var hooked bool
-	if err := p.Eval(hookPeerConnections, &hooked); err != nil {
-		t.Fatal(err)
-	}
-	startGame(t, p, "nes:telecart-test.nes")
-	waitColour(t, p, testrom.FillColor())
-	before := stats(t, p)["video"]
-	waittest.Eventually(t, "a second of the game's frames decoded", func() error {
-		if n := stats(t, p)["video"].Frames - before.Frames; n < 60 {
-			return fmt.Errorf("%d frames decoded", n)
-		}
-		return nil
-	})
-	if err := p.KeyDown("KeyX"); err != nil {
-		t.Fatal(err)
-	}
-	waitColour(t, p, testrom.FillColor(testrom.A))
-	if err := p.KeyUp("KeyX"); err != nil {
-		t.Fatal(err)
-	}
-	waitColour(t, p, testrom.FillColor())
-}
-
 // BenchmarkContainerStart measures a container's start: from `podman run`
 // of the image (telecart serve, a coordinator and its worker) to its
 // /readyz answering 200, which it does once the worker has joined.
@@ -313,17 +284,7 @@ func BenchmarkContainerStart(b *testing.B) {
 	for i := 0; i < b.N; i++ {
 		start := time.Now()
 		podman(b, append(append([]string{"run", "--detach", "--name", name, "--network", "host"}, podmanLimits()...), containerImage)...)
-		err := waittest.Poll(waittest.Limit, func() error {
-			resp, err := http.Get("http://127.0.0.1:8000/readyz")
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("readyz: %s", resp.Status)
-			}
-			return nil
-		})
+		err := waittest.Poll(waittest.Limit, func() error { return ready("http://127.0.0.1:8000") })
 		b.StopTimer()
 		total += time.Since(start)
 		if err != nil {
@@ -333,4 +294,18 @@ func BenchmarkContainerStart(b *testing.B) {
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(total.Milliseconds())/float64(b.N), "ms/ready")
+}
+
+// ready says whether the coordinator at base is ready (/readyz): some
+// worker can take a new game.
+func ready(base string) error {
+	resp, err := http.Get(base + "/readyz")
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("readyz: %s", resp.Status)
+	}
+	return nil
 }

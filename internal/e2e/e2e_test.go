@@ -538,3 +538,43 @@ func TestFailuresShown(t *testing.T) {
 	startGame(t, second, "nes:Broken.nes")
 	waitState(t, second, "failed", "back-btn")
 }
+
+// playTestROM plays the test ROM in Chromium on the coordinator at base:
+// its frames arrive, and A changes the picture and back.
+func playTestROM(t *testing.T, b *browsertest.Browser, base string) {
+	t.Helper()
+	playsAndAnswers(t, openTestROM(t, b, base))
+}
+
+// openTestROM opens the page at base and starts the test ROM, with its
+// peer connections hooked (hookPeerConnections), and waits for its first
+// picture.
+func openTestROM(t *testing.T, b *browsertest.Browser, base string) *browsertest.Page {
+	t.Helper()
+	p := b.NewPage(t, base+"/")
+	eval(t, p, hookPeerConnections, new(bool))
+	startGame(t, p, testGame)
+	waitColour(t, p, testrom.FillColor())
+	return p
+}
+
+// playsAndAnswers waits for a second of the game's frames decoded, then
+// holds A and releases it, the picture following.
+func playsAndAnswers(t *testing.T, p *browsertest.Page) {
+	t.Helper()
+	before := stats(t, p)["video"].Frames
+	waittest.Eventually(t, "a second of the game's frames decoded", func() error {
+		if n := stats(t, p)["video"].Frames - before; n < 60 {
+			return fmt.Errorf("%d frames decoded", n)
+		}
+		return nil
+	})
+	if err := p.KeyDown("KeyX"); err != nil {
+		t.Fatal(err)
+	}
+	waitColour(t, p, testrom.FillColor(testrom.A))
+	if err := p.KeyUp("KeyX"); err != nil {
+		t.Fatal(err)
+	}
+	waitColour(t, p, testrom.FillColor())
+}

@@ -1,8 +1,6 @@
 package e2e
 
 import (
-	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -86,17 +84,7 @@ CMD []
 			t.Logf("the units' journal:\n%s", out)
 		}
 	})
-	waittest.Eventually(t, "the coordinator unit ready, with the worker unit's worker", func() error {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz: %s", resp.Status)
-		}
-		return nil
-	})
+	waittest.Eventually(t, "the coordinator unit ready, with the worker unit's worker", func() error { return ready(base) })
 	playTestROM(t, b, base)
 
 	// The runner runs in the worker unit's sandbox, as its dynamic user.

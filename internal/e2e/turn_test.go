@@ -20,9 +20,7 @@ import (
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/fixturetest"
-	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/turntest"
-	"github.com/telecart/telecart/internal/waittest"
 	"github.com/telecart/telecart/web"
 )
 
@@ -225,11 +223,8 @@ const selectedPairJS = `(async () => {
 // key changing the picture.
 func playThroughRelay(t *testing.T, b *browsertest.Browser, site *turnSite, protocol string) {
 	t.Helper()
-	p := b.NewPage(t, site.base+"/")
-	eval(t, p, hookPeerConnections, new(bool))
-	startGame(t, p, testGame)
+	p := openTestROM(t, b, site.base)
 	inRoom(t, p)
-	waitColour(t, p, testrom.FillColor())
 
 	var pair *candidatePair
 	eval(t, p, selectedPairJS, &pair)
@@ -242,21 +237,7 @@ func playThroughRelay(t *testing.T, b *browsertest.Browser, site *turnSite, prot
 		fail(t, p, "selected pair %+v, want the worker's 10.77.32.2:%d", pair, turnWorkerPort)
 	}
 	t.Logf("selected pair: %+v", *pair)
-	before := stats(t, p)["video"].Frames
-	waittest.Eventually(t, "frames decoded through the relay", func() error {
-		if n := stats(t, p)["video"].Frames - before; n < 30 {
-			return fmt.Errorf("%d more frames decoded", n)
-		}
-		return nil
-	})
-	if err := p.KeyDown("KeyX"); err != nil {
-		t.Fatal(err)
-	}
-	waitColour(t, p, testrom.FillColor(testrom.A))
-	if err := p.KeyUp("KeyX"); err != nil {
-		t.Fatal(err)
-	}
-	waitColour(t, p, testrom.FillColor())
+	playsAndAnswers(t, p)
 }
 
 // TestPlayThroughTURN: with nothing carrying the browser's packets to the

@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"context"
 	"fmt"
 	"maps"
 	"math"
@@ -15,9 +14,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/coder/websocket"
-
 	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/waittest"
@@ -92,33 +90,6 @@ func slowPing(t *testing.T, delay time.Duration) (string, *atomic.Int32) {
 	return srv.URL + "/ping", &hits
 }
 
-// helloNow is the hello a page opening now would get: the workers as the
-// servers panel lists them, with the rooms each has in use.
-func helloNow(t *testing.T, base string) signal.Hello {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
-	defer cancel()
-	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ws.CloseNow()
-	ws.SetReadLimit(signal.MaxMessage)
-	_, data, err := ws.Read(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, p, err := signal.Decode(data)
-	if err != nil {
-		t.Fatal(err)
-	}
-	h, ok := p.(signal.Hello)
-	if !ok {
-		t.Fatalf("first message %T, want a hello", p)
-	}
-	return h
-}
-
 // waitHost waits until the workers with a room in use are want: where
 // the pages' games run.
 func waitHost(t *testing.T, base string, want ...string) {
@@ -126,7 +97,7 @@ func waitHost(t *testing.T, base string, want ...string) {
 	slices.Sort(want)
 	waittest.Eventually(t, fmt.Sprintf("the games on %v", want), func() error {
 		var busy []string
-		for _, w := range helloNow(t, base).Workers {
+		for _, w := range gobrowsertest.Hello(t, base).Workers {
 			if w.Rooms > 0 {
 				busy = append(busy, string(w.ID))
 			}

@@ -13,7 +13,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -46,16 +45,7 @@ func StartPebble(t testing.TB, tlsPort, httpPort int) *Pebble {
 	if testing.Short() {
 		t.Skip("-short: starts pebble, an ACME server")
 	}
-	bin := filepath.Join(repoRoot(t), "bin", "pebble")
-	if _, err := os.Stat(bin); err != nil {
-		if bin, err = exec.LookPath("pebble"); err != nil {
-			msg := "fixturetest: no pebble (scripts/test builds it into bin/: go install github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3)"
-			if os.Getenv("TELECART_PEBBLE_REQUIRE") == "1" {
-				t.Fatal(msg)
-			}
-			t.Skip(msg)
-		}
-	}
+	bin := program(t, "pebble", "github.com/letsencrypt/pebble/v2/cmd/pebble@v2.10.3", "TELECART_PEBBLE_REQUIRE")
 	p := &Pebble{CA: tlstest.NewCA(t, "pebble's HTTPS, test CA")}
 	cert, key := p.CA.Loopback(t)
 	listen := freeLoopbackPort(t)
@@ -87,40 +77,9 @@ func StartPebble(t testing.TB, tlsPort, httpPort int) *Pebble {
 	// the test waits for events, and these only slow them down. No
 	// authorization reused at random: each order is validated.
 	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
-	var out SyncBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL} // never outlives a killed test
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	gone := false
-	t.Cleanup(func() {
-		if gone {
-			return
-		}
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(waittest.Limit):
-			_ = cmd.Process.Kill()
-			<-exited
-		}
-		if t.Failed() {
-			t.Logf("pebble's output:\n%s", out.String())
-		}
-	})
 	client := p.client()
 	defer client.CloseIdleConnections()
-	var exitErr error
-	waittest.Eventually(t, "pebble serving its directory at "+p.Directory, func() error {
-		select {
-		case exitErr = <-exited:
-			gone = true
-			return nil
-		default:
-		}
+	startServer(t, "pebble", cmd, func() error {
 		resp, err := client.Get(p.Directory)
 		if err != nil {
 			return err
@@ -131,9 +90,6 @@ func StartPebble(t testing.TB, tlsPort, httpPort int) *Pebble {
 		}
 		return nil
 	})
-	if gone {
-		t.Fatalf("fixturetest: pebble exited: %v\n%s", exitErr, out.String())
-	}
 	return p
 }
 

@@ -67,6 +67,15 @@ func DialTLS(t testing.TB, base string, tlsConfig *tls.Config) *Browser {
 	return b
 }
 
+// Hello is what a page opening now on the coordinator at base is told,
+// read by a tab opened and closed for it.
+func Hello(t testing.TB, base string) signal.Hello {
+	t.Helper()
+	b := Dial(t, base)
+	defer b.disconnect()
+	return Await[signal.Hello](b)
+}
+
 // connect opens the tab's socket and starts its reader.
 func (b *Browser) connect(base string) {
 	b.t.Helper()
