@@ -1,6 +1,10 @@
 package check
 
 import (
+	"bytes"
+	"encoding/json"
+	"os/exec"
+	"path/filepath"
 	"slices"
 	"testing"
 
@@ -96,6 +100,79 @@ func TestCandidatePort(t *testing.T) {
 	} {
 		if port, ok := candidatePort(tt.candidate); port != tt.port || ok != tt.ok {
 			t.Errorf("candidatePort(%q) = %q, %v; want %q, %v", tt.candidate, port, ok, tt.port, tt.ok)
+		}
+	}
+}
+
+// TestWordsMatchThePage holds the /check page's words (web/js/model/check.js)
+// to these: a player and an operator read the same advice.
+func TestWordsMatchThePage(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("no node (scripts/setup installs it): the page's words are not compared")
+	}
+	pageKind := map[Kind]string{
+		NoCoordinator: "no-coordinator", BadHealth: "bad-health", NoWebSocket: "no-websocket", NoHello: "no-hello",
+		NoWorkers: "no-workers", NoPingURL: "no-ping-url", NoPing: "no-ping", NoHost: "no-host", NoSrflx: "no-srflx",
+		NoRelay: "no-relay", CheckRefused: "refused", NoOffer: "no-offer", Direct: "direct",
+		RelayUDP: "turn-udp", RelayTCP: "turn-tcp",
+	}
+	type pageFailure struct {
+		Kind    string   `json:"kind"`
+		URL     string   `json:"url"`
+		Worker  string   `json:"worker"`
+		Ports   []string `json:"ports"`
+		Message string   `json:"message"`
+		Status  string   `json:"status"`
+	}
+	// Each kind with what its words name: ICE servers' URLs for the ICE
+	// steps, the coordinator's or a ping's for the rest.
+	iceURLs := []string{"turn:t.example.org:3478?transport=tcp", "turn:t.example.org", "stun:s.example.org:3479", "turns:t.example.org"}
+	httpURLs := []string{"https://play.example.org", "http://h:8000", "http://[::1]:8000/ping"}
+	var failures []Failure
+	for kind := range pageKind {
+		urls := httpURLs
+		if kind == NoSrflx || kind == NoRelay || kind == RelayUDP || kind == RelayTCP {
+			urls = iceURLs
+		}
+		for i, u := range urls {
+			f := Failure{Kind: kind, URL: u, Worker: "eu-1", Status: "502 Bad Gateway", Message: "Busy."}
+			f.Ports = [][]string{nil, {"8443"}, {"50000", "50001"}, {}}[i%4]
+			failures = append(failures, f)
+		}
+	}
+	var page []pageFailure
+	for _, f := range failures {
+		page = append(page, pageFailure{Kind: pageKind[f.Kind], URL: f.URL, Worker: f.Worker, Ports: f.Ports, Message: f.Message, Status: f.Status})
+	}
+	input, err := json.Marshal(page)
+	if err != nil {
+		t.Fatal(err)
+	}
+	module, err := filepath.Abs("../../web/js/model/check.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	script := `import(process.argv[1]).then((m) => {
+		const failures = JSON.parse(require('fs').readFileSync(0, 'utf8'));
+		process.stdout.write(JSON.stringify(failures.map(m.words)));
+	});`
+	cmd := exec.Command(node, "-e", script, module)
+	cmd.Stdin = bytes.NewReader(input)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	var got []string
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatalf("node printed %q: %v", out, err)
+	}
+	if len(got) != len(failures) {
+		t.Fatalf("the page gave %d sentences for %d failures", len(got), len(failures))
+	}
+	for i, f := range failures {
+		if want := Words(f); got[i] != want {
+			t.Errorf("%s (%+v):\n the page says %q\n telecart check %q", page[i].Kind, f, got[i], want)
 		}
 	}
 }
