@@ -259,14 +259,19 @@ cgroup_manager = "cgroupfs"
 // itself, and the test fails.
 func composeDown(t *testing.T, project string, compose func(...string) *exec.Cmd) {
 	t.Helper()
+	label := "label=com.docker.compose.project=" + project
 	if t.Failed() {
-		out, _ := compose("logs", "--no-color", "--tail", "100").CombinedOutput()
-		t.Logf("the stack's logs:\n%s", out)
+		// From podman: docker-compose 1.29's logs through podman's API
+		// come out empty.
+		names, _ := podmanCommand("", "ps", "--all", "--format", "{{.Names}}", "--filter", label).Output()
+		for _, name := range strings.Fields(string(names)) {
+			out, _ := podmanCommand("", "logs", "--tail", "100", name).CombinedOutput()
+			t.Logf("container %s's log:\n%s", name, out)
+		}
 	}
 	if out, err := compose("down", "--volumes", "--timeout", "0").CombinedOutput(); err != nil {
 		t.Errorf("docker-compose down: %v\n%s", err, out)
 	}
-	label := "label=com.docker.compose.project=" + project
 	left, err := podmanCommand("", "ps", "--all", "--quiet", "--filter", label).Output()
 	if err != nil {
 		t.Errorf("podman ps: %v", err)
