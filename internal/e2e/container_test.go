@@ -105,31 +105,26 @@ func requirePodman(t testing.TB) {
 
 // buildImage builds the base images (scripts/container-base) and the
 // image of the Containerfile, in the network namespace outside the test's,
-// where Debian's mirror and the Go module proxy are. The build shares this
-// machine's Go caches (podman build -v): the modules are there already,
-// and packages scripts/setup compiled with -trimpath, as the Containerfile
-// does, are not compiled again. The Containerfile alone builds all the
-// same, without them.
+// where Debian's mirror and the Go module proxy are.
 func buildImage(t testing.TB, outside string) {
 	t.Helper()
 	root, err := filepath.Abs("../..")
 	if err != nil {
 		t.Fatal(err)
 	}
-	run := func(what string, cmd *exec.Cmd) {
-		t.Helper()
-		var out bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &out, &out
-		start := time.Now()
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("%s: %v\n%s", what, err, out.String())
-		}
-		t.Logf("%s: %v", what, time.Since(start).Round(time.Second))
-	}
 	base := dying(exec.Command("nsenter", "--net="+outside, filepath.Join(root, "scripts/container-base")))
 	base.Env = append(os.Environ(), "PODMAN=podman "+strings.Join(podmanGlobal(), " "))
-	run("base images", base)
+	runBuild(t, "base images", base)
+	podmanBuild(t, outside, containerImage, filepath.Join(root, "Containerfile"), root)
+}
 
+// podmanBuild builds the image tag of containerfile in the folder context,
+// in the network namespace outside. The build shares this machine's Go
+// caches (podman build -v): the modules are there already, and packages
+// scripts/setup compiled with -trimpath, as the Containerfiles do, are
+// not compiled again. The Containerfiles build all the same without them.
+func podmanBuild(t testing.TB, outside, tag, containerfile, context string) {
+	t.Helper()
 	args := append([]string{"build", "--format", "docker", "--network", "host"}, podmanLimits()...)
 	for _, c := range []struct{ env, dir string }{{"GOMODCACHE", "/go/pkg/mod"}, {"GOCACHE", "/root/.cache/go-build"}} {
 		if out, err := exec.Command("go", "env", c.env).Output(); err == nil && len(bytes.TrimSpace(out)) > 0 {
@@ -143,8 +138,21 @@ func buildImage(t testing.TB, outside string) {
 	if out, err := exec.Command("go", "env", "GOPROXY").Output(); err == nil {
 		args = append(args, "--build-arg", "GOPROXY="+string(bytes.TrimSpace(out)))
 	}
-	args = append(args, "-t", containerImage, "-f", filepath.Join(root, "Containerfile"), root)
-	run("image", podmanCommand(outside, args...))
+	args = append(args, "-t", tag, "-f", containerfile, context)
+	runBuild(t, "image "+tag, podmanCommand(outside, args...))
+}
+
+// runBuild runs a step of a build, failing the test with its output if
+// it fails, and logs how long it took.
+func runBuild(t testing.TB, what string, cmd *exec.Cmd) {
+	t.Helper()
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	start := time.Now()
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("%s: %v\n%s", what, err, out.String())
+	}
+	t.Logf("%s: %v", what, time.Since(start).Round(time.Second))
 }
 
 // startContainer runs image as a container in the test's network
