@@ -11,6 +11,7 @@ import (
 	"crypto/sha1"
 	"encoding/base64"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -34,13 +35,7 @@ func New(secret, id string, expiry time.Time) Credentials {
 
 // Expiry reads the expiry back from a username New made.
 func Expiry(username string) (time.Time, bool) {
-	ts := username
-	for i := range len(username) {
-		if username[i] == ':' {
-			ts = username[:i]
-			break
-		}
-	}
+	ts, _, _ := strings.Cut(username, ":")
 	n, err := strconv.ParseInt(ts, 10, 64)
 	if err != nil {
 		return time.Time{}, false
