@@ -165,7 +165,11 @@ func Run(ctx context.Context, cfg Config, report func(Result)) bool {
 		for i, w := range hello.Workers {
 			ids[i] = string(w.ID)
 		}
-		out(Result{Step: StepWorkers, OK: true, Words: fmt.Sprintf("%d worker(s) registered: %s.", len(ids), strings.Join(ids, ", "))})
+		noun := "workers"
+		if len(ids) == 1 {
+			noun = "worker"
+		}
+		out(Result{Step: StepWorkers, OK: true, Words: fmt.Sprintf("%d %s registered: %s.", len(ids), noun, strings.Join(ids, ", "))})
 	}
 
 	// 4. Each worker's ping.

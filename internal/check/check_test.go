@@ -178,7 +178,7 @@ func TestHealthy(t *testing.T) {
 	want(t, results,
 		expect{step: check.StepCoordinator, ok: true, words: "The coordinator answers at " + base + "."},
 		expect{step: check.StepWebSocket, ok: true},
-		expect{step: check.StepWorkers, ok: true, words: "2 worker(s) registered: eu-1, eu-2."},
+		expect{step: check.StepWorkers, ok: true, words: "2 workers registered: eu-1, eu-2."},
 		expect{step: check.StepPing, worker: "eu-1", ok: true},
 		expect{step: check.StepPing, worker: "eu-2", ok: true},
 		expect{step: check.StepCandidates, ok: true},

@@ -179,7 +179,7 @@ export async function runCheck(store, base) {
     // 3. Workers.
     const workers = Array.isArray(hello.workers) ? hello.workers : [];
     if (workers.length === 0) add({ step: 'workers', ok: false, words: words({ kind: 'no-workers', url: base }) });
-    else add({ step: 'workers', ok: true, words: `${workers.length} worker(s) registered: ${workers.map((w) => w.id).join(', ')}.` });
+    else add({ step: 'workers', ok: true, words: `${workers.length} ${workers.length === 1 ? 'worker' : 'workers'} registered: ${workers.map((w) => w.id).join(', ')}.` });
 
     // 4. Each worker's ping.
     for (const w of workers) {
