@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -209,37 +208,13 @@ cgroup_manager = "cgroupfs"
 		t.Fatal(err)
 	}
 	sock := filepath.Join(dir, "podman.sock")
-	var log fixturetest.SyncBuffer
-	cmd := dying(exec.Command("podman", "system", "service", "--time=0", "unix://"+sock))
+	cmd := exec.Command("podman", "system", "service", "--time=0", "unix://"+sock)
 	cmd.Env = append(os.Environ(), "CONTAINERS_CONF="+conf)
-	cmd.Stdout, cmd.Stderr = &log, &log
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("podman system service: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-exited:
-		case <-time.After(waittest.Limit):
-			_ = cmd.Process.Kill()
-			<-exited
-			t.Errorf("podman system service (pid %d) did not stop on SIGTERM", cmd.Process.Pid)
-		}
-		if t.Failed() {
-			t.Logf("podman system service's log:\n%s", log.String())
-		}
-	})
 	client := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
 		return (&net.Dialer{}).DialContext(ctx, "unix", sock)
 	}}}
-	waittest.Eventually(t, "podman's API answering", func() error {
-		select {
-		case err := <-exited:
-			t.Fatalf("podman system service exited: %v\n%s", err, log.String())
-		default:
-		}
+	defer client.CloseIdleConnections()
+	fixturetest.StartServer(t, "podman system service", cmd, func() error {
 		resp, err := client.Get("http://podman/_ping")
 		if err != nil {
 			return err
@@ -250,7 +225,6 @@ cgroup_manager = "cgroupfs"
 		}
 		return nil
 	})
-	client.CloseIdleConnections()
 	return sock
 }
 

@@ -79,7 +79,7 @@ func StartPebble(t testing.TB, tlsPort, httpPort int) *Pebble {
 	cmd.Env = append(os.Environ(), "PEBBLE_VA_NOSLEEP=1", "PEBBLE_WFE_NONCEREJECT=0", "PEBBLE_AUTHZREUSE=0")
 	client := p.client()
 	defer client.CloseIdleConnections()
-	startServer(t, "pebble", cmd, func() error {
+	StartServer(t, "pebble", cmd, func() error {
 		resp, err := client.Get(p.Directory)
 		if err != nil {
 			return err
