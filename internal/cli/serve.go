@@ -69,7 +69,7 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		// should join.
 		cfg.Token = signal.NewID[string](signal.SecretBytes)
 	}
-	ln, tlsL, stopACMEHTTP, err := listenCoordinator(ctx, e, cfg)
+	ln, tlsL, stopACMEHTTP, err := listen(ctx, e, cfg, cfg.Listen)
 	if err != nil {
 		return err
 	}
@@ -100,16 +100,17 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	return runUntilDone(ctx, w, srv)
 }
 
-// listenCoordinator opens the coordinator's listener, with its TLS when
-// it has a certificate, and serves ACME's HTTP-01 challenge until stop.
-func listenCoordinator(ctx context.Context, e *env, cfg config.Config) (ln net.Listener, tlsL *tlsconfig.Listener, stop func(), err error) {
+// listen opens the command's listener on addr (the coordinator's, or a
+// worker's ping listener), with its TLS when it has a certificate, and
+// serves ACME's HTTP-01 challenge until stop.
+func listen(ctx context.Context, e *env, cfg config.Config, addr string) (ln net.Listener, tlsL *tlsconfig.Listener, stop func(), err error) {
 	if tlsL, err = listenerTLS(e, cfg); err != nil {
 		return nil, nil, nil, err
 	}
 	if stop, err = serveACMEHTTP(ctx, e, cfg, tlsL); err != nil {
 		return nil, nil, nil, err
 	}
-	if ln, err = net.Listen("tcp", cfg.Listen); err != nil {
+	if ln, err = net.Listen("tcp", addr); err != nil {
 		stop()
 		return nil, nil, nil, err
 	}
@@ -125,7 +126,7 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 	if cfg.Token == "" {
 		return errors.New("set a worker token with -token or TELECART_TOKEN: workers present it to join")
 	}
-	ln, tlsL, stopACMEHTTP, err := listenCoordinator(ctx, e, cfg)
+	ln, tlsL, stopACMEHTTP, err := listen(ctx, e, cfg, cfg.Listen)
 	if err != nil {
 		return err
 	}
@@ -150,19 +151,12 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	var ln net.Listener
 	var pingTLS *tlsconfig.Listener
 	if cfg.PingListen != "" {
-		if pingTLS, err = listenerTLS(e, cfg); err != nil {
-			return err
-		}
-		stopACMEHTTP, err := serveACMEHTTP(ctx, e, cfg, pingTLS)
-		if err != nil {
+		var stopACMEHTTP func()
+		if ln, pingTLS, stopACMEHTTP, err = listen(ctx, e, cfg, cfg.PingListen); err != nil {
 			return err
 		}
 		defer stopACMEHTTP()
-		if ln, err = net.Listen("tcp", cfg.PingListen); err != nil {
-			return err
-		}
 		defer ln.Close()
-		warnACMEPort(e, cfg, ln.Addr())
 		if cfg.PingURL == "" {
 			cfg.PingURL = "http://" + ln.Addr().String() + "/ping"
 			if pingTLS != nil {
