@@ -115,17 +115,7 @@ func TestCompose(t *testing.T) {
 	}
 
 	base := "http://" + composePublicIP + ":8000"
-	waittest.Eventually(t, "the coordinator ready", func() error {
-		resp, err := http.Get(base + "/readyz")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz: %s", resp.Status)
-		}
-		return nil
-	})
+	waittest.Eventually(t, "the coordinator ready", func() error { return ready(base) })
 	waitWorkers(t, base, 2)
 	t.Logf("stack up: %v", time.Since(up).Round(100*time.Millisecond))
 
