@@ -4,6 +4,8 @@
 package library
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -12,6 +14,8 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/signal"
@@ -83,7 +87,7 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 			if err != nil {
 				return nil // not a ROM
 			}
-			g := Game{GameInfo: signal.GameInfo{ID: system.ID + ":" + d.Name(), Title: Title(d.Name()), System: system.ID}, Path: path}
+			g := Game{GameInfo: signal.GameInfo{ID: gameID(system.ID, d.Name()), Title: Title(d.Name()), System: system.ID}, Path: path}
 			if seen[g.ID] {
 				log.Warn("library: skipping a second file with the same name", "path", path)
 				return nil
@@ -109,7 +113,38 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 // Title makes a display title of a ROM's file name.
 func Title(file string) string {
 	t := strings.TrimSuffix(file, filepath.Ext(file))
-	return strings.TrimSpace(strings.NewReplacer("_", " ", ".", " ").Replace(t))
+	t = strings.Map(func(r rune) rune {
+		if r == '_' || r == '.' || unicode.IsControl(r) {
+			return ' '
+		}
+		return r
+	}, t)
+	return strings.TrimSpace(t)
+}
+
+// gameID is the id of the game of system in the file name: the system and
+// the name. A name that no message could carry (longer than an id may be,
+// or with control characters: both are common in real ROM sets) gets a
+// printable beginning of itself and a hash of all of it instead, an id as
+// stable as the name and its own.
+func gameID(system, name string) string {
+	id := system + ":" + name
+	if signal.ValidID(id) {
+		return id
+	}
+	sum := sha256.Sum256([]byte(name))
+	suffix := "~" + hex.EncodeToString(sum[:8])
+	clean := strings.Map(func(r rune) rune {
+		if unicode.IsControl(r) {
+			return '_'
+		}
+		return r
+	}, strings.ToValidUTF8(name, "_"))
+	keep := min(len(clean), signal.MaxID-len(system)-1-len(suffix))
+	for keep > 0 && keep < len(clean) && !utf8.RuneStart(clean[keep]) {
+		keep-- // not in the middle of a character
+	}
+	return system + ":" + clean[:keep] + suffix
 }
 
 // Games lists the library, sorted by title.

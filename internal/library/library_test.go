@@ -6,7 +6,11 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/telecart/telecart/internal/signal"
 )
@@ -73,5 +77,53 @@ func TestScanErrors(t *testing.T) {
 	}
 	if _, err := Scan(slog.New(slog.DiscardHandler), []string{dir}); !errors.Is(err, ErrTooMany) {
 		t.Fatalf("scan of %d games: %v, want ErrTooMany", MaxGames+1, err)
+	}
+}
+
+// TestScanNamesOfRealSets: names longer than an id may be, and names with
+// a tab, are common in real ROM sets. Each such game is listed with an id
+// a worker's register can carry, its own (two names alike in their first
+// hundred bytes stay two games) and the same on every scan, so that saves
+// find it again.
+func TestScanNamesOfRealSets(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	long := strings.Repeat("Legend of the Very Long Title (USA, Europe) (Rev 1) ", 4)
+	names := []string{long + "[!].nes", long + "[b1].nes", "Tab\tin name.nes", "Not \xffUTF-8.nes", "Ünïcödé " + strings.Repeat("é", 70) + ".nes"}
+	for _, name := range names {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte("rom"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	scan := func() []signal.GameInfo {
+		l, err := Scan(slog.New(slog.DiscardHandler), []string{dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l.Infos()
+	}
+	games := scan()
+	if len(games) != len(names) {
+		t.Fatalf("%d games listed, want %d: %+v", len(games), len(names), games)
+	}
+	ids := map[string]bool{}
+	for _, g := range games {
+		if !signal.ValidID(g.ID) || !utf8.ValidString(g.ID) || !strings.HasPrefix(g.ID, "nes:") {
+			t.Errorf("game id %q cannot name a game in a message", g.ID)
+		}
+		if strings.ContainsFunc(g.Title, unicode.IsControl) {
+			t.Errorf("title %q has control characters", g.Title)
+		}
+		ids[g.ID] = true
+	}
+	if len(ids) != len(names) {
+		t.Errorf("%d ids for %d games: %v", len(ids), len(names), ids)
+	}
+	if again := scan(); !slices.Equal(again, games) {
+		t.Errorf("a second scan gave other ids:\n%+v\n%+v", again, games)
+	}
+	// What the coordinator checks of a worker's register.
+	if _, err := signal.Encode("", signal.Register{ID: "w", Capacity: 1, Games: games}); err != nil {
+		t.Errorf("a register of these games: %v", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // Browser → coordinator, and coordinator → worker with a session.
@@ -116,9 +117,11 @@ func payloadOf(t Type) Payload {
 	return nil
 }
 
+// MaxID bounds an id (a game's, a room's, a worker's...), in bytes.
+const MaxID = 128
+
 // Limits on fields, so one message cannot carry a flood.
 const (
-	maxID    = 128
 	maxText  = 1024
 	maxSDP   = 64 << 10
 	maxGames = 10000
@@ -130,13 +133,20 @@ func checkID[ID ~string](name string, v ID, required bool) error {
 	switch {
 	case v == "" && required:
 		return fmt.Errorf("%w: %s missing", errField, name)
-	case len(v) > maxID:
-		return fmt.Errorf("%w: %s longer than %d bytes", errField, name, maxID)
+	case len(v) > MaxID:
+		return fmt.Errorf("%w: %s longer than %d bytes", errField, name, MaxID)
 	case strings.ContainsFunc(string(v), func(r rune) bool { return r < 0x20 || r == 0x7f }):
 		return fmt.Errorf("%w: %s has control characters", errField, name)
+	case !utf8.ValidString(string(v)):
+		// JSON would carry it changed, and it would name nothing.
+		return fmt.Errorf("%w: %s is not UTF-8", errField, name)
 	}
 	return nil
 }
+
+// ValidID says whether id can name something in a message: not empty, at
+// most MaxID bytes, UTF-8 with no control characters.
+func ValidID(id string) bool { return checkID("id", id, true) == nil }
 
 func checkText(name, v string) error {
 	if len(v) > maxText {
