@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -19,8 +18,6 @@ const MaxCheckMessage = 1024
 // maxEarly bounds the browser's candidates kept until its answer: a
 // browser has a few addresses, not hundreds.
 const maxEarly = 64
-
-var errTooManyCandidates = errors.New("peer: too many candidates before the answer")
 
 // CheckParams configure a Check.
 type CheckParams struct {
@@ -41,11 +38,11 @@ type Check struct {
 	pc          *webrtc.PeerConnection
 	onCandidate func(webrtc.ICECandidateInit)
 
-	mu       sync.Mutex
-	offered  bool
-	held     []webrtc.ICECandidateInit // ours, until the offer has gone
-	answered bool
-	early    []webrtc.ICECandidateInit // the browser's, before its answer
+	answering
+
+	mu      sync.Mutex
+	offered bool
+	held    []webrtc.ICECandidateInit // ours, until the offer has gone
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -61,7 +58,7 @@ func NewCheck(p CheckParams) (*Check, webrtc.SessionDescription, error) {
 	if err != nil {
 		return nil, webrtc.SessionDescription{}, fmt.Errorf("peer: check connection: %w", err)
 	}
-	c := &Check{pc: pc, onCandidate: p.OnCandidate, done: make(chan struct{})}
+	c := &Check{pc: pc, answering: answering{pc: pc, maxEarly: maxEarly}, onCandidate: p.OnCandidate, done: make(chan struct{})}
 	fail := func(err error) (*Check, webrtc.SessionDescription, error) {
 		pc.Close()
 		return nil, webrtc.SessionDescription{}, err
@@ -128,48 +125,6 @@ func (c *Check) Offered() {
 	for _, cand := range held {
 		c.onCandidate(cand)
 	}
-}
-
-// SetAnswer applies the browser's answer and the candidates it sent
-// before it.
-func (c *Check) SetAnswer(answer webrtc.SessionDescription) error {
-	if answer.Type != webrtc.SDPTypeAnswer {
-		return fmt.Errorf("peer: got %v, want an answer", answer.Type)
-	}
-	if err := c.pc.SetRemoteDescription(answer); err != nil {
-		return fmt.Errorf("peer: set check answer: %w", err)
-	}
-	c.mu.Lock()
-	early := c.early
-	c.early, c.answered = nil, true
-	c.mu.Unlock()
-	var errs []error
-	for _, cand := range early {
-		if err := c.pc.AddICECandidate(cand); err != nil {
-			errs = append(errs, fmt.Errorf("peer: add candidate: %w", err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// AddCandidate adds one of the browser's candidates, keeping it until the
-// answer is in.
-func (c *Check) AddCandidate(cand webrtc.ICECandidateInit) error {
-	c.mu.Lock()
-	if !c.answered {
-		if len(c.early) >= maxEarly {
-			c.mu.Unlock()
-			return errTooManyCandidates
-		}
-		c.early = append(c.early, cand)
-		c.mu.Unlock()
-		return nil
-	}
-	c.mu.Unlock()
-	if err := c.pc.AddICECandidate(cand); err != nil {
-		return fmt.Errorf("peer: add candidate: %w", err)
-	}
-	return nil
 }
 
 // Done is closed when the connection has failed or closed.

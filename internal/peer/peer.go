@@ -48,11 +48,11 @@ type Peer struct {
 	// cancel ends the context of the peer's file transfers.
 	cancel context.CancelFunc
 
-	mu       sync.Mutex
-	lastSeq  uint32
-	seen     bool
-	answered bool
-	early    []webrtc.ICECandidateInit // the browser's, before its answer
+	answering
+
+	mu      sync.Mutex
+	lastSeq uint32
+	seen    bool
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -71,7 +71,7 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 		return nil, webrtc.SessionDescription{}, fmt.Errorf("peer: peer connection: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	peer := &Peer{pc: pc, onInput: p.OnInput, log: log, cancel: cancel, done: make(chan struct{})}
+	peer := &Peer{pc: pc, answering: answering{pc: pc}, onInput: p.OnInput, log: log, cancel: cancel, done: make(chan struct{})}
 	fail := func(err error) (*Peer, webrtc.SessionDescription, error) {
 		cancel()
 		pc.Close()
@@ -124,44 +124,6 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 		return fail(fmt.Errorf("peer: set offer: %w", err))
 	}
 	return peer, offer, nil
-}
-
-// SetAnswer applies the browser's answer.
-func (p *Peer) SetAnswer(answer webrtc.SessionDescription) error {
-	if answer.Type != webrtc.SDPTypeAnswer {
-		return fmt.Errorf("peer: got %v, want an answer", answer.Type)
-	}
-	if err := p.pc.SetRemoteDescription(answer); err != nil {
-		return fmt.Errorf("peer: set answer: %w", err)
-	}
-	p.mu.Lock()
-	early := p.early
-	p.early, p.answered = nil, true
-	p.mu.Unlock()
-	var errs []error
-	for _, c := range early {
-		if err := p.pc.AddICECandidate(c); err != nil {
-			errs = append(errs, fmt.Errorf("peer: add candidate: %w", err))
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// AddCandidate adds one of the browser's ICE candidates. One that comes
-// before the answer is kept until the answer is in: a browser gathers,
-// and may send, candidates as soon as it has made its answer.
-func (p *Peer) AddCandidate(c webrtc.ICECandidateInit) error {
-	p.mu.Lock()
-	if !p.answered {
-		p.early = append(p.early, c)
-		p.mu.Unlock()
-		return nil
-	}
-	p.mu.Unlock()
-	if err := p.pc.AddICECandidate(c); err != nil {
-		return fmt.Errorf("peer: add candidate: %w", err)
-	}
-	return nil
 }
 
 // Done is closed when the connection has failed or closed.
