@@ -6,6 +6,7 @@ package library
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -26,6 +27,17 @@ import (
 const MaxGames = 5000
 
 var ErrTooMany = errors.New("library: too many games")
+
+// MaxSize is the largest ROM a game may be: libretro.MaxGameSize, which a
+// runner refuses to load. A larger file is left out of the library rather
+// than listed as a game that cannot start.
+const MaxSize = 64 << 20
+
+// maxListBytes bounds the library as the worker's register carries it,
+// JSON included, with room left in a message for the rest of the
+// register: a list too long for the message would have the coordinator
+// refuse the whole worker.
+const maxListBytes = signal.MaxMessage / 2
 
 // Game is a game and the file it is in. ID is an opaque key, never a path:
 // requests name games by ID and only the library turns that into a file.
@@ -58,12 +70,17 @@ func New(games ...Game) (*Library, error) {
 
 // Scan makes a library of extra games (such as the bundled test ROM) plus
 // every ROM below dirs. A folder that does not exist is skipped with a
-// warning: a fresh install has no games folder yet.
+// warning: a fresh install has no games folder yet. So is each file that
+// cannot be played (empty, or larger than MaxSize), and every file once the
+// list is as long as a register can carry, each with a warning: one file
+// must never cost a worker its other games.
 func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 	games := append([]Game(nil), extra...)
 	seen := map[string]bool{}
+	listBytes := 0
 	for _, g := range extra {
 		seen[g.ID] = true
+		listBytes += listedSize(g.GameInfo)
 	}
 	for _, dir := range dirs {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -92,9 +109,19 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 				log.Warn("library: skipping a second file with the same name", "path", path)
 				return nil
 			}
+			if reason := unplayable(d); reason != "" {
+				log.Warn("library: skipping a file that cannot be played", "path", path, "reason", reason)
+				return nil
+			}
 			if len(games) >= MaxGames {
 				return fmt.Errorf("%w: more than %d below %s", ErrTooMany, MaxGames, dir)
 			}
+			size := listedSize(g.GameInfo)
+			if listBytes+size > maxListBytes {
+				log.Warn("library: skipping a file: the list of games is as long as a worker can register", "path", path)
+				return nil
+			}
+			listBytes += size
 			seen[g.ID] = true
 			games = append(games, g)
 			return nil
@@ -108,6 +135,27 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 		}
 	}
 	return New(games...)
+}
+
+// unplayable says why the file of a ROM cannot be played, or "" when it can
+// be tried.
+func unplayable(d fs.DirEntry) string {
+	info, err := d.Info()
+	switch {
+	case err != nil:
+		return err.Error()
+	case info.Size() == 0:
+		return "the file is empty"
+	case info.Size() > MaxSize:
+		return fmt.Sprintf("the file is %d MiB, more than the %d MiB a game may be", info.Size()>>20, MaxSize>>20)
+	}
+	return ""
+}
+
+// listedSize is what a game adds to the register's list.
+func listedSize(g signal.GameInfo) int {
+	b, _ := json.Marshal(g) // never fails: plain strings
+	return len(b) + 1       // and its comma
 }
 
 // Title makes a display title of a ROM's file name.

@@ -12,6 +12,7 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -25,6 +26,7 @@ func TestScan(t *testing.T) {
 		"notes.txt":                   "text",
 		".hidden/Secret.nes":          "rom",
 		"other/Super_Game.nes":        "a second file of the same name",
+		"Empty.nes":                   "",
 	}
 	for name, content := range files {
 		path := filepath.Join(dir, name)
@@ -35,6 +37,18 @@ func TestScan(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Too large to be a game: sparse, so it costs no disk.
+	if err := os.Truncate(filepath.Join(dir, "Empty.nes"), 0); err != nil {
+		t.Fatal(err)
+	}
+	huge, err := os.Create(filepath.Join(dir, "gba/Huge.gba"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := huge.Truncate(MaxSize + 1); err != nil {
+		t.Fatal(err)
+	}
+	huge.Close()
 	builtin := Game{GameInfo: signal.GameInfo{ID: "nes:telecart-test.nes", Title: "Telecart Test ROM", System: "nes"}, Path: "/x/telecart-test.nes"}
 	l, err := Scan(slog.New(slog.DiscardHandler), []string{dir, filepath.Join(dir, "missing")}, builtin)
 	if err != nil {
@@ -71,7 +85,7 @@ func TestScanErrors(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for i := range MaxGames + 1 {
-		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("game%d.nes", i)), nil, 0o644); err != nil {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("game%d.nes", i)), []byte("rom"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -85,6 +99,47 @@ func TestScanErrors(t *testing.T) {
 // a worker's register can carry, its own (two names alike in their first
 // hundred bytes stay two games) and the same on every scan, so that saves
 // find it again.
+// TestScanFitsTheRegister: however long the names, a worker's list of
+// games fits in the message that registers it, so no set of files can have
+// the coordinator refuse the worker.
+func TestScanFitsTheRegister(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	// Names as long as a file's may be, of characters JSON escapes.
+	name := strings.Repeat("<&>", 80)
+	for i := range MaxGames {
+		if err := os.WriteFile(filepath.Join(dir, fmt.Sprintf("%s%04d.nes", name, i)), []byte("rom"), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	l, err := Scan(slog.New(slog.DiscardHandler), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := len(l.Games()); n == 0 || n == MaxGames {
+		t.Fatalf("%d games listed of %d: want some, and not all", n, MaxGames)
+	}
+	reg := signal.Register{ID: "w", Capacity: 4, Games: l.Infos(), Ping: "http://127.0.0.1:1/ping"}
+	msg, err := signal.Encode("", reg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(msg) > signal.MaxMessage {
+		t.Fatalf("register of %d games is %d bytes, more than a message's %d", len(l.Games()), len(msg), signal.MaxMessage)
+	}
+	if _, _, err := signal.Decode(msg); err != nil {
+		t.Fatalf("the coordinator would refuse the register: %v", err)
+	}
+}
+
+// TestMaxSizeIsTheRunners: the library leaves out exactly what a runner
+// would refuse to load.
+func TestMaxSizeIsTheRunners(t *testing.T) {
+	if MaxSize != libretro.MaxGameSize {
+		t.Fatalf("library.MaxSize %d, libretro.MaxGameSize %d", MaxSize, libretro.MaxGameSize)
+	}
+}
+
 func TestScanNamesOfRealSets(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
