@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"os"
 	"sync"
@@ -312,7 +311,7 @@ func (f *saveFiles) onBytes(data []byte) {
 func (f *saveFiles) finish(u *upload) {
 	defer f.end(u, "")
 	file := make([]byte, u.size)
-	if _, err := u.file.ReadAt(file, 0); err != nil && !errors.Is(err, io.EOF) {
+	if _, err := u.file.ReadAt(file, 0); err != nil { // io.EOF too: the file is shorter than what was written
 		f.log.Error("peer: upload dropped: reading its temporary file", "err", err)
 		f.refuse(wordsNoRoom)
 		return
