@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/storage"
 )
 
@@ -71,12 +72,17 @@ type Config struct {
 	CoordinatorCA string `json:"coordinator_ca"`
 	// RoomLinger is how long a room lives on after its last peer left.
 	RoomLinger Duration `json:"room_linger"`
+	// MaxSpectators is how many may watch a room besides its players.
+	MaxSpectators int `json:"max_spectators"`
 	// Saves is the directory of players' saves, unless S3 names a bucket
 	// (every worker must reach the same storage for saves to follow
 	// players). Autosave is how often a room saves for its player.
 	Saves    string           `json:"saves"`
 	S3       storage.S3Config `json:"s3"`
 	Autosave Duration         `json:"autosave"`
+	// UploadBudget is how many MiB of save files a worker takes in at
+	// once, counted as each upload announces its size.
+	UploadBudget int `json:"upload_budget"`
 	// Games are the folders scanned for ROMs; Cores where libretro cores are.
 	Games []string `json:"games"`
 	Cores []string `json:"cores"`
@@ -223,6 +229,13 @@ func (c Config) Validate(cmd Command) error {
 		}
 		if c.Autosave < Duration(10*time.Second) || c.Autosave > Duration(24*time.Hour) {
 			bad("autosave %v: want 10s to 24h", c.Autosave)
+		}
+		if c.MaxSpectators < 1 || c.MaxSpectators > 10000 {
+			bad("max_spectators %d: want 1 to 10000", c.MaxSpectators)
+		}
+		// Under the largest save file, some files could never come in.
+		if least := saves.MaxFile >> 20; c.UploadBudget < least || c.UploadBudget > 1<<20 {
+			bad("upload_budget %d: want %d to %d MiB", c.UploadBudget, least, 1<<20)
 		}
 		if c.S3.Endpoint == "" && c.Saves == "" {
 			bad("saves: want a directory, or an S3 bucket")

@@ -182,7 +182,7 @@ func TestEverySettingInEveryLayer(t *testing.T) {
 
 // The commands keep the flags they had before the table of settings.
 func TestCommandFlags(t *testing.T) {
-	worker := []string{"config", "token", "id", "zone", "capacity", "room-linger", "saves", "autosave",
+	worker := []string{"config", "token", "id", "zone", "capacity", "room-linger", "max-spectators", "saves", "autosave", "upload-budget",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
 		"games", "cores", "codec", "video-kbps", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen"}
@@ -384,6 +384,8 @@ func TestInvalid(t *testing.T) {
 		{"bad public IP", func(c *Config) { c.PublicIPs = []string{"my.host"} }},
 		{"bad UDP port", func(c *Config) { c.UDPPort = 70000 }},
 		{"no linger", func(c *Config) { c.RoomLinger = 0 }},
+		{"max_spectators 0", func(c *Config) { c.MaxSpectators = 0 }},
+		{"an upload budget under one file", func(c *Config) { c.UploadBudget = 31 }},
 		{"ping on every address, no ping URL", func(c *Config) { c.PingListen = "0.0.0.0:7000" }},
 		{"ping on every address (no host), no ping URL", func(c *Config) { c.PingListen = ":7000" }},
 		{"ping URL not http", func(c *Config) { c.PingListen, c.PingURL = "127.0.0.1:7000", "ftp://w/ping" }},

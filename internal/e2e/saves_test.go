@@ -378,8 +378,8 @@ func TestPlayerCode(t *testing.T) {
 	noContinue(t, bob)
 	openSaves(t, bob)
 	waitJS(t, bob, visible("#saves-watch-note")+fmt.Sprintf(` && document.querySelector('%s').dataset.state === 'full'
-		&& document.querySelector('%[1]s [data-load]').disabled`, slotRow(3)),
-		"the spectator does not see the save, with Load disabled and why")
+		&& document.querySelector('%[1]s [data-load]').disabled && document.querySelector('%[1]s [data-upload]').disabled`, slotRow(3)),
+		"the spectator does not see the save, with Load and Upload disabled and why")
 	thumbShows(t, bob, slotRow(3)+" img", testrom.FillColor(), true)
 	screenshot(t, bob, "screenshot-saves-phone.png")
 	press(t, bob, "F4")
@@ -394,8 +394,9 @@ func TestPlayerCode(t *testing.T) {
 	click(t, bob, `#slots [data-seat="2"]`)
 	waitSlot(t, bob, 2)
 	openSaves(t, bob)
-	waitJS(t, bob, fmt.Sprintf(`document.getElementById('saves-watch-note').hidden && !document.querySelector('%s [data-load]').disabled`, slotRow(3)),
-		"Load stays disabled for a player")
+	waitJS(t, bob, fmt.Sprintf(`document.getElementById('saves-watch-note').hidden && !document.querySelector('%s [data-load]').disabled
+		&& !document.querySelector('%[1]s [data-upload]').disabled`, slotRow(3)),
+		"Load or Upload stays disabled for a player")
 	click(t, bob, slotRow(3)+` [data-load="3"]`)
 	toastMatches(t, alice, `^Bob loaded the save of \d`)
 	for _, p := range []*browsertest.Page{alice, bob} {
@@ -699,4 +700,15 @@ func TestSaveFiles(t *testing.T) {
 	if got := savedSlots(t, p); len(got) != 2 || !slices.Contains(got, 1) || !slices.Contains(got, 3) {
 		fail(t, p, "saves %v after the uploads, want slots 1 and 3", got)
 	}
+
+	// A file that is whole, of this game and core, but whose state the
+	// core refuses: it goes in, and loading it says so in words, not in
+	// the core's.
+	junk := sv
+	junk.State = []byte(strings.Repeat("not a state ", 100))
+	upload(t, p, 4, "junk.tcsave", saves.File(junk))
+	toastSays(t, p, "Uploaded into slot 4.")
+	waitJS(t, p, fmt.Sprintf(`document.querySelector('%s .save-time').innerText !== 'Empty'`, slotRow(4)), "slot 4 is still empty")
+	click(t, p, slotRow(4)+` [data-load="4"]`)
+	toastSays(t, p, "The game refused that save: it cannot be loaded here.")
 }

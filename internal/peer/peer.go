@@ -33,9 +33,12 @@ type Params struct {
 	// Files are the player's save files, which the "saves" data channel
 	// carries (see files.go); nil refuses every request. Words turns the
 	// store's errors into sentences for the player.
-	Files  FileStore
-	Words  func(error) string
-	Logger *slog.Logger
+	Files FileStore
+	Words func(error) string
+	// Uploads is the worker's allowance for files on their way in, shared
+	// by all its peers; nil takes no upload.
+	Uploads *Uploads
+	Logger  *slog.Logger
 }
 
 // Peer is one browser's connection to a room. The worker offers: the
@@ -98,7 +101,7 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 	if err != nil {
 		return fail(fmt.Errorf("peer: data channel: %w", err))
 	}
-	serveFiles(ctx, files, p.Files, p.Words, log)
+	serveFiles(ctx, files, p.Files, p.Words, p.Uploads, log)
 
 	pc.OnICECandidate(func(c *webrtc.ICECandidate) {
 		if c != nil && p.OnCandidate != nil {

@@ -13,11 +13,26 @@ import (
 // Slots is how many player slots a room has: 1 to Slots; 0 is watching.
 const Slots = 4
 
+// DefaultMaxSpectators is how many people may watch a room when nothing
+// says otherwise.
+const DefaultMaxSpectators = 50
+
 var (
 	ErrSlotTaken = errors.New("room: the slot is taken")
 	ErrNoMember  = errors.New("room: no such member")
 	ErrMember    = errors.New("room: member already in the room")
+	// ErrFull refuses a join to a room with as many members as it takes.
+	ErrFull = errors.New("room: the room is full")
 )
+
+// fullError is ErrFull with the counts a refusal names.
+type fullError struct{ watching, members, max int }
+
+func (e *fullError) Error() string {
+	return fmt.Sprintf("%v: %d watching of %d, %d members", ErrFull, e.watching, e.max, e.members)
+}
+
+func (e *fullError) Unwrap() error { return ErrFull }
 
 // Member is one peer of a room, as everyone in it sees it.
 type Member struct {
@@ -26,27 +41,77 @@ type Member struct {
 	Slot int // 1 to Slots, or 0 watching
 }
 
-// member is a Member, its session and the pad it last sent.
+// member is a Member, its player, its session and the pad it last sent.
 type member struct {
 	Member
+	player  signal.PlayerID // may be empty
 	session *Session
 	buttons uint16
 	analog  [4]int16
 }
 
 // join adds a member in a slot (0 to watch); r.mu is held. It may take a
-// slot someone holds only in a crowd room.
-func (r *Room) join(id signal.MemberID, nick string, slot int, s *Session) error {
+// slot someone holds only in a crowd room, and a place only while the
+// room has one (see checkRoom).
+func (r *Room) join(id signal.MemberID, nick string, player signal.PlayerID, slot int, s *Session) error {
 	if r.find(id) >= 0 {
 		return fmt.Errorf("%w: %s", ErrMember, id)
 	}
 	if err := r.checkSlot(id, slot); err != nil {
 		return err
 	}
-	r.members = append(r.members, &member{Member: Member{ID: id, Nick: nick, Slot: slot}, session: s})
+	if err := r.checkRoom(player); err != nil {
+		return err
+	}
+	r.members = append(r.members, &member{Member: Member{ID: id, Nick: nick, Slot: slot}, player: player, session: s})
+	r.seated(player, slot)
 	r.rev++
 	r.changed()
 	return nil
+}
+
+// checkRoom says whether one more member fits; r.mu is held. A room takes
+// its players and maxSpectators watching, and no more than that many in
+// all (in a crowd room, spectators could otherwise take a slot to make way
+// for more): every member costs the worker a peer connection, and every
+// join sends every member the whole list. A player coming back is let in
+// over the cap: one holding a slot (a reload, their old session not gone
+// yet), the room's owner, or one who held a slot before; no more than
+// twice over, so that no player id opens the room to a crowd.
+func (r *Room) checkRoom(player signal.PlayerID) error {
+	watching, same, holds := 0, 0, false
+	for _, m := range r.members {
+		if m.Slot == 0 {
+			watching++
+		}
+		if player != "" && m.player == player {
+			same++
+			holds = holds || m.Slot > 0
+		}
+	}
+	limit := r.maxSpectators()
+	if watching < limit && len(r.members) < Slots+limit {
+		return nil
+	}
+	back := player != "" && (holds || player == r.owner || slices.Contains(r.held[:], player))
+	if back && same < 2 {
+		return nil
+	}
+	return &fullError{watching: watching, members: len(r.members), max: limit}
+}
+
+// seated remembers who held a slot last, for checkRoom; r.mu is held.
+func (r *Room) seated(player signal.PlayerID, slot int) {
+	if slot > 0 && player != "" {
+		r.held[slot-1] = player
+	}
+}
+
+func (r *Room) maxSpectators() int {
+	if r.p.MaxSpectators <= 0 {
+		return DefaultMaxSpectators
+	}
+	return r.p.MaxSpectators
 }
 
 // leave removes a member, releasing whatever it held down, and reports
@@ -83,6 +148,7 @@ func (r *Room) seat(id signal.MemberID, slot int) error {
 	}
 	old := m.Slot
 	m.Slot = slot
+	r.seated(m.player, slot)
 	r.rev++
 	r.sendSlot(old)
 	r.sendSlot(slot)

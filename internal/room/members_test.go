@@ -2,6 +2,7 @@ package room
 
 import (
 	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/telecart/telecart/internal/runner"
@@ -10,7 +11,14 @@ import (
 
 func newRoom(t *testing.T, crowd bool) *Room {
 	t.Helper()
-	r, err := New(t.Context(), Params{ID: signal.NewID[signal.RoomID](signal.NameBytes), Runner: runner.Options{Config: runner.Config{Video: runner.VideoConfig{Codec: runner.CodecVP8}}}, Crowd: crowd})
+	return newRoomWith(t, Params{Crowd: crowd})
+}
+
+func newRoomWith(t *testing.T, p Params) *Room {
+	t.Helper()
+	p.ID = signal.NewID[signal.RoomID](signal.NameBytes)
+	p.Runner = runner.Options{Config: runner.Config{Video: runner.VideoConfig{Codec: runner.CodecVP8}}}
+	r, err := New(t.Context(), p)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -21,7 +29,7 @@ func newRoom(t *testing.T, crowd bool) *Room {
 func join(r *Room, id signal.MemberID, slot int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.join(id, "", slot, nil)
+	return r.join(id, "", "", slot, nil)
 }
 
 func slots(r *Room) map[signal.MemberID]int {
@@ -97,6 +105,85 @@ func TestSeats(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMembersCap fills rooms up: a room takes its players and its
+// spectators' cap, and a join over it is refused with the counts the
+// refusal names, except a player coming back to a slot.
+func TestMembersCap(t *testing.T) {
+	const ann, bob, cat = signal.PlayerID("ann-0123456789abcdef"), signal.PlayerID("bob-0123456789abcdef"), signal.PlayerID("cat-0123456789abcdef")
+	n := 0
+	// enter adds a member, and names it in last.
+	var last signal.MemberID
+	enter := func(r *Room, player signal.PlayerID, slot int) error {
+		n++
+		last = signal.MemberID(fmt.Sprintf("m%d", n))
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		return r.join(last, "", player, slot, nil)
+	}
+	watchers := func(t *testing.T, r *Room, count int) {
+		t.Helper()
+		for i := range count {
+			if err := enter(r, "", 0); err != nil {
+				t.Fatalf("spectator %d: %v", i+1, err)
+			}
+		}
+	}
+	refused := func(t *testing.T, err error, words string) {
+		t.Helper()
+		if !errors.Is(err, ErrFull) {
+			t.Fatalf("%v, want %v", err, ErrFull)
+		}
+		if e := JoinRefusal(err); e.Code != signal.CodeRoomFull || e.Message != words {
+			t.Errorf("told %+v, want %s: %q", e, signal.CodeRoomFull, words)
+		}
+	}
+
+	t.Run("the 51st spectator", func(t *testing.T) {
+		r := newRoomWith(t, Params{Owner: ann})
+		if err := enter(r, ann, 1); err != nil {
+			t.Fatal(err)
+		}
+		watchers(t, r, DefaultMaxSpectators)
+		refused(t, enter(r, "", 0), "This room is full: 50 people are watching already.")
+		refused(t, enter(r, cat, 0), "This room is full: 50 people are watching already.")
+		// The player on controller 1 reloads: the new page is let in
+		// while the old one is still there, but a player id is no key
+		// to a crowd.
+		if err := enter(r, ann, 0); err != nil {
+			t.Fatalf("the player coming back: %v", err)
+		}
+		refused(t, enter(r, ann, 0), "This room is full: 51 people are watching already.")
+	})
+	t.Run("a player who held a slot comes back", func(t *testing.T) {
+		r := newRoomWith(t, Params{MaxSpectators: 2})
+		if err := enter(r, ann, 1); err != nil {
+			t.Fatal(err)
+		}
+		if err := enter(r, bob, 0); err != nil {
+			t.Fatal(err)
+		}
+		bobs := last
+		if err := r.seat(bobs, 2); err != nil {
+			t.Fatal(err)
+		}
+		watchers(t, r, 2)
+		r.leave(bobs) // his page closed; slot 2 is free
+		refused(t, enter(r, cat, 0), "This room is full: 2 people are watching already.")
+		if err := enter(r, bob, 0); err != nil {
+			t.Fatalf("bob coming back to his slot: %v", err)
+		}
+	})
+	t.Run("a crowd room counts everyone", func(t *testing.T) {
+		r := newRoomWith(t, Params{Crowd: true, MaxSpectators: 2})
+		for range Slots + 2 {
+			if err := enter(r, "", 1); err != nil {
+				t.Fatal(err)
+			}
+		}
+		refused(t, enter(r, "", 0), "This room is full: 6 people are in it already.")
+	})
 }
 
 // TestCombine checks how a crowd's pads make one: any press counts, and

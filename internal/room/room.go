@@ -23,6 +23,7 @@ import (
 	"github.com/pion/webrtc/v4"
 
 	"github.com/telecart/telecart/internal/library"
+	"github.com/telecart/telecart/internal/peer"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/saves"
@@ -74,8 +75,13 @@ type Params struct {
 	// DefaultAutosave), besides when it ends.
 	Linger   time.Duration
 	Autosave time.Duration
-	// Saves keeps players' saves; nil keeps none.
-	Saves *saves.Store
+	// Saves keeps players' saves; nil keeps none. Uploads is the worker's
+	// allowance for save files on their way in; nil takes none.
+	Saves   *saves.Store
+	Uploads *peer.Uploads
+	// MaxSpectators is how many may watch besides the players (default
+	// DefaultMaxSpectators); a join over it is refused.
+	MaxSpectators int
 	// API makes the members' peer connections; ICEServers are handed to
 	// them.
 	API        *webrtc.API
@@ -124,7 +130,8 @@ type Room struct {
 	sessions sync.WaitGroup // the members' goroutines
 
 	mu         sync.Mutex
-	members    []*member // in the order they joined
+	members    []*member              // in the order they joined
+	held       [Slots]signal.PlayerID // who held each slot last
 	rev        uint64
 	nextMember int
 	closing    bool   // nobody may join any more
@@ -345,7 +352,7 @@ func (r *Room) Admit(id signal.SessionID, nick string, player signal.PlayerID, s
 	}
 	member := signal.MemberID(fmt.Sprintf("m%d", r.nextMember+1))
 	s := newSession(r, id, member, player)
-	if err := r.join(member, nick, slot, s); err != nil {
+	if err := r.join(member, nick, player, slot, s); err != nil {
 		return nil, err
 	}
 	r.nextMember++

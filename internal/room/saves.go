@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"image"
 	"image/png"
 	"time"
@@ -58,6 +59,7 @@ var (
 	errNoSaves  = errors.New("room: this server keeps no saves")
 	errNoPlayer = errors.New("room: no player id")
 	errStarting = errors.New("room: the game is still starting")
+	errLoading  = errors.New("room: load")
 )
 
 // load puts a player's save into the room's game.
@@ -70,7 +72,10 @@ func (r *Room) load(ctx context.Context, player signal.PlayerID, slot int) (save
 	if err != nil {
 		return saves.Save{}, err
 	}
-	return sv, r.loadState(ctx, sv.State)
+	if err := r.loadState(ctx, sv.State); err != nil {
+		return saves.Save{}, fmt.Errorf("%w: %w", errLoading, err)
+	}
+	return sv, nil
 }
 
 // autosave saves for the room's owner into the autosave slot, when there

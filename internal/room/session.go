@@ -159,7 +159,7 @@ func (s *Session) connect(ctx context.Context) signal.Payload {
 				s.log.Debug("room: input", "err", err)
 			}
 		},
-		OnCandidate: s.sendCandidate, Files: s, Words: words, Logger: s.log,
+		OnCandidate: s.sendCandidate, Files: s, Words: words, Uploads: r.p.Uploads, Logger: s.log,
 	})
 	if err != nil {
 		s.log.Error("room: peer", "err", err)

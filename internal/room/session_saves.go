@@ -83,6 +83,19 @@ func (s *Session) Export(ctx context.Context, slot int) ([]byte, error) {
 	return s.room.p.Saves.Export(ctx, s.player, g, slot)
 }
 
+// MayImport says whether the player may upload a save file now, before a
+// byte of it is kept: where saves are kept, once the game runs, and only
+// while holding a controller.
+func (s *Session) MayImport(int) error {
+	if _, err := s.filesGame(); err != nil {
+		return err
+	}
+	if !s.room.holdsSlot(s.member) {
+		return errUploadWatching
+	}
+	return nil
+}
+
 // Import puts a save file into one of the player's slots of the room's
 // game, and sends the player their saves.
 func (s *Session) Import(ctx context.Context, slot int, file []byte) error {

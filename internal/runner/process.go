@@ -34,6 +34,16 @@ var (
 	ErrExited = errors.New("runner: not running")
 )
 
+// RefusedError is the runner's answer to a request it could not carry out
+// (a state the core refused, say): the request failed, the runner and its
+// game go on.
+type RefusedError struct {
+	Op     wire.Op
+	Reason string // the runner's words, for the log
+}
+
+func (e *RefusedError) Error() string { return fmt.Sprintf("runner: %v: %s", e.Op, e.Reason) }
+
 // childFD is the descriptor of the runner's socket in the child: the first
 // of exec.Cmd.ExtraFiles.
 const childFD = 3
@@ -429,7 +439,7 @@ func (p *Process) request(ctx context.Context, op wire.Op, data []byte) ([]byte,
 			return nil, fmt.Errorf("runner: %v: %w: %w", op, ErrExited, p.Err())
 		}
 		if reply.Error != "" {
-			return nil, fmt.Errorf("runner: %v: %s", op, reply.Error)
+			return nil, &RefusedError{Op: op, Reason: reply.Error}
 		}
 		return reply.Data, nil
 	case <-ctx.Done():

@@ -538,6 +538,7 @@ const (
 	CodeNoWorker    = "no_worker"    // no worker has room for the game
 	CodeGameFailed  = "game_failed"  // the game would not start, or crashed
 	CodeRoomEnded   = "room_ended"   // the room to join is over (or never was)
+	CodeRoomFull    = "room_full"    // the room to join has as many people as it takes
 	CodeNoSession   = "no_session"   // the session to resume is over: join again
 	CodeInternal    = "internal"
 )

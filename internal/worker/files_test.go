@@ -5,7 +5,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -133,5 +138,202 @@ func TestSaveFilesOverWebRTC(t *testing.T) {
 	up, err := st.Get(ctx, ann, big.Game, 3)
 	if err != nil || !bytes.Equal(up.State, big.State) {
 		t.Fatalf("slot 3 after the upload: %v, %d bytes of state", err, len(up.State))
+	}
+}
+
+// savesLine is the test's side of a session's "saves" channel: the
+// worker's control messages, in order.
+type savesLine struct {
+	dc      *webrtc.DataChannel
+	replies chan fileReply
+}
+
+func openSaves(t *testing.T, b *gobrowsertest.Browser) *savesLine {
+	t.Helper()
+	var dc *webrtc.DataChannel
+	select {
+	case dc = <-b.Saves:
+	case <-time.After(waittest.Limit):
+		t.Fatal("no saves channel")
+	}
+	l := &savesLine{dc: dc, replies: make(chan fileReply, 8)}
+	dc.OnMessage(func(m webrtc.DataChannelMessage) {
+		var r fileReply
+		if m.IsString && json.Unmarshal(m.Data, &r) == nil {
+			l.replies <- r
+		}
+	})
+	return l
+}
+
+// send sends a control message and bytes, as the page does.
+func (l *savesLine) send(t *testing.T, control string, parts ...[]byte) {
+	t.Helper()
+	if err := l.dc.SendText(control); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range parts {
+		for at := 0; at < len(p); at += fileChunk {
+			waittest.Eventually(t, "room in the channel", func() error {
+				if n := l.dc.BufferedAmount(); n > maxBuffered {
+					return fmt.Errorf("%d bytes waiting", n)
+				}
+				return nil
+			})
+			if err := l.dc.Send(p[at:min(at+fileChunk, len(p))]); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// await is the worker's next control message.
+func (l *savesLine) await(t *testing.T) fileReply {
+	t.Helper()
+	select {
+	case r := <-l.replies:
+		return r
+	case <-time.After(waittest.Limit):
+		t.Fatal("the worker said nothing on the saves channel")
+	}
+	return fileReply{}
+}
+
+// filesIn names what is in a folder.
+func filesIn(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// TestUploadLimits: only a player holding a controller may upload, and
+// a spectator's file is refused before a byte of it is kept; a player's
+// upload waits on disk while it arrives, and goes, with its share of the
+// worker's budget, when the player's connection does.
+func TestUploadLimits(t *testing.T) {
+	opt, _ := withSaves(t)
+	dir := t.TempDir()
+	c := newCluster(t, 1, opt, func(cfg *Config) { cfg.UploadDir = dir })
+	a := c.browse(t)
+	a.WaitGames()
+	started := a.Play(signal.Start{Game: testGame, Player: ann})
+	gobrowsertest.Await[signal.Saves](a) // the game runs
+	b := c.browse(t)
+	b.WaitGames()
+	b.Join(signal.Join{Room: started.Room, Player: bob})
+	gobrowsertest.Await[signal.Saves](b)
+
+	// The spectator's upload: refused at once, its bytes thrown away.
+	spectator := openSaves(t, b)
+	spectator.send(t, `{"op":"upload","slot":1,"size":100000}`, bytes.Repeat([]byte{1}, 100000))
+	if r := spectator.await(t); r.Op != "error" || r.Message != "Only players can upload a save file: take a controller first." {
+		t.Errorf("the spectator's upload: %+v", r)
+	}
+	if names := filesIn(t, dir); len(names) != 0 || c.worker.uploads.InFlight() != 0 {
+		t.Errorf("after the spectator's upload: files %v, %d bytes in flight", names, c.worker.uploads.InFlight())
+	}
+	// Nothing else came of it: the next request is answered as usual.
+	spectator.send(t, `{"op":"download","slot":1}`)
+	if r := spectator.await(t); r.Op != "error" || r.Message != "Nothing is saved in that slot." {
+		t.Errorf("the spectator's download of an empty slot: %+v", r)
+	}
+
+	// The player's upload, a part of it sent: on disk, in the budget.
+	player := openSaves(t, a)
+	const size, part = 1 << 20, 256 << 10
+	player.send(t, fmt.Sprintf(`{"op":"upload","slot":2,"size":%d}`, size), make([]byte, part))
+	waittest.Eventually(t, "the part on disk", func() error {
+		names := filesIn(t, dir)
+		if len(names) != 1 {
+			return fmt.Errorf("files %v", names)
+		}
+		info, err := os.Stat(filepath.Join(dir, names[0]))
+		if err != nil || info.Size() != part {
+			return fmt.Errorf("%v, %v", info, err)
+		}
+		return nil
+	})
+	if n := c.worker.uploads.InFlight(); n != size {
+		t.Errorf("%d bytes in flight, want the %d announced", n, size)
+	}
+	// The player's browser goes: the file goes, the budget is whole.
+	a.PC.Close()
+	waittest.Eventually(t, "the upload gone with its peer", func() error {
+		if names := filesIn(t, dir); len(names) != 0 {
+			return fmt.Errorf("files %v", names)
+		}
+		if n := c.worker.uploads.InFlight(); n != 0 {
+			return fmt.Errorf("%d bytes in flight", n)
+		}
+		return nil
+	})
+}
+
+// logBook keeps a worker's log, for a test to read.
+type logBook struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (l *logBook) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *logBook) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// TestRefusedState uploads a save file that is whole, with the right sum,
+// of this game and core, but whose state the core refuses, and loads it:
+// the player reads a sentence, and only the log has the core's words.
+func TestRefusedState(t *testing.T) {
+	opt, st := withSaves(t)
+	book := &logBook{}
+	c := newCluster(t, 1, opt, func(cfg *Config) { cfg.Logger = slog.New(slog.NewTextHandler(book, nil)) })
+	a := c.browse(t)
+	a.WaitGames()
+	a.Play(signal.Start{Game: testGame, Player: ann})
+	gobrowsertest.Await[signal.Saves](a)
+	a.Send(signal.Save{Slot: 1})
+	gobrowsertest.Await[signal.Saves](a)
+	list, err := st.List(t.Context(), ann, testGame)
+	if err != nil || len(list) != 1 {
+		t.Fatalf("saves: %+v, %v", list, err)
+	}
+	junk := saves.Save{Game: list[0].Game, Slot: 2, Time: time.UnixMilli(1700000000000), State: bytes.Repeat([]byte("not a state "), 100)}
+	file := saves.File(junk)
+
+	line := openSaves(t, a)
+	line.send(t, fmt.Sprintf(`{"op":"upload","slot":2,"size":%d}`, len(file)), file)
+	if r := line.await(t); r.Op != "uploaded" {
+		t.Fatalf("the upload: %+v", r)
+	}
+	gobrowsertest.Await[signal.Saves](a)
+	a.Send(signal.Load{Slot: 2})
+	r := gobrowsertest.Await[signal.Refused](a)
+	if r.Code != signal.CodeBadSave || r.Message != "The game refused that save: it cannot be loaded here." {
+		t.Errorf("loading a state the core refuses: %+v", r)
+	}
+	waittest.Eventually(t, "the core's words in the log", func() error {
+		if !strings.Contains(book.String(), "core refused the state") {
+			return errors.New("not logged")
+		}
+		return nil
+	})
+	// The game plays on: saving still works.
+	a.Send(signal.Save{Slot: 3})
+	if got := gobrowsertest.Await[signal.Saves](a); got.Saved != 3 {
+		t.Errorf("saving after the refused load: %+v", got)
 	}
 }

@@ -231,6 +231,52 @@ func TestFullWorker(t *testing.T) {
 	}
 }
 
+// TestFullRoom fills a room's places for spectators: the next one is
+// refused with a sentence before any connection is made, while the
+// player on controller 1 resumes after the coordinator restarted, and
+// comes back after a reload, to the controller they held.
+func TestFullRoom(t *testing.T) {
+	c := newCluster(t, 1, func(cfg *Config) { cfg.MaxSpectators = 1 })
+	const annID, catID = signal.PlayerID("ann-0123456789abcdef"), signal.PlayerID("cat-0123456789abcdef")
+	ann := c.browse(t)
+	ann.WaitGames()
+	started := ann.Play(signal.Start{Game: testGame, Nick: "ann", Player: annID})
+	bob := c.browse(t)
+	bob.WaitGames()
+	bob.Join(signal.Join{Room: started.Room, Nick: "bob"})
+	cat := c.browse(t)
+	cat.WaitGames()
+	cat.Begin(signal.Join{Room: started.Room, Nick: "cat", Player: catID})
+	if e := cat.ReadError(); e.Code != signal.CodeRoomFull || e.Message != "This room is full: 1 person is watching already." {
+		t.Fatalf("a join over the cap: %+v", e)
+	}
+	if members, _ := c.worker.Room(started.Room).Members(); len(members) != 2 {
+		t.Errorf("members after the refusal: %+v", members)
+	}
+
+	// The coordinator restarts; ann's page resumes its session.
+	c.restartCoordinator(t, nil)
+	ann.Reconnect(c.srv.URL)
+	ann.WaitGames()
+	ann.Send(signal.Resume{Room: started.Room, Token: started.Resume})
+	ann.WaitRoom("resumed on controller 1", func(s signal.RoomState) bool { return slotOf(s, s.You) == 1 })
+
+	// Ann reloads: her old tab goes, and the new one is let in, and takes
+	// her controller back.
+	ann.Close()
+	waittest.Eventually(t, "ann's old tab out of the room", func() error {
+		if members, _ := c.worker.Room(started.Room).Members(); len(members) != 1 {
+			return fmt.Errorf("members %+v", members)
+		}
+		return nil
+	})
+	again := c.browse(t)
+	again.WaitGames()
+	again.Join(signal.Join{Room: started.Room, Nick: "ann", Player: annID})
+	again.Send(signal.Seat{Slot: 1})
+	again.WaitRoom("back on controller 1", func(s signal.RoomState) bool { return slotOf(s, s.You) == 1 })
+}
+
 // TestRunnerKilled runs three rooms on one worker and kills one's runner:
 // its players are told and its place is free, and the other rooms play on.
 // (Their frame rate is the benchmarks' to measure, not a test's.)

@@ -41,6 +41,17 @@ type Config struct {
 	// besides when it ends.
 	Saves    *saves.Store
 	Autosave time.Duration
+	// UploadBudget is how many bytes of save files the worker takes in at
+	// once, counted as each upload announces its size (default
+	// peer.DefaultUploadBudget); the files wait in UploadDir (default
+	// os.TempDir()) as they arrive, and one no byte of which came for
+	// UploadStall (default peer.DefaultUploadStall) is dropped.
+	UploadBudget int64
+	UploadDir    string
+	UploadStall  time.Duration
+	// MaxSpectators is how many may watch a room besides its players
+	// (default room.DefaultMaxSpectators).
+	MaxSpectators int
 	// Coordinator is the coordinator's worker endpoint, ws://host:port/worker
 	// or wss://.
 	Coordinator string
@@ -83,6 +94,9 @@ type Worker struct {
 
 	metrics  *metrics.Registry
 	observer *observer
+	// uploads is the allowance every room's peers share for save files
+	// on their way in.
+	uploads *peer.Uploads
 
 	beat    chan struct{}  // a heartbeat wanted now, not at the next tick
 	drained chan struct{}  // closed once draining and no room is left
@@ -125,8 +139,9 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
 		sessions: map[signal.SessionID]*room.Session{}, hosted: map[signal.RoomID]*room.Room{},
-		checks: map[signal.SessionID]*checkConn{},
-		beat:   make(chan struct{}, 1), drained: make(chan struct{}),
+		checks:  map[signal.SessionID]*checkConn{},
+		uploads: &peer.Uploads{Dir: cfg.UploadDir, Budget: cfg.UploadBudget, Stall: cfg.UploadStall},
+		beat:    make(chan struct{}, 1), drained: make(chan struct{}),
 	}
 	w.registerMetrics()
 	return w, nil
@@ -466,7 +481,12 @@ func (w *Worker) join(id signal.SessionID, req signal.Join) {
 	case r == nil:
 		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."})
 	case err != nil:
-		w.refuse(id, signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended.", Game: gameOf(r)})
+		w.log.Info("worker: join refused", "room", req.Room, "session", id, "err", err)
+		refusal := room.JoinRefusal(err)
+		if refusal.Code == signal.CodeRoomEnded {
+			refusal.Game = gameOf(r)
+		}
+		w.refuse(id, refusal)
 	}
 }
 
@@ -588,8 +608,9 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 	opts.Config.Game = game.Path
 	return room.Params{
 		ID: id, Game: game, Runner: opts, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
-		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves,
-		API: w.api, ICEServers: w.cfg.ICEServers, Sender: w,
+		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves, Uploads: w.uploads,
+		MaxSpectators: w.cfg.MaxSpectators,
+		API:           w.api, ICEServers: w.cfg.ICEServers, Sender: w,
 		OnEnd: w.roomEnded, OnSessionEnd: w.sessionEnded,
 		Observer: w.observer, Logger: w.log,
 	}, nil

@@ -31,6 +31,17 @@ test('no worker: busy, and a worker picked by hand is named', () => {
   assert.equal(picked.message.detail, 'This server is full');
 });
 
+test('a full room says so, in the server\'s words, and may be retried', () => {
+  const joining = newSession({ kind: 'join', game: null, ref: 'r', nick: '' });
+  const o = errorOutcome({ code: 'room_full', message: 'This room is full: 50 people are watching already.' }, joining, 'loading');
+  assert.equal(o.phase, 'busy');
+  assert.equal(o.message.title, 'This room is full');
+  assert.equal(o.message.text, 'This room is full: 50 people are watching already. Try again in a while.');
+  assert.equal(o.message.retry, 'Retry');
+  assert.equal(o.message.back, true);
+  assert.equal(errorOutcome({ code: 'room_full' }, joining, 'loading').message.text, 'Too many people are in this room right now. Try again in a while.');
+});
+
 test('a refused message does not end a game that plays', () => {
   assert.deepEqual(errorOutcome({ code: 'bad_request' }, starting, 'playing'), { ignore: true });
   assert.equal(errorOutcome({ code: 'bad_request' }, starting, 'loading').phase, 'failed');

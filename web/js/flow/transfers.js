@@ -5,7 +5,7 @@
 
 import { SaveFiles, keepFile } from '../savefiles.js';
 import { loadable, savable, saveFileName } from '../model/saves.js';
-import { updateSession } from '../model/session.js';
+import { updateSession, watching } from '../model/session.js';
 import { withToast } from '../model/state.js';
 
 export function createTransfers(app) {
@@ -29,6 +29,11 @@ export function createTransfers(app) {
   async function upload(slot, file) {
     const s = store.get().session;
     if (!s?.live || !s.started || !savable(slot) || !(file instanceof Blob)) return;
+    if (watching(s)) {
+      // The server would refuse it too; saying why here saves sending it.
+      toast('Take a controller to upload a save file: spectators can’t');
+      return;
+    }
     if (await transfer(s.ref, 'upload', slot, () => files.upload(slot, file))) toast(`Uploaded into slot ${slot}.`);
   }
 

@@ -29,6 +29,14 @@ const MESSAGES = {
     retry: 'Retry',
     back: true,
   },
+  // A room with as many people as it takes: the server's sentence says how many.
+  'room-full': {
+    icon: 'i-busy',
+    title: 'This room is full',
+    text: 'Too many people are in this room right now. Try again in a while.',
+    retry: 'Retry',
+    back: true,
+  },
   failed: {
     icon: 'i-warning',
     title: 'The game could not start',
@@ -115,6 +123,9 @@ export function errorOutcome(data, s, phase) {
     };
   }
   if (code === 'no_worker') return { phase: 'busy', message: failure('busy') };
+  if (code === 'room_full') {
+    return { phase: 'busy', message: failure('room-full', message ? { text: `${message} Try again in a while.` } : {}) };
+  }
   if (code === 'game_failed') return { phase: 'failed', message: failure('failed', { detail: message }) };
   if (code === 'unknown_game') {
     return {

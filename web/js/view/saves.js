@@ -1,7 +1,8 @@
 // The saves panel: the autosave and slots 1-4, each with the picture and
 // the age of its moment (or Empty), Save and Load, and Download and Upload
-// of save files. A spectator's Load is disabled with the reason and a way
-// to a controller. The ages move on while the panel is open.
+// of save files. A spectator's Load and Upload are disabled with the
+// reason and a way to a controller. The ages move on while the panel is
+// open.
 
 import { QUICK_SLOT, SAVE_SLOTS, saveAge, saveMoment, slotName } from '../model/saves.js';
 import { watching } from '../model/session.js';
@@ -92,8 +93,17 @@ function slotRow(s, n, now) {
     const label = n === 0 ? 'Download the autosave as a file' : `Download the save in ${slotName(n).toLowerCase()} as a file`;
     files.append(slotButton('download', n, 'Download', label));
   }
-  if (n > 0) files.append(slotButton('upload', n, 'Upload', `Upload a save file into ${slotName(n).toLowerCase()}${replacing}`));
   for (const b of files.children) b.disabled = !!s.transferring; // one file at a time
+  if (n > 0) {
+    const up = slotButton('upload', n, 'Upload', `Upload a save file into ${slotName(n).toLowerCase()}${replacing}`);
+    // The server takes files from players only: a file is a stranger's bytes to keep.
+    up.disabled = !!s.transferring || spectator;
+    if (spectator) {
+      up.title = 'Take a controller to upload: spectators can’t';
+      up.setAttribute('aria-describedby', 'saves-watch-note');
+    }
+    files.append(up);
+  }
 
   li.append(thumb, text, actions, files);
   return li;
