@@ -476,12 +476,15 @@ func TestRequests(t *testing.T) {
 	if err := s.RequestKeyframe(); err != nil {
 		t.Fatal(err)
 	}
+	// Frames encoded before the request may still be on their way to a
+	// reader slowed by a busy machine; the runner makes no keyframe
+	// unasked, so one within two seconds of game is the request's.
 	for i := 0; ; i++ {
 		if s.nextVideo(t).Keyframe {
 			break
 		}
-		if i == 3 {
-			t.Fatal("no keyframe within 3 frames of the request")
+		if i == 120 {
+			t.Fatal("no keyframe within 120 frames of the request")
 		}
 	}
 }
