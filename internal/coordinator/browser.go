@@ -46,6 +46,9 @@ type browserConn struct {
 	// worker's offer, guarded by Coordinator.mu.
 	client     *client
 	unanswered *hold
+	// awaiting is the room it waits for in the rejoin window, if any
+	// (Coordinator.awaiting); guarded by Coordinator.mu.
+	awaiting signal.RoomID
 }
 
 func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
@@ -201,9 +204,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 				c.enter(b, ref, p.Room, p)
 			}
 		case signal.Resume:
-			if c.allowJoin(b, ref) {
-				c.enter(b, ref, p.Room, p)
-			}
+			c.enter(b, ref, p.Room, p) // counted as a join only if its room is unknown
 		}
 	case signal.Check:
 		c.startCheck(b, ref, p)
@@ -284,12 +285,22 @@ func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room signal.Ro
 			if c.windowTimer == nil {
 				c.windowTimer = c.afterFunc(wait, c.endRejoinWindow)
 			}
-			c.awaiting[room] = append(c.awaiting[room], awaitingEnter{b, ref, req})
+			c.await(b, room, awaitingEnter{b, ref, req})
 			c.mu.Unlock()
 			return
 		}
+		// A resume's secret opens nothing but its own session, and one of
+		// a known room is not counted: after a restart, every player
+		// behind one address resumes at once. One that finds no room
+		// is a guess at a room id like a join, and counts like one.
+		var err error = errRoomEnded
+		if _, resume := req.(signal.Resume); resume {
+			if lerr := c.limits.allowJoin(b.client); lerr != nil {
+				err, game = lerr, nil
+			}
+		}
 		c.mu.Unlock()
-		e := c.errorFor(errRoomEnded)
+		e := c.errorFor(err)
 		e.Game = game
 		_ = b.send(ref, e)
 		return
@@ -314,6 +325,21 @@ type awaitingEnter struct {
 	b   *browserConn
 	ref signal.SessionID
 	req signal.Payload
+}
+
+// await holds a browser's join or resume of a room no worker has
+// registered yet, in place of any other it was holding: a page asks for
+// one room at a time, and a stranger's guesses must not pile up. c.mu is
+// held.
+func (c *Coordinator) await(b *browserConn, room signal.RoomID, a awaitingEnter) {
+	if old := b.awaiting; old != "" {
+		c.awaiting[old] = slices.DeleteFunc(c.awaiting[old], func(a awaitingEnter) bool { return a.b == b })
+		if len(c.awaiting[old]) == 0 {
+			delete(c.awaiting, old)
+		}
+	}
+	b.awaiting = room
+	c.awaiting[room] = append(c.awaiting[room], a)
 }
 
 // enterAwaiting lets the browsers waiting for a room in, now that a worker
@@ -342,6 +368,11 @@ func (c *Coordinator) endRejoinWindow() {
 func (c *Coordinator) takeAwaiting(room signal.RoomID) []awaitingEnter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, a := range c.awaiting[room] {
+		if a.b.awaiting == room {
+			a.b.awaiting = ""
+		}
+	}
 	waiting := slices.DeleteFunc(c.awaiting[room], func(a awaitingEnter) bool { return !c.browsers[a.b] || a.b.session != "" })
 	delete(c.awaiting, room)
 	return waiting

@@ -204,6 +204,11 @@ func New(cfg Config) *Coordinator {
 	c.pickTime = m.Seconds("telecart_coordinator_pick_seconds", "Time to choose a worker for a new room.")
 	c.limits = newLimiter(cfg.Limits, cfg.Now, c.log,
 		m.CounterVec("telecart_coordinator_refused_total", "Requests of browsers refused by a limit on what one client may ask for, by limit.", "limit"))
+	if l := cfg.Limits; l.Browsers > 0 {
+		c.log.Info("coordinator: limits", "sockets_in_all", l.Browsers, "sockets", l.Sockets, "starts_per_minute", l.StartsPerMinute,
+			"rooms", l.Rooms, "joins_per_second", l.JoinsPerSecond, "unanswered", l.Unanswered,
+			"player_rooms", l.PlayerRooms, "player_unanswered", l.PlayerUnanswered, "trusted_proxies", len(l.TrustedProxies))
+	}
 	if len(cfg.TURN.URLs) > 0 {
 		c.mu.Lock()
 		c.turnTimer = c.afterFunc(cfg.TURN.TTL/2, c.renewTURN)

@@ -21,8 +21,8 @@ import (
 // file descriptors, or the time to guess room ids. A client is an address
 // (an IPv6 one by its /64, which one host owns); some limits also count
 // by the player id a page sends, which is the page's word only, but
-// stops one page from holding many seats. A zero limit is no limit: the
-// defaults are the table of settings' (internal/config).
+// stops one page from holding many seats. A zero limit is no limit (the
+// zero Limits, none at all); DefaultLimits are the defaults.
 type Limits struct {
 	// Sockets bounds the /ws sockets a client has open at once.
 	Sockets int
@@ -33,8 +33,10 @@ type Limits struct {
 	// room nobody is in counts until it ends, after its linger time, as
 	// its runner runs until then.
 	Rooms int
-	// JoinsPerSecond bounds a client's joins and resumes, which name a
-	// room (or a session's secret) that may not exist: guesses. A burst
+	// JoinsPerSecond bounds a client's joins, which name a room that may
+	// not exist: guesses; and its resumes of rooms the coordinator does
+	// not know (a resume of a known room is not counted: after a
+	// restart, every player behind one address resumes at once). A burst
 	// of four seconds' worth may go at once.
 	JoinsPerSecond int
 	// Unanswered bounds a client's sessions whose browser has not yet
@@ -53,6 +55,48 @@ type Limits struct {
 	// front of the coordinator: a request from one of them comes from the
 	// right-most address of its X-Forwarded-For that is not one of them.
 	TrustedProxies []netip.Prefix
+}
+
+// The defaults of the limits (the table of settings', internal/config).
+// Each leaves alone a household, or a LAN party of thirty, behind one
+// address, and still stops one stranger from taking what others need.
+const (
+	// DefaultSockets: a page is one socket, and thirty people behind one
+	// address each have one, or two; 5,000 from one client cost 222 MB,
+	// 32 cost under 2 MB.
+	DefaultSockets = 32
+	// DefaultStartsPerMinute: ten new games a minute, all at once if
+	// need be, is more than people start; a stranger starting rooms to
+	// keep runners busy gets ten a minute, each ending after its linger.
+	DefaultStartsPerMinute = 10
+	// DefaultRooms: eight games at once from one address (a party, each
+	// room with up to four players and any number watching), counting
+	// the ones just left, which live on for their linger time. Fewer
+	// than it takes to fill more than two workers of capacity 4.
+	DefaultRooms = 8
+	// DefaultJoinsPerSecond: five a second, twenty at once, is more than
+	// people click; a guesser of room ids gets five a second, not
+	// eleven thousand.
+	DefaultJoinsPerSecond = 5
+	// DefaultUnanswered: a browser answers an offer within a moment, so
+	// even a party joining one room together has few unanswered at
+	// once; a stranger's sixteen hold about 80 descriptors on a worker,
+	// not thousands.
+	DefaultUnanswered = 16
+	// DefaultPlayerRooms and DefaultPlayerUnanswered: one player plays
+	// one game at a time; four leaves room for games just left, and for
+	// a few tabs.
+	DefaultPlayerRooms      = 4
+	DefaultPlayerUnanswered = 4
+)
+
+// DefaultLimits are the limits with their defaults, Browsers that of this
+// process, and no trusted proxy.
+func DefaultLimits() Limits {
+	return Limits{
+		Sockets: DefaultSockets, StartsPerMinute: DefaultStartsPerMinute, Rooms: DefaultRooms, JoinsPerSecond: DefaultJoinsPerSecond,
+		Unanswered: DefaultUnanswered, PlayerRooms: DefaultPlayerRooms, PlayerUnanswered: DefaultPlayerUnanswered, Browsers: DefaultBrowsers(),
+	}
 }
 
 // maxDefaultBrowsers caps DefaultBrowsers: memory runs out before file
@@ -196,8 +240,8 @@ func (l *limiter) beginRefusal() bool {
 
 func (l *limiter) endRefusal() { l.refusing-- }
 
-// allowJoin takes one of the client's joins, or refuses: a join or resume
-// names a room that may not exist, so the attempt counts, not the entry.
+// allowJoin takes one of the client's joins, or refuses: a join names a
+// room that may not exist, so the attempt counts, not the entry.
 func (l *limiter) allowJoin(cl *client) error {
 	if cl.joins != nil && !cl.joins.AllowN(l.now(), 1) {
 		return l.refuse(errTooManyJoins)

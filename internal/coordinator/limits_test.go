@@ -538,3 +538,39 @@ func TestClientOf(t *testing.T) {
 		})
 	}
 }
+
+// TestResumeLimits: a resume of a room the coordinator knows is not
+// counted as a join (after a restart, every player behind one address
+// resumes at once); one of a room it does not know is a guess, and
+// counts. In the rejoin window, a browser waits for one room at a time:
+// its guesses cannot pile up.
+func TestResumeLimits(t *testing.T) {
+	e := newLimitsEnv(t, Limits{JoinsPerSecond: 1})
+	e.open("a", "192.0.2.1")
+	for range joinBurst + 2 {
+		e.must("a", signal.Resume{Room: limitsRoom, Token: "secret-of-the-session-00"})
+		e.must("a", signal.Quit{})
+	}
+	for i := range joinBurst {
+		if _, r := e.ask("a", signal.Resume{Room: signal.RoomID(fmt.Sprintf("GONE%04d", i)), Token: "secret-of-the-session-00"}); r == nil || r.Code != signal.CodeRoomEnded {
+			t.Fatalf("a resume of an unknown room within the limit: %+v, want room_ended", r)
+		}
+	}
+	if _, r := e.ask("a", signal.Resume{Room: "GONE9999", Token: "secret-of-the-session-00"}); r == nil || r.Message != sentenceOf(e, errTooManyJoins) {
+		t.Fatalf("a resume of an unknown room over the limit: %+v, want the joins limit", r)
+	}
+
+	c, srv := serve(t, Config{Token: "t", RejoinWindow: time.Hour, Limits: Limits{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
+	b := dial(t, srv, "/ws", nil)
+	for i := range 100 {
+		sendAs(t, b, "ref", signal.Resume{Room: signal.RoomID(fmt.Sprintf("WAIT%04d", i)), Token: "secret-of-the-session-00"})
+	}
+	send(t, b, signal.Heartbeat{}) // answered once the resumes before it were taken
+	_, barrier := c.words(errNotForBrowsers)
+	readUntil(t, b, "the answer to a heartbeat", func(p signal.Payload) bool { err, ok := p.(signal.Error); return ok && err.Message == barrier })
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.awaiting) != 1 || len(c.awaiting["WAIT0099"]) != 1 {
+		t.Errorf("one browser waits for %d rooms, want the last it asked for", len(c.awaiting))
+	}
+}
