@@ -261,7 +261,7 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 		ice[i] = signal.ICEServer(s)
 	}
 	ccfg := coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload,
-		TURN: coordinator.TURN{URLs: cfg.TURNURLs, Secret: cfg.TURNSecret, TTL: time.Duration(cfg.TURNTTL)}}
+		TURN: coordinator.TURN{URLs: cfg.TURNURLs, Secret: cfg.TURNSecret, TTL: time.Duration(cfg.TURNTTL)}, Limits: limits(cfg)}
 	if workerMetrics != nil {
 		// The one worker is this process's: its rooms went with the last
 		// one, and no link to them will be good again.
@@ -279,6 +279,20 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 	done := make(chan error, 1)
 	go func() { done <- serve(srv, ln) }()
 	return &coordinatorServer{coord: c, http: srv, served: done}
+}
+
+// limits are the coordinator's limits of cfg, which Validate has checked.
+func limits(cfg config.Config) coordinator.Limits {
+	l := cfg.Limits
+	proxies, _ := cfg.ProxyPrefixes()
+	browsers := l.Browsers
+	if browsers == 0 {
+		browsers = coordinator.DefaultBrowsers()
+	}
+	return coordinator.Limits{
+		Sockets: l.Sockets, StartsPerMinute: l.Starts, Rooms: l.Rooms, JoinsPerSecond: l.Joins, Unanswered: l.Unanswered,
+		PlayerRooms: l.PlayerRooms, PlayerUnanswered: l.PlayerUnanswered, Browsers: browsers, TrustedProxies: proxies,
+	}
 }
 
 // newServer is an HTTP server of h, with TLS when tlsL is not nil.

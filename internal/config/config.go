@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"strings"
@@ -105,6 +106,26 @@ type Config struct {
 	TURNURLs   []string `json:"turn_urls"`
 	TURNSecret string   `json:"turn_secret"`
 	TURNTTL    Duration `json:"turn_ttl"`
+	// TrustedProxies are the proxies in front of the coordinator (CIDRs
+	// or addresses), whose X-Forwarded-For names the client.
+	TrustedProxies []string `json:"trusted_proxies"`
+	// Limits bound what one client may ask of the coordinator.
+	Limits Limits `json:"limits"`
+}
+
+// Limits bound what one client (an address, an IPv6 /64) or one player
+// id may ask of the coordinator; 0 is no limit (see coordinator.Limits).
+type Limits struct {
+	Sockets          int `json:"sockets"`
+	Starts           int `json:"starts"` // per minute
+	Rooms            int `json:"rooms"`
+	Joins            int `json:"joins"` // per second
+	Unanswered       int `json:"unanswered"`
+	PlayerRooms      int `json:"player_rooms"`
+	PlayerUnanswered int `json:"player_unanswered"`
+	// Browsers bounds every client's sockets together; 0 is a quarter
+	// of the process's open-file limit (coordinator.DefaultBrowsers).
+	Browsers int `json:"browsers"`
 }
 
 // ICEServer is a STUN or TURN server.
@@ -215,6 +236,19 @@ func (c Config) Validate(cmd Command) error {
 		if c.TURNTTL < Duration(time.Minute) || c.TURNTTL > Duration(7*24*time.Hour) {
 			bad("turn_ttl %v: want 1m to 168h", c.TURNTTL)
 		}
+		if _, err := c.ProxyPrefixes(); err != nil {
+			bad("%w", err)
+		}
+		l := c.Limits
+		for name, v := range map[string]int{
+			"limits.sockets": l.Sockets, "limits.starts": l.Starts, "limits.rooms": l.Rooms, "limits.joins": l.Joins,
+			"limits.unanswered": l.Unanswered, "limits.player_rooms": l.PlayerRooms,
+			"limits.player_unanswered": l.PlayerUnanswered, "limits.browsers": l.Browsers,
+		} {
+			if v < 0 {
+				bad("%s %d: want 0 (no limit) or more", name, v)
+			}
+		}
 	}
 	c.validateTLS(cmd, bad)
 	if cmd&(Serve|Worker) != 0 {
@@ -316,6 +350,28 @@ func (c Config) validateTLS(cmd Command, bad func(format string, args ...any)) {
 	if u, err := url.Parse(c.Coordinator); c.CoordinatorCA != "" && err == nil && u.Scheme != "wss" {
 		bad("coordinator_ca is for a coordinator with TLS: dial wss://%s%s", u.Host, u.Path)
 	}
+}
+
+// ProxyPrefixes are trusted_proxies as prefixes: an address is a prefix
+// of its own.
+func (c Config) ProxyPrefixes() ([]netip.Prefix, error) {
+	var prefixes []netip.Prefix
+	for _, s := range c.TrustedProxies {
+		s = strings.TrimSpace(s)
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			a, aerr := netip.ParseAddr(s)
+			if aerr != nil {
+				return nil, fmt.Errorf("trusted_proxies %q: want an address or a CIDR (10.0.0.0/8, fd00::/8)", s)
+			}
+			p = netip.PrefixFrom(a, a.BitLen())
+		}
+		if a := p.Addr(); a.Is4In6() && p.Bits() >= 96 {
+			p = netip.PrefixFrom(a.Unmap(), p.Bits()-96) // clients' addresses are unmapped too
+		}
+		prefixes = append(prefixes, p.Masked())
+	}
+	return prefixes, nil
 }
 
 // checkTURNURL checks one of turn_urls: turn: or turns:, a host, and at

@@ -412,6 +412,10 @@ func TestInvalid(t *testing.T) {
 		{"TURN TTL zero", func(c *Config) { c.TURNTTL = 0 }},
 		{"TURN TTL negative", func(c *Config) { c.TURNTTL = Duration(-time.Hour) }},
 		{"TURN TTL a month", func(c *Config) { c.TURNTTL = Duration(30 * 24 * time.Hour) }},
+		{"a limit below 0", func(c *Config) { c.Limits.Joins = -1 }},
+		{"sockets in all below 0", func(c *Config) { c.Limits.Browsers = -1 }},
+		{"a trusted proxy not an address", func(c *Config) { c.TrustedProxies = []string{"proxy.example.org"} }},
+		{"a trusted proxy's CIDR amiss", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }},
 	}
 	for _, tt := range tests {
 		c := Default()
@@ -450,6 +454,10 @@ func TestInvalid(t *testing.T) {
 			c.PingURL = "https://w1.example.org/ping"
 		}},
 		{"worker with a CA for wss://", Worker, func(c *Config) { c.CoordinatorCA, c.Coordinator = "ca.pem", "wss://c.example.org/worker" }},
+		{"coordinator with no limits, behind proxies", Coordinator, func(c *Config) {
+			c.Limits = Limits{}
+			c.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8", " fd00::/8", "::ffff:192.0.2.0/120"}
+		}},
 	} {
 		c := Default()
 		tt.change(&c)
@@ -502,6 +510,25 @@ func TestEnvAndFlagErrors(t *testing.T) {
 	_, err := load(t, Serve, nil, "-capacity", "many")
 	if err == nil || !strings.Contains(err.Error(), "-capacity") || !strings.Contains(err.Error(), "want a whole number") {
 		t.Errorf("-capacity many: %v", err)
+	}
+}
+
+// trusted_proxies as prefixes: an address is one of its own, a CIDR is
+// masked, and IPv4 in IPv6 is IPv4, as clients' addresses are.
+func TestProxyPrefixes(t *testing.T) {
+	c := Config{TrustedProxies: []string{"127.0.0.1", "10.1.2.3/8", "fd00::1", "::ffff:192.0.2.0/120"}}
+	got, err := c.ProxyPrefixes()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"127.0.0.1/32", "10.0.0.0/8", "fd00::1/128", "192.0.2.0/24"}
+	if len(got) != len(want) {
+		t.Fatalf("%v, want %v", got, want)
+	}
+	for i := range want {
+		if got[i].String() != want[i] {
+			t.Errorf("%q: %v, want %s", c.TrustedProxies[i], got[i], want[i])
+		}
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 
 	"golang.org/x/crypto/acme/autocert"
 
+	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/runner"
@@ -191,6 +192,39 @@ func settings() []setting {
 		{key: "turn_ttl", flag: "turn-ttl", env: "TELECART_TURN_TTL", def: "1h", cmds: Serve | Coordinator,
 			help:  "how long a browser's TURN credentials can open a relay (a game outlives them)",
 			value: func(c *Config) flag.Value { return &c.TURNTTL }},
+		// Proxies and limits are the coordinator's: it is where strangers
+		// come in. No flags: they are set once, in the file or the
+		// environment. Each default leaves a household or a LAN party
+		// behind one address alone, and stops one stranger from taking
+		// what everyone needs (why each: coordinator.DefaultSockets and
+		// the rest; README.md, Limits).
+		{key: "trusted_proxies", env: "TELECART_TRUSTED_PROXIES", cmds: Serve | Coordinator,
+			help:  "addresses or CIDRs of the reverse proxies in front of the coordinator, separated by ,: a request from one comes from the right-most address of X-Forwarded-For that is not one",
+			value: func(c *Config) flag.Value { return listValue{&c.TrustedProxies, ","} }},
+		{key: "limits.sockets", env: "TELECART_LIMITS_SOCKETS", def: strconv.Itoa(coordinator.DefaultSockets), cmds: Serve | Coordinator,
+			help:  "pages (WebSockets) one client address may have open at once, an IPv6 one by its /64; 0: no limit. The default lets a LAN party of thirty share an address",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Limits.Sockets) }},
+		{key: "limits.starts", env: "TELECART_LIMITS_STARTS", def: strconv.Itoa(coordinator.DefaultStartsPerMinute), cmds: Serve | Coordinator,
+			help:  "new rooms one client address may start per minute, as many at once; 0: no limit",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Limits.Starts) }},
+		{key: "limits.rooms", env: "TELECART_LIMITS_ROOMS", def: strconv.Itoa(coordinator.DefaultRooms), cmds: Serve | Coordinator,
+			help:  "rooms one client address started that are still live, empty ones until their linger time ends; 0: no limit",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Limits.Rooms) }},
+		{key: "limits.joins", env: "TELECART_LIMITS_JOINS", def: strconv.Itoa(coordinator.DefaultJoinsPerSecond), cmds: Serve | Coordinator,
+			help:  "joins one client address may try per second, four seconds' worth at once, resumes of rooms the coordinator does not know included: a room id guessed counts; 0: no limit",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Limits.Joins) }},
+		{key: "limits.unanswered", env: "TELECART_LIMITS_UNANSWERED", def: strconv.Itoa(coordinator.DefaultUnanswered), cmds: Serve | Coordinator,
+			help:  "sessions of one client address whose browser has not yet answered the worker's offer, each a peer connection held; 0: no limit",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Limits.Unanswered) }},
+		{key: "limits.player_rooms", env: "TELECART_LIMITS_PLAYER_ROOMS", def: strconv.Itoa(coordinator.DefaultPlayerRooms), cmds: Serve | Coordinator,
+			help:  "rooms one player id started that are still live; 0: no limit",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Limits.PlayerRooms) }},
+		{key: "limits.player_unanswered", env: "TELECART_LIMITS_PLAYER_UNANSWERED", def: strconv.Itoa(coordinator.DefaultPlayerUnanswered), cmds: Serve | Coordinator,
+			help:  "sessions of one player id whose browser has not yet answered the worker's offer; 0: no limit",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Limits.PlayerUnanswered) }},
+		{key: "limits.browsers", env: "TELECART_LIMITS_BROWSERS", cmds: Serve | Coordinator,
+			help:  "pages (WebSockets) of every client together; 0: a quarter of the process's open-file limit, at most 10000, leaving the rest to games",
+			value: func(c *Config) flag.Value { return (*intValue)(&c.Limits.Browsers) }},
 		{key: "ice_loopback", flag: "ice-loopback", env: "TELECART_ICE_LOOPBACK", cmds: Serve | Worker,
 			help:  "offer 127.0.0.1 to browsers (same machine, tests)",
 			value: func(c *Config) flag.Value { return (*boolValue)(&c.ICELoopback) }},

@@ -41,6 +41,14 @@ type browserConn struct {
 	// turnID names the browser's connection in its TURN usernames, and so
 	// in the TURN server's log.
 	turnID string
+	// client is whose limits its requests count against (limits.go);
+	// unanswered, its session's count until the browser answers the
+	// worker's offer, guarded by Coordinator.mu.
+	client     *client
+	unanswered *hold
+	// awaiting is the room it waits for in the rejoin window, if any
+	// (Coordinator.awaiting); guarded by Coordinator.mu.
+	awaiting signal.RoomID
 }
 
 func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
@@ -49,6 +57,21 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	defer c.running.Done()
+	key := c.limits.clientOf(r)
+	c.mu.Lock()
+	cl, err := c.limits.admitSocket(key)
+	c.mu.Unlock()
+	if err != nil {
+		c.refuseSocket(w, r, err)
+		return
+	}
+	// The socket counts until its handler returns, whatever else it held
+	// released before (dropBrowser).
+	defer func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.limits.releaseSocket(cl)
+	}()
 	ws, err := websocket.Accept(w, r, nil)
 	if err != nil {
 		return // Accept has answered the request
@@ -56,8 +79,8 @@ func (c *Coordinator) serveBrowser(w http.ResponseWriter, r *http.Request) {
 	defer ws.CloseNow()
 	ws.SetReadLimit(signal.MaxMessage)
 	ctx, stop := c.connContext(r)
-	b := &browserConn{conn: conn{ws: ws, ctx: ctx}, outbox: make(chan []byte, outboxSize), turnID: rand.Text()[:12]}
-	log := c.log.With("browser", r.RemoteAddr)
+	b := &browserConn{conn: conn{ws: ws, ctx: ctx}, outbox: make(chan []byte, outboxSize), turnID: rand.Text()[:12], client: cl}
+	log := c.log.With("browser", r.RemoteAddr, "client", key)
 	if len(c.cfg.TURN.URLs) > 0 {
 		log.Debug("coordinator: browser connected", "turn_id", b.turnID)
 	}
@@ -177,9 +200,11 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 		case signal.Start:
 			c.start(b, ref, p)
 		case signal.Join:
-			c.enter(b, ref, p.Room, p)
+			if c.allowJoin(b, ref) {
+				c.enter(b, ref, p.Room, p)
+			}
 		case signal.Resume:
-			c.enter(b, ref, p.Room, p)
+			c.enter(b, ref, p.Room, p) // counted as a join only if its room is unknown
 		}
 	case signal.Check:
 		c.startCheck(b, ref, p)
@@ -197,9 +222,36 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 			_ = c.refuse(b, "", errNotInRoom)
 			return
 		}
+		if p.Type() == signal.TypeAnswer {
+			c.answered(b, session)
+		}
 		_ = w.send(session, p)
 	default:
 		_ = c.refuse(b, "", fmt.Errorf("%w: %s", errNotForBrowsers, p.Type()))
+	}
+}
+
+// allowJoin takes one of b's client's joins, and reports whether it had
+// one; a browser over the limit is told so.
+func (c *Coordinator) allowJoin(b *browserConn, ref signal.SessionID) bool {
+	c.mu.Lock()
+	err := c.limits.allowJoin(b.client)
+	c.mu.Unlock()
+	if err != nil {
+		_ = c.refuse(b, ref, err)
+		return false
+	}
+	return true
+}
+
+// answered gives back the count of b's session's, once its browser has
+// answered the worker's offer.
+func (c *Coordinator) answered(b *browserConn, session signal.SessionID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if b.session == session {
+		c.limits.release(b.unanswered)
+		b.unanswered = nil
 	}
 }
 
@@ -233,17 +285,35 @@ func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room signal.Ro
 			if c.windowTimer == nil {
 				c.windowTimer = c.afterFunc(wait, c.endRejoinWindow)
 			}
-			c.awaiting[room] = append(c.awaiting[room], awaitingEnter{b, ref, req})
+			c.await(b, room, awaitingEnter{b, ref, req})
 			c.mu.Unlock()
 			return
 		}
+		// A resume's secret opens nothing but its own session, and one of
+		// a known room is not counted: after a restart, every player
+		// behind one address resumes at once. One that finds no room
+		// is a guess at a room id like a join, and counts like one.
+		var err error = errRoomEnded
+		if _, resume := req.(signal.Resume); resume {
+			if lerr := c.limits.allowJoin(b.client); lerr != nil {
+				err, game = lerr, nil
+			}
+		}
 		c.mu.Unlock()
-		e := c.errorFor(errRoomEnded)
+		e := c.errorFor(err)
 		e.Game = game
 		_ = b.send(ref, e)
 		return
 	}
-	id := c.addSession(b, ref, r)
+	join, unanswered := req.(signal.Join) // a resume's peer is connected already
+	if unanswered {
+		if err := c.limits.allowSession(b.client, join.Player); err != nil {
+			c.mu.Unlock()
+			_ = c.refuse(b, ref, err)
+			return
+		}
+	}
+	id := c.addSession(b, ref, r, join.Player, unanswered)
 	w := r.worker
 	c.mu.Unlock()
 	c.forward(b, ref, w, id, req)
@@ -255,6 +325,21 @@ type awaitingEnter struct {
 	b   *browserConn
 	ref signal.SessionID
 	req signal.Payload
+}
+
+// await holds a browser's join or resume of a room no worker has
+// registered yet, in place of any other it was holding: a page asks for
+// one room at a time, and a stranger's guesses must not pile up. c.mu is
+// held.
+func (c *Coordinator) await(b *browserConn, room signal.RoomID, a awaitingEnter) {
+	if old := b.awaiting; old != "" {
+		c.awaiting[old] = slices.DeleteFunc(c.awaiting[old], func(a awaitingEnter) bool { return a.b == b })
+		if len(c.awaiting[old]) == 0 {
+			delete(c.awaiting, old)
+		}
+	}
+	b.awaiting = room
+	c.awaiting[room] = append(c.awaiting[room], a)
 }
 
 // enterAwaiting lets the browsers waiting for a room in, now that a worker
@@ -283,6 +368,11 @@ func (c *Coordinator) endRejoinWindow() {
 func (c *Coordinator) takeAwaiting(room signal.RoomID) []awaitingEnter {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	for _, a := range c.awaiting[room] {
+		if a.b.awaiting == room {
+			a.b.awaiting = ""
+		}
+	}
 	waiting := slices.DeleteFunc(c.awaiting[room], func(a awaitingEnter) bool { return !c.browsers[a.b] || a.b.session != "" })
 	delete(c.awaiting, room)
 	return waiting
@@ -313,7 +403,8 @@ func (c *Coordinator) endSession(id signal.SessionID) {
 		delete(b.room.sessions, id)
 		c.roomsChanged()
 	}
-	b.session, b.ref, b.room = "", "", nil
+	c.limits.release(b.unanswered)
+	b.session, b.ref, b.room, b.unanswered = "", "", nil, nil
 }
 
 func (c *Coordinator) dropBrowser(b *browserConn, leave bool) {
@@ -351,6 +442,12 @@ func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
 			e.Game = &b.room.listing.Game
 			p = e
 		}
+		if _, ok := p.(signal.Error); ok && b.room != nil && b.room.opening == id {
+			// The worker refused to open the room (full, draining, no
+			// such game): no listing will say it closed, and its
+			// starter's count of it must go with it.
+			c.removeRoom(b.room.listing.ID)
+		}
 	}
 	c.mu.Unlock()
 	if b == nil {
@@ -361,6 +458,46 @@ func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
 		c.endSession(id)
 	}
 	_ = b.send(ref, p)
+}
+
+// refuseSocket refuses a browser's socket over a limit: accepted, told
+// why in an error, and closed with the same words as its reason (Try
+// Again Later), for the page to show them and dial again later. When
+// many are being refused at once, a plain HTTP error does, which costs
+// nothing after its answer.
+func (c *Coordinator) refuseSocket(w http.ResponseWriter, r *http.Request, err error) {
+	code, sentence := c.words(err)
+	c.mu.Lock()
+	inWords := c.limits.beginRefusal()
+	c.mu.Unlock()
+	if !inWords {
+		status := http.StatusTooManyRequests
+		if errors.Is(err, errTooManyBrowsers) {
+			status = http.StatusServiceUnavailable
+		}
+		w.Header().Set("Connection", "close")
+		http.Error(w, sentence, status)
+		return
+	}
+	defer func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		c.limits.endRefusal()
+	}()
+	ws, err := websocket.Accept(w, r, nil)
+	if err != nil {
+		return
+	}
+	defer ws.CloseNow()
+	data, err := signal.Encode("", signal.Error{Code: code, Message: sentence})
+	if err != nil {
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), writeTimeout)
+	defer cancel()
+	if ws.Write(ctx, websocket.MessageText, data) == nil {
+		ws.Close(websocket.StatusTryAgainLater, sentence)
+	}
 }
 
 // keepAlive pings the browser until ctx ends; a ping without a pong

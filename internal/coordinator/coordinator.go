@@ -46,9 +46,12 @@ type Config struct {
 	// TURN names TURN servers for which each browser gets credentials of
 	// its own in every hello; none when its URLs are empty.
 	TURN TURN
-	// Now is the clock TURN credentials expire by (default time.Now): a
-	// test hands out expired ones with it.
+	// Now is the clock TURN credentials expire by, and the limits on rates
+	// fill up by (default time.Now): a test hands out expired
+	// credentials with it, or stops the limits filling up.
 	Now func() time.Time
+	// Limits bound what one client may ask for; the zero Limits, nothing.
+	Limits Limits
 	// RejoinWindow is how long after it starts the coordinator waits, for
 	// a browser asking for a room it does not know, for a worker to
 	// register that room (default DefaultRejoinWindow; NoRejoinWindow for
@@ -140,6 +143,8 @@ type Coordinator struct {
 	// broadcasting is held through a broadcast: a slow one must not be
 	// overtaken by the next, which would leave browsers with the older news.
 	broadcasting sync.Mutex
+	// limits counts what each client holds; guarded by mu.
+	limits *limiter
 
 	metrics      *metrics.Registry
 	roomsStarted prometheus.Counter
@@ -197,6 +202,13 @@ func New(cfg Config) *Coordinator {
 	c.roomsStarted = m.Counter("telecart_coordinator_rooms_started_total", "New rooms sent to a worker.")
 	c.refused = m.CounterVec("telecart_coordinator_starts_refused_total", "New rooms refused, by reason.", "reason")
 	c.pickTime = m.Seconds("telecart_coordinator_pick_seconds", "Time to choose a worker for a new room.")
+	c.limits = newLimiter(cfg.Limits, cfg.Now, c.log,
+		m.CounterVec("telecart_coordinator_refused_total", "Requests of browsers refused by a limit on what one client may ask for, by limit.", "limit"))
+	if l := cfg.Limits; l.Browsers > 0 {
+		c.log.Info("coordinator: limits", "sockets_in_all", l.Browsers, "sockets", l.Sockets, "starts_per_minute", l.StartsPerMinute,
+			"rooms", l.Rooms, "joins_per_second", l.JoinsPerSecond, "unanswered", l.Unanswered,
+			"player_rooms", l.PlayerRooms, "player_unanswered", l.PlayerUnanswered, "trusted_proxies", len(l.TrustedProxies))
+	}
 	if len(cfg.TURN.URLs) > 0 {
 		c.mu.Lock()
 		c.turnTimer = c.afterFunc(cfg.TURN.TTL/2, c.renewTURN)
@@ -402,6 +414,9 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 	defer metrics.Since(c.pickTime, time.Now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if err := c.limits.allowStart(b.client, req.Player); err != nil {
+		return nil, "", "", err
+	}
 	var open []*workerConn
 	var info signal.GameInfo
 	hasGame := false
@@ -436,15 +451,23 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 		roomID = signal.NewID[signal.RoomID](signal.NameBytes)
 	}
 	r := c.addRoom(best, signal.Listing{ID: roomID, Game: info, Players: 1}, time.Now())
-	return best, c.addSession(b, ref, r), roomID, nil
+	r.hold = c.limits.take(b.client, req.Player, true)
+	id := c.addSession(b, ref, r, req.Player, true)
+	r.opening = id
+	return best, id, roomID, nil
 }
 
-// addSession registers a new session of b's in a room; c.mu is held.
-func (c *Coordinator) addSession(b *browserConn, ref signal.SessionID, r *roomEntry) signal.SessionID {
+// addSession registers a new session of b's in a room, one whose answer
+// to the worker's offer is to come when unanswered (a start, a join; a
+// resume's peer is connected already); c.mu is held.
+func (c *Coordinator) addSession(b *browserConn, ref signal.SessionID, r *roomEntry, player signal.PlayerID, unanswered bool) signal.SessionID {
 	id := signal.NewID[signal.SessionID](signal.SecretBytes)
 	r.sessions[id] = true
 	c.sessions[id] = b
 	b.session, b.ref, b.room = id, ref, r
+	if unanswered {
+		b.unanswered = c.limits.take(b.client, player, false)
+	}
 	return id
 }
 

@@ -58,7 +58,7 @@ func TestPick(t *testing.T) {
 				c.workers[s.id] = w
 			}
 			c.mu.Unlock()
-			b := &browserConn{latency: rtt}
+			b := &browserConn{latency: rtt, client: &client{}}
 			start := tt.start
 			start.Game = game
 			w, _, _, err := c.pick(b, "ref", start)

@@ -15,6 +15,13 @@ type roomEntry struct {
 	listing  signal.Listing
 	since    time.Time // when it opened, by this coordinator's clock
 	sessions map[signal.SessionID]bool
+	// hold is the count of it its starter holds (limits.go), nil for a
+	// room this coordinator did not start.
+	hold *hold
+	// opening is the session that started it until the worker first
+	// lists it: if the worker refuses that session, the room never
+	// opened, and no listing will say it closed.
+	opening signal.SessionID
 }
 
 // occupied says whether anyone is in the room. An empty room still runs
@@ -40,6 +47,8 @@ func (c *Coordinator) removeRoom(id signal.RoomID) {
 	}
 	delete(c.rooms, id)
 	delete(r.worker.rooms, id)
+	c.limits.release(r.hold)
+	r.hold = nil
 	c.ended.add(id, r.listing.Game)
 	c.roomsChanged()
 }
@@ -62,6 +71,7 @@ func (c *Coordinator) onListing(w *workerConn, l signal.Listing) {
 		return
 	default:
 		r.listing = l
+		r.opening = ""
 		c.roomsChanged()
 	}
 	c.mu.Unlock()

@@ -29,6 +29,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"os"
 	"os/exec"
 	ossignal "os/signal"
@@ -71,7 +72,7 @@ func serveChildCoordinator() int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop()
 	}()
-	c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler)})
+	c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
 	defer c.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/", c.Handler())
@@ -92,6 +93,23 @@ func serveChildCoordinator() int {
 	srv.Close()
 	<-done
 	return 0
+}
+
+// scaleLimits are the limits of `telecart coordinator` with the defaults
+// of the table of settings, its clients behind a proxy on loopback: each
+// simulated browser comes from an address of its own (scaleClient), as a
+// crowd of players would, so that the limits are the real ones and none
+// may refuse a browser of the scenario.
+func scaleLimits() coordinator.Limits {
+	l := coordinator.DefaultLimits()
+	l.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
+	return l
+}
+
+// scaleClient is the address simulated browser i comes from, as its proxy
+// on loopback says.
+func scaleClient(i int) string {
+	return fmt.Sprintf("10.%d.%d.%d", i>>16&0xff, i>>8&0xff, i&0xff)
 }
 
 // goMemory is the child's Go runtime after a full collection.
@@ -1210,7 +1228,7 @@ type browserEvent struct {
 func (s *scenario) dialBrowser(i int) (*simBrowser, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
-	ws, _, err := websocket.Dial(ctx, s.wsURL("/ws"), nil)
+	ws, _, err := websocket.Dial(ctx, s.wsURL("/ws"), &websocket.DialOptions{HTTPHeader: http.Header{"X-Forwarded-For": {scaleClient(i)}}})
 	if err != nil {
 		return nil, fmt.Errorf("browser %d: %w", i, err)
 	}
@@ -1469,7 +1487,7 @@ func TestScaleSmoke(t *testing.T) {
 	cfg := scaleConfig{Workers: 6, Capacity: 2, Browsers: 12, Watchers: 3, Parallel: 1, Seed: 6}
 	t.Run("in-process", func(t *testing.T) {
 		before := runtime.NumGoroutine()
-		c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler)})
+		c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
 		srv := httptest.NewServer(c.Handler())
 		res, err := runScale(t.Context(), inProcess{srv}, cfg, func(bool) {})
 		c.Close()

@@ -22,6 +22,30 @@ var (
 	errTooManyChecks     = errors.New("coordinator: the browser has too many checks open")
 )
 
+// limitError is a refusal by one of the limits (limits.go); it names the
+// limit, as the refusals metric labels it.
+type limitError string
+
+func (e limitError) Error() string { return "coordinator: over the limit of " + string(e) }
+
+// The limits' refusals.
+const (
+	errTooManySockets          limitError = "sockets"
+	errTooManyBrowsers         limitError = "browsers"
+	errTooManyStarts           limitError = "starts"
+	errTooManyRooms            limitError = "rooms"
+	errTooManyJoins            limitError = "joins"
+	errTooManyUnanswered       limitError = "unanswered"
+	errTooManyPlayerRooms      limitError = "player_rooms"
+	errTooManyPlayerUnanswered limitError = "player_unanswered"
+)
+
+// allLimits are the limits' refusals, each a label of the metric.
+var allLimits = []limitError{
+	errTooManySockets, errTooManyBrowsers, errTooManyStarts, errTooManyRooms,
+	errTooManyJoins, errTooManyUnanswered, errTooManyPlayerRooms, errTooManyPlayerUnanswered,
+}
+
 // sentences are the words for players of the errors above, with the
 // error code the page acts on.
 var sentences = []struct {
@@ -39,6 +63,16 @@ var sentences = []struct {
 	{errRoomEnded, signal.CodeRoomEnded, "This room has ended."},
 	{errWorkerLost, signal.CodeNoWorker, "The server running your game went away."},
 	{errTooManyChecks, signal.CodeBadRequest, "Too many connection checks at once; wait for one to end."},
+	// A refused socket's sentence is also its close reason: 123 bytes
+	// at most (words_test.go).
+	{errTooManySockets, signal.CodeTooMany, "Too many Telecart pages are open from your network. Close one, and this page connects again."},
+	{errTooManyBrowsers, signal.CodeTooMany, "The server has too many visitors right now. This page tries again in a moment."},
+	{errTooManyStarts, signal.CodeTooMany, "Many games were started from your network in a short while. Wait a minute, then try again."},
+	{errTooManyRooms, signal.CodeTooMany, "Too many games are open from your network. A room closes a little while after everyone has left it; try again then."},
+	{errTooManyJoins, signal.CodeTooMany, "Too many tries to join rooms from your network. Wait a few seconds, then try again."},
+	{errTooManyUnanswered, signal.CodeTooMany, "Too many games are connecting from your network at once. Try again in a moment."},
+	{errTooManyPlayerRooms, signal.CodeTooMany, "You have too many games open. A room closes a little while after everyone has left it; try again then."},
+	{errTooManyPlayerUnanswered, signal.CodeTooMany, "Too many of your games are connecting at once. Try again in a moment."},
 }
 
 // somethingWrong is what a player is told of an error the coordinator has

@@ -72,3 +72,22 @@ func TestBadMessageWords(t *testing.T) {
 		return ok
 	})
 }
+
+// TestLimitWords: each limit's refusal has its sentence, with the code
+// the page waits on; a refused socket's is also its close reason, which
+// a WebSocket close frame bounds to 123 bytes.
+func TestLimitWords(t *testing.T) {
+	c := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	defer c.Close()
+	seen := map[string]bool{}
+	for _, e := range allLimits {
+		code, sentence := c.words(fmt.Errorf("pick: %w", e))
+		if code != signal.CodeTooMany || sentence == somethingWrong || seen[sentence] {
+			t.Errorf("%s: %q %q, want %s and words of its own", e, code, sentence, signal.CodeTooMany)
+		}
+		seen[sentence] = true
+		if len(sentence) > 123 {
+			t.Errorf("%s: %d bytes, too long for a close reason: %q", e, len(sentence), sentence)
+		}
+	}
+}

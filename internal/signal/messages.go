@@ -540,7 +540,10 @@ const (
 	CodeRoomEnded   = "room_ended"   // the room to join is over (or never was)
 	CodeRoomFull    = "room_full"    // the room to join has as many people as it takes
 	CodeNoSession   = "no_session"   // the session to resume is over: join again
-	CodeInternal    = "internal"
+	// CodeTooMany: the client asked for more than its limits allow
+	// (sockets, rooms, joins...); the sentence says what to wait for.
+	CodeTooMany  = "too_many"
+	CodeInternal = "internal"
 )
 
 // Error reports a failed request, which ends the session.

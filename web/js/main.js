@@ -105,7 +105,7 @@ app.connection = createConnection(app, {
   candidate: (data) => app.stream.candidate(data),
   ended: (data) => app.failures.ended(data),
   error: (data) => app.failures.error(data),
-  closed: () => app.reconnect.closed(),
+  closed: (why) => app.reconnect.closed(why),
   outdated: () => app.failures.outdated(),
 });
 app.reconnect = createReconnect(app);

@@ -5,7 +5,10 @@
 
 import { PROTOCOL_VERSION } from './model/envelope.js';
 
-/** The signalling socket. Events: "open", "message" (detail: envelope), "close". */
+/**
+ * The signalling socket. Events: "open", "message" (detail: envelope),
+ * "close" (detail: opened, and the close frame's code and reason).
+ */
 export class Signal extends EventTarget {
   constructor(path = '/ws') {
     super();
@@ -30,7 +33,7 @@ export class Signal extends EventTarget {
       ws = new WebSocket(this.url);
     } catch (err) {
       console.warn('telecart: cannot open', this.url, err);
-      queueMicrotask(() => this.dispatchEvent(new CustomEvent('close', { detail: { opened: false } })));
+      queueMicrotask(() => this.dispatchEvent(new CustomEvent('close', { detail: { opened: false, code: 0, reason: '' } })));
       return;
     }
     this.ws = ws;
@@ -62,7 +65,7 @@ export class Signal extends EventTarget {
     ws.onclose = (e) => {
       if (this.ws !== ws) return;
       this.ws = null;
-      this.dispatchEvent(new CustomEvent('close', { detail: { opened, code: e.code } }));
+      this.dispatchEvent(new CustomEvent('close', { detail: { opened, code: e.code, reason: e.reason } }));
     };
   }
 

@@ -2,7 +2,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { connectionLostText, errorOutcome, failure, LOST_TEXT, TURN_REFUSED_TEXT, TURN_UNREACHABLE_TEXT } from '../js/model/failures.js';
+import {
+  connectionLostText, errorOutcome, failure, LOST_TEXT, refusalText, TURN_REFUSED_TEXT, TURN_UNREACHABLE_TEXT,
+} from '../js/model/failures.js';
 import { newSession } from '../js/model/session.js';
 
 const game = { id: 'nes:telecart-test.nes', title: 'Telecart Test ROM', system: 'nes' };
@@ -40,6 +42,28 @@ test('a full room says so, in the server\'s words, and may be retried', () => {
   assert.equal(o.message.retry, 'Retry');
   assert.equal(o.message.back, true);
   assert.equal(errorOutcome({ code: 'room_full' }, joining, 'loading').message.text, 'Too many people are in this room right now. Try again in a while.');
+});
+
+test('over a limit: not right now, in the server’s words, and Retry tries again', () => {
+  const words = 'Many games were started from your network in a short while. Wait a minute, then try again.';
+  const o = errorOutcome({ code: 'too_many', message: words }, starting, 'loading');
+  assert.equal(o.phase, 'busy');
+  assert.equal(o.message.kind, 'limited');
+  assert.equal(o.message.title, 'Not right now');
+  assert.equal(o.message.text, words);
+  assert.equal(o.message.retry, 'Try again');
+  assert.equal(o.message.back, true);
+  assert.match(errorOutcome({ code: 'too_many' }, starting, 'loading').message.text, /too much at once/, 'words of its own without the server’s');
+});
+
+test('a socket the server refused for now says why; one simply lost does not', () => {
+  const words = 'Too many Telecart pages are open from your network. Close one, and this page connects again.';
+  assert.equal(refusalText({ opened: true, code: 1013, reason: ` ${words} ` }), words);
+  assert.equal(refusalText({ opened: true, code: 1006, reason: '' }), '');
+  assert.equal(refusalText({ opened: true, code: 1000, reason: 'bye' }), '', 'only Try Again Later is a refusal');
+  assert.equal(refusalText({ opened: false, code: 0, reason: '' }), '');
+  assert.equal(refusalText({ code: 1013 }), '');
+  assert.equal(refusalText(undefined), '');
 });
 
 test('a refused message does not end a game that plays', () => {

@@ -15,8 +15,9 @@ const HELLO_TIMEOUT_MS = 10_000; // a socket that opens but never greets is as g
 
 /**
  * handlers: by message type, a function of the message's data; besides
- * them greeted(fresh, data) after hello, closed() when the socket is
- * lost, outdated() when the server speaks another protocol.
+ * them greeted(fresh, data) after hello, closed(why) when the socket is
+ * lost (why: the close's { opened, code, reason }), outdated() when the
+ * server speaks another protocol.
  */
 export function createConnection(app, handlers) {
   const { store } = app;
@@ -32,9 +33,9 @@ export function createConnection(app, handlers) {
       .catch((err) => console.error('telecart: handling a server message failed', err));
   }
 
-  function closed() {
+  function closed(why = {}) {
     clearTimeout(helloTimer);
-    return handlers.closed();
+    return handlers.closed(why);
   }
 
   signal.addEventListener('open', () => {
@@ -51,7 +52,7 @@ export function createConnection(app, handlers) {
     const msg = e.detail;
     enqueue(gen, () => handle(msg));
   });
-  signal.addEventListener('close', () => enqueue(gen, closed));
+  signal.addEventListener('close', (e) => enqueue(gen, () => closed(e.detail)));
 
   function handle(msg) {
     const m = checkEnvelope(msg, store.get().session?.ref);
@@ -61,6 +62,13 @@ export function createConnection(app, handlers) {
     }
     if (m.stale) {
       console.info('telecart: ignoring', msg.type, 'of a session that is over');
+      return undefined;
+    }
+    if (m.type === 'error' && !store.get().hello) {
+      // The server refused this socket (too many from here, say): the
+      // close that follows says why, and is what the page acts on. It
+      // is about no session, whatever one plays on.
+      console.info('telecart: the server refused this connection:', m.data?.message);
       return undefined;
     }
     if (m.type === 'hello') {

@@ -8,17 +8,24 @@
 // after a minute without a server it gives the game up (and when the
 // worker has let the session go, failures.js joins the room anew).
 // Without a game, it counts down to the next try (1 s doubling to 30 s).
+// A socket the server refused (too many pages from this network, too
+// many visitors) is a try that failed like any other, and shows the
+// server's words instead of "Can't reach the server": the backoff goes
+// on growing until a hello, never dialling in a tight loop.
 
 import { countdown, reconnectDelay, resumeDelay, resumeGivenUp } from '../model/backoff.js';
-import { failure } from '../model/failures.js';
+import { failure, refusalText } from '../model/failures.js';
 import { updateSession } from '../model/session.js';
 import { enter } from '../model/state.js';
 
 export function createReconnect(app) {
   const { store } = app;
 
-  /** The socket closed (or never greeted): what is left to do depends on what the page was doing. */
-  function closed() {
+  /**
+   * The socket closed (or never greeted): what is left to do depends on
+   * what the page was doing. why: the close ({ code, reason }).
+   */
+  function closed(why) {
     // Stale from now on; the next hello brings the list again.
     store.update({ hello: false, liveRooms: [] });
     const st = store.get();
@@ -39,7 +46,12 @@ export function createReconnect(app) {
       return;
     }
     if (st.phase === 'connecting' || st.phase === 'list' || st.phase === 'unreachable') {
-      if (st.phase !== 'unreachable') store.update((x) => enter(x, 'unreachable', { message: failure('unreachable') }));
+      const refused = refusalText(why);
+      const kind = refused ? 'limited' : 'unreachable';
+      if (st.phase !== 'unreachable' || st.message?.kind !== kind || (refused && st.message.text !== refused)) {
+        const message = refused ? failure('limited', { text: refused, back: false }) : failure('unreachable');
+        store.update((x) => enter(x, 'unreachable', { message }));
+      }
       retryLater();
     }
     // On any other failure screen the player chooses: Retry and Back reconnect.

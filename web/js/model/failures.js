@@ -59,6 +59,16 @@ const MESSAGES = {
     retry: 'Start it again',
     back: true,
   },
+  // A limit on what one network may ask of the server: a socket
+  // refused, a start or a join turned down. The server's sentence says
+  // what to wait for.
+  limited: {
+    icon: 'i-busy',
+    title: 'Not right now',
+    text: 'This network has asked the server for too much at once. Wait a moment, then try again.',
+    retry: 'Try again',
+    back: true,
+  },
   outdated: {
     icon: 'i-refresh',
     title: 'This page is out of date',
@@ -126,6 +136,7 @@ export function errorOutcome(data, s, phase) {
   if (code === 'room_full') {
     return { phase: 'busy', message: failure('room-full', message ? { text: `${message} Try again in a while.` } : {}) };
   }
+  if (code === 'too_many') return { phase: 'busy', message: failure('limited', message ? { text: message } : {}) };
   if (code === 'game_failed') return { phase: 'failed', message: failure('failed', { detail: message }) };
   if (code === 'unknown_game') {
     return {
@@ -145,6 +156,19 @@ export function errorOutcome(data, s, phase) {
       detail: message || `Error: ${code}`,
     }),
   };
+}
+
+/** The close code of a socket the server refused for now (Try Again Later). */
+export const CLOSE_TRY_AGAIN_LATER = 1013;
+
+/**
+ * The server's words for a socket it refused (too many pages from one
+ * network, too many visitors), from the close ({ code, reason }); '' for
+ * a socket that was simply lost.
+ */
+export function refusalText(why) {
+  if (why?.code !== CLOSE_TRY_AGAIN_LATER || typeof why.reason !== 'string') return '';
+  return why.reason.trim().slice(0, 200);
 }
 
 /** The words of a connection to the game lost, when nothing better is known. */
