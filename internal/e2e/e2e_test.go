@@ -182,7 +182,7 @@ func waitColour(t testing.TB, p *browsertest.Page, want color.RGBA) {
 	waitPixel(t, p, testrom.FillPoint(), want)
 }
 
-func healthz(t *testing.T, base string) string {
+func healthz(t testing.TB, base string) string {
 	t.Helper()
 	resp, err := http.Get(base + "/healthz")
 	if err != nil {

@@ -503,7 +503,7 @@ func TestSaveOfAnotherGame(t *testing.T) {
 }
 
 // health reads the coordinator's /healthz.
-func health(t *testing.T, base string) (h struct{ Workers, Rooms, Sessions int }) {
+func health(t testing.TB, base string) (h struct{ Workers, Rooms, Sessions int }) {
 	t.Helper()
 	if err := json.Unmarshal([]byte(healthz(t, base)), &h); err != nil {
 		t.Fatal(err)
@@ -511,7 +511,7 @@ func health(t *testing.T, base string) (h struct{ Workers, Rooms, Sessions int }
 	return h
 }
 
-func waitWorkers(t *testing.T, base string, n int) {
+func waitWorkers(t testing.TB, base string, n int) {
 	t.Helper()
 	waittest.Eventually(t, fmt.Sprintf("%d workers registered", n), func() error {
 		if got := health(t, base).Workers; got != n {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"net"
 	"net/http"
 	"strings"
 	"sync"
@@ -65,6 +66,25 @@ func DialTLS(t testing.TB, base string, tlsConfig *tls.Config) *Browser {
 	b.connect(base)
 	t.Cleanup(b.disconnect)
 	return b
+}
+
+// DialFrom is Dial from another loopback address (127.0.0.2, say): a
+// client the coordinator tells apart from the test's others, as it does
+// people on other networks.
+func DialFrom(t testing.TB, base string, from net.IP) *Browser {
+	t.Helper()
+	b := &Browser{t: t, http: FromAddress(from)}
+	t.Cleanup(b.http.CloseIdleConnections)
+	b.connect(base)
+	t.Cleanup(b.disconnect)
+	return b
+}
+
+// FromAddress is an HTTP client whose connections come from the local
+// address from.
+func FromAddress(from net.IP) *http.Client {
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: from}}
+	return &http.Client{Transport: &http.Transport{DialContext: d.DialContext}}
 }
 
 // Hello is what a page opening now on the coordinator at base is told,

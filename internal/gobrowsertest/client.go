@@ -134,6 +134,13 @@ func (c *Client) readVideo(track *webrtc.TrackRemote, receiver *webrtc.RTPReceiv
 // FrameCount is how many whole frames have arrived.
 func (c *Client) FrameCount() int64 { return c.frames.Load() }
 
+// FirstFrame is when the first whole frame came; zero until it did.
+func (c *Client) FirstFrame() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.firstFrame
+}
+
 // FirstFrameDelay is the time from the connection coming up to the first
 // whole frame; 0 until both happened.
 func (c *Client) FirstFrameDelay() time.Duration {
