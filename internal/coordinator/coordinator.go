@@ -338,7 +338,7 @@ func (c *Coordinator) Handler() http.Handler {
 			http.ServeFileFS(w, r, c.cfg.Web, "index.html")
 		})
 	}
-	return c.secure(mux)
+	return secure(mux)
 }
 
 // Metrics serves /metrics (and a worker's in the same process at

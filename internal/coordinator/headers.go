@@ -1,11 +1,6 @@
 package coordinator
 
-import (
-	"net/http"
-	"net/url"
-	"slices"
-	"strings"
-)
+import "net/http"
 
 // PermissionsPolicy lets the page read gamepads, go fullscreen and write
 // to the clipboard (Share copies the room's link), and denies every
@@ -13,12 +8,12 @@ import (
 // made to embed. A page that cannot ask for the camera cannot be tricked
 // into asking.
 const PermissionsPolicy = "gamepad=(self), fullscreen=(self), clipboard-write=(self), " +
-	"camera=(), microphone=(), geolocation=(), display-capture=(), usb=(), serial=(), hid=(), bluetooth=(), midi=(), " +
+	"camera=(), microphone=(), geolocation=(), display-capture=(), usb=(), serial=(), hid=(), midi=(), " +
 	"payment=(), publickey-credentials-get=(), accelerometer=(), gyroscope=(), magnetometer=(), screen-wake-lock=(), " +
 	"xr-spatial-tracking=(), browsing-topics=()"
 
 // cspPage is the Content-Security-Policy of every response, but for
-// connect-src's workers (see csp):
+// connect-src's schemes (see csp):
 //   - script-src 'self': the app is ES modules from its own origin, with
 //     no inline script or event handler, so an injected one never runs;
 //   - style-src 'self': the stylesheet is a file, and the app sets styles
@@ -26,7 +21,7 @@ const PermissionsPolicy = "gamepad=(self), fullscreen=(self), clipboard-write=(s
 //   - img-src data: and blob:: save thumbnails are PNG data URLs, the
 //     icons SVG ones, and a downloaded save goes through a blob URL;
 //   - connect-src 'self' (fetch, and the page's own ws:// or wss://, which
-//     'self' covers) and the origins of the workers' ping URLs;
+//     'self' covers) and the workers' ping URLs, by scheme (see csp);
 //   - frame-ancestors 'none': no other site frames the page
 //     (clickjacking), as X-Frame-Options says to older browsers.
 //
@@ -37,10 +32,10 @@ const cspPage = "default-src 'none'; script-src 'self'; style-src 'self'; img-sr
 	"frame-ancestors 'none'; connect-src 'self'"
 
 // secure sets the security headers on every response of next.
-func (c *Coordinator) secure(next http.Handler) http.Handler {
+func secure(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
-		h.Set("Content-Security-Policy", c.csp())
+		h.Set("Content-Security-Policy", csp(r))
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		// The page's address names its room: no request it makes, and no
@@ -51,40 +46,17 @@ func (c *Coordinator) secure(next http.Handler) http.Handler {
 	})
 }
 
-// csp is the Content-Security-Policy of a page served now: connect-src
-// allows the origins of the ping URLs of the workers registered, which
-// the page times. A worker on an origin new since a page loaded is timed
-// by that page after a reload: until then it ranks it after the workers
-// it measured, and can still play on it.
-func (c *Coordinator) csp() string {
-	c.mu.Lock()
-	origins := make([]string, 0, len(c.workers))
-	for _, w := range c.workers {
-		if o := pingOrigin(w.ping); o != "" {
-			origins = append(origins, o)
-		}
+// csp is the Content-Security-Policy of the answer to r. The page times
+// every worker's ping URL, each on an origin of its own, and workers come
+// after the page has loaded (it measures a new one as the hello names
+// it): a policy fixed as the page loads cannot name them. So connect-src
+// allows fetches by scheme: https: (all a page served over HTTPS may
+// fetch anyway), and http: too on a page served over plain HTTP, whose
+// workers may ping over it. It still forbids WebSockets to any other
+// origin. What keeps an injected script from running is script-src.
+func csp(r *http.Request) string {
+	if r.TLS != nil {
+		return cspPage + " https:"
 	}
-	c.mu.Unlock()
-	if len(origins) == 0 {
-		return cspPage
-	}
-	slices.Sort(origins)
-	return cspPage + " " + strings.Join(slices.Compact(origins), " ")
-}
-
-// pingOrigin is the origin of an absolute ping URL as a CSP source, or ""
-// for a relative one (the page's own origin, 'self') or one whose host
-// could say more than a host in a policy (a ';' would start a directive
-// of the worker's choosing).
-func pingOrigin(ping string) string {
-	u, err := url.Parse(ping)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return ""
-	}
-	for _, r := range u.Host {
-		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune(".-:[]", r)) {
-			return ""
-		}
-	}
-	return u.Scheme + "://" + u.Host
+	return cspPage + " http: https:"
 }

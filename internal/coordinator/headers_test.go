@@ -1,74 +1,73 @@
 package coordinator
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"testing/fstest"
-
-	"github.com/telecart/telecart/internal/signal"
 )
 
 // TestSecurityHeaders: every page and every other answer of the
-// coordinator carries the security headers, and the pages' CSP lets them
-// connect to their own origin and to the registered workers' ping URLs,
-// and to nothing else.
+// coordinator carries the security headers; the pages' CSP runs scripts
+// of their own origin alone, and lets them connect to it and to the
+// workers' ping URLs (by scheme: https:, and http: on a plain HTTP page).
 func TestSecurityHeaders(t *testing.T) {
 	web := fstest.MapFS{
 		"index.html": {Data: []byte("<!doctype html><title>Telecart</title>")},
 		"check.html": {Data: []byte("<!doctype html><title>Check</title>")},
 		"js/main.js": {Data: []byte("export {};")},
 	}
-	_, srv := serve(t, Config{Secrets: []string{testSecret}, Web: web})
-	browser := dial(t, srv, "/ws", nil)
-	for id, ping := range map[signal.WorkerID]string{
-		"far":  "https://far.example.org:8001/ping",
-		"near": "http://127.0.0.1:8002/ping",
-		"self": "/ping",
-		// A host no CSP source can be: left out, not spliced in.
-		"evil": "http://evil.example;script-src:80/ping",
-	} {
-		w := dial(t, srv, "/worker", workerAuth(t, id))
-		send(t, w, signal.Register{ID: id, Capacity: 1, Ping: ping})
-	}
-	waitHello(t, browser, "the workers join", func(h signal.Hello) bool { return len(h.Workers) == 4 })
-
-	for _, path := range []string{"/", "/check", "/r/ROOM1234", "/js/main.js", "/healthz", "/readyz", "/ping", "/metrics", "/nothing-here"} {
+	c, srv := serve(t, Config{Secrets: []string{testSecret}, Web: web})
+	paths := []string{"/", "/check", "/r/ROOM1234", "/js/main.js", "/healthz", "/readyz", "/ping", "/metrics", "/nothing-here", "/ws", "/worker"}
+	for _, path := range paths {
 		resp, err := http.Get(srv.URL + path)
 		if err != nil {
 			t.Fatal(err)
 		}
 		resp.Body.Close()
-		h := resp.Header
-		for name, want := range map[string]string{
-			"X-Content-Type-Options": "nosniff",
-			"X-Frame-Options":        "DENY",
-			"Referrer-Policy":        "no-referrer",
-		} {
-			if got := h.Get(name); got != want {
-				t.Errorf("%s: %s %q, want %q", path, name, got, want)
-			}
+		checkHeaders(t, path, resp.Header, "'self' http: https:")
+	}
+	// Over TLS, no plain http: a page served over HTTPS could fetch none.
+	for _, path := range paths[:3] {
+		req := httptest.NewRequest(http.MethodGet, path, nil)
+		req.TLS = &tls.ConnectionState{}
+		rec := httptest.NewRecorder()
+		c.Handler().ServeHTTP(rec, req)
+		checkHeaders(t, "https "+path, rec.Result().Header, "'self' https:")
+	}
+}
+
+func checkHeaders(t *testing.T, path string, h http.Header, connect string) {
+	t.Helper()
+	for name, want := range map[string]string{
+		"X-Content-Type-Options": "nosniff",
+		"X-Frame-Options":        "DENY",
+		"Referrer-Policy":        "no-referrer",
+	} {
+		if got := h.Get(name); got != want {
+			t.Errorf("%s: %s %q, want %q", path, name, got, want)
 		}
-		pp := h.Get("Permissions-Policy")
-		for _, want := range []string{"gamepad=(self)", "camera=()", "microphone=()", "geolocation=()"} {
-			if !strings.Contains(pp, want) {
-				t.Errorf("%s: Permissions-Policy %q lacks %s", path, pp, want)
-			}
+	}
+	pp := h.Get("Permissions-Policy")
+	for _, want := range []string{"gamepad=(self)", "fullscreen=(self)", "camera=()", "microphone=()", "geolocation=()"} {
+		if !strings.Contains(pp, want) {
+			t.Errorf("%s: Permissions-Policy %q lacks %s", path, pp, want)
 		}
-		csp := directives(h.Get("Content-Security-Policy"))
-		for name, want := range map[string]string{
-			"default-src":     "'none'",
-			"script-src":      "'self'",
-			"style-src":       "'self'",
-			"img-src":         "'self' data: blob:",
-			"frame-ancestors": "'none'",
-			"object-src":      "",
-			"connect-src":     "'self' http://127.0.0.1:8002 https://far.example.org:8001",
-		} {
-			if got := csp[name]; got != want {
-				t.Errorf("%s: CSP %s %q, want %q", path, name, got, want)
-			}
+	}
+	csp := directives(h.Get("Content-Security-Policy"))
+	for name, want := range map[string]string{
+		"default-src":     "'none'",
+		"script-src":      "'self'",
+		"style-src":       "'self'",
+		"img-src":         "'self' data: blob:",
+		"frame-ancestors": "'none'",
+		"base-uri":        "'none'",
+		"connect-src":     connect,
+	} {
+		if got := csp[name]; got != want {
+			t.Errorf("%s: CSP %s %q, want %q", path, name, got, want)
 		}
 	}
 }
