@@ -53,6 +53,12 @@ func loadConfig(e *env, name string, args []string, cmd config.Command) (config.
 		return cfg, err
 	}
 	for _, name := range config.UnknownVariables(os.Environ()) {
+		if name == "TELECART_TOKEN" {
+			// The one token all workers shared, before credentials.
+			e.log.Warn("config: TELECART_TOKEN is no setting any more: give the coordinator worker_secret (TELECART_WORKER_SECRET), " +
+				"and each worker a credential of its own, made by telecart worker-token (TELECART_WORKER_TOKEN)")
+			continue
+		}
 		e.log.Warn("config: ignoring an environment variable that is no setting (misspelt?)", "variable", name)
 	}
 	return cfg, cfg.Validate(cmd)
