@@ -331,3 +331,46 @@ func flagValue(t *testing.T, pid int, prefix string) string {
 	}
 	return ""
 }
+
+// TestCSPViolations: a page whose own CSP refuses its inline script and
+// a fetch reports both, in every document it loads (a reload too); one
+// that breaks nothing reports nothing.
+func TestCSPViolations(t *testing.T) {
+	const page = `<!doctype html><title>csp</title>
+<script>document.title = 'inline ran';</script>
+<img src="/pixel.png">`
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.Path == "/strict" {
+			w.Header().Set("Content-Security-Policy", "default-src 'none'; img-src 'self'")
+		}
+		w.Header().Set("Content-Type", "text/html")
+		_, _ = w.Write([]byte(page))
+	}))
+	t.Cleanup(srv.Close)
+
+	b := browsertest.Start(t)
+	calm := b.NewPage(t, srv.URL+"/")
+	p := b.NewPage(t, srv.URL+"/strict")
+	var v []string
+	waittest.Eventually(t, "the inline script's violation reported", func() error {
+		if v = append(v, p.TakeCSPViolations()...); len(v) == 0 {
+			return errors.New("none yet")
+		}
+		return nil
+	})
+	if !strings.Contains(v[0], `"directive":"script-src-elem"`) || !strings.Contains(v[0], `"blocked":"inline"`) {
+		t.Errorf("violations %q, want the inline script's", v)
+	}
+	check(t, p, p.Eval(`location.reload()`, nil))
+	waittest.Eventually(t, "the violation reported again after a reload", func() error {
+		if len(p.TakeCSPViolations()) == 0 {
+			return errors.New("none yet")
+		}
+		return nil
+	})
+	var title string
+	check(t, calm, calm.Eval(`document.title`, &title))
+	if v := calm.TakeCSPViolations(); title != "inline ran" || len(v) > 0 {
+		t.Errorf("a page with no CSP: title %q, violations %q", title, v)
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 )
 
@@ -44,7 +46,25 @@ type Page struct {
 	held    map[string]bool // KeyboardEvent.code of each key that is down
 	console []string
 	dropped int // console messages dropped from the front
+	// csp are the Content-Security-Policy violations the page reported
+	// and no one took (TakeCSPViolations), in every document it loaded.
+	csp []string
 }
+
+// cspBinding is the function through which every document the page loads
+// reports its CSP violations to the test (a Runtime binding: its calls
+// come to the test as events, across reloads).
+const cspBinding = "__browsertestCSPViolation"
+
+// cspListener runs in every document before its own scripts (DevTools
+// injects it, whatever the page's CSP): each securitypolicyviolation
+// event is reported through cspBinding.
+const cspListener = `document.addEventListener('securitypolicyviolation', (e) => {
+	try {
+		window.` + cspBinding + `(JSON.stringify({directive: e.effectiveDirective, blocked: e.blockedURI,
+			at: e.sourceFile + ':' + e.lineNumber, sample: e.sample, disposition: e.disposition}));
+	} catch {}
+}, true);`
 
 // Device is the screen a page emulates.
 type Device struct {
@@ -79,8 +99,14 @@ func (b *Browser) NewPageOn(t testing.TB, url string, device Device) *Page {
 	p := &Page{ctx: ctx, keys: keyTable(), held: make(map[string]bool)}
 	var collector sync.WaitGroup
 	t.Cleanup(func() {
+		// A page the app broke its own CSP in fails the test, whichever it
+		// is: the app must work with script-src 'self' and the rest.
+		if v := p.TakeCSPViolations(); len(v) > 0 {
+			t.Errorf("browsertest: the page reported Content-Security-Policy violations:\n\t%s", strings.Join(v, "\n\t"))
+		}
 		// cancel closes the tab, disposes of its browser context and ends
-		// the console subscription, which ends the collector.
+		// the console and violation subscriptions, which ends the
+		// collectors.
 		cancel()
 		collector.Wait()
 	})
@@ -106,6 +132,21 @@ func (b *Browser) NewPageOn(t testing.TB, url string, device Device) *Page {
 				return // the page is closing
 			}
 			p.addConsole(formatConsole(m))
+		}
+	})
+	violations := chromedp.Events(ctx, runtime.BindingCalled)
+	collector.Go(func() {
+		for ev, err := range violations {
+			if err != nil {
+				return // the page is closing
+			}
+			if ev.Name == cspBinding {
+				p.mu.Lock()
+				if len(p.csp) < consoleLimit {
+					p.csp = append(p.csp, ev.Payload)
+				}
+				p.mu.Unlock()
+			}
 		}
 	})
 
@@ -139,6 +180,12 @@ func setUpTab(ctx context.Context, tgt *chromedp.Target, device Device) error {
 		if err != nil {
 			return fmt.Errorf("emulating touch: %w", err)
 		}
+	}
+	if _, err := cdp.Call(ctx, tgt, runtime.AddBinding, runtime.AddBindingParams{Name: cspBinding}); err != nil {
+		return fmt.Errorf("adding the CSP violations' binding: %w", err)
+	}
+	if _, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener}); err != nil {
+		return fmt.Errorf("adding the CSP violations' listener: %w", err)
 	}
 	// Without camera or microphone permission, Chromium's WebRTC gathers
 	// host candidates only for the interface of the default route. The
@@ -181,6 +228,18 @@ func (p *Page) addConsole(s string) {
 		p.dropped++
 	}
 	p.console = append(p.console, s)
+}
+
+// TakeCSPViolations returns the Content-Security-Policy violations the
+// page reported since the last call, oldest first, each as JSON (the
+// directive, the URI blocked, where, a sample). The page's cleanup fails
+// the test for any not taken: a test that wants one takes it.
+func (p *Page) TakeCSPViolations() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	v := p.csp
+	p.csp = nil
+	return v
 }
 
 // Console returns the console messages, uncaught exceptions and browser log

@@ -26,6 +26,7 @@ import (
 	"github.com/telecart/telecart/internal/turntest"
 	"github.com/telecart/telecart/internal/waittest"
 	workerpkg "github.com/telecart/telecart/internal/worker"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 // The tests run in a network namespace with only loopback (RunInNetNS),
@@ -38,14 +39,15 @@ func TestMain(m *testing.M) {
 	os.Exit(browsertest.RunInNetNS(m))
 }
 
-const token = "check-test-token"
+// secret is the test coordinators' worker secret.
+const secret = "check-test-worker-secret"
 
 // startCoordinator serves a coordinator on loopback that hands browsers
 // ice, and returns its base URL. Its workers are dropped only after a
 // minute of silence: a test stops one to see it not answer.
 func startCoordinator(t *testing.T, turn ...coordinator.TURN) string {
 	t.Helper()
-	cfg := coordinator.Config{Token: token, Logger: slog.New(slog.DiscardHandler),
+	cfg := coordinator.Config{Secrets: []string{secret}, Logger: slog.New(slog.DiscardHandler),
 		Overload: 1, WorkerTimeout: 3 * waittest.Limit, RejoinWindow: coordinator.NoRejoinWindow}
 	if len(turn) > 0 {
 		cfg.TURN = turn[0]
@@ -83,9 +85,15 @@ func startWorker(t *testing.T, base, id string) *worker {
 		t.Fatal(err)
 	}
 	w := &worker{id: id, udpPort: freeUDPPort(t)}
-	w.cmd = exec.Command(exe, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
+	cred, err := workerauth.Credential(secret, signal.WorkerID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.cmd = exec.Command(exe, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker",
 		"-id", id, "-ice-loopback", "-games", "", "-saves", t.TempDir(), "-ping-listen", "127.0.0.1:0",
 		"-udp-port", strconv.Itoa(w.udpPort))
+	// No flag: the credential is a secret, and a command line shows in ps.
+	w.cmd.Env = append(os.Environ(), "TELECART_WORKER_TOKEN="+cred)
 	var log fixturetest.SyncBuffer
 	w.cmd.Stdout, w.cmd.Stderr = &log, &log
 	if err := w.cmd.Start(); err != nil {
@@ -236,7 +244,7 @@ func TestNoWorker(t *testing.T) {
 	want(t, results,
 		expect{step: check.StepCoordinator, ok: true},
 		expect{step: check.StepWebSocket, ok: true},
-		expect{step: check.StepWorkers, words: "No worker is registered: start a worker with -coordinator ws" + strings.TrimPrefix(base, "http") + "/worker and the same token."},
+		expect{step: check.StepWorkers, words: "No worker is registered: start a worker with -coordinator ws" + strings.TrimPrefix(base, "http") + "/worker and its credential from telecart worker-token."},
 		expect{step: check.StepCandidates, ok: true},
 	)
 }

@@ -61,7 +61,7 @@ func Words(f Failure) string {
 	case NoHello:
 		return fmt.Sprintf("The WebSocket at %s opened, but the coordinator said nothing: a proxy in front of it may hold WebSocket messages back.", f.URL)
 	case NoWorkers:
-		return fmt.Sprintf("No worker is registered: start a worker with -coordinator %s and the same token.", workerURL(f.URL))
+		return fmt.Sprintf("No worker is registered: start a worker with -coordinator %s and its credential from telecart worker-token.", workerURL(f.URL))
 	case NoPingURL:
 		return fmt.Sprintf("Worker %s announces no ping URL, so browsers cannot time it: set its ping_listen (and ping_url).", f.Worker)
 	case NoPing:

@@ -36,6 +36,9 @@ type env struct {
 	// acmeRoots are the CAs trusted for an ACME server's own HTTPS; nil,
 	// the system's. Tests set their pebble's.
 	acmeRoots *x509.CertPool
+	// http bounds the HTTP servers' clients; nil, defaultHTTPLimits.
+	// Tests set short ones.
+	http *httpLimits
 }
 
 func commands() []command {
@@ -43,6 +46,7 @@ func commands() []command {
 		{name: "serve", usage: "run a coordinator and a worker in one process: open the page and play (the default)", run: runServe},
 		{name: "coordinator", usage: "run the coordinator: the web app, the worker registry, signalling", run: runCoordinator},
 		{name: "worker", usage: "run a worker: dial the coordinator and host games", run: runWorker},
+		{name: "worker-token", usage: "print a worker's credential, made with the coordinator's worker_secret (from the environment or -config)", run: runWorkerToken},
 		{name: "check", usage: "check the way to the games from here, as a browser takes it, and say what to fix", run: runCheck},
 		{name: "play", usage: "play a game headless and print live frame and encode statistics", run: runPlay},
 		{name: "probe", usage: "ask a URL once, exit 0 on a 2xx answer: a container's health check", run: runProbe},
@@ -162,7 +166,7 @@ func printHelp(w io.Writer) {
 	fmt.Fprintln(w, "Telecart streams retro games to web browsers.\n\nUsage: telecart [command] [flags]\n\nCommands:")
 	for _, c := range commands() {
 		if !c.hidden {
-			fmt.Fprintf(w, "  %-8s %s\n", c.name, c.usage)
+			fmt.Fprintf(w, "  %-12s %s\n", c.name, c.usage)
 		}
 	}
 	fmt.Fprintln(w, "\nRun `telecart COMMAND -h` for a command's flags and environment variables. TELECART_LOG_LEVEL sets the log level (debug, info, warn, error).")

@@ -3,6 +3,7 @@ package cli
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"io"
 	"log"
@@ -10,6 +11,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -21,7 +23,45 @@ import (
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/waittest"
+	"github.com/telecart/telecart/internal/workerauth"
 )
+
+// testSecret is the worker secret of the tests' coordinators.
+const testSecret = "cli-test-secret-0123"
+
+// writeConfig writes a -config file of settings and returns its path.
+func writeConfig(t *testing.T, settings map[string]any) string {
+	t.Helper()
+	b, err := json.Marshal(settings)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "telecart.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// secretConfig is a -config file with the coordinator's worker secret.
+func secretConfig(t *testing.T) string {
+	t.Helper()
+	return writeConfig(t, map[string]any{"worker_secret": []string{testSecret}})
+}
+
+// credentialFile is a worker_token_file holding worker id's credential.
+func credentialFile(t *testing.T, id signal.WorkerID) string {
+	t.Helper()
+	cred, err := workerauth.Credential(testSecret, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "worker.token")
+	if err := os.WriteFile(path, []byte(cred+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
 
 // play starts runners as "<this executable> runner", so the test binary
 // must answer that like telecart does.
@@ -113,8 +153,8 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"play", "-game", "notes.txt"}, 1, "no system plays this file type"},
 		{[]string{"play", "-codec", "mpeg2"}, 1, `video codec "mpeg2"`},
 		{[]string{"help"}, 0, ""},
-		{[]string{"worker"}, 1, "worker token"},
-		{[]string{"coordinator"}, 1, "worker token"},
+		{[]string{"worker"}, 1, "set the worker's credential, worker_token"},
+		{[]string{"coordinator"}, 1, "set the workers' secret, worker_secret"},
 		{[]string{"serve", "-capacity", "0"}, 1, "capacity 0"},
 		{[]string{"serve", "-config", "/nonexistent.json"}, 1, "no such file"},
 	}

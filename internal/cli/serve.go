@@ -27,6 +27,7 @@ import (
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/tlsconfig"
 	"github.com/telecart/telecart/internal/worker"
+	"github.com/telecart/telecart/internal/workerauth"
 	"github.com/telecart/telecart/web"
 )
 
@@ -52,6 +53,12 @@ func loadConfig(e *env, name string, args []string, cmd config.Command) (config.
 		return cfg, err
 	}
 	for _, name := range config.UnknownVariables(os.Environ()) {
+		if name == "TELECART_TOKEN" {
+			// The one token all workers shared, before credentials.
+			e.log.Warn("config: TELECART_TOKEN is no setting any more: give the coordinator worker_secret (TELECART_WORKER_SECRET), " +
+				"and each worker a credential of its own, made by telecart worker-token (TELECART_WORKER_TOKEN)")
+			continue
+		}
 		e.log.Warn("config: ignoring an environment variable that is no setting (misspelt?)", "variable", name)
 	}
 	return cfg, cfg.Validate(cmd)
@@ -64,11 +71,19 @@ func runServe(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Token == "" {
+	if len(cfg.WorkerSecret) == 0 {
 		// Its one worker is in the same process, and nothing else
 		// should join.
-		cfg.Token = signal.NewID[string](signal.SecretBytes)
+		cfg.WorkerSecret = []string{signal.NewID[string](signal.SecretBytes)}
 	}
+	if cfg.WorkerID == "" {
+		cfg.WorkerID = "worker-" + signal.NewID[string](signal.NameBytes)
+	}
+	cred, err := workerauth.Credential(cfg.WorkerSecret[0], signal.WorkerID(cfg.WorkerID))
+	if err != nil {
+		return err
+	}
+	cfg.WorkerToken, cfg.WorkerTokenFile = cred, ""
 	ln, tlsL, stopACMEHTTP, err := listen(ctx, e, cfg, cfg.Listen)
 	if err != nil {
 		return err
@@ -95,7 +110,11 @@ func runServe(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer cleanup()
-	srv := serveCoordinator(ctx, e, cfg, ln, tlsL, w.Metrics())
+	srv, err := serveCoordinator(ctx, e, cfg, ln, tlsL, w.Metrics())
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	fmt.Fprintf(e.stdout, "Telecart is running: open %s\n", url)
 	return runUntilDone(ctx, w, srv)
 }
@@ -123,15 +142,20 @@ func runCoordinator(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Token == "" {
-		return errors.New("set a worker token with -token or TELECART_TOKEN: workers present it to join")
+	if len(cfg.WorkerSecret) == 0 {
+		return errors.New("set the workers' secret, worker_secret (TELECART_WORKER_SECRET or the -config file; " +
+			"make one with openssl rand -hex 32): each worker's credential is made with it by telecart worker-token")
 	}
 	ln, tlsL, stopACMEHTTP, err := listen(ctx, e, cfg, cfg.Listen)
 	if err != nil {
 		return err
 	}
 	defer stopACMEHTTP()
-	srv := serveCoordinator(ctx, e, cfg, ln, tlsL, nil)
+	srv, err := serveCoordinator(ctx, e, cfg, ln, tlsL, nil)
+	if err != nil {
+		ln.Close()
+		return err
+	}
 	fmt.Fprintf(e.stdout, "Telecart coordinator is running: open %s\n", browseURL(ln.Addr(), tlsL))
 	return runUntilDone(ctx, nil, srv)
 }
@@ -141,8 +165,9 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
-	if cfg.Token == "" {
-		return errors.New("set the coordinator's worker token with -token or TELECART_TOKEN")
+	if cfg.WorkerToken == "" && cfg.WorkerTokenFile == "" {
+		return errors.New("set the worker's credential, worker_token (TELECART_WORKER_TOKEN) or worker_token_file (-token-file): " +
+			"make it with `telecart worker-token -id ID` where the coordinator's worker_secret is")
 	}
 	link, err := tlsconfig.Client(cfg.CoordinatorCA)
 	if err != nil {
@@ -170,9 +195,14 @@ func runWorker(ctx context.Context, e *env, args []string) error {
 	}
 	defer cleanup()
 	if ln != nil {
-		e.log.Info("worker: serving /ping, /metrics, /healthz and /readyz", "listen", ln.Addr(), "ping", cfg.PingURL)
+		e.log.Info("worker: serving /ping, /healthz and /readyz", "listen", ln.Addr(), "ping", cfg.PingURL, "metrics", cfg.MetricsToken != "")
 		defer serveHTTP(ctx, e, ln, pingTLS, w.Handler())()
 	}
+	stopMetrics, err := serveMetrics(ctx, e, cfg, w.Metrics())
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	go func() {
@@ -230,6 +260,21 @@ func warnACMEPort(e *env, cfg config.Config, addr net.Addr) {
 	}
 }
 
+// serveMetrics serves h, the metrics, to anyone on metrics_listen when
+// it is set (an address the operator keeps private), until the function
+// it returns is called.
+func serveMetrics(ctx context.Context, e *env, cfg config.Config, h http.Handler) (stop func(), err error) {
+	if cfg.MetricsListen == "" {
+		return func() {}, nil
+	}
+	ln, err := net.Listen("tcp", cfg.MetricsListen)
+	if err != nil {
+		return nil, fmt.Errorf("metrics_listen: %w", err)
+	}
+	e.log.Info("serving /metrics, to anyone who reaches this address", "metrics_listen", ln.Addr())
+	return serveHTTP(ctx, e, ln, nil, h), nil
+}
+
 // serveHTTP serves h on ln, over TLS when tlsL is not nil, until the
 // function it returns is called.
 func serveHTTP(ctx context.Context, e *env, ln net.Listener, tlsL *tlsconfig.Listener, h http.Handler) (stop func()) {
@@ -250,17 +295,20 @@ type coordinatorServer struct {
 	coord  *coordinator.Coordinator
 	http   *http.Server
 	served <-chan error // Serve's error, once it returns
+	// stopMetrics stops the metrics_listen server, if any.
+	stopMetrics func()
 }
 
 // serveCoordinator serves the coordinator on ln, over TLS when tlsL is
-// not nil, with a worker's metrics
-// at /worker/metrics when there is one in the process.
-func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Listener, tlsL *tlsconfig.Listener, workerMetrics http.Handler) *coordinatorServer {
+// not nil, with a worker's metrics at /worker/metrics when there is one
+// in the process; and its metrics on metrics_listen, when set.
+func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Listener, tlsL *tlsconfig.Listener, workerMetrics http.Handler) (*coordinatorServer, error) {
 	ice := make([]signal.ICEServer, len(cfg.ICEServers))
 	for i, s := range cfg.ICEServers {
 		ice[i] = signal.ICEServer(s)
 	}
-	ccfg := coordinator.Config{Token: cfg.Token, ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload,
+	ccfg := coordinator.Config{Secrets: cfg.WorkerSecret, MetricsToken: cfg.MetricsToken, WorkerMetrics: workerMetrics,
+		ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload,
 		TURN: coordinator.TURN{URLs: cfg.TURNURLs, Secret: cfg.TURNSecret, TTL: time.Duration(cfg.TURNTTL)}, Limits: limits(cfg)}
 	if workerMetrics != nil {
 		// The one worker is this process's: its rooms went with the last
@@ -268,17 +316,15 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 		ccfg.RejoinWindow = coordinator.NoRejoinWindow
 	}
 	c := coordinator.New(ccfg)
-	h := c.Handler()
-	if workerMetrics != nil {
-		mux := http.NewServeMux()
-		mux.Handle("/", h)
-		mux.Handle("GET /worker/metrics", workerMetrics)
-		h = mux
+	stopMetrics, err := serveMetrics(ctx, e, cfg, c.Metrics())
+	if err != nil {
+		c.Close()
+		return nil, err
 	}
-	srv := newServer(ctx, e, h, tlsL)
+	srv := newServer(ctx, e, c.Handler(), tlsL)
 	done := make(chan error, 1)
 	go func() { done <- serve(srv, ln) }()
-	return &coordinatorServer{coord: c, http: srv, served: done}
+	return &coordinatorServer{coord: c, http: srv, served: done, stopMetrics: stopMetrics}, nil
 }
 
 // limits are the coordinator's limits of cfg, which Validate has checked.
@@ -295,11 +341,48 @@ func limits(cfg config.Config) coordinator.Limits {
 	}
 }
 
-// newServer is an HTTP server of h, with TLS when tlsL is not nil.
+// httpLimits bound what a client can hold of a server: its time to send
+// a request's header and the whole request, to take the answer, to keep
+// an idle connection, and the size of the header and the body. A
+// WebSocket is none of these' business: net/http clears a connection's
+// deadlines when a handler takes it over (Hijack, which the WebSocket
+// library does), and a game's socket lives as long as the game.
+type httpLimits struct {
+	ReadHeader, Read, Write, Idle time.Duration
+	MaxHeaderBytes                int
+	MaxBody                       int64
+}
+
+// defaultHTTPLimits suit the web app, the workers' ping, the metrics and
+// the operator's drain: no request has a body worth the name (the drain's
+// is empty; saves travel over WebRTC), the largest answer is a module of
+// the app, and a browser times a ping on a connection it keeps.
+func defaultHTTPLimits() httpLimits {
+	return httpLimits{
+		ReadHeader: 10 * time.Second,
+		Read:       30 * time.Second,
+		// A module of the app on a slow phone's network, with room to spare.
+		Write:          60 * time.Second,
+		Idle:           60 * time.Second,
+		MaxHeaderBytes: 32 << 10,
+		MaxBody:        64 << 10,
+	}
+}
+
+// newServer is an HTTP server of h, with TLS when tlsL is not nil, and
+// e's limits.
 func newServer(ctx context.Context, e *env, h http.Handler, tlsL *tlsconfig.Listener) *http.Server {
+	limits := defaultHTTPLimits()
+	if e.http != nil {
+		limits = *e.http
+	}
 	srv := &http.Server{
-		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		Handler:           bounded(h, limits.MaxBody),
+		ReadHeaderTimeout: limits.ReadHeader,
+		ReadTimeout:       limits.Read,
+		WriteTimeout:      limits.Write,
+		IdleTimeout:       limits.Idle,
+		MaxHeaderBytes:    limits.MaxHeaderBytes,
 		// WebSocket handlers outlive Shutdown; this context ends them.
 		BaseContext: func(net.Listener) context.Context { return ctx },
 		// Handshakes that fail (scanners, a plain request to the TLS
@@ -310,6 +393,15 @@ func newServer(ctx context.Context, e *env, h http.Handler, tlsL *tlsconfig.List
 		srv.TLSConfig = tlsL.Config
 	}
 	return srv
+}
+
+// bounded reads at most limit bytes of any request's body: a handler that
+// reads one gets an error past that, and the connection is closed.
+func bounded(h http.Handler, limit int64) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		r.Body = http.MaxBytesReader(w, r.Body, limit)
+		h.ServeHTTP(w, r)
+	})
 }
 
 // serve serves srv on ln, over TLS when srv has a TLS configuration:
@@ -384,7 +476,8 @@ func newWorker(ctx context.Context, e *env, cfg config.Config, link *tls.Config)
 		ID: signal.WorkerID(cfg.WorkerID), Zone: cfg.Zone, Ping: cfg.PingURL, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
 		MaxSpectators: cfg.MaxSpectators, UploadBudget: int64(cfg.UploadBudget) << 20,
 		Saves: store, Autosave: time.Duration(cfg.Autosave),
-		Coordinator: cfg.Coordinator, TLS: link, Token: cfg.Token,
+		Coordinator: cfg.Coordinator, TLS: link,
+		Credential: cfg.WorkerToken, CredentialFile: cfg.WorkerTokenFile, MetricsToken: cfg.MetricsToken,
 		Library: lib, CoreDirs: cfg.Cores,
 		Runner:     runner.Options{Config: rc},
 		ICE:        peer.ICEConfig{PublicIPs: cfg.PublicIPs, UDPPort: cfg.UDPPort, Loopback: cfg.ICELoopback},
@@ -448,6 +541,7 @@ func runUntilDone(ctx context.Context, w *worker.Worker, srv *coordinatorServer)
 	if cerr := srv.coord.Close(); cerr != nil && err == nil {
 		err = cerr
 	}
+	srv.stopMetrics()
 	if !served {
 		<-srv.served // ErrServerClosed, now that Shutdown has run
 	}

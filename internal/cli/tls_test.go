@@ -86,7 +86,7 @@ func TestTLS(t *testing.T) {
 	t.Parallel()
 	ca := tlstest.NewCA(t, "Telecart test CA")
 	cert, key := ca.Loopback(t)
-	coord := startCommand(t, nil, "coordinator", "-listen", "127.0.0.1:0", "-token", "secret", "-tls-cert", cert, "-tls-key", key)
+	coord := startCommand(t, nil, "coordinator", "-listen", "127.0.0.1:0", "-config", secretConfig(t), "-tls-cert", cert, "-tls-key", key)
 	base := coord.wait(t, "the https address to open, printed", openHTTPS)
 	if !regexp.MustCompile(`^https://127\.0\.0\.1:\d+$`).MatchString(base) {
 		t.Fatalf("open %s, want https://127.0.0.1:PORT", base)
@@ -101,7 +101,7 @@ func TestTLS(t *testing.T) {
 	}
 
 	worker := func(extra ...string) *running {
-		args := []string{"worker", "-coordinator", "wss" + strings.TrimPrefix(base, "https") + "/worker", "-token", "secret",
+		args := []string{"worker", "-coordinator", "wss" + strings.TrimPrefix(base, "https") + "/worker", "-token-file", credentialFile(t, "w"),
 			"-games", "", "-saves", t.TempDir(), "-ping-listen", "127.0.0.1:0", "-tls-cert", cert, "-tls-key", key}
 		return startCommand(t, nil, append(args, extra...)...)
 	}
@@ -208,9 +208,9 @@ func TestACME(t *testing.T) {
 		workers string
 		http    bool // HTTP-01 on -acme-http-listen; TLS-ALPN-01 finds nobody
 	}{
-		{"coordinator", []string{"coordinator", "-token", "secret"}, `"workers":0`, false},
+		{"coordinator", []string{"coordinator"}, `"workers":0`, false},
 		{"serve", []string{"serve", "-games", "", "-saves", ""}, `"workers":1`, false},
-		{"HTTP-01", []string{"coordinator", "-token", "secret"}, `"workers":0`, true},
+		{"HTTP-01", []string{"coordinator"}, `"workers":0`, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -230,6 +230,9 @@ func TestACME(t *testing.T) {
 				"-acme-domain", name, "-acme-ca", pebble.Directory, "-acme-cache", cache, "-acme-email", "ops@telecart.test")
 			if i := slices.Index(args, "-saves"); i >= 0 {
 				args[i+1] = t.TempDir()
+			}
+			if args[0] == "coordinator" {
+				args = append(args, "-config", secretConfig(t))
 			}
 			coord := startCommand(t, &env{acmeRoots: pebble.CA.Pool()}, args...)
 			if open := coord.wait(t, "the https address to open, printed", openHTTPS); open != "https://"+name+":"+port {

@@ -22,7 +22,9 @@ import (
 
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/saves"
+	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/storage"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 // ErrInvalid is in every error about a setting's value, wherever it came
@@ -33,9 +35,21 @@ var ErrInvalid = errors.New("config: invalid")
 type Config struct {
 	// Listen is the coordinator's HTTP address.
 	Listen string `json:"listen"`
-	// Token authenticates workers to the coordinator. The embedded default
+	// WorkerSecret are the coordinator's secrets: a worker's credential
+	// is made with the first (see package workerauth) and accepted when
+	// made with any, so that a rotation lists the new and the old. The
+	// admin endpoint takes any as its bearer token. The embedded default
 	// makes a random one when empty.
-	Token string `json:"token"`
+	WorkerSecret []string `json:"worker_secret"`
+	// WorkerToken is a worker's credential, ID.MAC; WorkerTokenFile, a
+	// file holding it instead, read anew at every dial.
+	WorkerToken     string `json:"worker_token"`
+	WorkerTokenFile string `json:"worker_token_file"`
+	// MetricsListen is an address serving /metrics to anyone who reaches
+	// it (a private one); MetricsToken, a bearer token that opens
+	// /metrics on the public listener. With neither, no metrics.
+	MetricsListen string `json:"metrics_listen"`
+	MetricsToken  string `json:"metrics_token"`
 	// Overload is the machine load (0 to 1) from which a worker takes no
 	// new room; 1 or more, never.
 	Overload float64 `json:"overload"`
@@ -251,6 +265,7 @@ func (c Config) Validate(cmd Command) error {
 		}
 	}
 	c.validateTLS(cmd, bad)
+	c.validateSecrets(cmd, bad)
 	if cmd&(Serve|Worker) != 0 {
 		if u, err := url.Parse(c.Coordinator); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 			bad("coordinator %q: want ws://host:port/worker or wss://...", c.Coordinator)
@@ -372,6 +387,44 @@ func (c Config) ProxyPrefixes() ([]netip.Prefix, error) {
 		prefixes = append(prefixes, p.Masked())
 	}
 	return prefixes, nil
+}
+
+// validateSecrets checks the coordinator's secrets, a worker's
+// credential and the metrics' access.
+func (c Config) validateSecrets(cmd Command, bad func(format string, args ...any)) {
+	if cmd&(Serve|Coordinator) != 0 {
+		for _, s := range c.WorkerSecret {
+			if err := workerauth.CheckSecret(s); err != nil {
+				bad("worker_secret: %w", err)
+			}
+		}
+	}
+	if cmd&(Serve|Worker) != 0 && c.WorkerID != "" {
+		if err := workerauth.CheckID(signal.WorkerID(c.WorkerID)); err != nil {
+			bad("worker_id: %w", err)
+		}
+	}
+	if cmd&Worker != 0 {
+		if c.WorkerToken != "" && c.WorkerTokenFile != "" {
+			bad("worker_token and worker_token_file are exclusive: the credential, or the file that holds it")
+		}
+		if c.WorkerToken != "" {
+			switch id, err := workerauth.ID(c.WorkerToken); {
+			case err != nil:
+				bad("worker_token: %w", err)
+			case c.WorkerID != "" && string(id) != c.WorkerID:
+				bad("worker_token is worker %q's credential, and worker_id is %q: leave worker_id out, or make the credential for it", id, c.WorkerID)
+			}
+		}
+	}
+	if c.MetricsToken != "" && len(c.MetricsToken) < workerauth.MinSecret {
+		bad("metrics_token: want %d bytes or more, random (openssl rand -hex 32)", workerauth.MinSecret)
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("metrics_listen %q: %w", c.MetricsListen, err)
+		}
+	}
 }
 
 // checkTURNURL checks one of turn_urls: turn: or turns:, a host, and at

@@ -14,6 +14,9 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 var commands = map[string]Command{"serve": Serve, "coordinator": Coordinator, "worker": Worker}
@@ -182,14 +185,15 @@ func TestEverySettingInEveryLayer(t *testing.T) {
 
 // The commands keep the flags they had before the table of settings.
 func TestCommandFlags(t *testing.T) {
-	worker := []string{"config", "token", "id", "zone", "capacity", "room-linger", "max-spectators", "saves", "autosave", "upload-budget",
+	// Secrets have no flag: a command line shows in ps.
+	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "saves", "autosave", "upload-budget",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
 		"games", "cores", "codec", "video-kbps", "public-ip", "udp-port", "ice-loopback"}
-	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen"}
+	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen", "metrics-listen"}
 	want := map[string][]string{
-		"coordinator": append([]string{"config", "token", "listen", "overload", "turn-url", "turn-ttl"}, tls...),
+		"coordinator": append([]string{"config", "listen", "overload", "turn-url", "turn-ttl"}, tls...),
 		"serve":       slices.Concat([]string{"listen", "turn-url", "turn-ttl"}, worker, tls),
-		"worker":      slices.Concat([]string{"coordinator", "ping-listen", "ping-url", "coordinator-ca"}, worker, tls),
+		"worker":      slices.Concat([]string{"coordinator", "ping-listen", "ping-url", "coordinator-ca", "token-file"}, worker, tls),
 	}
 	for name, cmd := range commands {
 		fs := flag.NewFlagSet(name, flag.ContinueOnError)
@@ -416,6 +420,11 @@ func TestInvalid(t *testing.T) {
 		{"sockets in all below 0", func(c *Config) { c.Limits.Browsers = -1 }},
 		{"a trusted proxy not an address", func(c *Config) { c.TrustedProxies = []string{"proxy.example.org"} }},
 		{"a trusted proxy's CIDR amiss", func(c *Config) { c.TrustedProxies = []string{"10.0.0.0/33"} }},
+		{"a short worker secret", func(c *Config) { c.WorkerSecret = []string{"change-me"} }},
+		{"a short old worker secret", func(c *Config) { c.WorkerSecret = []string{"a-long-enough-secret-0123", "old"} }},
+		{"a worker id a header cannot carry", func(c *Config) { c.WorkerID = "eu 1" }},
+		{"a short metrics token", func(c *Config) { c.MetricsToken = "metrics" }},
+		{"metrics_listen without a port", func(c *Config) { c.MetricsListen = "127.0.0.1" }},
 	}
 	for _, tt := range tests {
 		c := Default()
@@ -434,6 +443,10 @@ func TestInvalid(t *testing.T) {
 		{"TLS without a ping listener", func(c *Config) { c.TLSCert, c.TLSKey = "cert.pem", "key.pem" }, "set ping_listen"},
 		{"ACME without a ping listener", func(c *Config) { c.ACMEDomains = []string{"w1.example.org"} }, "set ping_listen"},
 		{"a coordinator CA for ws://", func(c *Config) { c.CoordinatorCA = "ca.pem" }, "dial wss://127.0.0.1:8000/worker"},
+		{"a credential and its file", func(c *Config) { c.WorkerToken, c.WorkerTokenFile = credential(t, "eu-1"), "worker.token" }, "exclusive"},
+		{"a credential that is none", func(c *Config) { c.WorkerToken = "change-me" }, "not a worker credential"},
+		{"another worker's credential", func(c *Config) { c.WorkerID, c.WorkerToken = "eu-2", credential(t, "eu-1") },
+			`worker_token is worker "eu-1"'s credential, and worker_id is "eu-2"`},
 	} {
 		c := Default()
 		tt.change(&c)
@@ -458,6 +471,14 @@ func TestInvalid(t *testing.T) {
 			c.Limits = Limits{}
 			c.TrustedProxies = []string{"127.0.0.1", "10.0.0.0/8", " fd00::/8", "::ffff:192.0.2.0/120"}
 		}},
+		{"coordinator during a rotation", Coordinator, func(c *Config) {
+			c.WorkerSecret = []string{"the-new-secret-0123456789", "the-old-secret-0123456789"}
+		}},
+		{"worker with its credential and id", Worker, func(c *Config) { c.WorkerID, c.WorkerToken = "eu-1", credential(t, "eu-1") }},
+		{"worker with its credential's file", Worker, func(c *Config) { c.WorkerTokenFile = "/etc/telecart/worker.token" }},
+		{"metrics on a private address, and a token", Serve, func(c *Config) {
+			c.MetricsListen, c.MetricsToken = "10.0.0.7:9100", "a-long-metrics-token-0123"
+		}},
 	} {
 		c := Default()
 		tt.change(&c)
@@ -476,6 +497,17 @@ func TestInvalid(t *testing.T) {
 	if err := c.Validate(Worker); err == nil || strings.Contains(err.Error(), "overload") {
 		t.Errorf("worker: %v, want only the capacity", err)
 	}
+}
+
+// credential is worker id's credential, of some secret: a worker's
+// settings cannot tell which.
+func credential(t *testing.T, id signal.WorkerID) string {
+	t.Helper()
+	cred, err := workerauth.Credential("config-test-secret-0123", id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred
 }
 
 func TestFileErrors(t *testing.T) {
@@ -568,7 +600,7 @@ func TestUnknownVariables(t *testing.T) {
 		"TELECART_LISTEN=0.0.0.0:8000",
 		"TELECART_LISTN=0.0.0.0:8000", // misspelt
 		"TELECART_STUN=stun:stun.example.org",
-		"TELECART_TOKEN",
+		"TELECART_WORKER_SECRET",
 		"HOME=/root",
 		"TELECARTS=1",
 	}

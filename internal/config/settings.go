@@ -63,9 +63,24 @@ func settings() []setting {
 		{key: "overload", flag: "overload", env: "TELECART_OVERLOAD", def: "0.9", cmds: Coordinator,
 			help:  "machine `load`, 0 to 1, from which a worker takes no new game; 1: never",
 			value: func(c *Config) flag.Value { return (*floatValue)(&c.Overload) }},
-		{key: "token", flag: "token", env: "TELECART_TOKEN", cmds: allCommands,
-			help:  "`secret` that workers present to the coordinator",
-			value: func(c *Config) flag.Value { return (*stringValue)(&c.Token) }},
+		// Secrets have no flag: a command line shows in ps to everyone on
+		// the machine.
+		{key: "worker_secret", env: "TELECART_WORKER_SECRET", cmds: Serve | Coordinator,
+			help: "the coordinator's secrets, separated by ,: a worker's credential (telecart worker-token) is made with the first, " +
+				"and is accepted when made with any (a rotation lists the new and the old); also the admin endpoint's bearer token",
+			value: func(c *Config) flag.Value { return listValue{&c.WorkerSecret, ","} }},
+		{key: "worker_token", env: "TELECART_WORKER_TOKEN", cmds: Worker,
+			help:  "the worker's credential, ID.MAC, made by telecart worker-token -id ID where the coordinator's worker_secret is",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.WorkerToken) }},
+		{key: "worker_token_file", flag: "token-file", env: "TELECART_WORKER_TOKEN_FILE", cmds: Worker,
+			help:  "`file` holding the worker's credential instead, read anew at every dial: a new one is taken without a restart",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.WorkerTokenFile) }},
+		{key: "metrics_listen", flag: "metrics-listen", env: "TELECART_METRICS_LISTEN", cmds: allCommands,
+			help:  "HTTP `address` serving /metrics with no authentication (keep it private); without it or metrics_token, no metrics are served",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.MetricsListen) }},
+		{key: "metrics_token", env: "TELECART_METRICS_TOKEN", cmds: allCommands,
+			help:  "bearer token that opens /metrics on the public listener (the coordinator's, a worker's ping_listen)",
+			value: func(c *Config) flag.Value { return (*stringValue)(&c.MetricsToken) }},
 		// coordinator, ping_listen and ping_url are not flags of serve:
 		// its worker is in the coordinator's process and pings on its
 		// address.

@@ -27,10 +27,10 @@ import (
 func TestClose(t *testing.T) {
 	// Not serve's: its cleanup would call Close again, and a Close that
 	// hangs must fail the test, not hang it.
-	c := New(Config{Token: "t", Logger: slog.New(slog.DiscardHandler), RejoinWindow: time.Hour})
+	c := New(Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler), RejoinWindow: time.Hour})
 	srv := httptest.NewServer(c.Handler())
 	defer srv.Close()
-	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	worker := dial(t, srv, "/worker", workerAuth(t, "w"))
 	game := signal.GameInfo{ID: "g", System: "nes"}
 	send(t, worker, signal.Register{ID: "w", Capacity: 2, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game, Players: 1}}})
 	watcher := dial(t, srv, "/ws", nil)

@@ -28,8 +28,19 @@ import (
 
 // Config configures a coordinator.
 type Config struct {
-	// Token is the secret workers present; empty refuses every worker.
-	Token string
+	// Secrets are the coordinator's worker secrets (package workerauth):
+	// a worker registers under the id its credential names when one of
+	// them made it, and the operator's admin endpoint takes any of them
+	// as its bearer token. None refuses every worker.
+	Secrets []string
+	// MetricsToken opens /metrics on Handler to a bearer of it; empty,
+	// Handler serves no metrics, and Metrics serves them for a private
+	// listener of the operator's.
+	MetricsToken string
+	// WorkerMetrics are the metrics of a worker in the same process (the
+	// embedded default), served at /worker/metrics beside the
+	// coordinator's own, with the same access.
+	WorkerMetrics http.Handler
 	// ICEServers are handed to browsers.
 	ICEServers []signal.ICEServer
 	// Web is the browser app, served at /.
@@ -302,15 +313,22 @@ func (c *Coordinator) connContext(r *http.Request) (ctx context.Context, stop fu
 // closedText refuses a connection once Close has begun.
 const closedText = "the coordinator is shutting down"
 
-// Handler serves the web app at /, browsers at /ws, workers at /worker and
-// health at /healthz.
+// Handler serves the web app at /, browsers at /ws, workers at /worker,
+// health at /healthz and /readyz, the operator's drain, and, with a
+// MetricsToken, the metrics; every response with the security headers
+// (secure).
 func (c *Coordinator) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /ws", c.serveBrowser)
 	mux.HandleFunc("GET /worker", c.serveWorker)
 	mux.HandleFunc("GET /healthz", c.serveHealth)
 	mux.HandleFunc("GET /readyz", c.serveReady)
-	mux.Handle("GET /metrics", c.metrics.Handler())
+	if c.cfg.MetricsToken != "" {
+		mux.Handle("GET /metrics", metrics.Bearer(c.cfg.MetricsToken, c.metrics.Handler()))
+		if c.cfg.WorkerMetrics != nil {
+			mux.Handle("GET /worker/metrics", metrics.Bearer(c.cfg.MetricsToken, c.cfg.WorkerMetrics))
+		}
+	}
 	mux.HandleFunc("POST /admin/workers/{id}/drain", c.serveDrain)
 	mux.Handle("GET /ping", ping.Handler())
 	if c.cfg.Web != nil {
@@ -331,6 +349,17 @@ func (c *Coordinator) Handler() http.Handler {
 			w.Header().Set("Cache-Control", "no-cache")
 			http.ServeFileFS(w, r, c.cfg.Web, "index.html")
 		})
+	}
+	return secure(mux)
+}
+
+// Metrics serves /metrics (and a worker's in the same process at
+// /worker/metrics) to anyone: for a listener only the operator reaches.
+func (c *Coordinator) Metrics() http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", c.metrics.Handler())
+	if c.cfg.WorkerMetrics != nil {
+		mux.Handle("GET /worker/metrics", c.cfg.WorkerMetrics)
 	}
 	return mux
 }
@@ -514,8 +543,35 @@ func (c *Coordinator) workersChanged() {
 	c.roomsChanged()
 }
 
-// tokenOK compares in constant time, so the token cannot be guessed byte by byte.
-func tokenOK(r *http.Request, token string) bool {
+// bearer is the request's bearer token, "" when it has none.
+func bearer(r *http.Request) string {
 	got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-	return ok && token != "" && subtle.ConstantTimeCompare([]byte(got), []byte(token)) == 1
+	if !ok {
+		return ""
+	}
+	return got
+}
+
+// secretOK says whether the request bears one of the coordinator's
+// secrets, compared in constant time, so that none can be guessed byte by
+// byte.
+func (c *Coordinator) secretOK(r *http.Request) bool {
+	got := bearer(r)
+	match := 0
+	for _, s := range c.cfg.Secrets {
+		if s != "" {
+			match |= subtle.ConstantTimeCompare([]byte(got), []byte(s))
+		}
+	}
+	return got != "" && match == 1
+}
+
+// refuse answers 401 to a request that is not let in, without reading
+// its body: the connection is closed after the answer, where net/http
+// would otherwise read what is left of the body first (to use the
+// connection again), and wait for a body announced and never sent.
+func refuse(w http.ResponseWriter, text string) {
+	w.Header().Set("Connection", "close")
+	w.Header().Set("WWW-Authenticate", "Bearer")
+	http.Error(w, text, http.StatusUnauthorized)
 }

@@ -16,6 +16,7 @@ import (
 
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/waittest"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 // serve serves a new coordinator for the length of the test, and closes
@@ -30,6 +31,23 @@ func serve(t *testing.T, cfg Config) (*Coordinator, *httptest.Server) {
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { c.Close() }) // before the server: it ends the WebSockets
 	return c, srv
+}
+
+// testSecret is the test coordinators' worker secret; testMetricsToken,
+// their metrics token when they have one.
+const (
+	testSecret       = "coordinator-test-secret"
+	testMetricsToken = "coordinator-test-metrics"
+)
+
+// workerAuth is the Authorization header of worker id's credential.
+func workerAuth(t *testing.T, id signal.WorkerID) http.Header {
+	t.Helper()
+	cred, err := workerauth.Credential(testSecret, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return http.Header{"Authorization": {"Bearer " + cred}}
 }
 
 func dial(t *testing.T, srv *httptest.Server, path string, header http.Header) *websocket.Conn {
@@ -77,9 +95,9 @@ func TestSilentWorkerDropped(t *testing.T) {
 	if c, _ := serve(t, Config{}); c.cfg.WorkerTimeout != 5*time.Second {
 		t.Errorf("default worker timeout %v, want 5 s", c.cfg.WorkerTimeout)
 	}
-	_, srv := serve(t, Config{Token: "t", WorkerTimeout: 300 * time.Millisecond})
+	_, srv := serve(t, Config{Secrets: []string{testSecret}, WorkerTimeout: 300 * time.Millisecond})
 	browser := dial(t, srv, "/ws", nil)
-	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	worker := dial(t, srv, "/worker", workerAuth(t, "quiet"))
 	send(t, worker, signal.Register{ID: "quiet", Capacity: 1, Games: []signal.GameInfo{{ID: "g", System: "nes"}}, Ping: "http://quiet.example/ping"})
 	waitHello(t, browser, "the worker joins", func(h signal.Hello) bool {
 		return len(h.Workers) == 1 && h.Workers[0].ID == "quiet" && h.Workers[0].Ping == "http://quiet.example/ping"
@@ -105,7 +123,20 @@ func TestPing(t *testing.T) {
 
 func get(t *testing.T, url string) (int, string) {
 	t.Helper()
-	resp, err := http.Get(url)
+	return getWith(t, url, "")
+}
+
+// getWith GETs url with a bearer token, when not "".
+func getWith(t *testing.T, url, token string) (int, string) {
+	t.Helper()
+	req, err := http.NewRequest(http.MethodGet, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,18 +148,18 @@ func get(t *testing.T, url string) (int, string) {
 // TestReadyAndMetrics checks what operators watch: /readyz says whether a
 // new game can start, /metrics counts workers, rooms and browsers.
 func TestReadyAndMetrics(t *testing.T) {
-	_, srv := serve(t, Config{Token: "t"})
+	_, srv := serve(t, Config{Secrets: []string{testSecret}, MetricsToken: testMetricsToken})
 	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable {
 		t.Errorf("ready with no worker: %d", code)
 	}
 	browser := dial(t, srv, "/ws", nil)
-	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	worker := dial(t, srv, "/worker", workerAuth(t, "w"))
 	send(t, worker, signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{{ID: "g", System: "nes"}}})
 	waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
 	if code, _ := get(t, srv.URL+"/readyz"); code != http.StatusOK {
 		t.Errorf("not ready with a worker: %d", code)
 	}
-	_, text := get(t, srv.URL+"/metrics")
+	_, text := getWith(t, srv.URL+"/metrics", testMetricsToken)
 	for _, want := range []string{"telecart_coordinator_workers 1", "telecart_coordinator_browsers 1", "telecart_coordinator_rooms 0", "go_goroutines"} {
 		if !strings.Contains(text, want+"\n") && !strings.Contains(text, want+" ") {
 			t.Errorf("metrics lack %q", want)
@@ -147,7 +178,7 @@ func TestReadyAndMetrics(t *testing.T) {
 // worker's link is served on a server of its own, for its shutdown to come
 // strictly before the browser's socket closes, as it may in a real one.
 func TestShutdownKeepsGames(t *testing.T) {
-	c, browsers := serve(t, Config{Token: "t"})
+	c, browsers := serve(t, Config{Secrets: []string{testSecret}})
 	workers := httptest.NewUnstartedServer(c.Handler())
 	ctx, shutdown := context.WithCancel(context.Background())
 	defer shutdown()
@@ -155,7 +186,7 @@ func TestShutdownKeepsGames(t *testing.T) {
 	workers.Start()
 	defer workers.Close()
 
-	worker := dial(t, workers, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	worker := dial(t, workers, "/worker", workerAuth(t, "w"))
 	game := signal.GameInfo{ID: "g", System: "nes"}
 	send(t, worker, signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game}}})
 	browser := dial(t, browsers, "/ws", nil)
@@ -179,7 +210,7 @@ func TestShutdownKeepsGames(t *testing.T) {
 // game it measures the new one), and as it leaves its room it gets the
 // list again.
 func TestQuietInRoom(t *testing.T) {
-	_, srv := serve(t, Config{Token: "t"})
+	_, srv := serve(t, Config{Secrets: []string{testSecret}})
 	isRooms := func(p signal.Payload) bool { _, ok := p.(signal.LiveRooms); return ok }
 	spectators := func(n int) func(signal.Payload) bool {
 		return func(p signal.Payload) bool {
@@ -189,7 +220,7 @@ func TestQuietInRoom(t *testing.T) {
 	}
 	watcher := dial(t, srv, "/ws", nil)
 	readUntil(t, watcher, "the watcher's first list", isRooms)
-	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	worker := dial(t, srv, "/worker", workerAuth(t, "w"))
 	game := signal.GameInfo{ID: "g", System: "nes"}
 	room := signal.Listing{ID: "ROOM1234", Game: game, Players: 1}
 	send(t, worker, signal.Register{ID: "w", Capacity: 4, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{room}})
@@ -222,7 +253,7 @@ func TestQuietInRoom(t *testing.T) {
 		return false
 	})
 
-	other := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	other := dial(t, srv, "/worker", workerAuth(t, "w2"))
 	send(t, other, signal.Register{ID: "w2", Capacity: 4, Games: []signal.GameInfo{game}})
 	waitHello(t, player, "a new worker, in a room", func(h signal.Hello) bool { return len(h.Workers) == 2 })
 	sendAs(t, player, "ref", signal.Quit{})
@@ -235,7 +266,7 @@ func TestQuietInRoom(t *testing.T) {
 // within the window is told the room has ended.
 func TestRejoinWindow(t *testing.T) {
 	const window = 2 * time.Second
-	c, srv := serve(t, Config{Token: "t", RejoinWindow: window})
+	c, srv := serve(t, Config{Secrets: []string{testSecret}, RejoinWindow: window})
 	// Two browsers, each back for its room.
 	browsers := map[signal.RoomID]*websocket.Conn{}
 	for _, room := range []signal.RoomID{"ROOM1234", "GONE1234"} {
@@ -244,7 +275,7 @@ func TestRejoinWindow(t *testing.T) {
 		sendAs(t, b, "ref", signal.Resume{Room: room, Token: "secret-of-the-session-00"})
 		browsers[room] = b
 	}
-	worker := dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	worker := dial(t, srv, "/worker", workerAuth(t, "w"))
 	game := signal.GameInfo{ID: "g", System: "nes"}
 	send(t, worker, signal.Register{ID: "w", Capacity: 4, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game, Players: 1}}})
 	readUntil(t, worker, "the resume, once the worker has registered its room", func(p signal.Payload) bool {

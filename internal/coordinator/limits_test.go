@@ -71,9 +71,9 @@ func newLimitsEnv(t *testing.T, l Limits) *limitsEnv {
 	t.Helper()
 	l.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}
 	clock := &testClock{t: time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC)}
-	c, srv := serve(t, Config{Token: "t", Limits: l, Now: clock.now, RejoinWindow: NoRejoinWindow, WorkerTimeout: time.Hour})
+	c, srv := serve(t, Config{Secrets: []string{testSecret}, Limits: l, Now: clock.now, RejoinWindow: NoRejoinWindow, WorkerTimeout: time.Hour})
 	e := &limitsEnv{t: t, c: c, srv: srv, clock: clock, ws: map[string]*websocket.Conn{}}
-	e.worker = dial(t, srv, "/worker", http.Header{"Authorization": {"Bearer t"}})
+	e.worker = dial(t, srv, "/worker", workerAuth(t, "w"))
 	send(t, e.worker, signal.Register{ID: "w", Capacity: 100, Games: []signal.GameInfo{limitsGame},
 		Rooms: []signal.Listing{{ID: limitsRoom, Game: limitsGame, Players: 1}}})
 	waittest.Eventually(t, "the worker registers its room", func() error {
@@ -560,7 +560,7 @@ func TestResumeLimits(t *testing.T) {
 		t.Fatalf("a resume of an unknown room over the limit: %+v, want the joins limit", r)
 	}
 
-	c, srv := serve(t, Config{Token: "t", RejoinWindow: time.Hour, Limits: Limits{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
+	c, srv := serve(t, Config{Secrets: []string{testSecret}, RejoinWindow: time.Hour, Limits: Limits{TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8")}}})
 	b := dial(t, srv, "/ws", nil)
 	for i := range 100 {
 		sendAs(t, b, "ref", signal.Resume{Room: signal.RoomID(fmt.Sprintf("WAIT%04d", i)), Token: "secret-of-the-session-00"})

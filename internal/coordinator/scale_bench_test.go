@@ -48,13 +48,15 @@ import (
 	"github.com/telecart/telecart/internal/coordinator"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/waittest"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 const (
 	// scaleChildEnv set in the environment makes the test binary a
 	// coordinator (see TestMain).
 	scaleChildEnv = "TELECART_SCALE_COORDINATOR"
-	scaleToken    = "scale-test-token"
+	scaleSecret   = "scale-test-secret"
+	scaleMetrics  = "scale-test-metrics-token"
 	scaleGame     = "nes:telecart-test.nes"
 )
 
@@ -72,7 +74,7 @@ func serveChildCoordinator() int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop()
 	}()
-	c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
+	c := coordinator.New(coordinator.Config{Secrets: []string{scaleSecret}, MetricsToken: scaleMetrics, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
 	defer c.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/", c.Handler())
@@ -322,6 +324,7 @@ func readPicks(ctx context.Context, tgt scaleTarget) (picks, error) {
 	if err != nil {
 		return picks{}, err
 	}
+	req.Header.Set("Authorization", "Bearer "+scaleMetrics)
 	resp, err := httpClient.Do(req)
 	if err != nil {
 		return picks{}, err
@@ -942,8 +945,12 @@ type simRoom struct {
 func (s *scenario) dialWorker(j int) (*simWorker, error) {
 	ctx, cancel := context.WithTimeout(s.ctx, 10*time.Second)
 	defer cancel()
+	cred, err := workerauth.Credential(scaleSecret, s.cfg.workerID(j))
+	if err != nil {
+		return nil, err
+	}
 	ws, _, err := websocket.Dial(ctx, s.wsURL("/worker"), &websocket.DialOptions{
-		HTTPHeader: http.Header{"Authorization": {"Bearer " + scaleToken}},
+		HTTPHeader: http.Header{"Authorization": {"Bearer " + cred}},
 	})
 	if err != nil {
 		return nil, fmt.Errorf("worker %d: %w", j, err)
@@ -1487,7 +1494,7 @@ func TestScaleSmoke(t *testing.T) {
 	cfg := scaleConfig{Workers: 6, Capacity: 2, Browsers: 12, Watchers: 3, Parallel: 1, Seed: 6}
 	t.Run("in-process", func(t *testing.T) {
 		before := runtime.NumGoroutine()
-		c := coordinator.New(coordinator.Config{Token: scaleToken, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
+		c := coordinator.New(coordinator.Config{Secrets: []string{scaleSecret}, MetricsToken: scaleMetrics, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
 		srv := httptest.NewServer(c.Handler())
 		res, err := runScale(t.Context(), inProcess{srv}, cfg, func(bool) {})
 		c.Close()

@@ -5,10 +5,12 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"unicode/utf8"
 
 	"github.com/coder/websocket"
 
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 // workerConn is one registered worker. Its fields other than conn are
@@ -36,10 +38,18 @@ func (w *workerConn) load() int {
 	return n
 }
 
+// serveWorker is a worker's link. The worker presents its credential
+// (package workerauth) as a bearer token: one none of the coordinator's
+// secrets made is refused before the WebSocket opens, and a register
+// under another id than the credential names ends the link. A second
+// link with the same id replaces the first: that is the worker dialling
+// again, and only the holder of that id's credential can.
 func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
-	if !tokenOK(r, c.cfg.Token) {
-		c.log.Warn("coordinator: refused a worker with a wrong or missing token", "remote", r.RemoteAddr)
-		http.Error(rw, "wrong or missing worker token", http.StatusUnauthorized)
+	credID, err := workerauth.Verify(c.cfg.Secrets, bearer(r))
+	if err != nil {
+		c.log.Warn("coordinator: refused a worker: its credential is wrong or missing; make one with telecart worker-token -id ID from this coordinator's worker_secret",
+			"remote", r.RemoteAddr, "err", err)
+		refuse(rw, "wrong or missing worker credential")
 		return
 	}
 	if !c.hold() {
@@ -67,6 +77,13 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	if err != nil || !ok {
 		c.log.Warn("coordinator: worker did not register", "remote", r.RemoteAddr, "err", err)
 		ws.Close(websocket.StatusPolicyViolation, "register first")
+		return
+	}
+	if reg.ID != credID {
+		// It would take over that worker's rooms, and their players.
+		c.log.Warn("coordinator: refused a worker registering under another id than its credential names",
+			"credential", credID, "register", reg.ID, "remote", r.RemoteAddr)
+		ws.Close(websocket.StatusPolicyViolation, closeReason("this credential is for worker "+string(credID)+", not "+string(reg.ID)))
 		return
 	}
 	w := &workerConn{
@@ -167,12 +184,14 @@ func (c *Coordinator) dropWorker(w *workerConn, tell bool) {
 }
 
 // serveDrain is the operator's call to drain a worker: POST
-// /admin/workers/{id}/drain with the workers' token. The worker takes no
-// new rooms from then on and stops once its rooms have ended.
+// /admin/workers/{id}/drain with one of the coordinator's secrets (not a
+// worker's credential: a worker drains itself). The worker takes no new
+// rooms from then on and stops once its rooms have ended. It reads no
+// body.
 func (c *Coordinator) serveDrain(rw http.ResponseWriter, r *http.Request) {
-	if !tokenOK(r, c.cfg.Token) {
-		c.log.Warn("coordinator: refused an admin call with a wrong or missing token", "remote", r.RemoteAddr)
-		http.Error(rw, "wrong or missing token", http.StatusUnauthorized)
+	if !c.secretOK(r) {
+		c.log.Warn("coordinator: refused an admin call with a wrong or missing secret", "remote", r.RemoteAddr)
+		refuse(rw, "wrong or missing secret: the admin endpoint takes worker_secret")
 		return
 	}
 	id := signal.WorkerID(r.PathValue("id"))
@@ -189,4 +208,18 @@ func (c *Coordinator) serveDrain(rw http.ResponseWriter, r *http.Request) {
 	}
 	c.log.Info("coordinator: worker asked to drain", "worker", id, "remote", r.RemoteAddr)
 	rw.WriteHeader(http.StatusAccepted)
+}
+
+// closeReason fits a WebSocket close reason into the 123 bytes a close
+// frame has room for.
+func closeReason(s string) string {
+	const limit = 123
+	if len(s) <= limit {
+		return s
+	}
+	s = s[:limit-3]
+	for !utf8.ValidString(s) {
+		s = s[:len(s)-1]
+	}
+	return s + "..."
 }

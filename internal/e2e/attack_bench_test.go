@@ -52,8 +52,8 @@ func BenchmarkAttack(b *testing.B) {
 }
 
 func measureAttack(b *testing.B) {
-	base, _ := startCoordinator(b, "127.0.0.1:0", clusterToken)
-	worker, _ := workerProcess(b, base, clusterToken, "-id", "attacked", "-capacity", "8", "-room-linger", "1s")
+	base, _ := startCoordinator(b, "127.0.0.1:0", clusterSecret)
+	worker, _ := workerProcess(b, base, clusterSecret, "-id", "attacked", "-capacity", "8", "-room-linger", "1s")
 	waitWorkers(b, base, 1)
 	calm := playerFirstFrames(b, base)
 	rss := sampleRSS(worker.Process.Pid)

@@ -233,11 +233,11 @@ func TestContainer(t *testing.T) {
 	suffix := strconv.Itoa(os.Getpid())
 	coordinator, worker := "telecart-e2e-coordinator-"+suffix, "telecart-e2e-worker-"+suffix
 	const base = "http://127.0.0.1:8000"
-	startContainer(t, containerImage, coordinator, map[string]string{"TELECART_TOKEN": clusterToken, "TELECART_OVERLOAD": "1"}, nil, "coordinator")
+	startContainer(t, containerImage, coordinator, map[string]string{"TELECART_WORKER_SECRET": clusterSecret, "TELECART_OVERLOAD": "1"}, nil, "coordinator")
 	ping := "127.0.0.1:" + strconv.Itoa(freePort(t, "tcp"))
 	startContainer(t, containerImage, worker, map[string]string{
 		"TELECART_COORDINATOR":  "ws://127.0.0.1:8000/worker",
-		"TELECART_TOKEN":        clusterToken,
+		"TELECART_WORKER_TOKEN": credential(t, clusterSecret, "container-worker"),
 		"TELECART_ZONE":         "a",
 		"TELECART_PING_LISTEN":  ping,
 		"TELECART_UDP_PORT":     strconv.Itoa(freePort(t, "udp")),

@@ -21,9 +21,8 @@ import (
 // sends it SIGTERM with a game under way: it takes no new game, the one
 // running plays on, and once that game has ended the worker exits cleanly.
 func TestWorkerDrainsOnSIGTERM(t *testing.T) {
-	const token = "telecart-drain-token"
-	base, _ := startCoordinator(t, "127.0.0.1:0", token)
-	cmd, exited := workerProcess(t, base, token, "-id", "w", "-room-linger", "1s")
+	base, _ := startCoordinator(t, "127.0.0.1:0", clusterSecret)
+	cmd, exited := workerProcess(t, base, clusterSecret, "-id", "w", "-room-linger", "1s")
 
 	player := gobrowsertest.Dial(t, base)
 	player.WaitGames()
@@ -82,10 +81,9 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 	}
 	addr := l.Addr().String()
 	l.Close()
-	const token = "telecart-restart-token"
-	base, stop := startCoordinator(t, addr, token)
-	runCLI(t, "worker", "-coordinator", "ws://"+addr+"/worker", "-token", token, "-id", "w",
-		"-ice-loopback", "-games", "", "-saves", t.TempDir())
+	base, stop := startCoordinator(t, addr, clusterSecret)
+	runCLI(t, append([]string{"worker", "-coordinator", "ws://" + addr + "/worker", "-ice-loopback", "-games", "", "-saves", t.TempDir()},
+		workerAuth(t, clusterSecret, "w")...)...)
 
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/")
@@ -116,7 +114,7 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 
 	// The page tries to resume again after a backoff of up to 8 s, which
 	// the bound leaves room for.
-	startCoordinator(t, addr, token)
+	startCoordinator(t, addr, clusterSecret)
 	if err := p.WaitFor(`document.getElementById('reconnecting').hidden && window.telecart.state === 'playing'`, 8*time.Second+waittest.Limit); err != nil {
 		fail(t, p, "the page did not resume its session on the new coordinator: %v", err)
 	}
@@ -130,9 +128,8 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 // game: the coordinator drops it at once, and the page says the game's
 // server went away and offers to play again.
 func TestWorkerKilled(t *testing.T) {
-	const token = "telecart-kill-token"
-	base, _ := startCoordinator(t, "127.0.0.1:0", token)
-	cmd, _ := workerProcess(t, base, token, "-id", "doomed")
+	base, _ := startCoordinator(t, "127.0.0.1:0", clusterSecret)
+	cmd, _ := workerProcess(t, base, clusterSecret, "-id", "doomed")
 
 	b := browsertest.Start(t)
 	p := b.NewPage(t, base+"/")

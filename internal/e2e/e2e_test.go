@@ -3,6 +3,7 @@ package e2e
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"image/color"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -21,8 +23,10 @@ import (
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/cli"
 	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/waittest"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 // The worker starts runners as "<this executable> runner", as telecart
@@ -97,33 +101,93 @@ func skipShort(t testing.TB) {
 	}
 }
 
+// clusterSecret is the worker secret of the tests' coordinators.
+const clusterSecret = "telecart-e2e-worker-secret"
+
 // startCoordinator runs `telecart coordinator` in-process on listen
-// (127.0.0.1:0: any port) and returns its URL and what stops it. It never
-// counts a worker overloaded: a test's workers share one busy machine.
-func startCoordinator(t testing.TB, listen, token string) (base string, stop func()) {
+// (127.0.0.1:0: any port), with the worker secrets given (a rotation's
+// new and old), and returns its URL and what stops it. It never counts a
+// worker overloaded: a test's workers share one busy machine.
+func startCoordinator(t testing.TB, listen string, secrets ...string) (base string, stop func()) {
 	t.Helper()
-	stop, out := runCLI(t, "coordinator", "-listen", listen, "-overload", "1", "-token", token)
+	stop, out := runCLI(t, "coordinator", "-listen", listen, "-overload", "1", "-config", secretConfig(t, secrets...))
 	return printedURL(t, out), stop
+}
+
+// secretConfig is a -config file that gives a coordinator its worker
+// secrets: a secret is no flag (a command line shows in ps), and the
+// environment is the whole test process's.
+func secretConfig(t testing.TB, secrets ...string) string {
+	t.Helper()
+	b, err := json.Marshal(map[string][]string{"worker_secret": secrets})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "coordinator.json")
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// tokenFile writes worker id's credential, made with secret, to a file
+// for its worker_token_file (which it reads at each dial), and returns
+// the file.
+func tokenFile(t testing.TB, secret, id string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "worker.token")
+	writeToken(t, path, secret, id)
+	return path
+}
+
+// writeToken writes worker id's credential, made with secret, to path.
+func writeToken(t testing.TB, path, secret, id string) {
+	t.Helper()
+	if err := os.WriteFile(path, []byte(credential(t, secret, id)+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// credential is worker id's credential, made with secret.
+func credential(t testing.TB, secret, id string) string {
+	t.Helper()
+	cred, err := workerauth.Credential(secret, signal.WorkerID(id))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred
+}
+
+// workerAuth are the arguments of worker id with its credential, made
+// with secret.
+func workerAuth(t testing.TB, secret, id string) []string {
+	t.Helper()
+	return []string{"-id", id, "-token-file", tokenFile(t, secret, id)}
 }
 
 // workerProcess runs `telecart worker` in a process of its own, for a
 // test to signal, and returns it with its exit; it is killed, if still
 // running, when the test ends, and its log shown if the test failed.
-func workerProcess(t testing.TB, base, token string, args ...string) (*exec.Cmd, chan error) {
+func workerProcess(t testing.TB, base, secret string, args ...string) (*exec.Cmd, chan error) {
 	t.Helper()
-	return startWorker(t, workerCommand(t, base, token, args...))
+	return startWorker(t, workerCommand(t, base, secret, args...))
 }
 
 // workerCommand is the command workerProcess runs, for a test to adjust
-// before startWorker runs it.
-func workerCommand(t testing.TB, base, token string, args ...string) *exec.Cmd {
+// before startWorker runs it. args name the worker's -id: its credential,
+// made with secret, names it too.
+func workerCommand(t testing.TB, base, secret string, args ...string) *exec.Cmd {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
 	}
+	i := slices.Index(args, "-id")
+	if i < 0 || i+1 == len(args) {
+		t.Fatalf("workerCommand %q: name the worker's -id, which its credential names", args)
+	}
 	return exec.Command(exe, append([]string{"worker", "-coordinator", "ws" + strings.TrimPrefix(base, "http") + "/worker",
-		"-token", token, "-ice-loopback", "-games", "", "-saves", t.TempDir()}, args...)...)
+		"-token-file", tokenFile(t, secret, args[i+1]), "-ice-loopback", "-games", "", "-saves", t.TempDir()}, args...)...)
 }
 
 // startWorker starts a workerCommand as workerProcess does.

@@ -526,12 +526,12 @@ func waitWorkers(t testing.TB, base string, n int) {
 // was, from the save A made as its room ended.
 func TestContinueOnAnotherWorker(t *testing.T) {
 	s3 := fixturetest.S3(t)
-	const token = "telecart-e2e-token"
-	base, _ := startCoordinator(t, "127.0.0.1:0", token)
+	base, _ := startCoordinator(t, "127.0.0.1:0", clusterSecret)
 	worker := func(id string) func() {
-		stop, _ := runCLI(t, "worker", "-coordinator", "ws"+strings.TrimPrefix(base, "http")+"/worker", "-token", token,
-			"-id", id, "-ice-loopback", "-games", "", "-room-linger", "1s", "-saves", t.TempDir(),
-			"-s3-endpoint", s3, "-s3-bucket", "telecart-saves", "-s3-access-key", fixturetest.S3AccessKey, "-s3-secret-key", fixturetest.S3SecretKey, "-s3-insecure")
+		stop, _ := runCLI(t, append([]string{"worker", "-coordinator", "ws" + strings.TrimPrefix(base, "http") + "/worker",
+			"-ice-loopback", "-games", "", "-room-linger", "1s", "-saves", t.TempDir(),
+			"-s3-endpoint", s3, "-s3-bucket", "telecart-saves", "-s3-access-key", fixturetest.S3AccessKey, "-s3-secret-key", fixturetest.S3SecretKey, "-s3-insecure"},
+			workerAuth(t, clusterSecret, id)...)...)
 		return stop
 	}
 	stopA := worker("a")

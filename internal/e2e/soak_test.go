@@ -10,6 +10,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -21,6 +22,9 @@ import (
 
 // soakChurners is how many players churn at once, each with its guests.
 const soakChurners = 3
+
+// soakMetricsToken opens the worker's /metrics.
+const soakMetricsToken = "telecart-e2e-soak-metrics"
 
 // TestSoak churns a coordinator and a worker process for as long as
 // TELECART_SOAK says (30m, say): players start games, guests join them,
@@ -34,36 +38,37 @@ func TestSoak(t *testing.T) {
 	if err != nil {
 		t.Skip("set TELECART_SOAK to how long to churn (30m, say)")
 	}
-	base, _ := startCoordinator(t, "127.0.0.1:0", clusterToken)
-	worker, _ := workerProcess(t, base, clusterToken, "-id", "soaked", "-capacity", strconv.Itoa(soakChurners+1),
+	base, _ := startCoordinator(t, "127.0.0.1:0", clusterSecret)
+	cmd := workerCommand(t, base, clusterSecret, "-id", "soaked", "-capacity", strconv.Itoa(soakChurners+1),
 		"-room-linger", "1s", "-ping-listen", "127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "TELECART_METRICS_TOKEN="+soakMetricsToken)
+	worker, _ := startWorker(t, cmd)
 	waitWorkers(t, base, 1)
 	pid := worker.Process.Pid
 	metrics := workerMetricsURL(t, base)
 
-	// The baseline: one game played and left, so that what is made once
-	// (codecs, pools) is made.
-	t.Run("first", func(t *testing.T) { churnOnce(t, base, 0, 0) })
-	waitIdle(t, pid)
+	// The baseline: the worker before any game. One that has played and
+	// is idle again holds no more goroutines and file descriptors.
 	before := measure(t, pid, metrics)
 	t.Logf("before: %v", before)
 
 	deadline := time.Now().Add(d)
 	rounds := make([]int, soakChurners)
 	peak := sampleRSS(pid)
-	// Each round is a subtest, so that what it opened is closed with it.
-	t.Run("churn", func(t *testing.T) {
-		for i := range soakChurners {
-			t.Run(strconv.Itoa(i), func(t *testing.T) {
-				t.Parallel()
-				for ; time.Now().Before(deadline) && rounds[i] < 100_000; rounds[i]++ {
-					if !t.Run("round", func(t *testing.T) { churnOnce(t, base, i, rounds[i]) }) {
-						return
-					}
+	// Each round is a subtest, so that what it opened is closed with it;
+	// the churners are goroutines rather than parallel subtests, which
+	// -parallel (GOMAXPROCS) would run fewer of at once.
+	var churners sync.WaitGroup
+	for i := range soakChurners {
+		churners.Go(func() {
+			for ; time.Now().Before(deadline) && rounds[i] < 100_000; rounds[i]++ {
+				if !t.Run(fmt.Sprintf("churner-%d", i), func(t *testing.T) { churnOnce(t, base, i, rounds[i]) }) {
+					return
 				}
-			})
-		}
-	})
+			}
+		})
+	}
+	churners.Wait()
 	peakRSS := peak.stop()
 	waitIdle(t, pid)
 	var after soakFigures
@@ -181,6 +186,7 @@ func metric(t *testing.T, url, name string) float64 {
 	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	req.Header.Set("Authorization", "Bearer "+soakMetricsToken)
 	// No connection kept: it would be one of the worker's file descriptors.
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := client.Do(req)

@@ -45,14 +45,21 @@ func TestSystemdUnits(t *testing.T) {
 	}
 	// The operator's settings files, for this machine's loopback.
 	settings := map[string][]string{
-		"coordinator.env": {"TELECART_TOKEN=" + clusterToken, "TELECART_LISTEN=127.0.0.1:" + strconv.Itoa(port), "TELECART_OVERLOAD=1"},
-		"worker.env": {"TELECART_TOKEN=" + clusterToken, "TELECART_COORDINATOR=ws://127.0.0.1:" + strconv.Itoa(port) + "/worker",
+		"coordinator.env": {"TELECART_WORKER_SECRET=" + clusterSecret, "TELECART_LISTEN=127.0.0.1:" + strconv.Itoa(port), "TELECART_OVERLOAD=1"},
+		// The credential where worker.env's example has it: in the
+		// unit's state folder, read at each dial.
+		"worker.env": {"TELECART_WORKER_TOKEN_FILE=/var/lib/telecart-worker/worker.token", "TELECART_COORDINATOR=ws://127.0.0.1:" + strconv.Itoa(port) + "/worker",
 			"TELECART_PING_LISTEN=127.0.0.1:" + strconv.Itoa(ping), "TELECART_UDP_PORT=" + strconv.Itoa(udp), "TELECART_ICE_LOOPBACK=true"},
 	}
 	for f, lines := range settings {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(strings.Join(lines, "\n")+"\n"), 0o600); err != nil {
 			t.Fatal(err)
 		}
+	}
+	// As the unit's comment says: root's, mode 0644, in the state folder
+	// under /var/lib/private, which is root's alone.
+	if err := os.WriteFile(filepath.Join(dir, "worker.token"), []byte(credential(t, clusterSecret, "systemd-worker")+"\n"), 0o644); err != nil {
+		t.Fatal(err)
 	}
 	containerfile := `FROM ` + containerImage + `
 USER root
@@ -62,6 +69,9 @@ RUN apt-get update \
 	&& mkdir -p /srv/telecart/games /etc/telecart
 COPY *.service /etc/systemd/system/
 COPY *.env /etc/telecart/
+COPY worker.token /var/lib/private/telecart-worker/
+RUN chmod 0700 /var/lib/private /var/lib/private/telecart-worker \
+	&& chown root:root /var/lib/private/telecart-worker/worker.token && chmod 0644 /var/lib/private/telecart-worker/worker.token
 RUN systemctl enable telecart-coordinator telecart-worker
 ENTRYPOINT ["/sbin/init"]
 CMD []

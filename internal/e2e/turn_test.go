@@ -106,7 +106,7 @@ func newTURNSite(t *testing.T, opts turnOptions) *turnSite {
 	}
 	var log fixturetest.SyncBuffer
 	coord := coordinator.New(coordinator.Config{
-		Token: clusterToken, Web: web.FS(), Overload: 1, Now: opts.now,
+		Secrets: []string{clusterSecret}, Web: web.FS(), Overload: 1, Now: opts.now,
 		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		TURN:   coordinator.TURN{URLs: urls, Secret: opts.secret, TTL: time.Hour},
 	})
@@ -137,7 +137,7 @@ func newTURNSite(t *testing.T, opts turnOptions) *turnSite {
 		}
 	})
 
-	cmd := workerCommand(t, "http://"+forWorker.Addr().String(), clusterToken, "-id", "relayed", "-capacity", "1", "-room-linger", "1s",
+	cmd := workerCommand(t, "http://"+forWorker.Addr().String(), clusterSecret, "-id", "relayed", "-capacity", "1", "-room-linger", "1s",
 		"-ice-loopback=false", "-udp-port", strconv.Itoa(turnWorkerPort), "-public-ip", "10.77.32.2")
 	startWorkerWith(t, cmd, func(cmd *exec.Cmd) error { return inNamespace(far, cmd.Start) })
 	base := "http://" + forPage.Addr().String()

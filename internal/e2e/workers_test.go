@@ -31,8 +31,6 @@ import (
 // puts real distance in: each worker in a network namespace of its own,
 // behind a link that delays its packets.
 
-const clusterToken = "telecart-e2e-token"
-
 // workerSpec is one worker of a test cluster: its id, zone, and how late
 // its ping answers (0: the worker's own ping endpoint, -ping-listen).
 type workerSpec struct {
@@ -44,15 +42,15 @@ type workerSpec struct {
 // starts workers on it and waits until they have registered.
 func cluster(t *testing.T) (base string, add func(...workerSpec) map[string]*atomic.Int32) {
 	t.Helper()
-	base, _ = startCoordinator(t, "127.0.0.1:0", clusterToken)
+	base, _ = startCoordinator(t, "127.0.0.1:0", clusterSecret)
 	running := 0
 	// add returns the requests each delayed ping has answered, by worker id.
 	add = func(specs ...workerSpec) map[string]*atomic.Int32 {
 		t.Helper()
 		hits := make(map[string]*atomic.Int32)
 		for _, w := range specs {
-			args := []string{"worker", "-coordinator", "ws" + strings.TrimPrefix(base, "http") + "/worker", "-token", clusterToken,
-				"-id", w.id, "-ice-loopback", "-games", "", "-saves", t.TempDir(), "-room-linger", "1s"}
+			args := append([]string{"worker", "-coordinator", "ws" + strings.TrimPrefix(base, "http") + "/worker",
+				"-ice-loopback", "-games", "", "-saves", t.TempDir(), "-room-linger", "1s"}, workerAuth(t, clusterSecret, w.id)...)
 			if w.zone != "" {
 				args = append(args, "-zone", w.zone)
 			}
@@ -402,7 +400,7 @@ func TestWorkerVanishes(t *testing.T) {
 // links, and returns the address a page here opens, and its port.
 func coordinatorForNamespaces(t *testing.T) (base, port string) {
 	t.Helper()
-	base, _ = startCoordinator(t, "0.0.0.0:0", clusterToken)
+	base, _ = startCoordinator(t, "0.0.0.0:0", clusterSecret)
 	_, port, err := net.SplitHostPort(strings.TrimPrefix(base, "http://"))
 	if err != nil {
 		t.Fatal(err)
@@ -416,7 +414,7 @@ func coordinatorForNamespaces(t *testing.T) (base, port string) {
 // dials the coordinator again.
 func workerInNamespace(t *testing.T, n int, port, id string, delay time.Duration) *link {
 	t.Helper()
-	cmd := workerCommand(t, fmt.Sprintf("http://10.77.%d.1:%s", n, port), clusterToken, "-id", id, "-capacity", "1", "-room-linger", "1s",
+	cmd := workerCommand(t, fmt.Sprintf("http://10.77.%d.1:%s", n, port), clusterSecret, "-id", id, "-capacity", "1", "-room-linger", "1s",
 		"-ping-listen", "0.0.0.0:7000", "-ping-url", fmt.Sprintf("http://10.77.%d.2:7000/ping", n))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Cloneflags: syscall.CLONE_NEWNET}
 	startWorker(t, cmd)

@@ -4,7 +4,9 @@
 package metrics
 
 import (
+	"crypto/subtle"
 	"net/http"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +29,22 @@ func New() *Registry {
 // Handler serves the metrics in Prometheus's text format.
 func (r *Registry) Handler() http.Handler {
 	return promhttp.HandlerFor(r.reg, promhttp.HandlerOpts{Registry: r.reg})
+}
+
+// Bearer serves h to requests that bear token (Authorization: Bearer
+// token, as Prometheus sends a scrape config's authorization), compared
+// in constant time, and 401 to others: metrics on a public listener tell
+// a stranger how busy the service is, and what runs it.
+func Bearer(token string, h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || token == "" || subtle.ConstantTimeCompare([]byte(got), []byte(token)) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="metrics"`)
+			http.Error(w, "metrics need the metrics_token", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }
 
 // Gauge registers a gauge read at each scrape.

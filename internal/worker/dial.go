@@ -8,6 +8,8 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+
+	"github.com/coder/websocket"
 )
 
 // dialError is a failed dial of the coordinator, with its answer when
@@ -35,6 +37,8 @@ func explainDial(err error) string {
 		invalid  x509.CertificateInvalidError
 		record   tls.RecordHeaderError
 		dial     *dialError
+		cred     *credentialError
+		closed   websocket.CloseError
 	)
 	switch {
 	case errors.As(err, &unknown):
@@ -54,10 +58,31 @@ func explainDial(err error) string {
 		// Go's HTTPS server answers a plain request with 400.
 		return "the coordinator speaks TLS at this address (it refused a plain request): dial wss://"
 	case errors.As(err, &dial) && dial.resp != nil && dial.resp.StatusCode == http.StatusUnauthorized:
-		return "the coordinator refused this worker's token: give the worker the coordinator's token"
+		return "the coordinator refused this worker's credential: make one with `telecart worker-token -id ID` " +
+			"where the coordinator's worker_secret is, and give it to the worker (worker_token or worker_token_file)"
+	case errors.As(err, &cred):
+		return cred.Error()
+	case errors.As(err, &closed) && closed.Code == websocket.StatusPolicyViolation:
+		return "the coordinator ended the link: " + closed.Reason
 	}
 	return ""
 }
+
+// credentialError is a credential the worker cannot dial with.
+type credentialError struct {
+	file string // "" for worker_token
+	err  error
+}
+
+func (e *credentialError) Error() string {
+	where := "worker_token"
+	if e.file != "" {
+		where = "the credential in " + e.file
+	}
+	return fmt.Sprintf("%s cannot serve: %v; make this worker's with `telecart worker-token -id ID`", where, e.err)
+}
+
+func (e *credentialError) Unwrap() error { return e.err }
 
 func scheme(rawURL string) string {
 	u, err := url.Parse(rawURL)

@@ -44,8 +44,9 @@ func TestDrain(t *testing.T) {
 	}{
 		{"old", "", http.StatusUnauthorized},
 		{"old", "wrong", http.StatusUnauthorized},
-		{"nobody", "secret", http.StatusNotFound},
-		{"old", "secret", http.StatusAccepted},
+		{"old", credential(t, testSecret, "old"), http.StatusUnauthorized}, // the worker's own
+		{"nobody", testSecret, http.StatusNotFound},
+		{"old", testSecret, http.StatusAccepted},
 	} {
 		if got := drain(tt.id, tt.token); got != tt.want {
 			t.Errorf("drain %s with token %q: %d, want %d", tt.id, tt.token, got, tt.want)
@@ -83,11 +84,17 @@ func TestDrain(t *testing.T) {
 // TestWorkerEndpoints reads a playing worker's metrics and readiness as
 // an operator's tools do.
 func TestWorkerEndpoints(t *testing.T) {
-	c := newCluster(t, 1)
+	const metricsToken = "worker-test-metrics-token"
+	c := newCluster(t, 1, func(cfg *Config) { cfg.MetricsToken = metricsToken })
 	srv := httptest.NewServer(c.worker.Handler())
 	defer srv.Close()
 	get := func(path string) (int, string) {
-		resp, err := http.Get(srv.URL + path)
+		req, err := http.NewRequest(http.MethodGet, srv.URL+path, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Authorization", "Bearer "+metricsToken)
+		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,4 +139,34 @@ func TestWorkerEndpoints(t *testing.T) {
 	if code, _ := get("/ping"); code != http.StatusNoContent {
 		t.Errorf("ping: %d", code)
 	}
+
+	// The metrics only to the token's bearer; none without a token.
+	resp, err := http.Get(srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("metrics without the token: %d, want 401", resp.StatusCode)
+	}
+	if h := resp.Header; h.Get("X-Content-Type-Options") != "nosniff" || !strings.Contains(h.Get("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("the ping listener's security headers: %v", h)
+	}
+	open := httptest.NewServer(c.addWorkerHandler(t))
+	defer open.Close()
+	if resp, err = http.Get(open.URL + "/metrics"); err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusNotFound {
+		t.Errorf("metrics of a worker without a metrics token: %d, want 404", resp.StatusCode)
+	}
+}
+
+// addWorkerHandler is the Handler of another worker on the cluster, with
+// no metrics token.
+func (c *cluster) addWorkerHandler(t *testing.T) http.Handler {
+	t.Helper()
+	w, _ := c.addWorker(t, 1)
+	return w.Handler()
 }

@@ -72,13 +72,15 @@ func (o *observer) Stats(s wire.Stats) {
 func (o *observer) InputToFrame(d time.Duration) { o.inputToFrame.Observe(d.Seconds()) }
 
 // Handler serves the worker's own HTTP endpoints: /ping for browsers to
-// time, /metrics for Prometheus, /healthz (the process answers) and
-// /readyz (it takes new games: connected to its coordinator, not
-// draining, not full).
+// time, /healthz (the process answers), /readyz (it takes new games:
+// connected to its coordinator, not draining, not full), and /metrics for
+// Prometheus to the bearer of the metrics token, when there is one.
 func (w *Worker) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /ping", ping.Handler())
-	mux.Handle("GET /metrics", w.metrics.Handler())
+	if w.cfg.MetricsToken != "" {
+		mux.Handle("GET /metrics", metrics.Bearer(w.cfg.MetricsToken, w.metrics.Handler()))
+	}
 	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte("ok\n")) })
 	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
 		w.mu.Lock()
@@ -98,7 +100,20 @@ func (w *Worker) Handler() http.Handler {
 		}
 		_, _ = rw.Write([]byte("ready\n"))
 	})
-	return mux
+	return secure(mux)
+}
+
+// secure sets the security headers on every answer of h: nothing here is
+// a page, and nothing may frame it, run in it, or be sniffed into one.
+// /ping's own CORS headers let pages time it.
+func secure(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(rw http.ResponseWriter, r *http.Request) {
+		hd := rw.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		h.ServeHTTP(rw, r)
+	})
 }
 
 // Metrics serves the worker's metrics alone, for a process that serves

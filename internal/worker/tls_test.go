@@ -20,6 +20,7 @@ import (
 	"github.com/telecart/telecart/internal/tlsconfig"
 	"github.com/telecart/telecart/internal/tlstest"
 	"github.com/telecart/telecart/internal/waittest"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 // startTLSCoordinator serves a coordinator on loopback, over HTTPS with
@@ -27,7 +28,7 @@ import (
 // address (host:port).
 func startTLSCoordinator(t *testing.T, ca *tlstest.CA, names ...string) string {
 	t.Helper()
-	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler), Overload: 1})
+	coord := coordinator.New(coordinator.Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler), Overload: 1})
 	srv := httptest.NewUnstartedServer(coord.Handler())
 	ctx, stop := context.WithCancel(context.Background())
 	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }
@@ -60,7 +61,7 @@ func TestLinkOverTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	startLinkWorker(t, "wss://"+addr+"/worker", trust, "secret", slog.New(slog.DiscardHandler))
+	startLinkWorker(t, "wss://"+addr+"/worker", trust, Config{Credential: credential(t, testSecret, "w")}, slog.New(slog.DiscardHandler))
 	b := gobrowsertest.DialTLS(t, "https://"+addr, &tls.Config{RootCAs: ca.Pool()})
 	if h := b.WaitGames(); len(h.Games) != 1 || h.Games[0].ID != testGame {
 		t.Fatalf("games over wss: %+v", h.Games)
@@ -82,29 +83,33 @@ func TestLinkRefused(t *testing.T) {
 		names []string
 		url   func(addr string) string
 		trust *tls.Config
-		token string // "": the coordinator's
+		cred  Config // the credential and id; none: the coordinator's credential for "w"
 		say   string
 	}{
-		{"a CA the worker does not know", ca, []string{"127.0.0.1"}, wss, nil, "",
+		{"a CA the worker does not know", ca, []string{"127.0.0.1"}, wss, nil, Config{},
 			"the coordinator's certificate is not trusted: it is signed by a CA this worker does not know; set coordinator_ca"},
-		{"a certificate for another name", ca, []string{"coordinator.example.org"}, wss, trust, "",
+		{"a certificate for another name", ca, []string{"coordinator.example.org"}, wss, trust, Config{},
 			"the coordinator's certificate is not for 127.0.0.1: dial the coordinator by a name its certificate holds (coordinator.example.org)"},
-		{"ws:// to a TLS port", ca, []string{"127.0.0.1"}, ws, nil, "",
+		{"ws:// to a TLS port", ca, []string{"127.0.0.1"}, ws, nil, Config{},
 			"the coordinator speaks TLS at this address (it refused a plain request): dial wss://"},
-		{"wss:// to a plain port", nil, nil, wss, trust, "",
+		{"wss:// to a plain port", nil, nil, wss, trust, Config{},
 			"the coordinator does not speak TLS at this address"},
-		{"another token", ca, []string{"127.0.0.1"}, wss, trust, "guessed",
-			"the coordinator refused this worker's token"},
+		{"another secret's credential", ca, []string{"127.0.0.1"}, wss, trust, Config{Credential: credential(t, "another-secret-0123", "w")},
+			"the coordinator refused this worker's credential: make one with `telecart worker-token -id ID`"},
+		{"another worker's credential", nil, nil, ws, nil, Config{ID: "w", Credential: credential(t, testSecret, "v")},
+			"worker_token cannot serve: it is worker v's, and this worker is w"},
+		{"no credential", nil, nil, ws, nil, Config{ID: "w"},
+			"worker_token cannot serve: " + workerauth.ErrMalformed.Error()},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			addr := startTLSCoordinator(t, tt.ca, tt.names...)
 			var logs fixturetest.SyncBuffer
-			token := tt.token
-			if token == "" {
-				token = "secret"
+			cred := tt.cred
+			if cred.Credential == "" && cred.ID == "" {
+				cred.Credential = credential(t, testSecret, "w")
 			}
-			startLinkWorker(t, tt.url(addr), tt.trust, token, slog.New(slog.NewTextHandler(&logs, nil)))
+			startLinkWorker(t, tt.url(addr), tt.trust, cred, slog.New(slog.NewTextHandler(&logs, nil)))
 			// Said once, and again at the next try: the worker keeps dialling.
 			waittest.Eventually(t, "the worker saying why, twice", func() error {
 				if n := strings.Count(logs.String(), tt.say); n < 2 {
@@ -123,8 +128,8 @@ func wss(addr string) string { return "wss://" + addr + "/worker" }
 func ws(addr string) string  { return "ws://" + addr + "/worker" }
 
 // startLinkWorker runs a worker with the test ROM that dials url with
-// token, until the test ends.
-func startLinkWorker(t *testing.T, url string, trust *tls.Config, token string, log *slog.Logger) {
+// the credential and id of cred, until the test ends.
+func startLinkWorker(t *testing.T, url string, trust *tls.Config, cred Config, log *slog.Logger) {
 	t.Helper()
 	lib, err := library.New(library.Game{
 		GameInfo: signal.GameInfo{ID: testGame, Title: "Telecart Test ROM", System: "nes"},
@@ -133,7 +138,7 @@ func startLinkWorker(t *testing.T, url string, trust *tls.Config, token string, 
 	if err != nil {
 		t.Fatal(err)
 	}
-	w, err := New(Config{Capacity: 1, Coordinator: url, TLS: trust, Token: token, Library: lib, Logger: log})
+	w, err := New(Config{ID: cred.ID, Capacity: 1, Coordinator: url, TLS: trust, Credential: cred.Credential, CredentialFile: cred.CredentialFile, Library: lib, Logger: log})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"os"
+	"strings"
 	"sync"
 	"time"
 
@@ -21,6 +23,7 @@ import (
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 // Config configures a worker.
@@ -58,8 +61,16 @@ type Config struct {
 	// TLS is the link's TLS configuration for a wss:// coordinator (the
 	// roots it trusts); nil, the system's roots.
 	TLS *tls.Config
-	// Token authenticates the worker to the coordinator.
-	Token string
+	// Credential authenticates the worker to the coordinator: ID.MAC,
+	// made with the coordinator's secret for the worker's id (package
+	// workerauth). CredentialFile, when set, holds it instead, and is read
+	// anew at every dial: an operator replaces the file to rotate it,
+	// and the worker's running games never stop.
+	Credential     string
+	CredentialFile string
+	// MetricsToken opens /metrics on Handler to a bearer of it; empty,
+	// Handler serves no metrics (Metrics does, for a private listener).
+	MetricsToken string
 	// Library is what it can play; CoreDirs where the cores are.
 	Library  *library.Library
 	CoreDirs []string
@@ -120,6 +131,16 @@ func New(cfg Config) (*Worker, error) {
 	}
 	if cfg.Library == nil {
 		return nil, errors.New("worker: no library")
+	}
+	if cfg.ID == "" && (cfg.Credential != "" || cfg.CredentialFile != "") {
+		// The credential names the worker.
+		cred, err := readCredential(cfg)
+		if err != nil {
+			return nil, err
+		}
+		if cfg.ID, err = workerauth.ID(cred); err != nil {
+			return nil, fmt.Errorf("worker: %w", err)
+		}
 	}
 	if cfg.ID == "" {
 		cfg.ID = "worker-" + signal.NewID[signal.WorkerID](signal.NameBytes)
@@ -198,6 +219,37 @@ func (w *Worker) Run(ctx context.Context) error {
 	}
 }
 
+// readCredential is the worker's credential: its file's, when it has
+// one, read now.
+func readCredential(cfg Config) (string, error) {
+	if cfg.CredentialFile == "" {
+		return cfg.Credential, nil
+	}
+	b, err := os.ReadFile(cfg.CredentialFile)
+	if err != nil {
+		return "", fmt.Errorf("worker: the credential's file: %w", err)
+	}
+	return strings.TrimSpace(string(b)), nil
+}
+
+// credential is the credential to dial with now, checked to name this
+// worker: a credential for another id would be refused by the
+// coordinator, in words the operator would have to find in its log.
+func (w *Worker) credential() (string, error) {
+	cred, err := readCredential(w.cfg)
+	if err != nil {
+		return "", err
+	}
+	id, err := workerauth.ID(cred)
+	if err != nil {
+		return "", &credentialError{file: w.cfg.CredentialFile, err: err}
+	}
+	if id != w.cfg.ID {
+		return "", &credentialError{file: w.cfg.CredentialFile, err: fmt.Errorf("it is worker %s's, and this worker is %s", id, w.cfg.ID)}
+	}
+	return cred, nil
+}
+
 // link is one connection to the coordinator.
 type link struct {
 	conn *websocket.Conn
@@ -217,6 +269,10 @@ func (l *link) send(ctx context.Context, session signal.SessionID, p signal.Payl
 // reports whether it got as far as registering. The rooms it opens take
 // their context from rooms, and outlive the link.
 func (w *Worker) serve(ctx, rooms context.Context) (connected bool, err error) {
+	cred, err := w.credential()
+	if err != nil {
+		return false, err
+	}
 	dialCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
 	// A transport of this dial's own: its connections, even one that
@@ -225,7 +281,7 @@ func (w *Worker) serve(ctx, rooms context.Context) (connected bool, err error) {
 	defer transport.CloseIdleConnections()
 	conn, resp, err := websocket.Dial(dialCtx, w.cfg.Coordinator, &websocket.DialOptions{
 		HTTPClient: &http.Client{Transport: transport},
-		HTTPHeader: http.Header{"Authorization": []string{"Bearer " + w.cfg.Token}},
+		HTTPHeader: http.Header{"Authorization": []string{"Bearer " + cred}},
 	})
 	if err != nil {
 		return false, &dialError{url: w.cfg.Coordinator, resp: resp, err: err}

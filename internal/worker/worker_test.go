@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -26,12 +27,26 @@ import (
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/waittest"
+	"github.com/telecart/telecart/internal/workerauth"
 )
 
 const testGame = "nes:telecart-test.nes"
 
 // testLinger is how long the test cluster's empty rooms live on.
 const testLinger = time.Second
+
+// testSecret is the test coordinators' worker secret.
+const testSecret = "worker-test-secret-0123"
+
+// credential is worker id's credential, made with secret.
+func credential(t *testing.T, secret string, id signal.WorkerID) string {
+	t.Helper()
+	cred, err := workerauth.Credential(secret, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cred
+}
 
 // cluster is a coordinator with one worker, on loopback.
 type cluster struct {
@@ -40,11 +55,14 @@ type cluster struct {
 	stopWorker func()
 	// stop ends the coordinator's connections, as its shutdown does.
 	stop context.CancelFunc
+	// secrets are the coordinator's worker secrets (default testSecret):
+	// a restart takes the ones set then.
+	secrets []string
 }
 
 func newCluster(t *testing.T, capacity int, options ...func(*Config)) *cluster {
 	t.Helper()
-	c := &cluster{}
+	c := &cluster{secrets: []string{testSecret}}
 	c.startCoordinator(t, nil)
 	c.worker, c.stopWorker = c.addWorker(t, capacity, options...)
 	return c
@@ -55,7 +73,7 @@ func (c *cluster) startCoordinator(t *testing.T, ln net.Listener) {
 	t.Helper()
 	// Overload 1: the machine running the tests is often busy, and no
 	// test here is about turning players away from a busy one.
-	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler), Overload: 1})
+	coord := coordinator.New(coordinator.Config{Secrets: c.secrets, Logger: slog.New(slog.DiscardHandler), Overload: 1})
 	srv := httptest.NewUnstartedServer(coord.Handler())
 	if ln != nil {
 		srv.Listener.Close()
@@ -104,7 +122,6 @@ func (c *cluster) addWorker(t *testing.T, capacity int, options ...func(*Config)
 	cfg := Config{
 		Capacity:    capacity,
 		Coordinator: "ws" + strings.TrimPrefix(c.srv.URL, "http") + "/worker",
-		Token:       "secret",
 		Library:     lib,
 		CoreDirs:    []string{filepath.Dir(fixturetest.Core(t, "nes"))},
 		Runner:      runnertest.Options(runner.Config{}),
@@ -113,6 +130,12 @@ func (c *cluster) addWorker(t *testing.T, capacity int, options ...func(*Config)
 	}
 	for _, o := range options {
 		o(&cfg)
+	}
+	if cfg.Credential == "" && cfg.CredentialFile == "" {
+		if cfg.ID == "" {
+			cfg.ID = "worker-" + signal.NewID[signal.WorkerID](signal.NameBytes)
+		}
+		cfg.Credential = credential(t, testSecret, cfg.ID)
 	}
 	w, err := New(cfg)
 	if err != nil {
@@ -198,12 +221,13 @@ func TestStartErrors(t *testing.T) {
 	}
 }
 
-func TestWorkerTokenRefused(t *testing.T) {
-	coord := coordinator.New(coordinator.Config{Token: "secret", Logger: slog.New(slog.DiscardHandler)})
+func TestWorkerCredentialRefused(t *testing.T) {
+	coord := coordinator.New(coordinator.Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler)})
 	defer coord.Close()
 	srv := httptest.NewServer(coord.Handler())
 	defer srv.Close()
-	for _, header := range []string{"", "Bearer wrong", "secret", "Bearer "} {
+	for _, header := range []string{"", "Bearer wrong", testSecret, "Bearer " + testSecret, "Bearer ", credential(t, testSecret, "w"),
+		"Bearer " + credential(t, "another-secret-0123", "w")} {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		_, resp, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(srv.URL, "http")+"/worker", &websocket.DialOptions{
 			HTTPHeader: http.Header{"Authorization": []string{header}},
@@ -300,4 +324,44 @@ func TestCoordinatorRestart(t *testing.T) {
 	p.Send(signal.Resume{Room: started.Room, Token: started.Resume})
 	p.Send(signal.Seat{Slot: 3})
 	p.WaitRoom("moved to slot 3 after resuming", func(s signal.RoomState) bool { return slotOf(s, s.You) == 3 })
+}
+
+// TestCredentialFileReadAtEachDial rotates the worker's credential while
+// it runs a game: the coordinator restarts with a new secret alone, which
+// refuses the worker's old credential, and the worker, dialling again,
+// says so; once its file holds a credential of the new secret, it dials
+// with it, unrestarted, and registers its running room again.
+func TestCredentialFileReadAtEachDial(t *testing.T) {
+	const newSecret = "worker-test-new-secret"
+	file := filepath.Join(t.TempDir(), "worker.token")
+	if err := os.WriteFile(file, []byte(credential(t, testSecret, "rotating")+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var logs fixturetest.SyncBuffer
+	c := newCluster(t, 1, func(cfg *Config) {
+		cfg.CredentialFile, cfg.Linger = file, time.Minute
+		cfg.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	if c.worker.cfg.ID != "rotating" {
+		t.Fatalf("the worker's id %q, want its credential's", c.worker.cfg.ID)
+	}
+	b := c.browse(t)
+	b.WaitGames()
+	room := b.Play(signal.Start{Game: testGame}).Room
+
+	c.secrets = []string{newSecret}
+	c.restartCoordinator(t, nil)
+	waittest.Eventually(t, "the worker refused with its old credential", func() error {
+		if !strings.Contains(logs.String(), "the coordinator refused this worker's credential") {
+			return fmt.Errorf("its log:\n%s", logs.String())
+		}
+		return nil
+	})
+	if err := os.WriteFile(file, []byte(credential(t, newSecret, "rotating")), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	again := c.browse(t)
+	again.WaitGames()
+	again.Join(signal.Join{Room: room})
+	again.WaitColour(t, gobrowsertest.Decoder(t), testrom.FillPoint(), testrom.FillColor())
 }

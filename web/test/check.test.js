@@ -52,8 +52,8 @@ test('each failure names what to fix', () => {
   const cases = [
     [{ kind: 'no-coordinator', url: 'http://h:8000' }, 'The coordinator does not answer at http://h:8000: is it running, and is TCP port 8000 open?'],
     [{ kind: 'no-websocket', url: 'ws://h:8000/ws' }, 'The WebSocket at ws://h:8000/ws does not open: a proxy in front of the coordinator must pass WebSocket upgrades (the Upgrade and Connection headers) through to it.'],
-    [{ kind: 'no-workers', url: 'http://h:8000' }, 'No worker is registered: start a worker with -coordinator ws://h:8000/worker and the same token.'],
-    [{ kind: 'no-workers', url: 'https://h' }, 'No worker is registered: start a worker with -coordinator wss://h/worker and the same token.'],
+    [{ kind: 'no-workers', url: 'http://h:8000' }, 'No worker is registered: start a worker with -coordinator ws://h:8000/worker and its credential from telecart worker-token.'],
+    [{ kind: 'no-workers', url: 'https://h' }, 'No worker is registered: start a worker with -coordinator wss://h/worker and its credential from telecart worker-token.'],
     [{ kind: 'no-ping', worker: 'eu-1', url: 'https://w:8001/ping' }, "Worker eu-1's ping at https://w:8001/ping does not answer: open TCP 8001 or set ping_url."],
     [{ kind: 'no-relay', url: 'turn:t:3478' }, 'No relay candidate: the TURN server at turn:t:3478 did not answer or refused the credentials (check turn_secret, or the username and credential in ice_servers; UDP port 3478 must be open to it).'],
     [{ kind: 'no-relay', url: 'turn:t?transport=tcp' }, 'No relay candidate: the TURN server at turn:t?transport=tcp did not answer or refused the credentials (check turn_secret, or the username and credential in ice_servers; TCP port 3478 must be open to it).'],

@@ -96,7 +96,7 @@ export function words(f) {
     case 'no-hello':
       return `The WebSocket at ${f.url} opened, but the coordinator said nothing: a proxy in front of it may hold WebSocket messages back.`;
     case 'no-workers':
-      return `No worker is registered: start a worker with -coordinator ${workerURL(f.url)} and the same token.`;
+      return `No worker is registered: start a worker with -coordinator ${workerURL(f.url)} and its credential from telecart worker-token.`;
     case 'no-ping-url':
       return `Worker ${f.worker} announces no ping URL, so browsers cannot time it: set its ping_listen (and ping_url).`;
     case 'no-ping':
