@@ -558,5 +558,3 @@ func (w *logWriter) logLine(line string) {
 	}
 	w.log.Log(context.Background(), level, msg, attrs...)
 }
-
-
