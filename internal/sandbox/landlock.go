@@ -55,8 +55,9 @@ type pathBeneathAttr struct {
 	parentFD int32
 }
 
-// landlockABI is the kernel's Landlock ABI version, or why there is none.
-func landlockABI() (int, error) {
+// LandlockABI is the kernel's Landlock ABI version, or why it has none:
+// which file, network and scope rights the filesystem layer can handle.
+func LandlockABI() (int, error) {
 	v, _, errno := unix.Syscall(unix.SYS_LANDLOCK_CREATE_RULESET, 0, 0, unix.LANDLOCK_CREATE_RULESET_VERSION)
 	if errno != 0 {
 		switch errno {
@@ -76,7 +77,7 @@ func landlockABI() (int, error) {
 // that whatever is not granted is refused.
 func landlock(read, exec []string) Status {
 	s := Status{Layer: Filesystem}
-	abi, err := landlockABI()
+	abi, err := LandlockABI()
 	if err != nil {
 		s.Detail = err.Error()
 		return s
