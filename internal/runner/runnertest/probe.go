@@ -157,8 +157,8 @@ func (p *ProbeLog) Results() map[string]string {
 }
 
 func (p *ProbeLog) Enabled(context.Context, slog.Level) bool { return true }
-func (p *ProbeLog) WithAttrs([]slog.Attr) slog.Handler      { return p }
-func (p *ProbeLog) WithGroup(string) slog.Handler           { return p }
+func (p *ProbeLog) WithAttrs([]slog.Attr) slog.Handler       { return p }
+func (p *ProbeLog) WithGroup(string) slog.Handler            { return p }
 
 func (p *ProbeLog) Handle(_ context.Context, r slog.Record) error {
 	if r.Message != "sandbox probe" {
