@@ -137,7 +137,7 @@ func Resume() (carry *os.File, report Report, ok bool, err error) {
 	carry = os.NewFile(uintptr(state.FD), "carry")
 	report = state.Report
 	if state.Off&Seccomp == 0 {
-		report.set(installSeccomp(runnerPolicy()))
+		report.set(installSeccomp(runnerPolicy(), unix.SECCOMP_FILTER_FLAG_TSYNC))
 	} else {
 		report.set(Status{Layer: Seccomp, Detail: turnedOff})
 	}

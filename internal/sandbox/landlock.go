@@ -115,7 +115,7 @@ func landlock(read, exec []string) Status {
 	ruleset := int(fd)
 	defer unix.Close(ruleset)
 
-	var granted []string
+	var granted, executable []string
 	add := func(path string, exec bool) error {
 		f, err := unix.Open(path, unix.O_PATH|unix.O_CLOEXEC, 0)
 		if errors.Is(err, unix.ENOENT) || errors.Is(err, unix.ENOTDIR) {
@@ -141,9 +141,10 @@ func landlock(read, exec []string) Status {
 		}
 		if exec {
 			// The report names the program, not /proc/self/exe.
-			path = resolve(path)
+			executable = append(executable, resolve(path))
+		} else {
+			granted = append(granted, path)
 		}
-		granted = append(granted, path)
 		return nil
 	}
 	for _, p := range read {
@@ -166,7 +167,11 @@ func landlock(read, exec []string) Status {
 		return s
 	}
 	s.On = true
-	s.Detail = fmt.Sprintf("Landlock ABI %d: reads only %s; executes only the last %d; writes nothing", abi, strings.Join(granted, ", "), len(exec))
+	s.Detail = fmt.Sprintf("Landlock ABI %d: reads only %s", abi, strings.Join(append(granted, executable...), ", "))
+	if len(executable) > 0 {
+		s.Detail += "; executes only " + strings.Join(executable, ", ")
+	}
+	s.Detail += "; writes nothing"
 	if len(extras) > 0 {
 		s.Detail += "; " + strings.Join(extras, "; ")
 	}

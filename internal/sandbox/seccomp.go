@@ -144,9 +144,10 @@ func oneOf(off uint32, values []uint32) []bpf.Instruction {
 	return append(body, bpf.RetConstant{Val: retEPERM}, bpf.RetConstant{Val: retAllow})
 }
 
-// installSeccomp puts the filter on every thread of the process (TSYNC),
-// after which the process can only add filters, never remove one.
-func installSeccomp(p policy) Status {
+// installSeccomp puts the filter on the calling thread, and with
+// SECCOMP_FILTER_FLAG_TSYNC on every thread of the process; the filtered
+// can only add filters, never remove one.
+func installSeccomp(p policy, flags uintptr) Status {
 	s := Status{Layer: Seccomp}
 	prog, err := filter(p, unix.Getpid())
 	if err != nil {
@@ -159,7 +160,7 @@ func installSeccomp(p policy) Status {
 		return s
 	}
 	fprog := unix.SockFprog{Len: uint16(len(raw)), Filter: (*unix.SockFilter)(unsafe.Pointer(&raw[0]))}
-	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, unix.SECCOMP_FILTER_FLAG_TSYNC, uintptr(unsafe.Pointer(&fprog)))
+	r, _, errno := unix.Syscall(unix.SYS_SECCOMP, unix.SECCOMP_SET_MODE_FILTER, flags, uintptr(unsafe.Pointer(&fprog)))
 	switch {
 	case errno == unix.EACCES:
 		s.Detail = "refused: without no_new_privs, seccomp needs CAP_SYS_ADMIN"
