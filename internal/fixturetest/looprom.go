@@ -1,16 +1,22 @@
 package fixturetest
 
-import "fmt"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/telecart/telecart/internal/cores"
+)
 
 // LoopROM is the smallest game a system's core accepts: a valid
-// cartridge whose program loops on itself, built here, for the systems
-// that have neither the test ROM nor a shared homebrew ("gb", "snes",
-// "pce"). It proves a core loads, runs and draws frames, and gives it a
+// cartridge whose program loops on itself, built here, for every system
+// but the NES, which has the test ROM ("gb", "gba", "snes", "pce"). It proves a core loads, runs and draws frames, and gives it a
 // state to save, not a game to play.
 func LoopROM(system string) []byte {
 	switch system {
 	case "gb":
 		return gameBoyROM()
+	case "gba":
+		return gbaROM()
 	case "snes":
 		return snesROM()
 	case "pce":
@@ -30,6 +36,22 @@ func gameBoyROM() []byte {
 	}
 	rom[0x14D] = sum
 	copy(rom[0x150:], []byte{0x18, 0xFE}) // jr -2
+	return rom
+}
+
+// gbaROM is 4 KiB of cartridge whose first instruction branches to
+// itself, with the header's fixed byte and checksum.
+func gbaROM() []byte {
+	rom := make([]byte, 4<<10)
+	copy(rom, []byte{0xFE, 0xFF, 0xFF, 0xEA}) // b .
+	copy(rom[0xA0:], "TELECART")
+	copy(rom[0xAC:], "TCRT")
+	rom[0xB2] = 0x96
+	var sum byte
+	for _, b := range rom[0xA0:0xBD] {
+		sum -= b
+	}
+	rom[0xBD] = sum - 0x19
 	return rom
 }
 
@@ -57,4 +79,20 @@ func pceROM() []byte {
 	copy(rom, []byte{0x78, 0x80, 0xFE})   // sei; bra -2
 	rom[0x1FFE], rom[0x1FFF] = 0x00, 0xE0 // reset vector $E000
 	return rom
+}
+
+// Game writes a game of the system to a file for one test and returns
+// its path: the test ROM for the NES, LoopROM for the others.
+func Game(t testing.TB, system string) string {
+	t.Helper()
+	if system == "nes" {
+		return TestROM(t)
+	}
+	for _, s := range cores.Systems() {
+		if s.ID == system {
+			return File(t, "loop."+s.Extensions[0], LoopROM(system))
+		}
+	}
+	t.Fatalf("fixturetest: no system %q", system)
+	return ""
 }

@@ -304,6 +304,7 @@ func TestDebianCores(t *testing.T) {
 		format        libretro.PixelFormat
 	}{
 		{"gb", "loop.gb", fixturetest.LoopROM("gb"), 160, 144, libretro.PixelFormatRGB565},
+		{"gba", "loop.gba", fixturetest.LoopROM("gba"), 240, 160, libretro.PixelFormatRGB565},
 		{"snes", "loop.sfc", fixturetest.LoopROM("snes"), 256, 224, libretro.PixelFormatXRGB8888},
 		{"pce", "loop.pce", fixturetest.LoopROM("pce"), 0, 0, libretro.PixelFormatRGB565},
 	}

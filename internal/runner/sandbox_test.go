@@ -2,7 +2,6 @@ package runner_test
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -16,6 +15,7 @@ import (
 	"syscall"
 	"testing"
 
+	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/runnertest"
@@ -53,7 +53,7 @@ func TestSandbox(t *testing.T) {
 	// layers it needs besides (no_new_privs, without which an
 	// unprivileged process can have neither Landlock nor seccomp) have no
 	// attempt of their own.
-	abi, landlockErr := sandbox.LandlockABI()
+	abi, _ := sandbox.LandlockABI()
 	filesystem := map[string]string{runnertest.AttemptRead: "EACCES", runnertest.AttemptWrite: "EACCES", runnertest.AttemptExec: "EACCES"}
 	if abi >= 4 {
 		filesystem[runnertest.AttemptTCP] = "EACCES"
@@ -86,13 +86,8 @@ func TestSandbox(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			if tt.layers&sandbox.Filesystem != 0 && landlockErr != nil {
-				t.Skipf("this kernel has no Landlock: %v", landlockErr)
-			}
-			if tt.layers&sandbox.Network != 0 {
-				if err := userNamespaces(program); err != nil {
-					t.Skipf("no user namespaces here: %v", err)
-				}
+			if missing, why := unavailable(t); tt.layers&missing != 0 {
+				t.Skip(why)
 			}
 			game := fixturetest.TestROM(t)
 			outside := fixturetest.File(t, "secret", []byte("the worker's token"))
@@ -160,16 +155,74 @@ func summary(results map[string]string) string {
 	return strings.Join(parts, ", ")
 }
 
-// userNamespaces reports whether this process may start one in a user
-// and a network namespace of its own.
-func userNamespaces(program string) error {
+// unavailable are the layers this machine cannot give, and why: the
+// kernel's lack of Landlock, or user namespaces refused to this process.
+// Every other layer must be on wherever the tests run.
+func unavailable(t *testing.T) (sandbox.Layers, string) {
+	t.Helper()
+	var missing sandbox.Layers
+	var why []string
+	if _, err := sandbox.LandlockABI(); err != nil {
+		missing |= sandbox.Filesystem
+		why = append(why, fmt.Sprintf("this kernel has no Landlock: %v", err))
+	}
+	program, err := exec.LookPath("true")
+	if err != nil {
+		t.Fatal(err)
+	}
 	cmd := exec.Command(program)
 	cmd.SysProcAttr = &syscall.SysProcAttr{}
 	sandbox.Isolate(cmd.SysProcAttr)
-	err := cmd.Run()
-	var exit *exec.ExitError
-	if errors.As(err, &exit) {
-		return nil // it started
+	if err := cmd.Run(); err != nil {
+		missing |= sandbox.Network
+		why = append(why, fmt.Sprintf("no user namespaces here: %v", err))
 	}
-	return err
+	return missing, strings.Join(why, "; ")
+}
+
+// TestCoresInSandbox plays every system's Debian core in a runner in the
+// whole sandbox: it loads, draws frames, saves, loads and resets, and
+// plays on. Every layer is on, but those the machine cannot give.
+func TestCoresInSandbox(t *testing.T) {
+	t.Parallel()
+	missing, why := unavailable(t)
+	for _, system := range cores.Systems() {
+		t.Run(system.ID, func(t *testing.T) {
+			t.Parallel()
+			s := mustStart(t, runner.Config{Core: fixturetest.Core(t, system.ID), Game: fixturetest.Game(t, system.ID)})
+			for _, l := range s.Ready().Sandbox {
+				layer, err := sandbox.ParseLayers(l.Layer)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if want := layer&missing == 0; l.On != want {
+					t.Errorf("layer %s on: %v, want %v: %s (%s)", l.Layer, l.On, want, l.Detail, why)
+				}
+			}
+			for range 60 {
+				s.nextVideo(t)
+			}
+			ctx := context.Background()
+			state, err := s.SaveState(ctx)
+			if err != nil {
+				t.Fatalf("save state: %v", err)
+			}
+			if err := s.LoadState(ctx, state); err != nil {
+				t.Fatalf("load state: %v", err)
+			}
+			if err := s.Reset(ctx); err != nil {
+				t.Fatalf("reset: %v", err)
+			}
+			if _, err := s.SRAM(ctx); err != nil {
+				t.Fatalf("SRAM: %v", err)
+			}
+			if _, err := s.Thumbnail(ctx); err != nil {
+				t.Fatalf("thumbnail: %v", err)
+			}
+			for range 60 {
+				s.nextVideo(t)
+			}
+			t.Logf("%s: %dx%d at %.2f fps, a state of %d bytes, in the sandbox: %s", s.Ready().Core, s.Ready().Width, s.Ready().Height, s.Ready().FPS, len(state), missing^sandbox.All)
+		})
+	}
 }
