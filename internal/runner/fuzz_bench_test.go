@@ -90,8 +90,8 @@ type tally struct {
 	// poisoned counts states taken that left the core unable to take
 	// one of its own back, its runner alive.
 	poisoned int
-	byKind                                          map[string]*[3]int // accepted, refused, died
-	deaths                                          map[string]int     // by the runner's error
+	byKind   map[string]*[3]int // accepted, refused, died
+	deaths   map[string]int     // by the runner's error
 }
 
 func (t *tally) deathReasons() string {
