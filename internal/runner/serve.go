@@ -178,7 +178,7 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 		g.close()
 		return nil, fmt.Errorf("runner: send ready: %w", err)
 	}
-	log.Info("game started", "core", ready.Core, "game", cfg.Game, "width", ready.Width, "height", ready.Height, "fps", ready.FPS, "sample_rate", ready.SampleRate, "codec", ready.Codec)
+	log.Info("game started", "core", ready.Core, "game", cfg.Game, "width", ready.Width, "height", ready.Height, "fps", ready.FPS, "sample_rate", ready.SampleRate, "codec", ready.Codec, "sandbox", report.On())
 	return g, nil
 }
 
