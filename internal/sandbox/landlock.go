@@ -64,9 +64,9 @@ func LandlockABI() (int, error) {
 		case unix.ENOSYS:
 			return 0, errors.New("the kernel has no Landlock (before 5.13, or built without it)")
 		case unix.EOPNOTSUPP:
-			return 0, errors.New("Landlock is not enabled (lsm= on the kernel's command line)")
+			return 0, errors.New("the kernel has Landlock turned off (lsm= on its command line)")
 		}
-		return 0, fmt.Errorf("Landlock: %w", errno)
+		return 0, fmt.Errorf("the kernel refuses Landlock: %w", errno)
 	}
 	return int(v), nil
 }
