@@ -197,14 +197,16 @@ func (g *game) close() {
 
 // setTiming (re)builds what depends on the core's frame and sample rates.
 func (g *game) setTiming(av libretro.AVInfo) error {
-	if av.FPS <= 0 || av.FPS > 240 {
+	// Negated, so that NaN, which a crafted state can make a core
+	// report, fails too.
+	if !(av.FPS > 0 && av.FPS <= 240) {
 		return fmt.Errorf("runner: core reports %v frames per second", av.FPS)
 	}
 	g.fps = av.FPS
 	if av.SampleRate == g.sampleRate && g.resampler != nil {
 		return nil
 	}
-	if av.SampleRate <= 0 {
+	if !(av.SampleRate > 0 && av.SampleRate <= 384000) {
 		return fmt.Errorf("runner: core reports a sample rate of %v Hz", av.SampleRate)
 	}
 	if g.resampler != nil {
