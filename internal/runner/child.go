@@ -11,6 +11,8 @@ import (
 	"net"
 	"os"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/sandbox"
 )
@@ -32,6 +34,9 @@ func ChildProbe(ctx context.Context, probe func(*slog.Logger)) error { return ch
 
 func child(ctx context.Context, probe func(*slog.Logger)) error {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	if _, err := unix.GetsockoptInt(childFD, unix.SOL_SOCKET, unix.SO_TYPE); err != nil {
+		return fmt.Errorf("runner: no socket on fd %d (the runner is started by a worker, not by hand): %w", childFD, err)
+	}
 	socket := os.NewFile(childFD, "runner-socket")
 	carry, report, resumed, err := sandbox.Resume()
 	if err != nil {
