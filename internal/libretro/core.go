@@ -493,10 +493,10 @@ func avInfo(av *C.struct_retro_system_av_info) AVInfo {
 
 func geometry(g *C.struct_retro_game_geometry) Geometry {
 	out := Geometry{
-		BaseWidth:   int(g.base_width),
-		BaseHeight:  int(g.base_height),
-		MaxWidth:    int(g.max_width),
-		MaxHeight:   int(g.max_height),
+		BaseWidth:  int(g.base_width),
+		BaseHeight: int(g.base_height),
+		MaxWidth:   int(g.max_width),
+		MaxHeight:  int(g.max_height),
 	}
 	out.AspectRatio = displayAspect(float64(g.aspect_ratio), out.BaseWidth, out.BaseHeight)
 	return out
