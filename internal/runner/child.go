@@ -57,9 +57,12 @@ func child(ctx context.Context, probe func(*slog.Logger)) error {
 			err := sandbox.Enter(cfg.sandbox(), frame)
 			return fatal(socket, fmt.Errorf("runner: %w", err))
 		}
-		// Without a sandbox, or with a config that serve will refuse
-		// before it loads anything.
+		// Without a sandbox, or with a config that serve refuses before
+		// it loads anything.
 		start, report = bytes.NewReader(frame), sandbox.None()
+		if cfg == nil {
+			report = nil // nothing to say of a sandbox for a game that will not run
+		}
 	}
 	conn, err := net.FileConn(socket)
 	socket.Close()
