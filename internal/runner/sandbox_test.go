@@ -185,11 +185,12 @@ func unavailable(t *testing.T) (sandbox.Layers, string) {
 // plays on. Every layer is on, but those the machine cannot give.
 func TestCoresInSandbox(t *testing.T) {
 	t.Parallel()
-	missing, why := unavailable(t)
 	for _, system := range cores.Systems() {
 		t.Run(system.ID, func(t *testing.T) {
 			t.Parallel()
-			s := mustStart(t, runner.Config{Core: fixturetest.Core(t, system.ID), Game: fixturetest.Game(t, system.ID)})
+			core := fixturetest.Core(t, system.ID)
+			missing, why := unavailable(t)
+			s := mustStart(t, runner.Config{Core: core, Game: fixturetest.Game(t, system.ID)})
 			for _, l := range s.Ready().Sandbox {
 				layer, err := sandbox.ParseLayers(l.Layer)
 				if err != nil {

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/bpf"
@@ -313,5 +314,38 @@ func TestEnviron(t *testing.T) {
 	want := []string{"PATH=/usr/bin", "LANG=C.UTF-8", "LC_ALL=C", "GODEBUG=x=1", "LD_LIBRARY_PATH=/opt/lib"}
 	if !slices.Equal(got, want) {
 		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+// The parent's word on the namespaces becomes the network layer's
+// status; a refusal is reported as such, with the kernel's reason.
+func TestNetworkStatus(t *testing.T) {
+	for _, tt := range []struct {
+		name    string
+		env     string // "" for none
+		off     bool
+		on      bool
+		refused bool
+		detail  string
+	}{
+		{"own", NetworkEnv(nil), false, true, false, "a user and a network namespace of its own: no network interface"},
+		{"refused", NetworkEnv(errors.New("fork/exec /usr/local/bin/telecart: operation not permitted")), false, false, true, "no namespaces of its own: fork/exec /usr/local/bin/telecart: operation not permitted"},
+		{"no parent's word", "", false, false, true, "no namespaces of its own: not started by a parent that makes them"},
+		{"turned off", NetworkEnv(nil), true, false, false, turnedOff},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.env != "" {
+				name, value, _ := strings.Cut(tt.env, "=")
+				t.Setenv(name, value)
+			} else {
+				t.Setenv(networkEnv, "")
+				os.Unsetenv(networkEnv)
+			}
+			s, own := networkStatus(tt.off)
+			r := Report{s}
+			if s.On != tt.on || own != tt.on || (len(r.Refused()) == 1) != tt.refused || s.Detail != tt.detail {
+				t.Errorf("on %v, own namespace %v, refused %v, %q", s.On, own, r.Refused(), s.Detail)
+			}
+		})
 	}
 }
