@@ -13,6 +13,7 @@ import (
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/sandbox"
 	"github.com/telecart/telecart/internal/testrom"
 )
 
@@ -37,6 +38,7 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 	bitrate := fs.Int("bitrate", runner.DefaultVideoKbps, "video bitrate in kbit/s")
 	duration := fs.Duration("duration", 0, "stop after playing this long (0: until interrupted)")
 	demo := fs.Bool("demo", true, "press player 1's buttons in turn, one a second")
+	confine := fs.Bool("sandbox", true, "run the game in the runner's sandbox (false only to debug a core)")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: telecart play [flags]\n\nPlays a game in a runner process, as a worker would, and prints its frame\nrate and the cost of each stage once a second.\n\nFlags:")
 		fs.PrintDefaults()
@@ -67,13 +69,18 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 	}
 
 	stats := make(chan wire.Stats, 8)
+	var unsandboxed sandbox.Layers
+	if !*confine {
+		unsandboxed = sandbox.All
+	}
 	p, err := runner.Start(ctx, runner.Options{
 		Config: runner.Config{
-			Core:      corePath,
-			Game:      romPath,
-			SystemDir: work,
-			SaveDir:   work,
-			Video:     runner.VideoConfig{Codec: runner.Codec(*codec), BitrateKbps: *bitrate},
+			Core:        corePath,
+			Game:        romPath,
+			SystemDir:   work,
+			SaveDir:     work,
+			Video:       runner.VideoConfig{Codec: runner.Codec(*codec), BitrateKbps: *bitrate},
+			Unsandboxed: unsandboxed,
 		},
 		Logger: e.log,
 		Handlers: runner.Handlers{
@@ -92,6 +99,7 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 	r := p.Ready()
 	fmt.Fprintf(e.stdout, "playing %s with %s: %dx%d at %.3f fps, audio %.0f Hz -> 48000 Hz Opus, video %s at %d kbit/s (pid %d)\n",
 		filepath.Base(romPath), r.Core, r.Width, r.Height, r.FPS, r.SampleRate, r.Codec, *bitrate, p.Pid())
+	fmt.Fprintln(e.stdout, sandboxLine(r.Sandbox))
 
 	// The duration is of play: a machine slow to start the game plays as
 	// long as a quick one.
@@ -129,4 +137,25 @@ func formatStats(s wire.Stats) string {
 	kbps := func(bytes int) float64 { return float64(bytes) * 8 / 1000 / s.Interval.Seconds() }
 	return fmt.Sprintf("%5.1f fps  late %d  ms mean/max: emulate %s  convert %s  encode %s  audio %s  |  video %4.0f kbit/s  audio %3.0f kbit/s  |  cpu %4.1f%%",
 		s.FPS, s.Late, ms(s.Emulate), ms(s.Convert), ms(s.Encode), ms(s.Audio), kbps(s.VideoBytes), kbps(s.AudioBytes), s.CPU*100)
+}
+
+// sandboxLine says which layers of the runner's sandbox hold, and why
+// the others do not.
+func sandboxLine(layers []wire.SandboxLayer) string {
+	var on, off []string
+	for _, l := range layers {
+		if l.On {
+			on = append(on, l.Layer)
+		} else {
+			off = append(off, l.Layer+" ("+l.Detail+")")
+		}
+	}
+	line := "sandbox: none"
+	if len(on) > 0 {
+		line = "sandbox: " + strings.Join(on, ", ")
+	}
+	if len(off) > 0 {
+		line += "; without " + strings.Join(off, "; ")
+	}
+	return line
 }

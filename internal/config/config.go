@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/sandbox"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/storage"
@@ -107,6 +108,9 @@ type Config struct {
 	AudioKbps   int               `json:"audio_kbps"`
 	AudioFrame  Duration          `json:"audio_frame"`
 	CoreOptions map[string]string `json:"core_options"`
+	// Sandbox confines each game's runner (package sandbox); off only to
+	// debug a core.
+	Sandbox bool `json:"sandbox"`
 	// PublicIPs are the worker's addresses behind a 1:1 NAT; UDPPort, when
 	// set, carries all peers on one UDP port; ICELoopback offers 127.0.0.1.
 	PublicIPs   []string `json:"public_ips"`
@@ -452,9 +456,13 @@ func checkTURNURL(s string) error {
 // RunnerConfig is the base of every room's runner config: all but the
 // core and the game.
 func (c Config) RunnerConfig() runner.Config {
-	return runner.Config{
+	rc := runner.Config{
 		Options: c.CoreOptions,
 		Video:   runner.VideoConfig{Codec: runner.Codec(c.Codec), BitrateKbps: c.VideoKbps},
 		Audio:   runner.AudioConfig{BitrateKbps: c.AudioKbps, FrameDuration: time.Duration(c.AudioFrame)},
 	}
+	if !c.Sandbox {
+		rc.Unsandboxed = sandbox.All
+	}
+	return rc
 }

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telecart/telecart/internal/sandbox"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/workerauth"
 )
@@ -188,7 +189,7 @@ func TestCommandFlags(t *testing.T) {
 	// Secrets have no flag: a command line shows in ps.
 	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "saves", "autosave", "upload-budget",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
-		"games", "cores", "codec", "video-kbps", "public-ip", "udp-port", "ice-loopback"}
+		"games", "cores", "codec", "video-kbps", "sandbox", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen", "metrics-listen"}
 	want := map[string][]string{
 		"coordinator": append([]string{"config", "listen", "overload", "turn-url", "turn-ttl"}, tls...),
@@ -626,6 +627,29 @@ func TestDeployVariables(t *testing.T) {
 		}
 		if unknown := UnknownVariables(found); len(unknown) > 0 {
 			t.Errorf("%s sets %q, which are no setting's variables", file, unknown)
+		}
+	}
+}
+
+// The sandbox is on unless turned off, and off means every layer.
+func TestSandboxSetting(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		env  map[string]string
+		args []string
+		want sandbox.Layers
+	}{
+		{"default", nil, nil, 0},
+		{"variable", map[string]string{"TELECART_SANDBOX": "false"}, nil, sandbox.All},
+		{"flag", nil, []string{"-sandbox=false"}, sandbox.All},
+		{"flag over variable", map[string]string{"TELECART_SANDBOX": "false"}, []string{"-sandbox"}, 0},
+	} {
+		c, err := load(t, Worker, tc.env, tc.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := c.RunnerConfig().Unsandboxed; got != tc.want {
+			t.Errorf("%s: layers left out %v, want %v", tc.name, got, tc.want)
 		}
 	}
 }

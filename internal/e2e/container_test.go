@@ -264,6 +264,12 @@ func TestContainer(t *testing.T) {
 	if !runner {
 		t.Errorf("no runner in the worker container while playing:\n%s", top)
 	}
+	// In every layer of its sandbox, as the image's user.
+	logs, err := podmanCommand("", "logs", worker).CombinedOutput()
+	if err != nil {
+		t.Fatalf("podman logs: %v\n%s", err, logs)
+	}
+	sandboxed(t, string(logs))
 }
 
 // BenchmarkContainerStart measures a container's start: from `podman run`

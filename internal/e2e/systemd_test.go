@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/sandbox"
 	"github.com/telecart/telecart/internal/waittest"
 )
 
@@ -117,4 +118,27 @@ CMD []
 	if !runner {
 		t.Errorf("no runner under the worker unit (pid %s) while playing:\n%s", workerPID, top)
 	}
+	// And in every layer of its own sandbox: the unit lets the worker
+	// give them all.
+	journal, err := podmanCommand("", "exec", name, "journalctl", "--no-pager", "-u", "telecart-worker").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sandboxed(t, string(journal))
+}
+
+// sandboxed checks, in a worker's log, that its runner started its game
+// in every layer of the sandbox.
+func sandboxed(t *testing.T, log string) {
+	t.Helper()
+	var started []string
+	for _, line := range strings.Split(log, "\n") {
+		if strings.Contains(line, "game started") {
+			started = append(started, line)
+			if strings.Contains(line, "sandbox="+sandbox.All.String()) {
+				return
+			}
+		}
+	}
+	t.Errorf("no game started in the whole sandbox (%s); the runners said:\n%s", sandbox.All, strings.Join(started, "\n"))
 }

@@ -19,6 +19,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"os"
 	"slices"
 	"strings"
@@ -492,16 +493,27 @@ func avInfo(av *C.struct_retro_system_av_info) AVInfo {
 
 func geometry(g *C.struct_retro_game_geometry) Geometry {
 	out := Geometry{
-		BaseWidth:   int(g.base_width),
-		BaseHeight:  int(g.base_height),
-		MaxWidth:    int(g.max_width),
-		MaxHeight:   int(g.max_height),
-		AspectRatio: float64(g.aspect_ratio),
+		BaseWidth:  int(g.base_width),
+		BaseHeight: int(g.base_height),
+		MaxWidth:   int(g.max_width),
+		MaxHeight:  int(g.max_height),
 	}
-	if out.AspectRatio <= 0 && out.BaseHeight > 0 {
-		out.AspectRatio = float64(out.BaseWidth) / float64(out.BaseHeight)
-	}
+	out.AspectRatio = displayAspect(float64(g.aspect_ratio), out.BaseWidth, out.BaseHeight)
 	return out
+}
+
+// displayAspect is a core's display aspect, or the picture's own when the
+// core gives none (0), or one that is no number: a crafted save state can
+// make a core divide by zero, and an infinite aspect must not end the
+// game (it cannot even be sent as JSON).
+func displayAspect(aspect float64, width, height int) float64 {
+	if aspect > 0 && aspect <= math.MaxFloat32 {
+		return aspect
+	}
+	if width > 0 && height > 0 {
+		return float64(width) / float64(height)
+	}
+	return 0
 }
 
 func extension(path string) string {

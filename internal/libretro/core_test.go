@@ -132,7 +132,7 @@ func TestLoadGameErrors(t *testing.T) {
 		want error
 	}{
 		{"wrong extension", write("test.gba", rom), libretro.ErrWrongExtension},
-		{"another system's ROM", write("gameboy.nes", gameBoyROM()), libretro.ErrGameRejected},
+		{"another system's ROM", write("gameboy.nes", fixturetest.LoopROM("gb")), libretro.ErrGameRejected},
 		{"truncated ROM", write("truncated.nes", rom[:len(rom)/3]), libretro.ErrGameRejected},
 		{"header only", write("header.nes", rom[:16]), libretro.ErrGameRejected},
 		{"empty file", write("empty.nes", nil), libretro.ErrEmptyGame},
@@ -303,9 +303,10 @@ func TestDebianCores(t *testing.T) {
 		width, height int
 		format        libretro.PixelFormat
 	}{
-		{"gb", "loop.gb", gameBoyROM(), 160, 144, libretro.PixelFormatRGB565},
-		{"snes", "loop.sfc", snesROM(), 256, 224, libretro.PixelFormatXRGB8888},
-		{"pce", "loop.pce", pceROM(), 0, 0, libretro.PixelFormatRGB565},
+		{"gb", "loop.gb", fixturetest.LoopROM("gb"), 160, 144, libretro.PixelFormatRGB565},
+		{"gba", "loop.gba", fixturetest.LoopROM("gba"), 240, 160, libretro.PixelFormatRGB565},
+		{"snes", "loop.sfc", fixturetest.LoopROM("snes"), 256, 224, libretro.PixelFormatXRGB8888},
+		{"pce", "loop.pce", fixturetest.LoopROM("pce"), 0, 0, libretro.PixelFormatRGB565},
 	}
 	for _, tt := range tests {
 		t.Run(tt.system, func(t *testing.T) {
@@ -341,46 +342,6 @@ func TestDebianCores(t *testing.T) {
 			}
 		})
 	}
-}
-
-// gameBoyROM is 32 KiB of ROM-only cartridge whose program jumps to itself.
-func gameBoyROM() []byte {
-	rom := make([]byte, 32<<10)
-	copy(rom[0x100:], []byte{0x00, 0xC3, 0x50, 0x01}) // nop; jp $0150
-	copy(rom[0x134:], "TELECART")
-	var sum byte
-	for _, b := range rom[0x134:0x14D] {
-		sum = sum - b - 1
-	}
-	rom[0x14D] = sum
-	copy(rom[0x150:], []byte{0x18, 0xFE}) // jr -2
-	return rom
-}
-
-// snesROM is a 32 KiB LoROM whose reset handler branches to itself.
-func snesROM() []byte {
-	rom := make([]byte, 32<<10)
-	copy(rom[0x0000:], []byte{0x78, 0x18, 0xFB, 0x80, 0xFE}) // sei; clc; xce; bra -2
-	copy(rom[0x7FC0:], "TELECART TEST        ")
-	rom[0x7FD5] = 0x20 // LoROM
-	rom[0x7FD7] = 0x05 // 32 KiB
-	var sum uint16
-	for _, b := range rom {
-		sum += uint16(b)
-	}
-	sum += 2 * 0xFF // checksum bytes count as 0xFFFF + 0x0000 while summing
-	rom[0x7FDC], rom[0x7FDD] = byte(^sum), byte(^sum>>8)
-	rom[0x7FDE], rom[0x7FDF] = byte(sum), byte(sum>>8)
-	rom[0x7FFC], rom[0x7FFD] = 0x00, 0x80 // reset vector $8000
-	return rom
-}
-
-// pceROM is an 8 KiB HuCard whose reset handler branches to itself.
-func pceROM() []byte {
-	rom := make([]byte, 8<<10)
-	copy(rom, []byte{0x78, 0x80, 0xFE})   // sei; bra -2
-	rom[0x1FFE], rom[0x1FFF] = 0x00, 0xE0 // reset vector $E000
-	return rom
 }
 
 // TestInputState checks what cores read for the state SetInput sets: each

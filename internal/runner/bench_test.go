@@ -10,6 +10,7 @@ import (
 
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/sandbox"
 )
 
 // BenchmarkFrame measures what one frame costs in the runner's own pipeline
@@ -34,7 +35,7 @@ func BenchmarkFrame(b *testing.B) {
 					rom = fixturetest.SharedROM(b, game.rom)
 				}
 				cfg := Config{Core: fixturetest.Core(b, game.system), Game: rom, Options: game.options, Video: VideoConfig{Codec: codec}}.withDefaults()
-				g, err := newGame(cfg, wire.NewWriter(io.Discard), slog.New(slog.DiscardHandler))
+				g, err := newGame(cfg, wire.NewWriter(io.Discard), slog.New(slog.DiscardHandler), sandbox.None())
 				if err != nil {
 					b.Fatal(err)
 				}

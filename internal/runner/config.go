@@ -16,6 +16,8 @@ import (
 	"fmt"
 	"os"
 	"time"
+
+	"github.com/telecart/telecart/internal/sandbox"
 )
 
 // Codec is a video codec the runner can encode.
@@ -42,6 +44,22 @@ type Config struct {
 	SRAM  []byte      `json:"sram,omitempty"`
 	Video VideoConfig `json:"video"`
 	Audio AudioConfig `json:"audio"`
+	// Unsandboxed are the layers of the runner's sandbox left out: none
+	// by default, sandbox.All to debug a core without any.
+	Unsandboxed sandbox.Layers `json:"unsandboxed,omitempty"`
+}
+
+// sandbox is what the runner may read: the core, the game, and the
+// core's folders, which it reads and never writes (a save goes to the
+// parent over the socket).
+func (c Config) sandbox() sandbox.Spec {
+	spec := sandbox.Spec{Off: c.Unsandboxed, Read: []string{c.Core, c.Game}}
+	for _, dir := range []string{c.SystemDir, c.SaveDir} {
+		if dir != "" {
+			spec.Read = append(spec.Read, dir)
+		}
+	}
+	return spec
 }
 
 // VideoConfig selects the video encoder.

@@ -12,6 +12,7 @@ import (
 	"net"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -19,6 +20,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/sandbox"
 )
 
 var (
@@ -151,16 +153,8 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	}
 
 	output := &logWriter{log: log}
-	cmd := exec.Command(argv[0], argv[1:]...)
-	cmd.Env = append(os.Environ(), opts.Env...)
-	cmd.ExtraFiles = []*os.File{childEnd}
-	cmd.Stdout, cmd.Stderr = output, output
-	cmd.WaitDelay = time.Second
-	cmd.SysProcAttr = &syscall.SysProcAttr{
-		Setpgid:   true,            // a terminal's Ctrl-C is the parent's to handle
-		Pdeathsig: syscall.SIGKILL, // no orphaned games if the worker dies
-	}
-	if err := cmd.Start(); err != nil {
+	cmd, err := startChild(argv, opts, childEnd, output)
+	if err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("runner: start %s: %w", argv[0], err)
 	}
@@ -201,6 +195,43 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		<-p.done
 		return nil, ctx.Err()
 	}
+}
+
+// startChild starts the runner process, in a user and a network
+// namespace of its own unless its sandbox leaves that layer out. Where
+// the namespaces are refused (systemd's RestrictNamespaces, a container's
+// seccomp profile, a kernel without unprivileged user namespaces), it
+// starts it without them and tells it why, for its report.
+func startChild(argv []string, opts Options, socket *os.File, output io.Writer) (*exec.Cmd, error) {
+	env := os.Environ()
+	if opts.Config.Unsandboxed != sandbox.All {
+		env = sandbox.Environ(env)
+	}
+	env = append(env, opts.Env...)
+	command := func(extraEnv ...string) *exec.Cmd {
+		cmd := exec.Command(argv[0], argv[1:]...)
+		cmd.Env = append(slices.Clip(env), extraEnv...)
+		cmd.ExtraFiles = []*os.File{socket}
+		cmd.Stdout, cmd.Stderr = output, output
+		cmd.WaitDelay = time.Second
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Setpgid:   true,            // a terminal's Ctrl-C is the parent's to handle
+			Pdeathsig: syscall.SIGKILL, // no orphaned games if the worker dies
+		}
+		return cmd
+	}
+	if opts.Config.Unsandboxed&sandbox.Network == 0 {
+		cmd := command(sandbox.NetworkEnv(nil))
+		sandbox.Isolate(cmd.SysProcAttr)
+		err := cmd.Start()
+		if err == nil {
+			return cmd, nil
+		}
+		cmd = command(sandbox.NetworkEnv(err))
+		return cmd, cmd.Start()
+	}
+	cmd := command()
+	return cmd, cmd.Start()
 }
 
 // supervise owns the runner: it reads its messages, kills it when it hangs,
@@ -536,18 +567,4 @@ func (w *logWriter) logLine(line string) {
 		}
 	}
 	w.log.Log(context.Background(), level, msg, attrs...)
-}
-
-// Child serves the runner protocol on the socket its parent passed in, for
-// the `telecart runner` command. Logs go to stderr as JSON, which the
-// parent's logWriter reads back.
-func Child(ctx context.Context) error {
-	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	f := os.NewFile(childFD, "runner-socket")
-	conn, err := net.FileConn(f)
-	f.Close()
-	if err != nil {
-		return fmt.Errorf("runner: no socket on fd %d (the runner is started by a worker, not by hand): %w", childFD, err)
-	}
-	return Serve(ctx, conn, log)
 }

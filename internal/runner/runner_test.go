@@ -87,7 +87,7 @@ func mustStart(t *testing.T, cfg runner.Config) *session {
 }
 
 // assertReaped checks that no process, not even a zombie, has the pid.
-func assertReaped(t *testing.T, pid int) {
+func assertReaped(t testing.TB, pid int) {
 	t.Helper()
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("runner %d still exists after it ended (kill 0: %v)", pid, err)

@@ -18,6 +18,7 @@ import (
 	"github.com/telecart/telecart/internal/media/resample"
 	"github.com/telecart/telecart/internal/media/yuv"
 	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/sandbox"
 )
 
 // A frame loop that falls this many frames behind starts a new schedule
@@ -31,13 +32,19 @@ const resampleQuality = 5
 // Serve runs the runner side of the protocol on conn until the parent sends
 // Stop or goes away (nil), or the game fails (the error, also sent to the
 // parent as a Fatal message). It closes conn before it returns. It must be
-// the only libretro user of the process.
+// the only libretro user of the process. It confines nothing: Child runs
+// it in the sandbox.
 func Serve(ctx context.Context, conn io.ReadWriteCloser, log *slog.Logger) error {
+	return serveWith(ctx, conn, log, sandbox.None())
+}
+
+// serveWith is Serve in a sandbox that report describes, for Ready.
+func serveWith(ctx context.Context, conn io.ReadWriteCloser, log *slog.Logger, report sandbox.Report) error {
 	w := wire.NewWriter(conn)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer conn.Close() // ends the command reader
-	err := serve(ctx, conn, w, log, &wg)
+	err := serve(ctx, conn, w, log, &wg, report)
 	if err != nil {
 		// Best effort: the parent may be the reason we are failing.
 		_ = w.Send(wire.Fatal{Error: err.Error()})
@@ -45,7 +52,7 @@ func Serve(ctx context.Context, conn io.ReadWriteCloser, log *slog.Logger) error
 	return err
 }
 
-func serve(ctx context.Context, conn io.Reader, w *wire.Writer, log *slog.Logger, wg *sync.WaitGroup) error {
+func serve(ctx context.Context, conn io.Reader, w *wire.Writer, log *slog.Logger, wg *sync.WaitGroup, report sandbox.Report) error {
 	r := wire.NewReader(conn)
 	msg, err := r.Read()
 	if err != nil {
@@ -69,7 +76,7 @@ func serve(ctx context.Context, conn io.Reader, w *wire.Writer, log *slog.Logger
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
 
-	g, err := newGame(cfg, w, log)
+	g, err := newGame(cfg, w, log, report)
 	if err != nil {
 		return err
 	}
@@ -125,7 +132,7 @@ type game struct {
 	stats statsWindow
 }
 
-func newGame(cfg Config, w *wire.Writer, log *slog.Logger) (*game, error) {
+func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report) (*game, error) {
 	core, err := libretro.Load(libretro.Config{
 		Path:      cfg.Core,
 		SystemDir: cfg.SystemDir,
@@ -164,11 +171,14 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger) (*game, error) {
 		SampleRate:  av.SampleRate,
 		Codec:       string(cfg.Video.Codec),
 	}
+	for _, s := range report {
+		ready.Sandbox = append(ready.Sandbox, wire.SandboxLayer{Layer: s.Layer.String(), On: s.On, Detail: s.Detail})
+	}
 	if err := w.Send(ready); err != nil {
 		g.close()
 		return nil, fmt.Errorf("runner: send ready: %w", err)
 	}
-	log.Info("game started", "core", ready.Core, "game", cfg.Game, "width", ready.Width, "height", ready.Height, "fps", ready.FPS, "sample_rate", ready.SampleRate, "codec", ready.Codec)
+	log.Info("game started", "core", ready.Core, "game", cfg.Game, "width", ready.Width, "height", ready.Height, "fps", ready.FPS, "sample_rate", ready.SampleRate, "codec", ready.Codec, "sandbox", report.On())
 	return g, nil
 }
 
@@ -187,14 +197,16 @@ func (g *game) close() {
 
 // setTiming (re)builds what depends on the core's frame and sample rates.
 func (g *game) setTiming(av libretro.AVInfo) error {
-	if av.FPS <= 0 || av.FPS > 240 {
+	// Negated, so that NaN, which a crafted state can make a core
+	// report, fails too.
+	if !(av.FPS > 0 && av.FPS <= 240) {
 		return fmt.Errorf("runner: core reports %v frames per second", av.FPS)
 	}
 	g.fps = av.FPS
 	if av.SampleRate == g.sampleRate && g.resampler != nil {
 		return nil
 	}
-	if av.SampleRate <= 0 {
+	if !(av.SampleRate > 0 && av.SampleRate <= 384000) {
 		return fmt.Errorf("runner: core reports a sample rate of %v Hz", av.SampleRate)
 	}
 	if g.resampler != nil {

@@ -2,6 +2,10 @@
 // runner` does in production, so tests start real runner processes. Such
 // a test skips with -short (the fast tier): the core it needs comes from
 // fixturetest.Core, which skips then.
+//
+// Its runner may also probe its own sandbox (ProbeOptions): try, from
+// inside, what a core taken over might, and log what each attempt met.
+// Only a test binary can: the telecart program has no such mode.
 package runnertest
 
 import (
@@ -24,7 +28,12 @@ func Main() {
 		return
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
-	err := runner.Child(ctx)
+	var err error
+	if targets, ok := os.LookupEnv(probeEnv); ok {
+		err = runner.ChildProbe(ctx, probe(targets))
+	} else {
+		err = runner.Child(ctx)
+	}
 	stop()
 	if err != nil {
 		os.Exit(1)

@@ -71,6 +71,16 @@ type Ready struct {
 	FPS         float64 `json:"fps"`
 	SampleRate  float64 `json:"sample_rate"` // the core's, before resampling to 48 kHz
 	Codec       string  `json:"codec"`
+	// Sandbox is the state of each layer of the runner's sandbox.
+	Sandbox []SandboxLayer `json:"sandbox,omitempty"`
+}
+
+// SandboxLayer says whether one layer of the runner's sandbox holds, and
+// what it allows, or why it does not hold.
+type SandboxLayer struct {
+	Layer  string `json:"layer"`
+	On     bool   `json:"on"`
+	Detail string `json:"detail,omitempty"`
 }
 
 // Geometry announces a new picture size; the next Video is a keyframe.

@@ -14,7 +14,7 @@ import (
 func sampleMessages() []Message {
 	captured := time.Unix(1700000000, 123456789)
 	return []Message{
-		Ready{Core: "Nestopia", Width: 256, Height: 224, Aspect: 4.0 / 3, FPS: 60.0988, SampleRate: 48000, Codec: "vp8"},
+		Ready{Core: "Nestopia", Width: 256, Height: 224, Aspect: 4.0 / 3, FPS: 60.0988, SampleRate: 48000, Codec: "vp8", Sandbox: []SandboxLayer{{Layer: "filesystem", On: true, Detail: "Landlock"}, {Layer: "network", Detail: "refused"}}},
 		Geometry{Width: 240, Height: 160, Aspect: 1.5},
 		Stats{Interval: time.Second, Frames: 60, FPS: 59.9, Emulate: Timing{Mean: 300 * time.Microsecond, Max: time.Millisecond}, CPU: 0.05},
 		Fatal{Error: "core crashed"},
