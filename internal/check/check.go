@@ -152,7 +152,11 @@ func Run(ctx context.Context, cfg Config, report func(Result)) bool {
 		out(Result{Step: StepWebSocket, Words: Words(Failure{Kind: NoHello, URL: wsURL}), Err: errors.New("no hello")})
 		return false
 	case <-s.done:
-		out(Result{Step: StepWebSocket, Words: Words(Failure{Kind: NoHello, URL: wsURL}), Err: s.err()})
+		f := Failure{Kind: NoHello, URL: wsURL}
+		if words := s.refused(); words != "" {
+			f = Failure{Kind: SocketRefused, URL: wsURL, Message: words}
+		}
+		out(Result{Step: StepWebSocket, Words: Words(f), Err: s.err()})
 		return false
 	}
 	out(Result{Step: StepWebSocket, OK: true, Words: fmt.Sprintf("The WebSocket at %s is up.", wsURL)})

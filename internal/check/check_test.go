@@ -42,15 +42,15 @@ func TestMain(m *testing.M) {
 // secret is the test coordinators' worker secret.
 const secret = "check-test-worker-secret"
 
-// startCoordinator serves a coordinator on loopback that hands browsers
-// ice, and returns its base URL. Its workers are dropped only after a
-// minute of silence: a test stops one to see it not answer.
-func startCoordinator(t *testing.T, turn ...coordinator.TURN) string {
+// startCoordinator serves a coordinator on loopback, as options change
+// its config, and returns its base URL. Its workers are dropped only after
+// a minute of silence: a test stops one to see it not answer.
+func startCoordinator(t *testing.T, options ...func(*coordinator.Config)) string {
 	t.Helper()
 	cfg := coordinator.Config{Secrets: []string{secret}, Logger: slog.New(slog.DiscardHandler),
 		Overload: 1, WorkerTimeout: 3 * waittest.Limit, RejoinWindow: coordinator.NoRejoinWindow}
-	if len(turn) > 0 {
-		cfg.TURN = turn[0]
+	for _, o := range options {
+		o(&cfg)
 	}
 	coord := coordinator.New(cfg)
 	srv := httptest.NewUnstartedServer(coord.Handler())
@@ -249,6 +249,26 @@ func TestNoWorker(t *testing.T) {
 	)
 }
 
+// TestSocketRefused: a check over the coordinator's limits on sockets
+// says so in the coordinator's words, and what an operator can change.
+func TestSocketRefused(t *testing.T) {
+	t.Parallel()
+	base := startCoordinator(t, func(c *coordinator.Config) { c.Limits = coordinator.Limits{Sockets: 1} })
+	held, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer held.CloseNow()
+	_, results := run(t, base, check.DefaultTimeout)
+	want(t, results,
+		expect{step: check.StepCoordinator, ok: true},
+		expect{step: check.StepWebSocket},
+	)
+	if w := results[1].Words; !strings.Contains(w, "turned this connection away: Too many") || !strings.Contains(w, "trusted_proxies") {
+		t.Errorf("words %q: want the coordinator's sentence and what to change", w)
+	}
+}
+
 // TestWorkerDown: a worker that stops answering (SIGSTOP: registered, its
 // link and its ping port open, nobody home) fails its ping and its
 // connection, each naming it; the other worker passes.
@@ -357,7 +377,7 @@ func TestTURN(t *testing.T) {
 		{"another secret", "not-" + secret, false},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
-			base := startCoordinator(t, coordinator.TURN{URLs: turn.URLs(), Secret: tt.secret})
+			base := startCoordinator(t, func(c *coordinator.Config) { c.TURN = coordinator.TURN{URLs: turn.URLs(), Secret: tt.secret} })
 			startWorker(t, base, "eu-1")
 			timeout := check.DefaultTimeout
 			if !tt.ok {

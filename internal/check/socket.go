@@ -26,6 +26,7 @@ type socket struct {
 
 	mu      sync.Mutex
 	readErr error
+	refusal string // the coordinator's words, when it turned the socket away
 	checks  map[signal.SessionID]chan signal.Payload
 }
 
@@ -44,11 +45,24 @@ func (s *socket) read() {
 		if err != nil {
 			s.mu.Lock()
 			s.readErr = err
+			// A socket over the coordinator's limits is closed with Try
+			// Again Later and its words.
+			var closed websocket.CloseError
+			if errors.As(err, &closed) && closed.Code == websocket.StatusTryAgainLater && s.refusal == "" {
+				s.refusal = closed.Reason
+			}
 			s.mu.Unlock()
 			return
 		}
 		m, p, err := signal.Decode(data)
 		if err != nil {
+			continue
+		}
+		if e, ok := p.(signal.Error); ok && first {
+			// Before any hello: the socket is turned away, and told why.
+			s.mu.Lock()
+			s.refusal = e.Message
+			s.mu.Unlock()
 			continue
 		}
 		if h, ok := p.(signal.Hello); ok {
@@ -68,6 +82,13 @@ func (s *socket) read() {
 			}
 		}
 	}
+}
+
+// refused is the coordinator's words, when it turned the socket away.
+func (s *socket) refused() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refusal
 }
 
 func (s *socket) err() error {

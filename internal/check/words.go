@@ -16,6 +16,7 @@ const (
 	Untrusted                     // the coordinator's certificate is not trusted
 	NoWebSocket                   // /ws did not open
 	NoHello                       // /ws opened, but no hello came
+	SocketRefused                 // /ws opened, and the coordinator turned it away (its limits)
 	NoWorkers                     // the hello lists no worker
 	NoPingURL                     // a worker announces no ping URL
 	NoPing                        // a worker's ping did not answer
@@ -40,7 +41,8 @@ type Failure struct {
 	// Ports are the UDP ports the worker offered, for a direct connection
 	// that failed: one, when udp_port is set.
 	Ports []string
-	// Message is the server's own refusal, for CheckRefused.
+	// Message is the server's own refusal, for CheckRefused and
+	// SocketRefused.
 	Message string
 	// Status is the HTTP status, for BadHealth.
 	Status string
@@ -60,6 +62,8 @@ func Words(f Failure) string {
 		return fmt.Sprintf("The WebSocket at %s does not open: a proxy in front of the coordinator must pass WebSocket upgrades (the Upgrade and Connection headers) through to it.", f.URL)
 	case NoHello:
 		return fmt.Sprintf("The WebSocket at %s opened, but the coordinator said nothing: a proxy in front of it may hold WebSocket messages back.", f.URL)
+	case SocketRefused:
+		return fmt.Sprintf("The coordinator at %s turned this connection away: %s It limits what one address may open (the limits settings); behind a reverse proxy, set trusted_proxies, or every player counts as the proxy.", f.URL, f.Message)
 	case NoWorkers:
 		return fmt.Sprintf("No worker is registered: start a worker with -coordinator %s and its credential from telecart worker-token.", workerURL(f.URL))
 	case NoPingURL:

@@ -27,6 +27,8 @@ func TestWords(t *testing.T) {
 			"The coordinator at http://h:8000 answered /healthz with 502 Bad Gateway: is a proxy in front of it sending the request elsewhere?"},
 		{Failure{Kind: NoWebSocket, URL: "ws://h:8000/ws"},
 			"The WebSocket at ws://h:8000/ws does not open: a proxy in front of the coordinator must pass WebSocket upgrades (the Upgrade and Connection headers) through to it."},
+		{Failure{Kind: SocketRefused, URL: "ws://h:8000/ws", Message: "Too many Telecart pages are open from your network."},
+			"The coordinator at ws://h:8000/ws turned this connection away: Too many Telecart pages are open from your network. It limits what one address may open (the limits settings); behind a reverse proxy, set trusted_proxies, or every player counts as the proxy."},
 		{Failure{Kind: NoWorkers, URL: "http://h:8000"},
 			"No worker is registered: start a worker with -coordinator ws://h:8000/worker and its credential from telecart worker-token."},
 		{Failure{Kind: NoWorkers, URL: "https://h"},
@@ -112,7 +114,7 @@ func TestWordsMatchThePage(t *testing.T) {
 		t.Skip("no node (scripts/setup installs it): the page's words are not compared")
 	}
 	pageKind := map[Kind]string{
-		NoCoordinator: "no-coordinator", BadHealth: "bad-health", NoWebSocket: "no-websocket", NoHello: "no-hello",
+		NoCoordinator: "no-coordinator", BadHealth: "bad-health", NoWebSocket: "no-websocket", NoHello: "no-hello", SocketRefused: "socket-refused",
 		NoWorkers: "no-workers", NoPingURL: "no-ping-url", NoPing: "no-ping", NoHost: "no-host", NoSrflx: "no-srflx",
 		NoRelay: "no-relay", CheckRefused: "refused", NoOffer: "no-offer", Direct: "direct",
 		RelayUDP: "turn-udp", RelayTCP: "turn-tcp",

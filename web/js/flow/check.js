@@ -29,10 +29,16 @@ function openSocket(url) {
   const ws = new WebSocket(url);
   const checks = new Map();
   let gotHello;
+  // A socket over the coordinator's limits is sent an error, then closed
+  // with Try Again Later (1013) and the same words.
+  let refusal = '';
   const hello = new Promise((resolve, reject) => {
     gotHello = resolve;
     ws.addEventListener('error', () => reject(new Error('the WebSocket failed')));
-    ws.addEventListener('close', () => reject(new Error('the WebSocket closed')));
+    ws.addEventListener('close', (e) => {
+      if (e.code === 1013 && !refusal) refusal = e.reason.trim();
+      reject(Object.assign(new Error('the WebSocket closed'), { refusal }));
+    });
   });
   const opened = new Promise((resolve, reject) => {
     ws.addEventListener('open', resolve);
@@ -46,6 +52,7 @@ function openSocket(url) {
       return;
     }
     if (m.type === 'hello') gotHello(m.data ?? {});
+    else if (m.type === 'error' && !m.session) refusal = String(m.data?.message ?? '');
     else checks.get(m.session)?.(m);
   });
   const send = (session, type, data) => {
@@ -170,8 +177,9 @@ export async function runCheck(store, base) {
     }
     try {
       hello = await Promise.race([sock.hello, wait(TIMEOUT_MS).then(() => { throw new Error('timeout'); })]);
-    } catch {
-      add({ step: 'websocket', ok: false, words: words({ kind: 'no-hello', url: wsURL }) });
+    } catch (e) {
+      const f = e.refusal ? { kind: 'socket-refused', url: wsURL, message: e.refusal } : { kind: 'no-hello', url: wsURL };
+      add({ step: 'websocket', ok: false, words: words(f) });
       return done();
     }
     add({ step: 'websocket', ok: true, words: `The WebSocket at ${wsURL} is up.` });

@@ -95,6 +95,8 @@ export function words(f) {
       return `The WebSocket at ${f.url} does not open: a proxy in front of the coordinator must pass WebSocket upgrades (the Upgrade and Connection headers) through to it.`;
     case 'no-hello':
       return `The WebSocket at ${f.url} opened, but the coordinator said nothing: a proxy in front of it may hold WebSocket messages back.`;
+    case 'socket-refused':
+      return `The coordinator at ${f.url} turned this connection away: ${f.message} It limits what one address may open (the limits settings); behind a reverse proxy, set trusted_proxies, or every player counts as the proxy.`;
     case 'no-workers':
       return `No worker is registered: start a worker with -coordinator ${workerURL(f.url)} and its credential from telecart worker-token.`;
     case 'no-ping-url':
