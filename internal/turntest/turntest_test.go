@@ -103,8 +103,9 @@ func (c *client) roundTrip(req *stun.Message) *stun.Message {
 }
 
 var (
-	udp      = stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}
-	lifetime = stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0x02, 0x58}} // 600 s
+	udp        = stun.RawAttribute{Type: stun.AttrRequestedTransport, Value: []byte{17, 0, 0, 0}}
+	lifetime   = stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0x02, 0x58}} // 600 s
+	noLifetime = stun.RawAttribute{Type: stun.AttrLifetime, Value: []byte{0, 0, 0, 0}}       // deletes the allocation
 )
 
 func permission(port int) stun.Setter {
@@ -155,17 +156,27 @@ func TestCoturnKeepsAllocationPastExpiry(t *testing.T) {
 	if got := c.do(stun.MethodCreatePermission, permission(9)); got != 0 {
 		t.Fatalf("CreatePermission answered %d, want a success", got)
 	}
-	// The event is the expiry itself: coturn's clock past the username's
-	// second.
-	waittest.Eventually(t, "the credential expiring", func() error {
+	// The event is coturn's clock past the username's second, which it
+	// reads from a clock of its own that ticks once a second, a tick or
+	// more behind on a busy machine: so the event is coturn refusing a new
+	// allocation with the credential. One it still makes is deleted at
+	// once (a Refresh to lifetime 0), giving its relay port back.
+	waittest.Eventually(t, "coturn refusing a new Allocate with the expired credential", func() error {
 		if now := time.Now(); now.Unix() <= expiry.Unix() {
 			return fmt.Errorf("%v left", expiry.Sub(now))
 		}
-		return nil
+		fresh := dial(t, s, creds)
+		switch got := fresh.do(stun.MethodAllocate, udp); got {
+		case int(stun.CodeUnauthorized):
+			return nil
+		case 0:
+			fresh.do(stun.MethodRefresh, noLifetime)
+			return errors.New("coturn still took it: its clock is behind")
+		default:
+			t.Fatalf("a new Allocate with the expired credential answered %d, want 401", got)
+			return nil
+		}
 	})
-	if got := dial(t, s, creds).do(stun.MethodAllocate, udp); got != int(stun.CodeUnauthorized) {
-		t.Errorf("a new Allocate with the expired credential answered %d, want 401", got)
-	}
 	if got := c.do(stun.MethodRefresh, lifetime); got != 0 {
 		t.Errorf("Refresh after the expiry answered %d, want a success", got)
 	}
