@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
 	"runtime"
 	"strings"
 	"sync"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/waittest"
@@ -154,7 +154,7 @@ func TestSaveFiles(t *testing.T) {
 			if n := uploads.InFlight(); n != 0 {
 				t.Errorf("%d bytes of the budget still held", n)
 			}
-			if names := files(t, uploads.Dir); len(names) != 0 {
+			if names := fixturetest.Files(t, uploads.Dir); len(names) != 0 {
 				t.Errorf("files left behind: %v", names)
 			}
 			if tc.replies != "file" {
@@ -176,20 +176,6 @@ func TestSaveFiles(t *testing.T) {
 			}
 		})
 	}
-}
-
-// files names what is in a folder.
-func files(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
 }
 
 func text(s string) webrtc.DataChannelMessage {
@@ -235,7 +221,7 @@ func TestUploadsHoldNoFile(t *testing.T) {
 			t.Errorf("replies %q to an upload under way, want none", s)
 		}
 	}
-	if names := files(t, uploads.Dir); len(names) != peers {
+	if names := fixturetest.Files(t, uploads.Dir); len(names) != peers {
 		t.Errorf("%d files on their way, want %d: %v", len(names), peers, names)
 	}
 	if n := uploads.InFlight(); n != peers*saves.MaxFile {
@@ -246,7 +232,7 @@ func TestUploadsHoldNoFile(t *testing.T) {
 		end()
 	}
 	waittest.Eventually(t, "the files gone with their peers", func() error {
-		if names := files(t, uploads.Dir); len(names) != 0 {
+		if names := fixturetest.Files(t, uploads.Dir); len(names) != 0 {
 			return fmt.Errorf("files left: %v", names)
 		}
 		if n := uploads.InFlight(); n != 0 {
@@ -289,7 +275,7 @@ func TestUploadBudget(t *testing.T) {
 		if s := bLine.said(); s != "error: "+wordsBusy {
 			t.Errorf("over the budget: replies %q, want %q", s, "error: "+wordsBusy)
 		}
-		if n := len(files(t, dir)); n != 1 {
+		if n := len(fixturetest.Files(t, dir)); n != 1 {
 			t.Errorf("%d files on their way, want a's alone", n)
 		}
 		a.onMessage(data("def"))
@@ -333,7 +319,7 @@ func TestUploadStall(t *testing.T) {
 		}
 		return nil
 	})
-	if names := files(t, u.Dir); len(names) != 0 {
+	if names := fixturetest.Files(t, u.Dir); len(names) != 0 {
 		t.Errorf("files left: %v", names)
 	}
 	if n := u.InFlight(); n != 0 {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
@@ -199,20 +200,6 @@ func (l *savesLine) await(t *testing.T) fileReply {
 	return fileReply{}
 }
 
-// filesIn names what is in a folder.
-func filesIn(t *testing.T, dir string) []string {
-	t.Helper()
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var names []string
-	for _, e := range entries {
-		names = append(names, e.Name())
-	}
-	return names
-}
-
 // TestUploadLimits: only a player holding a controller may upload, and
 // a spectator's file is refused before a byte of it is kept; a player's
 // upload waits on disk while it arrives, and goes, with its share of the
@@ -236,7 +223,7 @@ func TestUploadLimits(t *testing.T) {
 	if r := spectator.await(t); r.Op != "error" || r.Message != "Only players can upload a save file: take a controller first." {
 		t.Errorf("the spectator's upload: %+v", r)
 	}
-	if names := filesIn(t, dir); len(names) != 0 || c.worker.uploads.InFlight() != 0 {
+	if names := fixturetest.Files(t, dir); len(names) != 0 || c.worker.uploads.InFlight() != 0 {
 		t.Errorf("after the spectator's upload: files %v, %d bytes in flight", names, c.worker.uploads.InFlight())
 	}
 	// Nothing else came of it: the next request is answered as usual.
@@ -250,7 +237,7 @@ func TestUploadLimits(t *testing.T) {
 	const size, part = 1 << 20, 256 << 10
 	player.send(t, fmt.Sprintf(`{"op":"upload","slot":2,"size":%d}`, size), make([]byte, part))
 	waittest.Eventually(t, "the part on disk", func() error {
-		names := filesIn(t, dir)
+		names := fixturetest.Files(t, dir)
 		if len(names) != 1 {
 			return fmt.Errorf("files %v", names)
 		}
@@ -266,7 +253,7 @@ func TestUploadLimits(t *testing.T) {
 	// The player's browser goes: the file goes, the budget is whole.
 	a.PC.Close()
 	waittest.Eventually(t, "the upload gone with its peer", func() error {
-		if names := filesIn(t, dir); len(names) != 0 {
+		if names := fixturetest.Files(t, dir); len(names) != 0 {
 			return fmt.Errorf("files %v", names)
 		}
 		if n := c.worker.uploads.InFlight(); n != 0 {
@@ -276,30 +263,12 @@ func TestUploadLimits(t *testing.T) {
 	})
 }
 
-// logBook keeps a worker's log, for a test to read.
-type logBook struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBook) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBook) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // TestRefusedState uploads a save file that is whole, with the right sum,
 // of this game and core, but whose state the core refuses, and loads it:
 // the player reads a sentence, and only the log has the core's words.
 func TestRefusedState(t *testing.T) {
 	opt, st := withSaves(t)
-	book := &logBook{}
+	book := &fixturetest.SyncBuffer{}
 	c := newCluster(t, 1, opt, func(cfg *Config) { cfg.Logger = slog.New(slog.NewTextHandler(book, nil)) })
 	a := c.browse(t)
 	a.WaitGames()
