@@ -58,7 +58,7 @@ func measureAttack(b *testing.B) {
 	calm := playerFirstFrames(b, base)
 	rss := sampleRSS(worker.Process.Pid)
 	defer rss.stop()
-	before := rss.now()
+	before := residentBytes(worker.Process.Pid)
 
 	ctx, cancel := context.WithCancel(context.Background())
 	var attackers sync.WaitGroup
@@ -435,7 +435,7 @@ func sampleRSS(pid int) *rssSampler {
 		tick := time.NewTicker(20 * time.Millisecond)
 		defer tick.Stop()
 		for {
-			if n := int64(s.now()); n > s.peak.Load() {
+			if n := int64(residentBytes(s.pid)); n > s.peak.Load() {
 				s.peak.Store(n)
 			}
 			select {
@@ -448,9 +448,10 @@ func sampleRSS(pid int) *rssSampler {
 	return s
 }
 
-// now is the process's resident memory, in bytes.
-func (s *rssSampler) now() float64 {
-	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", s.pid))
+// residentBytes is a process's resident memory, in bytes; 0 once it is
+// gone.
+func residentBytes(pid int) float64 {
+	status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
 		return 0
 	}

@@ -166,7 +166,7 @@ func measure(t *testing.T, pid int, metrics string) soakFigures {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return soakFigures{goroutines: int(metric(t, metrics, "go_goroutines")), fds: len(fds), rss: (&rssSampler{pid: pid}).now()}
+	return soakFigures{goroutines: int(metric(t, metrics, "go_goroutines")), fds: len(fds), rss: residentBytes(pid)}
 }
 
 // workerMetricsURL is the worker's /metrics, on the ping listener the
