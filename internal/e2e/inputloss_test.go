@@ -1,0 +1,189 @@
+package e2e
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+// inputWatchJS watches every video frame the page presents while the test
+// presses and releases A (X on the keyboard), and judges each against the
+// key as the page holds it, stamped in the capture phase of the key's own
+// event: a frame showing "released" after this press was shown and before
+// the key-up is a button released early, whatever its cause (a stale
+// state applied, a lost one, a decoder showing an old picture). Its
+// waits resolve with the time from the key event to the first frame
+// presented after it that shows the new colour, or -1 after timeout ms.
+const inputWatchJS = `((pressed, released, x, y) => {
+	const v = document.getElementById('video');
+	const c = document.createElement('canvas');
+	c.width = v.videoWidth; c.height = v.videoHeight;
+	const g = c.getContext('2d', {willReadFrequently: true});
+	const near = (d, rgb) => Math.hypot(d[0] - rgb[0], d[1] - rgb[1], d[2] - rgb[2]) < 40;
+	const w = {held: false, downAt: 0, upAt: 0, pressedAt: 0, releasedAt: 0, frames: 0, early: [], recent: [], waiter: null};
+	addEventListener('keydown', (e) => {
+		if (e.code !== 'KeyX' || e.repeat) return;
+		w.held = true; w.downAt = performance.now(); w.pressedAt = 0; w.releasedAt = 0;
+	}, true);
+	addEventListener('keyup', (e) => {
+		if (e.code !== 'KeyX') return;
+		w.held = false; w.upAt = performance.now();
+	}, true);
+	const step = (now, meta) => {
+		g.drawImage(v, 0, 0);
+		const d = g.getImageData(x, y, 1, 1).data;
+		const t = meta.presentationTime;
+		const colour = near(d, pressed) ? 'pressed' : near(d, released) ? 'released' : 'other';
+		w.frames++;
+		w.recent.push([Math.round(t - w.downAt), colour]);
+		if (w.recent.length > 20) w.recent.shift();
+		if (colour === 'pressed' && !w.pressedAt && w.downAt > w.upAt && t >= w.downAt) w.pressedAt = t;
+		if (colour === 'released' && w.pressedAt && t > w.pressedAt && (w.held || t < w.upAt)) {
+			w.early.push({press: w.presses, afterPress: Math.round(t - w.downAt), held: w.held, frames: w.recent.slice(), seq: window.telecart.seq});
+			w.pressedAt = 0; // once per press
+		}
+		if (colour === 'released' && !w.held && !w.releasedAt && w.upAt > w.downAt && t >= w.upAt) w.releasedAt = t;
+		if (w.waiter) w.waiter();
+		v.requestVideoFrameCallback(step);
+	};
+	v.requestVideoFrameCallback(step);
+	const wait = (done, timeout) => new Promise((resolve) => {
+		const timer = setTimeout(() => { w.waiter = null; resolve(-1); }, timeout);
+		w.waiter = () => {
+			const ms = done();
+			if (ms < 0) return;
+			clearTimeout(timer);
+			w.waiter = null;
+			resolve(ms);
+		};
+		w.waiter();
+	});
+	w.presses = 0;
+	w.waitPressed = (timeout) => wait(() => (w.pressedAt ? w.pressedAt - w.downAt : -1), timeout);
+	w.waitReleased = (timeout) => wait(() => (w.releasedAt ? w.releasedAt - w.upAt : -1), timeout);
+	window.__watch = w;
+	return true;
+})`
+
+// TestInputSurvivesLoss plays the test ROM in Chromium from a worker
+// behind a lossy delay link, and presses and releases A again and again,
+// as a player does: for each press, the picture shows A while the key is
+// held and never goes back to "released" before the key-up, and shows
+// "released" after it. It reports how long the release takes to show.
+// TELECART_INPUT_PRESSES sets the presses per case (200 by default; the
+// 10,000 of issue 13's target are a half-hour run).
+func TestInputSurvivesLoss(t *testing.T) {
+	presses := 200
+	if s := os.Getenv("TELECART_INPUT_PRESSES"); s != "" {
+		n, err := strconv.Atoi(s)
+		if err != nil || n < 1 {
+			t.Fatalf("TELECART_INPUT_PRESSES=%q: want a number of presses", s)
+		}
+		presses = n
+	}
+	for _, tc := range []struct {
+		name string
+		imp  impairment
+	}{
+		{"random", impairment{Loss: 0.10, Jitter: 20 * time.Millisecond}},
+		{"bursts", impairment{Loss: 0.10, Burst: 4, Jitter: 20 * time.Millisecond}},
+	} {
+		t.Run(tc.name, func(t *testing.T) { pressUnderLoss(t, tc.imp, presses) })
+	}
+}
+
+func pressUnderLoss(t *testing.T, imp impairment, presses int) {
+	b := browsertest.Start(t)
+	base, port := coordinatorForNamespaces(t)
+	const oneWay = 20 * time.Millisecond
+	link := workerInNamespace(t, 9, port, "lossy", oneWay)
+	waitWorkers(t, base, 1)
+	p := b.NewPage(t, base+"/")
+	waitMeasured(t, p, "lossy")
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitColour(t, p, testrom.FillColor())
+
+	pt := testrom.FillPoint()
+	on, off := testrom.FillColor(testrom.A), testrom.FillColor()
+	var ok bool
+	eval(t, p, fmt.Sprintf(`%s([%d, %d, %d], [%d, %d, %d], %d, %d)`, inputWatchJS, on.R, on.G, on.B, off.R, off.G, off.B, pt.X, pt.Y), &ok)
+	// Loss both ways: the pad's messages to the worker, and the pictures
+	// (and their repairs) back.
+	link.Impair(imp, imp)
+	dropped0 := link.Dropped()
+
+	const timeout = 5000 // ms a change may take to show before it counts as lost
+	var shown, released []float64
+	var stuck, unseen int
+	start := time.Now()
+	for i := range presses {
+		// A random pause spreads the presses over the phase of the frame
+		// loop and of the page's repeats.
+		time.Sleep(time.Duration(rand.IntN(17_000)) * time.Microsecond)
+		eval(t, p, fmt.Sprintf(`(window.__watch.presses = %d, true)`, i), &ok)
+		if err := p.KeyDown("KeyX"); err != nil {
+			t.Fatal(err)
+		}
+		var ms float64
+		eval(t, p, fmt.Sprintf(`window.__watch.waitPressed(%d)`, timeout), &ms)
+		if ms < 0 {
+			unseen++
+		} else {
+			shown = append(shown, ms)
+		}
+		// Held on past the first picture for up to 120 ms more, so that
+		// holds span the copies (+8, +24, +56 ms) and the first repeat
+		// (+156 ms).
+		time.Sleep(time.Duration(rand.IntN(120_000)) * time.Microsecond)
+		if err := p.KeyUp("KeyX"); err != nil {
+			t.Fatal(err)
+		}
+		eval(t, p, fmt.Sprintf(`window.__watch.waitReleased(%d)`, timeout), &ms)
+		if ms < 0 {
+			stuck++
+			t.Logf("press %d: A still shown %d ms after the key-up", i, timeout)
+		} else {
+			released = append(released, ms)
+		}
+	}
+	elapsed := time.Since(start)
+	var early []struct {
+		Press      int
+		AfterPress float64
+		Held       bool
+		Frames     [][]any
+		Seq        int
+	}
+	eval(t, p, `window.__watch.early`, &early)
+	var frames int
+	eval(t, p, `window.__watch.frames`, &frames)
+	for _, e := range early {
+		t.Logf("press %d: released early, %.0f ms after the key-down (held %v, seq %d); the last frames [ms after key-down, colour]: %v",
+			e.Press, e.AfterPress, e.Held, e.Seq, e.Frames)
+	}
+
+	pct := func(xs []float64, q float64) float64 {
+		if len(xs) == 0 {
+			return -1
+		}
+		return xs[int(q*float64(len(xs)-1))]
+	}
+	slices.Sort(shown)
+	slices.Sort(released)
+	t.Logf("%d presses in %v over a link losing %.0f%% (bursts of %.0f) with ±%v jitter, %v one way: %d packets lost, %d frames watched",
+		presses, elapsed.Round(time.Second), 100*imp.Loss, max(imp.Burst, 1), imp.Jitter, oneWay, link.Dropped()-dropped0, frames)
+	t.Logf("key-down to A shown: p50 %.1f ms, p99 %.1f ms, max %.1f ms", pct(shown, 0.5), pct(shown, 0.99), pct(shown, 1))
+	t.Logf("key-up to released shown (the release tail): p50 %.1f ms, p99 %.1f ms, max %.1f ms", pct(released, 0.5), pct(released, 0.99), pct(released, 1))
+	t.Logf("stuck %d, released early %d, presses never shown %d", stuck, len(early), unseen)
+	if stuck > 0 || len(early) > 0 || unseen > 0 {
+		t.Errorf("of %d presses: %d stuck, %d released early, %d never shown; want none", presses, stuck, len(early), unseen)
+	}
+}
