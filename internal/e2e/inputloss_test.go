@@ -27,7 +27,7 @@ const inputWatchJS = `((pressed, released, x, y) => {
 	c.width = v.videoWidth; c.height = v.videoHeight;
 	const g = c.getContext('2d', {willReadFrequently: true});
 	const near = (d, rgb) => Math.hypot(d[0] - rgb[0], d[1] - rgb[1], d[2] - rgb[2]) < 40;
-	const w = {held: false, downAt: 0, upAt: 0, pressedAt: 0, releasedAt: 0, frames: 0, early: [], recent: [], waiter: null};
+	const w = {held: false, downAt: 0, upAt: 0, pressedAt: 0, releasedAt: 0, frames: 0, stampedEarly: 0, early: [], raced: [], recent: [], waiter: null};
 	addEventListener('keydown', (e) => {
 		if (e.code !== 'KeyX' || e.repeat) return;
 		w.held = true; w.downAt = performance.now(); w.pressedAt = 0; w.releasedAt = 0;
@@ -42,11 +42,24 @@ const inputWatchJS = `((pressed, released, x, y) => {
 		const t = meta.presentationTime;
 		const colour = near(d, pressed) ? 'pressed' : near(d, released) ? 'released' : 'other';
 		w.frames++;
+		// How far the stamp may precede the frame's arrival (receiveTime:
+		// its last packet received, for WebRTC frames).
+		if (meta.receiveTime) w.stampedEarly = Math.max(w.stampedEarly, meta.receiveTime - t);
 		w.recent.push([Math.round(t - w.downAt), colour]);
 		if (w.recent.length > 20) w.recent.shift();
 		if (colour === 'pressed' && !w.pressedAt && w.downAt > w.upAt && t >= w.downAt) w.pressedAt = t;
+		// Held as the page looks at the frame: the release has not been
+		// sent, so this picture is no answer to it. A frame looked at after
+		// the key-up whose presentationTime comes before it is counted
+		// apart: Chromium may stamp a frame with the start of the
+		// compositor frame it joined, which can precede the frame's
+		// arrival, so that a picture answering the key-up seems to come
+		// before it (as a join's first frame can seem to come before the
+		// connection).
 		if (colour === 'released' && w.pressedAt && t > w.pressedAt && (w.held || t < w.upAt)) {
-			w.early.push({press: w.presses, afterPress: Math.round(t - w.downAt), held: w.held, frames: w.recent.slice(), seq: window.telecart.seq});
+			(w.held ? w.early : w.raced).push({press: w.presses, afterPress: Math.round(t - w.downAt),
+				beforeUp: w.held ? null : Math.round(w.upAt - t), receivedAfterUp: w.held || !meta.receiveTime ? null : Math.round(meta.receiveTime - w.upAt),
+				frames: w.recent.slice(), seq: window.telecart.seq});
 			w.pressedAt = 0; // once per press
 		}
 		if (colour === 'released' && !w.held && !w.releasedAt && w.upAt > w.downAt && t >= w.upAt) w.releasedAt = t;
@@ -155,19 +168,31 @@ func pressUnderLoss(t *testing.T, imp impairment, presses int) {
 		}
 	}
 	elapsed := time.Since(start)
-	var early []struct {
+	type release struct {
 		Press      int
 		AfterPress float64
-		Held       bool
-		Frames     [][]any
-		Seq        int
+		BeforeUp   float64
+		// ReceivedAfterUp is when the frame's last packet came, after the
+		// key-up: positive, it was the key-up's answer.
+		ReceivedAfterUp float64
+		Frames          [][]any
+		Seq             int
 	}
+	var early, raced []release
 	eval(t, p, `window.__watch.early`, &early)
+	eval(t, p, `window.__watch.raced`, &raced)
 	var frames int
+	var stampedEarly float64
 	eval(t, p, `window.__watch.frames`, &frames)
+	eval(t, p, `window.__watch.stampedEarly`, &stampedEarly)
+	t.Logf("a frame's presentationTime came up to %.1f ms before its last packet was received", stampedEarly)
 	for _, e := range early {
-		t.Logf("press %d: released early, %.0f ms after the key-down (held %v, seq %d); the last frames [ms after key-down, colour]: %v",
-			e.Press, e.AfterPress, e.Held, e.Seq, e.Frames)
+		t.Logf("press %d: released early, %.0f ms after the key-down (seq %d); the last frames [ms after key-down, colour]: %v",
+			e.Press, e.AfterPress, e.Seq, e.Frames)
+	}
+	for _, e := range raced {
+		t.Logf("press %d: released %.0f ms after the key-down, stamped %.0f ms before the key-up but received %.0f ms after it (seq %d); the last frames: %v",
+			e.Press, e.AfterPress, e.BeforeUp, e.ReceivedAfterUp, e.Seq, e.Frames)
 	}
 
 	pct := func(xs []float64, q float64) float64 {
@@ -182,7 +207,7 @@ func pressUnderLoss(t *testing.T, imp impairment, presses int) {
 		presses, elapsed.Round(time.Second), 100*imp.Loss, max(imp.Burst, 1), imp.Jitter, oneWay, link.Dropped()-dropped0, frames)
 	t.Logf("key-down to A shown: p50 %.1f ms, p99 %.1f ms, max %.1f ms", pct(shown, 0.5), pct(shown, 0.99), pct(shown, 1))
 	t.Logf("key-up to released shown (the release tail): p50 %.1f ms, p99 %.1f ms, max %.1f ms", pct(released, 0.5), pct(released, 0.99), pct(released, 1))
-	t.Logf("stuck %d, released early %d, presses never shown %d", stuck, len(early), unseen)
+	t.Logf("stuck %d, released early %d, presses never shown %d; releases stamped before their key-up %d", stuck, len(early), unseen, len(raced))
 	if stuck > 0 || len(early) > 0 || unseen > 0 {
 		t.Errorf("of %d presses: %d stuck, %d released early, %d never shown; want none", presses, stuck, len(early), unseen)
 	}
