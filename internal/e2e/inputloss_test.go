@@ -27,7 +27,18 @@ const inputWatchJS = `((pressed, released, x, y) => {
 	c.width = v.videoWidth; c.height = v.videoHeight;
 	const g = c.getContext('2d', {willReadFrequently: true});
 	const near = (d, rgb) => Math.hypot(d[0] - rgb[0], d[1] - rgb[1], d[2] - rgb[2]) < 40;
-	const w = {held: false, downAt: 0, upAt: 0, pressedAt: 0, releasedAt: 0, frames: 0, stampedEarly: 0, early: [], raced: [], recent: [], waiter: null};
+	const w = {held: false, downAt: 0, upAt: 0, pressedAt: 0, releasedAt: 0, frames: 0, stampedEarly: 0, since: {}, early: [], raced: [], recent: [], waiter: null};
+	// What the pad sent, and when: a picture can only answer a state sent.
+	const sent = [];
+	const send = RTCDataChannel.prototype.send;
+	RTCDataChannel.prototype.send = function (data) {
+		if (this.label === 'input' && data instanceof ArrayBuffer && data.byteLength >= 8) {
+			const dv = new DataView(data);
+			sent.push([performance.now(), dv.getUint8(0) === 1 ? dv.getUint16(5) : dv.getUint16(6)]);
+			if (sent.length > 40) sent.shift();
+		}
+		return send.call(this, data);
+	};
 	addEventListener('keydown', (e) => {
 		if (e.code !== 'KeyX' || e.repeat) return;
 		w.held = true; w.downAt = performance.now(); w.pressedAt = 0; w.releasedAt = 0;
@@ -45,6 +56,8 @@ const inputWatchJS = `((pressed, released, x, y) => {
 		// How far the stamp may precede the frame's arrival (receiveTime:
 		// its last packet received, for WebRTC frames).
 		if (meta.receiveTime) w.stampedEarly = Math.max(w.stampedEarly, meta.receiveTime - t);
+		const since = v.getVideoPlaybackQuality().totalVideoFrames - meta.presentedFrames;
+		w.since[since] = (w.since[since] || 0) + 1;
 		w.recent.push([Math.round(t - w.downAt), colour]);
 		if (w.recent.length > 20) w.recent.shift();
 		if (colour === 'pressed' && !w.pressedAt && w.downAt > w.upAt && t >= w.downAt) w.pressedAt = t;
@@ -59,7 +72,9 @@ const inputWatchJS = `((pressed, released, x, y) => {
 		if (colour === 'released' && w.pressedAt && t > w.pressedAt && (w.held || t < w.upAt)) {
 			(w.held ? w.early : w.raced).push({press: w.presses, afterPress: Math.round(t - w.downAt),
 				beforeUp: w.held ? null : Math.round(w.upAt - t), receivedAfterUp: w.held || !meta.receiveTime ? null : Math.round(meta.receiveTime - w.upAt),
-				frames: w.recent.slice(), seq: window.telecart.seq});
+				lookedAfterUp: w.held ? null : Math.round(now - w.upAt), framesSince: v.getVideoPlaybackQuality().totalVideoFrames - meta.presentedFrames,
+				frames: w.recent.slice(), seq: window.telecart.seq,
+				sent: sent.filter(([at]) => at >= w.downAt - 1).map(([at, b]) => [Math.round(at - w.downAt), b])});
 			w.pressedAt = 0; // once per press
 		}
 		if (colour === 'released' && !w.held && !w.releasedAt && w.upAt > w.downAt && t >= w.upAt) w.releasedAt = t;
@@ -175,8 +190,16 @@ func pressUnderLoss(t *testing.T, imp impairment, presses int) {
 		// ReceivedAfterUp is when the frame's last packet came, after the
 		// key-up: positive, it was the key-up's answer.
 		ReceivedAfterUp float64
-		Frames          [][]any
-		Seq             int
+		// LookedAfterUp is when the callback ran, after the key-up, and
+		// FramesSince how many frames the element had taken since the
+		// one the callback was for: the frame drawn may be newer than the
+		// one whose times the callback gives.
+		LookedAfterUp float64
+		FramesSince   int
+		// Sent is what the pad sent since the key-down: [ms after it, buttons].
+		Sent   [][]float64
+		Frames [][]any
+		Seq    int
 	}
 	var early, raced []release
 	eval(t, p, `window.__watch.early`, &early)
@@ -186,13 +209,16 @@ func pressUnderLoss(t *testing.T, imp impairment, presses int) {
 	eval(t, p, `window.__watch.frames`, &frames)
 	eval(t, p, `window.__watch.stampedEarly`, &stampedEarly)
 	t.Logf("a frame's presentationTime came up to %.1f ms before its last packet was received", stampedEarly)
+	var since map[string]int
+	eval(t, p, `window.__watch.since`, &since)
+	t.Logf("frames the element had taken since the one each callback was for, and how often: %v", since)
 	for _, e := range early {
-		t.Logf("press %d: released early, %.0f ms after the key-down (seq %d); the last frames [ms after key-down, colour]: %v",
-			e.Press, e.AfterPress, e.Seq, e.Frames)
+		t.Logf("press %d: released early, %.0f ms after the key-down (seq %d); the last frames [ms after key-down, colour]: %v; the pad sent [ms after the key-down, buttons]: %v",
+			e.Press, e.AfterPress, e.Seq, e.Frames, e.Sent)
 	}
 	for _, e := range raced {
-		t.Logf("press %d: released %.0f ms after the key-down, stamped %.0f ms before the key-up but received %.0f ms after it (seq %d); the last frames: %v",
-			e.Press, e.AfterPress, e.BeforeUp, e.ReceivedAfterUp, e.Seq, e.Frames)
+		t.Logf("press %d: released %.0f ms after the key-down, stamped %.0f ms before the key-up (received %.0f ms after it), looked at %.0f ms after it, %d frames later (seq %d); the last frames: %v; the pad sent [ms after the key-down, buttons]: %v",
+			e.Press, e.AfterPress, e.BeforeUp, e.ReceivedAfterUp, e.LookedAfterUp, e.FramesSince, e.Seq, e.Frames, e.Sent)
 	}
 
 	pct := func(xs []float64, q float64) float64 {
