@@ -41,11 +41,11 @@ const inputWatchJS = `((pressed, released, x, y) => {
 	};
 	addEventListener('keydown', (e) => {
 		if (e.code !== 'KeyX' || e.repeat) return;
-		w.held = true; w.downAt = performance.now(); w.pressedAt = 0; w.releasedAt = 0;
+		w.held = true; w.downAt = e.timeStamp; w.pressedAt = 0; w.releasedAt = 0;
 	}, true);
 	addEventListener('keyup', (e) => {
 		if (e.code !== 'KeyX') return;
-		w.held = false; w.upAt = performance.now();
+		w.held = false; w.upAt = e.timeStamp;
 	}, true);
 	const step = (now, meta) => {
 		g.drawImage(v, 0, 0);
@@ -56,19 +56,23 @@ const inputWatchJS = `((pressed, released, x, y) => {
 		// How far the stamp may precede the frame's arrival (receiveTime:
 		// its last packet received, for WebRTC frames).
 		if (meta.receiveTime) w.stampedEarly = Math.max(w.stampedEarly, meta.receiveTime - t);
+		// The picture drawn is the element's current frame, which is newer
+		// than the one the callback is for (and whose times meta gives)
+		// when the page looks late: such a frame's times are not the
+		// picture's, and the callback's own time, later than the
+		// picture's, times it instead.
 		const since = v.getVideoPlaybackQuality().totalVideoFrames - meta.presentedFrames;
 		w.since[since] = (w.since[since] || 0) + 1;
+		const at = since === 0 ? t : Math.max(t, now);
 		w.recent.push([Math.round(t - w.downAt), colour]);
 		if (w.recent.length > 20) w.recent.shift();
-		if (colour === 'pressed' && !w.pressedAt && w.downAt > w.upAt && t >= w.downAt) w.pressedAt = t;
+		if (colour === 'pressed' && !w.pressedAt && w.downAt > w.upAt && at >= w.downAt) w.pressedAt = at;
 		// Held as the page looks at the frame: the release has not been
-		// sent, so this picture is no answer to it. A frame looked at after
-		// the key-up whose presentationTime comes before it is counted
-		// apart: Chromium may stamp a frame with the start of the
-		// compositor frame it joined, which can precede the frame's
-		// arrival, so that a picture answering the key-up seems to come
-		// before it (as a join's first frame can seem to come before the
-		// connection).
+		// sent, so this picture is no answer to it. A released picture
+		// looked at after the key-up but stamped before it is kept apart:
+		// the stamp may be an older frame's (since > 0), and the key
+		// event's own time comes before the app's handler sends the state
+		// (on a busy machine by several milliseconds).
 		if (colour === 'released' && w.pressedAt && t > w.pressedAt && (w.held || t < w.upAt)) {
 			(w.held ? w.early : w.raced).push({press: w.presses, afterPress: Math.round(t - w.downAt),
 				beforeUp: w.held ? null : Math.round(w.upAt - t), receivedAfterUp: w.held || !meta.receiveTime ? null : Math.round(meta.receiveTime - w.upAt),
@@ -77,7 +81,7 @@ const inputWatchJS = `((pressed, released, x, y) => {
 				sent: sent.filter(([at]) => at >= w.downAt - 1).map(([at, b]) => [Math.round(at - w.downAt), b])});
 			w.pressedAt = 0; // once per press
 		}
-		if (colour === 'released' && !w.held && !w.releasedAt && w.upAt > w.downAt && t >= w.upAt) w.releasedAt = t;
+		if (colour === 'released' && !w.held && !w.releasedAt && w.upAt > w.downAt && at >= w.upAt) w.releasedAt = at;
 		if (w.waiter) w.waiter();
 		v.requestVideoFrameCallback(step);
 	};
