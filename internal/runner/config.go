@@ -44,6 +44,10 @@ type Config struct {
 	SRAM  []byte      `json:"sram,omitempty"`
 	Video VideoConfig `json:"video"`
 	Audio AudioConfig `json:"audio"`
+	// RunAhead is how many frames ahead of the game's real timeline the
+	// picture is, 0 to MaxRunAhead: the lag frames of the game hidden
+	// (ARCHITECTURE.md, Run-ahead). 0 is off.
+	RunAhead int `json:"run_ahead,omitempty"`
 	// Unsandboxed are the layers of the runner's sandbox left out: none
 	// by default, sandbox.All to debug a core without any.
 	Unsandboxed sandbox.Layers `json:"unsandboxed,omitempty"`
@@ -114,6 +118,9 @@ func (c Config) Validate() error {
 	}
 	if err := c.ValidateEncoding(); err != nil {
 		return err
+	}
+	if c.RunAhead < 0 || c.RunAhead > MaxRunAhead {
+		return fmt.Errorf("%w: run-ahead of %d frames: want 0 to %d", ErrInvalidConfig, c.RunAhead, MaxRunAhead)
 	}
 	for _, dir := range []string{c.SystemDir, c.SaveDir} {
 		if dir == "" {
