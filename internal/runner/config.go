@@ -14,9 +14,13 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
+	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/sandbox"
 )
 
@@ -90,6 +94,42 @@ const (
 )
 
 var ErrInvalidConfig = errors.New("runner: invalid config")
+
+// RunAheadPolicy chooses each game's run-ahead (Config.RunAhead).
+type RunAheadPolicy struct {
+	// On is false to turn run-ahead off for every game.
+	On bool
+	// Frames overrides the system's default (cores.System.RunAhead), by
+	// system id ("nes") or by the game's file name, which wins.
+	Frames map[string]int
+}
+
+// For is the run-ahead of the game at path, which system plays.
+func (p RunAheadPolicy) For(system cores.System, path string) int {
+	if !p.On {
+		return 0
+	}
+	if n, ok := p.Frames[filepath.Base(path)]; ok {
+		return n
+	}
+	if n, ok := p.Frames[system.ID]; ok {
+		return n
+	}
+	return system.RunAhead
+}
+
+// Validate reports the first frame count out of range.
+func (p RunAheadPolicy) Validate() error {
+	for _, k := range slices.Sorted(maps.Keys(p.Frames)) {
+		if k == "" {
+			return fmt.Errorf("%w: run-ahead for an empty name: want a system id (nes) or a game's file name", ErrInvalidConfig)
+		}
+		if n := p.Frames[k]; n < 0 || n > MaxRunAhead {
+			return fmt.Errorf("%w: run-ahead of %d frames for %s: want 0 to %d", ErrInvalidConfig, n, k, MaxRunAhead)
+		}
+	}
+	return nil
+}
 
 // withDefaults fills zero fields with the defaults.
 func (c Config) withDefaults() Config {

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"image"
 	"log/slog"
@@ -365,5 +366,18 @@ func TestRunAheadLoadState(t *testing.T) {
 	step(pad([]testrom.Button{testrom.Select}))
 	if !markOn() {
 		t.Error("Select does not flip the mark after loading the state")
+	}
+}
+
+func TestRunAheadConfig(t *testing.T) {
+	for _, n := range []int{-1, MaxRunAhead + 1} {
+		err := Config{Core: "core.so", Game: "game.nes", RunAhead: n}.Validate()
+		if !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "want 0 to 3") {
+			t.Errorf("run-ahead %d: %v, want ErrInvalidConfig with the range", n, err)
+		}
+	}
+	p := RunAheadPolicy{On: true, Frames: map[string]int{"nes": 7}}
+	if err := p.Validate(); !errors.Is(err, ErrInvalidConfig) || !strings.Contains(err.Error(), "for nes") {
+		t.Errorf("nes=7: %v, want ErrInvalidConfig naming nes", err)
 	}
 }
