@@ -77,7 +77,9 @@ type Config struct {
 	// Runner is the base of every room's runner: video and audio settings,
 	// and the command (empty: this executable's `runner`).
 	Runner runner.Options
-	ICE    peer.ICEConfig
+	// RunAhead chooses each game's run-ahead; the zero value is off.
+	RunAhead runner.RunAheadPolicy
+	ICE      peer.ICEConfig
 	// ICEServers are STUN/TURN servers for the worker's own connections.
 	ICEServers []webrtc.ICEServer
 	Logger     *slog.Logger
@@ -662,6 +664,7 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 	opts := w.cfg.Runner
 	opts.Config.Core = core
 	opts.Config.Game = game.Path
+	opts.Config.RunAhead = w.cfg.RunAhead.For(system, game.Path)
 	return room.Params{
 		ID: id, Game: game, Runner: opts, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
 		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves, Uploads: w.uploads,
