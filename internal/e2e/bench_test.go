@@ -54,7 +54,7 @@ const latencyJS = `(() => {
 			return n;
 		};
 		const log = [];
-		const step = (now, meta) => { log.push([meta.expectedDisplayTime, meta.presentedFrames]); v.requestVideoFrameCallback(step); };
+		const step = (now, meta) => { log.push([meta.expectedDisplayTime, meta.presentedFrames, meta.receiveTime || 0]); v.requestVideoFrameCallback(step); };
 		v.requestVideoFrameCallback(step);
 		const decoded0 = await decoded();
 		window.__judder = async () => ({log, decoded: (await decoded()) - decoded0});
@@ -195,11 +195,18 @@ func measureLatency(b *testing.B, codec, phase string, relay bool) {
 	wall := time.Since(wall0).Seconds()
 	runnerCPU, self := processCPU(b, runner[0])-runnerCPU0, selfCPU()-selfCPU0
 	var judder struct {
-		Log     [][2]float64 `json:"log"`
+		Log     [][3]float64 `json:"log"`
 		Decoded int          `json:"decoded"`
 	}
 	eval(b, p, `window.__judder()`, &judder)
-	unshown, spread := judderOf(judder.Log, judder.Decoded)
+	j := judderOf(judder.Log, judder.Decoded)
+	var slack []float64 // how long each frame waited for its display
+	for _, l := range judder.Log {
+		if l[2] > 0 {
+			slack = append(slack, l[0]-l[2])
+		}
+	}
+	slices.Sort(slack)
 
 	slices.Sort(latencies)
 	slices.Sort(displayed)
@@ -209,9 +216,15 @@ func measureLatency(b *testing.B, codec, phase string, relay bool) {
 	b.ReportMetric(latencies[len(latencies)-1], "max-ms")
 	b.ReportMetric(pct(displayed, 0.5), "display-p50-ms")
 	b.ReportMetric(pct(displayed, 0.95), "display-p95-ms")
-	b.ReportMetric(float64(unshown), "unshown-frames")
-	b.ReportMetric(spread, "interval-sd-ms")
+	b.ReportMetric(float64(j.unshown), "unshown-frames")
+	b.ReportMetric(float64(j.skipped), "skipped-frames")
+	b.ReportMetric(float64(j.repeated), "repeated-frames")
+	b.ReportMetric(j.sd, "interval-sd-ms")
 	b.ReportMetric(float64(judder.Decoded), "decoded-frames")
+	if len(slack) > 0 {
+		b.ReportMetric(pct(slack, 0.1), "wait-p10-ms")
+		b.ReportMetric(pct(slack, 0.5), "wait-p50-ms")
+	}
 	b.ReportMetric(firstFrame, "first-frame-ms")
 	b.ReportMetric(firstFrame-clickAt, "click-to-frame-ms")
 	b.ReportMetric(listAt, "page-loaded-ms")
@@ -220,17 +233,19 @@ func measureLatency(b *testing.B, codec, phase string, relay bool) {
 }
 
 // judderOf reads a log of frame callbacks (expected display time,
-// presented frames so far) over which decoded frames were decoded: the
-// frames never presented, and the standard deviation of the intervals
-// between consecutive presented frames, in ms. A callback the page ran
-// too late for (two frames presented since the last) ends an interval
-// that cannot be split, and is left out.
-func judderOf(log [][2]float64, decoded int) (unshown int, sd float64) {
+// presented frames so far, receive time) over which decoded frames were
+// decoded: the frames never presented by the count; the refreshes that
+// showed more than one new frame (skipped: all but the last were never
+// seen) or none (repeated: the last picture stayed), counting refreshes
+// by the expected display times, whatever callbacks the page missed; and
+// the standard deviation of the intervals between consecutive presented
+// frames, in ms.
+func judderOf(log [][3]float64, decoded int) (j judderFigures) {
 	if len(log) < 2 {
-		return decoded, 0
+		return judderFigures{unshown: decoded}
 	}
 	presented := int(log[len(log)-1][1] - log[0][1])
-	unshown = max(0, decoded-presented-1) // the first logged frame was decoded before the count began
+	j.unshown = max(0, decoded-presented-1) // the first logged frame was decoded before the count began
 	var intervals []float64
 	for i := 1; i < len(log); i++ {
 		if log[i][1]-log[i-1][1] == 1 {
@@ -238,16 +253,30 @@ func judderOf(log [][2]float64, decoded int) (unshown int, sd float64) {
 		}
 	}
 	if len(intervals) == 0 {
-		return unshown, 0
+		return j
+	}
+	sorted := slices.Sorted(slices.Values(intervals))
+	refresh := sorted[len(sorted)/2]
+	for i := 1; i < len(log); i++ {
+		frames := int(log[i][1] - log[i-1][1])
+		refreshes := int(math.Round((log[i][0] - log[i-1][0]) / refresh))
+		j.skipped += max(0, frames-refreshes)
+		j.repeated += max(0, refreshes-frames)
 	}
 	var mean float64
 	for _, d := range intervals {
 		mean += d / float64(len(intervals))
 	}
 	for _, d := range intervals {
-		sd += (d - mean) * (d - mean) / float64(len(intervals))
+		j.sd += (d - mean) * (d - mean) / float64(len(intervals))
 	}
-	return unshown, math.Sqrt(sd)
+	j.sd = math.Sqrt(j.sd)
+	return j
+}
+
+type judderFigures struct {
+	unshown, skipped, repeated int
+	sd                         float64
 }
 
 // processCPU is the user plus system time a process has used, from /proc.
