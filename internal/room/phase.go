@@ -31,12 +31,15 @@ const (
 
 // phaseOffset is how much later the runner may make its frames, from a
 // display report, for a core whose frames last period; false when no
-// shift is worth making.
+// shift is worth making. A wait of whole periods more is the browser's
+// own pipeline (a compositor that shows a frame a refresh after it
+// takes it), which no phase can shorten: only the wait modulo a period
+// counts.
 func phaseOffset(rep pad.Report, period time.Duration) (time.Duration, bool) {
-	if rep.Frames < phaseMinFrames || period <= 0 {
+	if rep.Frames < phaseMinFrames || period <= 0 || rep.Slack < phaseMargin {
 		return 0, false
 	}
-	off := min(max(rep.Slack-phaseMargin, 0), period-1)
+	off := (rep.Slack - phaseMargin) % period
 	if off < phaseDeadband || off > period-phaseDeadband {
 		return 0, false
 	}
