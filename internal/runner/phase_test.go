@@ -1,6 +1,8 @@
 package runner_test
 
 import (
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -62,6 +64,53 @@ func TestFramePhases(t *testing.T) {
 			}
 			if (early > 0) != (mode == runner.PhaseInput) {
 				t.Errorf("%d early frames in %s mode", early, mode)
+			}
+		})
+	}
+}
+
+// BenchmarkInputToFrame measures, in each frame phase, the time from an
+// input leaving the parent to the encoded frame it was applied to coming
+// back: what the room adds to the way from key to picture, without a
+// browser. The inputs come about 200 ms apart, each at a random point of
+// the frame loop's period.
+func BenchmarkInputToFrame(b *testing.B) {
+	for _, mode := range []runner.FramePhase{runner.PhaseDisplay, runner.PhaseInput, runner.PhaseFixed} {
+		b.Run(string(mode), func(b *testing.B) {
+			for range b.N {
+				s := mustStart(b, runner.Config{Core: fixturetest.Core(b, "nes"), Game: fixturetest.TestROM(b), FramePhase: mode})
+				next := func() wire.Video {
+					select {
+					case v := <-s.video:
+						return v
+					case <-s.Done():
+						b.Fatalf("runner ended: %v", s.Err())
+					case <-time.After(waittest.Limit):
+						b.Fatalf("no video for %v", waittest.Limit)
+					}
+					panic("unreachable")
+				}
+				for range 30 { // boot
+					next()
+				}
+				const presses = 60
+				var took []float64
+				for seq := uint32(1); seq <= presses; seq++ {
+					time.Sleep(200*time.Millisecond + time.Duration(rand.Int64N(int64(17*time.Millisecond))))
+					for len(s.video) > 0 {
+						<-s.video
+					}
+					sent := time.Now()
+					if err := s.SendInput(wire.Input{Seq: seq, Buttons: uint16(seq%2) * testrom.A.Joypad()}); err != nil {
+						b.Fatal(err)
+					}
+					for next().Input < seq {
+					}
+					took = append(took, float64(time.Since(sent).Microseconds())/1000)
+				}
+				slices.Sort(took)
+				b.ReportMetric(took[len(took)/2], "p50-ms")
+				b.ReportMetric(took[len(took)*95/100], "p95-ms")
 			}
 		})
 	}
