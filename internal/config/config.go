@@ -103,10 +103,13 @@ type Config struct {
 	Games []string `json:"games"`
 	Cores []string `json:"cores"`
 	// Video and audio encoding.
-	Codec       string            `json:"codec"`
-	VideoKbps   int               `json:"video_kbps"`
-	AudioKbps   int               `json:"audio_kbps"`
-	AudioFrame  Duration          `json:"audio_frame"`
+	Codec      string   `json:"codec"`
+	VideoKbps  int      `json:"video_kbps"`
+	AudioKbps  int      `json:"audio_kbps"`
+	AudioFrame Duration `json:"audio_frame"`
+	// FramePhase places each game's frames in their periods: display,
+	// input or fixed (runner.FramePhase).
+	FramePhase  string            `json:"frame_phase"`
 	CoreOptions map[string]string `json:"core_options"`
 	// RunAhead turns run-ahead on; RunAheadFrames sets a game's frames
 	// by system id or game file name, over the system's default
@@ -473,6 +476,8 @@ func (c Config) RunnerConfig() runner.Config {
 		Options: c.CoreOptions,
 		Video:   runner.VideoConfig{Codec: runner.Codec(c.Codec), BitrateKbps: c.VideoKbps},
 		Audio:   runner.AudioConfig{BitrateKbps: c.AudioKbps, FrameDuration: time.Duration(c.AudioFrame)},
+
+		FramePhase: runner.FramePhase(c.FramePhase),
 	}
 	if !c.Sandbox {
 		rc.Unsandboxed = sandbox.All

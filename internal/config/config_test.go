@@ -192,7 +192,7 @@ func TestCommandFlags(t *testing.T) {
 	// Secrets have no flag: a command line shows in ps.
 	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "saves", "autosave", "upload-budget",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
-		"games", "cores", "codec", "video-kbps", "runahead", "sandbox", "public-ip", "udp-port", "ice-loopback"}
+		"games", "cores", "codec", "video-kbps", "frame-phase", "runahead", "sandbox", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen", "metrics-listen"}
 	want := map[string][]string{
 		"coordinator": append([]string{"config", "listen", "overload", "turn-url", "turn-ttl"}, tls...),
@@ -389,6 +389,7 @@ func TestInvalid(t *testing.T) {
 		{"coordinator not a websocket", func(c *Config) { c.Coordinator = "http://x/worker" }},
 		{"zero capacity", func(c *Config) { c.Capacity = 0 }},
 		{"bad codec", func(c *Config) { c.Codec = "mpeg2" }},
+		{"bad frame phase", func(c *Config) { c.FramePhase = "vsync" }},
 		{"bad public IP", func(c *Config) { c.PublicIPs = []string{"my.host"} }},
 		{"bad UDP port", func(c *Config) { c.UDPPort = 70000 }},
 		{"no linger", func(c *Config) { c.RoomLinger = 0 }},

@@ -28,6 +28,9 @@ type Params struct {
 	// states that arrive late are dropped first. Called on Pion's
 	// goroutines.
 	OnInput func(pad.State)
+	// OnReport takes the page's display reports (pad.Report), which come
+	// on the same channel. Called on Pion's goroutines.
+	OnReport func(pad.Report)
 	// OnCandidate sends one of our ICE candidates to the browser.
 	OnCandidate func(webrtc.ICECandidateInit)
 	// Files are the player's save files, which the "saves" data channel
@@ -45,9 +48,10 @@ type Params struct {
 // room's video and audio tracks, send-only, the "input" data channel and
 // the "saves" one.
 type Peer struct {
-	pc      *webrtc.PeerConnection
-	onInput func(pad.State)
-	log     *slog.Logger
+	pc       *webrtc.PeerConnection
+	onInput  func(pad.State)
+	onReport func(pad.Report)
+	log      *slog.Logger
 	// cancel ends the context of the peer's file transfers.
 	cancel context.CancelFunc
 
@@ -74,7 +78,7 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 		return nil, webrtc.SessionDescription{}, fmt.Errorf("peer: peer connection: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	peer := &Peer{pc: pc, answering: answering{pc: pc}, onInput: p.OnInput, log: log, cancel: cancel, done: make(chan struct{})}
+	peer := &Peer{pc: pc, answering: answering{pc: pc}, onInput: p.OnInput, onReport: p.OnReport, log: log, cancel: cancel, done: make(chan struct{})}
 	fail := func(err error) (*Peer, webrtc.SessionDescription, error) {
 		cancel()
 		pc.Close()
@@ -140,6 +144,17 @@ func (p *Peer) Close() error {
 
 // input applies a pad state from the browser, unless a newer one came first.
 func (p *Peer) input(msg webrtc.DataChannelMessage) {
+	if len(msg.Data) > 0 && msg.Data[0] == pad.KindReport {
+		r, err := pad.ParseReport(msg.Data)
+		if err != nil {
+			p.log.Debug("peer: dropping display report", "err", err)
+			return
+		}
+		if p.onReport != nil {
+			p.onReport(r)
+		}
+		return
+	}
 	state, err := pad.Parse(msg.Data)
 	if err != nil {
 		p.log.Debug("peer: dropping input", "err", err)

@@ -30,10 +30,12 @@ func TestMain(m *testing.M) {
 }
 
 // testStream is a room's stream in miniature: the test ROM in a runner,
-// its pictures and sound in two tracks, and pads to its slot 1.
+// its pictures and sound in two tracks, pads to its slot 1, and the
+// display reports heard.
 type testStream struct {
-	proc   *runner.Process
-	tracks []webrtc.TrackLocal
+	proc    *runner.Process
+	tracks  []webrtc.TrackLocal
+	reports chan pad.Report
 }
 
 func newTestStream(t testing.TB) *testStream {
@@ -64,7 +66,7 @@ func newTestStream(t testing.TB) *testStream {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proc.Close() })
-	return &testStream{proc: proc, tracks: []webrtc.TrackLocal{video, audio}}
+	return &testStream{proc: proc, tracks: []webrtc.TrackLocal{video, audio}, reports: make(chan pad.Report, 16)}
 }
 
 func (s *testStream) params(api *webrtc.API) Params {
@@ -73,6 +75,12 @@ func (s *testStream) params(api *webrtc.API) Params {
 		OnKeyframe: func() { _ = s.proc.RequestKeyframe() },
 		OnInput: func(st pad.State) {
 			_ = s.proc.SendInput(wire.Input{Slot: 0, Seq: st.Seq, Buttons: st.Buttons, Analog: st.Analog})
+		},
+		OnReport: func(r pad.Report) {
+			select {
+			case s.reports <- r:
+			default:
+			}
 		},
 	}
 }
@@ -88,13 +96,19 @@ func connect(t *testing.T, api *webrtc.API, s *testStream, c *gobrowsertest.Clie
 // picture.
 func play(t *testing.T, ice ICEConfig) (*gobrowsertest.Client, *Peer, *vpx.Decoder) {
 	t.Helper()
+	return playStream(t, ice, newTestStream(t))
+}
+
+// playStream is play on a game already started.
+func playStream(t *testing.T, ice ICEConfig, s *testStream) (*gobrowsertest.Client, *Peer, *vpx.Decoder) {
+	t.Helper()
 	api, closeICEPort, err := NewAPI(runner.CodecVP8, ice)
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = closeICEPort() })
 	c := gobrowsertest.NewClient(t)
-	peer := connect(t, api, newTestStream(t), c)
+	peer := connect(t, api, s, c)
 	dec := gobrowsertest.Decoder(t)
 	c.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 	return c, peer, dec
@@ -104,7 +118,8 @@ func play(t *testing.T, ice ICEConfig) (*gobrowsertest.Client, *Peer, *vpx.Decod
 // loopback: it receives the room's video, starting on a keyframe, and its
 // button presses on the data channel change the picture.
 func TestPeerPlaysOverWebRTC(t *testing.T) {
-	c, peer, dec := play(t, ICEConfig{Loopback: true})
+	stream := newTestStream(t)
+	c, peer, dec := playStream(t, ICEConfig{Loopback: true}, stream)
 	// Min and max delay 0: Chromium's low-latency renderer.
 	if ext := <-c.PlayoutDelay; len(ext) != 3 || ext[0]|ext[1]|ext[2] != 0 {
 		t.Errorf("playout-delay extension %x, want 000000", ext)
@@ -129,6 +144,21 @@ func TestPeerPlaysOverWebRTC(t *testing.T) {
 	send(1, 1<<libretro.ButtonA)
 	send(3, 1<<libretro.ButtonB)
 	c.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.B))
+	// The page's display report shares the channel; it is no pad state.
+	report := pad.Report{Slack: 8500 * time.Microsecond, Frames: 60}
+	if err := dc.Send(report.Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-stream.reports:
+		if got != report {
+			t.Errorf("report %+v arrived as %+v", report, got)
+		}
+	case <-time.After(waittest.Limit):
+		t.Fatal("display report not heard")
+	}
+	send(4, 0)
+	c.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 
 	if err := peer.Close(); err != nil {
 		t.Fatal(err)

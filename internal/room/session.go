@@ -159,6 +159,7 @@ func (s *Session) connect(ctx context.Context) signal.Payload {
 				s.log.Debug("room: input", "err", err)
 			}
 		},
+		OnReport:    func(rep pad.Report) { r.displayReport(s.member, rep) },
 		OnCandidate: s.sendCandidate, Files: s, Words: words, Uploads: r.p.Uploads, Logger: s.log,
 	})
 	if err != nil {

@@ -48,6 +48,9 @@ type Config struct {
 	SRAM  []byte      `json:"sram,omitempty"`
 	Video VideoConfig `json:"video"`
 	Audio AudioConfig `json:"audio"`
+	// FramePhase is how the frame loop places its frames in each period
+	// (see pace.go); empty: DefaultFramePhase.
+	FramePhase FramePhase `json:"frame_phase,omitempty"`
 	// RunAhead is how many frames ahead of the game's real timeline the
 	// picture is, 0 to MaxRunAhead: the lag frames of the game hidden
 	// (ARCHITECTURE.md, Run-ahead). 0 is off.
@@ -145,6 +148,9 @@ func (c Config) withDefaults() Config {
 	if c.Audio.FrameDuration == 0 {
 		c.Audio.FrameDuration = DefaultAudioFrameDuration
 	}
+	if c.FramePhase == "" {
+		c.FramePhase = DefaultFramePhase
+	}
 	return c
 }
 
@@ -174,7 +180,8 @@ func (c Config) Validate() error {
 }
 
 // ValidateEncoding reports the first problem with the video and audio
-// settings, after defaults: what a worker's configuration sets for every game.
+// settings and the frame phase, after defaults: what a worker's
+// configuration sets for every game.
 func (c Config) ValidateEncoding() error {
 	c = c.withDefaults()
 	bad := func(format string, args ...any) error {
@@ -189,6 +196,8 @@ func (c Config) ValidateEncoding() error {
 		return bad("audio bitrate %d kbps: want 6 to 510", c.Audio.BitrateKbps)
 	case c.Audio.FrameDuration != 10*time.Millisecond && c.Audio.FrameDuration != 20*time.Millisecond:
 		return bad("audio frame duration %v: want 10ms or 20ms", c.Audio.FrameDuration)
+	case c.FramePhase != PhaseDisplay && c.FramePhase != PhaseInput && c.FramePhase != PhaseFixed:
+		return bad("frame phase %q: want %q, %q or %q", c.FramePhase, PhaseDisplay, PhaseInput, PhaseFixed)
 	}
 	return nil
 }

@@ -404,6 +404,12 @@ func (p *Process) SetBitrate(kbps int) error {
 	return p.send(wire.SetBitrate{Kbps: uint32(kbps)})
 }
 
+// SetPhase asks the frame loop to make its frames offset later, modulo a
+// period, which it reaches gradually; only in PhaseDisplay.
+func (p *Process) SetPhase(offset time.Duration) error {
+	return p.send(wire.Phase{Offset: offset})
+}
+
 // SaveState returns the game's state.
 func (p *Process) SaveState(ctx context.Context) ([]byte, error) {
 	return p.request(ctx, wire.OpSaveState, nil)

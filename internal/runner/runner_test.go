@@ -43,7 +43,7 @@ type session struct {
 	dropped atomic.Int64
 }
 
-func start(t *testing.T, opts runner.Options) (*session, error) {
+func start(t testing.TB, opts runner.Options) (*session, error) {
 	t.Helper()
 	s := &session{
 		video: make(chan wire.Video, 4096),
@@ -77,7 +77,7 @@ func offer[T any](s *session, ch chan T, v T) {
 	}
 }
 
-func mustStart(t *testing.T, cfg runner.Config) *session {
+func mustStart(t testing.TB, cfg runner.Config) *session {
 	t.Helper()
 	s, err := start(t, runnertest.Options(cfg))
 	if err != nil {

@@ -114,6 +114,10 @@ type game struct {
 	inputs   inputTable
 	commands chan wire.Message
 	keyframe atomic.Bool
+	// inputChanged wakes the loop when an input changed, for an early
+	// frame (PhaseInput).
+	inputChanged chan struct{}
+	pace         *pacer
 
 	appliedInput uint32 // Seq of the newest input applied
 	ahead        *runAhead
@@ -144,7 +148,7 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 	if err != nil {
 		return nil, err
 	}
-	g := &game{cfg: cfg, core: core, w: w, log: log, commands: make(chan wire.Message, 64)}
+	g := &game{cfg: cfg, core: core, w: w, log: log, commands: make(chan wire.Message, 64), inputChanged: make(chan struct{}, 1)}
 	if err := core.LoadGame(cfg.Game, nil); err != nil {
 		g.close()
 		return nil, err
@@ -239,12 +243,17 @@ func (g *game) readCommands(ctx context.Context, r *wire.Reader) error {
 		}
 		switch m := msg.(type) {
 		case wire.Input:
-			g.inputs.update(m)
+			if g.inputs.update(m) {
+				select {
+				case g.inputChanged <- struct{}{}:
+				default:
+				}
+			}
 		case wire.Keyframe:
 			g.keyframe.Store(true)
 		case wire.Stop:
 			return nil
-		case wire.Request, wire.SetBitrate:
+		case wire.Request, wire.SetBitrate, wire.Phase:
 			select {
 			case g.commands <- m:
 			case <-ctx.Done():
@@ -257,26 +266,38 @@ func (g *game) readCommands(ctx context.Context, r *wire.Reader) error {
 }
 
 // loop runs frames at the core's rate until ctx ends. It sleeps between
-// frames on absolute deadlines, so timer jitter never accumulates into drift.
+// frames on absolute deadlines, which its pacer sets, so timer jitter
+// never accumulates into drift.
 func (g *game) loop(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	next := time.Now() // when the coming frame is due
-	g.stats.reset(next)
+	now := time.Now()
+	g.pace = newPacer(g.cfg.FramePhase, g.period(), now)
+	g.stats.reset(now)
+	var wake <-chan struct{} // input changes, when they may run a frame early
+	if g.pace.mode == PhaseInput {
+		wake = g.inputChanged
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
+		case <-wake:
+			if !g.pace.inputChanged(time.Now()) {
+				continue
+			}
+			timer.Stop()
 		}
 		started := time.Now()
 		if started.Sub(g.stats.since) >= time.Second {
-			if err := g.w.Write(g.stats.take(started)); err != nil {
+			st := g.stats.take(started)
+			st.Early = g.pace.takeEarly()
+			if err := g.w.Write(st); err != nil {
 				return fmt.Errorf("runner: send stats: %w", err)
 			}
 		}
-		period := time.Duration(float64(time.Second) / g.fps)
-		if started.Sub(next) > period/2 {
+		if g.pace.begin(started) {
 			g.stats.late++
 		}
 		if err := g.handleCommands(); err != nil {
@@ -292,13 +313,14 @@ func (g *game) loop(ctx context.Context) error {
 			return fmt.Errorf("runner: send: %w", err)
 		}
 
-		next = next.Add(period)
 		now := time.Now()
-		if now.Sub(next) > maxFramesBehind*period {
-			next = now
-		}
-		timer.Reset(next.Sub(now))
+		timer.Reset(g.pace.advance(now, g.period()).Sub(now))
 	}
+}
+
+// period is one frame at the core's rate.
+func (g *game) period() time.Duration {
+	return time.Duration(float64(time.Second) / g.fps)
 }
 
 // handleCommands runs the parent's requests between two frames, where the
@@ -315,6 +337,8 @@ func (g *game) handleCommands() error {
 						g.log.Warn("runner: set bitrate", "kbps", m.Kbps, "err", err)
 					}
 				}
+			case wire.Phase:
+				g.pace.setPhase(m.Offset)
 			case wire.Request:
 				if err := g.w.Write(g.answer(m)); err != nil {
 					return fmt.Errorf("runner: send reply: %w", err)

@@ -9,6 +9,8 @@
 // repeated every 100 ms: a lost packet can delay a change, never leave a
 // button stuck.
 
+import { REPORT_SIZE, encodeReport } from './model/display.js';
+
 /** Button bits: libretro RETRO_DEVICE_ID_JOYPAD_* ids. */
 export const BUTTON = Object.freeze({
   B: 0, Y: 1, SELECT: 2, START: 3, UP: 4, DOWN: 5, LEFT: 6, RIGHT: 7,
@@ -74,6 +76,7 @@ export class Pad {
     // One buffer for every message: RTCDataChannel.send copies it.
     this.buffer = new ArrayBuffer(MESSAGE_SIZE);
     this.view = new DataView(this.buffer);
+    this.reportView = new DataView(new ArrayBuffer(REPORT_SIZE));
   }
 
   /** Use a new "input" channel: sequence numbers start again at 1 on it. */
@@ -125,6 +128,22 @@ export class Pad {
     const { buttons, axes } = this.current();
     const changed = buttons !== this.sentButtons || axes.some((v, i) => v !== this.sentAxes[i]);
     if (changed || force) this.send(buttons, axes);
+  }
+
+  /**
+   * Sends a display report (model/display.js) on the input channel; false
+   * when it is not open. The server tells it from a pad state by its first byte.
+   */
+  sendReport(report) {
+    if (!this.open) return false;
+    encodeReport(this.reportView, report);
+    try {
+      this.channel.send(this.reportView.buffer);
+    } catch (err) {
+      console.warn('telecart: display report not sent', err);
+      return false;
+    }
+    return true;
   }
 
   send(buttons, axes) {

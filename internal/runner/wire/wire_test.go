@@ -30,6 +30,8 @@ func sampleMessages() []Message {
 		Keyframe{},
 		SetBitrate{Kbps: 1500},
 		Stop{},
+		Phase{Offset: 4321 * time.Microsecond},
+		Phase{},
 	}
 }
 
@@ -102,6 +104,10 @@ func TestReadErrors(t *testing.T) {
 		{"bad json", frame(TypeReady, []byte("{")), ErrMalformed},
 		{"start not json", frame(TypeStart, []byte("core=x")), ErrMalformed},
 		{"short bitrate", frame(TypeSetBitrate, []byte{1}), ErrMalformed},
+		{"short phase", frame(TypePhase, make([]byte, 7)), ErrMalformed},
+		{"long phase", frame(TypePhase, make([]byte, 9)), ErrMalformed},
+		{"negative phase", frame(TypePhase, binary.BigEndian.AppendUint64(nil, uint64(1)<<63)), ErrMalformed},
+		{"phase of a second", frame(TypePhase, binary.BigEndian.AppendUint64(nil, uint64(time.Second))), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -118,6 +124,15 @@ func TestWriteTooLarge(t *testing.T) {
 	err := NewWriter(io.Discard).Write(Video{Data: make([]byte, MaxFrame)})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+}
+
+func TestPhaseOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, off := range []time.Duration{-1, MaxPhaseOffset, MaxPhaseOffset + 1} {
+		if err := NewWriter(io.Discard).Write(Phase{Offset: off}); err == nil {
+			t.Errorf("Phase{%v} written, want an error", off)
+		}
 	}
 }
 

@@ -1,0 +1,99 @@
+package room
+
+import (
+	"time"
+
+	"github.com/telecart/telecart/internal/pad"
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// The display phase (runner.PhaseDisplay): the first player's page
+// reports how long its frames wait between arriving and being displayed,
+// and the room asks the runner to make them that much later, less a
+// margin. Only one page can be followed, and the first player's is the
+// one whose input the game is waiting for; spectators follow along.
+const (
+	// phaseMargin is the wait left to every frame: the page's decode and
+	// the spread of arrival times, which a frame later than its display's
+	// deadline would miss, to be shown a refresh late and the next one
+	// never.
+	phaseMargin = 2 * time.Millisecond
+	// phaseDeadband is the smallest shift worth making: below it, a
+	// report is noise, and a shift would only move the frames that sit
+	// on a refresh's edge from one side of it to the other.
+	phaseDeadband = 2 * time.Millisecond
+	// phaseSettle is how long after a shift the room hears no report:
+	// the page's figure still counts frames from before it.
+	phaseSettle = 1500 * time.Millisecond
+	// phaseMinFrames is how many frames a report must cover to be heard.
+	phaseMinFrames = 30
+)
+
+// phaseOffset is how much later the runner may make its frames, from a
+// display report, for a core whose frames last period; false when no
+// shift is worth making. A wait of whole periods more is the browser's
+// own pipeline (a compositor that shows a frame a refresh after it
+// takes it), which no phase can shorten: only the wait modulo a period
+// counts.
+func phaseOffset(rep pad.Report, period time.Duration) (time.Duration, bool) {
+	if rep.Frames < phaseMinFrames || period <= 0 || rep.Slack < phaseMargin {
+		return 0, false
+	}
+	off := (rep.Slack - phaseMargin) % period
+	if off < phaseDeadband || off > period-phaseDeadband {
+		return 0, false
+	}
+	return off, true
+}
+
+// displayReport hears a member's display report and shifts the runner's
+// phase when it comes from the first player and says enough.
+func (r *Room) displayReport(id signal.MemberID, rep pad.Report) {
+	p := r.running()
+	if p == nil {
+		return
+	}
+	fps := p.Ready().FPS
+	if fps <= 0 {
+		return
+	}
+	off, ok := r.phaseFor(id, rep, time.Duration(float64(time.Second)/fps), time.Now())
+	if !ok {
+		return
+	}
+	if err := p.SetPhase(off); err != nil {
+		r.log.Debug("room: set phase", "err", err)
+		return
+	}
+	r.log.Debug("room: frame phase shifted", "offset", off, "slack", rep.Slack)
+}
+
+// phaseFor decides the shift a report from id asks for, at now, and
+// counts it as made.
+func (r *Room) phaseFor(id signal.MemberID, rep pad.Report, period time.Duration, now time.Time) (time.Duration, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firstPlayer() != id || now.Sub(r.phaseAt) < phaseSettle {
+		return 0, false
+	}
+	off, ok := phaseOffset(rep, period)
+	if ok {
+		r.phaseAt = now
+	}
+	return off, ok
+}
+
+// firstPlayer is the member holding the lowest slot, the earliest to
+// join among those sharing it; empty when nobody plays. r.mu is held.
+func (r *Room) firstPlayer() signal.MemberID {
+	var first *member
+	for _, m := range r.members {
+		if m.Slot != 0 && (first == nil || m.Slot < first.Slot) {
+			first = m
+		}
+	}
+	if first == nil {
+		return ""
+	}
+	return first.ID
+}
