@@ -114,3 +114,17 @@ func TestMachineCapacity(t *testing.T) {
 	}
 	t.Logf("this machine: %d rooms", n)
 }
+
+// TestCapacityFromMachine: a worker set to capacity 0 offers the
+// coordinator as many places as its machine holds.
+func TestCapacityFromMachine(t *testing.T) {
+	want, err := MachineCapacity()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := newCluster(t, 0)
+	hello := c.browse(t).WaitGames()
+	if len(hello.Workers) != 1 || hello.Workers[0].Capacity != want {
+		t.Errorf("hello tells %+v, want one worker of capacity %d", hello.Workers, want)
+	}
+}

@@ -130,13 +130,6 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Capacity < 0 {
 		return nil, fmt.Errorf("worker: capacity %d: want 0 (from the machine) or more", cfg.Capacity)
 	}
-	if cfg.Capacity == 0 {
-		n, err := MachineCapacity()
-		if err != nil {
-			return nil, fmt.Errorf("%w; set capacity", err)
-		}
-		cfg.Capacity = n
-	}
 	if cfg.Library == nil {
 		return nil, errors.New("worker: no library")
 	}
@@ -156,6 +149,14 @@ func New(cfg Config) (*Worker, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.Capacity == 0 {
+		n, err := MachineCapacity()
+		if err != nil {
+			return nil, fmt.Errorf("%w; set capacity", err)
+		}
+		cfg.Capacity = n
+		log.Info("worker: capacity from the machine", "rooms", n, "rooms_per_core", RoomsPerCore, "room_memory_mib", RoomMemory>>20)
 	}
 	codec := cfg.Runner.Config.Video.Codec
 	if codec == "" {
