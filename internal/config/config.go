@@ -57,7 +57,8 @@ type Config struct {
 	// Coordinator is the worker's link: ws://host:port/worker.
 	Coordinator string `json:"coordinator"`
 	// WorkerID names the worker (random when empty); Zone groups workers
-	// by place; Capacity is how many rooms a worker hosts.
+	// by place; Capacity is how many rooms a worker hosts, 0 as many as
+	// its machine holds (worker.MachineCapacity).
 	WorkerID string `json:"worker_id"`
 	Zone     string `json:"zone"`
 	// PingListen is where a worker answers browsers timing their round
@@ -282,8 +283,8 @@ func (c Config) Validate(cmd Command) error {
 		if u, err := url.Parse(c.Coordinator); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 			bad("coordinator %q: want ws://host:port/worker or wss://...", c.Coordinator)
 		}
-		if c.Capacity < 1 || c.Capacity > 1000 {
-			bad("capacity %d: want 1 to 1000", c.Capacity)
+		if c.Capacity < 0 || c.Capacity > 1000 {
+			bad("capacity %d: want 0 (from the machine) to 1000", c.Capacity)
 		}
 		if c.RoomLinger < Duration(time.Second) || c.RoomLinger > Duration(24*time.Hour) {
 			bad("room_linger %v: want 1s to 24h", c.RoomLinger)

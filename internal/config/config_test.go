@@ -387,7 +387,7 @@ func TestInvalid(t *testing.T) {
 	}{
 		{"listen without port", func(c *Config) { c.Listen = "localhost" }},
 		{"coordinator not a websocket", func(c *Config) { c.Coordinator = "http://x/worker" }},
-		{"zero capacity", func(c *Config) { c.Capacity = 0 }},
+		{"negative capacity", func(c *Config) { c.Capacity = -1 }},
 		{"bad codec", func(c *Config) { c.Codec = "mpeg2" }},
 		{"bad frame phase", func(c *Config) { c.FramePhase = "vsync" }},
 		{"bad public IP", func(c *Config) { c.PublicIPs = []string{"my.host"} }},
@@ -498,7 +498,7 @@ func TestInvalid(t *testing.T) {
 	// A coordinator does not care for a worker's settings, nor a worker
 	// for a coordinator's.
 	c := Default()
-	c.Capacity, c.Overload = 0, 0
+	c.Capacity, c.Overload = -1, 0
 	if err := c.Validate(Coordinator); err == nil || strings.Contains(err.Error(), "capacity") {
 		t.Errorf("coordinator: %v, want only the overload", err)
 	}

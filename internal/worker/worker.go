@@ -34,7 +34,8 @@ type Config struct {
 	// Ping is the URL browsers time their round trip to this worker with
 	// (see package ping); empty, they cannot measure it.
 	Ping string
-	// Capacity is how many rooms it hosts at once.
+	// Capacity is how many rooms it hosts at once; 0 takes it from the
+	// machine (MachineCapacity).
 	Capacity int
 	// Linger is how long a room lives on after its last peer left
 	// (default room.DefaultLinger). A new room may take its place sooner.
@@ -131,8 +132,8 @@ type Worker struct {
 
 // New makes a worker; Run connects it.
 func New(cfg Config) (*Worker, error) {
-	if cfg.Capacity < 1 {
-		return nil, fmt.Errorf("worker: capacity %d: want at least 1", cfg.Capacity)
+	if cfg.Capacity < 0 {
+		return nil, fmt.Errorf("worker: capacity %d: want 0 (from the machine) or more", cfg.Capacity)
 	}
 	if cfg.Library == nil {
 		return nil, errors.New("worker: no library")
@@ -153,6 +154,14 @@ func New(cfg Config) (*Worker, error) {
 	log := cfg.Logger
 	if log == nil {
 		log = slog.Default()
+	}
+	if cfg.Capacity == 0 {
+		n, err := MachineCapacity()
+		if err != nil {
+			return nil, fmt.Errorf("%w; set capacity", err)
+		}
+		cfg.Capacity = n
+		log.Info("worker: capacity from the machine", "rooms", n, "rooms_per_core", RoomsPerCore, "room_memory_mib", RoomMemory>>20)
 	}
 	codec := cfg.Runner.Config.Video.Codec
 	if codec == "" {
