@@ -24,9 +24,9 @@ type Params struct {
 	// OnKeyframe asks for a keyframe: the browser connected, or lost a
 	// picture. Called on Pion's goroutines.
 	OnKeyframe func()
-	// OnInput takes each new pad state from the browser, in order; older
-	// states that arrive late are dropped first. Called on Pion's
-	// goroutines.
+	// OnInput takes each new pad state from the browser, once and in
+	// order; copies and older states that arrive late are dropped first.
+	// Called on Pion's goroutines, one call at a time.
 	OnInput func(pad.State)
 	// OnReport takes the page's display reports (pad.Report), which come
 	// on the same channel. Called on Pion's goroutines.
@@ -57,9 +57,8 @@ type Peer struct {
 
 	answering
 
-	mu      sync.Mutex
-	lastSeq uint32
-	seen    bool
+	mu  sync.Mutex
+	seq pad.Sequencer // the states applied so far
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -142,7 +141,10 @@ func (p *Peer) Close() error {
 	return p.pc.Close()
 }
 
-// input applies a pad state from the browser, unless a newer one came first.
+// input applies the states of one message from the browser that are new,
+// oldest first; copies of states already applied, and states older than
+// those, are dropped. The lock is held while they are applied, so that two
+// messages never interleave their states.
 func (p *Peer) input(msg webrtc.DataChannelMessage) {
 	if len(msg.Data) > 0 && msg.Data[0] == pad.KindReport {
 		r, err := pad.ParseReport(msg.Data)
@@ -155,19 +157,17 @@ func (p *Peer) input(msg webrtc.DataChannelMessage) {
 		}
 		return
 	}
-	state, err := pad.Parse(msg.Data)
+	states, err := pad.Parse(msg.Data)
 	if err != nil {
 		p.log.Debug("peer: dropping input", "err", err)
 		return
 	}
 	p.mu.Lock()
-	stale := p.seen && int32(state.Seq-p.lastSeq) <= 0
-	if !stale {
-		p.lastSeq, p.seen = state.Seq, true
-	}
-	p.mu.Unlock()
-	if !stale && p.onInput != nil {
-		p.onInput(state)
+	defer p.mu.Unlock()
+	for _, s := range p.seq.Fresh(states) {
+		if p.onInput != nil {
+			p.onInput(s)
+		}
 	}
 }
 
