@@ -268,7 +268,9 @@ func (g *game) loop(ctx context.Context) error {
 		}
 		started := time.Now()
 		if started.Sub(g.stats.since) >= time.Second {
-			if err := g.w.Write(g.stats.take(started)); err != nil {
+			st := g.stats.take(started)
+			st.VideoKbps = g.cfg.Video.BitrateKbps
+			if err := g.w.Write(st); err != nil {
 				return fmt.Errorf("runner: send stats: %w", err)
 			}
 		}

@@ -103,6 +103,9 @@ type Stats struct {
 	VideoBytes int           `json:"video_bytes"`
 	AudioBytes int           `json:"audio_bytes"`
 	CPU        float64       `json:"cpu"` // share of one core used by the runner process
+	// VideoKbps is the encoder's target bitrate at the end of the
+	// interval: what the room's congestion control last set.
+	VideoKbps int `json:"video_kbps"`
 }
 
 // Timing is the mean and maximum duration of one stage per frame.

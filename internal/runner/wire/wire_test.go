@@ -16,7 +16,7 @@ func sampleMessages() []Message {
 	return []Message{
 		Ready{Core: "Nestopia", Width: 256, Height: 224, Aspect: 4.0 / 3, FPS: 60.0988, SampleRate: 48000, Codec: "vp8", Sandbox: []SandboxLayer{{Layer: "filesystem", On: true, Detail: "Landlock"}, {Layer: "network", Detail: "refused"}}},
 		Geometry{Width: 240, Height: 160, Aspect: 1.5},
-		Stats{Interval: time.Second, Frames: 60, FPS: 59.9, Emulate: Timing{Mean: 300 * time.Microsecond, Max: time.Millisecond}, CPU: 0.05},
+		Stats{Interval: time.Second, Frames: 60, FPS: 59.9, Emulate: Timing{Mean: 300 * time.Microsecond, Max: time.Millisecond}, CPU: 0.05, VideoKbps: 1500},
 		Fatal{Error: "core crashed"},
 		Start{Config: []byte(`{"core":"x"}`)},
 		Video{Frame: 42, Captured: captured, Duration: 16639267, Input: 7, Keyframe: true, Data: []byte{1, 2, 3}},
