@@ -1,6 +1,6 @@
 // Package peer is one browser's WebRTC connection to a room: the Pion API
-// every connection of a worker shares (codecs, NACK with RTX, RTCP
-// reports, the playout delay, the send times the browser's bandwidth
+// every connection of a worker shares (codecs, NACK with RTX, FlexFEC
+// per frame, RTCP reports, the playout delay, the send times the browser's bandwidth
 // estimate needs, ICE settings), the room's tracks sent to the browser, its
 // pad on the "input" data channel, and its save files on "saves".
 package peer
@@ -66,9 +66,17 @@ func NewAPI(codec runner.Codec, ice ICEConfig) (*webrtc.API, error) {
 		}
 	}
 
+	if err := m.RegisterCodec(fecCodec(), webrtc.RTPCodecTypeVideo); err != nil {
+		return nil, fmt.Errorf("peer: register flexfec: %w", err)
+	}
+
+	// The first interceptor added is the last to see a packet on its way
+	// out. FEC must protect the packet as it goes on the wire, header
+	// extensions and all; abs-send-time is stamped just before, so that
+	// retransmissions carry their own send time too: the browser's
+	// delay-based estimate (REMB) reads it.
 	ir := &interceptor.Registry{}
-	// Stamped innermost, so that retransmissions carry their own send time
-	// too: the browser's delay-based estimate (REMB) reads it.
+	ir.Add(fecFactory{})
 	ir.Add(absSendTimeFactory{})
 	// The responder keeps the last packets of each video and audio stream
 	// to answer NACKs: 1024 packets are 6 s of video at the default
