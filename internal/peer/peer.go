@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/pion/rtcp"
@@ -24,6 +25,9 @@ type Params struct {
 	// OnKeyframe asks for a keyframe: the browser connected, or lost a
 	// picture. Called on Pion's goroutines.
 	OnKeyframe func()
+	// OnEstimate takes the browser's estimate of what the path to it
+	// carries (REMB), in kbit/s. Called on Pion's goroutines.
+	OnEstimate func(kbps int)
 	// OnInput takes each new pad state from the browser, once and in
 	// order; copies and older states that arrive late are dropped first.
 	// Called on Pion's goroutines, one call at a time.
@@ -87,12 +91,16 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 	if keyframe == nil {
 		keyframe = func() {}
 	}
+	estimate := p.OnEstimate
+	if estimate == nil {
+		estimate = func(int) {}
+	}
 	for _, track := range p.Tracks {
 		sender, err := pc.AddTrack(track)
 		if err != nil {
 			return fail(fmt.Errorf("peer: add track: %w", err))
 		}
-		go peer.readRTCP(sender, keyframe) // ends when pc closes
+		go peer.readRTCP(sender, keyframe, estimate) // ends when pc closes
 	}
 	ordered, retransmits := false, uint16(0)
 	dc, err := pc.CreateDataChannel("input", &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
@@ -171,10 +179,10 @@ func (p *Peer) input(msg webrtc.DataChannelMessage) {
 	}
 }
 
-// readRTCP answers the browser's picture loss reports with a keyframe. It
-// returns when the connection closes. Reading also lets the interceptors
-// (NACK) see every RTCP packet.
-func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func()) {
+// readRTCP answers the browser's picture loss reports with a keyframe, and
+// passes on its bandwidth estimates. It returns when the connection
+// closes. Reading also lets the interceptors (NACK) see every RTCP packet.
+func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func(), estimate func(kbps int)) {
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := sender.Read(buf)
@@ -189,9 +197,14 @@ func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func()) {
 			continue // one malformed report is no reason to stop listening
 		}
 		for _, pkt := range packets {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				keyframe()
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				// A crafted REMB's exponent reaches far past any int.
+				if kbps := float64(pkt.Bitrate) / 1000; kbps >= 0 && kbps < math.MaxInt32 {
+					estimate(int(kbps))
+				}
 			}
 		}
 	}

@@ -118,10 +118,12 @@ type Room struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	video *webrtc.TrackLocalStaticSample
-	audio *webrtc.TrackLocalStaticSample
-	proc  atomic.Pointer[runner.Process] // set once booted
-	seq   atomic.Uint32                  // Seq of the last input sent to the runner
+	video     *webrtc.TrackLocalStaticSample
+	audio     *webrtc.TrackLocalStaticSample
+	keyframes *keyframes                     // the runner's keyframes, rate-limited
+	bitrates  *bitrates                      // the encoder's bitrate, following the members' paths
+	proc      atomic.Pointer[runner.Process] // set once booted
+	seq       atomic.Uint32                  // Seq of the last input sent to the runner
 
 	booted  chan struct{} // closed once the boot is over; bootErr is then set
 	bootErr error
@@ -164,6 +166,8 @@ func New(ctx context.Context, p Params) (*Room, error) {
 		p: p, opts: p.Runner, log: log.With("room", p.ID, "game", p.Game.ID), obs: p.Observer,
 		booted: make(chan struct{}), ended: make(chan struct{}), changes: make(chan struct{}, 1),
 	}
+	r.keyframes = newKeyframes(keyframeGap, r.sendKeyframe)
+	r.bitrates = newBitrates(p.Runner.Config.Video.BitrateKbps)
 	if err := r.newStream(); err != nil {
 		return nil, err
 	}
@@ -215,6 +219,7 @@ func (r *Room) Run() {
 	var lingered <-chan time.Time
 	crashed := false
 	defer func() {
+		r.keyframes.stop()
 		if linger != nil {
 			linger.Stop()
 		}

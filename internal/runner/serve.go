@@ -293,6 +293,7 @@ func (g *game) loop(ctx context.Context) error {
 		if started.Sub(g.stats.since) >= time.Second {
 			st := g.stats.take(started)
 			st.Early = g.pace.takeEarly()
+			st.VideoKbps = g.cfg.Video.BitrateKbps
 			if err := g.w.Write(st); err != nil {
 				return fmt.Errorf("runner: send stats: %w", err)
 			}

@@ -17,6 +17,7 @@ type observer struct {
 	frames       prometheus.Counter
 	late         prometheus.Counter
 	videoBytes   prometheus.Counter
+	videoTarget  prometheus.Counter
 	audioBytes   prometheus.Counter
 	encode       prometheus.Histogram
 	inputToFrame prometheus.Histogram
@@ -51,6 +52,8 @@ func (w *Worker) registerMetrics() {
 		frames:     m.Counter("telecart_worker_frames_encoded_total", "Video frames the worker's runners emulated and encoded."),
 		late:       m.Counter("telecart_worker_frames_late_total", "Frames that started after their deadline (the game ran slow)."),
 		videoBytes: m.Counter("telecart_worker_video_bytes_total", "Encoded video, in bytes: its rate is the video bitrate of all rooms."),
+		videoTarget: m.Counter("telecart_worker_video_target_kbit_total",
+			"The encoders' target bitrates over time, in kbit: its rate is the sum of the rooms' targets, which follow their players' paths."),
 		audioBytes: m.Counter("telecart_worker_audio_bytes_total", "Encoded audio, in bytes."),
 		encode: m.Seconds("telecart_worker_encode_seconds",
 			"Video encode time per frame, one observation per room and second (that second's mean)."),
@@ -64,6 +67,7 @@ func (o *observer) Stats(s wire.Stats) {
 	o.late.Add(float64(s.Late))
 	o.videoBytes.Add(float64(s.VideoBytes))
 	o.audioBytes.Add(float64(s.AudioBytes))
+	o.videoTarget.Add(float64(s.VideoKbps) * s.Interval.Seconds())
 	if s.Frames > 0 {
 		o.encode.Observe(s.Encode.Mean.Seconds())
 	}
