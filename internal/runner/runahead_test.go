@@ -180,6 +180,24 @@ func TestRunAheadExact(t *testing.T) {
 		if t.Failed() {
 			return
 		}
+		if i < len(script)-1 {
+			continue
+		}
+		// The stream as a whole: as many samples as the plain
+		// emulator's over as many frames.
+		plain := 0
+		for _, k := range samples[:len(script)] {
+			plain += k
+		}
+		for n := range MaxRunAhead + 1 {
+			out := 0
+			for _, k := range shown[n].samples {
+				out += k
+			}
+			if out != plain {
+				t.Errorf("N=%d: %d audio samples over %d frames, the plain emulator %d", n, out, len(script), plain)
+			}
+		}
 	}
 }
 
