@@ -34,6 +34,7 @@ func runLag(ctx context.Context, e *env, args []string) error {
 	warmup := fs.Int("warmup", runner.DefaultLagWarmup, "`frames` run before the first press, to reach the screen measured")
 	window := fs.Int("window", runner.DefaultLagWindow, "`frames` watched after each press")
 	trials := fs.Int("trials", runner.DefaultLagTrials, "presses measured, each a frame later")
+	runAhead := fs.Int("runahead", 0, fmt.Sprintf("play with run-ahead of these `frames`, 0 to %d, as the runner does: the lag players see", runner.MaxRunAhead))
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: telecart lag [flags]\n\nMeasures a game's lag frames: presses a button in an emulator in this\nprocess and counts the frames until the picture answers, against the same\ngame not pressed, and suggests the game's runahead_frames.\n\nFlags:")
 		fs.PrintDefaults()
@@ -74,12 +75,16 @@ func runLag(ctx context.Context, e *env, args []string) error {
 	}
 	res, err := runner.MeasureLag(ctx, runner.LagOptions{
 		Core: corePath, Game: romPath, Button: id, Region: rect,
-		Warmup: *warmup, Window: *window, Trials: *trials, Logger: e.log,
+		Warmup: *warmup, Window: *window, Trials: *trials, RunAhead: *runAhead, Logger: e.log,
 	})
 	if err != nil {
 		return err
 	}
 	name := filepath.Base(romPath)
+	if *runAhead > 0 {
+		fmt.Fprintf(e.stdout, "%s: %s answers in %d frames with run-ahead of %d (each press: %v)\n", name, *button, res.Frames, *runAhead, res.Trials)
+		return nil
+	}
 	fmt.Fprintf(e.stdout, "%s: %s answers in %d frames (each press: %v)\n", name, *button, res.Frames, res.Trials)
 	fmt.Fprintf(e.stdout, "suggested: \"runahead_frames\": {%q: %d}\n", name, res.RunAhead())
 	return nil

@@ -13,7 +13,8 @@ import (
 )
 
 // TestLag measures the test ROM's lag box and echo box from the command
-// line: the lag printed, and the runahead_frames to set.
+// line: the lag printed, and the runahead_frames to set; and the lag box
+// played with run-ahead of its lag, which hides it.
 func TestLag(t *testing.T) {
 	fixturetest.Core(t, "nes") // skips with -short
 	for _, tc := range []struct {
@@ -31,6 +32,15 @@ func TestLag(t *testing.T) {
 		if got := stdout.String(); got != "telecart-test.nes: "+tc.want {
 			t.Errorf("lag -region %s printed %q", region, got)
 		}
+	}
+	var stdout, stderr bytes.Buffer
+	lag := testrom.LagBox()
+	region := fmt.Sprintf("%d,%d,%d,%d", lag.Min.X, lag.Min.Y, lag.Dx(), lag.Dy())
+	if code := Run(context.Background(), []string{"lag", "-region", region, "-window", "8", "-runahead", "2"}, &stdout, &stderr); code != 0 {
+		t.Fatalf("lag -runahead 2: exit %d\n%s", code, stderr.String())
+	}
+	if got, want := stdout.String(), "telecart-test.nes: a answers in 0 frames with run-ahead of 2 (each press: [0 0 0])\n"; got != want {
+		t.Errorf("lag -runahead 2 printed %q, want %q", got, want)
 	}
 	for _, args := range [][]string{{"-button", "turbo"}, {"-region", "1,2,3"}, {"-region", "0,0,0,8"}} {
 		var stdout, stderr bytes.Buffer

@@ -39,6 +39,9 @@ type LagOptions struct {
 	// one before, as a game may read its input on some frames only; zero
 	// means DefaultLagTrials.
 	Trials int
+	// RunAhead plays the game with this run-ahead, 0 to MaxRunAhead, as
+	// the runner does: the lag measured is then the one players see.
+	RunAhead int
 	// Logger receives the core's log; nil means none.
 	Logger *slog.Logger
 }
@@ -88,6 +91,8 @@ func MeasureLag(ctx context.Context, o LagOptions) (LagResult, error) {
 		return LagResult{}, fmt.Errorf("%w: lag: button %d: want a joypad id, 0 to %d", ErrInvalidConfig, o.Button, libretro.ButtonR3)
 	case o.Warmup < 0 || o.Window < 1 || o.Trials < 1 || o.Warmup > 100000 || o.Window > 10000 || o.Trials > 100:
 		return LagResult{}, fmt.Errorf("%w: lag: warmup %d, window %d, trials %d frames: want 0-100000, 1-10000, 1-100", ErrInvalidConfig, o.Warmup, o.Window, o.Trials)
+	case o.RunAhead < 0 || o.RunAhead > MaxRunAhead:
+		return LagResult{}, fmt.Errorf("%w: lag: run-ahead of %d frames: want 0 to %d", ErrInvalidConfig, o.RunAhead, MaxRunAhead)
 	}
 	log := o.Logger
 	if log == nil {
@@ -106,8 +111,9 @@ func MeasureLag(ctx context.Context, o LagOptions) (LagResult, error) {
 	if err := core.LoadGame(o.Game, nil); err != nil {
 		return LagResult{}, err
 	}
-	m := &lagMeter{core: core, region: o.Region}
-	core.SetVideo(m.onFrame)
+	m := &lagMeter{region: o.Region}
+	m.ahead = newRunAhead(core, o.RunAhead, m.onFrame, &statsWindow{}, log)
+	core.SetVideo(m.ahead.onFrame)
 
 	for range o.Warmup {
 		if err := m.run(ctx, 0); err != nil {
@@ -126,6 +132,9 @@ func MeasureLag(ctx context.Context, o LagOptions) (LagResult, error) {
 		if err != nil {
 			return LagResult{}, fmt.Errorf("runner: lag: the two runs start from a save state: %w", err)
 		}
+		// With run-ahead, both runs start its timeline afresh from the
+		// state, the same way.
+		m.ahead.restart()
 		idle, err := m.watch(ctx, 0, o.Window)
 		if err != nil {
 			return LagResult{}, err
@@ -133,6 +142,7 @@ func MeasureLag(ctx context.Context, o LagOptions) (LagResult, error) {
 		if err := core.LoadState(state); err != nil {
 			return LagResult{}, err
 		}
+		m.ahead.restart()
 		held, err := m.watch(ctx, pressed, o.Window)
 		if err != nil {
 			return LagResult{}, err
@@ -152,6 +162,7 @@ func MeasureLag(ctx context.Context, o LagOptions) (LagResult, error) {
 		if err := core.LoadState(state); err != nil {
 			return LagResult{}, err
 		}
+		m.ahead.restart()
 	}
 	if res.Frames < 0 {
 		return res, fmt.Errorf("%w in %d frames after any of %d presses", ErrNoAnswer, o.Window, o.Trials)
@@ -161,7 +172,7 @@ func MeasureLag(ctx context.Context, o LagOptions) (LagResult, error) {
 
 // lagMeter runs frames and fingerprints the region of each picture.
 type lagMeter struct {
-	core    *libretro.Core
+	ahead   *runAhead
 	region  image.Rectangle
 	picture uint64 // the region's fingerprint in the newest picture
 	err     error
@@ -194,12 +205,12 @@ func (m *lagMeter) run(ctx context.Context, buttons uint16) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := m.core.SetInput(0, libretro.Input{Buttons: buttons}); err != nil {
+	var pads padState
+	pads[0].Buttons = buttons
+	if _, err := m.ahead.step(pads); err != nil {
 		return err
 	}
-	if _, err := m.core.Run(); err != nil {
-		return err
-	}
+	m.ahead.keep()
 	return m.err
 }
 

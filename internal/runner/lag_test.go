@@ -21,19 +21,25 @@ func TestMeasureLag(t *testing.T) {
 	for _, tc := range []struct {
 		name     string
 		region   image.Rectangle
+		played   int // the run-ahead played with
 		want     int
-		runAhead int
+		runAhead int // the run-ahead suggested
 		err      error
 	}{
-		{"fill", image.Rectangle{Min: fill, Max: fill.Add(image.Pt(8, 8))}, 0, 0, nil},
-		{"whole picture", image.Rectangle{}, 0, 0, nil},
-		{"lag box", testrom.LagBox(), testrom.LagFrames, testrom.LagFrames, nil},
-		{"echo box", testrom.EchoBox(), testrom.EchoFrames, MaxRunAhead, nil},
-		{"player 2's box", testrom.P2Box(testrom.A), -1, 0, ErrNoAnswer},
-		{"outside the picture", image.Rect(250, 0, 260, 10), -1, 0, ErrInvalidConfig},
+		{"fill", image.Rectangle{Min: fill, Max: fill.Add(image.Pt(8, 8))}, 0, 0, 0, nil},
+		{"whole picture", image.Rectangle{}, 0, 0, 0, nil},
+		{"lag box", testrom.LagBox(), 0, testrom.LagFrames, testrom.LagFrames, nil},
+		{"echo box", testrom.EchoBox(), 0, testrom.EchoFrames, MaxRunAhead, nil},
+		{"player 2's box", testrom.P2Box(testrom.A), 0, -1, 0, ErrNoAnswer},
+		{"outside the picture", image.Rect(250, 0, 260, 10), 0, -1, 0, ErrInvalidConfig},
+		// Played with run-ahead: the lag a player sees, N frames less.
+		{"lag box, run-ahead 1", testrom.LagBox(), 1, testrom.LagFrames - 1, testrom.LagFrames - 1, nil},
+		{"lag box, run-ahead 2", testrom.LagBox(), 2, 0, 0, nil},
+		{"echo box, run-ahead 3", testrom.EchoBox(), 3, testrom.EchoFrames - 3, testrom.EchoFrames - 3, nil},
+		{"fill, run-ahead 3", image.Rectangle{Min: fill, Max: fill.Add(image.Pt(8, 8))}, 3, 0, 0, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			res, err := MeasureLag(context.Background(), LagOptions{Core: core, Game: rom, Button: libretro.ButtonA, Region: tc.region, Window: 10})
+			res, err := MeasureLag(context.Background(), LagOptions{Core: core, Game: rom, Button: libretro.ButtonA, Region: tc.region, Window: 10, RunAhead: tc.played})
 			if tc.err != nil {
 				if !errors.Is(err, tc.err) {
 					t.Fatalf("%v, want %v", err, tc.err)
@@ -61,6 +67,7 @@ func TestMeasureLagOptions(t *testing.T) {
 		{Core: "x.so", Game: "x.nes", Button: 16},
 		{Core: "x.so", Game: "x.nes", Window: -1},
 		{Core: "x.so", Game: "x.nes", Trials: 1000},
+		{Core: "x.so", Game: "x.nes", RunAhead: 4},
 	} {
 		if _, err := MeasureLag(context.Background(), o); !errors.Is(err, ErrInvalidConfig) {
 			t.Errorf("%+v: %v, want ErrInvalidConfig", o, err)
