@@ -701,3 +701,23 @@ func TestRunAheadSetting(t *testing.T) {
 		t.Errorf("nes=5: %v, want an error naming runahead_frames and the range", err)
 	}
 }
+
+// runahead_frames as text: what Set takes, String gives back the same.
+func FuzzFramesValue(f *testing.F) {
+	for _, s := range []string{"", "nes=1", "nes=1,gba=0", "Alwa's Awakening (Demo).nes=2", "nes", "nes=", "=1", "nes=1,,gba=2", "nes=99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v framesValue
+		if err := v.Set(s); err != nil {
+			return
+		}
+		var again framesValue
+		if err := again.Set(v.String()); err != nil {
+			t.Fatalf("%q: its String %q is refused: %v", s, v.String(), err)
+		}
+		if !reflect.DeepEqual(map[string]int(v), map[string]int(again)) {
+			t.Errorf("%q: %v, then %v", s, v, again)
+		}
+	})
+}

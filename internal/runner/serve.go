@@ -313,6 +313,8 @@ func (g *game) loop(ctx context.Context) error {
 		if err := g.w.Flush(); err != nil {
 			return fmt.Errorf("runner: send: %w", err)
 		}
+		// Run-ahead's save for the next frame, now that this one is sent.
+		g.ahead.keep()
 
 		now := time.Now()
 		timer.Reset(g.pace.advance(now, g.period()).Sub(now))

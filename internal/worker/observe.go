@@ -21,6 +21,8 @@ type observer struct {
 	audioBytes   prometheus.Counter
 	encode       prometheus.Histogram
 	inputToFrame prometheus.Histogram
+	replays      prometheus.Counter
+	replayed     prometheus.Counter
 }
 
 func (w *Worker) registerMetrics() {
@@ -59,6 +61,10 @@ func (w *Worker) registerMetrics() {
 			"Video encode time per frame, one observation per room and second (that second's mean)."),
 		inputToFrame: m.Seconds("telecart_worker_input_to_frame_seconds",
 			"From a pad state leaving the worker for the runner to the encoded picture that shows it coming back."),
+		replays: m.Counter("telecart_worker_runahead_replays_total",
+			"Run-ahead's replays: changes of input in games with run-ahead, each a state loaded and frames run again."),
+		replayed: m.Counter("telecart_worker_runahead_replayed_frames_total",
+			"Frames run-ahead's replays ran besides the ones shown: its cost, in frames."),
 	}
 }
 
@@ -68,6 +74,8 @@ func (o *observer) Stats(s wire.Stats) {
 	o.videoBytes.Add(float64(s.VideoBytes))
 	o.audioBytes.Add(float64(s.AudioBytes))
 	o.videoTarget.Add(float64(s.VideoKbps) * s.Interval.Seconds())
+	o.replays.Add(float64(s.Replays))
+	o.replayed.Add(float64(s.ReplayedFrames))
 	if s.Frames > 0 {
 		o.encode.Observe(s.Encode.Mean.Seconds())
 	}
