@@ -4,8 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/runner"
@@ -104,5 +106,45 @@ func TestPoolKeepsNoMoreThanFree(t *testing.T) {
 	}
 	for _, pid := range pids {
 		assertReaped(t, pid)
+	}
+}
+
+// BenchmarkPoolStart measures a game's start in a runner the pool started
+// ahead of need, from Start to the game running (Ready), against a runner
+// started for it: what the pool saves a player on the click.
+//
+//	go test -run '^$' -bench PoolStart -benchtime 10x ./internal/runner
+func BenchmarkPoolStart(b *testing.B) {
+	for _, size := range []int{0, 1} {
+		b.Run(fmt.Sprintf("pool=%d", size), func(b *testing.B) {
+			base := runnertest.Options(runner.Config{})
+			base.Logger = slog.New(slog.DiscardHandler)
+			pool := runner.NewPool(runner.PoolConfig{Size: size, Options: base})
+			b.Cleanup(func() { _ = pool.Close() })
+			opts := runnertest.Options(runner.Config{Core: fixturetest.Core(b, "nes"), Game: fixturetest.TestROM(b)})
+			opts.Logger = base.Logger
+			var total time.Duration
+			for range b.N {
+				if err := waittest.Poll(waittest.Limit, func() error {
+					if pool.Idle() < size {
+						return errors.New("the pool is not full")
+					}
+					return nil
+				}); err != nil {
+					b.Fatal(err)
+				}
+				start := time.Now()
+				p, err := pool.Start(context.Background(), opts)
+				if err != nil {
+					b.Fatal(err)
+				}
+				total += time.Since(start)
+				if err := p.Close(); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(total.Microseconds())/1000/float64(b.N), "ms/start")
+			b.ReportMetric(0, "ns/op")
+		})
 	}
 }
