@@ -190,7 +190,7 @@ func TestEverySettingInEveryLayer(t *testing.T) {
 // The commands keep the flags they had before the table of settings.
 func TestCommandFlags(t *testing.T) {
 	// Secrets have no flag: a command line shows in ps.
-	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "saves", "autosave", "upload-budget",
+	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "runner-pool", "saves", "autosave", "upload-budget",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
 		"games", "cores", "codec", "video-kbps", "frame-phase", "runahead", "sandbox", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen", "metrics-listen"}
@@ -394,6 +394,8 @@ func TestInvalid(t *testing.T) {
 		{"bad UDP port", func(c *Config) { c.UDPPort = 70000 }},
 		{"no linger", func(c *Config) { c.RoomLinger = 0 }},
 		{"max_spectators 0", func(c *Config) { c.MaxSpectators = 0 }},
+		{"runner_pool below 0", func(c *Config) { c.RunnerPool = -1 }},
+		{"runner_pool over the capacity", func(c *Config) { c.Capacity, c.RunnerPool = 2, 3 }},
 		{"an upload budget under one file", func(c *Config) { c.UploadBudget = 31 }},
 		{"ping on every address, no ping URL", func(c *Config) { c.PingListen = "0.0.0.0:7000" }},
 		{"ping on every address (no host), no ping URL", func(c *Config) { c.PingListen = ":7000" }},

@@ -63,7 +63,10 @@ type Params struct {
 	Game library.Game
 	// Runner runs the game: its core and ROM are set; its Handlers are the
 	// room's own.
-	Runner  runner.Options
+	Runner runner.Options
+	// Pool, when not nil, has runners started ahead of need; the room's
+	// game starts in one of them when it can.
+	Pool    *runner.Pool
 	Private bool
 	// Crowd lets several members hold one slot, their pads combined.
 	Crowd bool

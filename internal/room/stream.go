@@ -78,7 +78,7 @@ func (r *Room) newStream() error {
 func (r *Room) start(ctx context.Context, sram []byte) error {
 	opts := r.opts
 	opts.Config.SRAM = sram
-	proc, err := runner.Start(ctx, opts)
+	proc, err := r.p.Pool.Start(ctx, opts) // a nil pool starts a runner afresh
 	if err != nil {
 		return err
 	}
