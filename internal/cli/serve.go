@@ -480,6 +480,7 @@ func newWorker(ctx context.Context, e *env, cfg config.Config, link *tls.Config)
 		Credential: cfg.WorkerToken, CredentialFile: cfg.WorkerTokenFile, MetricsToken: cfg.MetricsToken,
 		Library: lib, CoreDirs: cfg.Cores,
 		Runner:     runner.Options{Config: rc},
+		RunAhead:   cfg.RunAheadPolicy(),
 		ICE:        peer.ICEConfig{PublicIPs: cfg.PublicIPs, UDPPort: cfg.UDPPort, Loopback: cfg.ICELoopback},
 		ICEServers: ice,
 		Logger:     e.log,

@@ -111,6 +111,11 @@ type Config struct {
 	// input or fixed (runner.FramePhase).
 	FramePhase  string            `json:"frame_phase"`
 	CoreOptions map[string]string `json:"core_options"`
+	// RunAhead turns run-ahead on; RunAheadFrames sets a game's frames
+	// by system id or game file name, over the system's default
+	// (runner.RunAheadPolicy).
+	RunAhead       bool           `json:"runahead"`
+	RunAheadFrames map[string]int `json:"runahead_frames"`
 	// Sandbox confines each game's runner (package sandbox); off only to
 	// debug a core.
 	Sandbox bool `json:"sandbox"`
@@ -324,6 +329,9 @@ func (c Config) Validate(cmd Command) error {
 		if err := c.RunnerConfig().ValidateEncoding(); err != nil {
 			bad("%w", err)
 		}
+		if err := c.RunAheadPolicy().Validate(); err != nil {
+			bad("runahead_frames: %w", err)
+		}
 	}
 	return errors.Join(errs...)
 }
@@ -456,8 +464,13 @@ func checkTURNURL(s string) error {
 	return nil
 }
 
+// RunAheadPolicy chooses each game's run-ahead.
+func (c Config) RunAheadPolicy() runner.RunAheadPolicy {
+	return runner.RunAheadPolicy{On: c.RunAhead, Frames: c.RunAheadFrames}
+}
+
 // RunnerConfig is the base of every room's runner config: all but the
-// core and the game.
+// core, the game and its run-ahead.
 func (c Config) RunnerConfig() runner.Config {
 	rc := runner.Config{
 		Options: c.CoreOptions,

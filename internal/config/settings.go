@@ -186,6 +186,13 @@ func settings() []setting {
 		{key: "core_options", env: "TELECART_CORE_OPTIONS", cmds: Serve | Worker,
 			help:  "core option overrides, key=value pairs separated by ,",
 			value: func(c *Config) flag.Value { return (*optionsValue)(&c.CoreOptions) }},
+		{key: "runahead", flag: "runahead", env: "TELECART_RUNAHEAD", def: "true", cmds: Serve | Worker,
+			help:  "run-ahead: show each game's picture as many frames ahead as its lag frames (runahead_frames), replaying them at each change of input",
+			value: func(c *Config) flag.Value { return (*boolValue)(&c.RunAhead) }},
+		// No flag: set per game, once, in the file or the environment.
+		{key: "runahead_frames", env: "TELECART_RUNAHEAD_FRAMES", cmds: Serve | Worker,
+			help:  "run-ahead frames, 0 to 3, by system id or game file name (which wins): name=frames pairs separated by ,; default: nes 1, others 0 (telecart lag measures a game's)",
+			value: func(c *Config) flag.Value { return (*framesValue)(&c.RunAheadFrames) }},
 		{key: "sandbox", flag: "sandbox", env: "TELECART_SANDBOX", def: "true", cmds: Serve | Worker,
 			help:  "confine each game's runner: its own network namespace, Landlock, rlimits, no_new_privs and seccomp (false only to debug a core)",
 			value: func(c *Config) flag.Value { return (*boolValue)(&c.Sandbox) }},

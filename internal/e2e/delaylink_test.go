@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"sync"
@@ -32,6 +33,105 @@ import (
 type link struct {
 	here, there net.IP
 	cut         atomic.Bool
+	// What the link does to packets besides delaying them, each way:
+	// toHere for those the far side sends, toThere for this side's.
+	toHere, toThere atomic.Pointer[impairment]
+	dropped         atomic.Int64
+}
+
+// impairment is what a bad network does to the packets one way: it loses
+// some, alone or in bursts, varies their delay, and carries no more than a
+// narrow uplink would. The zero impairment is a perfect cable.
+type impairment struct {
+	// Loss is the share of packets lost, from 0 to 1.
+	Loss float64
+	// Burst is the mean number of packets lost in a row (Gilbert's
+	// two-state model); 0 or 1 loses each packet independently.
+	Burst float64
+	// Jitter varies each packet's delay by up to this much either way,
+	// never reordering them: a packet leaves no earlier than the one
+	// before it, as on a real path through one queue.
+	Jitter time.Duration
+	// Rate, in bits a second, is the link's capacity (0: unlimited).
+	// Packets queue behind each other, and those that would wait more
+	// than maxQueue are dropped, as a full router queue drops them.
+	Rate int
+}
+
+// maxQueue is how long a packet may wait for a narrow link: a router's
+// queue of about a quarter of a second.
+const maxQueue = 250 * time.Millisecond
+
+// Impair sets what the link does from now on to the packets the far side
+// sends (toHere) and to those this side sends (toThere).
+func (l *link) Impair(toHere, toThere impairment) {
+	l.toHere.Store(&toHere)
+	l.toThere.Store(&toThere)
+}
+
+// Dropped is how many packets the link's impairments have lost so far,
+// both ways.
+func (l *link) Dropped() int64 { return l.dropped.Load() }
+
+// lossState is one direction's Gilbert model: whether the last packet was
+// lost, so that a loss can begin a burst.
+type lossState struct {
+	rng     *rand.Rand
+	inBurst bool
+}
+
+// lose tells whether the next packet is lost under imp. In a burst, each
+// further packet is lost with probability 1 − 1/Burst; outside one, a
+// burst starts with the probability that makes the overall share Loss.
+func (s *lossState) lose(imp *impairment) bool {
+	if imp == nil || imp.Loss <= 0 {
+		s.inBurst = false
+		return false
+	}
+	burst := max(imp.Burst, 1)
+	stay := 1 - 1/burst
+	// The share of packets lost is start/(start+1−stay): solve for start.
+	start := min(imp.Loss*(1-stay)/(1-imp.Loss), 1)
+	if s.inBurst {
+		s.inBurst = s.rng.Float64() < stay
+	} else {
+		s.inBurst = s.rng.Float64() < start
+	}
+	return s.inBurst
+}
+
+// schedule is one direction's timing: when its link is free again, and
+// when its last packet leaves, so that jitter never reorders.
+type schedule struct {
+	rng               *rand.Rand
+	busyUntil, latest time.Time
+}
+
+// due is when a packet of size bytes that came at now leaves the link, and
+// false if the link's queue is too long to take it.
+func (s *schedule) due(now time.Time, size int, delay time.Duration, imp *impairment) (time.Time, bool) {
+	sent := now
+	if imp != nil && imp.Rate > 0 {
+		start := now
+		if s.busyUntil.After(start) {
+			start = s.busyUntil
+		}
+		if start.Sub(now) > maxQueue {
+			return time.Time{}, false
+		}
+		s.busyUntil = start.Add(time.Duration(size) * 8 * time.Second / time.Duration(imp.Rate))
+		sent = s.busyUntil
+	}
+	d := delay
+	if imp != nil && imp.Jitter > 0 {
+		d += time.Duration(s.rng.Int64N(int64(2*imp.Jitter)+1)) - imp.Jitter
+	}
+	at := sent.Add(max(d, 0))
+	if at.Before(s.latest) {
+		at = s.latest
+	}
+	s.latest = at
+	return at, true
 }
 
 // Cut drops every packet from now on, both ways: a cable pulled, a
@@ -81,8 +181,8 @@ func linkNamespaces(t *testing.T, n int, nearNS, farNS netns.NsHandle, delay tim
 	if err := joinUp(near, far, nearNS, farNS, l.here, l.there); err != nil {
 		t.Fatalf("delay link %d: %v", n, err)
 	}
-	wg.Go(func() { l.carry(ctx, far, near, 0) })
-	wg.Go(func() { l.carry(ctx, near, far, delay) })
+	wg.Go(func() { l.carry(ctx, far, near, 0, &l.toThere) })
+	wg.Go(func() { l.carry(ctx, near, far, delay, &l.toHere) })
 	return l
 }
 
@@ -166,8 +266,9 @@ func joinUp(near, far *os.File, nearNS, farNS netns.NsHandle, here, there net.IP
 }
 
 // carry copies packets from src to dst, each delay after it came, until
-// ctx ends or either file closes; once the link is cut, it drops them.
-func (l *link) carry(ctx context.Context, dst, src *os.File, delay time.Duration) {
+// ctx ends or either file closes, impaired as imp says; once the link is
+// cut, it drops them.
+func (l *link) carry(ctx context.Context, dst, src *os.File, delay time.Duration, imp *atomic.Pointer[impairment]) {
 	type packet struct {
 		due  time.Time
 		data []byte
@@ -196,15 +297,30 @@ func (l *link) carry(ctx context.Context, dst, src *os.File, delay time.Duration
 		}
 	})
 	defer close(queue)
+	// Seeded for each link, so that a failing run's losses can be told
+	// from another's; the pattern need not repeat exactly.
+	loss := lossState{rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 1))}
+	sched := schedule{rng: rand.New(rand.NewPCG(uint64(time.Now().UnixNano()), 2))}
 	buf := make([]byte, 1<<16)
 	for {
 		n, err := src.Read(buf)
 		if err != nil {
 			return
 		}
+		current := imp.Load()
+		if loss.lose(current) {
+			l.dropped.Add(1)
+			continue
+		}
+		due, ok := sched.due(time.Now(), n, delay, current)
+		if !ok {
+			l.dropped.Add(1)
+			continue
+		}
 		select {
-		case queue <- packet{due: time.Now().Add(delay), data: append([]byte(nil), buf[:n]...)}:
+		case queue <- packet{due: due, data: append([]byte(nil), buf[:n]...)}:
 		default:
+			l.dropped.Add(1)
 		}
 	}
 }

@@ -558,8 +558,9 @@ func waitState(t *testing.T, p *browsertest.Page, want, button string) {
 
 func startGame(t testing.TB, p *browsertest.Page, id string) {
 	t.Helper()
-	game := `li.game[data-game="` + id + `"]`
-	if err := p.WaitFor(`document.querySelector('`+game+`') !== null`, waittest.Limit); err != nil {
+	game := `li.game[data-game=` + strconv.Quote(id) + `]`
+	quoted, _ := json.Marshal(game) // a name may hold quotes of either kind
+	if err := p.WaitFor(`document.querySelector(`+string(quoted)+`) !== null`, waittest.Limit); err != nil {
 		t.Fatalf("no %s in the list: %v", id, err)
 	}
 	if err := p.Click(game); err != nil {

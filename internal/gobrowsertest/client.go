@@ -53,6 +53,14 @@ type Client struct {
 // NewClient makes a client; it is closed when the test ends.
 func NewClient(t testing.TB) *Client {
 	t.Helper()
+	return NewClientWith(t, nil)
+}
+
+// NewClientWith is NewClient with configure, when not nil, changing its
+// ICE settings: a client behind a NAT, say, whose candidates are all
+// server-reflexive.
+func NewClientWith(t testing.TB, configure func(*webrtc.SettingEngine)) *Client {
+	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -62,6 +70,9 @@ func NewClient(t testing.TB) *Client {
 	}
 	s := webrtc.SettingEngine{}
 	s.SetIncludeLoopbackCandidate(true)
+	if configure != nil {
+		configure(&s)
+	}
 	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s)).NewPeerConnection(webrtc.Configuration{})
 	if err != nil {
 		t.Fatal(err)

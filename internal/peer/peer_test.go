@@ -1,7 +1,6 @@
 package peer
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"os"
@@ -39,7 +38,7 @@ type testStream struct {
 	reports chan pad.Report
 }
 
-func newTestStream(t *testing.T) *testStream {
+func newTestStream(t testing.TB) *testStream {
 	t.Helper()
 	codec, err := VideoCodec(runner.CodecVP8)
 	if err != nil {
@@ -89,48 +88,7 @@ func (s *testStream) params(api *webrtc.API) Params {
 // connect runs the signalling a coordinator will relay, in-process.
 func connect(t *testing.T, api *webrtc.API, s *testStream, c *gobrowsertest.Client) *Peer {
 	t.Helper()
-	fromWorker := make(chan webrtc.ICECandidateInit, 16)
-	params := s.params(api)
-	params.OnCandidate = func(ci webrtc.ICECandidateInit) { fromWorker <- ci }
-	peer, offer, err := New(t.Context(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
-	fromClient := make(chan webrtc.ICECandidateInit, 16)
-	c.PC.OnICECandidate(func(ci *webrtc.ICECandidate) {
-		if ci != nil {
-			fromClient <- ci.ToJSON()
-		}
-	})
-	if err := c.PC.SetRemoteDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := c.PC.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.PC.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	if err := peer.SetAnswer(answer); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go func() {
-		for {
-			select {
-			case ci := <-fromWorker:
-				_ = c.PC.AddICECandidate(ci)
-			case ci := <-fromClient:
-				_ = peer.AddCandidate(ci)
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return peer
+	return connectFiltered(t, api, s, c, nil)
 }
 
 // play connects a client to a fresh game through a worker API with these
@@ -144,10 +102,11 @@ func play(t *testing.T, ice ICEConfig) (*gobrowsertest.Client, *Peer, *vpx.Decod
 // playStream is play on a game already started.
 func playStream(t *testing.T, ice ICEConfig, s *testStream) (*gobrowsertest.Client, *Peer, *vpx.Decoder) {
 	t.Helper()
-	api, err := NewAPI(runner.CodecVP8, ice)
+	api, closeICEPort, err := NewAPI(runner.CodecVP8, ice)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = closeICEPort() })
 	c := gobrowsertest.NewClient(t)
 	peer := connect(t, api, s, c)
 	dec := gobrowsertest.Decoder(t)
@@ -238,7 +197,7 @@ func sdpCandidates(sdp string) []string {
 	return out
 }
 
-func freeUDPPort(t *testing.T) int {
+func freeUDPPort(t testing.TB) int {
 	t.Helper()
 	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
@@ -299,7 +258,7 @@ func TestPictureLossGetsKeyframe(t *testing.T) {
 // TestOfferFeedback checks the offer asks the browser for the feedback
 // that keeps video whole: NACK (retransmission), PLI and FIR (keyframes).
 func TestOfferFeedback(t *testing.T) {
-	api, err := NewAPI(runner.CodecVP8, ICEConfig{Loopback: true})
+	api, _, err := NewAPI(runner.CodecVP8, ICEConfig{Loopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -120,6 +120,7 @@ type game struct {
 	pace         *pacer
 
 	appliedInput uint32 // Seq of the newest input applied
+	ahead        *runAhead
 
 	img       *yuv.I420
 	video     videoEncoder
@@ -158,7 +159,8 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 			return nil, fmt.Errorf("runner: restore SRAM: %w", err)
 		}
 	}
-	core.SetVideo(g.onFrame)
+	g.ahead = newRunAhead(core, cfg.RunAhead, g.onFrame, &g.stats, log)
+	core.SetVideo(g.ahead.onFrame)
 	av := core.AVInfo()
 	if err := g.setTiming(av); err != nil {
 		g.close()
@@ -174,6 +176,7 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 		FPS:         av.FPS,
 		SampleRate:  av.SampleRate,
 		Codec:       string(cfg.Video.Codec),
+		RunAhead:    g.ahead.Frames(),
 	}
 	for _, s := range report {
 		ready.Sandbox = append(ready.Sandbox, wire.SandboxLayer{Layer: s.Layer.String(), On: s.On, Detail: s.Detail})
@@ -182,7 +185,7 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 		g.close()
 		return nil, fmt.Errorf("runner: send ready: %w", err)
 	}
-	log.Info("game started", "core", ready.Core, "game", cfg.Game, "width", ready.Width, "height", ready.Height, "fps", ready.FPS, "sample_rate", ready.SampleRate, "codec", ready.Codec, "sandbox", report.On())
+	log.Info("game started", "core", ready.Core, "game", cfg.Game, "width", ready.Width, "height", ready.Height, "fps", ready.FPS, "sample_rate", ready.SampleRate, "codec", ready.Codec, "run_ahead", ready.RunAhead, "sandbox", report.On())
 	return g, nil
 }
 
@@ -352,7 +355,10 @@ func (g *game) answer(req wire.Request) wire.Reply {
 	var err error
 	switch req.Op {
 	case wire.OpSaveState:
-		reply.Data, err = g.core.SaveState()
+		var ok bool
+		if reply.Data, ok = g.ahead.realState(); !ok {
+			reply.Data, err = g.core.SaveState()
+		}
 	case wire.OpLoadState:
 		err = g.core.LoadState(req.Data)
 	case wire.OpReset:
@@ -373,6 +379,8 @@ func (g *game) answer(req wire.Request) wire.Reply {
 	if err == nil && (req.Op == wire.OpLoadState || req.Op == wire.OpReset) {
 		// The picture jumps: viewers decode it best from a keyframe.
 		g.keyframe.Store(true)
+		// And run-ahead's real timeline starts anew from here.
+		g.ahead.restart()
 	}
 	return reply
 }
@@ -389,15 +397,16 @@ func (g *game) thumbnail() ([]byte, error) {
 
 // frame emulates, encodes and sends one frame.
 func (g *game) frame() error {
+	var pads padState
 	for port, in := range g.inputs.snapshot() {
-		g.core.SetInput(port, libretro.Input{Buttons: in.Buttons, Analog: in.Analog})
+		pads[port] = libretro.Input{Buttons: in.Buttons, Analog: in.Analog}
 		if int32(in.Seq-g.appliedInput) > 0 {
 			g.appliedInput = in.Seq
 		}
 	}
 
 	t0 := time.Now()
-	samples, err := g.core.Run()
+	samples, err := g.ahead.step(pads)
 	if err != nil {
 		return err
 	}
@@ -561,6 +570,9 @@ type statsWindow struct {
 	encode, audio          timing
 	videoBytes, audioBytes int
 	convertThisFrame       time.Duration
+	// Run-ahead's (runAhead).
+	save, replay      timing
+	replays, replayed int
 }
 
 type timing struct {
@@ -600,6 +612,11 @@ func (s *statsWindow) take(now time.Time) wire.Stats {
 		VideoBytes: s.videoBytes,
 		AudioBytes: s.audioBytes,
 		CPU:        (cpu - s.cpuSince).Seconds() / interval.Seconds(),
+
+		Save:           s.save.wire(),
+		Replays:        s.replays,
+		ReplayedFrames: s.replayed,
+		Replay:         s.replay.wire(),
 	}
 	s.reset(now)
 	return st

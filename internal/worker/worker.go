@@ -77,7 +77,9 @@ type Config struct {
 	// Runner is the base of every room's runner: video and audio settings,
 	// and the command (empty: this executable's `runner`).
 	Runner runner.Options
-	ICE    peer.ICEConfig
+	// RunAhead chooses each game's run-ahead; the zero value is off.
+	RunAhead runner.RunAheadPolicy
+	ICE      peer.ICEConfig
 	// ICEServers are STUN/TURN servers for the worker's own connections.
 	ICEServers []webrtc.ICEServer
 	Logger     *slog.Logger
@@ -101,7 +103,10 @@ const (
 type Worker struct {
 	cfg Config
 	api *webrtc.API
-	log *slog.Logger
+	// closeICEPort closes the one UDP port of cfg.ICE.UDPPort, once Run's
+	// rooms and checks, whose connections use it, are gone.
+	closeICEPort func() error
+	log          *slog.Logger
 
 	metrics  *metrics.Registry
 	observer *observer
@@ -153,12 +158,12 @@ func New(cfg Config) (*Worker, error) {
 	if codec == "" {
 		codec = runner.DefaultCodec
 	}
-	api, err := peer.NewAPI(codec, cfg.ICE)
+	api, closeICEPort, err := peer.NewAPI(codec, cfg.ICE)
 	if err != nil {
 		return nil, err
 	}
 	w := &Worker{
-		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
+		cfg: cfg, api: api, closeICEPort: closeICEPort, log: log.With("worker", cfg.ID),
 		sessions: map[signal.SessionID]*room.Session{}, hosted: map[signal.RoomID]*room.Room{},
 		checks:  map[signal.SessionID]*checkConn{},
 		uploads: &peer.Uploads{Dir: cfg.UploadDir, Budget: cfg.UploadBudget, Stall: cfg.UploadStall},
@@ -170,8 +175,14 @@ func New(cfg Config) (*Worker, error) {
 
 // Run keeps the worker connected to its coordinator until ctx ends, dialling
 // again with backoff whenever the link drops. Rooms outlive a dropped link;
-// they all end when Run returns. A drained worker's Run returns nil.
+// they all end when Run returns. A drained worker's Run returns nil. Run
+// is called once: when it returns, the worker's UDP port is closed.
 func (w *Worker) Run(ctx context.Context) error {
+	defer func() {
+		if err := w.closeICEPort(); err != nil {
+			w.log.Warn("worker: closing the ICE UDP port", "err", err)
+		}
+	}()
 	// The rooms' contexts derive from ctx, but the worker ends them, each
 	// with its reason, once its link is down (closeAll): a room cancelled
 	// with ctx itself could tell the coordinator it closed while the link
@@ -662,6 +673,7 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 	opts := w.cfg.Runner
 	opts.Config.Core = core
 	opts.Config.Game = game.Path
+	opts.Config.RunAhead = w.cfg.RunAhead.For(system, game.Path)
 	return room.Params{
 		ID: id, Game: game, Runner: opts, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
 		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves, Uploads: w.uploads,

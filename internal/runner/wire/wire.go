@@ -72,6 +72,9 @@ type Ready struct {
 	FPS         float64 `json:"fps"`
 	SampleRate  float64 `json:"sample_rate"` // the core's, before resampling to 48 kHz
 	Codec       string  `json:"codec"`
+	// RunAhead is the run-ahead in force, in frames: 0 when off, or
+	// when the core cannot save states.
+	RunAhead int `json:"run_ahead,omitempty"`
 	// Sandbox is the state of each layer of the runner's sandbox.
 	Sandbox []SandboxLayer `json:"sandbox,omitempty"`
 }
@@ -105,6 +108,13 @@ type Stats struct {
 	VideoBytes int           `json:"video_bytes"`
 	AudioBytes int           `json:"audio_bytes"`
 	CPU        float64       `json:"cpu"` // share of one core used by the runner process
+	// Run-ahead's work: the saves of the real state (one a frame while
+	// the input holds), and the replays at changes of input, with the
+	// frames they ran besides the shown one. Emulate includes both.
+	Save           Timing `json:"save"`
+	Replays        int    `json:"replays,omitempty"`
+	ReplayedFrames int    `json:"replayed_frames,omitempty"`
+	Replay         Timing `json:"replay"`
 }
 
 // Timing is the mean and maximum duration of one stage per frame.
