@@ -13,11 +13,14 @@ import (
 // margin. Only one page can be followed, and the first player's is the
 // one whose input the game is waiting for; spectators follow along.
 const (
-	// phaseMargin is the wait left to every frame: the page's decode and
-	// the spread of arrival times, which a frame later than its display's
-	// deadline would miss, to be shown a refresh late and the next one
-	// never.
-	phaseMargin = 2 * time.Millisecond
+	// phaseMargin is the wait first left to every frame: the page's
+	// decode and the spread of arrival times, which a frame later than
+	// its display's deadline would miss, to be shown a refresh late and
+	// the next one never. A shift that made frames miss raises it by
+	// phaseMarginStep, up to phaseMaxMargin: a busy browser needs more.
+	phaseMargin     = 2 * time.Millisecond
+	phaseMarginStep = time.Millisecond
+	phaseMaxMargin  = 5 * time.Millisecond
 	// phaseDeadband is the smallest shift worth making: below it, a
 	// report is noise, and a shift would only move the frames that sit
 	// on a refresh's edge from one side of it to the other.
@@ -29,17 +32,26 @@ const (
 	phaseMinFrames = 30
 )
 
-// phaseOffset is how much later the runner may make its frames, from a
-// display report, for a core whose frames last period; false when no
+// phaseState is what the room keeps of the display phase.
+type phaseState struct {
+	of      signal.MemberID // whose display it follows
+	margin  time.Duration
+	at      time.Time // when the runner's phase was last shifted
+	shifted bool      // and no report heard since
+}
+
+// phaseOffset is how much later the runner may make its frames, modulo
+// period, from a display report's wait, leaving margin; false when no
 // shift is worth making. A wait of whole periods more is the browser's
 // own pipeline (a compositor that shows a frame a refresh after it
 // takes it), which no phase can shorten: only the wait modulo a period
-// counts.
-func phaseOffset(rep pad.Report, period time.Duration) (time.Duration, bool) {
-	if rep.Frames < phaseMinFrames || period <= 0 || rep.Slack < phaseMargin {
+// counts. A wait under the margin asks for frames earlier (an offset
+// near a period, which the runner takes the short way round).
+func phaseOffset(slack, margin, period time.Duration) (time.Duration, bool) {
+	if period <= 0 {
 		return 0, false
 	}
-	off := (rep.Slack - phaseMargin) % period
+	off := ((slack-margin)%period + period) % period
 	if off < phaseDeadband || off > period-phaseDeadband {
 		return 0, false
 	}
@@ -69,16 +81,28 @@ func (r *Room) displayReport(id signal.MemberID, rep pad.Report) {
 }
 
 // phaseFor decides the shift a report from id asks for, at now, and
-// counts it as made.
+// counts it as made. The first report after a shift tells whether it
+// went too far: frames put a margin before their display's deadline
+// that now wait most of a period missed it, and the margin grows.
 func (r *Room) phaseFor(id signal.MemberID, rep pad.Report, period time.Duration, now time.Time) (time.Duration, bool) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	if r.firstPlayer() != id || now.Sub(r.phaseAt) < phaseSettle {
+	ph := &r.phase
+	if r.firstPlayer() != id || rep.Frames < phaseMinFrames || now.Sub(ph.at) < phaseSettle {
 		return 0, false
 	}
-	off, ok := phaseOffset(rep, period)
+	if ph.of != id {
+		*ph = phaseState{of: id, margin: phaseMargin}
+	}
+	if ph.shifted {
+		ph.shifted = false
+		if missed, _ := phaseOffset(rep.Slack, ph.margin, period); missed > period/2 {
+			ph.margin = min(ph.margin+phaseMarginStep, phaseMaxMargin)
+		}
+	}
+	off, ok := phaseOffset(rep.Slack, ph.margin, period)
 	if ok {
-		r.phaseAt = now
+		ph.at, ph.shifted = now, true
 	}
 	return off, ok
 }

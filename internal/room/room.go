@@ -139,9 +139,9 @@ type Room struct {
 	held       [Slots]signal.PlayerID // who held each slot last
 	rev        uint64
 	nextMember int
-	phaseAt    time.Time // when the runner's phase was last shifted
-	closing    bool      // nobody may join any more
-	endReason  string    // what the members are told when the room ends
+	phase      phaseState
+	closing    bool   // nobody may join any more
+	endReason  string // what the members are told when the room ends
 	changes    chan struct{}
 
 	obs     Observer
