@@ -124,6 +124,9 @@ func measureDensity(b *testing.B, rooms int, rom string) {
 
 	perRoom := total / float64(rooms)
 	b.ReportMetric(perRoom, "server-cpu-%-per-room")
+	// On a machine too busy for every room to keep 60 fps, the CPU per
+	// frame delivered, at 60 fps, still compares runs.
+	b.ReportMetric(total/(mean*float64(rooms))*60, "server-cpu-%-per-room-at-60fps")
 	b.ReportMetric((total-serve)/float64(rooms), "runner-cpu-%-per-room")
 	b.ReportMetric(serve/float64(rooms), "serve-cpu-%-per-room")
 	b.ReportMetric(viewersCPU/float64(rooms), "viewer-cpu-%-per-room")
@@ -138,8 +141,8 @@ func measureDensity(b *testing.B, rooms int, rom string) {
 	b.ReportMetric(slowest, "min-fps")
 	b.ReportMetric(mean, "mean-fps")
 	load, _ := os.ReadFile("/proc/loadavg")
-	b.Logf("%d rooms: server %.1f%% of a core (runners %.1f%%, serve %.1f%%), %.2f%% a room; viewers %.1f%%; RSS %.0f MiB, PSS %.0f MiB (one room: %.0f, %.0f); fps min %.1f mean %.1f; load %s",
-		rooms, total, total-serve, serve, perRoom, viewersCPU, memory.rss/(1<<20), memory.pss/(1<<20), memory1.rss/(1<<20), memory1.pss/(1<<20), slowest, mean, strings.TrimSpace(string(load)))
+	b.Logf("%d rooms: server %.1f%% of a core (runners %.1f%%, serve %.1f%%), %.2f%% a room (%.2f%% at 60 fps); viewers %.1f%%; RSS %.0f MiB, PSS %.0f MiB (one room: %.0f, %.0f); fps min %.1f mean %.1f; load %s",
+		rooms, total, total-serve, serve, perRoom, total/(mean*float64(rooms))*60, viewersCPU, memory.rss/(1<<20), memory.pss/(1<<20), memory1.rss/(1<<20), memory1.pss/(1<<20), slowest, mean, strings.TrimSpace(string(load)))
 	if slowest < 58 {
 		b.Errorf("%d rooms: a viewer received %.1f fps, want 58 or more", rooms, slowest)
 	}
