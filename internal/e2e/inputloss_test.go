@@ -27,7 +27,7 @@ const inputWatchJS = `((pressed, released, x, y) => {
 	c.width = v.videoWidth; c.height = v.videoHeight;
 	const g = c.getContext('2d', {willReadFrequently: true});
 	const near = (d, rgb) => Math.hypot(d[0] - rgb[0], d[1] - rgb[1], d[2] - rgb[2]) < 40;
-	const w = {held: false, downAt: 0, upAt: 0, pressedAt: 0, releasedAt: 0, frames: 0, stampedEarly: 0, since: {}, early: [], raced: [], recent: [], waiter: null};
+	const w = {held: false, downAt: 0, upAt: 0, pressedAt: 0, releasedAt: 0, frames: 0, lastFrameAt: 0, stampedEarly: 0, since: {}, early: [], raced: [], recent: [], waiter: null};
 	// What the pad sent, and when: a picture can only answer a state sent.
 	const sent = [];
 	const send = RTCDataChannel.prototype.send;
@@ -53,6 +53,7 @@ const inputWatchJS = `((pressed, released, x, y) => {
 		const t = meta.presentationTime;
 		const colour = near(d, pressed) ? 'pressed' : near(d, released) ? 'released' : 'other';
 		w.frames++;
+		w.lastFrameAt = performance.now();
 		// How far the stamp may precede the frame's arrival (receiveTime:
 		// its last packet received, for WebRTC frames).
 		if (meta.receiveTime) w.stampedEarly = Math.max(w.stampedEarly, meta.receiveTime - t);
@@ -156,6 +157,33 @@ func pressUnderLoss(t *testing.T, imp impairment, presses int) {
 	var shown, released []float64
 	var stuck, unseen int
 	start := time.Now()
+	pct := func(xs []float64, q float64) float64 {
+		if len(xs) == 0 {
+			return -1
+		}
+		xs = slices.Sorted(slices.Values(xs))
+		return xs[int(q*float64(len(xs)-1))]
+	}
+	// A long run reports as it goes, so that a run cut short still says
+	// what it measured.
+	progress := func(n int) {
+		var early int
+		eval(t, p, `window.__watch.early.length`, &early)
+		t.Logf("after %d presses (%v): stuck %d, released early %d, never shown %d; release tail p50 %.1f ms, p99 %.1f ms, max %.1f ms; %d packets lost",
+			n, time.Since(start).Round(time.Second), stuck, early, unseen, pct(released, 0.5), pct(released, 0.99), pct(released, 1), link.Dropped()-dropped0)
+	}
+	// A stream that stopped (the connection lost, the room gone) is no
+	// button stuck: say so at once rather than time out every press.
+	stalled := func(i int) {
+		var quiet float64
+		var state string
+		eval(t, p, `performance.now() - window.__watch.lastFrameAt`, &quiet)
+		eval(t, p, `window.telecart.state`, &state)
+		if quiet > 2000 || state != "playing" {
+			progress(i)
+			fail(t, p, "press %d: the stream stopped: no frame for %.0f ms, the page %q", i, quiet, state)
+		}
+	}
 	for i := range presses {
 		// A random pause spreads the presses over the phase of the frame
 		// loop and of the page's repeats.
@@ -168,6 +196,7 @@ func pressUnderLoss(t *testing.T, imp impairment, presses int) {
 		eval(t, p, fmt.Sprintf(`window.__watch.waitPressed(%d)`, timeout), &ms)
 		if ms < 0 {
 			unseen++
+			stalled(i)
 		} else {
 			shown = append(shown, ms)
 		}
@@ -182,8 +211,12 @@ func pressUnderLoss(t *testing.T, imp impairment, presses int) {
 		if ms < 0 {
 			stuck++
 			t.Logf("press %d: A still shown %d ms after the key-up", i, timeout)
+			stalled(i)
 		} else {
 			released = append(released, ms)
+		}
+		if (i+1)%1000 == 0 && i+1 < presses {
+			progress(i + 1)
 		}
 	}
 	elapsed := time.Since(start)
@@ -225,14 +258,6 @@ func pressUnderLoss(t *testing.T, imp impairment, presses int) {
 			e.Press, e.AfterPress, e.BeforeUp, e.ReceivedAfterUp, e.LookedAfterUp, e.FramesSince, e.Seq, e.Frames, e.Sent)
 	}
 
-	pct := func(xs []float64, q float64) float64 {
-		if len(xs) == 0 {
-			return -1
-		}
-		return xs[int(q*float64(len(xs)-1))]
-	}
-	slices.Sort(shown)
-	slices.Sort(released)
 	t.Logf("%d presses in %v over a link losing %.0f%% (bursts of %.0f) with ±%v jitter, %v one way: %d packets lost, %d frames watched",
 		presses, elapsed.Round(time.Second), 100*imp.Loss, max(imp.Burst, 1), imp.Jitter, oneWay, link.Dropped()-dropped0, frames)
 	t.Logf("key-down to A shown: p50 %.1f ms, p99 %.1f ms, max %.1f ms", pct(shown, 0.5), pct(shown, 0.99), pct(shown, 1))
