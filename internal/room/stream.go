@@ -207,7 +207,7 @@ func (r *Room) adjustBitrate(st wire.Stats) {
 		return
 	}
 	if kbps, changed := r.bitrates.adjust(st, time.Now(), r.slotOf, p.SetBitrate); changed {
-		r.log.Debug("room: video bitrate", "kbps", kbps)
+		r.log.Debug("room: video bitrate", "kbps", kbps, "sent_kbps", st.VideoBytes*8/1000)
 	}
 }
 

@@ -50,7 +50,7 @@ func start(t testing.TB, opts runner.Options) (*session, error) {
 
 // startWith is start with the runner started by startFn: a pool's Start,
 // say.
-func startWith(t *testing.T, opts runner.Options, startFn func(context.Context, runner.Options) (*runner.Process, error)) (*session, error) {
+func startWith(t testing.TB, opts runner.Options, startFn func(context.Context, runner.Options) (*runner.Process, error)) (*session, error) {
 	t.Helper()
 	s := &session{
 		video: make(chan wire.Video, 4096),
