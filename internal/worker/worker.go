@@ -146,9 +146,6 @@ func New(cfg Config) (*Worker, error) {
 	if cfg.Library == nil {
 		return nil, errors.New("worker: no library")
 	}
-	if cfg.RunnerPool < 0 || cfg.RunnerPool > cfg.Capacity {
-		return nil, fmt.Errorf("worker: runner pool %d: want 0 to the capacity, %d", cfg.RunnerPool, cfg.Capacity)
-	}
 	if cfg.ID == "" && (cfg.Credential != "" || cfg.CredentialFile != "") {
 		// The credential names the worker.
 		cred, err := readCredential(cfg)
@@ -173,6 +170,9 @@ func New(cfg Config) (*Worker, error) {
 		}
 		cfg.Capacity = n
 		log.Info("worker: capacity from the machine", "rooms", n, "rooms_per_core", RoomsPerCore, "room_memory_mib", RoomMemory>>20)
+	}
+	if cfg.RunnerPool < 0 || cfg.RunnerPool > cfg.Capacity {
+		return nil, fmt.Errorf("worker: runner pool %d: want 0 to the capacity, %d", cfg.RunnerPool, cfg.Capacity)
 	}
 	codec := cfg.Runner.Config.Video.Codec
 	if codec == "" {
