@@ -474,7 +474,7 @@ func newWorker(ctx context.Context, e *env, cfg config.Config, link *tls.Config)
 	rc.SystemDir, rc.SaveDir = dir, dir
 	w, err := worker.New(worker.Config{
 		ID: signal.WorkerID(cfg.WorkerID), Zone: cfg.Zone, Ping: cfg.PingURL, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
-		MaxSpectators: cfg.MaxSpectators, UploadBudget: int64(cfg.UploadBudget) << 20,
+		MaxSpectators: cfg.MaxSpectators, UploadBudget: int64(cfg.UploadBudget) << 20, RunnerPool: cfg.RunnerPool,
 		Saves: store, Autosave: time.Duration(cfg.Autosave),
 		Coordinator: cfg.Coordinator, TLS: link,
 		Credential: cfg.WorkerToken, CredentialFile: cfg.WorkerTokenFile, MetricsToken: cfg.MetricsToken,

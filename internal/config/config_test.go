@@ -190,7 +190,7 @@ func TestEverySettingInEveryLayer(t *testing.T) {
 // The commands keep the flags they had before the table of settings.
 func TestCommandFlags(t *testing.T) {
 	// Secrets have no flag: a command line shows in ps.
-	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "saves", "autosave", "upload-budget",
+	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "runner-pool", "saves", "autosave", "upload-budget",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
 		"games", "cores", "codec", "video-kbps", "frame-phase", "runahead", "sandbox", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen", "metrics-listen"}
@@ -387,13 +387,15 @@ func TestInvalid(t *testing.T) {
 	}{
 		{"listen without port", func(c *Config) { c.Listen = "localhost" }},
 		{"coordinator not a websocket", func(c *Config) { c.Coordinator = "http://x/worker" }},
-		{"zero capacity", func(c *Config) { c.Capacity = 0 }},
+		{"negative capacity", func(c *Config) { c.Capacity = -1 }},
 		{"bad codec", func(c *Config) { c.Codec = "mpeg2" }},
 		{"bad frame phase", func(c *Config) { c.FramePhase = "vsync" }},
 		{"bad public IP", func(c *Config) { c.PublicIPs = []string{"my.host"} }},
 		{"bad UDP port", func(c *Config) { c.UDPPort = 70000 }},
 		{"no linger", func(c *Config) { c.RoomLinger = 0 }},
 		{"max_spectators 0", func(c *Config) { c.MaxSpectators = 0 }},
+		{"runner_pool below 0", func(c *Config) { c.RunnerPool = -1 }},
+		{"runner_pool over the capacity", func(c *Config) { c.Capacity, c.RunnerPool = 2, 3 }},
 		{"an upload budget under one file", func(c *Config) { c.UploadBudget = 31 }},
 		{"ping on every address, no ping URL", func(c *Config) { c.PingListen = "0.0.0.0:7000" }},
 		{"ping on every address (no host), no ping URL", func(c *Config) { c.PingListen = ":7000" }},
@@ -498,7 +500,7 @@ func TestInvalid(t *testing.T) {
 	// A coordinator does not care for a worker's settings, nor a worker
 	// for a coordinator's.
 	c := Default()
-	c.Capacity, c.Overload = 0, 0
+	c.Capacity, c.Overload = -1, 0
 	if err := c.Validate(Coordinator); err == nil || strings.Contains(err.Error(), "capacity") {
 		t.Errorf("coordinator: %v, want only the overload", err)
 	}
@@ -700,4 +702,24 @@ func TestRunAheadSetting(t *testing.T) {
 	if err := c.Validate(Worker); err == nil || !strings.Contains(err.Error(), "runahead_frames") || !strings.Contains(err.Error(), "want 0 to 3") {
 		t.Errorf("nes=5: %v, want an error naming runahead_frames and the range", err)
 	}
+}
+
+// runahead_frames as text: what Set takes, String gives back the same.
+func FuzzFramesValue(f *testing.F) {
+	for _, s := range []string{"", "nes=1", "nes=1,gba=0", "Alwa's Awakening (Demo).nes=2", "nes", "nes=", "=1", "nes=1,,gba=2", "nes=99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v framesValue
+		if err := v.Set(s); err != nil {
+			return
+		}
+		var again framesValue
+		if err := again.Set(v.String()); err != nil {
+			t.Fatalf("%q: its String %q is refused: %v", s, v.String(), err)
+		}
+		if !reflect.DeepEqual(map[string]int(v), map[string]int(again)) {
+			t.Errorf("%q: %v, then %v", s, v, again)
+		}
+	})
 }

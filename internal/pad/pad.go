@@ -1,21 +1,34 @@
 // Package pad is the controller state a browser sends on its "input" data
 // channel: the whole pad of one player in one small binary message.
 //
-// The channel is unordered and without retransmission: a lost state is
-// replaced by the next one (sent on every change, and again every 100 ms
-// while anything is held), never resent late. Seq orders them.
+// The channel is unordered and without retransmission: a late copy of an
+// old state is worse than none, since the pad has moved on by then. So
+// loss is repaired by redundancy instead: every message carries the
+// player's last few states (version 2), the page sends each change at
+// once and copies of it 8, 24 and 56 ms later, and the newest state again
+// every 100 ms whether anything is held or not. A state is lost only if
+// every message carrying it is (at 10 % random loss, 1 in 10,000 for four
+// copies), and then the next change or repeat still brings the pad right.
+// Seq orders the states; the receiver applies each new one once, oldest
+// first, and drops those it has applied.
 //
-//	u8  version (1)
-//	u32 seq      increases with every state the browser sends
-//	u16 buttons  bit n: RETRO_DEVICE_ID_JOYPAD n (B, Y, Select, Start, Up, Down, Left, Right, A, X, L, R, L2, R2, L3, R3)
-//	i16 × 4      analog: left x, left y, right x, right y
+// Version 2, all big-endian (a JavaScript DataView's default):
 //
-// All big-endian (a JavaScript DataView's default).
+//	u8  version (2)
+//	u8  count    1 to 4 states follow, newest first
+//	count × {
+//	  u32 seq      increases by one with every new state the browser sends
+//	  u16 buttons  bit n: RETRO_DEVICE_ID_JOYPAD n (B, Y, Select, Start, Up, Down, Left, Right, A, X, L, R, L2, R2, L3, R3)
+//	  i16 × 4      analog: left x, left y, right x, right y
+//	}
+//
+// Version 1, still accepted, is one state without the count: u8 version
+// (1), then the 14 bytes of one state.
 //
 // The same channel carries the page's display report (Report), every
 // couple of seconds, told apart by its first byte:
 //
-//	u8  kind (2)
+//	u8  kind (0x80)
 //	u32 slack    µs a received frame waits before it is displayed (a low
 //	             percentile of the last frames)
 //	u16 frames   how many frames that slack was measured on
@@ -31,13 +44,21 @@ import (
 )
 
 const (
-	version = 1
-	// Size is the length of one message.
-	Size = 1 + 4 + 2 + 4*2
+	version1 = 1
+	version2 = 2
+	// stateSize is one state's bytes: seq, buttons and four axes.
+	stateSize = 4 + 2 + 4*2
+	// Size is the length of a version 1 message.
+	Size = 1 + stateSize
+	// MaxStates is how many states a version 2 message may carry.
+	MaxStates = 4
+	// MaxSize is the length of the largest version 2 message.
+	MaxSize = 2 + MaxStates*stateSize
 )
 
-// KindReport is a Report's first byte; a pad state's is its version, 1.
-const KindReport = 2
+// KindReport is a Report's first byte; a pad state's is its version,
+// 1 or 2. The high bit keeps it apart from any version to come.
+const KindReport = 0x80
 
 // ReportSize is the length of a Report.
 const ReportSize = 1 + 4 + 2
@@ -46,34 +67,65 @@ const ReportSize = 1 + 4 + 2
 // arrived is not a phase any loop can fix.
 const MaxSlack = time.Second
 
+// ErrMalformed is the error of every message Parse refuses.
 var ErrMalformed = errors.New("pad: bad input message")
 
-// State is one decoded input message.
+// State is one pad state.
 type State struct {
 	Seq     uint32
 	Buttons uint16
 	Analog  [4]int16
 }
 
-// Parse decodes one message.
-func Parse(b []byte) (State, error) {
-	if len(b) != Size {
-		return State{}, fmt.Errorf("%w: %d bytes, want %d", ErrMalformed, len(b), Size)
+// Newer says whether sequence number a comes after b. Sequence numbers
+// wrap: newer means ahead by less than half the range.
+func Newer(a, b uint32) bool { return int32(a-b) > 0 }
+
+// Parse decodes one message into its states, newest first: one for
+// version 1, one to four for version 2.
+func Parse(b []byte) ([]State, error) {
+	if len(b) == 0 {
+		return nil, fmt.Errorf("%w: empty", ErrMalformed)
 	}
-	if b[0] != version {
-		return State{}, fmt.Errorf("%w: version %d, want %d", ErrMalformed, b[0], version)
+	switch b[0] {
+	case version1:
+		if len(b) != Size {
+			return nil, fmt.Errorf("%w: version 1 of %d bytes, want %d", ErrMalformed, len(b), Size)
+		}
+		return []State{parseState(b[1:])}, nil
+	case version2:
+		if len(b) < 2 {
+			return nil, fmt.Errorf("%w: version 2 without its count", ErrMalformed)
+		}
+		n := int(b[1])
+		if n < 1 || n > MaxStates {
+			return nil, fmt.Errorf("%w: %d states, want 1 to %d", ErrMalformed, n, MaxStates)
+		}
+		if want := 2 + n*stateSize; len(b) != want {
+			return nil, fmt.Errorf("%w: version 2 with %d states of %d bytes, want %d", ErrMalformed, n, len(b), want)
+		}
+		states := make([]State, n)
+		for i := range states {
+			states[i] = parseState(b[2+i*stateSize:])
+			if i > 0 && !Newer(states[i-1].Seq, states[i].Seq) {
+				return nil, fmt.Errorf("%w: state %d (seq %d) is not older than the one before it (seq %d)",
+					ErrMalformed, i, states[i].Seq, states[i-1].Seq)
+			}
+		}
+		return states, nil
 	}
-	s := State{Seq: binary.BigEndian.Uint32(b[1:]), Buttons: binary.BigEndian.Uint16(b[5:])}
-	for i := range s.Analog {
-		s.Analog[i] = int16(binary.BigEndian.Uint16(b[7+2*i:]))
-	}
-	return s, nil
+	return nil, fmt.Errorf("%w: version %d, want 1 or 2", ErrMalformed, b[0])
 }
 
-// Marshal encodes the state as the browser does.
-func (s State) Marshal() []byte {
-	b := make([]byte, 0, Size)
-	b = append(b, version)
+func parseState(b []byte) State {
+	s := State{Seq: binary.BigEndian.Uint32(b), Buttons: binary.BigEndian.Uint16(b[4:])}
+	for i := range s.Analog {
+		s.Analog[i] = int16(binary.BigEndian.Uint16(b[6+2*i:]))
+	}
+	return s
+}
+
+func (s State) append(b []byte) []byte {
 	b = binary.BigEndian.AppendUint32(b, s.Seq)
 	b = binary.BigEndian.AppendUint16(b, s.Buttons)
 	for _, a := range s.Analog {
@@ -107,4 +159,54 @@ func (r Report) Marshal() []byte {
 	b = append(b, KindReport)
 	b = binary.BigEndian.AppendUint32(b, uint32(r.Slack/time.Microsecond))
 	return binary.BigEndian.AppendUint16(b, r.Frames)
+}
+
+// Marshal encodes the state as a version 1 message.
+func (s State) Marshal() []byte {
+	return s.append(append(make([]byte, 0, Size), version1))
+}
+
+// Marshal encodes states, newest first, as a version 2 message, as the
+// browser does. It refuses what Parse would.
+func Marshal(states ...State) ([]byte, error) {
+	if len(states) < 1 || len(states) > MaxStates {
+		return nil, fmt.Errorf("%w: %d states, want 1 to %d", ErrMalformed, len(states), MaxStates)
+	}
+	b := append(make([]byte, 0, 2+len(states)*stateSize), version2, byte(len(states)))
+	for i, s := range states {
+		if i > 0 && !Newer(states[i-1].Seq, s.Seq) {
+			return nil, fmt.Errorf("%w: state %d (seq %d) is not older than the one before it (seq %d)",
+				ErrMalformed, i, s.Seq, states[i-1].Seq)
+		}
+		b = s.append(b)
+	}
+	return b, nil
+}
+
+// Sequencer picks, from the messages of one channel, the states not yet
+// applied. The zero Sequencer has applied nothing. It is not safe for
+// concurrent use.
+type Sequencer struct {
+	last uint32
+	seen bool
+}
+
+// Fresh returns the states of one message (newest first, as Parse gives
+// them) that are newer than every state returned before, oldest first:
+// the order to apply them in. A state lost in every earlier message comes
+// out here before the newer ones that followed it, so a press and its
+// release both reach the game even when the press's own messages were
+// lost. The rest, copies of states already applied or states older than
+// those (a reordered message), are dropped.
+func (q *Sequencer) Fresh(states []State) []State {
+	var fresh []State
+	for i := len(states) - 1; i >= 0; i-- {
+		s := states[i]
+		if q.seen && !Newer(s.Seq, q.last) {
+			continue
+		}
+		fresh = append(fresh, s)
+		q.last, q.seen = s.Seq, true
+	}
+	return fresh
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/pion/rtcp"
@@ -24,9 +25,12 @@ type Params struct {
 	// OnKeyframe asks for a keyframe: the browser connected, or lost a
 	// picture. Called on Pion's goroutines.
 	OnKeyframe func()
-	// OnInput takes each new pad state from the browser, in order; older
-	// states that arrive late are dropped first. Called on Pion's
-	// goroutines.
+	// OnEstimate takes the browser's estimate of what the path to it
+	// carries (REMB), in kbit/s. Called on Pion's goroutines.
+	OnEstimate func(kbps int)
+	// OnInput takes each new pad state from the browser, once and in
+	// order; copies and older states that arrive late are dropped first.
+	// Called on Pion's goroutines, one call at a time.
 	OnInput func(pad.State)
 	// OnReport takes the page's display reports (pad.Report), which come
 	// on the same channel. Called on Pion's goroutines.
@@ -57,9 +61,8 @@ type Peer struct {
 
 	answering
 
-	mu      sync.Mutex
-	lastSeq uint32
-	seen    bool
+	mu  sync.Mutex
+	seq pad.Sequencer // the states applied so far
 
 	done     chan struct{}
 	doneOnce sync.Once
@@ -88,12 +91,16 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 	if keyframe == nil {
 		keyframe = func() {}
 	}
+	estimate := p.OnEstimate
+	if estimate == nil {
+		estimate = func(int) {}
+	}
 	for _, track := range p.Tracks {
 		sender, err := pc.AddTrack(track)
 		if err != nil {
 			return fail(fmt.Errorf("peer: add track: %w", err))
 		}
-		go peer.readRTCP(sender, keyframe) // ends when pc closes
+		go peer.readRTCP(sender, keyframe, estimate) // ends when pc closes
 	}
 	ordered, retransmits := false, uint16(0)
 	dc, err := pc.CreateDataChannel("input", &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
@@ -142,7 +149,10 @@ func (p *Peer) Close() error {
 	return p.pc.Close()
 }
 
-// input applies a pad state from the browser, unless a newer one came first.
+// input applies the states of one message from the browser that are new,
+// oldest first; copies of states already applied, and states older than
+// those, are dropped. The lock is held while they are applied, so that two
+// messages never interleave their states.
 func (p *Peer) input(msg webrtc.DataChannelMessage) {
 	if len(msg.Data) > 0 && msg.Data[0] == pad.KindReport {
 		r, err := pad.ParseReport(msg.Data)
@@ -155,26 +165,24 @@ func (p *Peer) input(msg webrtc.DataChannelMessage) {
 		}
 		return
 	}
-	state, err := pad.Parse(msg.Data)
+	states, err := pad.Parse(msg.Data)
 	if err != nil {
 		p.log.Debug("peer: dropping input", "err", err)
 		return
 	}
 	p.mu.Lock()
-	stale := p.seen && int32(state.Seq-p.lastSeq) <= 0
-	if !stale {
-		p.lastSeq, p.seen = state.Seq, true
-	}
-	p.mu.Unlock()
-	if !stale && p.onInput != nil {
-		p.onInput(state)
+	defer p.mu.Unlock()
+	for _, s := range p.seq.Fresh(states) {
+		if p.onInput != nil {
+			p.onInput(s)
+		}
 	}
 }
 
-// readRTCP answers the browser's picture loss reports with a keyframe. It
-// returns when the connection closes. Reading also lets the interceptors
-// (NACK) see every RTCP packet.
-func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func()) {
+// readRTCP answers the browser's picture loss reports with a keyframe, and
+// passes on its bandwidth estimates. It returns when the connection
+// closes. Reading also lets the interceptors (NACK) see every RTCP packet.
+func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func(), estimate func(kbps int)) {
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := sender.Read(buf)
@@ -189,9 +197,14 @@ func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func()) {
 			continue // one malformed report is no reason to stop listening
 		}
 		for _, pkt := range packets {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				keyframe()
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				// A crafted REMB's exponent reaches far past any int.
+				if kbps := float64(pkt.Bitrate) / 1000; kbps >= 0 && kbps < math.MaxInt32 {
+					estimate(int(kbps))
+				}
 			}
 		}
 	}

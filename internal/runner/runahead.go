@@ -34,13 +34,15 @@ type padState = [libretro.Ports]libretro.Input
 //
 // The core is kept at the head, N frames ahead of the real state, run with
 // the newest input. While the input holds, the head is what the real
-// timeline will reach if it goes on holding, so a frame is one Run, plus one
-// save of the head: the real state N frames on, kept in case the input
-// changes before then. When the input changes at frame t, the guesses made
-// since the real state R(t) are wrong: R(t) is loaded from the ring and
-// frames t to t+N are replayed with the new input, their pictures and audio
-// muted but for the last, each saved as the new guess of the real states to
-// come. The cost of a change is one load and N frames and saves more.
+// timeline will reach if it goes on holding, so a frame is one Run, as
+// without run-ahead, plus one save of the head: the real state N frames on,
+// kept in case the input changes before then. keep makes that save after
+// the frame is sent, off the path from a key to its picture. When the input
+// changes at frame t, the guesses made since the real state R(t) are
+// wrong: R(t) is loaded from the ring and frames t to t+N are replayed
+// with the new input, their pictures and audio muted but for the last,
+// each saved as the new guess of the real states to come. The cost of a
+// change is one load and N frames and saves more.
 type runAhead struct {
 	core   frameCore
 	frames int // N in force: 0 when off
@@ -55,6 +57,7 @@ type runAhead struct {
 	next    uint64 // the frame the next step runs on the real timeline
 	last    padState
 	started bool // the ring holds the real state of frame next
+	owed    bool // the head's save, as the real state of frame next+N
 
 	// A replay's frames but the last are muted; the last picture any of
 	// them drew is copied, as the last frame may repeat it (dupe).
@@ -81,7 +84,17 @@ func (r *runAhead) Frames() int { return r.frames }
 
 // restart forgets the real timeline, after the game's state was replaced
 // (a state loaded, a reset): the next step starts it again.
-func (r *runAhead) restart() { r.started = false }
+func (r *runAhead) restart() { r.started, r.owed = false, false }
+
+// keep saves the head as the real state N frames on, if the last step left
+// that owed: between frames, after the last one was sent, so that a frame
+// with steady input costs one Run before it is shown.
+func (r *runAhead) keep() {
+	if r.owed {
+		r.owed = false
+		r.save(r.next + uint64(r.frames))
+	}
+}
 
 // realState is the game's real state, for a save the player keeps: not
 // the head, which holds frames not yet played. ok is false when run-ahead
@@ -120,13 +133,16 @@ func (r *runAhead) step(in padState) ([]int16, error) {
 		r.setInput(in)
 		return r.core.Run()
 	}
-	defer func() { r.next++ }()
+	defer func() {
+		r.next++
+		r.owed = r.frames > 0 && r.started
+	}()
 	if !r.started || in != r.last {
 		return r.replay(in)
 	}
 	// The input holds: the head is the real state N frames on, unless
-	// it changes before then.
-	r.save(r.next + uint64(r.frames))
+	// it changes before then. Saved by keep, or else now.
+	r.keep()
 	return r.core.Run()
 }
 
@@ -134,6 +150,7 @@ func (r *runAhead) step(in padState) ([]int16, error) {
 // the input in.
 func (r *runAhead) replay(in padState) ([]int16, error) {
 	t0 := time.Now()
+	r.owed = false // the replay saves states of its own
 	if r.started {
 		slot := r.slot(r.next)
 		if err := r.core.LoadState(r.ring[slot][:r.lengths[slot]]); err != nil {
@@ -196,7 +213,7 @@ func (r *runAhead) slot(u uint64) int { return int(u % uint64(len(r.ring))) }
 // the core's state, at most N frames from where it would have been.
 func (r *runAhead) off(what string, err error) {
 	r.log.Warn(fmt.Sprintf("run-ahead off: the core failed to %s a state", what), "frames", r.frames, "err", err)
-	r.frames, r.started, r.muted = 0, false, false
+	r.frames, r.started, r.muted, r.owed = 0, false, false, false
 	r.ring, r.lengths = nil, nil
 }
 

@@ -1,6 +1,7 @@
 package runner_test
 
 import (
+	"context"
 	"image"
 	"testing"
 	"time"
@@ -16,7 +17,8 @@ import (
 // without run-ahead, and looks at the encoded stream as a player would:
 // with run-ahead of LagFrames, the lag box answers A in the same frame as
 // the fill, which answers at once; without, LagFrames frames later. The
-// runner says the run-ahead in force, and its statistics count the replays.
+// runner says the run-ahead in force, a state saved and loaded brings back
+// what was shown, and the statistics count the replays.
 func TestRunAheadInRunner(t *testing.T) {
 	t.Parallel()
 	for _, n := range []int{0, testrom.LagFrames} {
@@ -56,6 +58,44 @@ func TestRunAheadInRunner(t *testing.T) {
 		if n == 0 {
 			continue
 		}
+
+		// A save the player keeps and loads again brings back what was
+		// shown when it was made: the mark, on.
+		seq := uint32(1)
+		press := func(buttons uint16) {
+			seq++
+			if err := s.SendInput(wire.Input{Slot: 0, Seq: seq, Buttons: buttons}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		waitMark := func(on bool) {
+			t.Helper()
+			for range 60 {
+				pic.decode(t, s.nextVideo(t))
+				if colourMatch(pic.mean(testrom.MarkBox()), testrom.MarkColor(on)) {
+					return
+				}
+			}
+			t.Fatalf("N=%d: the mark not %v within 60 frames", n, on)
+		}
+		ctx := context.Background()
+		press(testrom.Select.Joypad())
+		waitMark(true)
+		press(0)
+		state, err := s.SaveState(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		press(testrom.Select.Joypad())
+		waitMark(false)
+		press(0)
+		if err := s.LoadState(ctx, state); err != nil {
+			t.Fatal(err)
+		}
+		waitMark(true)
+		press(testrom.Select.Joypad())
+		waitMark(false)
+
 		deadline := time.After(waittest.Limit)
 		for replays := 0; replays == 0; {
 			select {

@@ -116,6 +116,11 @@ func TestRunAheadExact(t *testing.T) {
 			}
 			got.pictures = append(got.pictures, bytes.Clone(s.pixels))
 			got.samples = append(got.samples, len(audio))
+			if i%2 == 0 {
+				// The loop saves between frames; a step does it
+				// itself when nobody did.
+				r.keep()
+			}
 		}
 		if r.Frames() != n {
 			t.Fatalf("N=%d: run-ahead of %d in force at the end", n, r.Frames())
@@ -129,8 +134,10 @@ func TestRunAheadExact(t *testing.T) {
 		if n > 0 && (stats.replays != changes || stats.replayed != n*changes) {
 			t.Errorf("N=%d: %d replays of %d frames for %d changes of input, want %d of %d", n, stats.replays, stats.replayed, changes, changes, n*changes)
 		}
-		if want := len(script) - changes + n*changes + 1; n > 0 && stats.save.n != want {
-			t.Errorf("N=%d: %d saves, want %d: one per frame of steady input (%d), N per change (%d), and the first state", n, stats.save.n, want, len(script)-changes, n*changes)
+		// keep's save between frames is wasted when the input then
+		// changes: one more per change at most.
+		if want := len(script) - changes + n*changes + 1; n > 0 && (stats.save.n < want || stats.save.n > want+changes) {
+			t.Errorf("N=%d: %d saves, want %d to %d: one per frame of steady input (%d), N per change (%d), the first state, and keep's before changes", n, stats.save.n, want, want+changes, len(script)-changes, n*changes)
 		}
 		if s.frames != len(script) {
 			t.Errorf("N=%d: %d pictures shown in %d frames: replayed frames were not muted", n, s.frames, len(script))
@@ -172,6 +179,24 @@ func TestRunAheadExact(t *testing.T) {
 		c.Close()
 		if t.Failed() {
 			return
+		}
+		if i < len(script)-1 {
+			continue
+		}
+		// The stream as a whole: as many samples as the plain
+		// emulator's over as many frames.
+		plain := 0
+		for _, k := range samples[:len(script)] {
+			plain += k
+		}
+		for n := range MaxRunAhead + 1 {
+			out := 0
+			for _, k := range shown[n].samples {
+				out += k
+			}
+			if out != plain {
+				t.Errorf("N=%d: %d audio samples over %d frames, the plain emulator %d", n, out, len(script), plain)
+			}
 		}
 	}
 }

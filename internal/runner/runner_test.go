@@ -45,6 +45,13 @@ type session struct {
 
 func start(t testing.TB, opts runner.Options) (*session, error) {
 	t.Helper()
+	return startWith(t, opts, runner.Start)
+}
+
+// startWith is start with the runner started by startFn: a pool's Start,
+// say.
+func startWith(t testing.TB, opts runner.Options, startFn func(context.Context, runner.Options) (*runner.Process, error)) (*session, error) {
+	t.Helper()
 	s := &session{
 		video: make(chan wire.Video, 4096),
 		audio: make(chan wire.Audio, 8192),
@@ -55,7 +62,7 @@ func start(t testing.TB, opts runner.Options) (*session, error) {
 		Audio: func(a wire.Audio) { offer(s, s.audio, a) },
 		Stats: func(st wire.Stats) { offer(s, s.stats, st) },
 	}
-	p, err := runner.Start(context.Background(), opts)
+	p, err := startFn(context.Background(), opts)
 	if err != nil {
 		return nil, err
 	}

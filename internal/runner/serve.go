@@ -293,6 +293,7 @@ func (g *game) loop(ctx context.Context) error {
 		if started.Sub(g.stats.since) >= time.Second {
 			st := g.stats.take(started)
 			st.Early = g.pace.takeEarly()
+			st.VideoKbps = g.cfg.Video.BitrateKbps
 			if err := g.w.Write(st); err != nil {
 				return fmt.Errorf("runner: send stats: %w", err)
 			}
@@ -312,6 +313,8 @@ func (g *game) loop(ctx context.Context) error {
 		if err := g.w.Flush(); err != nil {
 			return fmt.Errorf("runner: send: %w", err)
 		}
+		// Run-ahead's save for the next frame, now that this one is sent.
+		g.ahead.keep()
 
 		now := time.Now()
 		timer.Reset(g.pace.advance(now, g.period()).Sub(now))
@@ -533,12 +536,28 @@ func pixelFormat(f libretro.PixelFormat) yuv.PixelFormat {
 	return yuv.RGB1555
 }
 
-// inputTable holds the newest state of each player slot.
+// inputTable holds the newest state of each player slot, and what the
+// frame loop has not yet seen of it.
 type inputTable struct {
 	mu     sync.Mutex
 	states [libretro.Ports]wire.Input
 	seen   [libretro.Ports]bool
+	// pressed holds each slot's buttons pressed since the last snapshot:
+	// a tap whose press and release both arrive between two frames still
+	// reaches the game, for one frame, instead of vanishing.
+	pressed [libretro.Ports]uint16
+	// latest holds, of each pair of opposite directions, the one pressed
+	// last (neither when both came at once).
+	latest [libretro.Ports]uint16
 }
+
+// Opposite directions: cores and games misbehave when both of a pair are
+// held (Zelda's Link walks through walls with Left+Right), which a crowd's
+// combined pad, a gamepad's worn d-pad or a kept tap could otherwise send.
+const (
+	upDown    = 1<<libretro.ButtonUp | 1<<libretro.ButtonDown
+	leftRight = 1<<libretro.ButtonLeft | 1<<libretro.ButtonRight
+)
 
 // update keeps m unless a newer state of its slot arrived first. Sequence
 // numbers wrap: newer means ahead by less than half the range.
@@ -548,17 +567,43 @@ func (t *inputTable) update(m wire.Input) bool {
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if t.seen[m.Slot] && int32(m.Seq-t.states[m.Slot].Seq) <= 0 {
+	slot := m.Slot
+	if t.seen[slot] && int32(m.Seq-t.states[slot].Seq) <= 0 {
 		return false
 	}
-	t.states[m.Slot], t.seen[m.Slot] = m, true
+	down := m.Buttons &^ t.states[slot].Buttons // never seen: states is the zero pad
+	t.pressed[slot] |= down
+	for _, pair := range [...]uint16{upDown, leftRight} {
+		if down&pair != 0 {
+			t.latest[slot] = t.latest[slot]&^pair | down&pair
+			if down&pair == pair {
+				t.latest[slot] &^= pair // both at once: neither is newer
+			}
+		}
+	}
+	t.states[slot], t.seen[slot] = m, true
 	return true
 }
 
+// snapshot is the pad of every slot for the next frame: the buttons held,
+// and those pressed since the last snapshot even if released since (the
+// release takes effect a frame later), with only the newer of two
+// opposite directions.
 func (t *inputTable) snapshot() [libretro.Ports]wire.Input {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	return t.states
+	out := t.states
+	for slot := range out {
+		b := out[slot].Buttons | t.pressed[slot]
+		for _, pair := range [...]uint16{upDown, leftRight} {
+			if b&pair == pair {
+				b = b&^pair | t.latest[slot]&pair
+			}
+		}
+		out[slot].Buttons = b
+		t.pressed[slot] = 0
+	}
+	return out
 }
 
 // statsWindow accumulates the frame loop's costs between two Stats messages.

@@ -1,15 +1,17 @@
 // The player's pad: what each source (keyboard, gamepad, touch pad) holds, the
-// union of them, and its delivery on the "input" data channel as the 15-byte
-// whole-pad message the server expects.
+// union of them, and its delivery on the "input" data channel.
 //
 // Latency decides the shape of this module. A change is sent from inside the
 // event handler that caused it, never from a polling loop (that would wait up
 // to a frame). The channel is unordered and never retransmits, so every
-// message carries the whole state and a sequence number, and a held state is
-// repeated every 100 ms: a lost packet can delay a change, never leave a
-// button stuck.
+// message carries whole states with sequence numbers, and loss is repaired by
+// redundancy (model/padwire.js): copies of each change 8, 24 and 56 ms later
+// carrying the last four states, then the newest state every 100 ms. A lost
+// packet can delay a change, never drop a tap, release a held button early
+// or leave one stuck.
 
 import { REPORT_SIZE, encodeReport } from './model/display.js';
+import { encode, nextSend, nextSeq, remember } from './model/padwire.js';
 
 /** Button bits: libretro RETRO_DEVICE_ID_JOYPAD_* ids. */
 export const BUTTON = Object.freeze({
@@ -55,27 +57,21 @@ function resolveKey(e) {
   return { id: '', button: -1 };
 }
 
-const MESSAGE_SIZE = 15;
-const VERSION = 1;
-const REPEAT_MS = 100;
 const NO_AXES = Object.freeze([0, 0, 0, 0]);
 
 /**
  * The pad as the server sees it. Sources set their own part; the union is
- * sent whenever it changes and the channel is open.
+ * a new state whenever it changes, sent at once while the channel is open.
  */
 export class Pad {
   constructor() {
     this.sources = new Map(); // name -> { buttons, axes }
     this.channel = null;
-    this.seq = 0; // last sequence number sent on the current channel
+    this.seq = 0; // the newest state's sequence number on the current channel
+    this.history = []; // the last states sent, newest first (padwire.remember)
+    this.sends = 0; // messages sent since the newest state's change
     this.lastSentAt = 0; // performance.now() of the last send
-    this.sentButtons = 0;
-    this.sentAxes = NO_AXES;
-    this.repeatTimer = 0;
-    // One buffer for every message: RTCDataChannel.send copies it.
-    this.buffer = new ArrayBuffer(MESSAGE_SIZE);
-    this.view = new DataView(this.buffer);
+    this.timer = 0;
     this.reportView = new DataView(new ArrayBuffer(REPORT_SIZE));
   }
 
@@ -84,8 +80,7 @@ export class Pad {
     this.detach();
     this.channel = channel;
     this.seq = 0;
-    this.sentButtons = 0;
-    this.sentAxes = NO_AXES;
+    this.history = [];
     channel.binaryType = 'arraybuffer';
     channel.addEventListener('open', () => this.flush());
     channel.addEventListener('close', () => { if (this.channel === channel) this.detach(); });
@@ -94,7 +89,8 @@ export class Pad {
   }
 
   detach() {
-    clearTimeout(this.repeatTimer);
+    clearTimeout(this.timer);
+    this.timer = 0;
     this.channel = null;
   }
 
@@ -124,10 +120,17 @@ export class Pad {
     return { buttons: buttons & 0xffff, axes };
   }
 
+  /** A new state, if the pad changed since the last one (or if forced). */
   flush(force = false) {
+    if (!this.open) return; // the state is kept; flush() on open delivers it
     const { buttons, axes } = this.current();
-    const changed = buttons !== this.sentButtons || axes.some((v, i) => v !== this.sentAxes[i]);
-    if (changed || force) this.send(buttons, axes);
+    const last = this.history[0];
+    const changed = !last || buttons !== last.buttons || axes.some((v, i) => v !== last.axes[i]);
+    if (!changed && !force) return;
+    this.seq = nextSeq(this.seq);
+    this.history = remember(this.history, { seq: this.seq, buttons, axes });
+    this.sends = 0;
+    this.transmit(this.history);
   }
 
   /**
@@ -146,31 +149,21 @@ export class Pad {
     return true;
   }
 
-  send(buttons, axes) {
-    clearTimeout(this.repeatTimer);
-    if (!this.open) return; // the state is kept; flush() on open delivers it
-    const v = this.view;
-    const seq = (this.seq + 1) >>> 0;
-    v.setUint8(0, VERSION);
-    v.setUint32(1, seq);
-    v.setUint16(5, buttons);
-    for (let i = 0; i < 4; i++) v.setInt16(7 + 2 * i, axes[i]);
+  /** Sends states, and schedules the next copy or repeat. */
+  transmit(states) {
+    clearTimeout(this.timer);
+    this.timer = 0;
+    if (!this.open) return;
     try {
-      this.channel.send(this.buffer);
+      this.channel.send(encode(states));
+      this.lastSentAt = performance.now();
     } catch (err) {
+      // Full or closing: the copies that follow carry the state.
       console.warn('telecart: input not sent', err);
-      return;
     }
-    this.seq = seq;
-    this.lastSentAt = performance.now();
-    this.sentButtons = buttons;
-    this.sentAxes = axes;
-    if (buttons !== 0 || axes.some((a) => a !== 0)) {
-      this.repeatTimer = setTimeout(() => {
-        const s = this.current();
-        this.send(s.buttons, s.axes);
-      }, REPEAT_MS);
-    }
+    this.sends++;
+    const next = nextSend(this.sends);
+    this.timer = setTimeout(() => this.transmit(next.copy ? this.history : this.history.slice(0, 1)), next.delay);
   }
 }
 

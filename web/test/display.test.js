@@ -40,10 +40,10 @@ test('quantiles by nearest rank', () => {
   assert.equal(quantile([5, 1, 4, 2, 3, 6, 7, 8, 9, 10], 0.1), 1);
 });
 
-test('the report is 7 bytes: kind 2, slack in µs, frames', () => {
+test('the report is 7 bytes: kind 0x80, slack in µs, frames', () => {
   const view = new DataView(new ArrayBuffer(REPORT_SIZE));
   encodeReport(view, { slackMs: 8.5004, frames: 60 });
-  assert.deepEqual([...new Uint8Array(view.buffer)], [2, 0, 0, 0x21, 0x34, 0, 60]);
+  assert.deepEqual([...new Uint8Array(view.buffer)], [0x80, 0, 0, 0x21, 0x34, 0, 60]);
   encodeReport(view, { slackMs: 5000, frames: 1e6 });
   assert.equal(view.getUint32(1), 999_999, 'under the server’s bound of a second');
   assert.equal(view.getUint16(5), 0xffff);

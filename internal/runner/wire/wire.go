@@ -115,6 +115,9 @@ type Stats struct {
 	Replays        int    `json:"replays,omitempty"`
 	ReplayedFrames int    `json:"replayed_frames,omitempty"`
 	Replay         Timing `json:"replay"`
+	// VideoKbps is the encoder's target bitrate at the end of the
+	// interval: what the room's congestion control last set.
+	VideoKbps int `json:"video_kbps"`
 }
 
 // Timing is the mean and maximum duration of one stage per frame.

@@ -17,7 +17,7 @@ func sampleMessages() []Message {
 		Ready{Core: "Nestopia", Width: 256, Height: 224, Aspect: 4.0 / 3, FPS: 60.0988, SampleRate: 48000, Codec: "vp8", Sandbox: []SandboxLayer{{Layer: "filesystem", On: true, Detail: "Landlock"}, {Layer: "network", Detail: "refused"}}},
 		Geometry{Width: 240, Height: 160, Aspect: 1.5},
 		Stats{Interval: time.Second, Frames: 60, FPS: 59.9, Emulate: Timing{Mean: 300 * time.Microsecond, Max: time.Millisecond}, CPU: 0.05,
-			Save: Timing{Mean: 20 * time.Microsecond, Max: 40 * time.Microsecond}, Replays: 3, ReplayedFrames: 6, Replay: Timing{Mean: time.Millisecond, Max: 2 * time.Millisecond}},
+			Save: Timing{Mean: 20 * time.Microsecond, Max: 40 * time.Microsecond}, Replays: 3, ReplayedFrames: 6, Replay: Timing{Mean: time.Millisecond, Max: 2 * time.Millisecond}, VideoKbps: 1500},
 		Fatal{Error: "core crashed"},
 		Start{Config: []byte(`{"core":"x"}`)},
 		Video{Frame: 42, Captured: captured, Duration: 16639267, Input: 7, Keyframe: true, Data: []byte{1, 2, 3}},

@@ -14,8 +14,8 @@ export const WINDOW = 60;
 export const REPORT_MS = 2000;
 /** The slack a report gives: the one 90 % of the frames have at least. */
 export const QUANTILE = 0.1;
-/** Report message: u8 kind (2), u32 slack in µs, u16 frames; big-endian. */
-export const REPORT_KIND = 2;
+/** Report message: u8 kind (0x80: no pad version has the high bit), u32 slack in µs, u16 frames; big-endian. */
+export const REPORT_KIND = 0x80;
 export const REPORT_SIZE = 7;
 
 /**
