@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/pad"
+	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -61,6 +62,9 @@ func phaseOffset(slack, margin, period time.Duration) (time.Duration, bool) {
 // displayReport hears a member's display report and shifts the runner's
 // phase when it comes from the first player and says enough.
 func (r *Room) displayReport(id signal.MemberID, rep pad.Report) {
+	if mode := r.opts.Config.FramePhase; mode != "" && mode != runner.PhaseDisplay {
+		return // the runner would not heed it
+	}
 	p := r.running()
 	if p == nil {
 		return
