@@ -155,7 +155,7 @@ func openLossy(t testing.TB, b *browsertest.Browser, base, game string) *browser
 }
 
 // TestPictureThroughLoss plays the test ROM behind a link that loses 10 %
-// of the video's packets, then 20 %, with jitter both ways: the pictures keep
+// of the packets each way, then 20 %, with jitter: the pictures keep
 // coming, every lost one is repaired (the retransmissions and keyframes
 // arrive, and every press and release of A shows), and nothing freezes
 // for good.
@@ -166,11 +166,10 @@ func TestPictureThroughLoss(t *testing.T) {
 	waitColour(t, p, testrom.FillColor())
 
 	for _, loss := range []float64{0.10, 0.20} {
-		// The pictures' way loses; the browser's way only jitters: its
-		// pad states carry no redundancy of their own here (a lost release
-		// would stay lost), which is the input's business, not the
-		// picture's. BenchmarkLoss loses both ways.
-		link.Impair(impairment{Loss: loss, Jitter: lossJitter}, impairment{Jitter: lossJitter})
+		// Both ways: NACKs, PLIs and receiver reports are lost too, and
+		// the pad's own redundancy carries the presses (TestInputSurvivesLoss).
+		imp := impairment{Loss: loss, Jitter: lossJitter}
+		link.Impair(imp, imp)
 		dropped := link.Dropped()
 		before := getVideoStats(t, p)
 		// Every press and release shows: a lost picture of the change is
