@@ -103,3 +103,31 @@ func TestStaticFiles(t *testing.T) {
 		t.Errorf("a file the app lacks: status %d, want 404", resp.StatusCode)
 	}
 }
+
+// FuzzAcceptsGzip: any Accept-Encoding is read without a panic, and gzip
+// is taken only when the header names it.
+func FuzzAcceptsGzip(f *testing.F) {
+	for _, seed := range []string{"", "gzip", "gzip, deflate, br, zstd", "br;q=1.0, gzip;q=0.8, *;q=0.1", "gzip;q=0", "GZIP ; q = 0.5", "identity", ";;,,q=", "gzip;q=abc"} {
+		f.Add(seed)
+	}
+	f.Fuzz(func(t *testing.T, header string) {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Accept-Encoding", header)
+		if acceptsGzip(r) && !strings.Contains(strings.ToLower(header), "gzip") {
+			t.Errorf("Accept-Encoding %q taken for gzip", header)
+		}
+	})
+}
+
+func TestAcceptsGzip(t *testing.T) {
+	for header, want := range map[string]bool{
+		"": false, "gzip": true, "gzip, deflate, br": true, "deflate, gzip;q=0.8": true,
+		"gzip;q=0": false, "gzip; q=0.000": false, "GZIP ; q = 0.5": true, "identity": false, "x-gzip": false,
+	} {
+		r := httptest.NewRequest(http.MethodGet, "/", nil)
+		r.Header.Set("Accept-Encoding", header)
+		if got := acceptsGzip(r); got != want {
+			t.Errorf("Accept-Encoding %q: gzip %v, want %v", header, got, want)
+		}
+	}
+}

@@ -53,13 +53,21 @@ type Client struct {
 // NewClient makes a client; it is closed when the test ends.
 func NewClient(t testing.TB) *Client {
 	t.Helper()
-	return NewClientWith(t, nil)
+	return NewClientWith(t, ClientOptions{})
 }
 
-// NewClientWith is NewClient with configure, when not nil, changing its
-// ICE settings: a client behind a NAT, say, whose candidates are all
-// server-reflexive.
-func NewClientWith(t testing.TB, configure func(*webrtc.SettingEngine)) *Client {
+// ClientOptions change a client's ICE from NewClient's.
+type ClientOptions struct {
+	// Settings, when not nil, changes its settings: a client behind a
+	// NAT, say, whose candidates are all server-reflexive.
+	Settings func(*webrtc.SettingEngine)
+	// Config is its peer connection's configuration: its TURN servers
+	// and whether it keeps to relayed candidates, say.
+	Config webrtc.Configuration
+}
+
+// NewClientWith is NewClient with opts.
+func NewClientWith(t testing.TB, opts ClientOptions) *Client {
 	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
@@ -70,10 +78,10 @@ func NewClientWith(t testing.TB, configure func(*webrtc.SettingEngine)) *Client 
 	}
 	s := webrtc.SettingEngine{}
 	s.SetIncludeLoopbackCandidate(true)
-	if configure != nil {
-		configure(&s)
+	if opts.Settings != nil {
+		opts.Settings(&s)
 	}
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s)).NewPeerConnection(webrtc.Configuration{})
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s)).NewPeerConnection(opts.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -10,6 +10,8 @@ import (
 
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/runner"
+	"github.com/telecart/telecart/internal/turnrest"
+	"github.com/telecart/telecart/internal/turntest"
 	"github.com/telecart/telecart/internal/waittest"
 )
 
@@ -61,7 +63,7 @@ func TestMuxNominatesReflexivePair(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = closeICEPort() })
-	c := gobrowsertest.NewClientWith(t, behindNAT)
+	c := gobrowsertest.NewClientWith(t, gobrowsertest.ClientOptions{Settings: behindNAT})
 	p := connectFiltered(t, api, newTestStream(t), c, onlyType(webrtc.ICECandidateTypeSrflx))
 	select {
 	case <-c.Input:
@@ -83,21 +85,38 @@ func TestMuxNominatesReflexivePair(t *testing.T) {
 // BenchmarkConnect is the time from the worker's offer to the first video
 // frame in the client, on loopback, the game already running: the
 // signalling a coordinator relays, ICE, DTLS, SCTP and the keyframe a new
-// viewer asks for.
+// viewer asks for. With a port per peer; with one UDP port and a public
+// address, the client announcing host, server-reflexive or (through
+// Debian's coturn) relayed candidates.
+//
+//	go test -run '^$' -bench Connect -benchtime 20x ./internal/peer
 func BenchmarkConnect(b *testing.B) {
+	relayed := func(b *testing.B) gobrowsertest.ClientOptions {
+		const secret = "telecart-bench-turn-secret"
+		srv := turntest.Start(b, turntest.Config{Secret: secret, Loopback: true})
+		cred := turnrest.New(secret, "bench", time.Now().Add(time.Hour))
+		return gobrowsertest.ClientOptions{Config: webrtc.Configuration{
+			ICEServers:         []webrtc.ICEServer{{URLs: srv.URLs()[:1], Username: cred.Username, Credential: cred.Credential}},
+			ICETransportPolicy: webrtc.ICETransportPolicyRelay,
+		}}
+	}
+	mux := func(b *testing.B) ICEConfig {
+		return ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: freeUDPPort(b)}
+	}
 	setups := []struct {
 		name   string
 		ice    func(b *testing.B) ICEConfig
-		client func(*webrtc.SettingEngine)
+		client func(b *testing.B) gobrowsertest.ClientOptions
 		pass   func(*webrtc.ICECandidate) bool
 	}{
 		{"port-per-peer", func(*testing.B) ICEConfig { return ICEConfig{Loopback: true} }, nil, nil},
-		{"mux+public-ip", func(b *testing.B) ICEConfig {
-			return ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: freeUDPPort(b)}
-		}, nil, nil},
-		{"mux+public-ip+srflx-browser", func(b *testing.B) ICEConfig {
-			return ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: freeUDPPort(b)}
-		}, behindNAT, onlyType(webrtc.ICECandidateTypeSrflx)},
+		{"mux+public-ip", mux, nil, nil},
+		{"mux+public-ip+srflx-browser", mux,
+			func(*testing.B) gobrowsertest.ClientOptions { return gobrowsertest.ClientOptions{Settings: behindNAT} },
+			onlyType(webrtc.ICECandidateTypeSrflx)},
+		// The browser held to its TURN relay (coturn on loopback), as
+		// behind a firewall that lets no UDP through but to the relay.
+		{"mux+public-ip+relayed-browser", mux, relayed, nil},
 	}
 	for _, s := range setups {
 		b.Run(s.name, func(b *testing.B) {
@@ -106,11 +125,15 @@ func BenchmarkConnect(b *testing.B) {
 				b.Fatal(err)
 			}
 			b.Cleanup(func() { _ = closeICEPort() })
+			var client gobrowsertest.ClientOptions
+			if s.client != nil {
+				client = s.client(b)
+			}
 			stream := newTestStream(b)
 			var total time.Duration
 			for b.Loop() {
 				start := time.Now()
-				c := gobrowsertest.NewClientWith(b, s.client)
+				c := gobrowsertest.NewClientWith(b, client)
 				p := connectFiltered(b, api, stream, c, s.pass)
 				select {
 				case <-c.Frames:

@@ -2,6 +2,7 @@ package runner
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"sync"
@@ -74,7 +75,14 @@ func (p *Pool) Start(ctx context.Context, opts Options) (*Process, error) {
 	p.Refill()
 	proc.log().Debug("runner: taken from the pool")
 	if err := proc.begin(ctx, opts); err != nil {
-		return nil, err
+		if !errors.Is(err, ErrCrashed) || ctx.Err() != nil {
+			return nil, err
+		}
+		// Killed while it waited (the OOM killer, an operator), or its
+		// game crashed it: once more in a runner of its own, which tells
+		// the two apart.
+		proc.log().Warn("runner pool: the runner taken ended before its game ran; starting another", "err", err)
+		return Start(ctx, opts)
 	}
 	return proc, nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"syscall"
 	"testing"
 	"time"
 
@@ -147,4 +148,24 @@ func BenchmarkPoolStart(b *testing.B) {
 			b.ReportMetric(0, "ns/op")
 		})
 	}
+}
+
+// TestPoolRunnerKilledWhileWaiting: a runner killed while it waited in the
+// pool costs the game nothing: it starts in another.
+func TestPoolRunnerKilledWhileWaiting(t *testing.T) {
+	t.Parallel()
+	pool := runner.NewPool(runner.PoolConfig{Size: 1, Options: runnertest.Options(runner.Config{})})
+	t.Cleanup(func() { _ = pool.Close() })
+	victim := waitIdle(t, pool, 1)[0]
+	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	s, err := startWith(t, runnertest.Options(runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)}), pool.Start)
+	if err != nil {
+		t.Fatalf("after the pool's runner was killed: %v", err)
+	}
+	if s.Pid() == victim {
+		t.Fatalf("the game runs in %d, the runner killed", victim)
+	}
+	s.nextVideo(t)
 }
