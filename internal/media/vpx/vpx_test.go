@@ -503,3 +503,38 @@ func BenchmarkStillFrames(b *testing.B) {
 		})
 	}
 }
+
+// TestStillFrameSizes holds a picture still at every size a core may draw
+// (odd ones too, whose rows libvpx pads to 16) and at a low and a high
+// bitrate: the still frame comes, and leaves the decoded picture as it was.
+func TestStillFrameSizes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ w, h, kbps int }{{256, 240, 300}, {240, 160, 3000}, {255, 239, 1000}, {512, 448, 1000}, {33, 17, 100}} {
+		t.Run(fmt.Sprintf("%dx%d@%d", tc.w, tc.h, tc.kbps), func(t *testing.T) {
+			frames, err := mediatest.GameFrames(tc.w, tc.h, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newEncoder(t, EncoderConfig{Width: tc.w, Height: tc.h, FrameRate: 60, BitrateKbps: tc.kbps})
+			d := newDecoder(t)
+			var last *yuv.I420
+			for i := range 2 + refineFrames + 20 {
+				p, err := e.Encode(frames[min(i, 1)], false)
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				out, err := d.Decode(p.Data)
+				if err != nil {
+					t.Fatalf("frame %d: decode: %v", i, err)
+				}
+				if i > 2+refineFrames && !(slices.Equal(out.Y, last.Y) && slices.Equal(out.U, last.U) && slices.Equal(out.V, last.V)) {
+					t.Fatalf("frame %d: the still picture changed", i)
+				}
+				last = out
+			}
+			if e.Repeats() < 15 {
+				t.Errorf("%d still frames, want 15 or more", e.Repeats())
+			}
+		})
+	}
+}
