@@ -350,9 +350,10 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 // again costs most of a full encode. So a repeated picture is encoded
 // without touching the golden and altref frames or the entropy, and once
 // such a frame leaves the encoder's last frame exactly as it was (the
-// encoder has refined the picture as far as it goes), that frame is kept:
-// every further repeat of the picture is sent as those same bytes, without
-// running the encoder. Decoding them again is decoding a frame that
+// encoder has refined the picture as far as it goes, or after
+// refineFrames repeats, when every macroblock is skipped), that frame is
+// kept: every further repeat of the picture is sent as those same bytes,
+// without running the encoder. Decoding them again is decoding a frame that
 // changes nothing, whatever came before, so the decoder and the encoder
 // still hold the same reference frames when the picture changes.
 func (e *Encoder) Encode(img *yuv.I420, forceKeyframe bool) (Packet, error) {
