@@ -13,7 +13,6 @@ import (
 	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/runner"
-	"github.com/telecart/telecart/internal/testrom"
 )
 
 // lagButtons names player 1's buttons for `telecart lag -button`.
@@ -53,23 +52,12 @@ func runLag(ctx context.Context, e *env, args []string) error {
 		return errUsage
 	}
 
-	romPath := *game
-	if romPath == "" {
-		work, err := os.MkdirTemp("", "telecart-lag-")
-		if err != nil {
-			return err
-		}
-		defer os.RemoveAll(work)
-		romPath = filepath.Join(work, "telecart-test.nes")
-		if err := os.WriteFile(romPath, testrom.ROM(), 0o644); err != nil {
-			return err
-		}
-	}
-	system, err := cores.ForFile(romPath)
+	work, err := os.MkdirTemp("", "telecart-lag-")
 	if err != nil {
 		return err
 	}
-	corePath, err := system.Find(filepath.SplitList(*coreDir))
+	defer os.RemoveAll(work)
+	romPath, _, corePath, err := gameAndCore(*game, *coreDir, work)
 	if err != nil {
 		return err
 	}

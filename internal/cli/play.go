@@ -53,18 +53,7 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	romPath := *game
-	if romPath == "" {
-		romPath = filepath.Join(work, "telecart-test.nes")
-		if err := os.WriteFile(romPath, testrom.ROM(), 0o644); err != nil {
-			return err
-		}
-	}
-	system, err := cores.ForFile(romPath)
-	if err != nil {
-		return err
-	}
-	corePath, err := system.Find(filepath.SplitList(*coreDir))
+	romPath, system, corePath, err := gameAndCore(*game, *coreDir, work)
 	if err != nil {
 		return err
 	}
@@ -170,4 +159,25 @@ func sandboxLine(layers []wire.SandboxLayer) string {
 		line += "; without " + strings.Join(off, "; ")
 	}
 	return line
+}
+
+// gameAndCore is the ROM to play (the bundled test ROM, written into work,
+// when game is empty), its system, and the core for it found in coreDirs.
+func gameAndCore(game, coreDirs, work string) (romPath string, system cores.System, corePath string, err error) {
+	romPath = game
+	if romPath == "" {
+		romPath = filepath.Join(work, "telecart-test.nes")
+		if err := os.WriteFile(romPath, testrom.ROM(), 0o644); err != nil {
+			return "", cores.System{}, "", err
+		}
+	}
+	system, err = cores.ForFile(romPath)
+	if err != nil {
+		return "", cores.System{}, "", err
+	}
+	corePath, err = system.Find(filepath.SplitList(coreDirs))
+	if err != nil {
+		return "", cores.System{}, "", err
+	}
+	return romPath, system, corePath, nil
 }

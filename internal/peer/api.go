@@ -179,12 +179,7 @@ func (playoutDelayFactory) NewInterceptor(string) (interceptor.Interceptor, erro
 type playoutDelay struct{ interceptor.NoOp }
 
 func (*playoutDelay) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
-	var id uint8
-	for _, ext := range info.RTPHeaderExtensions {
-		if ext.URI == PlayoutDelayURI {
-			id = uint8(ext.ID)
-		}
-	}
+	id := extensionID(info, PlayoutDelayURI)
 	if id == 0 {
 		return writer
 	}
@@ -198,6 +193,17 @@ func (*playoutDelay) BindLocalStream(info *interceptor.StreamInfo, writer interc
 		}
 		return writer.Write(h, body, attrs)
 	})
+}
+
+// extensionID is the id the connection negotiated for the header
+// extension uri on a stream, 0 if none.
+func extensionID(info *interceptor.StreamInfo, uri string) uint8 {
+	for _, ext := range info.RTPHeaderExtensions {
+		if ext.URI == uri {
+			return uint8(ext.ID)
+		}
+	}
+	return 0
 }
 
 // nackBuffer is how many sent packets a stream keeps for retransmission.
@@ -216,12 +222,7 @@ func (absSendTimeFactory) NewInterceptor(string) (interceptor.Interceptor, error
 type absSendTime struct{ interceptor.NoOp }
 
 func (*absSendTime) BindLocalStream(info *interceptor.StreamInfo, writer interceptor.RTPWriter) interceptor.RTPWriter {
-	var id uint8
-	for _, ext := range info.RTPHeaderExtensions {
-		if ext.URI == AbsSendTimeURI {
-			id = uint8(ext.ID)
-		}
-	}
+	id := extensionID(info, AbsSendTimeURI)
 	if id == 0 {
 		return writer
 	}
