@@ -2,11 +2,11 @@ package e2e
 
 import (
 	"fmt"
-	"net"
 	"strconv"
 	"testing"
 
 	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/waittest"
 )
 
@@ -108,7 +108,7 @@ func BenchmarkFirstFrame(b *testing.B) {
 	}{
 		{"port-per-peer", func(*testing.B) []string { return nil }},
 		{"mux+public-ip", func(b *testing.B) []string {
-			return []string{"-udp-port", strconv.Itoa(freeUDPPort(b)), "-public-ip", "127.0.0.1"}
+			return []string{"-udp-port", strconv.Itoa(fixturetest.FreeUDPPort(b)), "-public-ip", "127.0.0.1"}
 		}},
 	}
 	for _, s := range setups {
@@ -161,14 +161,4 @@ func waitRunners(t testing.TB, n int) {
 		}
 		return nil
 	})
-}
-
-func freeUDPPort(t testing.TB) int {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	return conn.LocalAddr().(*net.UDPAddr).Port
 }

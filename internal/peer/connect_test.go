@@ -8,6 +8,7 @@ import (
 
 	"github.com/pion/webrtc/v4"
 
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/turnrest"
@@ -57,7 +58,7 @@ func selectedPair(t testing.TB, p *Peer) *webrtc.ICECandidatePair {
 // candidate and a reflexive one of the browser's (a pair Pion kept
 // waiting 0.5-1 s before nominating it), and the connection comes up.
 func TestMuxNominatesReflexivePair(t *testing.T) {
-	port := freeUDPPort(t)
+	port := fixturetest.FreeUDPPort(t)
 	api, closeICEPort, err := NewAPI(runner.CodecVP8, ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: port})
 	if err != nil {
 		t.Fatal(err)
@@ -101,7 +102,7 @@ func BenchmarkConnect(b *testing.B) {
 		}}
 	}
 	mux := func(b *testing.B) ICEConfig {
-		return ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: freeUDPPort(b)}
+		return ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: fixturetest.FreeUDPPort(b)}
 	}
 	setups := []struct {
 		name   string

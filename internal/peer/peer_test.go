@@ -2,7 +2,6 @@ package peer
 
 import (
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -197,7 +196,7 @@ func TestPeerPlaysOverWebRTC(t *testing.T) {
 // peer on one UDP port, and a public address announced in place of its
 // own (here 127.0.0.1, the only address a test may reach).
 func TestPublicDeploymentICE(t *testing.T) {
-	port := freeUDPPort(t)
+	port := fixturetest.FreeUDPPort(t)
 	_, peer, _ := play(t, ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: port})
 
 	// By the first picture gathering is long over: the local description
@@ -218,16 +217,6 @@ func sdpCandidates(sdp string) []string {
 		}
 	}
 	return out
-}
-
-func freeUDPPort(t testing.TB) int {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	return conn.LocalAddr().(*net.UDPAddr).Port
 }
 
 // TestPictureLossGetsKeyframe sends the worker a picture loss report or a

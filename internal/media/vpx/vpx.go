@@ -37,7 +37,7 @@ static vpx_codec_err_t tc_dec_init(vpx_codec_ctx_t *ctx) {
 // returning, so no pointer to the planes outlives the call.
 static vpx_codec_err_t tc_encode(vpx_codec_ctx_t *ctx, unsigned int w, unsigned int h,
 		unsigned char *y, int stride_y, unsigned char *u, unsigned char *v, int stride_uv,
-		vpx_codec_pts_t pts, int keyframe) {
+		vpx_codec_pts_t pts, vpx_enc_frame_flags_t flags) {
 	vpx_image_t img;
 	if (!vpx_img_wrap(&img, VPX_IMG_FMT_I420, w, h, 1, y))
 		return VPX_CODEC_INVALID_PARAM;
@@ -46,27 +46,14 @@ static vpx_codec_err_t tc_encode(vpx_codec_ctx_t *ctx, unsigned int w, unsigned 
 	img.stride[VPX_PLANE_Y] = stride_y;
 	img.stride[VPX_PLANE_U] = stride_uv;
 	img.stride[VPX_PLANE_V] = stride_uv;
-	return vpx_codec_encode(ctx, &img, pts, 1, keyframe ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME);
+	return vpx_codec_encode(ctx, &img, pts, 1, flags, VPX_DL_REALTIME);
 }
 
-// tc_encode_flags is tc_encode for a picture the caller knows equals the
-// last one: it must not change the golden or altref frame, nor the
-// entropy the next frames start from, so that the frame it makes can be
-// sent again in place of encoding the same picture (see Encoder.Encode).
-static vpx_codec_err_t tc_encode_still(vpx_codec_ctx_t *ctx, unsigned int w, unsigned int h,
-		unsigned char *y, int stride_y, unsigned char *u, unsigned char *v, int stride_uv,
-		vpx_codec_pts_t pts) {
-	vpx_image_t img;
-	if (!vpx_img_wrap(&img, VPX_IMG_FMT_I420, w, h, 1, y))
-		return VPX_CODEC_INVALID_PARAM;
-	img.planes[VPX_PLANE_U] = u;
-	img.planes[VPX_PLANE_V] = v;
-	img.stride[VPX_PLANE_Y] = stride_y;
-	img.stride[VPX_PLANE_U] = stride_uv;
-	img.stride[VPX_PLANE_V] = stride_uv;
-	return vpx_codec_encode(ctx, &img, pts, 1,
-		VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF | VP8_EFLAG_NO_UPD_ENTROPY, VPX_DL_REALTIME);
-}
+// A picture the caller knows equals the last one must not change the
+// golden or altref frame, nor the entropy the next frames start from, so
+// that the frame it makes can be sent again in place of encoding the same
+// picture (see Encoder.Encode).
+#define TC_STILL_FLAGS (VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF | VP8_EFLAG_NO_UPD_ENTROPY)
 
 // tc_ref is a copy of the encoder's last reference frame. libvpx's copy
 // writes rows and columns up to a multiple of 16 and extends the picture
@@ -393,7 +380,7 @@ func (e *Encoder) Encode(img *yuv.I420, forceKeyframe bool) (Packet, error) {
 				return Packet{}, codecError("set static threshold", e.ctx, rc)
 			}
 		}
-		rc = C.tc_encode_still(e.ctx, C.uint(img.Width), C.uint(img.Height), y, C.int(img.StrideY), u, v, C.int(img.StrideUV), e.pts)
+		rc = C.tc_encode(e.ctx, C.uint(img.Width), C.uint(img.Height), y, C.int(img.StrideY), u, v, C.int(img.StrideUV), e.pts, C.TC_STILL_FLAGS)
 		if freeze {
 			if rc := C.tc_control(e.ctx, C.VP8E_SET_STATIC_THRESHOLD, staticThreshold); rc != C.VPX_CODEC_OK {
 				return Packet{}, codecError("set static threshold", e.ctx, rc)
@@ -401,11 +388,11 @@ func (e *Encoder) Encode(img *yuv.I420, forceKeyframe bool) (Packet, error) {
 		}
 	} else {
 		e.refined = 0
-		force := C.int(0)
+		var flags C.vpx_enc_frame_flags_t
 		if forceKeyframe {
-			force = 1
+			flags = C.VPX_EFLAG_FORCE_KF
 		}
-		rc = C.tc_encode(e.ctx, C.uint(img.Width), C.uint(img.Height), y, C.int(img.StrideY), u, v, C.int(img.StrideUV), e.pts, force)
+		rc = C.tc_encode(e.ctx, C.uint(img.Width), C.uint(img.Height), y, C.int(img.StrideY), u, v, C.int(img.StrideUV), e.pts, flags)
 	}
 	if rc != C.VPX_CODEC_OK {
 		return Packet{}, codecError("encode", e.ctx, rc)
