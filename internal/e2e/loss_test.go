@@ -1,10 +1,8 @@
 package e2e
 
 import (
-	"bufio"
 	"fmt"
 	"net"
-	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -61,33 +59,6 @@ func lossyWorker(t testing.TB, n int, gameDir string, extra ...string) (base str
 	l = delayLink(t, n, cmd.Process.Pid, lossRTT)
 	waitWorkers(t, base, 1)
 	return base, l, fmt.Sprintf("http://10.77.%d.2:7000/metrics", n)
-}
-
-// workerMetric reads one counter or gauge of the worker's /metrics.
-func workerMetric(t testing.TB, url, name string) float64 {
-	t.Helper()
-	req, err := http.NewRequest(http.MethodGet, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	req.Header.Set("Authorization", "Bearer "+metricsToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	sc := bufio.NewScanner(resp.Body)
-	for sc.Scan() {
-		if value, ok := strings.CutPrefix(sc.Text(), name+" "); ok {
-			v, err := strconv.ParseFloat(value, 64)
-			if err != nil {
-				t.Fatalf("metric %s: %v", name, err)
-			}
-			return v
-		}
-	}
-	t.Fatalf("no metric %s at %s (status %s)", name, url, resp.Status)
-	return 0
 }
 
 // videoStats is what Chromium's getStats says of the video it receives.
@@ -231,14 +202,14 @@ func TestBitrateFollowsLink(t *testing.T) {
 	openLossy(t, b, base, "gba:"+movingGameName)
 	target := func() float64 {
 		// The target over the next two seconds of stats: kbit a second.
-		k0, t0 := workerMetric(t, metrics, "telecart_worker_video_target_kbit_total"), time.Now()
+		k0, t0 := metric(t, metrics, metricsToken, "telecart_worker_video_target_kbit_total"), time.Now()
 		time.Sleep(2 * time.Second)
-		return (workerMetric(t, metrics, "telecart_worker_video_target_kbit_total") - k0) / time.Since(t0).Seconds()
+		return (metric(t, metrics, metricsToken, "telecart_worker_video_target_kbit_total") - k0) / time.Since(t0).Seconds()
 	}
 	output := func() float64 {
-		b0, t0 := workerMetric(t, metrics, "telecart_worker_video_bytes_total"), time.Now()
+		b0, t0 := metric(t, metrics, metricsToken, "telecart_worker_video_bytes_total"), time.Now()
 		time.Sleep(2 * time.Second)
-		return (workerMetric(t, metrics, "telecart_worker_video_bytes_total") - b0) * 8 / 1000 / time.Since(t0).Seconds()
+		return (metric(t, metrics, metricsToken, "telecart_worker_video_bytes_total") - b0) * 8 / 1000 / time.Since(t0).Seconds()
 	}
 	out := output()
 	t.Logf("the game sends %.0f kbit/s at the default ceiling", out)
@@ -330,8 +301,8 @@ func measureLoss(b *testing.B, p *browsertest.Page, metrics string) {
 	const window = 10 * time.Second
 	eval(b, p, `(() => { window.__presented = []; return true; })()`, new(bool))
 	before := getVideoStats(b, p)
-	kbit0 := workerMetric(b, metrics, "telecart_worker_video_target_kbit_total")
-	frames0 := workerMetric(b, metrics, "telecart_worker_frames_encoded_total")
+	kbit0 := metric(b, metrics, metricsToken, "telecart_worker_video_target_kbit_total")
+	frames0 := metric(b, metrics, metricsToken, "telecart_worker_frames_encoded_total")
 	start := time.Now()
 	for held := true; time.Since(start) < window; held = !held {
 		key := p.KeyDown
@@ -347,8 +318,8 @@ func measureLoss(b *testing.B, p *browsertest.Page, metrics string) {
 	eval(b, p, `window.__presented`, &presented)
 	elapsed := time.Since(start)
 	after := getVideoStats(b, p)
-	kbit := workerMetric(b, metrics, "telecart_worker_video_target_kbit_total") - kbit0
-	frames := workerMetric(b, metrics, "telecart_worker_frames_encoded_total") - frames0
+	kbit := metric(b, metrics, metricsToken, "telecart_worker_video_target_kbit_total") - kbit0
+	frames := metric(b, metrics, metricsToken, "telecart_worker_frames_encoded_total") - frames0
 	if err := p.KeyUp("KeyX"); err != nil {
 		b.Fatal(err)
 	}
