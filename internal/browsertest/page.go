@@ -95,6 +95,14 @@ func (b *Browser) NewPage(t testing.TB, url string) *Page {
 // with t.Fatal when the page cannot be opened.
 func (b *Browser) NewPageOn(t testing.TB, url string, device Device) *Page {
 	t.Helper()
+	return b.NewPageWithScript(t, url, device, "")
+}
+
+// NewPageWithScript is NewPageOn with script, when not empty, run in the
+// page before any of its own: what a measurement of the page's start
+// needs, as the page is already running when NewPageOn returns.
+func (b *Browser) NewPageWithScript(t testing.TB, url string, device Device, script string) *Page {
+	t.Helper()
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
 	p := &Page{ctx: ctx, keys: keyTable(), held: make(map[string]bool)}
 	var collector sync.WaitGroup
@@ -115,7 +123,7 @@ func (b *Browser) NewPageOn(t testing.TB, url string, device Device) *Page {
 	// under a timeout context; a timer closes the tab if it takes too long.
 	timer := time.AfterFunc(navTimeout, cancel)
 	err := chromedp.Do(ctx, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		return setUpTab(ctx, tgt, device)
+		return setUpTab(ctx, tgt, device, script)
 	}))
 	if !timer.Stop() && err == nil {
 		err = fmt.Errorf("no new tab in %v", navTimeout)
@@ -159,7 +167,7 @@ func (b *Browser) NewPageOn(t testing.TB, url string, device Device) *Page {
 }
 
 // setUpTab prepares a new tab before it loads anything.
-func setUpTab(ctx context.Context, tgt *chromedp.Target, device Device) error {
+func setUpTab(ctx context.Context, tgt *chromedp.Target, device Device, script string) error {
 	// Focus emulation makes every page behave as the focused one, as each
 	// user's own window would be: document.hasFocus() holds, so an app that
 	// pauses when it loses focus keeps running in every page.
@@ -186,6 +194,11 @@ func setUpTab(ctx context.Context, tgt *chromedp.Target, device Device) error {
 	}
 	if _, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: cspListener}); err != nil {
 		return fmt.Errorf("adding the CSP violations' listener: %w", err)
+	}
+	if script != "" {
+		if _, err := cdp.Call(ctx, tgt, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: script}); err != nil {
+			return fmt.Errorf("adding the test's script: %w", err)
+		}
 	}
 	// Without camera or microphone permission, Chromium's WebRTC gathers
 	// host candidates only for the interface of the default route. The

@@ -84,7 +84,7 @@ func startWorker(t *testing.T, base, id string) *worker {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &worker{id: id, udpPort: freeUDPPort(t)}
+	w := &worker{id: id, udpPort: fixturetest.FreeUDPPort(t)}
 	cred, err := workerauth.Credential(secret, signal.WorkerID(id))
 	if err != nil {
 		t.Fatal(err)
@@ -160,16 +160,6 @@ func want(t *testing.T, results []check.Result, expects ...expect) {
 			t.Errorf("result %d: %+v\nwant %+v", i, r, e)
 		}
 	}
-}
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	c, err := net.ListenPacket("udp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
 }
 
 // TestHealthy: a coordinator and two workers on loopback: every step

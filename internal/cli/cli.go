@@ -49,6 +49,7 @@ func commands() []command {
 		{name: "worker-token", usage: "print a worker's credential, made with the coordinator's worker_secret (from the environment or -config)", run: runWorkerToken},
 		{name: "check", usage: "check the way to the games from here, as a browser takes it, and say what to fix", run: runCheck},
 		{name: "play", usage: "play a game headless and print live frame and encode statistics", run: runPlay},
+		{name: "lag", usage: "measure a game's lag frames, and the run-ahead to set for it", run: runLag},
 		{name: "probe", usage: "ask a URL once, exit 0 on a 2xx answer: a container's health check", run: runProbe},
 		{name: "runner", usage: "run one game for a worker (started by the worker, never by hand)", run: runRunner, hidden: true},
 		{name: "help", usage: "show this help", run: runHelp},

@@ -155,7 +155,7 @@ func TestUsageErrors(t *testing.T) {
 		{[]string{"help"}, 0, ""},
 		{[]string{"worker"}, 1, "set the worker's credential, worker_token"},
 		{[]string{"coordinator"}, 1, "set the workers' secret, worker_secret"},
-		{[]string{"serve", "-capacity", "0"}, 1, "capacity 0"},
+		{[]string{"serve", "-capacity", "-1"}, 1, "capacity -1"},
 		{[]string{"serve", "-config", "/nonexistent.json"}, 1, "no such file"},
 	}
 	for _, tt := range tests {

@@ -39,6 +39,7 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 	duration := fs.Duration("duration", 0, "stop after playing this long (0: until interrupted)")
 	demo := fs.Bool("demo", true, "press player 1's buttons in turn, one a second")
 	confine := fs.Bool("sandbox", true, "run the game in the runner's sandbox (false only to debug a core)")
+	runAhead := fs.Int("runahead", -1, fmt.Sprintf("run-ahead `frames`, 0 to %d; -1: the system's default (nes 1, others 0)", runner.MaxRunAhead))
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), "Usage: telecart play [flags]\n\nPlays a game in a runner process, as a worker would, and prints its frame\nrate and the cost of each stage once a second.\n\nFlags:")
 		fs.PrintDefaults()
@@ -52,20 +53,14 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	defer os.RemoveAll(work)
-	romPath := *game
-	if romPath == "" {
-		romPath = filepath.Join(work, "telecart-test.nes")
-		if err := os.WriteFile(romPath, testrom.ROM(), 0o644); err != nil {
-			return err
-		}
-	}
-	system, err := cores.ForFile(romPath)
+	romPath, system, corePath, err := gameAndCore(*game, *coreDir, work)
 	if err != nil {
 		return err
 	}
-	corePath, err := system.Find(filepath.SplitList(*coreDir))
-	if err != nil {
-		return err
+
+	frames := *runAhead
+	if frames < 0 {
+		frames = runner.RunAheadPolicy{On: true}.For(system, romPath)
 	}
 
 	stats := make(chan wire.Stats, 8)
@@ -80,6 +75,7 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 			SystemDir:   work,
 			SaveDir:     work,
 			Video:       runner.VideoConfig{Codec: runner.Codec(*codec), BitrateKbps: *bitrate},
+			RunAhead:    frames,
 			Unsandboxed: unsandboxed,
 		},
 		Logger: e.log,
@@ -97,8 +93,8 @@ func runPlay(ctx context.Context, e *env, args []string) error {
 		return err
 	}
 	r := p.Ready()
-	fmt.Fprintf(e.stdout, "playing %s with %s: %dx%d at %.3f fps, audio %.0f Hz -> 48000 Hz Opus, video %s at %d kbit/s (pid %d)\n",
-		filepath.Base(romPath), r.Core, r.Width, r.Height, r.FPS, r.SampleRate, r.Codec, *bitrate, p.Pid())
+	fmt.Fprintf(e.stdout, "playing %s with %s: %dx%d at %.3f fps, audio %.0f Hz -> 48000 Hz Opus, video %s at %d kbit/s, run-ahead %d frames (pid %d)\n",
+		filepath.Base(romPath), r.Core, r.Width, r.Height, r.FPS, r.SampleRate, r.Codec, *bitrate, r.RunAhead, p.Pid())
 	fmt.Fprintln(e.stdout, sandboxLine(r.Sandbox))
 
 	// The duration is of play: a machine slow to start the game plays as
@@ -135,8 +131,13 @@ func formatStats(s wire.Stats) string {
 		return fmt.Sprintf("%.2f/%.2f", t.Mean.Seconds()*1e3, t.Max.Seconds()*1e3)
 	}
 	kbps := func(bytes int) float64 { return float64(bytes) * 8 / 1000 / s.Interval.Seconds() }
-	return fmt.Sprintf("%5.1f fps  late %d  ms mean/max: emulate %s  convert %s  encode %s  audio %s  |  video %4.0f kbit/s  audio %3.0f kbit/s  |  cpu %4.1f%%",
-		s.FPS, s.Late, ms(s.Emulate), ms(s.Convert), ms(s.Encode), ms(s.Audio), kbps(s.VideoBytes), kbps(s.AudioBytes), s.CPU*100)
+	ahead := ""
+	if s.Save.Mean > 0 || s.Replays > 0 {
+		// Run-ahead's share of emulate: a save a frame, and the replays.
+		ahead = fmt.Sprintf("  |  run-ahead: save %s  %d replays of %d frames %s", ms(s.Save), s.Replays, s.ReplayedFrames, ms(s.Replay))
+	}
+	return fmt.Sprintf("%5.1f fps  late %d  ms mean/max: emulate %s  convert %s  encode %s  audio %s  |  video %4.0f kbit/s  audio %3.0f kbit/s%s  |  cpu %4.1f%%",
+		s.FPS, s.Late, ms(s.Emulate), ms(s.Convert), ms(s.Encode), ms(s.Audio), kbps(s.VideoBytes), kbps(s.AudioBytes), ahead, s.CPU*100)
 }
 
 // sandboxLine says which layers of the runner's sandbox hold, and why
@@ -158,4 +159,25 @@ func sandboxLine(layers []wire.SandboxLayer) string {
 		line += "; without " + strings.Join(off, "; ")
 	}
 	return line
+}
+
+// gameAndCore is the ROM to play (the bundled test ROM, written into work,
+// when game is empty), its system, and the core for it found in coreDirs.
+func gameAndCore(game, coreDirs, work string) (romPath string, system cores.System, corePath string, err error) {
+	romPath = game
+	if romPath == "" {
+		romPath = filepath.Join(work, "telecart-test.nes")
+		if err := os.WriteFile(romPath, testrom.ROM(), 0o644); err != nil {
+			return "", cores.System{}, "", err
+		}
+	}
+	system, err = cores.ForFile(romPath)
+	if err != nil {
+		return "", cores.System{}, "", err
+	}
+	corePath, err = system.Find(filepath.SplitList(coreDirs))
+	if err != nil {
+		return "", cores.System{}, "", err
+	}
+	return romPath, system, corePath, nil
 }

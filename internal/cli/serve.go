@@ -474,12 +474,13 @@ func newWorker(ctx context.Context, e *env, cfg config.Config, link *tls.Config)
 	rc.SystemDir, rc.SaveDir = dir, dir
 	w, err := worker.New(worker.Config{
 		ID: signal.WorkerID(cfg.WorkerID), Zone: cfg.Zone, Ping: cfg.PingURL, Capacity: cfg.Capacity, Linger: time.Duration(cfg.RoomLinger),
-		MaxSpectators: cfg.MaxSpectators, UploadBudget: int64(cfg.UploadBudget) << 20,
+		MaxSpectators: cfg.MaxSpectators, UploadBudget: int64(cfg.UploadBudget) << 20, RunnerPool: cfg.RunnerPool,
 		Saves: store, Autosave: time.Duration(cfg.Autosave),
 		Coordinator: cfg.Coordinator, TLS: link,
 		Credential: cfg.WorkerToken, CredentialFile: cfg.WorkerTokenFile, MetricsToken: cfg.MetricsToken,
 		Library: lib, CoreDirs: cfg.Cores,
 		Runner:     runner.Options{Config: rc},
+		RunAhead:   cfg.RunAheadPolicy(),
 		ICE:        peer.ICEConfig{PublicIPs: cfg.PublicIPs, UDPPort: cfg.UDPPort, Loopback: cfg.ICELoopback},
 		ICEServers: ice,
 		Logger:     e.log,

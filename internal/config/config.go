@@ -57,7 +57,8 @@ type Config struct {
 	// Coordinator is the worker's link: ws://host:port/worker.
 	Coordinator string `json:"coordinator"`
 	// WorkerID names the worker (random when empty); Zone groups workers
-	// by place; Capacity is how many rooms a worker hosts.
+	// by place; Capacity is how many rooms a worker hosts, 0 as many as
+	// its machine holds (worker.MachineCapacity).
 	WorkerID string `json:"worker_id"`
 	Zone     string `json:"zone"`
 	// PingListen is where a worker answers browsers timing their round
@@ -90,6 +91,9 @@ type Config struct {
 	RoomLinger Duration `json:"room_linger"`
 	// MaxSpectators is how many may watch a room besides its players.
 	MaxSpectators int `json:"max_spectators"`
+	// RunnerPool is how many runners a worker keeps started ahead of need
+	// (runner.Pool), up to its capacity.
+	RunnerPool int `json:"runner_pool"`
 	// Saves is the directory of players' saves, unless S3 names a bucket
 	// (every worker must reach the same storage for saves to follow
 	// players). Autosave is how often a room saves for its player.
@@ -103,11 +107,19 @@ type Config struct {
 	Games []string `json:"games"`
 	Cores []string `json:"cores"`
 	// Video and audio encoding.
-	Codec       string            `json:"codec"`
-	VideoKbps   int               `json:"video_kbps"`
-	AudioKbps   int               `json:"audio_kbps"`
-	AudioFrame  Duration          `json:"audio_frame"`
+	Codec      string   `json:"codec"`
+	VideoKbps  int      `json:"video_kbps"`
+	AudioKbps  int      `json:"audio_kbps"`
+	AudioFrame Duration `json:"audio_frame"`
+	// FramePhase places each game's frames in their periods: display,
+	// input or fixed (runner.FramePhase).
+	FramePhase  string            `json:"frame_phase"`
 	CoreOptions map[string]string `json:"core_options"`
+	// RunAhead turns run-ahead on; RunAheadFrames sets a game's frames
+	// by system id or game file name, over the system's default
+	// (runner.RunAheadPolicy).
+	RunAhead       bool           `json:"runahead"`
+	RunAheadFrames map[string]int `json:"runahead_frames"`
 	// Sandbox confines each game's runner (package sandbox); off only to
 	// debug a core.
 	Sandbox bool `json:"sandbox"`
@@ -274,8 +286,8 @@ func (c Config) Validate(cmd Command) error {
 		if u, err := url.Parse(c.Coordinator); err != nil || (u.Scheme != "ws" && u.Scheme != "wss") || u.Host == "" {
 			bad("coordinator %q: want ws://host:port/worker or wss://...", c.Coordinator)
 		}
-		if c.Capacity < 1 || c.Capacity > 1000 {
-			bad("capacity %d: want 1 to 1000", c.Capacity)
+		if c.Capacity < 0 || c.Capacity > 1000 {
+			bad("capacity %d: want 0 (from the machine) to 1000", c.Capacity)
 		}
 		if c.RoomLinger < Duration(time.Second) || c.RoomLinger > Duration(24*time.Hour) {
 			bad("room_linger %v: want 1s to 24h", c.RoomLinger)
@@ -285,6 +297,10 @@ func (c Config) Validate(cmd Command) error {
 		}
 		if c.MaxSpectators < 1 || c.MaxSpectators > 10000 {
 			bad("max_spectators %d: want 1 to 10000", c.MaxSpectators)
+		}
+		// A capacity of 0 is no bound to check the pool against.
+		if c.RunnerPool < 0 || (c.Capacity > 0 && c.RunnerPool > c.Capacity) {
+			bad("runner_pool %d: want 0 to the capacity, %d", c.RunnerPool, c.Capacity)
 		}
 		// Under the largest save file, some files could never come in.
 		if least := saves.MaxFile >> 20; c.UploadBudget < least || c.UploadBudget > 1<<20 {
@@ -320,6 +336,9 @@ func (c Config) Validate(cmd Command) error {
 		}
 		if err := c.RunnerConfig().ValidateEncoding(); err != nil {
 			bad("%w", err)
+		}
+		if err := c.RunAheadPolicy().Validate(); err != nil {
+			bad("runahead_frames: %w", err)
 		}
 	}
 	return errors.Join(errs...)
@@ -453,13 +472,20 @@ func checkTURNURL(s string) error {
 	return nil
 }
 
+// RunAheadPolicy chooses each game's run-ahead.
+func (c Config) RunAheadPolicy() runner.RunAheadPolicy {
+	return runner.RunAheadPolicy{On: c.RunAhead, Frames: c.RunAheadFrames}
+}
+
 // RunnerConfig is the base of every room's runner config: all but the
-// core and the game.
+// core, the game and its run-ahead.
 func (c Config) RunnerConfig() runner.Config {
 	rc := runner.Config{
 		Options: c.CoreOptions,
 		Video:   runner.VideoConfig{Codec: runner.Codec(c.Codec), BitrateKbps: c.VideoKbps},
 		Audio:   runner.AudioConfig{BitrateKbps: c.AudioKbps, FrameDuration: time.Duration(c.AudioFrame)},
+
+		FramePhase: runner.FramePhase(c.FramePhase),
 	}
 	if !c.Sandbox {
 		rc.Unsandboxed = sandbox.All

@@ -15,6 +15,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/sandbox"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/workerauth"
@@ -101,6 +102,8 @@ func samples(v flag.Value) [3]string {
 		return [3]string{"stun:file", "stun:env1,stun:env2", "stun:flag"}
 	case *optionsValue:
 		return [3]string{"a=file", "a=env,b=2", "a=flag"}
+	case *framesValue:
+		return [3]string{"nes=2", "nes=0,gba=1", "x.nes=3"}
 	}
 	panic("no samples for a " + reflect.TypeOf(v).String())
 }
@@ -187,9 +190,9 @@ func TestEverySettingInEveryLayer(t *testing.T) {
 // The commands keep the flags they had before the table of settings.
 func TestCommandFlags(t *testing.T) {
 	// Secrets have no flag: a command line shows in ps.
-	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "saves", "autosave", "upload-budget",
+	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "runner-pool", "saves", "autosave", "upload-budget",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
-		"games", "cores", "codec", "video-kbps", "sandbox", "public-ip", "udp-port", "ice-loopback"}
+		"games", "cores", "codec", "video-kbps", "frame-phase", "runahead", "sandbox", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen", "metrics-listen"}
 	want := map[string][]string{
 		"coordinator": append([]string{"config", "listen", "overload", "turn-url", "turn-ttl"}, tls...),
@@ -384,12 +387,15 @@ func TestInvalid(t *testing.T) {
 	}{
 		{"listen without port", func(c *Config) { c.Listen = "localhost" }},
 		{"coordinator not a websocket", func(c *Config) { c.Coordinator = "http://x/worker" }},
-		{"zero capacity", func(c *Config) { c.Capacity = 0 }},
+		{"negative capacity", func(c *Config) { c.Capacity = -1 }},
 		{"bad codec", func(c *Config) { c.Codec = "mpeg2" }},
+		{"bad frame phase", func(c *Config) { c.FramePhase = "vsync" }},
 		{"bad public IP", func(c *Config) { c.PublicIPs = []string{"my.host"} }},
 		{"bad UDP port", func(c *Config) { c.UDPPort = 70000 }},
 		{"no linger", func(c *Config) { c.RoomLinger = 0 }},
 		{"max_spectators 0", func(c *Config) { c.MaxSpectators = 0 }},
+		{"runner_pool below 0", func(c *Config) { c.RunnerPool = -1 }},
+		{"runner_pool over the capacity", func(c *Config) { c.Capacity, c.RunnerPool = 2, 3 }},
 		{"an upload budget under one file", func(c *Config) { c.UploadBudget = 31 }},
 		{"ping on every address, no ping URL", func(c *Config) { c.PingListen = "0.0.0.0:7000" }},
 		{"ping on every address (no host), no ping URL", func(c *Config) { c.PingListen = ":7000" }},
@@ -426,6 +432,9 @@ func TestInvalid(t *testing.T) {
 		{"a worker id a header cannot carry", func(c *Config) { c.WorkerID = "eu 1" }},
 		{"a short metrics token", func(c *Config) { c.MetricsToken = "metrics" }},
 		{"metrics_listen without a port", func(c *Config) { c.MetricsListen = "127.0.0.1" }},
+		{"run-ahead of 4 frames", func(c *Config) { c.RunAheadFrames = map[string]int{"nes": 4} }},
+		{"run-ahead below 0", func(c *Config) { c.RunAheadFrames = map[string]int{"x.nes": -1} }},
+		{"run-ahead for no name", func(c *Config) { c.RunAheadFrames = map[string]int{"": 1} }},
 	}
 	for _, tt := range tests {
 		c := Default()
@@ -491,7 +500,7 @@ func TestInvalid(t *testing.T) {
 	// A coordinator does not care for a worker's settings, nor a worker
 	// for a coordinator's.
 	c := Default()
-	c.Capacity, c.Overload = 0, 0
+	c.Capacity, c.Overload = -1, 0
 	if err := c.Validate(Coordinator); err == nil || strings.Contains(err.Error(), "capacity") {
 		t.Errorf("coordinator: %v, want only the overload", err)
 	}
@@ -534,6 +543,8 @@ func TestEnvAndFlagErrors(t *testing.T) {
 		{"TELECART_ROOM_LINGER", "2 minutes"},
 		{"TELECART_ICE_LOOPBACK", "yes please"},
 		{"TELECART_CORE_OPTIONS", "overscan"},
+		{"TELECART_RUNAHEAD_FRAMES", "nes"},
+		{"TELECART_RUNAHEAD_FRAMES", "nes=one"},
 	} {
 		_, err := load(t, Serve, map[string]string{tc.env: tc.value})
 		if !errors.Is(err, ErrInvalid) || !strings.Contains(err.Error(), tc.env+"=") {
@@ -652,4 +663,63 @@ func TestSandboxSetting(t *testing.T) {
 			t.Errorf("%s: layers left out %v, want %v", tc.name, got, tc.want)
 		}
 	}
+}
+
+// TestRunAheadSetting checks each game's run-ahead: the system's default,
+// a system's and a game's own from runahead_frames, the game's winning,
+// and none at all with runahead off.
+func TestRunAheadSetting(t *testing.T) {
+	nes, gba := cores.Systems()[0], cores.Systems()[3]
+	if nes.ID != "nes" || gba.ID != "gba" {
+		t.Fatalf("systems %s and %s", nes.ID, gba.ID)
+	}
+	frames := map[string]string{"TELECART_RUNAHEAD_FRAMES": "gba=1,Alwa.nes=2,nes=0"}
+	for _, tc := range []struct {
+		name   string
+		env    map[string]string
+		args   []string
+		system cores.System
+		game   string
+		want   int
+	}{
+		{"NES by default", nil, nil, nes, "/games/x.nes", 1},
+		{"GBA by default", nil, nil, gba, "/games/x.gba", 0},
+		{"a system's own", frames, nil, gba, "/games/x.gba", 1},
+		{"a system's own, to 0", frames, nil, nes, "/games/x.nes", 0},
+		{"a game's own over its system's", frames, nil, nes, "/games/Alwa.nes", 2},
+		{"off", frames, []string{"-runahead=false"}, nes, "/games/Alwa.nes", 0},
+	} {
+		c, err := load(t, Worker, tc.env, tc.args...)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := c.RunAheadPolicy().For(tc.system, tc.game); got != tc.want {
+			t.Errorf("%s: %d frames, want %d", tc.name, got, tc.want)
+		}
+	}
+	c := Default()
+	c.RunAheadFrames = map[string]int{"nes": 5}
+	if err := c.Validate(Worker); err == nil || !strings.Contains(err.Error(), "runahead_frames") || !strings.Contains(err.Error(), "want 0 to 3") {
+		t.Errorf("nes=5: %v, want an error naming runahead_frames and the range", err)
+	}
+}
+
+// runahead_frames as text: what Set takes, String gives back the same.
+func FuzzFramesValue(f *testing.F) {
+	for _, s := range []string{"", "nes=1", "nes=1,gba=0", "Alwa's Awakening (Demo).nes=2", "nes", "nes=", "=1", "nes=1,,gba=2", "nes=99999999999999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		var v framesValue
+		if err := v.Set(s); err != nil {
+			return
+		}
+		var again framesValue
+		if err := again.Set(v.String()); err != nil {
+			t.Fatalf("%q: its String %q is refused: %v", s, v.String(), err)
+		}
+		if !reflect.DeepEqual(map[string]int(v), map[string]int(again)) {
+			t.Errorf("%q: %v, then %v", s, v, again)
+		}
+	})
 }

@@ -177,3 +177,33 @@ func (v *optionsValue) Set(s string) error {
 }
 
 func (v *optionsValue) Get() any { return map[string]string(*v) }
+
+// framesValue is runahead_frames written as name=frames pairs separated by
+// , (system ids and game file names; a name with a comma needs the file).
+type framesValue map[string]int
+
+func (v *framesValue) String() string {
+	pairs := make([]string, 0, len(*v))
+	for _, k := range slices.Sorted(maps.Keys(*v)) {
+		pairs = append(pairs, k+"="+strconv.Itoa((*v)[k]))
+	}
+	return strings.Join(pairs, ",")
+}
+
+func (v *framesValue) Set(s string) error {
+	m := map[string]int{}
+	if s != "" {
+		for pair := range strings.SplitSeq(s, ",") {
+			k, val, ok := strings.Cut(pair, "=")
+			n, err := strconv.Atoi(val)
+			if !ok || k == "" || err != nil {
+				return fmt.Errorf("%q: want name=frames pairs separated by , (nes=1)", pair)
+			}
+			m[k] = n
+		}
+	}
+	*v = m
+	return nil
+}
+
+func (v *framesValue) Get() any { return map[string]int(*v) }

@@ -332,22 +332,15 @@ func (c *Coordinator) Handler() http.Handler {
 	mux.HandleFunc("POST /admin/workers/{id}/drain", c.serveDrain)
 	mux.Handle("GET /ping", ping.Handler())
 	if c.cfg.Web != nil {
-		// Revalidate every time: a page must never mix modules of two
-		// versions after an upgrade.
-		files := http.FileServerFS(c.cfg.Web)
-		mux.HandleFunc("GET /", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "no-cache")
-			files.ServeHTTP(w, r)
-		})
+		files := newStaticFiles(c.cfg.Web)
+		mux.Handle("GET /", files)
 		// The connectivity check's page (internal/check runs the same steps).
 		mux.HandleFunc("GET /check", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "no-cache")
-			http.ServeFileFS(w, r, c.cfg.Web, "check.html")
+			files.ServeFile(w, r, "check.html")
 		})
 		// A room's link is the app, which reads the room from its URL.
 		mux.HandleFunc("GET /r/{room}", func(w http.ResponseWriter, r *http.Request) {
-			w.Header().Set("Cache-Control", "no-cache")
-			http.ServeFileFS(w, r, c.cfg.Web, "index.html")
+			files.ServeFile(w, r, "index.html")
 		})
 	}
 	return secure(mux)

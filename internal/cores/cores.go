@@ -28,12 +28,18 @@ type System struct {
 	Package string
 	// Extensions are the ROM file types, lower case, without dots.
 	Extensions []string
+	// RunAhead is the run-ahead, in frames, a game of the system gets by
+	// default (ARCHITECTURE.md, Run-ahead): 1 where the core saves a
+	// state in a small part of a frame and most games lag a frame or
+	// more, 0 where a save costs too much (mGBA's take 10 to 38 ms) or
+	// is unmeasured.
+	RunAhead int
 }
 
 // Systems lists the supported systems, in the order a menu shows them.
 func Systems() []System {
 	return []System{
-		{ID: "nes", Name: "Nintendo Entertainment System", Core: "nestopia_libretro.so", Package: "libretro-nestopia", Extensions: []string{"nes", "fds", "unf", "unif"}},
+		{ID: "nes", Name: "Nintendo Entertainment System", Core: "nestopia_libretro.so", Package: "libretro-nestopia", Extensions: []string{"nes", "fds", "unf", "unif"}, RunAhead: 1},
 		{ID: "snes", Name: "Super Nintendo", Core: "bsnes_mercury_performance_libretro.so", Package: "libretro-bsnes-mercury-performance", Extensions: []string{"sfc", "smc"}},
 		{ID: "gb", Name: "Game Boy / Game Boy Color", Core: "gambatte_libretro.so", Package: "libretro-gambatte", Extensions: []string{"gb", "gbc"}},
 		{ID: "gba", Name: "Game Boy Advance", Core: "mgba_libretro.so", Package: "libretro-mgba", Extensions: []string{"gba"}},

@@ -142,7 +142,7 @@ func (l *link) Cut() { l.cut.Store(true) }
 // packet pid's side sends: 10.77.n.1 here, 10.77.n.2 there. n tells a
 // test's links apart, from 1 to 254. The link goes when the test ends; it
 // skips the test where the kernel lacks TUN devices (browsertest.Skip).
-func delayLink(t *testing.T, n, pid int, delay time.Duration) *link {
+func delayLink(t testing.TB, n, pid int, delay time.Duration) *link {
 	t.Helper()
 	there, err := netns.GetFromPid(pid)
 	if err != nil {
@@ -155,7 +155,7 @@ func delayLink(t *testing.T, n, pid int, delay time.Duration) *link {
 // linkNamespaces links namespace near (netns.None(): this one) to far as
 // delayLink does: 10.77.n.1 in near, 10.77.n.2 in far, delay on every
 // packet far's side sends.
-func linkNamespaces(t *testing.T, n int, nearNS, farNS netns.NsHandle, delay time.Duration) *link {
+func linkNamespaces(t testing.TB, n int, nearNS, farNS netns.NsHandle, delay time.Duration) *link {
 	t.Helper()
 	l := &link{here: net.IPv4(10, 77, byte(n), 1).To4(), there: net.IPv4(10, 77, byte(n), 2).To4()}
 	near, err := openTUN(fmt.Sprintf("tcnear%d", n))

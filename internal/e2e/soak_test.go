@@ -166,7 +166,7 @@ func measure(t *testing.T, pid int, metrics string) soakFigures {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return soakFigures{goroutines: int(metric(t, metrics, "go_goroutines")), fds: len(fds), rss: residentBytes(pid)}
+	return soakFigures{goroutines: int(metric(t, metrics, soakMetricsToken, "go_goroutines")), fds: len(fds), rss: residentBytes(pid)}
 }
 
 // workerMetricsURL is the worker's /metrics, on the ping listener the
@@ -180,13 +180,13 @@ func workerMetricsURL(t *testing.T, base string) string {
 	return ""
 }
 
-// metric reads one unlabelled metric.
-func metric(t *testing.T, url, name string) float64 {
+// metric reads one unlabelled metric from url, opened with token.
+func metric(t testing.TB, url, token, name string) float64 {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	req.Header.Set("Authorization", "Bearer "+soakMetricsToken)
+	req.Header.Set("Authorization", "Bearer "+token)
 	// No connection kept: it would be one of the worker's file descriptors.
 	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 	resp, err := client.Do(req)

@@ -53,6 +53,22 @@ type Client struct {
 // NewClient makes a client; it is closed when the test ends.
 func NewClient(t testing.TB) *Client {
 	t.Helper()
+	return NewClientWith(t, ClientOptions{})
+}
+
+// ClientOptions change a client's ICE from NewClient's.
+type ClientOptions struct {
+	// Settings, when not nil, changes its settings: a client behind a
+	// NAT, say, whose candidates are all server-reflexive.
+	Settings func(*webrtc.SettingEngine)
+	// Config is its peer connection's configuration: its TURN servers
+	// and whether it keeps to relayed candidates, say.
+	Config webrtc.Configuration
+}
+
+// NewClientWith is NewClient with opts.
+func NewClientWith(t testing.TB, opts ClientOptions) *Client {
+	t.Helper()
 	m := &webrtc.MediaEngine{}
 	if err := m.RegisterDefaultCodecs(); err != nil {
 		t.Fatal(err)
@@ -62,7 +78,10 @@ func NewClient(t testing.TB) *Client {
 	}
 	s := webrtc.SettingEngine{}
 	s.SetIncludeLoopbackCandidate(true)
-	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s)).NewPeerConnection(webrtc.Configuration{})
+	if opts.Settings != nil {
+		opts.Settings(&s)
+	}
+	pc, err := webrtc.NewAPI(webrtc.WithMediaEngine(m), webrtc.WithSettingEngine(s)).NewPeerConnection(opts.Config)
 	if err != nil {
 		t.Fatal(err)
 	}

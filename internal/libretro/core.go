@@ -427,7 +427,40 @@ func (c *Core) SaveState() ([]byte, error) {
 	return C.GoBytes(buf, C.int(size)), nil
 }
 
-// LoadState restores a state made by SaveState of the same core and game.
+// StateSize is the size of a save state of the running game now, 0 when
+// the core cannot save one. It may change from frame to frame.
+func (c *Core) StateSize() int {
+	if !c.gameLoaded {
+		return 0
+	}
+	return int(C.tc_serialize_size(c.c))
+}
+
+// SaveStateInto serializes the running game into buf, which must hold
+// StateSize bytes, and returns the state's length. Unlike SaveState it
+// allocates nothing: run-ahead saves a state every frame into buffers it
+// reuses.
+func (c *Core) SaveStateInto(buf []byte) (int, error) {
+	if !c.gameLoaded {
+		return 0, ErrNoGame
+	}
+	size := int(C.tc_serialize_size(c.c))
+	if size == 0 {
+		return 0, fmt.Errorf("%w: %s does not support save states", ErrSerialize, c.info.Name)
+	}
+	if size > len(buf) {
+		return 0, fmt.Errorf("%w: %d bytes do not hold a state of %d", ErrStateSize, len(buf), size)
+	}
+	// The core writes into Go memory only during the call (cgo's rules
+	// allow it: buf holds no Go pointers).
+	if !C.tc_serialize(c.c, unsafe.Pointer(&buf[0]), C.size_t(size)) {
+		return 0, ErrSerialize
+	}
+	return size, nil
+}
+
+// LoadState restores a state made by SaveState or SaveStateInto of the
+// same core and game.
 func (c *Core) LoadState(state []byte) error {
 	if !c.gameLoaded {
 		return ErrNoGame
@@ -438,9 +471,9 @@ func (c *Core) LoadState(state []byte) error {
 	if len(state) > MaxStateSize {
 		return fmt.Errorf("%w: %d bytes, at most %d", ErrStateSize, len(state), MaxStateSize)
 	}
-	buf := C.CBytes(state)
-	defer C.free(buf)
-	if !C.tc_unserialize(c.c, buf, C.size_t(len(state))) {
+	// The core reads the state only during the call: no C copy, which
+	// run-ahead would otherwise make and free at every replay.
+	if !C.tc_unserialize(c.c, unsafe.Pointer(&state[0]), C.size_t(len(state))) {
 		return ErrUnserialize
 	}
 	return nil

@@ -381,3 +381,46 @@ func TestInputState(t *testing.T) {
 		t.Error("SetInput on port 4 succeeded")
 	}
 }
+
+// TestSaveStateInto checks the allocation-free save that run-ahead makes
+// every frame: the same bytes as SaveState, no allocation, and a clear
+// error for a buffer too small.
+func TestSaveStateInto(t *testing.T) {
+	c := load(t, fixturetest.Core(t, "nes"), nil)
+	if err := c.LoadGame(fixturetest.TestROM(t), nil); err != nil {
+		t.Fatal(err)
+	}
+	run(t, c, 10)
+	size := c.StateSize()
+	if size == 0 {
+		t.Fatal("nestopia reports no state size")
+	}
+	want, err := c.SaveState()
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, size)
+	n, err := c.SaveStateInto(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(buf[:n], want) {
+		t.Fatal("SaveStateInto wrote another state than SaveState")
+	}
+	if allocs := testing.AllocsPerRun(20, func() {
+		if _, err := c.SaveStateInto(buf); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.LoadState(buf[:n]); err != nil {
+			t.Fatal(err)
+		}
+	}); allocs != 0 {
+		t.Errorf("a save and a load allocate %v times, want 0", allocs)
+	}
+	if _, err := c.SaveStateInto(buf[:size-1]); !errors.Is(err, libretro.ErrStateSize) {
+		t.Errorf("buffer a byte short: %v, want ErrStateSize", err)
+	}
+	if _, err := c.SaveStateInto(nil); !errors.Is(err, libretro.ErrStateSize) {
+		t.Errorf("no buffer: %v, want ErrStateSize", err)
+	}
+}

@@ -24,12 +24,23 @@
 //
 // Version 1, still accepted, is one state without the count: u8 version
 // (1), then the 14 bytes of one state.
+//
+// The same channel carries the page's display report (Report), every
+// couple of seconds, told apart by its first byte:
+//
+//	u8  kind (0x80)
+//	u32 slack    µs a received frame waits before it is displayed (a low
+//	             percentile of the last frames)
+//	u16 frames   how many frames that slack was measured on
+//
+// A lost report is replaced by the next one.
 package pad
 
 import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"time"
 )
 
 const (
@@ -44,6 +55,17 @@ const (
 	// MaxSize is the length of the largest version 2 message.
 	MaxSize = 2 + MaxStates*stateSize
 )
+
+// KindReport is a Report's first byte; a pad state's is its version,
+// 1 or 2. The high bit keeps it apart from any version to come.
+const KindReport = 0x80
+
+// ReportSize is the length of a Report.
+const ReportSize = 1 + 4 + 2
+
+// MaxSlack bounds a report's slack: a frame shown a second after it
+// arrived is not a phase any loop can fix.
+const MaxSlack = time.Second
 
 // ErrMalformed is the error of every message Parse refuses.
 var ErrMalformed = errors.New("pad: bad input message")
@@ -110,6 +132,33 @@ func (s State) append(b []byte) []byte {
 		b = binary.BigEndian.AppendUint16(b, uint16(a))
 	}
 	return b
+}
+
+// Report is what the page measured of the frames it displays: how long
+// they wait between their arrival and their display.
+type Report struct {
+	Slack  time.Duration // a multiple of a microsecond, below MaxSlack
+	Frames uint16
+}
+
+// ParseReport decodes one display report.
+func ParseReport(b []byte) (Report, error) {
+	if len(b) != ReportSize || b[0] != KindReport {
+		return Report{}, fmt.Errorf("%w: %d bytes, not a report", ErrMalformed, len(b))
+	}
+	r := Report{Slack: time.Duration(binary.BigEndian.Uint32(b[1:])) * time.Microsecond, Frames: binary.BigEndian.Uint16(b[5:])}
+	if r.Slack >= MaxSlack {
+		return Report{}, fmt.Errorf("%w: slack of %v", ErrMalformed, r.Slack)
+	}
+	return r, nil
+}
+
+// Marshal encodes the report as the page does.
+func (r Report) Marshal() []byte {
+	b := make([]byte, 0, ReportSize)
+	b = append(b, KindReport)
+	b = binary.BigEndian.AppendUint32(b, uint32(r.Slack/time.Microsecond))
+	return binary.BigEndian.AppendUint16(b, r.Frames)
 }
 
 // Marshal encodes the state as a version 1 message.

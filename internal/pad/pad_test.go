@@ -4,6 +4,7 @@ import (
 	"errors"
 	"slices"
 	"testing"
+	"time"
 )
 
 func mustMarshal(t testing.TB, states ...State) []byte {
@@ -123,6 +124,36 @@ func FuzzParse(f *testing.F) {
 		}
 		if string(again) != string(b) {
 			t.Fatalf("%x parsed to %+v, which marshals to %x", b, states, again)
+		}
+	})
+}
+
+func TestParseReport(t *testing.T) {
+	t.Parallel()
+	valid := Report{Slack: 8500 * time.Microsecond, Frames: 60}
+	got, err := ParseReport(valid.Marshal())
+	if err != nil || got != valid {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	tooLong := Report{Slack: MaxSlack}.Marshal()
+	bad := [][]byte{nil, {KindReport}, append(valid.Marshal(), 0), State{}.Marshal(), tooLong}
+	for _, b := range bad {
+		if _, err := ParseReport(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("ParseReport(%x) = %v, want ErrMalformed", b, err)
+		}
+	}
+}
+
+func FuzzParseReport(f *testing.F) {
+	f.Add(Report{Slack: 3 * time.Millisecond, Frames: 60}.Marshal())
+	f.Add([]byte{KindReport, 0xff, 0xff, 0xff, 0xff, 0, 1})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		r, err := ParseReport(b)
+		if err != nil {
+			return
+		}
+		if r.Slack < 0 || r.Slack >= MaxSlack || string(r.Marshal()) != string(b) {
+			t.Fatalf("%x parsed to %+v", b, r)
 		}
 	})
 }

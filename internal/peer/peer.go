@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"sync"
 
 	"github.com/pion/rtcp"
@@ -24,10 +25,16 @@ type Params struct {
 	// OnKeyframe asks for a keyframe: the browser connected, or lost a
 	// picture. Called on Pion's goroutines.
 	OnKeyframe func()
+	// OnEstimate takes the browser's estimate of what the path to it
+	// carries (REMB), in kbit/s. Called on Pion's goroutines.
+	OnEstimate func(kbps int)
 	// OnInput takes each new pad state from the browser, once and in
 	// order; copies and older states that arrive late are dropped first.
 	// Called on Pion's goroutines, one call at a time.
 	OnInput func(pad.State)
+	// OnReport takes the page's display reports (pad.Report), which come
+	// on the same channel. Called on Pion's goroutines.
+	OnReport func(pad.Report)
 	// OnCandidate sends one of our ICE candidates to the browser.
 	OnCandidate func(webrtc.ICECandidateInit)
 	// Files are the player's save files, which the "saves" data channel
@@ -45,9 +52,10 @@ type Params struct {
 // room's video and audio tracks, send-only, the "input" data channel and
 // the "saves" one.
 type Peer struct {
-	pc      *webrtc.PeerConnection
-	onInput func(pad.State)
-	log     *slog.Logger
+	pc       *webrtc.PeerConnection
+	onInput  func(pad.State)
+	onReport func(pad.Report)
+	log      *slog.Logger
 	// cancel ends the context of the peer's file transfers.
 	cancel context.CancelFunc
 
@@ -73,7 +81,7 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 		return nil, webrtc.SessionDescription{}, fmt.Errorf("peer: peer connection: %w", err)
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	peer := &Peer{pc: pc, answering: answering{pc: pc}, onInput: p.OnInput, log: log, cancel: cancel, done: make(chan struct{})}
+	peer := &Peer{pc: pc, answering: answering{pc: pc}, onInput: p.OnInput, onReport: p.OnReport, log: log, cancel: cancel, done: make(chan struct{})}
 	fail := func(err error) (*Peer, webrtc.SessionDescription, error) {
 		cancel()
 		pc.Close()
@@ -83,12 +91,16 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 	if keyframe == nil {
 		keyframe = func() {}
 	}
+	estimate := p.OnEstimate
+	if estimate == nil {
+		estimate = func(int) {}
+	}
 	for _, track := range p.Tracks {
 		sender, err := pc.AddTrack(track)
 		if err != nil {
 			return fail(fmt.Errorf("peer: add track: %w", err))
 		}
-		go peer.readRTCP(sender, keyframe) // ends when pc closes
+		go peer.readRTCP(sender, keyframe, estimate) // ends when pc closes
 	}
 	ordered, retransmits := false, uint16(0)
 	dc, err := pc.CreateDataChannel("input", &webrtc.DataChannelInit{Ordered: &ordered, MaxRetransmits: &retransmits})
@@ -142,6 +154,17 @@ func (p *Peer) Close() error {
 // those, are dropped. The lock is held while they are applied, so that two
 // messages never interleave their states.
 func (p *Peer) input(msg webrtc.DataChannelMessage) {
+	if len(msg.Data) > 0 && msg.Data[0] == pad.KindReport {
+		r, err := pad.ParseReport(msg.Data)
+		if err != nil {
+			p.log.Debug("peer: dropping display report", "err", err)
+			return
+		}
+		if p.onReport != nil {
+			p.onReport(r)
+		}
+		return
+	}
 	states, err := pad.Parse(msg.Data)
 	if err != nil {
 		p.log.Debug("peer: dropping input", "err", err)
@@ -156,10 +179,10 @@ func (p *Peer) input(msg webrtc.DataChannelMessage) {
 	}
 }
 
-// readRTCP answers the browser's picture loss reports with a keyframe. It
-// returns when the connection closes. Reading also lets the interceptors
-// (NACK) see every RTCP packet.
-func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func()) {
+// readRTCP answers the browser's picture loss reports with a keyframe, and
+// passes on its bandwidth estimates. It returns when the connection
+// closes. Reading also lets the interceptors (NACK) see every RTCP packet.
+func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func(), estimate func(kbps int)) {
 	buf := make([]byte, 1500)
 	for {
 		n, _, err := sender.Read(buf)
@@ -174,9 +197,14 @@ func (p *Peer) readRTCP(sender *webrtc.RTPSender, keyframe func()) {
 			continue // one malformed report is no reason to stop listening
 		}
 		for _, pkt := range packets {
-			switch pkt.(type) {
+			switch pkt := pkt.(type) {
 			case *rtcp.PictureLossIndication, *rtcp.FullIntraRequest:
 				keyframe()
+			case *rtcp.ReceiverEstimatedMaximumBitrate:
+				// A crafted REMB's exponent reaches far past any int.
+				if kbps := float64(pkt.Bitrate) / 1000; kbps >= 0 && kbps < math.MaxInt32 {
+					estimate(int(kbps))
+				}
 			}
 		}
 	}

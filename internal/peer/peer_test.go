@@ -1,9 +1,7 @@
 package peer
 
 import (
-	"context"
 	"fmt"
-	"net"
 	"os"
 	"strings"
 	"testing"
@@ -31,13 +29,15 @@ func TestMain(m *testing.M) {
 }
 
 // testStream is a room's stream in miniature: the test ROM in a runner,
-// its pictures and sound in two tracks, and pads to its slot 1.
+// its pictures and sound in two tracks, pads to its slot 1, and the
+// display reports heard.
 type testStream struct {
-	proc   *runner.Process
-	tracks []webrtc.TrackLocal
+	proc    *runner.Process
+	tracks  []webrtc.TrackLocal
+	reports chan pad.Report
 }
 
-func newTestStream(t *testing.T) *testStream {
+func newTestStream(t testing.TB) *testStream {
 	t.Helper()
 	codec, err := VideoCodec(runner.CodecVP8)
 	if err != nil {
@@ -65,7 +65,7 @@ func newTestStream(t *testing.T) *testStream {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proc.Close() })
-	return &testStream{proc: proc, tracks: []webrtc.TrackLocal{video, audio}}
+	return &testStream{proc: proc, tracks: []webrtc.TrackLocal{video, audio}, reports: make(chan pad.Report, 16)}
 }
 
 func (s *testStream) params(api *webrtc.API) Params {
@@ -75,54 +75,19 @@ func (s *testStream) params(api *webrtc.API) Params {
 		OnInput: func(st pad.State) {
 			_ = s.proc.SendInput(wire.Input{Slot: 0, Seq: st.Seq, Buttons: st.Buttons, Analog: st.Analog})
 		},
+		OnReport: func(r pad.Report) {
+			select {
+			case s.reports <- r:
+			default:
+			}
+		},
 	}
 }
 
 // connect runs the signalling a coordinator will relay, in-process.
 func connect(t *testing.T, api *webrtc.API, s *testStream, c *gobrowsertest.Client) *Peer {
 	t.Helper()
-	fromWorker := make(chan webrtc.ICECandidateInit, 16)
-	params := s.params(api)
-	params.OnCandidate = func(ci webrtc.ICECandidateInit) { fromWorker <- ci }
-	peer, offer, err := New(t.Context(), params)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { peer.Close() })
-	fromClient := make(chan webrtc.ICECandidateInit, 16)
-	c.PC.OnICECandidate(func(ci *webrtc.ICECandidate) {
-		if ci != nil {
-			fromClient <- ci.ToJSON()
-		}
-	})
-	if err := c.PC.SetRemoteDescription(offer); err != nil {
-		t.Fatal(err)
-	}
-	answer, err := c.PC.CreateAnswer(nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.PC.SetLocalDescription(answer); err != nil {
-		t.Fatal(err)
-	}
-	if err := peer.SetAnswer(answer); err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	t.Cleanup(cancel)
-	go func() {
-		for {
-			select {
-			case ci := <-fromWorker:
-				_ = c.PC.AddICECandidate(ci)
-			case ci := <-fromClient:
-				_ = peer.AddCandidate(ci)
-			case <-ctx.Done():
-				return
-			}
-		}
-	}()
-	return peer
+	return connectFiltered(t, api, s, c, nil)
 }
 
 // play connects a client to a fresh game through a worker API with these
@@ -130,12 +95,19 @@ func connect(t *testing.T, api *webrtc.API, s *testStream, c *gobrowsertest.Clie
 // picture.
 func play(t *testing.T, ice ICEConfig) (*gobrowsertest.Client, *Peer, *vpx.Decoder) {
 	t.Helper()
-	api, err := NewAPI(runner.CodecVP8, ice)
+	return playStream(t, ice, newTestStream(t))
+}
+
+// playStream is play on a game already started.
+func playStream(t *testing.T, ice ICEConfig, s *testStream) (*gobrowsertest.Client, *Peer, *vpx.Decoder) {
+	t.Helper()
+	api, closeICEPort, err := NewAPI(runner.CodecVP8, ice)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() { _ = closeICEPort() })
 	c := gobrowsertest.NewClient(t)
-	peer := connect(t, api, newTestStream(t), c)
+	peer := connect(t, api, s, c)
 	dec := gobrowsertest.Decoder(t)
 	c.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 	return c, peer, dec
@@ -145,7 +117,8 @@ func play(t *testing.T, ice ICEConfig) (*gobrowsertest.Client, *Peer, *vpx.Decod
 // loopback: it receives the room's video, starting on a keyframe, and its
 // button presses on the data channel change the picture.
 func TestPeerPlaysOverWebRTC(t *testing.T) {
-	c, peer, dec := play(t, ICEConfig{Loopback: true})
+	stream := newTestStream(t)
+	c, peer, dec := playStream(t, ICEConfig{Loopback: true}, stream)
 	// Min and max delay 0: Chromium's low-latency renderer.
 	if ext := <-c.PlayoutDelay; len(ext) != 3 || ext[0]|ext[1]|ext[2] != 0 {
 		t.Errorf("playout-delay extension %x, want 000000", ext)
@@ -193,6 +166,21 @@ func TestPeerPlaysOverWebRTC(t *testing.T) {
 			t.Fatalf("the picture showed A again after copies of its press: %v", seen)
 		}
 	}
+	// The page's display report shares the channel; it is no pad state.
+	report := pad.Report{Slack: 8500 * time.Microsecond, Frames: 60}
+	if err := dc.Send(report.Marshal()); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case got := <-stream.reports:
+		if got != report {
+			t.Errorf("report %+v arrived as %+v", report, got)
+		}
+	case <-time.After(waittest.Limit):
+		t.Fatal("display report not heard")
+	}
+	send(7, 0)
+	c.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 
 	if err := peer.Close(); err != nil {
 		t.Fatal(err)
@@ -208,7 +196,7 @@ func TestPeerPlaysOverWebRTC(t *testing.T) {
 // peer on one UDP port, and a public address announced in place of its
 // own (here 127.0.0.1, the only address a test may reach).
 func TestPublicDeploymentICE(t *testing.T) {
-	port := freeUDPPort(t)
+	port := fixturetest.FreeUDPPort(t)
 	_, peer, _ := play(t, ICEConfig{PublicIPs: []string{"127.0.0.1"}, UDPPort: port})
 
 	// By the first picture gathering is long over: the local description
@@ -229,16 +217,6 @@ func sdpCandidates(sdp string) []string {
 		}
 	}
 	return out
-}
-
-func freeUDPPort(t *testing.T) int {
-	t.Helper()
-	conn, err := net.ListenUDP("udp", &net.UDPAddr{IP: net.IPv4(127, 0, 0, 1)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	return conn.LocalAddr().(*net.UDPAddr).Port
 }
 
 // TestPictureLossGetsKeyframe sends the worker a picture loss report or a
@@ -292,7 +270,7 @@ func TestPictureLossGetsKeyframe(t *testing.T) {
 // TestOfferFeedback checks the offer asks the browser for the feedback
 // that keeps video whole: NACK (retransmission), PLI and FIR (keyframes).
 func TestOfferFeedback(t *testing.T) {
-	api, err := NewAPI(runner.CodecVP8, ICEConfig{Loopback: true})
+	api, _, err := NewAPI(runner.CodecVP8, ICEConfig{Loopback: true})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -63,7 +63,10 @@ type Params struct {
 	Game library.Game
 	// Runner runs the game: its core and ROM are set; its Handlers are the
 	// room's own.
-	Runner  runner.Options
+	Runner runner.Options
+	// Pool, when not nil, has runners started ahead of need; the room's
+	// game starts in one of them when it can.
+	Pool    *runner.Pool
 	Private bool
 	// Crowd lets several members hold one slot, their pads combined.
 	Crowd bool
@@ -118,10 +121,12 @@ type Room struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	video *webrtc.TrackLocalStaticSample
-	audio *webrtc.TrackLocalStaticSample
-	proc  atomic.Pointer[runner.Process] // set once booted
-	seq   atomic.Uint32                  // Seq of the last input sent to the runner
+	video     *webrtc.TrackLocalStaticSample
+	audio     *webrtc.TrackLocalStaticSample
+	keyframes *keyframes                     // the runner's keyframes, rate-limited
+	bitrates  *bitrates                      // the encoder's bitrate, following the members' paths
+	proc      atomic.Pointer[runner.Process] // set once booted
+	seq       atomic.Uint32                  // Seq of the last input sent to the runner
 
 	booted  chan struct{} // closed once the boot is over; bootErr is then set
 	bootErr error
@@ -134,6 +139,7 @@ type Room struct {
 	held       [Slots]signal.PlayerID // who held each slot last
 	rev        uint64
 	nextMember int
+	phase      phaseState
 	closing    bool   // nobody may join any more
 	endReason  string // what the members are told when the room ends
 	changes    chan struct{}
@@ -163,6 +169,8 @@ func New(ctx context.Context, p Params) (*Room, error) {
 		p: p, opts: p.Runner, log: log.With("room", p.ID, "game", p.Game.ID), obs: p.Observer,
 		booted: make(chan struct{}), ended: make(chan struct{}), changes: make(chan struct{}, 1),
 	}
+	r.keyframes = newKeyframes(keyframeGap, r.sendKeyframe)
+	r.bitrates = newBitrates(p.Runner.Config.Video.BitrateKbps)
 	if err := r.newStream(); err != nil {
 		return nil, err
 	}
@@ -214,6 +222,7 @@ func (r *Room) Run() {
 	var lingered <-chan time.Time
 	crashed := false
 	defer func() {
+		r.keyframes.stop()
 		if linger != nil {
 			linger.Stop()
 		}

@@ -137,6 +137,7 @@ func (s *Session) run() {
 	defer cancel()
 	final := s.connect(ctx)
 	s.room.dismiss(s)
+	s.room.bitrates.forget(s.member)
 	if s.room.p.OnSessionEnd != nil {
 		s.room.p.OnSessionEnd(s)
 	}
@@ -154,11 +155,13 @@ func (s *Session) connect(ctx context.Context) signal.Payload {
 	p, offer, err := peer.New(ctx, peer.Params{
 		API: r.p.API, Tracks: r.tracks(), ICEServers: r.p.ICEServers,
 		OnKeyframe: r.RequestKeyframe,
+		OnEstimate: func(kbps int) { r.estimate(s.member, kbps) },
 		OnInput: func(st pad.State) {
 			if err := r.input(s.member, st.Buttons, st.Analog); err != nil {
 				s.log.Debug("room: input", "err", err)
 			}
 		},
+		OnReport:    func(rep pad.Report) { r.displayReport(s.member, rep) },
 		OnCandidate: s.sendCandidate, Files: s, Words: words, Uploads: r.p.Uploads, Logger: s.log,
 	})
 	if err != nil {

@@ -59,6 +59,7 @@ func (r *Room) newStream() error {
 			r.answered(v.Input)
 		},
 		Stats: func(st wire.Stats) {
+			r.adjustBitrate(st)
 			if r.obs != nil {
 				r.obs.Stats(st)
 			}
@@ -77,7 +78,7 @@ func (r *Room) newStream() error {
 func (r *Room) start(ctx context.Context, sram []byte) error {
 	opts := r.opts
 	opts.Config.SRAM = sram
-	proc, err := runner.Start(ctx, opts)
+	proc, err := r.p.Pool.Start(ctx, opts) // a nil pool starts a runner afresh
 	if err != nil {
 		return err
 	}
@@ -179,15 +180,46 @@ func (r *Room) Pid() int {
 	return 0
 }
 
-// RequestKeyframe makes the next picture a keyframe, for a peer that
-// joined or lost pictures. Before the game runs there is no need: its
-// first picture is a keyframe.
-func (r *Room) RequestKeyframe() {
+// RequestKeyframe makes a coming picture a keyframe, for a peer that
+// joined or lost pictures: at once, or within keyframeGap when one went
+// out just before. Before the game runs there is no need: its first
+// picture is a keyframe.
+func (r *Room) RequestKeyframe() { r.keyframes.request() }
+
+// sendKeyframe asks the runner for a keyframe now.
+func (r *Room) sendKeyframe() {
 	if p := r.running(); p != nil {
 		if err := p.RequestKeyframe(); err != nil {
 			r.log.Debug("room: keyframe request", "err", err)
 		}
 	}
+}
+
+// estimate notes a member's bandwidth estimate; the next stats adjust
+// the bitrate.
+func (r *Room) estimate(m signal.MemberID, kbps int) { r.bitrates.set(m, kbps, time.Now()) }
+
+// adjustBitrate sets the encoder's bitrate from the members' estimates and
+// the second of stats the runner just reported.
+func (r *Room) adjustBitrate(st wire.Stats) {
+	p := r.running()
+	if p == nil {
+		return
+	}
+	if kbps, changed := r.bitrates.adjust(st, time.Now(), r.slotOf, p.SetBitrate); changed {
+		r.log.Debug("room: video bitrate", "kbps", kbps, "sent_kbps", st.VideoBytes*8/1000)
+	}
+}
+
+// slotOf is a member's slot (0 watching), and false for one not in the
+// room.
+func (r *Room) slotOf(m signal.MemberID) (int, bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if i := r.find(m); i >= 0 {
+		return r.members[i].Slot, true
+	}
+	return 0, false
 }
 
 // gameOver is closed when the game has ended, stopped or crashed; never

@@ -14,9 +14,13 @@ package runner
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"os"
+	"path/filepath"
+	"slices"
 	"time"
 
+	"github.com/telecart/telecart/internal/cores"
 	"github.com/telecart/telecart/internal/sandbox"
 )
 
@@ -44,6 +48,13 @@ type Config struct {
 	SRAM  []byte      `json:"sram,omitempty"`
 	Video VideoConfig `json:"video"`
 	Audio AudioConfig `json:"audio"`
+	// FramePhase is how the frame loop places its frames in each period
+	// (see pace.go); empty: DefaultFramePhase.
+	FramePhase FramePhase `json:"frame_phase,omitempty"`
+	// RunAhead is how many frames ahead of the game's real timeline the
+	// picture is, 0 to MaxRunAhead: the lag frames of the game hidden
+	// (ARCHITECTURE.md, Run-ahead). 0 is off.
+	RunAhead int `json:"run_ahead,omitempty"`
 	// Unsandboxed are the layers of the runner's sandbox left out: none
 	// by default, sandbox.All to debug a core without any.
 	Unsandboxed sandbox.Layers `json:"unsandboxed,omitempty"`
@@ -87,6 +98,42 @@ const (
 
 var ErrInvalidConfig = errors.New("runner: invalid config")
 
+// RunAheadPolicy chooses each game's run-ahead (Config.RunAhead).
+type RunAheadPolicy struct {
+	// On is false to turn run-ahead off for every game.
+	On bool
+	// Frames overrides the system's default (cores.System.RunAhead), by
+	// system id ("nes") or by the game's file name, which wins.
+	Frames map[string]int
+}
+
+// For is the run-ahead of the game at path, which system plays.
+func (p RunAheadPolicy) For(system cores.System, path string) int {
+	if !p.On {
+		return 0
+	}
+	if n, ok := p.Frames[filepath.Base(path)]; ok {
+		return n
+	}
+	if n, ok := p.Frames[system.ID]; ok {
+		return n
+	}
+	return system.RunAhead
+}
+
+// Validate reports the first frame count out of range.
+func (p RunAheadPolicy) Validate() error {
+	for _, k := range slices.Sorted(maps.Keys(p.Frames)) {
+		if k == "" {
+			return fmt.Errorf("%w: run-ahead for an empty name: want a system id (nes) or a game's file name", ErrInvalidConfig)
+		}
+		if n := p.Frames[k]; n < 0 || n > MaxRunAhead {
+			return fmt.Errorf("%w: run-ahead of %d frames for %s: want 0 to %d", ErrInvalidConfig, n, k, MaxRunAhead)
+		}
+	}
+	return nil
+}
+
 // withDefaults fills zero fields with the defaults.
 func (c Config) withDefaults() Config {
 	if c.Video.Codec == "" {
@@ -100,6 +147,9 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Audio.FrameDuration == 0 {
 		c.Audio.FrameDuration = DefaultAudioFrameDuration
+	}
+	if c.FramePhase == "" {
+		c.FramePhase = DefaultFramePhase
 	}
 	return c
 }
@@ -115,6 +165,9 @@ func (c Config) Validate() error {
 	if err := c.ValidateEncoding(); err != nil {
 		return err
 	}
+	if c.RunAhead < 0 || c.RunAhead > MaxRunAhead {
+		return fmt.Errorf("%w: run-ahead of %d frames: want 0 to %d", ErrInvalidConfig, c.RunAhead, MaxRunAhead)
+	}
 	for _, dir := range []string{c.SystemDir, c.SaveDir} {
 		if dir == "" {
 			continue
@@ -127,7 +180,8 @@ func (c Config) Validate() error {
 }
 
 // ValidateEncoding reports the first problem with the video and audio
-// settings, after defaults: what a worker's configuration sets for every game.
+// settings and the frame phase, after defaults: what a worker's
+// configuration sets for every game.
 func (c Config) ValidateEncoding() error {
 	c = c.withDefaults()
 	bad := func(format string, args ...any) error {
@@ -142,6 +196,8 @@ func (c Config) ValidateEncoding() error {
 		return bad("audio bitrate %d kbps: want 6 to 510", c.Audio.BitrateKbps)
 	case c.Audio.FrameDuration != 10*time.Millisecond && c.Audio.FrameDuration != 20*time.Millisecond:
 		return bad("audio frame duration %v: want 10ms or 20ms", c.Audio.FrameDuration)
+	case c.FramePhase != PhaseDisplay && c.FramePhase != PhaseInput && c.FramePhase != PhaseFixed:
+		return bad("frame phase %q: want %q, %q or %q", c.FramePhase, PhaseDisplay, PhaseInput, PhaseFixed)
 	}
 	return nil
 }

@@ -85,20 +85,27 @@ type Options struct {
 	Handlers     Handlers
 }
 
-// Process is a running game in a runner child process.
+// Process is a running game in a runner child process; or, taken from a
+// Pool, a runner started ahead of need and waiting for its game.
 type Process struct {
-	cmd      *exec.Cmd
-	output   *logWriter
-	conn     net.Conn
-	log      *slog.Logger
-	handlers Handlers
+	cmd    *exec.Cmd
+	output *logWriter
+	conn   net.Conn
+	// logp and handlers are the room's once it takes the runner from a
+	// pool, while the goroutines reading the runner already run.
+	logp     atomic.Pointer[slog.Logger]
+	handlers atomic.Pointer[Handlers]
 	ready    wire.Ready
+	readyCh  chan wire.Ready
+	// run hands supervise the hang timeout once the game runs: until
+	// then, loading the core and the game is StartTimeout's to bound, and
+	// a runner waiting in a pool waits as long as it must.
+	run chan time.Duration
 
 	wmu sync.Mutex
 	w   *wire.Writer
 
 	lastFrame atomic.Int64 // unix nanoseconds of the newest video frame
-	running   atomic.Bool  // the game runs: from now on HangTimeout applies
 	nextID    atomic.Uint32
 	pmu       sync.Mutex
 	pending   map[uint32]chan wire.Reply
@@ -116,12 +123,21 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 	if err := opts.Config.Validate(); err != nil {
 		return nil, err
 	}
-	if opts.HangTimeout <= 0 {
-		opts.HangTimeout = DefaultHangTimeout
+	p, err := spawn(opts)
+	if err != nil {
+		return nil, err
 	}
-	if opts.StartTimeout <= 0 {
-		opts.StartTimeout = DefaultStartTimeout
+	if err := p.begin(ctx, opts); err != nil {
+		return nil, err
 	}
+	return p, nil
+}
+
+// spawn starts a runner process, which waits for its Start message: the
+// part of a runner's start that needs no game (the exec, the namespaces,
+// the Go runtime's start-up). Of opts it uses the Command, the Env, the
+// sandbox's layers (Config.Unsandboxed) and the Logger.
+func spawn(opts Options) (*Process, error) {
 	log := opts.Logger
 	if log == nil {
 		log = slog.Default()
@@ -133,10 +149,6 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 			return nil, fmt.Errorf("runner: find own executable: %w", err)
 		}
 		argv = []string{exe, "runner"}
-	}
-	config, err := json.Marshal(opts.Config)
-	if err != nil {
-		return nil, fmt.Errorf("runner: encode config: %w", err)
 	}
 
 	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
@@ -159,43 +171,77 @@ func Start(ctx context.Context, opts Options) (*Process, error) {
 		return nil, fmt.Errorf("runner: start %s: %w", argv[0], err)
 	}
 	p := &Process{
-		cmd:      cmd,
-		output:   output,
-		conn:     conn,
-		log:      log.With("pid", cmd.Process.Pid),
-		handlers: opts.Handlers,
-		w:        wire.NewWriter(conn),
-		pending:  map[uint32]chan wire.Reply{},
-		done:     make(chan struct{}),
+		cmd:     cmd,
+		output:  output,
+		conn:    conn,
+		readyCh: make(chan wire.Ready, 1),
+		run:     make(chan time.Duration, 1),
+		w:       wire.NewWriter(conn),
+		pending: map[uint32]chan wire.Reply{},
+		done:    make(chan struct{}),
 	}
-	p.lastFrame.Store(time.Now().UnixNano())
-	ready := make(chan wire.Ready, 1)
-	go p.supervise(ready, opts.HangTimeout)
+	p.logp.Store(log.With("pid", cmd.Process.Pid))
+	p.handlers.Store(&Handlers{})
+	go p.supervise()
+	return p, nil
+}
 
+// begin gives a spawned runner its game, opts.Config (already valid), and
+// returns once the game runs. From now on the runner's messages go to
+// opts.Handlers and its logs to opts.Logger. On failure the runner is gone.
+func (p *Process) begin(ctx context.Context, opts Options) error {
+	if opts.HangTimeout <= 0 {
+		opts.HangTimeout = DefaultHangTimeout
+	}
+	if opts.StartTimeout <= 0 {
+		opts.StartTimeout = DefaultStartTimeout
+	}
+	if opts.Logger != nil {
+		log := opts.Logger.With("pid", p.Pid())
+		p.logp.Store(log)
+		p.output.setLogger(opts.Logger)
+	}
+	handlers := opts.Handlers
+	p.handlers.Store(&handlers)
+	fail := func(err error) error {
+		p.kill()
+		<-p.done
+		return err
+	}
+	config, err := json.Marshal(opts.Config)
+	if err != nil {
+		return fail(fmt.Errorf("runner: encode config: %w", err))
+	}
 	if err := p.send(wire.Start{Config: config}); err != nil {
 		p.kill()
 		<-p.done
-		return nil, fmt.Errorf("runner: send config: %w (%w)", err, p.err)
+		return fmt.Errorf("runner: send config: %w (%w)", err, p.err)
 	}
 	timeout := time.NewTimer(opts.StartTimeout)
 	defer timeout.Stop()
 	select {
-	case p.ready = <-ready:
+	case p.ready = <-p.readyCh:
 		p.lastFrame.Store(time.Now().UnixNano())
-		p.running.Store(true)
-		return p, nil
+		p.run <- opts.HangTimeout
+		return nil
 	case <-p.done:
-		return nil, p.err
+		return p.err
 	case <-timeout.C:
-		p.kill()
-		<-p.done
-		return nil, fmt.Errorf("%w (%v)", ErrStartTimeout, opts.StartTimeout)
+		return fail(fmt.Errorf("%w (%v)", ErrStartTimeout, opts.StartTimeout))
 	case <-ctx.Done():
-		p.kill()
-		<-p.done
-		return nil, ctx.Err()
+		return fail(ctx.Err())
 	}
 }
+
+// discard ends a runner that never got its game: there is nothing to
+// stop gently.
+func (p *Process) discard() {
+	p.stopping.Store(true)
+	p.kill()
+	<-p.done
+}
+
+func (p *Process) log() *slog.Logger { return p.logp.Load() }
 
 // startChild starts the runner process, in a user and a network
 // namespace of its own unless its sandbox leaves that layer out. Where
@@ -236,31 +282,33 @@ func startChild(argv []string, opts Options, socket *os.File, output io.Writer) 
 
 // supervise owns the runner: it reads its messages, kills it when it hangs,
 // reaps it when it exits, and then fails whatever still waits on it.
-func (p *Process) supervise(ready chan<- wire.Ready, hangTimeout time.Duration) {
+func (p *Process) supervise() {
 	exited := make(chan error, 1)
 	go func() { exited <- p.cmd.Wait() }()
 	readDone := make(chan struct{})
 	go func() {
 		defer close(readDone)
-		p.read(ready)
+		p.read()
 	}()
 
-	tick := time.NewTicker(hangTimeout / 4)
-	defer tick.Stop()
+	// No tick until the game runs: loading the core and the game is
+	// StartTimeout's to bound, as on a busy machine it may well take
+	// longer than a frame may, and a runner in a pool has no game yet.
+	var tick <-chan time.Time
+	var hangTimeout time.Duration
 	var waitErr error
 loop:
 	for {
 		select {
 		case waitErr = <-exited:
 			break loop
-		case <-tick.C:
-			// Loading the core and the game is StartTimeout's to bound: on
-			// a busy machine it may well take longer than a frame may.
-			if !p.running.Load() {
-				continue
-			}
+		case hangTimeout = <-p.run:
+			ticker := time.NewTicker(hangTimeout / 4)
+			defer ticker.Stop()
+			tick = ticker.C
+		case <-tick:
 			if since := time.Since(time.Unix(0, p.lastFrame.Load())); since > hangTimeout && !p.stopping.Load() {
-				p.log.Warn("runner hung; killing it", "silent_for", since.Round(time.Millisecond))
+				p.log().Warn("runner hung; killing it", "silent_for", since.Round(time.Millisecond))
 				p.hung.Store(true)
 				p.kill()
 			}
@@ -278,7 +326,7 @@ loop:
 	p.pmu.Unlock()
 
 	p.err = p.exitError(waitErr)
-	p.log.Debug("runner ended", "err", p.err)
+	p.log().Debug("runner ended", "err", p.err)
 	close(p.done)
 }
 
@@ -306,39 +354,40 @@ func (p *Process) exitError(waitErr error) error {
 	return fmt.Errorf("%w: exited with status %d", ErrCrashed, state.ExitCode())
 }
 
-func (p *Process) read(ready chan<- wire.Ready) {
+func (p *Process) read() {
 	r := wire.NewReader(p.conn)
 	for {
 		msg, err := r.Read()
 		if err != nil {
 			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
-				p.log.Warn("runner: bad message; stopping it", "err", err)
+				p.log().Warn("runner: bad message; stopping it", "err", err)
 				p.kill()
 			}
 			return
 		}
+		h := p.handlers.Load()
 		switch m := msg.(type) {
 		case wire.Ready:
 			select {
-			case ready <- m:
+			case p.readyCh <- m:
 			default: // a second Ready is a runner bug; Start took the first
 			}
 		case wire.Video:
 			p.lastFrame.Store(time.Now().UnixNano())
-			if p.handlers.Video != nil {
-				p.handlers.Video(m)
+			if h.Video != nil {
+				h.Video(m)
 			}
 		case wire.Audio:
-			if p.handlers.Audio != nil {
-				p.handlers.Audio(m)
+			if h.Audio != nil {
+				h.Audio(m)
 			}
 		case wire.Geometry:
-			if p.handlers.Geometry != nil {
-				p.handlers.Geometry(m)
+			if h.Geometry != nil {
+				h.Geometry(m)
 			}
 		case wire.Stats:
-			if p.handlers.Stats != nil {
-				p.handlers.Stats(m)
+			if h.Stats != nil {
+				h.Stats(m)
 			}
 		case wire.Reply:
 			p.pmu.Lock()
@@ -351,7 +400,7 @@ func (p *Process) read(ready chan<- wire.Ready) {
 		case wire.Fatal:
 			p.fatal.Store(&m.Error)
 		default:
-			p.log.Warn("runner: unexpected message", "type", msg.Type())
+			p.log().Warn("runner: unexpected message", "type", msg.Type())
 		}
 	}
 }
@@ -402,6 +451,12 @@ func (p *Process) RequestKeyframe() error { return p.send(wire.Keyframe{}) }
 // SetBitrate changes the video bitrate.
 func (p *Process) SetBitrate(kbps int) error {
 	return p.send(wire.SetBitrate{Kbps: uint32(kbps)})
+}
+
+// SetPhase asks the frame loop to make its frames offset later, modulo a
+// period, which it reaches gradually; only in PhaseDisplay.
+func (p *Process) SetPhase(offset time.Duration) error {
+	return p.send(wire.Phase{Offset: offset})
 }
 
 // SaveState returns the game's state.
@@ -499,7 +554,7 @@ func (p *Process) Close() error {
 	select {
 	case <-p.done:
 	case <-grace.C:
-		p.log.Warn("runner ignored stop; killing it")
+		p.log().Warn("runner ignored stop; killing it")
 		p.kill()
 		<-p.done
 	}
@@ -511,10 +566,18 @@ func (p *Process) Close() error {
 // printing to stdout) is logged as debug output. It remembers the first
 // line of a crash report, which says what killed the runner.
 type logWriter struct {
-	log   *slog.Logger
 	mu    sync.Mutex
+	log   *slog.Logger
 	buf   []byte
 	crash string
+}
+
+// setLogger logs the lines to come with log: a pooled runner's are its
+// room's once the room takes it.
+func (w *logWriter) setLogger(log *slog.Logger) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.log = log
 }
 
 func (w *logWriter) crashLine() string {

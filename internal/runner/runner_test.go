@@ -43,7 +43,14 @@ type session struct {
 	dropped atomic.Int64
 }
 
-func start(t *testing.T, opts runner.Options) (*session, error) {
+func start(t testing.TB, opts runner.Options) (*session, error) {
+	t.Helper()
+	return startWith(t, opts, runner.Start)
+}
+
+// startWith is start with the runner started by startFn: a pool's Start,
+// say.
+func startWith(t testing.TB, opts runner.Options, startFn func(context.Context, runner.Options) (*runner.Process, error)) (*session, error) {
 	t.Helper()
 	s := &session{
 		video: make(chan wire.Video, 4096),
@@ -55,7 +62,7 @@ func start(t *testing.T, opts runner.Options) (*session, error) {
 		Audio: func(a wire.Audio) { offer(s, s.audio, a) },
 		Stats: func(st wire.Stats) { offer(s, s.stats, st) },
 	}
-	p, err := runner.Start(context.Background(), opts)
+	p, err := startFn(context.Background(), opts)
 	if err != nil {
 		return nil, err
 	}
@@ -77,7 +84,7 @@ func offer[T any](s *session, ch chan T, v T) {
 	}
 }
 
-func mustStart(t *testing.T, cfg runner.Config) *session {
+func mustStart(t testing.TB, cfg runner.Config) *session {
 	t.Helper()
 	s, err := start(t, runnertest.Options(cfg))
 	if err != nil {

@@ -114,8 +114,13 @@ type game struct {
 	inputs   inputTable
 	commands chan wire.Message
 	keyframe atomic.Bool
+	// inputChanged wakes the loop when an input changed, for an early
+	// frame (PhaseInput).
+	inputChanged chan struct{}
+	pace         *pacer
 
 	appliedInput uint32 // Seq of the newest input applied
+	ahead        *runAhead
 
 	img       *yuv.I420
 	video     videoEncoder
@@ -143,7 +148,7 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 	if err != nil {
 		return nil, err
 	}
-	g := &game{cfg: cfg, core: core, w: w, log: log, commands: make(chan wire.Message, 64)}
+	g := &game{cfg: cfg, core: core, w: w, log: log, commands: make(chan wire.Message, 64), inputChanged: make(chan struct{}, 1)}
 	if err := core.LoadGame(cfg.Game, nil); err != nil {
 		g.close()
 		return nil, err
@@ -154,7 +159,8 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 			return nil, fmt.Errorf("runner: restore SRAM: %w", err)
 		}
 	}
-	core.SetVideo(g.onFrame)
+	g.ahead = newRunAhead(core, cfg.RunAhead, g.onFrame, &g.stats, log)
+	core.SetVideo(g.ahead.onFrame)
 	av := core.AVInfo()
 	if err := g.setTiming(av); err != nil {
 		g.close()
@@ -170,6 +176,7 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 		FPS:         av.FPS,
 		SampleRate:  av.SampleRate,
 		Codec:       string(cfg.Video.Codec),
+		RunAhead:    g.ahead.Frames(),
 	}
 	for _, s := range report {
 		ready.Sandbox = append(ready.Sandbox, wire.SandboxLayer{Layer: s.Layer.String(), On: s.On, Detail: s.Detail})
@@ -178,7 +185,7 @@ func newGame(cfg Config, w *wire.Writer, log *slog.Logger, report sandbox.Report
 		g.close()
 		return nil, fmt.Errorf("runner: send ready: %w", err)
 	}
-	log.Info("game started", "core", ready.Core, "game", cfg.Game, "width", ready.Width, "height", ready.Height, "fps", ready.FPS, "sample_rate", ready.SampleRate, "codec", ready.Codec, "sandbox", report.On())
+	log.Info("game started", "core", ready.Core, "game", cfg.Game, "width", ready.Width, "height", ready.Height, "fps", ready.FPS, "sample_rate", ready.SampleRate, "codec", ready.Codec, "run_ahead", ready.RunAhead, "sandbox", report.On())
 	return g, nil
 }
 
@@ -236,12 +243,17 @@ func (g *game) readCommands(ctx context.Context, r *wire.Reader) error {
 		}
 		switch m := msg.(type) {
 		case wire.Input:
-			g.inputs.update(m)
+			if g.inputs.update(m) {
+				select {
+				case g.inputChanged <- struct{}{}:
+				default:
+				}
+			}
 		case wire.Keyframe:
 			g.keyframe.Store(true)
 		case wire.Stop:
 			return nil
-		case wire.Request, wire.SetBitrate:
+		case wire.Request, wire.SetBitrate, wire.Phase:
 			select {
 			case g.commands <- m:
 			case <-ctx.Done():
@@ -254,26 +266,39 @@ func (g *game) readCommands(ctx context.Context, r *wire.Reader) error {
 }
 
 // loop runs frames at the core's rate until ctx ends. It sleeps between
-// frames on absolute deadlines, so timer jitter never accumulates into drift.
+// frames on absolute deadlines, which its pacer sets, so timer jitter
+// never accumulates into drift.
 func (g *game) loop(ctx context.Context) error {
 	timer := time.NewTimer(0)
 	defer timer.Stop()
-	next := time.Now() // when the coming frame is due
-	g.stats.reset(next)
+	now := time.Now()
+	g.pace = newPacer(g.cfg.FramePhase, g.period(), now)
+	g.stats.reset(now)
+	var wake <-chan struct{} // input changes, when they may run a frame early
+	if g.pace.mode == PhaseInput {
+		wake = g.inputChanged
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return nil
 		case <-timer.C:
+		case <-wake:
+			if !g.pace.inputChanged(time.Now()) {
+				continue
+			}
+			timer.Stop()
 		}
 		started := time.Now()
 		if started.Sub(g.stats.since) >= time.Second {
-			if err := g.w.Write(g.stats.take(started)); err != nil {
+			st := g.stats.take(started)
+			st.Early = g.pace.takeEarly()
+			st.VideoKbps = g.cfg.Video.BitrateKbps
+			if err := g.w.Write(st); err != nil {
 				return fmt.Errorf("runner: send stats: %w", err)
 			}
 		}
-		period := time.Duration(float64(time.Second) / g.fps)
-		if started.Sub(next) > period/2 {
+		if g.pace.begin(started) {
 			g.stats.late++
 		}
 		if err := g.handleCommands(); err != nil {
@@ -288,14 +313,17 @@ func (g *game) loop(ctx context.Context) error {
 		if err := g.w.Flush(); err != nil {
 			return fmt.Errorf("runner: send: %w", err)
 		}
+		// Run-ahead's save for the next frame, now that this one is sent.
+		g.ahead.keep()
 
-		next = next.Add(period)
 		now := time.Now()
-		if now.Sub(next) > maxFramesBehind*period {
-			next = now
-		}
-		timer.Reset(next.Sub(now))
+		timer.Reset(g.pace.advance(now, g.period()).Sub(now))
 	}
+}
+
+// period is one frame at the core's rate.
+func (g *game) period() time.Duration {
+	return time.Duration(float64(time.Second) / g.fps)
 }
 
 // handleCommands runs the parent's requests between two frames, where the
@@ -312,6 +340,8 @@ func (g *game) handleCommands() error {
 						g.log.Warn("runner: set bitrate", "kbps", m.Kbps, "err", err)
 					}
 				}
+			case wire.Phase:
+				g.pace.setPhase(m.Offset)
 			case wire.Request:
 				if err := g.w.Write(g.answer(m)); err != nil {
 					return fmt.Errorf("runner: send reply: %w", err)
@@ -328,7 +358,10 @@ func (g *game) answer(req wire.Request) wire.Reply {
 	var err error
 	switch req.Op {
 	case wire.OpSaveState:
-		reply.Data, err = g.core.SaveState()
+		var ok bool
+		if reply.Data, ok = g.ahead.realState(); !ok {
+			reply.Data, err = g.core.SaveState()
+		}
 	case wire.OpLoadState:
 		err = g.core.LoadState(req.Data)
 	case wire.OpReset:
@@ -349,6 +382,8 @@ func (g *game) answer(req wire.Request) wire.Reply {
 	if err == nil && (req.Op == wire.OpLoadState || req.Op == wire.OpReset) {
 		// The picture jumps: viewers decode it best from a keyframe.
 		g.keyframe.Store(true)
+		// And run-ahead's real timeline starts anew from here.
+		g.ahead.restart()
 	}
 	return reply
 }
@@ -365,15 +400,16 @@ func (g *game) thumbnail() ([]byte, error) {
 
 // frame emulates, encodes and sends one frame.
 func (g *game) frame() error {
+	var pads padState
 	for port, in := range g.inputs.snapshot() {
-		g.core.SetInput(port, libretro.Input{Buttons: in.Buttons, Analog: in.Analog})
+		pads[port] = libretro.Input{Buttons: in.Buttons, Analog: in.Analog}
 		if int32(in.Seq-g.appliedInput) > 0 {
 			g.appliedInput = in.Seq
 		}
 	}
 
 	t0 := time.Now()
-	samples, err := g.core.Run()
+	samples, err := g.ahead.step(pads)
 	if err != nil {
 		return err
 	}
@@ -579,6 +615,9 @@ type statsWindow struct {
 	encode, audio          timing
 	videoBytes, audioBytes int
 	convertThisFrame       time.Duration
+	// Run-ahead's (runAhead).
+	save, replay      timing
+	replays, replayed int
 }
 
 type timing struct {
@@ -618,6 +657,11 @@ func (s *statsWindow) take(now time.Time) wire.Stats {
 		VideoBytes: s.videoBytes,
 		AudioBytes: s.audioBytes,
 		CPU:        (cpu - s.cpuSince).Seconds() / interval.Seconds(),
+
+		Save:           s.save.wire(),
+		Replays:        s.replays,
+		ReplayedFrames: s.replayed,
+		Replay:         s.replay.wire(),
 	}
 	s.reset(now)
 	return st

@@ -1,8 +1,10 @@
 package testrom_test
 
 import (
+	"fmt"
 	"image"
 	"image/color"
+	"slices"
 	"testing"
 
 	"github.com/telecart/telecart/internal/fixturetest"
@@ -16,6 +18,16 @@ type nes struct {
 	core   *libretro.Core
 	pixels []byte
 	frame  libretro.Frame
+	// heldA has one entry per run since loading: whether player 1 held A,
+	// which the lag and echo boxes show some frames late.
+	heldA []bool
+}
+
+// heldAgo reports whether player 1 held A the given number of frames
+// before the newest run.
+func (n *nes) heldAgo(frames int) bool {
+	i := len(n.heldA) - 1 - frames
+	return i >= 0 && n.heldA[i]
 }
 
 // bootFrames is how many retro_runs after loading pass before the ROM reads
@@ -67,6 +79,7 @@ func (n *nes) run(t *testing.T, p1, p2 []testrom.Button) {
 	if _, err := n.core.Run(); err != nil {
 		t.Fatal(err)
 	}
+	n.heldA = append(n.heldA, slices.Contains(p1, testrom.A))
 }
 
 // press runs one frame with player 1 holding the buttons.
@@ -82,7 +95,8 @@ func (n *nes) at(p image.Point) color.RGBA {
 }
 
 // check compares the whole picture with what the Go API says it shows: the
-// mark box in MarkColor(mark), player 2's boxes lit for p2, and the fill
+// mark box in MarkColor(mark), player 2's boxes lit for p2, the lag and echo
+// boxes lit for A as held LagFrames and EchoFrames runs ago, and the fill
 // colour for p1 everywhere else. It reports the first wrong pixel.
 func (n *nes) check(t *testing.T, name string, p1, p2 []testrom.Button, mark bool) {
 	t.Helper()
@@ -94,8 +108,13 @@ func (n *nes) check(t *testing.T, name string, p1, p2 []testrom.Button, mark boo
 		for x := range n.frame.Width {
 			p := image.Pt(x, y)
 			want, what := testrom.FillColor(p1...), "the fill"
-			if p.In(testrom.MarkBox()) {
+			switch {
+			case p.In(testrom.MarkBox()):
 				want, what = testrom.MarkColor(mark), "the mark box"
+			case p.In(testrom.LagBox()):
+				want, what = testrom.LagColor(n.heldAgo(testrom.LagFrames)), "the lag box"
+			case p.In(testrom.EchoBox()):
+				want, what = testrom.LagColor(n.heldAgo(testrom.EchoFrames)), "the echo box"
 			}
 			for _, b := range testrom.Buttons() {
 				if p.In(testrom.P2Box(b)) {
@@ -214,5 +233,25 @@ func TestMarkSaveState(t *testing.T) {
 		n.press(t, testrom.Select)
 		n.press(t)
 		n.check(t, "flipped back", nil, nil, saved)
+	}
+}
+
+// TestLagBoxes checks the lag and echo boxes: each shows player 1's A
+// exactly LagFrames or EchoFrames frames late, whatever the pattern of
+// presses, and the rest of the picture is unchanged.
+func TestLagBoxes(t *testing.T) {
+	n := startNES(t)
+	// One-frame taps, a hold, and taps closer together than the lag.
+	pattern := []bool{false, true, false, false, false, false, false, true, true, true, true, true, true, false, true, false, true, true, false, false, false, false, false}
+	for i, a := range pattern {
+		var held []testrom.Button
+		if a {
+			held = []testrom.Button{testrom.A}
+		}
+		n.press(t, held...)
+		n.check(t, fmt.Sprintf("frame %d of the pattern", i), held, nil, false)
+		if lit := n.at(testrom.LagPoint()) == testrom.LagColor(true); lit != (i >= testrom.LagFrames && pattern[i-testrom.LagFrames]) {
+			t.Fatalf("frame %d: lag box lit %v", i, lit)
+		}
 	}
 }

@@ -4,11 +4,13 @@
 // The ROM (src/testrom.s, 6502 assembly for Debian's cc65) fills the screen
 // with a colour chosen by player 1's buttons, lights one of eight boxes for
 // each of player 2's buttons, and plays a tone while player 1 holds A. All
-// that is a function of the buttons held in the current frame alone. The one
-// exception is the mark, a bit of RAM for save-state tests: off at power-on
-// and reset, flipped by every new press of player 1's Select (held in this
-// frame, not in the one before), shown in its own box, and saved and
-// restored with the rest of the machine by save states. The ROM reads the
+// that is a function of the buttons held in the current frame alone. The
+// exceptions are the mark, a bit of RAM for save-state tests: off at
+// power-on and reset, flipped by every new press of player 1's Select (held
+// in this frame, not in the one before), shown in its own box, and saved and
+// restored with the rest of the machine by save states; and the lag and echo
+// boxes, which show player 1's A as held LagFrames and EchoFrames frames
+// earlier: a game with known lag frames, for run-ahead. The ROM reads the
 // controllers in its NMI handler and rewrites the palette in the same
 // vblank, so with nestopia a button, and a flip of the mark, shows in the
 // very frame whose retro_run read it. build.sh assembles it; `go generate`
@@ -166,3 +168,34 @@ func MarkColor(on bool) color.RGBA {
 // ToneHz is the pitch of the tone played while player 1 holds A: pulse
 // channel 1 with period 253, 1789772.7 / (16 × 254) Hz.
 func ToneHz() float64 { return 1789772.7 / (16 * 254) }
+
+// LagFrames and EchoFrames are how many frames late the lag box and the echo
+// box show player 1's A: the lag frames run-ahead hides and `telecart lag`
+// measures.
+const (
+	LagFrames  = 2
+	EchoFrames = 4
+)
+
+// LagBox is the box lit while player 1 held A LagFrames frames before the
+// current one: 32x32 pixels at (160, 24), right of the mark box, in the same
+// row.
+func LagBox() image.Rectangle { return image.Rect(160, 24, 192, 56) }
+
+// EchoBox is the box lit while player 1 held A EchoFrames frames before the
+// current one, right of the lag box.
+func EchoBox() image.Rectangle { return image.Rect(192, 24, 224, 56) }
+
+// LagPoint is the middle of the lag box.
+func LagPoint() image.Point { return image.Pt(176, 40) }
+
+// EchoPoint is the middle of the echo box.
+func EchoPoint() image.Point { return image.Pt(208, 40) }
+
+// LagColor is the colour of the lag and echo boxes, lit or not.
+func LagColor(lit bool) color.RGBA {
+	if lit {
+		return color.RGBA{6, 191, 254, 255} // $2C cyan
+	}
+	return color.RGBA{0, 60, 34, 255} // $0B dark green
+}

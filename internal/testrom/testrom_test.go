@@ -68,6 +68,17 @@ func TestColoursDistinct(t *testing.T) {
 	if d := distance(MarkColor(false), MarkColor(true)); d < 200 {
 		t.Errorf("mark colours %v and %v only %.0f apart", MarkColor(false), MarkColor(true), d)
 	}
+	others = append(others, MarkColor(false), MarkColor(true))
+	for _, lit := range []bool{false, true} {
+		for _, c := range others {
+			if d := distance(LagColor(lit), c); d < 60 {
+				t.Errorf("lag colour %v and %v only %.0f apart", LagColor(lit), c, d)
+			}
+		}
+	}
+	if d := distance(LagColor(false), LagColor(true)); d < 150 {
+		t.Errorf("lag colours %v and %v only %.0f apart", LagColor(false), LagColor(true), d)
+	}
 }
 
 func TestPriority(t *testing.T) {
@@ -113,8 +124,26 @@ func TestLayout(t *testing.T) {
 		t.Errorf("fill point %v within 16 px of the mark box %v", FillPoint(), mark)
 	}
 	// On 8-pixel tiles, well inside the 256x224 picture.
-	if !mark.In(image.Rect(16, 16, 256-16, 224-16)) || mark.Min.X%8 != 0 || mark.Min.Y%8 != 0 || mark.Dx()%8 != 0 || mark.Dy()%8 != 0 {
-		t.Errorf("mark box %v not on tiles well inside the picture", mark)
+	for _, box := range []image.Rectangle{mark, LagBox(), EchoBox()} {
+		if !box.In(image.Rect(16, 16, 256-16, 224-16)) || box.Min.X%8 != 0 || box.Min.Y%8 != 0 || box.Dx()%8 != 0 || box.Dy()%8 != 0 {
+			t.Errorf("box %v not on tiles well inside the picture", box)
+		}
+	}
+	for _, box := range []image.Rectangle{LagBox(), EchoBox()} {
+		if FillPoint().In(box.Inset(-16)) {
+			t.Errorf("fill point %v within 16 px of the lag box %v", FillPoint(), box)
+		}
+		if box.Inset(-8).Overlaps(mark) {
+			t.Errorf("lag box %v within 8 px of the mark box %v", box, mark)
+		}
+		for _, b := range Buttons() {
+			if box.Inset(-8).Overlaps(P2Box(b)) {
+				t.Errorf("lag box %v within 8 px of the %v box", box, b)
+			}
+		}
+	}
+	if LagBox().Overlaps(EchoBox()) || !LagPoint().In(LagBox()) || !EchoPoint().In(EchoBox()) {
+		t.Errorf("lag box %v with %v, echo box %v with %v", LagBox(), LagPoint(), EchoBox(), EchoPoint())
 	}
 }
 
@@ -125,10 +154,13 @@ func TestROMPaletteEntries(t *testing.T) {
 	fill := []byte{0x28, 0x12, 0x07, 0x38, 0x02, 0x00, 0x30, 0x0F, 0x22}
 	// box_color: lsr tmp; lda #P2_DARK ($04); bcc +2; lda #P2_LIT ($24).
 	box := []byte{0xA9, 0x04, 0x90, 0x02, 0xA9, 0x24}
-	// mark_colors: MARK_OFF ($16), MARK_ON ($2A), then the end of PRG's
-	// contents (unused PRG is $FF). Only two bytes: TestNestopiaPicture is
+	// mark_colors: MARK_OFF ($16), MARK_ON ($2A), then start_lag's first
+	// instruction (bit PPUSTATUS). Only a few bytes: TestNestopiaPicture is
 	// the real check.
-	mark := []byte{0x16, 0x2A, 0xFF}
+	mark := []byte{0x16, 0x2A, 0x2C, 0x02, 0x20}
+	// lag_colors: LAG_OFF ($0B), LAG_ON ($2C), then the end of PRG's
+	// contents (unused PRG is $FF).
+	lag := []byte{0x0B, 0x2C, 0xFF}
 	prg := ROM()[16 : 16+16<<10]
 	if !bytes.Contains(prg, fill) {
 		t.Errorf("PRG lacks the fill colour table % X; re-measure the colours", fill)
@@ -138,6 +170,9 @@ func TestROMPaletteEntries(t *testing.T) {
 	}
 	if !bytes.Contains(prg, mark) {
 		t.Errorf("PRG lacks the mark colour table % X; re-measure the colours", mark)
+	}
+	if !bytes.Contains(prg, lag) {
+		t.Errorf("PRG lacks the lag colour table % X; re-measure the colours", lag)
 	}
 }
 

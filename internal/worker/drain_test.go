@@ -128,6 +128,7 @@ func TestWorkerEndpoints(t *testing.T) {
 	for _, want := range []string{
 		"telecart_worker_rooms 1", "telecart_worker_peers 1", "telecart_worker_coordinator_connected 1",
 		"telecart_worker_input_to_frame_seconds_count", "telecart_worker_frames_encoded_total", "telecart_worker_video_bytes_total",
+		"telecart_worker_runahead_replays_total",
 	} {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)

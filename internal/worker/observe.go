@@ -17,9 +17,12 @@ type observer struct {
 	frames       prometheus.Counter
 	late         prometheus.Counter
 	videoBytes   prometheus.Counter
+	videoTarget  prometheus.Counter
 	audioBytes   prometheus.Counter
 	encode       prometheus.Histogram
 	inputToFrame prometheus.Histogram
+	replays      prometheus.Counter
+	replayed     prometheus.Counter
 }
 
 func (w *Worker) registerMetrics() {
@@ -51,11 +54,17 @@ func (w *Worker) registerMetrics() {
 		frames:     m.Counter("telecart_worker_frames_encoded_total", "Video frames the worker's runners emulated and encoded."),
 		late:       m.Counter("telecart_worker_frames_late_total", "Frames that started after their deadline (the game ran slow)."),
 		videoBytes: m.Counter("telecart_worker_video_bytes_total", "Encoded video, in bytes: its rate is the video bitrate of all rooms."),
+		videoTarget: m.Counter("telecart_worker_video_target_kbit_total",
+			"The encoders' target bitrates over time, in kbit: its rate is the sum of the rooms' targets, which follow their players' paths."),
 		audioBytes: m.Counter("telecart_worker_audio_bytes_total", "Encoded audio, in bytes."),
 		encode: m.Seconds("telecart_worker_encode_seconds",
 			"Video encode time per frame, one observation per room and second (that second's mean)."),
 		inputToFrame: m.Seconds("telecart_worker_input_to_frame_seconds",
 			"From a pad state leaving the worker for the runner to the encoded picture that shows it coming back."),
+		replays: m.Counter("telecart_worker_runahead_replays_total",
+			"Run-ahead's replays: changes of input in games with run-ahead, each a state loaded and frames run again."),
+		replayed: m.Counter("telecart_worker_runahead_replayed_frames_total",
+			"Frames run-ahead's replays ran besides the ones shown: its cost, in frames."),
 	}
 }
 
@@ -64,6 +73,9 @@ func (o *observer) Stats(s wire.Stats) {
 	o.late.Add(float64(s.Late))
 	o.videoBytes.Add(float64(s.VideoBytes))
 	o.audioBytes.Add(float64(s.AudioBytes))
+	o.videoTarget.Add(float64(s.VideoKbps) * s.Interval.Seconds())
+	o.replays.Add(float64(s.Replays))
+	o.replayed.Add(float64(s.ReplayedFrames))
 	if s.Frames > 0 {
 		o.encode.Observe(s.Encode.Mean.Seconds())
 	}

@@ -34,7 +34,8 @@ type Config struct {
 	// Ping is the URL browsers time their round trip to this worker with
 	// (see package ping); empty, they cannot measure it.
 	Ping string
-	// Capacity is how many rooms it hosts at once.
+	// Capacity is how many rooms it hosts at once; 0 takes it from the
+	// machine (MachineCapacity).
 	Capacity int
 	// Linger is how long a room lives on after its last peer left
 	// (default room.DefaultLinger). A new room may take its place sooner.
@@ -77,7 +78,13 @@ type Config struct {
 	// Runner is the base of every room's runner: video and audio settings,
 	// and the command (empty: this executable's `runner`).
 	Runner runner.Options
-	ICE    peer.ICEConfig
+	// RunAhead chooses each game's run-ahead; the zero value is off.
+	RunAhead runner.RunAheadPolicy
+	// RunnerPool is how many runners the worker keeps started ahead of
+	// need while Run runs (runner.Pool), never more than its places left
+	// free; 0 starts each room's runner when the room opens.
+	RunnerPool int
+	ICE        peer.ICEConfig
 	// ICEServers are STUN/TURN servers for the worker's own connections.
 	ICEServers []webrtc.ICEServer
 	Logger     *slog.Logger
@@ -101,7 +108,10 @@ const (
 type Worker struct {
 	cfg Config
 	api *webrtc.API
-	log *slog.Logger
+	// closeICEPort closes the one UDP port of cfg.ICE.UDPPort, once Run's
+	// rooms and checks, whose connections use it, are gone.
+	closeICEPort func() error
+	log          *slog.Logger
 
 	metrics  *metrics.Registry
 	observer *observer
@@ -122,12 +132,16 @@ type Worker struct {
 	// (check.go); checking counts their goroutines.
 	checks   map[signal.SessionID]*checkConn
 	checking sync.WaitGroup
+	// pool holds runners started ahead of need; Run makes it, before any
+	// room can open, and closes it once its rooms are gone. Nil without
+	// Config.RunnerPool.
+	pool *runner.Pool
 }
 
 // New makes a worker; Run connects it.
 func New(cfg Config) (*Worker, error) {
-	if cfg.Capacity < 1 {
-		return nil, fmt.Errorf("worker: capacity %d: want at least 1", cfg.Capacity)
+	if cfg.Capacity < 0 {
+		return nil, fmt.Errorf("worker: capacity %d: want 0 (from the machine) or more", cfg.Capacity)
 	}
 	if cfg.Library == nil {
 		return nil, errors.New("worker: no library")
@@ -149,16 +163,27 @@ func New(cfg Config) (*Worker, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if cfg.Capacity == 0 {
+		n, err := MachineCapacity()
+		if err != nil {
+			return nil, fmt.Errorf("%w; set capacity", err)
+		}
+		cfg.Capacity = n
+		log.Info("worker: capacity from the machine", "rooms", n, "rooms_per_core", RoomsPerCore, "room_memory_mib", RoomMemory>>20)
+	}
+	if cfg.RunnerPool < 0 || cfg.RunnerPool > cfg.Capacity {
+		return nil, fmt.Errorf("worker: runner pool %d: want 0 to the capacity, %d", cfg.RunnerPool, cfg.Capacity)
+	}
 	codec := cfg.Runner.Config.Video.Codec
 	if codec == "" {
 		codec = runner.DefaultCodec
 	}
-	api, err := peer.NewAPI(codec, cfg.ICE)
+	api, closeICEPort, err := peer.NewAPI(codec, cfg.ICE)
 	if err != nil {
 		return nil, err
 	}
 	w := &Worker{
-		cfg: cfg, api: api, log: log.With("worker", cfg.ID),
+		cfg: cfg, api: api, closeICEPort: closeICEPort, log: log.With("worker", cfg.ID),
 		sessions: map[signal.SessionID]*room.Session{}, hosted: map[signal.RoomID]*room.Room{},
 		checks:  map[signal.SessionID]*checkConn{},
 		uploads: &peer.Uploads{Dir: cfg.UploadDir, Budget: cfg.UploadBudget, Stall: cfg.UploadStall},
@@ -170,8 +195,23 @@ func New(cfg Config) (*Worker, error) {
 
 // Run keeps the worker connected to its coordinator until ctx ends, dialling
 // again with backoff whenever the link drops. Rooms outlive a dropped link;
-// they all end when Run returns. A drained worker's Run returns nil.
+// they all end when Run returns. A drained worker's Run returns nil. Run
+// is called once: when it returns, the worker's UDP port is closed.
 func (w *Worker) Run(ctx context.Context) error {
+	defer func() {
+		if err := w.closeICEPort(); err != nil {
+			w.log.Warn("worker: closing the ICE UDP port", "err", err)
+		}
+	}()
+	if w.cfg.RunnerPool > 0 {
+		pool := runner.NewPool(runner.PoolConfig{Size: w.cfg.RunnerPool, Options: w.runnerBase(), Free: w.freePlaces})
+		w.mu.Lock()
+		w.pool = pool
+		w.mu.Unlock()
+		// After closeAll (deferred below, so run before this): a room
+		// still booting may yet take a runner from it.
+		defer pool.Close()
+	}
 	// The rooms' contexts derive from ctx, but the worker ends them, each
 	// with its reason, once its link is down (closeAll): a room cancelled
 	// with ctx itself could tell the coordinator it closed while the link
@@ -593,6 +633,9 @@ func (w *Worker) roomEnded(r *room.Room) {
 		delete(w.hosted, r.ID())
 	}
 	w.checkDrained()
+	if w.pool != nil {
+		w.pool.Refill() // a place came free
+	}
 }
 
 // sessionEnded forgets a session that is over.
@@ -649,6 +692,27 @@ func (w *Worker) closeAll() {
 	w.rooms.Wait()
 }
 
+// runnerBase is what every runner of the worker starts with.
+func (w *Worker) runnerBase() runner.Options {
+	opts := w.cfg.Runner
+	if opts.Logger == nil {
+		opts.Logger = w.log
+	}
+	return opts
+}
+
+// freePlaces is how many more rooms the worker could open now: the most
+// runners its pool may hold, so that the runners never outnumber its
+// places.
+func (w *Worker) freePlaces() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.draining {
+		return 0
+	}
+	return w.cfg.Capacity - len(w.hosted)
+}
+
 // roomParams builds the room for a game from the worker's settings.
 func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Start) (room.Params, error) {
 	system, err := cores.ForFile(game.Path)
@@ -662,8 +726,12 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 	opts := w.cfg.Runner
 	opts.Config.Core = core
 	opts.Config.Game = game.Path
+	opts.Config.RunAhead = w.cfg.RunAhead.For(system, game.Path)
+	w.mu.Lock()
+	pool := w.pool
+	w.mu.Unlock()
 	return room.Params{
-		ID: id, Game: game, Runner: opts, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
+		ID: id, Game: game, Runner: opts, Pool: pool, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
 		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves, Uploads: w.uploads,
 		MaxSpectators: w.cfg.MaxSpectators,
 		API:           w.api, ICEServers: w.cfg.ICEServers, Sender: w,

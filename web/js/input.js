@@ -10,6 +10,7 @@
 // packet can delay a change, never drop a tap, release a held button early
 // or leave one stuck.
 
+import { REPORT_SIZE, encodeReport } from './model/display.js';
 import { encode, nextSend, nextSeq, remember } from './model/padwire.js';
 
 /** Button bits: libretro RETRO_DEVICE_ID_JOYPAD_* ids. */
@@ -71,6 +72,7 @@ export class Pad {
     this.sends = 0; // messages sent since the newest state's change
     this.lastSentAt = 0; // performance.now() of the last send
     this.timer = 0;
+    this.reportView = new DataView(new ArrayBuffer(REPORT_SIZE));
   }
 
   /** Use a new "input" channel: sequence numbers start again at 1 on it. */
@@ -129,6 +131,22 @@ export class Pad {
     this.history = remember(this.history, { seq: this.seq, buttons, axes });
     this.sends = 0;
     this.transmit(this.history);
+  }
+
+  /**
+   * Sends a display report (model/display.js) on the input channel; false
+   * when it is not open. The server tells it from a pad state by its first byte.
+   */
+  sendReport(report) {
+    if (!this.open) return false;
+    encodeReport(this.reportView, report);
+    try {
+      this.channel.send(this.reportView.buffer);
+    } catch (err) {
+      console.warn('telecart: display report not sent', err);
+      return false;
+    }
+    return true;
   }
 
   /** Sends states, and schedules the next copy or repeat. */

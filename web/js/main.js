@@ -7,6 +7,7 @@ import { Pad, Keyboard, Gamepads } from './input.js';
 import { Screen } from './screen.js';
 import { TouchPad } from './touchpad.js';
 import { loadPrefs, savePref } from './prefs.js';
+import { REPORT_MS, SlackMeter } from './model/display.js';
 import { cleanNick, validListings } from './model/room.js';
 import { newPlayerId, validPlayer } from './model/saves.js';
 import { ownSlot, watching } from './model/session.js';
@@ -85,6 +86,25 @@ function releaseInput() {
   touchpad.release();
   gamepads.reset();
   pad.releaseAll();
+}
+
+// The display report (model/display.js): each shown frame's wait between
+// arrival and display goes into the meter, and every REPORT_MS the pad's
+// channel carries the figure to the worker, which moves its frame loop's
+// phase by it. A callback pending on the element outlives its streams.
+const video = $('video');
+if ('requestVideoFrameCallback' in video) {
+  const meter = new SlackMeter();
+  let reportedAt = 0;
+  const onVideoFrame = (now, meta) => {
+    meter.add(meta);
+    if (now - reportedAt >= REPORT_MS) {
+      const report = meter.report();
+      if (report && pad.sendReport(report)) reportedAt = now;
+    }
+    video.requestVideoFrameCallback(onVideoFrame);
+  };
+  video.requestVideoFrameCallback(onVideoFrame);
 }
 
 const app = { store, pad, keyboard, gamepads, touchpad, screen };

@@ -10,6 +10,7 @@ package vpx
 /*
 #cgo pkg-config: vpx
 #include <stdlib.h>
+#include <string.h>
 #include <vpx/vpx_encoder.h>
 #include <vpx/vpx_decoder.h>
 #include <vpx/vp8cx.h>
@@ -36,7 +37,7 @@ static vpx_codec_err_t tc_dec_init(vpx_codec_ctx_t *ctx) {
 // returning, so no pointer to the planes outlives the call.
 static vpx_codec_err_t tc_encode(vpx_codec_ctx_t *ctx, unsigned int w, unsigned int h,
 		unsigned char *y, int stride_y, unsigned char *u, unsigned char *v, int stride_uv,
-		vpx_codec_pts_t pts, int keyframe) {
+		vpx_codec_pts_t pts, vpx_enc_frame_flags_t flags) {
 	vpx_image_t img;
 	if (!vpx_img_wrap(&img, VPX_IMG_FMT_I420, w, h, 1, y))
 		return VPX_CODEC_INVALID_PARAM;
@@ -45,7 +46,57 @@ static vpx_codec_err_t tc_encode(vpx_codec_ctx_t *ctx, unsigned int w, unsigned 
 	img.stride[VPX_PLANE_Y] = stride_y;
 	img.stride[VPX_PLANE_U] = stride_uv;
 	img.stride[VPX_PLANE_V] = stride_uv;
-	return vpx_codec_encode(ctx, &img, pts, 1, keyframe ? VPX_EFLAG_FORCE_KF : 0, VPX_DL_REALTIME);
+	return vpx_codec_encode(ctx, &img, pts, 1, flags, VPX_DL_REALTIME);
+}
+
+// A picture the caller knows equals the last one must not change the
+// golden or altref frame, nor the entropy the next frames start from, so
+// that the frame it makes can be sent again in place of encoding the same
+// picture (see Encoder.Encode).
+#define TC_STILL_FLAGS (VP8_EFLAG_NO_UPD_GF | VP8_EFLAG_NO_UPD_ARF | VP8_EFLAG_NO_UPD_ENTROPY)
+
+// tc_ref is a copy of the encoder's last reference frame. libvpx's copy
+// writes rows and columns up to a multiple of 16 and extends the picture
+// into a border of (stride - width) / 2 around it, so the planes sit
+// inside a margin of their own.
+typedef struct {
+	unsigned char *buf;
+	size_t size;
+	vpx_image_t img;
+} tc_ref;
+
+enum { tc_ref_border = 48 }; // 32, libvpx's border, and up to 15 of alignment
+
+static int tc_ref_init(tc_ref *r, unsigned int w, unsigned int h) {
+	const unsigned int b = tc_ref_border, cw = (w + 1) / 2, ch = (h + 1) / 2;
+	const size_t ys = w + 2 * b, yh = h + 2 * b, uvs = cw + b, uvh = ch + b;
+	r->size = ys * yh + 2 * uvs * uvh;
+	r->buf = calloc(1, r->size);
+	if (r->buf == NULL)
+		return 0;
+	memset(&r->img, 0, sizeof r->img);
+	r->img.fmt = VPX_IMG_FMT_I420;
+	r->img.w = r->img.d_w = w;
+	r->img.h = r->img.d_h = h;
+	r->img.x_chroma_shift = r->img.y_chroma_shift = 1;
+	r->img.bps = 12;
+	r->img.stride[VPX_PLANE_Y] = ys;
+	r->img.stride[VPX_PLANE_U] = r->img.stride[VPX_PLANE_V] = uvs;
+	r->img.planes[VPX_PLANE_Y] = r->buf + b * ys + b;
+	r->img.planes[VPX_PLANE_U] = r->buf + ys * yh + (b / 2) * uvs + b / 2;
+	r->img.planes[VPX_PLANE_V] = r->buf + ys * yh + uvs * uvh + (b / 2) * uvs + b / 2;
+	return 1;
+}
+
+static vpx_codec_err_t tc_copy_last(vpx_codec_ctx_t *ctx, tc_ref *r) {
+	vpx_ref_frame_t ref;
+	ref.frame_type = VP8_LAST_FRAME;
+	ref.img = r->img;
+	return vpx_codec_control_(ctx, VP8_COPY_REFERENCE, &ref);
+}
+
+static int tc_ref_equal(const tc_ref *a, const tc_ref *b) {
+	return a->size == b->size && memcmp(a->buf, b->buf, a->size) == 0;
 }
 
 // tc_next_frame returns the next compressed frame packet, skipping any
@@ -67,6 +118,7 @@ static int tc_next_frame(vpx_codec_ctx_t *ctx, vpx_codec_iter_t *iter,
 import "C"
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"math"
@@ -99,6 +151,13 @@ const (
 	// Keyframes are sent when a viewer needs one, so this only has to
 	// be too large to matter: at 60 fps it is about 200 days.
 	keyframeInterval = 1 << 30
+
+	// staticThreshold is the encoder's static threshold (see NewEncoder);
+	// freezeThreshold, the one that ends a still picture's refinement
+	// after refineFrames repeats (see Encode).
+	staticThreshold = 1
+	freezeThreshold = 1 << 20
+	refineFrames    = 30
 )
 
 // EncoderConfig describes the stream an Encoder produces.
@@ -122,6 +181,10 @@ type EncoderConfig struct {
 	// -4 does. A negative value fixes the speed at -CPUUsed regardless
 	// of timing.
 	CPUUsed int
+	// EncodeStills runs the encoder for every picture, even one equal to
+	// the last; by default a repeated picture is sent as a still frame
+	// (see Encode). For comparisons.
+	EncodeStills bool
 }
 
 func (c EncoderConfig) validate() error {
@@ -153,6 +216,18 @@ type Encoder struct {
 	height int
 	pts    C.vpx_codec_pts_t
 	buf    []byte // backing store for Packet.Data
+
+	// The still frame (see Encode). last holds the planes of the last
+	// picture, one after another; still, once found, the frame that
+	// repeats it; before and after, the encoder's last reference frame
+	// around an encode of a repeated picture (C memory, made on first
+	// use).
+	encodeStills  bool
+	last          []byte
+	still         []byte
+	before, after *C.tc_ref
+	repeats       int
+	refined       int // repeats the encoder ran for since the picture changed
 }
 
 // NewEncoder returns a VP8 encoder with realtime settings. The caller must
@@ -226,7 +301,7 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 		C.free(unsafe.Pointer(c))
 		return nil, err
 	}
-	e := &Encoder{ctx: ctx, cfg: c, width: cfg.Width, height: cfg.Height}
+	e := &Encoder{ctx: ctx, cfg: c, width: cfg.Width, height: cfg.Height, encodeStills: cfg.EncodeStills}
 	controls := []struct {
 		name  string
 		id    C.int
@@ -235,7 +310,7 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 		{"cpu-used", C.VP8E_SET_CPUUSED, cfg.CPUUsed},
 		// Skip macroblocks that barely changed; retro games redraw
 		// identical pixels most of the frame.
-		{"static threshold", C.VP8E_SET_STATIC_THRESHOLD, 1},
+		{"static threshold", C.VP8E_SET_STATIC_THRESHOLD, staticThreshold},
 		// Denoising costs time and blurs pixel art, which has no noise.
 		{"noise sensitivity", C.VP8E_SET_NOISE_SENSITIVITY, 0},
 		{"token partitions", C.VP8E_SET_TOKEN_PARTITIONS, C.VP8_ONE_TOKENPARTITION},
@@ -256,6 +331,18 @@ func NewEncoder(cfg EncoderConfig) (*Encoder, error) {
 // Encode compresses img, which must have the configured size, and returns
 // the frame. If forceKeyframe is set, the frame is a keyframe. Data is
 // empty if the encoder produced no frame.
+//
+// A picture equal to the last one (a game's menu, a pause, a core that
+// duped its frame) is the common case in retro games, and encoding it
+// again costs most of a full encode. So a repeated picture is encoded
+// without touching the golden and altref frames or the entropy, and once
+// such a frame leaves the encoder's last frame exactly as it was (the
+// encoder has refined the picture as far as it goes, or after
+// refineFrames repeats, when every macroblock is skipped), that frame is
+// kept: every further repeat of the picture is sent as those same bytes,
+// without running the encoder. Decoding them again is decoding a frame that
+// changes nothing, whatever came before, so the decoder and the encoder
+// still hold the same reference frames when the picture changes.
 func (e *Encoder) Encode(img *yuv.I420, forceKeyframe bool) (Packet, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -268,14 +355,45 @@ func (e *Encoder) Encode(img *yuv.I420, forceKeyframe bool) (Packet, error) {
 	if img.Width != e.width || img.Height != e.height {
 		return Packet{}, fmt.Errorf("%w: got %dx%d, want %dx%d", ErrSizeMismatch, img.Width, img.Height, e.width, e.height)
 	}
-	force := C.int(0)
-	if forceKeyframe {
-		force = 1
+	repeat := !forceKeyframe && !e.encodeStills && e.samePicture(img)
+	if repeat && e.still != nil {
+		e.pts++
+		e.repeats++
+		return Packet{Data: e.still}, nil
 	}
-	rc := C.tc_encode(e.ctx, C.uint(img.Width), C.uint(img.Height),
-		(*C.uchar)(unsafe.Pointer(&img.Y[0])), C.int(img.StrideY),
-		(*C.uchar)(unsafe.Pointer(&img.U[0])), (*C.uchar)(unsafe.Pointer(&img.V[0])), C.int(img.StrideUV),
-		e.pts, force)
+	if !repeat {
+		e.keepPicture(img)
+		e.still = nil
+	}
+	y, u, v := (*C.uchar)(unsafe.Pointer(&img.Y[0])), (*C.uchar)(unsafe.Pointer(&img.U[0])), (*C.uchar)(unsafe.Pointer(&img.V[0]))
+	var rc C.vpx_codec_err_t
+	if repeat {
+		e.refined++
+		if err := e.copyLast(&e.before); err != nil {
+			return Packet{}, err
+		}
+		freeze := e.refined > refineFrames
+		if freeze {
+			// Every macroblock whose prediction is this close is
+			// skipped: the frame changes nothing.
+			if rc := C.tc_control(e.ctx, C.VP8E_SET_STATIC_THRESHOLD, freezeThreshold); rc != C.VPX_CODEC_OK {
+				return Packet{}, codecError("set static threshold", e.ctx, rc)
+			}
+		}
+		rc = C.tc_encode(e.ctx, C.uint(img.Width), C.uint(img.Height), y, C.int(img.StrideY), u, v, C.int(img.StrideUV), e.pts, C.TC_STILL_FLAGS)
+		if freeze {
+			if rc := C.tc_control(e.ctx, C.VP8E_SET_STATIC_THRESHOLD, staticThreshold); rc != C.VPX_CODEC_OK {
+				return Packet{}, codecError("set static threshold", e.ctx, rc)
+			}
+		}
+	} else {
+		e.refined = 0
+		var flags C.vpx_enc_frame_flags_t
+		if forceKeyframe {
+			flags = C.VPX_EFLAG_FORCE_KF
+		}
+		rc = C.tc_encode(e.ctx, C.uint(img.Width), C.uint(img.Height), y, C.int(img.StrideY), u, v, C.int(img.StrideUV), e.pts, flags)
+	}
 	if rc != C.VPX_CODEC_OK {
 		return Packet{}, codecError("encode", e.ctx, rc)
 	}
@@ -296,7 +414,83 @@ func (e *Encoder) Encode(img *yuv.I420, forceKeyframe bool) (Packet, error) {
 		pkt.Keyframe = pkt.Keyframe || key != 0
 	}
 	pkt.Data = e.buf
+	if repeat && !pkt.Keyframe && len(pkt.Data) > 0 {
+		if err := e.copyLast(&e.after); err != nil {
+			return Packet{}, err
+		}
+		if C.tc_ref_equal(e.before, e.after) != 0 {
+			e.still = append([]byte(nil), pkt.Data...)
+		}
+	}
 	return pkt, nil
+}
+
+// Repeats is how many frames were sent as a still frame, without running
+// the encoder.
+func (e *Encoder) Repeats() int {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.repeats
+}
+
+// samePicture reports whether img's visible pixels equal the last
+// picture's.
+func (e *Encoder) samePicture(img *yuv.I420) bool {
+	if len(e.last) == 0 {
+		return false
+	}
+	rest := e.last
+	for _, p := range planes(img) {
+		for row := range p.rows {
+			line := p.data[row*p.stride : row*p.stride+p.width]
+			if !bytes.Equal(line, rest[:p.width]) {
+				return false
+			}
+			rest = rest[p.width:]
+		}
+	}
+	return true
+}
+
+// keepPicture copies img's visible pixels to e.last.
+func (e *Encoder) keepPicture(img *yuv.I420) {
+	e.last = e.last[:0]
+	for _, p := range planes(img) {
+		for row := range p.rows {
+			e.last = append(e.last, p.data[row*p.stride:row*p.stride+p.width]...)
+		}
+	}
+}
+
+type plane struct {
+	data                []byte
+	stride, width, rows int
+}
+
+func planes(img *yuv.I420) [3]plane {
+	cw, ch := (img.Width+1)/2, (img.Height+1)/2
+	return [3]plane{
+		{img.Y, img.StrideY, img.Width, img.Height},
+		{img.U, img.StrideUV, cw, ch},
+		{img.V, img.StrideUV, cw, ch},
+	}
+}
+
+// copyLast copies the encoder's last reference frame into *ref, made on
+// first use.
+func (e *Encoder) copyLast(ref **C.tc_ref) error {
+	if *ref == nil {
+		r := (*C.tc_ref)(C.calloc(1, C.sizeof_tc_ref))
+		if r == nil || C.tc_ref_init(r, C.uint(e.width), C.uint(e.height)) == 0 {
+			C.free(unsafe.Pointer(r))
+			return errors.New("vpx: out of memory")
+		}
+		*ref = r
+	}
+	if rc := C.tc_copy_last(e.ctx, *ref); rc != C.VPX_CODEC_OK {
+		return codecError("copy the last frame", e.ctx, rc)
+	}
+	return nil
 }
 
 // SetBitrate changes the target bitrate from the next frame on, without a
@@ -332,7 +526,13 @@ func (e *Encoder) Close() error {
 	}
 	C.free(unsafe.Pointer(e.ctx))
 	C.free(unsafe.Pointer(e.cfg))
-	e.ctx, e.cfg, e.buf = nil, nil, nil
+	for _, r := range []*C.tc_ref{e.before, e.after} {
+		if r != nil {
+			C.free(unsafe.Pointer(r.buf))
+			C.free(unsafe.Pointer(r))
+		}
+	}
+	e.ctx, e.cfg, e.buf, e.before, e.after, e.last, e.still = nil, nil, nil, nil, nil, nil, nil
 	return err
 }
 

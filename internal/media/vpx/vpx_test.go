@@ -396,3 +396,145 @@ func TestCloseWhileEncoding(t *testing.T) {
 		}
 	}
 }
+
+// stillScene is a game that moves, stops (a menu, a pause), moves again,
+// and gets a keyframe (a new viewer) while it stands still.
+func stillScene(t testing.TB) (pictures []*yuv.I420, keyframes map[int]bool) {
+	t.Helper()
+	frames, err := mediatest.GameFrames(256, 240, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	keyframes = map[int]bool{}
+	for _, seg := range []struct {
+		from, to, repeat int
+		key              int // index within the segment of a keyframe, or -1
+	}{{0, 10, 1, -1}, {10, 11, 90, -1}, {11, 20, 1, -1}, {20, 21, 90, 40}, {21, 30, 1, -1}, {29, 30, 60, -1}} {
+		for i := seg.from; i < seg.to; i++ {
+			for r := range seg.repeat {
+				if r == seg.key {
+					keyframes[len(pictures)] = true
+				}
+				pictures = append(pictures, frames[i])
+			}
+		}
+	}
+	return pictures, keyframes
+}
+
+// TestStillFrames plays a scene with still stretches through the encoder
+// with still frames and through one that encodes every picture: the
+// decoded pictures are as good, a repeated still frame leaves the decoded
+// picture exactly as it was, and most repeats do not run the encoder.
+func TestStillFrames(t *testing.T) {
+	t.Parallel()
+	pictures, keyframes := stillScene(t)
+	still := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000})
+	every := newEncoder(t, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000, EncodeStills: true})
+	dStill, dEvery := newDecoder(t), newDecoder(t)
+	var prev *yuv.I420
+	var prevData []byte
+	sameBytes := 0
+	for i, img := range pictures {
+		p, err := still.Encode(img, keyframes[i])
+		if err != nil {
+			t.Fatalf("frame %d: %v", i, err)
+		}
+		if p.Keyframe != (i == 0 || keyframes[i]) {
+			t.Errorf("frame %d: keyframe %v", i, p.Keyframe)
+		}
+		data := slices.Clone(p.Data)
+		q, err := every.Encode(img, keyframes[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := dStill.Decode(data)
+		if err != nil {
+			t.Fatalf("frame %d: decode: %v", i, err)
+		}
+		want, err := dEvery.Decode(q.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		psnr, ref := mediatest.PSNR(img, got), mediatest.PSNR(img, want)
+		if psnr < 30 || psnr < ref-1 {
+			t.Errorf("frame %d: PSNR %.1f dB, with every picture encoded %.1f", i, psnr, ref)
+		}
+		if slices.Equal(data, prevData) {
+			sameBytes++
+			if !slices.Equal(got.Y, prev.Y) || !slices.Equal(got.U, prev.U) || !slices.Equal(got.V, prev.V) {
+				t.Fatalf("frame %d: a still frame sent again changed the decoded picture", i)
+			}
+		}
+		prev, prevData = got, data
+	}
+	// Of the 245 repeats, the encoder refines the picture for
+	// refineFrames after each change and each keyframe.
+	repeats := still.Repeats()
+	if repeats < 150 || sameBytes < repeats {
+		t.Errorf("%d frames sent as still frames (%d equal to the frame before), want 150 or more", repeats, sameBytes)
+	}
+	if every.Repeats() != 0 {
+		t.Errorf("EncodeStills: %d still frames, want none", every.Repeats())
+	}
+	t.Logf("%d of %d frames were still frames", repeats, len(pictures))
+}
+
+// BenchmarkStillFrames encodes a picture that does not change, with still
+// frames and without: what a menu or a pause costs the runner.
+func BenchmarkStillFrames(b *testing.B) {
+	frames, err := mediatest.GameFrames(256, 240, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, encodeStills := range []bool{false, true} {
+		b.Run(fmt.Sprintf("encode-stills=%v", encodeStills), func(b *testing.B) {
+			e := newEncoder(b, EncoderConfig{Width: 256, Height: 240, FrameRate: 60, BitrateKbps: 1000, EncodeStills: encodeStills})
+			for range 60 { // settle
+				if _, err := e.Encode(frames[0], false); err != nil {
+					b.Fatal(err)
+				}
+			}
+			for b.Loop() {
+				if _, err := e.Encode(frames[0], false); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// TestStillFrameSizes holds a picture still at every size a core may draw
+// (odd ones too, whose rows libvpx pads to 16) and at a low and a high
+// bitrate: the still frame comes, and leaves the decoded picture as it was.
+func TestStillFrameSizes(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct{ w, h, kbps int }{{256, 240, 300}, {240, 160, 3000}, {255, 239, 1000}, {512, 448, 1000}, {33, 17, 100}} {
+		t.Run(fmt.Sprintf("%dx%d@%d", tc.w, tc.h, tc.kbps), func(t *testing.T) {
+			frames, err := mediatest.GameFrames(tc.w, tc.h, 2)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e := newEncoder(t, EncoderConfig{Width: tc.w, Height: tc.h, FrameRate: 60, BitrateKbps: tc.kbps})
+			d := newDecoder(t)
+			var last *yuv.I420
+			for i := range 2 + refineFrames + 20 {
+				p, err := e.Encode(frames[min(i, 1)], false)
+				if err != nil {
+					t.Fatalf("frame %d: %v", i, err)
+				}
+				out, err := d.Decode(p.Data)
+				if err != nil {
+					t.Fatalf("frame %d: decode: %v", i, err)
+				}
+				if i > 2+refineFrames && !(slices.Equal(out.Y, last.Y) && slices.Equal(out.U, last.U) && slices.Equal(out.V, last.V)) {
+					t.Fatalf("frame %d: the still picture changed", i)
+				}
+				last = out
+			}
+			if e.Repeats() < 15 {
+				t.Errorf("%d still frames, want 15 or more", e.Repeats())
+			}
+		})
+	}
+}

@@ -53,6 +53,7 @@ const (
 	TypeKeyframe   Type = 19 // empty: encode the next picture as a keyframe
 	TypeSetBitrate Type = 20 // binary SetBitrate
 	TypeStop       Type = 21 // empty: save nothing, release everything, exit 0
+	TypePhase      Type = 22 // binary Phase: move the frame loop's phase
 )
 
 // Message is any message of this protocol.
@@ -71,6 +72,9 @@ type Ready struct {
 	FPS         float64 `json:"fps"`
 	SampleRate  float64 `json:"sample_rate"` // the core's, before resampling to 48 kHz
 	Codec       string  `json:"codec"`
+	// RunAhead is the run-ahead in force, in frames: 0 when off, or
+	// when the core cannot save states.
+	RunAhead int `json:"run_ahead,omitempty"`
 	// Sandbox is the state of each layer of the runner's sandbox.
 	Sandbox []SandboxLayer `json:"sandbox,omitempty"`
 }
@@ -95,7 +99,8 @@ type Stats struct {
 	Interval   time.Duration `json:"interval"`
 	Frames     int           `json:"frames"`
 	FPS        float64       `json:"fps"`
-	Late       int           `json:"late"` // frames that started after their deadline
+	Late       int           `json:"late"`            // frames that started after their deadline
+	Early      int           `json:"early,omitempty"` // frames run at once on an input change
 	Emulate    Timing        `json:"emulate"`
 	Convert    Timing        `json:"convert"`
 	Encode     Timing        `json:"encode"`
@@ -103,6 +108,16 @@ type Stats struct {
 	VideoBytes int           `json:"video_bytes"`
 	AudioBytes int           `json:"audio_bytes"`
 	CPU        float64       `json:"cpu"` // share of one core used by the runner process
+	// Run-ahead's work: the saves of the real state (one a frame while
+	// the input holds), and the replays at changes of input, with the
+	// frames they ran besides the shown one. Emulate includes both.
+	Save           Timing `json:"save"`
+	Replays        int    `json:"replays,omitempty"`
+	ReplayedFrames int    `json:"replayed_frames,omitempty"`
+	Replay         Timing `json:"replay"`
+	// VideoKbps is the encoder's target bitrate at the end of the
+	// interval: what the room's congestion control last set.
+	VideoKbps int `json:"video_kbps"`
 }
 
 // Timing is the mean and maximum duration of one stage per frame.
@@ -205,6 +220,18 @@ type SetBitrate struct {
 // Stop asks the runner to exit.
 type Stop struct{}
 
+// MaxPhaseOffset bounds Phase.Offset: a shift is less than one frame of
+// the slowest core we run, and anything longer is a corrupt message.
+const MaxPhaseOffset = time.Second
+
+// Phase asks the runner to produce its frames Offset later than it does
+// now, modulo one frame period: the player's display would show them no
+// later, and the inputs they answer would be fresher. The runner moves
+// there gradually (package runner's pacer).
+type Phase struct {
+	Offset time.Duration // 0 <= Offset < MaxPhaseOffset
+}
+
 func (Ready) Type() Type      { return TypeReady }
 func (Geometry) Type() Type   { return TypeGeometry }
 func (Stats) Type() Type      { return TypeStats }
@@ -218,6 +245,7 @@ func (Reply) Type() Type      { return TypeReply }
 func (Keyframe) Type() Type   { return TypeKeyframe }
 func (SetBitrate) Type() Type { return TypeSetBitrate }
 func (Stop) Type() Type       { return TypeStop }
+func (Phase) Type() Type      { return TypePhase }
 
 func appendJSON(b []byte, v any) ([]byte, error) {
 	data, err := json.Marshal(v)
@@ -237,6 +265,13 @@ func (Stop) appendPayload(b []byte) ([]byte, error)       { return b, nil }
 
 func (m SetBitrate) appendPayload(b []byte) ([]byte, error) {
 	return binary.BigEndian.AppendUint32(b, m.Kbps), nil
+}
+
+func (m Phase) appendPayload(b []byte) ([]byte, error) {
+	if m.Offset < 0 || m.Offset >= MaxPhaseOffset {
+		return b, fmt.Errorf("wire: phase offset %v out of [0, %v)", m.Offset, MaxPhaseOffset)
+	}
+	return binary.BigEndian.AppendUint64(b, uint64(m.Offset)), nil
 }
 
 func (m Video) appendPayload(b []byte) ([]byte, error) {
@@ -287,6 +322,7 @@ const (
 	inputSize     = 1 + 4 + 2 + 4*2
 	requestHeader = 4 + 1
 	replyHeader   = 4 + 2
+	phaseSize     = 8
 )
 
 // Decode parses one message's payload. Byte slices in the result are
@@ -323,6 +359,15 @@ func Decode(t Type, payload []byte) (Message, error) {
 			return nil, err
 		}
 		return SetBitrate{Kbps: be.Uint32(payload)}, nil
+	case TypePhase:
+		if len(payload) != phaseSize {
+			return nil, fmt.Errorf("%w: phase: %d bytes, want %d", ErrMalformed, len(payload), phaseSize)
+		}
+		off := time.Duration(be.Uint64(payload))
+		if off < 0 || off >= MaxPhaseOffset {
+			return nil, fmt.Errorf("%w: phase offset %v out of [0, %v)", ErrMalformed, off, MaxPhaseOffset)
+		}
+		return Phase{Offset: off}, nil
 	case TypeVideo:
 		if err := short(videoHeader); err != nil {
 			return nil, err

@@ -16,7 +16,8 @@ func sampleMessages() []Message {
 	return []Message{
 		Ready{Core: "Nestopia", Width: 256, Height: 224, Aspect: 4.0 / 3, FPS: 60.0988, SampleRate: 48000, Codec: "vp8", Sandbox: []SandboxLayer{{Layer: "filesystem", On: true, Detail: "Landlock"}, {Layer: "network", Detail: "refused"}}},
 		Geometry{Width: 240, Height: 160, Aspect: 1.5},
-		Stats{Interval: time.Second, Frames: 60, FPS: 59.9, Emulate: Timing{Mean: 300 * time.Microsecond, Max: time.Millisecond}, CPU: 0.05},
+		Stats{Interval: time.Second, Frames: 60, FPS: 59.9, Emulate: Timing{Mean: 300 * time.Microsecond, Max: time.Millisecond}, CPU: 0.05,
+			Save: Timing{Mean: 20 * time.Microsecond, Max: 40 * time.Microsecond}, Replays: 3, ReplayedFrames: 6, Replay: Timing{Mean: time.Millisecond, Max: 2 * time.Millisecond}, VideoKbps: 1500},
 		Fatal{Error: "core crashed"},
 		Start{Config: []byte(`{"core":"x"}`)},
 		Video{Frame: 42, Captured: captured, Duration: 16639267, Input: 7, Keyframe: true, Data: []byte{1, 2, 3}},
@@ -29,6 +30,8 @@ func sampleMessages() []Message {
 		Keyframe{},
 		SetBitrate{Kbps: 1500},
 		Stop{},
+		Phase{Offset: 4321 * time.Microsecond},
+		Phase{},
 	}
 }
 
@@ -101,6 +104,10 @@ func TestReadErrors(t *testing.T) {
 		{"bad json", frame(TypeReady, []byte("{")), ErrMalformed},
 		{"start not json", frame(TypeStart, []byte("core=x")), ErrMalformed},
 		{"short bitrate", frame(TypeSetBitrate, []byte{1}), ErrMalformed},
+		{"short phase", frame(TypePhase, make([]byte, 7)), ErrMalformed},
+		{"long phase", frame(TypePhase, make([]byte, 9)), ErrMalformed},
+		{"negative phase", frame(TypePhase, binary.BigEndian.AppendUint64(nil, uint64(1)<<63)), ErrMalformed},
+		{"phase of a second", frame(TypePhase, binary.BigEndian.AppendUint64(nil, uint64(time.Second))), ErrMalformed},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -117,6 +124,15 @@ func TestWriteTooLarge(t *testing.T) {
 	err := NewWriter(io.Discard).Write(Video{Data: make([]byte, MaxFrame)})
 	if !errors.Is(err, ErrTooLarge) {
 		t.Fatalf("got %v, want ErrTooLarge", err)
+	}
+}
+
+func TestPhaseOutOfRange(t *testing.T) {
+	t.Parallel()
+	for _, off := range []time.Duration{-1, MaxPhaseOffset, MaxPhaseOffset + 1} {
+		if err := NewWriter(io.Discard).Write(Phase{Offset: off}); err == nil {
+			t.Errorf("Phase{%v} written, want an error", off)
+		}
 	}
 }
 

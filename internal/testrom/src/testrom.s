@@ -17,6 +17,9 @@
 ;     one before). A box near the top-left corner shows it in one of two
 ;     colours. Being RAM, it lives in save states: save-state tests flip it
 ;     and check that loading a state brings the saved value back.
+;   * The lag box shows whether player 1 held A two frames earlier, and the
+;     echo box whether A was held four frames earlier: a game with known
+;     lag frames, for run-ahead and lag measurements (see "The lag boxes").
 ;
 ; The NES palette entries below were chosen so that the colours, as nestopia
 ; renders them, stay far apart after a lossy video codec with 4:2:0 chroma
@@ -155,6 +158,8 @@ tmp: .res 1
 ; The mark's, after the older variables so that those kept their addresses.
 p1_prev: .res 1             ; p1 as read by the previous NMI
 mark:    .res 1             ; 0 or 1, flipped by each new press of P1 Select
+; The lag boxes', after the mark's.
+ahist:   .res 1             ; bit n: P1 held A n frames ago (bit 0: this frame)
 
 .segment "CODE"
 
@@ -483,7 +488,7 @@ start_mark:
     lda #%11111111          ; 2: palette 3 in all four quadrants
     sta PPUDATA             ; 4
     nop                     ; 2: padding to a multiple of 3
-    jmp show_mark           ; 3
+    jmp start_lag           ; 3: draws the lag boxes, then show_mark
 
 ; NMI, after the fill, the P2 boxes and the tone: flip the mark if P1
 ; Select is held now and was not in the previous NMI, then show it.
@@ -513,7 +518,7 @@ show_mark:
     ldx mark                ; 3
     lda mark_colors,x       ; 4: the table never crosses a page (asserted)
     sta PPUDATA             ; 4
-    jmp restore_scroll      ; 3
+    jmp update_lag          ; 3: then restore_scroll
 
 mark_colors:
     .byte MARK_OFF, MARK_ON
@@ -535,3 +540,98 @@ mark_colors:
     .res 8, $FF
     .res 8, $FF                         ; tile 3
     .res 8, $FF
+
+; ---------------------------------------------------------------------------
+; The lag boxes. Their own segment, linked after MARK, so that nothing older
+; moved; added like the mark, in multiples of 3 cycles and without
+; branches, so every older write keeps its cycle.
+;
+; Two 32x32 boxes, each one attribute group of palette 3 (the mark's), to
+; the right of the mark box in the same group row: the lag box of tile 2
+; (colour 2, $3F0E) and the echo box of tile 3 (colour 3, $3F0F). Their
+; colour is LAG_ON while A was held LAG_FRAMES (echo: ECHO_FRAMES) frames
+; before the current one, LAG_OFF otherwise: a game whose response to a
+; button lags by a known number of frames, which run-ahead must hide
+; exactly and `telecart lag` must measure.
+; ---------------------------------------------------------------------------
+LAG_COL     = 20            ; x = 160 px; the echo box follows at x = 192
+LAG_ROW     = MARK_ROW      ; y = 32 px (24 in nestopia's cropped picture)
+LAG_ATTR    = $23C0 + (LAG_ROW / 4) * 8 + LAG_COL / 4
+LAG_ENTRY   = $3F0E         ; palette 3, colour 2; the echo box's follows
+LAG_FRAMES  = 2
+ECHO_FRAMES = 4
+; Dark green and cyan, as nestopia renders them far from each other and
+; from every colour above.
+LAG_OFF = $0B
+LAG_ON  = $2C
+
+.assert LAG_COL .mod 4 = 0 && LAG_ROW .mod 4 = 0, error, "each lag box must be one attribute group"
+.assert LAG_COL >= MARK_COL + 2 * MARK_SIZE, error, "the lag boxes must stay clear of the mark box"
+
+.segment "LAG"
+
+; Reset, after start_mark drew the mark box: draw both boxes (one row of
+; each per nametable row) and give their groups palette 3.
+; 4 + 4 * 48 + 22 + 4 + 3 = 225 cycles, 75 * 3.
+start_lag:
+    bit PPUSTATUS                                       ; 4
+.repeat 4, r
+    lda #>($2000 + (LAG_ROW + r) * 32 + LAG_COL)        ; 2
+    sta PPUADDR                                         ; 4
+    lda #<($2000 + (LAG_ROW + r) * 32 + LAG_COL)        ; 2
+    sta PPUADDR                                         ; 4
+    lda #2                                              ; 2: the lag box
+  .repeat 4
+    sta PPUDATA                                         ; 4 each
+  .endrepeat
+    lda #3                                              ; 2: the echo box
+  .repeat 4
+    sta PPUDATA                                         ; 4 each
+  .endrepeat
+.endrepeat
+    lda #>LAG_ATTR          ; 2
+    sta PPUADDR             ; 4
+    lda #<LAG_ATTR          ; 2
+    sta PPUADDR             ; 4
+    lda #%11111111          ; 2: palette 3 in all four quadrants
+    sta PPUDATA             ; 4: the lag box's group
+    sta PPUDATA             ; 4: the echo box's, next to it
+    nop                     ; 2: padding to a multiple of 3
+    nop                     ; 2
+    jmp show_mark           ; 3
+
+; After show_mark, at reset and in every NMI: push this frame's A into the
+; history, then show A of LAG_FRAMES and ECHO_FRAMES frames ago. At reset
+; p1 and the history are 0, so the boxes start off.
+; 64 + 2 + 3 = 69 cycles, 23 * 3.
+update_lag:
+    lda p1                  ; 3
+    lsr a                   ; 2: carry = A held now
+    rol ahist               ; 5
+    lda #>LAG_ENTRY         ; 2
+    sta PPUADDR             ; 4
+    lda #<LAG_ENTRY         ; 2
+    sta PPUADDR             ; 4
+    lda ahist               ; 3
+.repeat LAG_FRAMES
+    lsr a                   ; 2 each
+.endrepeat
+    and #1                  ; 2
+    tax                     ; 2
+    lda lag_colors,x        ; 4: the table never crosses a page (asserted)
+    sta PPUDATA             ; 4: $3F0E, the lag box
+    lda ahist               ; 3
+.repeat ECHO_FRAMES
+    lsr a                   ; 2 each
+.endrepeat
+    and #1                  ; 2
+    tax                     ; 2
+    lda lag_colors,x        ; 4
+    sta PPUDATA             ; 4: $3F0F, the echo box
+    nop                     ; 2: padding to a multiple of 3
+    jmp restore_scroll      ; 3
+
+lag_colors:
+    .byte LAG_OFF, LAG_ON
+.assert >lag_colors = >(lag_colors + 1), lderror, "lag_colors crosses a page: lda lag_colors,x would take a cycle more"
+.assert LAG_FRAMES = 2 && ECHO_FRAMES = 4, error, "update_lag's cycle count assumes 2 and 4 frames"

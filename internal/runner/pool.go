@@ -1,0 +1,190 @@
+package runner
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+)
+
+// PoolConfig configures a Pool.
+type PoolConfig struct {
+	// Size is how many started runners the pool keeps waiting.
+	Size int
+	// Options are every runner's base: a runner's Command, Env and
+	// sandbox (Config.Unsandboxed) are fixed when it starts, before its
+	// game is known; Start hands it the rest. Logger logs the runners
+	// while they wait.
+	Options Options
+	// Free, when set, is how many more runners may run now: the pool
+	// keeps no more than that many waiting, so a full worker keeps none
+	// and its runners never outnumber its rooms' places.
+	Free func() int
+}
+
+// Pool keeps runner processes started ahead of need: a room's first frame
+// then waits for its core and game to load, and not for the exec, the
+// sandbox's namespaces and the Go runtime's start-up. It refills itself in
+// the background, one runner at a time, until Close.
+type Pool struct {
+	cfg  PoolConfig
+	log  *slog.Logger
+	wake chan struct{} // a refill is wanted
+	stop context.CancelFunc
+	done chan struct{} // the refilling goroutine has returned
+
+	mu   sync.Mutex
+	idle []*Process
+}
+
+// Backoff between attempts to start a runner for the pool that failed.
+const (
+	minPoolRetry = time.Second
+	maxPoolRetry = 30 * time.Second
+)
+
+// NewPool starts a pool, which begins filling at once; Close stops it. A
+// Size of 0 keeps nothing waiting, and its Start starts runners afresh.
+func NewPool(cfg PoolConfig) *Pool {
+	log := cfg.Options.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	ctx, stop := context.WithCancel(context.Background())
+	p := &Pool{cfg: cfg, log: log, wake: make(chan struct{}, 1), stop: stop, done: make(chan struct{})}
+	go p.fill(ctx)
+	return p
+}
+
+// Start starts a runner for opts.Config as runner.Start does, taking one
+// from the pool when one waits and opts starts runners as the pool's do.
+// A nil Pool starts every runner afresh.
+func (p *Pool) Start(ctx context.Context, opts Options) (*Process, error) {
+	if p == nil {
+		return Start(ctx, opts)
+	}
+	if err := opts.Config.Validate(); err != nil {
+		return nil, err
+	}
+	proc := p.take(opts)
+	if proc == nil {
+		return Start(ctx, opts)
+	}
+	p.Refill()
+	proc.log().Debug("runner: taken from the pool")
+	if err := proc.begin(ctx, opts); err != nil {
+		if !errors.Is(err, ErrCrashed) || ctx.Err() != nil {
+			return nil, err
+		}
+		// Killed while it waited (the OOM killer, an operator), or its
+		// game crashed it: once more in a runner of its own, which tells
+		// the two apart.
+		proc.log().Warn("runner pool: the runner taken ended before its game ran; starting another", "err", err)
+		return Start(ctx, opts)
+	}
+	return proc, nil
+}
+
+// take is a waiting runner that suits opts, or nil.
+func (p *Pool) take(opts Options) *Process {
+	base := p.cfg.Options
+	if !slices.Equal(opts.Command, base.Command) || !slices.Equal(opts.Env, base.Env) || opts.Config.Unsandboxed != base.Config.Unsandboxed {
+		return nil
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	for len(p.idle) > 0 {
+		proc := p.idle[0]
+		p.idle = p.idle[1:]
+		select {
+		case <-proc.Done():
+			// It died waiting (killed from outside, say): the next one.
+		default:
+			return proc
+		}
+	}
+	return nil
+}
+
+// Idle is how many runners wait in the pool.
+func (p *Pool) Idle() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.idle)
+}
+
+// Pids are the process ids of the runners waiting in the pool.
+func (p *Pool) Pids() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	pids := make([]int, len(p.idle))
+	for i, proc := range p.idle {
+		pids[i] = proc.Pid()
+	}
+	return pids
+}
+
+// Refill tells the pool that places may have come free (a room ended):
+// it starts runners until it is full again.
+func (p *Pool) Refill() {
+	select {
+	case p.wake <- struct{}{}:
+	default:
+	}
+}
+
+// Close stops the refilling and ends the runners waiting; the ones taken
+// are their takers' to close.
+func (p *Pool) Close() error {
+	p.stop()
+	<-p.done
+	p.mu.Lock()
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, proc := range idle {
+		proc.discard()
+	}
+	return nil
+}
+
+// want is how many runners the pool should hold now.
+func (p *Pool) want() int {
+	n := p.cfg.Size
+	if p.cfg.Free != nil {
+		n = min(n, p.cfg.Free())
+	}
+	return n
+}
+
+// fill starts runners until the pool holds what it should, then waits to
+// be woken; it returns when ctx ends.
+func (p *Pool) fill(ctx context.Context) {
+	defer close(p.done)
+	retry := minPoolRetry
+	for {
+		for ctx.Err() == nil && p.Idle() < p.want() {
+			proc, err := spawn(p.cfg.Options)
+			if err != nil {
+				p.log.Warn("runner pool: cannot start a runner; trying again", "err", err, "in", retry)
+				select {
+				case <-ctx.Done():
+				case <-time.After(retry):
+				}
+				retry = min(2*retry, maxPoolRetry)
+				continue
+			}
+			retry = minPoolRetry
+			p.mu.Lock()
+			p.idle = append(p.idle, proc)
+			p.mu.Unlock()
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-p.wake:
+		}
+	}
+}
