@@ -50,7 +50,9 @@ func cluster(t *testing.T) (base string, add func(...workerSpec) map[string]*ato
 		hits := make(map[string]*atomic.Int32)
 		for _, w := range specs {
 			args := append([]string{"worker", "-coordinator", "ws" + strings.TrimPrefix(base, "http") + "/worker",
-				"-ice-loopback", "-games", "", "-saves", t.TempDir(), "-room-linger", "1s"}, workerAuth(t, clusterSecret, w.id)...)
+				"-ice-loopback", "-games", "", "-saves", t.TempDir(), "-room-linger", "1s",
+				"-capacity", "4"}, // what the panel shows, whatever the machine
+				workerAuth(t, clusterSecret, w.id)...)
 			if w.zone != "" {
 				args = append(args, "-zone", w.zone)
 			}
