@@ -179,36 +179,25 @@ func TestPictureThroughLoss(t *testing.T) {
 
 // movingGame is a game of ../shared/roms whose title screen moves enough
 // to fill the default 1.5 Mbit/s (the test ROM's still picture needs
-// 160 kbit/s), and the name it is played under: one the page's selectors
-// take as it is.
-const (
-	movingGame     = "gba/Sushi The Cat.gba"
-	movingGameName = "sushi.gba"
-)
+// 160 kbit/s).
+const movingGame = "gba/Sushi The Cat.gba"
 
 // TestBitrateFollowsLink narrows the link to half what a moving game
 // sends: the encoder's bitrate comes down under the link's rate.
 func TestBitrateFollowsLink(t *testing.T) {
-	rom, err := os.ReadFile(filepath.Join("..", "..", "..", "shared", "roms", movingGame))
-	if err != nil {
-		t.Skipf("skipping: needs a moving game from ../shared/roms (%v)", err)
-	}
-	dir := filepath.Dir(fixturetest.File(t, movingGameName, rom))
+	rom := fixturetest.SharedROM(t, movingGame)
 	b := browsertest.Start(t)
-	base, link, metrics := lossyWorker(t, 42, dir)
-	openLossy(t, b, base, "gba:"+movingGameName)
-	target := func() float64 {
-		// The target over the next two seconds of stats: kbit a second.
-		k0, t0 := metric(t, metrics, metricsToken, "telecart_worker_video_target_kbit_total"), time.Now()
+	base, link, metrics := lossyWorker(t, 42, filepath.Dir(rom))
+	openLossy(t, b, base, "gba:"+filepath.Base(rom))
+	// perSecond is how fast a counter of the worker's grows over the next
+	// two seconds of stats.
+	perSecond := func(name string) float64 {
+		v0, t0 := metric(t, metrics, metricsToken, name), time.Now()
 		time.Sleep(2 * time.Second)
-		return (metric(t, metrics, metricsToken, "telecart_worker_video_target_kbit_total") - k0) / time.Since(t0).Seconds()
+		return (metric(t, metrics, metricsToken, name) - v0) / time.Since(t0).Seconds()
 	}
-	output := func() float64 {
-		b0, t0 := metric(t, metrics, metricsToken, "telecart_worker_video_bytes_total"), time.Now()
-		time.Sleep(2 * time.Second)
-		return (metric(t, metrics, metricsToken, "telecart_worker_video_bytes_total") - b0) * 8 / 1000 / time.Since(t0).Seconds()
-	}
-	out := output()
+	target := func() float64 { return perSecond("telecart_worker_video_target_kbit_total") }
+	out := perSecond("telecart_worker_video_bytes_total") * 8 / 1000
 	t.Logf("the game sends %.0f kbit/s at the default ceiling", out)
 	rate := int(out * 1000 / 2)
 	if rate < 400_000 {
