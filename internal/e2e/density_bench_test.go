@@ -29,14 +29,7 @@ import (
 // the default: a still picture but for what its input changes) or "alwa"
 // (Alwa's Awakening's title, from ../shared/roms, which animates).
 func BenchmarkDensity(b *testing.B) {
-	rooms := 4
-	if s := os.Getenv("TELECART_DENSITY_ROOMS"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			b.Fatalf("TELECART_DENSITY_ROOMS %q: want a whole number of rooms, 1 or more", s)
-		}
-		rooms = n
-	}
+	rooms := envCount(b, "TELECART_DENSITY_ROOMS", 4)
 	game := os.Getenv("TELECART_DENSITY_GAME")
 	switch game {
 	case "", "test":

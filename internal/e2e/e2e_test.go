@@ -639,6 +639,13 @@ func playsAndAnswers(t *testing.T, p *browsertest.Page) {
 		}
 		return nil
 	})
+	tapA(t, p)
+}
+
+// tapA holds A and releases it, and waits for the test ROM's picture to
+// follow each.
+func tapA(t testing.TB, p *browsertest.Page) {
+	t.Helper()
 	if err := p.KeyDown("KeyX"); err != nil {
 		t.Fatal(err)
 	}
@@ -647,4 +654,20 @@ func playsAndAnswers(t *testing.T, p *browsertest.Page) {
 		t.Fatal(err)
 	}
 	waitColour(t, p, testrom.FillColor())
+}
+
+// envCount is the count the environment variable name sets, def when it
+// is unset: how many presses or rooms a long run wants instead of the
+// suite's few.
+func envCount(t testing.TB, name string, def int) int {
+	t.Helper()
+	s := os.Getenv(name)
+	if s == "" {
+		return def
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 {
+		t.Fatalf("%s=%q: want a whole number, 1 or more", name, s)
+	}
+	return n
 }

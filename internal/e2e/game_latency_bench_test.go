@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -126,10 +125,7 @@ func measureGameLatency(b *testing.B, game menuGame) {
 			b.Fatalf("%s: the cursor never moved in %v", game.name, region)
 		}
 	}
-	presses := 40
-	if n, err := strconv.Atoi(os.Getenv("TELECART_BENCH_PRESSES")); err == nil && n > 0 {
-		presses = n
-	}
+	presses := envCount(b, "TELECART_BENCH_PRESSES", 40)
 	var latencies []float64
 	missed := 0
 	for i := range presses {

@@ -3,9 +3,7 @@ package e2e
 import (
 	"fmt"
 	"math/rand/v2"
-	"os"
 	"slices"
-	"strconv"
 	"testing"
 	"time"
 
@@ -113,14 +111,7 @@ const inputWatchJS = `((pressed, released, x, y) => {
 // TELECART_INPUT_PRESSES sets the presses per case (100 by default; the
 // 10,000 of issue 13's target are a half-hour run).
 func TestInputSurvivesLoss(t *testing.T) {
-	presses := 100
-	if s := os.Getenv("TELECART_INPUT_PRESSES"); s != "" {
-		n, err := strconv.Atoi(s)
-		if err != nil || n < 1 {
-			t.Fatalf("TELECART_INPUT_PRESSES=%q: want a number of presses", s)
-		}
-		presses = n
-	}
+	presses := envCount(t, "TELECART_INPUT_PRESSES", 100)
 	for _, tc := range []struct {
 		name string
 		imp  impairment

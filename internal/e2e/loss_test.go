@@ -144,14 +144,7 @@ func TestPictureThroughLoss(t *testing.T) {
 		// Every press and release shows: a lost picture of the change is
 		// repaired, and the state the page repeats gets through.
 		for range 10 {
-			if err := p.KeyDown("KeyX"); err != nil {
-				t.Fatal(err)
-			}
-			waitColour(t, p, testrom.FillColor(testrom.A))
-			if err := p.KeyUp("KeyX"); err != nil {
-				t.Fatal(err)
-			}
-			waitColour(t, p, testrom.FillColor())
+			tapA(t, p)
 		}
 		// The pictures keep coming: another second of them decoded.
 		mid := getVideoStats(t, p)
