@@ -49,9 +49,15 @@ func child(ctx context.Context, probe func(*slog.Logger)) error {
 		defer carry.Close()
 		start = carry
 	} else {
-		frame, cfg, err := readStart(socket)
+		frame, cfg, prepare, err := readStart(socket)
 		if err != nil {
 			return fatal(socket, err)
+		}
+		if prepare != nil {
+			// A pool's runner, confined before its game is known: the
+			// program executed next reads Start from the socket itself.
+			err := sandbox.Enter(*prepare, nil)
+			return fatal(socket, fmt.Errorf("runner: %w", err))
 		}
 		if cfg != nil && cfg.Unsandboxed != sandbox.All {
 			err := sandbox.Enter(cfg.sandbox(), frame)
@@ -91,31 +97,38 @@ type startConn struct {
 func (c startConn) Read(b []byte) (int, error) { return c.Reader.Read(b) }
 
 // readStart reads the first message from the socket, and not a byte more:
-// what follows is for the program the sandbox executes. The config is nil
-// when the message is no Start or its config is not valid, which serve
-// reports.
-func readStart(r io.Reader) (frame []byte, cfg *Config, err error) {
+// what follows is for the program the sandbox executes. The message is a
+// Start, whose config is nil when it is not valid, which serve reports;
+// or a Prepare, whose sandbox spec comes back as prepare.
+func readStart(r io.Reader) (frame []byte, cfg *Config, prepare *sandbox.Spec, err error) {
 	var hdr [4]byte
 	if _, err := io.ReadFull(r, hdr[:]); err != nil {
-		return nil, nil, fmt.Errorf("runner: read start: %w", err)
+		return nil, nil, nil, fmt.Errorf("runner: read start: %w", err)
 	}
 	n := binary.BigEndian.Uint32(hdr[:])
 	if n == 0 || n > wire.MaxFrame {
-		return nil, nil, fmt.Errorf("runner: read start: %w: %d bytes", wire.ErrMalformed, n)
+		return nil, nil, nil, fmt.Errorf("runner: read start: %w: %d bytes", wire.ErrMalformed, n)
 	}
 	frame = make([]byte, 4+n)
 	copy(frame, hdr[:])
 	if _, err := io.ReadFull(r, frame[4:]); err != nil {
-		return nil, nil, fmt.Errorf("runner: read start: %w", err)
+		return nil, nil, nil, fmt.Errorf("runner: read start: %w", err)
 	}
-	if wire.Type(frame[4]) != wire.TypeStart {
-		return frame, nil, nil
+	switch wire.Type(frame[4]) {
+	case wire.TypePrepare:
+		var spec sandbox.Spec
+		if err := json.Unmarshal(frame[5:], &spec); err != nil {
+			return nil, nil, nil, fmt.Errorf("runner: read prepare: %w: %w", wire.ErrMalformed, err)
+		}
+		return frame, nil, &spec, nil
+	case wire.TypeStart:
+		var c Config
+		if json.Unmarshal(frame[5:], &c) != nil || c.Validate() != nil {
+			return frame, nil, nil, nil
+		}
+		return frame, &c, nil, nil
 	}
-	var c Config
-	if json.Unmarshal(frame[5:], &c) != nil || c.Validate() != nil {
-		return frame, nil, nil
-	}
-	return frame, &c, nil
+	return frame, nil, nil, nil
 }
 
 // fatal tells the parent why the runner is exiting before it could serve,

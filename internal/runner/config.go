@@ -63,8 +63,12 @@ type Config struct {
 // sandbox is what the runner may read: the core, the game, and the
 // core's folders, which it reads and never writes (a save goes to the
 // parent over the socket).
-func (c Config) sandbox() sandbox.Spec {
-	spec := sandbox.Spec{Off: c.Unsandboxed, Read: []string{c.Core, c.Game}}
+func (c Config) sandbox() sandbox.Spec { return c.sandboxReading(c.Core, c.Game) }
+
+// sandboxReading is the sandbox of a runner that may read paths besides
+// its system and save folders.
+func (c Config) sandboxReading(paths ...string) sandbox.Spec {
+	spec := sandbox.Spec{Off: c.Unsandboxed, Read: paths}
 	for _, dir := range []string{c.SystemDir, c.SaveDir} {
 		if dir != "" {
 			spec.Read = append(spec.Read, dir)

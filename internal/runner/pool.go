@@ -2,11 +2,18 @@ package runner
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
+	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/telecart/telecart/internal/runner/wire"
+	"github.com/telecart/telecart/internal/sandbox"
 )
 
 // PoolConfig configures a Pool.
@@ -22,12 +29,20 @@ type PoolConfig struct {
 	// keeps no more than that many waiting, so a full worker keeps none
 	// and its runners never outnumber its rooms' places.
 	Free func() int
+	// Read are the files and folders the pool's games and cores are in.
+	// A runner waiting in the pool is already confined to them, its
+	// sandbox entered and its program executed again, so Start leaves it
+	// only the core and the game to load. A game outside them starts in
+	// a runner of its own, confined to its one core and one game.
+	Read []string
 }
 
 // Pool keeps runner processes started ahead of need: a room's first frame
-// then waits for its core and game to load, and not for the exec, the
-// sandbox's namespaces and the Go runtime's start-up. It refills itself in
-// the background, one runner at a time, until Close.
+// then waits for its core and game to load, and not for the execs, the
+// sandbox and the Go runtime's start-ups. It refills itself in the
+// background, one runner at a time, until Close, and only once the runner
+// taken runs its game: on a small machine the next runner's start would
+// otherwise take the CPU from the game's.
 type Pool struct {
 	cfg  PoolConfig
 	log  *slog.Logger
@@ -72,7 +87,7 @@ func (p *Pool) Start(ctx context.Context, opts Options) (*Process, error) {
 	if proc == nil {
 		return Start(ctx, opts)
 	}
-	p.Refill()
+	defer p.Refill()
 	proc.log().Debug("runner: taken from the pool")
 	if err := proc.begin(ctx, opts); err != nil {
 		if !errors.Is(err, ErrCrashed) || ctx.Err() != nil {
@@ -91,6 +106,9 @@ func (p *Pool) Start(ctx context.Context, opts Options) (*Process, error) {
 func (p *Pool) take(opts Options) *Process {
 	base := p.cfg.Options
 	if !slices.Equal(opts.Command, base.Command) || !slices.Equal(opts.Env, base.Env) || opts.Config.Unsandboxed != base.Config.Unsandboxed {
+		return nil
+	}
+	if base.Config.Unsandboxed&sandbox.Filesystem == 0 && !covers(p.prepared().Read, opts.Config.sandbox().Read) {
 		return nil
 	}
 	p.mu.Lock()
@@ -166,7 +184,7 @@ func (p *Pool) fill(ctx context.Context) {
 	retry := minPoolRetry
 	for {
 		for ctx.Err() == nil && p.Idle() < p.want() {
-			proc, err := spawn(p.cfg.Options)
+			proc, err := p.spawn()
 			if err != nil {
 				p.log.Warn("runner pool: cannot start a runner; trying again", "err", err, "in", retry)
 				select {
@@ -187,4 +205,50 @@ func (p *Pool) fill(ctx context.Context) {
 		case <-p.wake:
 		}
 	}
+}
+
+// prepared is the sandbox the pool's runners wait in.
+func (p *Pool) prepared() sandbox.Spec {
+	return p.cfg.Options.Config.sandboxReading(p.cfg.Read...)
+}
+
+// spawn starts a runner for the pool and has it enter its sandbox.
+func (p *Pool) spawn() (*Process, error) {
+	proc, err := spawn(p.cfg.Options)
+	if err != nil || p.cfg.Options.Config.Unsandboxed == sandbox.All {
+		return proc, err
+	}
+	spec, err := json.Marshal(p.prepared())
+	if err == nil {
+		err = proc.send(wire.Prepare{Sandbox: spec})
+	}
+	if err != nil {
+		proc.discard()
+		return nil, fmt.Errorf("runner: prepare: %w", err)
+	}
+	return proc, nil
+}
+
+// covers reports whether every path that exists in paths is in one of
+// roots (the same or below it), links followed as Landlock follows them.
+func covers(roots, paths []string) bool {
+	resolved := make([]string, 0, len(roots))
+	for _, r := range roots {
+		if r, err := filepath.EvalSymlinks(r); err == nil {
+			resolved = append(resolved, r)
+		}
+	}
+	for _, path := range paths {
+		path, err := filepath.EvalSymlinks(path)
+		if err != nil {
+			continue // nothing there for Landlock to grant either
+		}
+		if !slices.ContainsFunc(resolved, func(root string) bool {
+			rel, err := filepath.Rel(root, path)
+			return err == nil && rel != ".." && !strings.HasPrefix(rel, "../")
+		}) {
+			return false
+		}
+	}
+	return true
 }

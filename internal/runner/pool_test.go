@@ -5,7 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -13,8 +15,33 @@ import (
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/runnertest"
+	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/waittest"
 )
+
+// newPool starts a pool of size runners for games of cfg's core, in cfg's
+// game's folder, and closes it when the test ends.
+func newPool(t testing.TB, size int, cfg runner.Config, free func() int) *runner.Pool {
+	t.Helper()
+	pool := runner.NewPool(runner.PoolConfig{Size: size, Options: runnertest.Options(runner.Config{}), Free: free,
+		Read: []string{filepath.Dir(cfg.Core), filepath.Dir(cfg.Game)}})
+	t.Cleanup(func() { _ = pool.Close() })
+	return pool
+}
+
+// testROMConfig runs the test ROM on the NES core.
+func testROMConfig(t testing.TB) runner.Config {
+	return runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)}
+}
+
+// layers are a sandbox report's layers and whether each is on.
+func layers(report []wire.SandboxLayer) []string {
+	var on []string
+	for _, l := range report {
+		on = append(on, fmt.Sprintf("%s:%v", l.Layer, l.On))
+	}
+	return on
+}
 
 // waitIdle waits until the pool holds n runners, and returns their pids.
 func waitIdle(t *testing.T, p *runner.Pool, n int) []int {
@@ -35,9 +62,8 @@ func waitIdle(t *testing.T, p *runner.Pool, n int) []int {
 // ends the one waiting, and leaves the taken one running.
 func TestPoolStartsRoomsFromItsRunners(t *testing.T) {
 	t.Parallel()
-	cfg := runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)}
-	pool := runner.NewPool(runner.PoolConfig{Size: 1, Options: runnertest.Options(runner.Config{})})
-	t.Cleanup(func() { _ = pool.Close() })
+	cfg := testROMConfig(t)
+	pool := newPool(t, 1, cfg, nil)
 	waiting := waitIdle(t, pool, 1)
 
 	s, err := startWith(t, runnertest.Options(cfg), pool.Start)
@@ -50,9 +76,15 @@ func TestPoolStartsRoomsFromItsRunners(t *testing.T) {
 	}
 	s.nextVideo(t)
 
+	// The same layers, confined to the game's folder rather than its file.
 	fresh := mustStart(t, cfg)
-	if got, want := proc.Ready().Sandbox, fresh.Ready().Sandbox; !slices.Equal(got, want) {
+	if got, want := layers(proc.Ready().Sandbox), layers(fresh.Ready().Sandbox); !slices.Equal(got, want) {
 		t.Errorf("pooled runner's sandbox %v, a fresh runner's %v", got, want)
+	}
+	for _, l := range proc.Ready().Sandbox {
+		if l.Layer == "filesystem" && l.On && !strings.Contains(l.Detail, filepath.Dir(cfg.Game)) {
+			t.Errorf("pooled runner's filesystem: %s; want reading %s", l.Detail, filepath.Dir(cfg.Game))
+		}
 	}
 
 	refilled := waitIdle(t, pool, 1)
@@ -67,31 +99,40 @@ func TestPoolStartsRoomsFromItsRunners(t *testing.T) {
 }
 
 // TestPoolStartsAfreshWhenItCannot: a game whose runner must start
-// otherwise than the pool's (another environment here) starts in a new
-// runner, and a config that is not valid fails before it costs the pool
-// its runner.
+// otherwise than the pool's (another environment, or a game outside the
+// folders the pool's runners are confined to) starts in a new runner, and
+// a config that is not valid fails before it costs the pool its runner.
 func TestPoolStartsAfreshWhenItCannot(t *testing.T) {
 	t.Parallel()
-	cfg := runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)}
-	pool := runner.NewPool(runner.PoolConfig{Size: 1, Options: runnertest.Options(runner.Config{})})
-	t.Cleanup(func() { _ = pool.Close() })
+	cfg := testROMConfig(t)
+	pool := newPool(t, 1, cfg, nil)
 	waiting := waitIdle(t, pool, 1)
 
 	if _, err := pool.Start(context.Background(), runnertest.Options(runner.Config{Core: cfg.Core})); !errors.Is(err, runner.ErrInvalidConfig) {
 		t.Fatalf("a config without a game: %v, want ErrInvalidConfig", err)
 	}
-	opts := runnertest.Options(cfg)
-	opts.Env = append(opts.Env, "TELECART_TEST_OTHER=1")
-	proc, err := pool.Start(context.Background(), opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = proc.Close() })
-	if proc.Pid() == waiting[0] {
-		t.Error("a runner started otherwise came from the pool")
-	}
-	if got := pool.Pids(); !slices.Equal(got, waiting) {
-		t.Errorf("pool holds %v, want %v still", got, waiting)
+	otherEnv := runnertest.Options(cfg)
+	otherEnv.Env = append(otherEnv.Env, "TELECART_TEST_OTHER=1")
+	elsewhere := cfg
+	elsewhere.Game = fixturetest.TestROM(t) // another test folder, outside the pool's
+	for _, c := range []struct {
+		name string
+		opts runner.Options
+	}{
+		{"another environment", otherEnv},
+		{"a game outside the pool's folders", runnertest.Options(elsewhere)},
+	} {
+		s, err := startWith(t, c.opts, pool.Start)
+		if err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		if s.Pid() == waiting[0] {
+			t.Errorf("%s: the game runs in the pool's runner", c.name)
+		}
+		s.nextVideo(t)
+		if got := pool.Pids(); !slices.Equal(got, waiting) {
+			t.Errorf("%s: pool holds %v, want %v still", c.name, got, waiting)
+		}
 	}
 }
 
@@ -99,8 +140,7 @@ func TestPoolStartsAfreshWhenItCannot(t *testing.T) {
 // its owner has places free.
 func TestPoolKeepsNoMoreThanFree(t *testing.T) {
 	t.Parallel()
-	pool := runner.NewPool(runner.PoolConfig{Size: 3, Options: runnertest.Options(runner.Config{}), Free: func() int { return 2 }})
-	t.Cleanup(func() { _ = pool.Close() })
+	pool := newPool(t, 3, testROMConfig(t), func() int { return 2 })
 	pids := waitIdle(t, pool, 2)
 	if err := pool.Close(); err != nil {
 		t.Fatal(err)
@@ -118,11 +158,12 @@ func TestPoolKeepsNoMoreThanFree(t *testing.T) {
 func BenchmarkPoolStart(b *testing.B) {
 	for _, size := range []int{0, 1} {
 		b.Run(fmt.Sprintf("pool=%d", size), func(b *testing.B) {
+			cfg := testROMConfig(b)
 			base := runnertest.Options(runner.Config{})
 			base.Logger = slog.New(slog.DiscardHandler)
-			pool := runner.NewPool(runner.PoolConfig{Size: size, Options: base})
+			pool := runner.NewPool(runner.PoolConfig{Size: size, Options: base, Read: []string{filepath.Dir(cfg.Core), filepath.Dir(cfg.Game)}})
 			b.Cleanup(func() { _ = pool.Close() })
-			opts := runnertest.Options(runner.Config{Core: fixturetest.Core(b, "nes"), Game: fixturetest.TestROM(b)})
+			opts := runnertest.Options(cfg)
 			opts.Logger = base.Logger
 			var total time.Duration
 			for range b.N {
@@ -154,13 +195,13 @@ func BenchmarkPoolStart(b *testing.B) {
 // pool costs the game nothing: it starts in another.
 func TestPoolRunnerKilledWhileWaiting(t *testing.T) {
 	t.Parallel()
-	pool := runner.NewPool(runner.PoolConfig{Size: 1, Options: runnertest.Options(runner.Config{})})
-	t.Cleanup(func() { _ = pool.Close() })
+	cfg := testROMConfig(t)
+	pool := newPool(t, 1, cfg, nil)
 	victim := waitIdle(t, pool, 1)[0]
 	if err := syscall.Kill(victim, syscall.SIGKILL); err != nil {
 		t.Fatal(err)
 	}
-	s, err := startWith(t, runnertest.Options(runner.Config{Core: fixturetest.Core(t, "nes"), Game: fixturetest.TestROM(t)}), pool.Start)
+	s, err := startWith(t, runnertest.Options(cfg), pool.Start)
 	if err != nil {
 		t.Fatalf("after the pool's runner was killed: %v", err)
 	}

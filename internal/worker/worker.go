@@ -8,6 +8,8 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -204,7 +206,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		}
 	}()
 	if w.cfg.RunnerPool > 0 {
-		pool := runner.NewPool(runner.PoolConfig{Size: w.cfg.RunnerPool, Options: w.runnerBase(), Free: w.freePlaces})
+		pool := runner.NewPool(runner.PoolConfig{Size: w.cfg.RunnerPool, Options: w.runnerBase(), Free: w.freePlaces, Read: w.gameFolders()})
 		w.mu.Lock()
 		w.pool = pool
 		w.mu.Unlock()
@@ -699,6 +701,23 @@ func (w *Worker) runnerBase() runner.Options {
 		opts.Logger = w.log
 	}
 	return opts
+}
+
+// gameFolders are the folders of every core and game the worker may run:
+// what a runner waiting in its pool is confined to before its game is
+// known.
+func (w *Worker) gameFolders() []string {
+	var dirs []string
+	for _, s := range cores.Systems() {
+		if core, err := s.Find(w.cfg.CoreDirs); err == nil {
+			dirs = append(dirs, filepath.Dir(core))
+		}
+	}
+	for _, g := range w.cfg.Library.Games() {
+		dirs = append(dirs, filepath.Dir(g.Path))
+	}
+	slices.Sort(dirs)
+	return slices.Compact(dirs)
 }
 
 // freePlaces is how many more rooms the worker could open now: the most

@@ -54,6 +54,7 @@ const (
 	TypeSetBitrate Type = 20 // binary SetBitrate
 	TypeStop       Type = 21 // empty: save nothing, release everything, exit 0
 	TypePhase      Type = 22 // binary Phase: move the frame loop's phase
+	TypePrepare    Type = 23 // JSON sandbox spec, before Start; see runner.Pool
 )
 
 // Message is any message of this protocol.
@@ -134,6 +135,14 @@ type Fatal struct {
 // Start is the first message to a runner: its configuration as JSON.
 type Start struct {
 	Config json.RawMessage
+}
+
+// Prepare may come before Start, to a runner started before its game is
+// known (a pool's): it confines itself now to what any of its games could
+// need, the sandbox spec as JSON, so that Start has only the game left to
+// load.
+type Prepare struct {
+	Sandbox json.RawMessage
 }
 
 // Video is one encoded picture.
@@ -246,6 +255,7 @@ func (Keyframe) Type() Type   { return TypeKeyframe }
 func (SetBitrate) Type() Type { return TypeSetBitrate }
 func (Stop) Type() Type       { return TypeStop }
 func (Phase) Type() Type      { return TypePhase }
+func (Prepare) Type() Type    { return TypePrepare }
 
 func appendJSON(b []byte, v any) ([]byte, error) {
 	data, err := json.Marshal(v)
@@ -260,6 +270,7 @@ func (m Geometry) appendPayload(b []byte) ([]byte, error) { return appendJSON(b,
 func (m Stats) appendPayload(b []byte) ([]byte, error)    { return appendJSON(b, m) }
 func (m Fatal) appendPayload(b []byte) ([]byte, error)    { return appendJSON(b, m) }
 func (m Start) appendPayload(b []byte) ([]byte, error)    { return append(b, m.Config...), nil }
+func (m Prepare) appendPayload(b []byte) ([]byte, error)  { return append(b, m.Sandbox...), nil }
 func (Keyframe) appendPayload(b []byte) ([]byte, error)   { return b, nil }
 func (Stop) appendPayload(b []byte) ([]byte, error)       { return b, nil }
 
@@ -350,6 +361,11 @@ func Decode(t Type, payload []byte) (Message, error) {
 			return nil, fmt.Errorf("%w: start: invalid JSON", ErrMalformed)
 		}
 		return Start{Config: rest(0)}, nil
+	case TypePrepare:
+		if !json.Valid(payload) {
+			return nil, fmt.Errorf("%w: prepare: invalid JSON", ErrMalformed)
+		}
+		return Prepare{Sandbox: rest(0)}, nil
 	case TypeKeyframe:
 		return Keyframe{}, nil
 	case TypeStop:
