@@ -97,13 +97,19 @@ func BenchmarkInputToPicture(b *testing.B) {
 	}
 }
 
-// relayOnlyJS holds every peer connection the page makes to relay
+// relayOnlyJS holds every peer connection the page uses to relay
 // candidates (iceTransportPolicy "relay"): on loopback a direct path is
-// always there, and ICE would rather take it.
+// always there, and ICE would rather take it. The app makes its
+// connection ahead and configures it before the offer, so both the
+// constructor and setConfiguration are held.
 const relayOnlyJS = `(() => {
 	const Original = window.RTCPeerConnection;
 	window.RTCPeerConnection = class extends Original {
 		constructor(config, ...rest) { super({...config, iceTransportPolicy: 'relay'}, ...rest); }
+	};
+	const setConfiguration = Original.prototype.setConfiguration;
+	Original.prototype.setConfiguration = function (config) {
+		return setConfiguration.call(this, {...config, iceTransportPolicy: 'relay'});
 	};
 	return true;
 })()`

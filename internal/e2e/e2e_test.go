@@ -305,15 +305,17 @@ func screenshot(t *testing.T, p *browsertest.Page, name string) {
 	}
 }
 
-// hookPeerConnections keeps every RTCPeerConnection the page makes, so the
-// test can read getStats without the app exposing anything. Installed
-// before the game starts, it wraps the constructor the app then calls.
+// hookPeerConnections keeps every RTCPeerConnection the page gives an
+// offer, so the test can read getStats without the app exposing anything.
+// Installed before the game starts, it wraps the method the app then
+// calls (the connection itself the app may have made at page load).
 const hookPeerConnections = `(() => {
 	if (window.__pcs) return true;
 	window.__pcs = [];
-	const Original = window.RTCPeerConnection;
-	window.RTCPeerConnection = class extends Original {
-		constructor(...args) { super(...args); window.__pcs.push(this); }
+	const original = RTCPeerConnection.prototype.setRemoteDescription;
+	RTCPeerConnection.prototype.setRemoteDescription = function (...args) {
+		if (!window.__pcs.includes(this)) window.__pcs.push(this);
+		return original.apply(this, args);
 	};
 	return true;
 })()`

@@ -104,6 +104,20 @@ function iceConfig(servers) {
 }
 
 /**
+ * A peer connection made ahead of its game, for Peer to take: a page's
+ * first RTCPeerConnection costs the browser tens of milliseconds that a
+ * click would otherwise wait for. Null where the browser has no WebRTC.
+ */
+export function spareConnection() {
+  try {
+    return new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+  } catch (err) {
+    console.info('telecart: no spare peer connection', err);
+    return null;
+  }
+}
+
+/**
  * One game's WebRTC connection. The server offers (video and audio tracks,
  * the "input" and "saves" data channels); this answers. Handlers:
  * onTrack(event), onInputChannel(channel), onSavesChannel(channel),
@@ -112,18 +126,25 @@ function iceConfig(servers) {
  * the credentials, 401), or 701, one the browser could not reach.
  */
 export class Peer {
-  constructor(iceServers, handlers) {
+  /** spare, when given, is a connection from spareConnection() to use rather than a new one. */
+  constructor(iceServers, handlers, spare = null) {
     this.handlers = handlers;
     this.remoteSet = false;
     this.pending = []; // remote candidates that came before the offer was applied
-    const config = { iceServers: iceConfig(iceServers), bundlePolicy: 'max-bundle' };
+    const iceServersOK = iceConfig(iceServers);
     try {
-      this.pc = new RTCPeerConnection(config);
+      if (spare) {
+        // Nothing is gathered before the offer, so the servers can still change.
+        spare.setConfiguration({ ...spare.getConfiguration(), iceServers: iceServersOK });
+        this.pc = spare;
+      } else {
+        this.pc = new RTCPeerConnection({ iceServers: iceServersOK, bundlePolicy: 'max-bundle' });
+      }
     } catch (err) {
       // A malformed STUN/TURN entry must not cost the game: host and
       // peer-reflexive candidates often suffice.
       console.warn('telecart: ICE servers refused, trying without them', err);
-      this.pc = new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
+      this.pc = spare ?? new RTCPeerConnection({ bundlePolicy: 'max-bundle' });
     }
     const pc = this.pc;
     pc.ontrack = (e) => {

@@ -23,6 +23,8 @@ export function createGame(app) {
     const room = app.address.opened();
     store.update((st) => enter({ ...st, intent: room ? { room } : null }, 'connecting'));
     app.connection.connect();
+    // While the socket opens: the click's peer connection, built now.
+    app.stream.warm();
   }
 
   /** Not connected yet: do it once the server has said hello. */

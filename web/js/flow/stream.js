@@ -5,7 +5,7 @@
 // neither waits for the other. Candidates that come before the offer wait
 // for it.
 
-import { Peer } from '../network.js';
+import { Peer, spareConnection } from '../network.js';
 import { connectionLostText, LOST_TEXT as LOST } from '../model/failures.js';
 import { updateSession } from '../model/session.js';
 
@@ -22,6 +22,12 @@ export function createStream(app) {
   let candidates = [];
   let unstableTimer = 0;
   let iceErrors = [];
+  let spare = null; // a peer connection made ahead, for the next session
+
+  /** Makes the next session's peer connection ahead of need, once. */
+  function warm() {
+    spare ??= spareConnection();
+  }
 
   const current = (ref) => store.get().session?.ref === ref;
   const patch = (ref, change) => store.update((st) => updateSession(st, ref, change));
@@ -33,6 +39,8 @@ export function createStream(app) {
 
   function makePeer(ref) {
     iceErrors = [];
+    const pc = spare;
+    spare = null;
     return new Peer(store.get().iceServers, {
       onTrack: (e) => {
         if (current(ref)) screen.addTrack(e.track);
@@ -66,7 +74,7 @@ export function createStream(app) {
         console.info('telecart: ICE server error', e.url, e.errorCode, e.errorText);
         if (iceErrors.length < MAX_ICE_ERRORS) iceErrors.push(e);
       },
-    });
+    }, pc);
   }
 
   /** "offer": answered at once. */
@@ -169,6 +177,7 @@ export function createStream(app) {
     channel = null;
     candidates = [];
     iceErrors = [];
+    warm(); // for the next game
   }
 
   /** A second "started": negotiation begins again, from a new offer. */
@@ -181,5 +190,5 @@ export function createStream(app) {
     screen.detach();
   }
 
-  return { prepare, offer, candidate, frame, presented, relayProblem, connected, close, reset };
+  return { warm, prepare, offer, candidate, frame, presented, relayProblem, connected, close, reset };
 }
