@@ -3,6 +3,7 @@
 // what happens and decide nothing: what the app does in response is the
 // flows' job (flow/), so these stay small enough to reason about.
 
+import { socketURL, takeEarlySocket } from './dial.js';
 import { PROTOCOL_VERSION } from './model/envelope.js';
 
 /**
@@ -12,9 +13,7 @@ import { PROTOCOL_VERSION } from './model/envelope.js';
 export class Signal extends EventTarget {
   constructor(path = '/ws') {
     super();
-    const url = new URL(path, location.href);
-    url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-    this.url = url.href;
+    this.url = socketURL(path);
     this.ws = null;
   }
 
@@ -28,9 +27,12 @@ export class Signal extends EventTarget {
 
   connect() {
     this.close();
-    let ws;
+    // The page's first dial takes the socket dial.js opened as the page
+    // started, and what it heard meanwhile.
+    const early = takeEarlySocket(this.url);
+    let ws = early?.ws;
     try {
-      ws = new WebSocket(this.url);
+      ws ??= new WebSocket(this.url);
     } catch (err) {
       console.warn('telecart: cannot open', this.url, err);
       queueMicrotask(() => this.dispatchEvent(new CustomEvent('close', { detail: { opened: false, code: 0, reason: '' } })));
@@ -67,6 +69,15 @@ export class Signal extends EventTarget {
       this.ws = null;
       this.dispatchEvent(new CustomEvent('close', { detail: { opened, code: e.code, reason: e.reason } }));
     };
+    if (early?.held.length) {
+      // After connect returns, as a socket's own events would come.
+      queueMicrotask(() => {
+        for (const e of early.held) {
+          if (this.ws !== ws) return;
+          ws['on' + e.type](e);
+        }
+      });
+    }
   }
 
   /** Sends one envelope, for a game session when session is given; false if the socket is not open. */
