@@ -5,7 +5,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -176,7 +178,8 @@ func TestPictureThroughLoss(t *testing.T) {
 const movingGame = "gba/Sushi The Cat.gba"
 
 // TestBitrateFollowsLink narrows the link to half what a moving game
-// sends: the encoder's bitrate comes down under the link's rate.
+// sends: the encoder's bitrate comes down under the link's rate; the link
+// widens again, and the bitrate climbs back, past twice the floor.
 func TestBitrateFollowsLink(t *testing.T) {
 	rom := fixturetest.SharedROM(t, movingGame)
 	b := browsertest.Start(t)
@@ -194,7 +197,7 @@ func TestBitrateFollowsLink(t *testing.T) {
 	t.Logf("the game sends %.0f kbit/s at the default ceiling", out)
 	rate := int(out * 1000 / 2)
 	if rate < 400_000 {
-		t.Skipf("skipping: the game sends %.0f kbit/s, too little to narrow a link under it above the %d kbit/s floor", out, 250)
+		t.Skipf("skipping: the game sends %.0f kbit/s, too little to narrow a link under it above the %d kbit/s floor", out, minKbps)
 	}
 	link.Impair(impairment{Rate: rate}, impairment{})
 	waittest.Eventually(t, fmt.Sprintf("the bitrate under the link's %d kbit/s", rate/1000), func() error {
@@ -203,9 +206,50 @@ func TestBitrateFollowsLink(t *testing.T) {
 		}
 		return nil
 	})
-	// The climb back once the link widens is not checked here: in a
-	// fresh clone at rest the target stopped being reported after the
-	// link cleared (issue 13's note), which wants its own look.
+	link.Impair(impairment{}, impairment{})
+	// Chromium's estimate grows by about 8 % a second once the path
+	// clears, and a busy machine's hiccups set it back now and then:
+	// a minute may pass before twice the floor. The worker's link to the
+	// coordinator shares the narrow link, and its heartbeats may have
+	// been held back past the coordinator's timeout: the game must play
+	// on all the same (coordinator.Config.WorkerGrace).
+	err := waittest.Poll(4*waittest.Limit, func() error {
+		if got := target(); got < 2*minKbps {
+			return fmt.Errorf("target %.0f kbit/s, %.0f peers", got, metric(t, metrics, metricsToken, "telecart_worker_peers"))
+		}
+		return nil
+	})
+	if err != nil {
+		// Chromium's estimate reads the delays of packets that wait for a
+		// core as congestion: on a machine loaded far past its cores it
+		// may never clear, whatever the link does.
+		if load := loadAverage(t); load > 4*float64(runtime.NumCPU()) {
+			t.Skipf("skipping the climb back: the bitrate did not climb past twice the %d kbit/s floor (%v) with a load average of %.0f on %d cores", minKbps, err, load, runtime.NumCPU())
+		}
+		t.Fatalf("the link widened: the bitrate did not climb past twice the %d kbit/s floor: %v", minKbps, err)
+	}
+}
+
+// minKbps is the least bitrate the worker sets its encoder to
+// (room.minVideoKbps).
+const minKbps = 250
+
+// loadAverage is the machine's load average over the last minute.
+func loadAverage(t testing.TB) float64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		t.Fatalf("/proc/loadavg: %q", b)
+	}
+	load, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		t.Fatalf("/proc/loadavg: %v", err)
+	}
+	return load
 }
 
 // BenchmarkLoss measures what a player sees of the test ROM behind a lossy
