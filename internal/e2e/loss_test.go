@@ -200,13 +200,16 @@ func TestBitrateFollowsLink(t *testing.T) {
 		t.Skipf("skipping: the game sends %.0f kbit/s, too little to narrow a link under it above the %d kbit/s floor", out, minKbps)
 	}
 	link.Impair(impairment{Rate: rate}, impairment{})
+	narrowed := time.Now()
 	waittest.Eventually(t, fmt.Sprintf("the bitrate under the link's %d kbit/s", rate/1000), func() error {
 		if got := target(); got > float64(rate)/1000 {
 			return fmt.Errorf("target %.0f kbit/s", got)
 		}
 		return nil
 	})
+	t.Logf("the target under the link's %d kbit/s %.0f s after it narrowed", rate/1000, time.Since(narrowed).Seconds())
 	link.Impair(impairment{}, impairment{})
+	widened := time.Now()
 	// Chromium's estimate grows by about 8 % a second once the path
 	// clears, and a busy machine's hiccups set it back now and then:
 	// a minute may pass before twice the floor. The worker's link to the
@@ -227,6 +230,32 @@ func TestBitrateFollowsLink(t *testing.T) {
 			t.Skipf("skipping the climb back: the bitrate did not climb past twice the %d kbit/s floor (%v) with a load average of %.0f on %d cores", minKbps, err, load, runtime.NumCPU())
 		}
 		t.Fatalf("the link widened: the bitrate did not climb past twice the %d kbit/s floor: %v", minKbps, err)
+	}
+	t.Logf("the target past twice the floor %.0f s after the link widened", time.Since(widened).Seconds())
+}
+
+// TestSilentUplinkKeepsGame darkens the worker's uplink until the
+// coordinator drops the worker for its silence, as a narrow uplink that
+// the game's own video fills can (its heartbeats' retransmissions back off
+// past the coordinator's 5 s; TestBitrateFollowsLink met it). The
+// pictures, and input, never went through the coordinator: lit again, the
+// worker dials back within the coordinator's grace, and the game played
+// on, its pictures answering A.
+func TestSilentUplinkKeepsGame(t *testing.T) {
+	b := browsertest.Start(t)
+	base, link, metrics := lossyWorker(t, 44, "")
+	p := openLossy(t, b, base, testGame)
+	waitColour(t, p, testrom.FillColor())
+	link.Impair(impairment{Loss: 1}, impairment{})
+	waitWorkers(t, base, 0)
+	link.Impair(impairment{}, impairment{})
+	waitWorkers(t, base, 1)
+	tapA(t, p)
+	if got := state(t, p); got != "playing" {
+		fail(t, p, "the page shows %q once the worker dialled back, want playing", got)
+	}
+	if n := metric(t, metrics, metricsToken, "telecart_worker_peers"); n != 1 {
+		t.Fatalf("%.0f peers on the worker once it dialled back, want 1", n)
 	}
 }
 
