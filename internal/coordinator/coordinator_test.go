@@ -134,12 +134,14 @@ func TestSilentWorkerKeepsGames(t *testing.T) {
 			reg := signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{room}}
 			worker := dial(t, srv, "/worker", workerAuth(t, "w"))
 			send(t, worker, reg)
+			stop := beat(t, worker)
 			browser := dial(t, srv, "/ws", nil)
 			waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
 			sendAs(t, browser, "ref", signal.Join{Room: room.ID})
 			session := readSession(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
 
 			// Silent from here: the coordinator closes the link.
+			stop()
 			ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
 			defer cancel()
 			silent := time.Now()
@@ -182,6 +184,72 @@ func TestSilentWorkerKeepsGames(t *testing.T) {
 				return ok && s.Rev == state.Rev
 			})
 		})
+	}
+}
+
+// TestCloseDuringGrace closes a coordinator that waits for a silent
+// worker to dial back: Close does not wait out the grace, and tells the
+// worker's players nothing (their game is the next coordinator's).
+func TestCloseDuringGrace(t *testing.T) {
+	c, srv := serve(t, Config{Secrets: []string{testSecret}, WorkerTimeout: 300 * time.Millisecond, WorkerGrace: time.Hour})
+	game := signal.GameInfo{ID: "g", System: "nes"}
+	worker := dial(t, srv, "/worker", workerAuth(t, "w"))
+	send(t, worker, signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game, Players: 1}}})
+	stop := beat(t, worker)
+	browser := dial(t, srv, "/ws", nil)
+	waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
+	sendAs(t, browser, "ref", signal.Join{Room: "ROOM1234"})
+	readUntil(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
+	stop()
+	readUntil(t, browser, "the silent worker leaves the list", func(p signal.Payload) bool {
+		h, ok := p.(signal.Hello)
+		return ok && len(h.Workers) == 0
+	})
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(waittest.Limit):
+		t.Fatal("Close waited for the silent worker's grace")
+	}
+	for _, p := range readToClose(t, browser, "browser") {
+		if e, ok := p.(signal.Ended); ok {
+			t.Errorf("the browser was told its game ended by a coordinator closing while its worker was silent: %+v", e)
+		}
+	}
+}
+
+// beat sends a worker's heartbeats, often enough for a WorkerTimeout of
+// 300 ms, until the returned stop is called: the worker is silent from
+// then on.
+func beat(t *testing.T, ws *websocket.Conn) (stop func()) {
+	t.Helper()
+	b, err := signal.Encode("", signal.Heartbeat{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if ws.Write(context.Background(), websocket.MessageText, b) != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
 	}
 }
 
