@@ -106,10 +106,10 @@ const NoRejoinWindow time.Duration = -1
 const DefaultRejoinWindow = 15 * time.Second
 
 // DefaultWorkerGrace is WorkerGrace's default. A live worker dials back
-// within a second of seeing its link closed (worker.minRedial), and
-// tries again twice more within ten if that dial fails; a machine that
-// has vanished costs its players no more than their own pages take to
-// see their peer connections gone (10 s of ICE "disconnected").
+// half a second after seeing its link closed (worker.minRedial), and
+// again 1, 2 and 4 s later if those dials fail; the players of a machine
+// that has vanished learn it about when their own pages would (they
+// count 10 s of ICE "disconnected" as lost).
 const DefaultWorkerGrace = 10 * time.Second
 
 const (
