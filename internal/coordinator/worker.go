@@ -110,7 +110,9 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		// The worker dialled again before its old link was seen to drop,
 		// or within the grace of one that went silent: its rooms, and the
 		// browsers in them, carry on over the new one. Those its
-		// registration leaves out ended while their news could not come.
+		// registration leaves out ended while their news could not come;
+		// but one it has not listed yet may still be opening, its start
+		// crossing the new registration.
 		listed := make(map[signal.RoomID]bool, len(reg.Rooms))
 		for _, l := range reg.Rooms {
 			listed[l.ID] = !l.Closed
@@ -118,7 +120,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		for id, r := range old.rooms {
 			r.worker = w
 			w.rooms[id] = r
-			if !listed[id] {
+			if !listed[id] && r.opening == "" {
 				gone = slices.AppendSeq(gone, maps.Keys(r.sessions))
 				c.removeRoom(id)
 			}
