@@ -54,6 +54,11 @@ type Config struct {
 	// WorkerTimeout drops a worker silent for this long (default 5 s;
 	// workers send a heartbeat every second).
 	WorkerTimeout time.Duration
+	// WorkerGrace is how long the rooms of a worker dropped for its
+	// silence are kept, and its players left to play, for it to dial
+	// back (default DefaultWorkerGrace). A worker whose link closed is
+	// dropped with its rooms at once: its process is gone.
+	WorkerGrace time.Duration
 	// TURN names TURN servers for which each browser gets credentials of
 	// its own in every hello; none when its URLs are empty.
 	TURN TURN
@@ -100,6 +105,13 @@ const NoRejoinWindow time.Duration = -1
 // (worker.maxRedial), and the dial itself.
 const DefaultRejoinWindow = 15 * time.Second
 
+// DefaultWorkerGrace is WorkerGrace's default. A live worker dials back
+// half a second after seeing its link closed (worker.minRedial), and
+// again 1, 2 and 4 s later if those dials fail; the players of a machine
+// that has vanished learn it about when their own pages would (they
+// count 10 s of ICE "disconnected" as lost).
+const DefaultWorkerGrace = 10 * time.Second
+
 const (
 	registerTimeout = 10 * time.Second
 	writeTimeout    = 5 * time.Second
@@ -127,8 +139,11 @@ type Coordinator struct {
 	// the scheduled timers' functions.
 	running sync.WaitGroup
 
-	mu       sync.Mutex
-	workers  map[signal.WorkerID]*workerConn
+	mu      sync.Mutex
+	workers map[signal.WorkerID]*workerConn
+	// lost are the workers whose link went silent, kept with their rooms
+	// for WorkerGrace in case they dial back (keepWorker).
+	lost     map[signal.WorkerID]*workerConn
 	sessions map[signal.SessionID]*browserConn
 	browsers map[*browserConn]bool
 	rooms    map[signal.RoomID]*roomEntry
@@ -177,6 +192,9 @@ func New(cfg Config) *Coordinator {
 	if cfg.RejoinWindow == 0 {
 		cfg.RejoinWindow = DefaultRejoinWindow
 	}
+	if cfg.WorkerGrace <= 0 {
+		cfg.WorkerGrace = DefaultWorkerGrace
+	}
 	if cfg.TURN.TTL <= 0 {
 		cfg.TURN.TTL = DefaultTURNTTL
 	}
@@ -192,6 +210,7 @@ func New(cfg Config) *Coordinator {
 		started:  time.Now(),
 		awaiting: map[signal.RoomID][]awaitingEnter{},
 		workers:  map[signal.WorkerID]*workerConn{},
+		lost:     map[signal.WorkerID]*workerConn{},
 		sessions: map[signal.SessionID]*browserConn{},
 		browsers: map[*browserConn]bool{},
 		rooms:    map[signal.RoomID]*roomEntry{},
@@ -263,6 +282,11 @@ func (c *Coordinator) Close() error {
 			if t != nil && t.Stop() {
 				c.running.Done() // its function will not run
 			}
+		}
+		// Like a shutdown, a lost worker's wait tells nobody: its
+		// rooms are the next coordinator's, if it dials back.
+		for id := range c.lost {
+			c.stopGrace(id)
 		}
 	}
 	c.mu.Unlock()

@@ -107,6 +107,169 @@ func TestSilentWorkerDropped(t *testing.T) {
 	t.Logf("dropped %v after joining", time.Since(start))
 }
 
+// TestSilentWorkerKeepsGames: a worker in whose room a browser plays goes
+// silent past WorkerTimeout, as one does whose heartbeats a congested
+// uplink holds back (its own video fills it; TCP backs off under the
+// loss). The coordinator drops its link, but the game plays on: the
+// browser is not told it ended, and when the worker dials back within
+// WorkerGrace its messages reach the browser again; if it comes back
+// without the room, that room ended meanwhile, and its players are told.
+// One that does not come back has its players told, once the grace has
+// passed.
+func TestSilentWorkerKeepsGames(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		grace    time.Duration
+		dialBack bool
+		roomLeft bool // the room ended while the link was down
+	}{
+		{"dials back", waittest.Limit, true, false},
+		{"dials back without the room", waittest.Limit, true, true},
+		{"gone", 300 * time.Millisecond, false, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			_, srv := serve(t, Config{Secrets: []string{testSecret}, WorkerTimeout: 300 * time.Millisecond, WorkerGrace: c.grace})
+			game := signal.GameInfo{ID: "g", System: "nes"}
+			room := signal.Listing{ID: "ROOM1234", Game: game, Players: 1}
+			reg := signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{room}}
+			worker := dial(t, srv, "/worker", workerAuth(t, "w"))
+			send(t, worker, reg)
+			stop := beat(t, worker)
+			browser := dial(t, srv, "/ws", nil)
+			waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
+			sendAs(t, browser, "ref", signal.Join{Room: room.ID})
+			session := readSession(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
+
+			// Silent from here: the coordinator closes the link.
+			stop()
+			ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
+			defer cancel()
+			silent := time.Now()
+			for {
+				if _, _, err := worker.Read(ctx); err != nil {
+					if ctx.Err() != nil {
+						t.Fatal("the silent worker's link was not closed")
+					}
+					break
+				}
+			}
+			if !c.dialBack {
+				readUntil(t, browser, "the player told the worker is gone", func(p signal.Payload) bool {
+					_, ok := p.(signal.Ended)
+					return ok
+				})
+				if waited := time.Since(silent); waited < c.grace {
+					t.Errorf("told the game ended %v after the worker went silent, within the %v grace", waited, c.grace)
+				}
+				return
+			}
+			back := dial(t, srv, "/worker", workerAuth(t, "w"))
+			if c.roomLeft {
+				reg.Rooms = nil
+				send(t, back, reg)
+				readUntil(t, browser, "the player told the room ended", func(p signal.Payload) bool {
+					e, ok := p.(signal.Ended)
+					return ok && e.Reason == "This room has ended."
+				})
+				return
+			}
+			send(t, back, reg)
+			state := signal.RoomState{ID: room.ID, Rev: 2, Game: game, You: "m1", Members: []signal.Member{}}
+			sendAs(t, back, session, state)
+			readUntil(t, browser, "the worker's news, once it has dialled back", func(p signal.Payload) bool {
+				if e, ok := p.(signal.Ended); ok {
+					t.Fatalf("the browser was told its game ended as its worker went silent: %+v", e)
+				}
+				s, ok := p.(signal.RoomState)
+				return ok && s.Rev == state.Rev
+			})
+		})
+	}
+}
+
+// TestCloseDuringGrace closes a coordinator that waits for a silent
+// worker to dial back: Close does not wait out the grace, and tells the
+// worker's players nothing (their game is the next coordinator's).
+func TestCloseDuringGrace(t *testing.T) {
+	c, srv := serve(t, Config{Secrets: []string{testSecret}, WorkerTimeout: 300 * time.Millisecond, WorkerGrace: time.Hour})
+	game := signal.GameInfo{ID: "g", System: "nes"}
+	worker := dial(t, srv, "/worker", workerAuth(t, "w"))
+	send(t, worker, signal.Register{ID: "w", Capacity: 1, Games: []signal.GameInfo{game}, Rooms: []signal.Listing{{ID: "ROOM1234", Game: game, Players: 1}}})
+	stop := beat(t, worker)
+	browser := dial(t, srv, "/ws", nil)
+	waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
+	sendAs(t, browser, "ref", signal.Join{Room: "ROOM1234"})
+	readUntil(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
+	stop()
+	readUntil(t, browser, "the silent worker leaves the list", func(p signal.Payload) bool {
+		h, ok := p.(signal.Hello)
+		return ok && len(h.Workers) == 0
+	})
+	closed := make(chan struct{})
+	go func() {
+		c.Close()
+		close(closed)
+	}()
+	select {
+	case <-closed:
+	case <-time.After(waittest.Limit):
+		t.Fatal("Close waited for the silent worker's grace")
+	}
+	for _, p := range readToClose(t, browser, "browser") {
+		if e, ok := p.(signal.Ended); ok {
+			t.Errorf("the browser was told its game ended by a coordinator closing while its worker was silent: %+v", e)
+		}
+	}
+}
+
+// beat sends a worker's heartbeats, often enough for a WorkerTimeout of
+// 300 ms, until the returned stop is called: the worker is silent from
+// then on.
+func beat(t *testing.T, ws *websocket.Conn) (stop func()) {
+	t.Helper()
+	b, err := signal.Encode("", signal.Heartbeat{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	done, stopped := make(chan struct{}), make(chan struct{})
+	go func() {
+		defer close(stopped)
+		tick := time.NewTicker(50 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-tick.C:
+				if ws.Write(context.Background(), websocket.MessageText, b) != nil {
+					return
+				}
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-stopped
+	}
+}
+
+// readSession reads ws until a message satisfies ok, and returns the
+// session it is for.
+func readSession(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Payload) bool) signal.SessionID {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
+	defer cancel()
+	for {
+		_, b, err := ws.Read(ctx)
+		if err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+		if m, p, err := signal.Decode(b); err == nil && ok(p) {
+			return m.Session
+		}
+	}
+}
+
 // TestPing answers the browser's round trip from the coordinator too: in
 // the embedded default its worker has no address of its own.
 func TestPing(t *testing.T) {

@@ -2,9 +2,11 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"maps"
 	"net/http"
 	"slices"
+	"time"
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
@@ -25,6 +27,9 @@ type workerConn struct {
 	cpu      float64 // the machine's load at the last heartbeat, 0 to 1
 	games    map[string]signal.GameInfo
 	rooms    map[signal.RoomID]*roomEntry
+	// grace ends the wait for a worker whose link went silent to dial
+	// back (keepWorker); nil while its link is up.
+	grace *time.Timer
 }
 
 // load is how many of its places are taken: its rooms with someone in them.
@@ -95,13 +100,30 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Lock()
 	old := c.workers[w.id]
+	if old == nil {
+		old = c.lost[w.id]
+	}
+	c.stopGrace(w.id)
 	c.workers[w.id] = w
+	var gone []signal.SessionID
 	if old != nil {
-		// The worker dialled again before its old link was seen to drop:
-		// its rooms, and the browsers in them, carry on over the new one.
+		// The worker dialled again before its old link was seen to drop,
+		// or within the grace of one that went silent: its rooms, and the
+		// browsers in them, carry on over the new one. Those its
+		// registration leaves out ended while their news could not come;
+		// but one it has not listed yet may still be opening, its start
+		// crossing the new registration.
+		listed := make(map[signal.RoomID]bool, len(reg.Rooms))
+		for _, l := range reg.Rooms {
+			listed[l.ID] = !l.Closed
+		}
 		for id, r := range old.rooms {
 			r.worker = w
 			w.rooms[id] = r
+			if !listed[id] && r.opening == "" {
+				gone = slices.AppendSeq(gone, maps.Keys(r.sessions))
+				c.removeRoom(id)
+			}
 		}
 		clear(old.rooms)
 	}
@@ -109,26 +131,41 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	if old != nil {
 		old.ws.Close(websocket.StatusPolicyViolation, "replaced by a new connection")
 	}
+	if len(gone) > 0 {
+		_, reason := c.words(errRoomEnded)
+		for _, id := range gone {
+			c.toBrowser(id, signal.Ended{Reason: reason})
+		}
+	}
 	for _, l := range reg.Rooms {
 		c.onListing(w, l)
 	}
 	log := c.log.With("worker", w.id)
 	log.Info("coordinator: worker joined", "zone", w.zone, "capacity", w.capacity, "games", len(w.games), "remote", r.RemoteAddr)
 	c.workersChanged()
+	silent := false
 	defer func() {
-		// A link cut by this coordinator's shutdown (Close, or its
-		// server's) is no news for the worker's players: their games play
-		// on, and they resume them with the next coordinator, where the
-		// worker registers them again.
-		c.dropWorker(w, ctx.Err() == nil)
+		switch {
+		case ctx.Err() != nil:
+			// A link cut by this coordinator's shutdown (Close, or its
+			// server's) is no news for the worker's players: their games
+			// play on, and they resume them with the next coordinator,
+			// where the worker registers them again.
+			c.dropWorker(w, false)
+		case silent:
+			c.keepWorker(w)
+		default:
+			c.dropWorker(w, true)
+		}
 		c.dropChecks(nil, w)
-		log.Info("coordinator: worker left")
+		log.Info("coordinator: worker left", "silent", silent)
 		c.workersChanged()
 	}()
 
 	for {
 		readCtx, cancel := context.WithTimeout(ctx, c.cfg.WorkerTimeout)
 		_, data, err := ws.Read(readCtx)
+		silent = errors.Is(readCtx.Err(), context.DeadlineExceeded) && ctx.Err() == nil
 		cancel()
 		if err != nil {
 			return
@@ -156,6 +193,53 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 			log.Warn("coordinator: unexpected message from worker", "type", p.Type())
 		}
 	}
+}
+
+// keepWorker takes a worker whose link went silent off the list of
+// workers, but keeps its rooms for Config.WorkerGrace, for it to dial
+// back: silence says nothing of its games, whose pictures and input go
+// straight between the worker and the browsers. A narrow uplink that the
+// worker's own video fills can hold its heartbeats back past
+// WorkerTimeout (TCP's retransmissions back off under loss), and the
+// worker dials again within a second of seeing its link closed. Its
+// players are told their game ended only if it does not come back.
+func (c *Coordinator) keepWorker(w *workerConn) {
+	c.mu.Lock()
+	if c.workers[w.id] != w || len(w.rooms) == 0 {
+		c.mu.Unlock()
+		c.dropWorker(w, true) // replaced already, or nothing to keep
+		return
+	}
+	delete(c.workers, w.id)
+	c.stopGrace(w.id)
+	c.lost[w.id] = w
+	w.grace = c.afterFunc(c.cfg.WorkerGrace, func() {
+		c.mu.Lock()
+		late := c.lost[w.id] == w
+		if late {
+			delete(c.lost, w.id)
+			w.grace = nil
+		}
+		c.mu.Unlock()
+		if late {
+			c.dropWorker(w, true)
+		}
+	})
+	c.mu.Unlock()
+}
+
+// stopGrace ends the wait for worker id to dial back, if there is one;
+// c.mu is held.
+func (c *Coordinator) stopGrace(id signal.WorkerID) {
+	w := c.lost[id]
+	if w == nil {
+		return
+	}
+	delete(c.lost, id)
+	if w.grace != nil && w.grace.Stop() {
+		c.running.Done() // its function will not run
+	}
+	w.grace = nil
 }
 
 // dropWorker removes a worker and its rooms, and tells the browsers it was

@@ -88,6 +88,12 @@ func (s *lossState) lose(imp *impairment) bool {
 		s.inBurst = false
 		return false
 	}
+	if imp.Loss >= 1 {
+		// A dark link. Below, a burst of 1 would let every other packet
+		// through: start is 1, but a loss never continues.
+		s.inBurst = true
+		return true
+	}
 	burst := max(imp.Burst, 1)
 	stay := 1 - 1/burst
 	// The share of packets lost is start/(start+1−stay): solve for start.

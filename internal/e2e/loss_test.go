@@ -5,7 +5,9 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -176,7 +178,8 @@ func TestPictureThroughLoss(t *testing.T) {
 const movingGame = "gba/Sushi The Cat.gba"
 
 // TestBitrateFollowsLink narrows the link to half what a moving game
-// sends: the encoder's bitrate comes down under the link's rate.
+// sends: the encoder's bitrate comes down under the link's rate; the link
+// widens again, and the bitrate climbs back, past twice the floor.
 func TestBitrateFollowsLink(t *testing.T) {
 	rom := fixturetest.SharedROM(t, movingGame)
 	b := browsertest.Start(t)
@@ -194,18 +197,88 @@ func TestBitrateFollowsLink(t *testing.T) {
 	t.Logf("the game sends %.0f kbit/s at the default ceiling", out)
 	rate := int(out * 1000 / 2)
 	if rate < 400_000 {
-		t.Skipf("skipping: the game sends %.0f kbit/s, too little to narrow a link under it above the %d kbit/s floor", out, 250)
+		t.Skipf("skipping: the game sends %.0f kbit/s, too little to narrow a link under it above the %d kbit/s floor", out, minKbps)
 	}
 	link.Impair(impairment{Rate: rate}, impairment{})
+	narrowed := time.Now()
 	waittest.Eventually(t, fmt.Sprintf("the bitrate under the link's %d kbit/s", rate/1000), func() error {
 		if got := target(); got > float64(rate)/1000 {
 			return fmt.Errorf("target %.0f kbit/s", got)
 		}
 		return nil
 	})
-	// The climb back once the link widens is not checked here: in a
-	// fresh clone at rest the target stopped being reported after the
-	// link cleared (issue 13's note), which wants its own look.
+	t.Logf("the target under the link's %d kbit/s %.0f s after it narrowed", rate/1000, time.Since(narrowed).Seconds())
+	link.Impair(impairment{}, impairment{})
+	widened := time.Now()
+	// Chromium's estimate grows by about 8 % a second once the path
+	// clears, and a busy machine's hiccups set it back now and then:
+	// a minute may pass before twice the floor. The worker's link to the
+	// coordinator shares the narrow link, and its heartbeats may have
+	// been held back past the coordinator's timeout: the game must play
+	// on all the same (coordinator.Config.WorkerGrace).
+	err := waittest.Poll(4*waittest.Limit, func() error {
+		if got := target(); got < 2*minKbps {
+			return fmt.Errorf("target %.0f kbit/s, %.0f peers", got, metric(t, metrics, metricsToken, "telecart_worker_peers"))
+		}
+		return nil
+	})
+	if err != nil {
+		// Chromium's estimate reads the delays of packets that wait for a
+		// core as congestion: on a machine loaded far past its cores it
+		// may never clear, whatever the link does.
+		if load := loadAverage(t); load > 4*float64(runtime.NumCPU()) {
+			t.Skipf("skipping the climb back: the bitrate did not climb past twice the %d kbit/s floor (%v) with a load average of %.0f on %d cores", minKbps, err, load, runtime.NumCPU())
+		}
+		t.Fatalf("the link widened: the bitrate did not climb past twice the %d kbit/s floor: %v", minKbps, err)
+	}
+	t.Logf("the target past twice the floor %.0f s after the link widened", time.Since(widened).Seconds())
+}
+
+// TestSilentUplinkKeepsGame darkens the worker's uplink until the
+// coordinator drops the worker for its silence, as a narrow uplink that
+// the game's own video fills can (its heartbeats' retransmissions back off
+// past the coordinator's 5 s; TestBitrateFollowsLink met it). The
+// pictures, and input, never went through the coordinator: lit again, the
+// worker dials back within the coordinator's grace, and the game played
+// on, its pictures answering A.
+func TestSilentUplinkKeepsGame(t *testing.T) {
+	b := browsertest.Start(t)
+	base, link, metrics := lossyWorker(t, 44, "")
+	p := openLossy(t, b, base, testGame)
+	waitColour(t, p, testrom.FillColor())
+	link.Impair(impairment{Loss: 1}, impairment{})
+	waitWorkers(t, base, 0)
+	link.Impair(impairment{}, impairment{})
+	waitWorkers(t, base, 1)
+	tapA(t, p)
+	if got := state(t, p); got != "playing" {
+		fail(t, p, "the page shows %q once the worker dialled back, want playing", got)
+	}
+	if n := metric(t, metrics, metricsToken, "telecart_worker_peers"); n != 1 {
+		t.Fatalf("%.0f peers on the worker once it dialled back, want 1", n)
+	}
+}
+
+// minKbps is the least bitrate the worker sets its encoder to
+// (room.minVideoKbps).
+const minKbps = 250
+
+// loadAverage is the machine's load average over the last minute.
+func loadAverage(t testing.TB) float64 {
+	t.Helper()
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fields := strings.Fields(string(b))
+	if len(fields) == 0 {
+		t.Fatalf("/proc/loadavg: %q", b)
+	}
+	load, err := strconv.ParseFloat(fields[0], 64)
+	if err != nil {
+		t.Fatalf("/proc/loadavg: %v", err)
+	}
+	return load
 }
 
 // BenchmarkLoss measures what a player sees of the test ROM behind a lossy

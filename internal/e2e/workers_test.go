@@ -363,8 +363,11 @@ func TestNearestWorkerAcrossNamespaces(t *testing.T) {
 // TestWorkerVanishes cuts a worker's network in the middle of a game, as
 // a machine that dies or drops off its network does: nothing is closed,
 // everything just goes silent. The coordinator drops the worker within
-// its 5 s, the room leaves the live rooms of a page on the list, and the
-// player is told the game is gone, and plays again, on the worker left.
+// its 5 s, and its room 10 s later (the grace it gives a silent worker to
+// dial back): the room leaves the live rooms of a page on the list, and
+// the player is told the game is gone (by the coordinator, or by the
+// page's own peer connection, whichever is first), and plays again, on
+// the worker left.
 func TestWorkerVanishes(t *testing.T) {
 	b := browsertest.Start(t)
 	base, port := coordinatorForNamespaces(t)
