@@ -55,8 +55,9 @@ func child(ctx context.Context, probe func(*slog.Logger)) error {
 		}
 		if prepare != nil {
 			// A pool's runner, confined before its game is known: the
-			// program executed next reads Start from the socket itself.
-			err := sandbox.Enter(*prepare, nil)
+			// program executed next answers the Prepare it carries, then
+			// reads Start from the socket itself.
+			err := sandbox.Enter(*prepare, frame)
 			return fatal(socket, fmt.Errorf("runner: %w", err))
 		}
 		if cfg != nil && cfg.Unsandboxed != sandbox.All {

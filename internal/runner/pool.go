@@ -184,7 +184,7 @@ func (p *Pool) fill(ctx context.Context) {
 	retry := minPoolRetry
 	for {
 		for ctx.Err() == nil && p.Idle() < p.want() {
-			proc, err := p.spawn()
+			proc, err := p.spawn(ctx)
 			if err != nil {
 				p.log.Warn("runner pool: cannot start a runner; trying again", "err", err, "in", retry)
 				select {
@@ -212,21 +212,36 @@ func (p *Pool) prepared() sandbox.Spec {
 	return p.cfg.Options.Config.sandboxReading(p.cfg.Read...)
 }
 
-// spawn starts a runner for the pool and has it enter its sandbox.
-func (p *Pool) spawn() (*Process, error) {
+// spawn starts a runner for the pool, and returns once it is confined
+// and waits for its game.
+func (p *Pool) spawn(ctx context.Context) (*Process, error) {
 	proc, err := spawn(p.cfg.Options)
 	if err != nil || p.cfg.Options.Config.Unsandboxed == sandbox.All {
 		return proc, err
 	}
-	spec, err := json.Marshal(p.prepared())
-	if err == nil {
-		err = proc.send(wire.Prepare{Sandbox: spec})
-	}
-	if err != nil {
+	fail := func(err error) (*Process, error) {
 		proc.discard()
 		return nil, fmt.Errorf("runner: prepare: %w", err)
 	}
-	return proc, nil
+	spec, err := json.Marshal(p.prepared())
+	if err != nil {
+		return fail(err)
+	}
+	if err := proc.send(wire.Prepare{Sandbox: spec}); err != nil {
+		return fail(err)
+	}
+	timeout := time.NewTimer(DefaultStartTimeout)
+	defer timeout.Stop()
+	select {
+	case <-proc.prepared:
+		return proc, nil
+	case <-proc.Done():
+		return fail(proc.err)
+	case <-timeout.C:
+		return fail(fmt.Errorf("%w (%v)", ErrStartTimeout, DefaultStartTimeout))
+	case <-ctx.Done():
+		return fail(ctx.Err())
+	}
 }
 
 // covers reports whether every path that exists in paths is in one of

@@ -97,6 +97,7 @@ type Process struct {
 	handlers atomic.Pointer[Handlers]
 	ready    wire.Ready
 	readyCh  chan wire.Ready
+	prepared chan struct{} // closed on the runner's Prepared
 	// run hands supervise the hang timeout once the game runs: until
 	// then, loading the core and the game is StartTimeout's to bound, and
 	// a runner waiting in a pool waits as long as it must.
@@ -171,14 +172,15 @@ func spawn(opts Options) (*Process, error) {
 		return nil, fmt.Errorf("runner: start %s: %w", argv[0], err)
 	}
 	p := &Process{
-		cmd:     cmd,
-		output:  output,
-		conn:    conn,
-		readyCh: make(chan wire.Ready, 1),
-		run:     make(chan time.Duration, 1),
-		w:       wire.NewWriter(conn),
-		pending: map[uint32]chan wire.Reply{},
-		done:    make(chan struct{}),
+		cmd:      cmd,
+		output:   output,
+		conn:     conn,
+		readyCh:  make(chan wire.Ready, 1),
+		prepared: make(chan struct{}),
+		run:      make(chan time.Duration, 1),
+		w:        wire.NewWriter(conn),
+		pending:  map[uint32]chan wire.Reply{},
+		done:     make(chan struct{}),
 	}
 	p.logp.Store(log.With("pid", cmd.Process.Pid))
 	p.handlers.Store(&Handlers{})
@@ -371,6 +373,12 @@ func (p *Process) read() {
 			select {
 			case p.readyCh <- m:
 			default: // a second Ready is a runner bug; Start took the first
+			}
+		case wire.Prepared:
+			select {
+			case <-p.prepared: // a second one is a runner bug
+			default:
+				close(p.prepared)
 			}
 		case wire.Video:
 			p.lastFrame.Store(time.Now().UnixNano())

@@ -58,6 +58,15 @@ func serve(ctx context.Context, conn io.Reader, w *wire.Writer, log *slog.Logger
 	if err != nil {
 		return fmt.Errorf("runner: read start: %w", err)
 	}
+	if _, ok := msg.(wire.Prepare); ok {
+		// Confined already (child): the pool may hand this runner a game.
+		if err := w.Send(wire.Prepared{}); err != nil {
+			return fmt.Errorf("runner: send prepared: %w", err)
+		}
+		if msg, err = r.Read(); err != nil {
+			return fmt.Errorf("runner: read start: %w", err)
+		}
+	}
 	start, ok := msg.(wire.Start)
 	if !ok {
 		return fmt.Errorf("runner: first message is type %d, want start", msg.Type())

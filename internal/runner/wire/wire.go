@@ -43,6 +43,7 @@ const (
 	TypeGeometry Type = 5 // JSON Geometry: the picture changed size
 	TypeStats    Type = 6 // JSON Stats, once a second
 	TypeFatal    Type = 7 // JSON Fatal: the runner is about to exit with an error
+	TypePrepared Type = 8 // empty: confined as Prepare asked, waiting for Start
 )
 
 // Worker to runner.
@@ -144,6 +145,10 @@ type Start struct {
 type Prepare struct {
 	Sandbox json.RawMessage
 }
+
+// Prepared tells the worker a runner has done what Prepare asked: it
+// waits for its Start with nothing left to do but load the game.
+type Prepared struct{}
 
 // Video is one encoded picture.
 type Video struct {
@@ -256,6 +261,7 @@ func (SetBitrate) Type() Type { return TypeSetBitrate }
 func (Stop) Type() Type       { return TypeStop }
 func (Phase) Type() Type      { return TypePhase }
 func (Prepare) Type() Type    { return TypePrepare }
+func (Prepared) Type() Type   { return TypePrepared }
 
 func appendJSON(b []byte, v any) ([]byte, error) {
 	data, err := json.Marshal(v)
@@ -273,6 +279,7 @@ func (m Start) appendPayload(b []byte) ([]byte, error)    { return append(b, m.C
 func (m Prepare) appendPayload(b []byte) ([]byte, error)  { return append(b, m.Sandbox...), nil }
 func (Keyframe) appendPayload(b []byte) ([]byte, error)   { return b, nil }
 func (Stop) appendPayload(b []byte) ([]byte, error)       { return b, nil }
+func (Prepared) appendPayload(b []byte) ([]byte, error)   { return b, nil }
 
 func (m SetBitrate) appendPayload(b []byte) ([]byte, error) {
 	return binary.BigEndian.AppendUint32(b, m.Kbps), nil
@@ -370,6 +377,8 @@ func Decode(t Type, payload []byte) (Message, error) {
 		return Keyframe{}, nil
 	case TypeStop:
 		return Stop{}, nil
+	case TypePrepared:
+		return Prepared{}, nil
 	case TypeSetBitrate:
 		if err := short(4); err != nil {
 			return nil, err

@@ -21,6 +21,7 @@ func sampleMessages() []Message {
 		Fatal{Error: "core crashed"},
 		Start{Config: []byte(`{"core":"x"}`)},
 		Prepare{Sandbox: []byte(`{"Read":["/games"]}`)},
+		Prepared{},
 		Video{Frame: 42, Captured: captured, Duration: 16639267, Input: 7, Keyframe: true, Data: []byte{1, 2, 3}},
 		Video{Frame: 43, Captured: captured, Duration: 16639267},
 		Audio{Captured: captured, Duration: 10 * time.Millisecond, Data: []byte{9, 8}},
