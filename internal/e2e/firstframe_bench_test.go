@@ -1,7 +1,9 @@
 package e2e
 
 import (
+	"bytes"
 	"fmt"
+	"os"
 	"strconv"
 	"testing"
 
@@ -152,12 +154,21 @@ func (f firstFrame) plus(g firstFrame) firstFrame {
 	}
 }
 
-// waitRunners waits until this process has n runners.
+// waitRunners waits until this process has n runners, each in its
+// seccomp filter: a pool's runner has it once it has entered its sandbox
+// and waits for a game with nothing left but the game's load.
 func waitRunners(t testing.TB, n int) {
 	t.Helper()
 	waittest.Eventually(t, fmt.Sprintf("%d runners", n), func() error {
-		if got := runners(t); len(got) != n {
+		got := runners(t)
+		if len(got) != n {
 			return fmt.Errorf("%d runners: %v", len(got), got)
+		}
+		for _, pid := range got {
+			status, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+			if err != nil || !bytes.Contains(status, []byte("\nSeccomp:\t2\n")) {
+				return fmt.Errorf("runner %d not yet in its sandbox", pid)
+			}
 		}
 		return nil
 	})
