@@ -138,7 +138,7 @@ func TestSilentWorkerKeepsGames(t *testing.T) {
 			browser := dial(t, srv, "/ws", nil)
 			waitHello(t, browser, "the worker joins", func(h signal.Hello) bool { return len(h.Workers) == 1 })
 			sendAs(t, browser, "ref", signal.Join{Room: room.ID})
-			session := readSession(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
+			session := readUntil(t, worker, "the join reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Join); return ok })
 
 			// Silent from here: the coordinator closes the link.
 			stop()
@@ -250,23 +250,6 @@ func beat(t *testing.T, ws *websocket.Conn) (stop func()) {
 	return func() {
 		close(done)
 		<-stopped
-	}
-}
-
-// readSession reads ws until a message satisfies ok, and returns the
-// session it is for.
-func readSession(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Payload) bool) signal.SessionID {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
-	defer cancel()
-	for {
-		_, b, err := ws.Read(ctx)
-		if err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-		if m, p, err := signal.Decode(b); err == nil && ok(p) {
-			return m.Session
-		}
 	}
 }
 
@@ -474,8 +457,9 @@ func TestRejoinWindow(t *testing.T) {
 	}
 }
 
-// readUntil reads ws until a message satisfies ok.
-func readUntil(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Payload) bool) {
+// readUntil reads ws until a message satisfies ok, and returns the
+// session it is for.
+func readUntil(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Payload) bool) signal.SessionID {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancel()
@@ -484,8 +468,8 @@ func readUntil(t *testing.T, ws *websocket.Conn, what string, ok func(signal.Pay
 		if err != nil {
 			t.Fatalf("%s: %v", what, err)
 		}
-		if _, p, err := signal.Decode(b); err == nil && ok(p) {
-			return
+		if m, p, err := signal.Decode(b); err == nil && ok(p) {
+			return m.Session
 		}
 	}
 }
