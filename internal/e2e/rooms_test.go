@@ -349,6 +349,47 @@ func TestRoomByLink(t *testing.T) {
 	}
 }
 
+// TestReloadKeepsSeat: a player who reloads the page finds the game as it
+// was, in their seat: player 1 alone in the room, and player 2 beside
+// them; the seat is real, the game answers their buttons.
+func TestReloadKeepsSeat(t *testing.T) {
+	base := serve(t, "-room-linger", "30s")
+	b := browsertest.Start(t)
+	alice := b.NewPage(t, base+"/")
+	startGame(t, alice, testGame)
+	room := inRoom(t, alice)
+	waitColour(t, alice, testrom.FillColor())
+
+	reload := func(p *browsertest.Page, who string, want int) {
+		t.Helper()
+		eval(t, p, `(() => { window.__before = true; location.reload(); return true; })()`, new(bool))
+		waitJS(t, p, `!window.__before && window.telecart?.state === 'playing'`, who+" is not back in the game")
+		if got := inRoom(t, p); got != room {
+			fail(t, p, "%s is back in room %q, want %q", who, got, room)
+		}
+		waitSlot(t, p, want)
+		if got, chip := text(t, p, "#role-chip"), fmt.Sprintf("P%d", want); got != chip {
+			fail(t, p, "%s's role chip %q after the reload, want %s", who, got, chip)
+		}
+	}
+
+	// Alone in the room: the room lingers empty for the reload.
+	reload(alice, "player 1", 1)
+	waitColour(t, alice, testrom.FillColor())
+	tapA(t, alice)
+
+	// Beside another player, who keeps playing meanwhile.
+	bob := b.NewPage(t, base+"/r/"+room)
+	inRoom(t, bob)
+	openPanel(t, bob)
+	click(t, bob, `#slots [data-seat="2"]`)
+	waitSlot(t, bob, 2)
+	reload(bob, "player 2", 2)
+	if got := slot(t, alice); got != 1 {
+		fail(t, alice, "player 1's slot is %d after player 2's reload, want 1", got)
+	}
+}
+
 // TestLiveRooms lists the public rooms on the home page, joins one with a
 // click and another with the keyboard, and keeps a private room off the
 // list while its link works. Back and Forward leave and rejoin.

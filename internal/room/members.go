@@ -100,11 +100,32 @@ func (r *Room) checkRoom(player signal.PlayerID) error {
 	return &fullError{watching: watching, members: len(r.members), max: limit}
 }
 
-// seated remembers who held a slot last, for checkRoom; r.mu is held.
+// seated remembers who held a slot last, for checkRoom and seatLeft;
+// r.mu is held.
 func (r *Room) seated(player signal.PlayerID, slot int) {
-	if slot > 0 && player != "" {
+	if slot == 0 {
+		return
+	}
+	r.left[slot-1] = time.Time{} // whoever left it has no claim now
+	if player != "" {
 		r.held[slot-1] = player
 	}
+}
+
+// seatLeft is the slot player left the room from within the room's
+// linger time before now, if it is free still (or shared, in a crowd
+// room), else 0; r.mu is held.
+func (r *Room) seatLeft(player signal.PlayerID, now time.Time) int {
+	if player == "" {
+		return 0
+	}
+	for i, p := range r.held {
+		slot := i + 1
+		if p == player && !r.left[i].IsZero() && now.Sub(r.left[i]) <= r.p.Linger && r.checkSlot("", slot) == nil {
+			return slot
+		}
+	}
+	return 0
 }
 
 func (r *Room) maxSpectators() int {
@@ -123,7 +144,11 @@ func (r *Room) leave(id signal.MemberID) int {
 	if i < 0 {
 		return len(r.members)
 	}
-	slot := r.members[i].Slot
+	m := r.members[i]
+	slot := m.Slot
+	if slot > 0 && m.player != "" && r.held[slot-1] == m.player {
+		r.left[slot-1] = time.Now()
+	}
 	r.members = slices.Delete(r.members, i, i+1)
 	r.rev++
 	r.sendSlot(slot)

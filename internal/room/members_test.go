@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/signal"
@@ -254,5 +255,72 @@ func TestChanges(t *testing.T) {
 	case <-r.Changes():
 		t.Fatal("a second notice for the same changes")
 	default:
+	}
+}
+
+// TestSeatLeft: a player who left the room from a slot (a reload) gets it
+// back within the linger time, if nobody took it since and they had not
+// given it up first.
+func TestSeatLeft(t *testing.T) {
+	const linger = time.Minute
+	joinAs := func(r *Room, id signal.MemberID, player signal.PlayerID, slot int) {
+		t.Helper()
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		if err := r.join(id, "", player, slot, nil); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name  string
+		crowd bool
+		do    func(r *Room)
+		who   signal.PlayerID
+		after time.Duration // since the leaving
+		want  int
+	}{
+		{"player 1 reloads", false, func(r *Room) { joinAs(r, "m1", "p", 1); r.leave("m1") }, "p", time.Second, 1},
+		{"player 2 reloads", false, func(r *Room) {
+			joinAs(r, "m1", "q", 1)
+			joinAs(r, "m2", "p", 2)
+			r.leave("m2")
+		}, "p", time.Second, 2},
+		{"back after the linger time", false, func(r *Room) { joinAs(r, "m1", "p", 1); r.leave("m1") }, "p", linger + time.Second, 0},
+		{"someone else", false, func(r *Room) { joinAs(r, "m1", "p", 1); r.leave("m1") }, "q", time.Second, 0},
+		{"without a player id", false, func(r *Room) { joinAs(r, "m1", "", 1); r.leave("m1") }, "", time.Second, 0},
+		{"taken since", false, func(r *Room) {
+			joinAs(r, "m1", "p", 1)
+			r.leave("m1")
+			joinAs(r, "m2", "q", 1)
+		}, "p", time.Second, 0},
+		{"taken since, by a guest who left too", false, func(r *Room) {
+			joinAs(r, "m1", "p", 1)
+			r.leave("m1")
+			joinAs(r, "m2", "", 1)
+			r.leave("m2")
+		}, "p", time.Second, 0},
+		{"shared since, in a crowd room", true, func(r *Room) {
+			joinAs(r, "m1", "p", 1)
+			r.leave("m1")
+			joinAs(r, "m2", "q", 1)
+		}, "p", time.Second, 0},
+		{"given up before leaving", false, func(r *Room) {
+			joinAs(r, "m1", "p", 1)
+			if err := r.seat("m1", 0); err != nil {
+				t.Fatal(err)
+			}
+			r.leave("m1")
+		}, "p", time.Second, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := newRoomWith(t, Params{Crowd: tt.crowd, Linger: linger})
+			tt.do(r)
+			r.mu.Lock()
+			defer r.mu.Unlock()
+			if got := r.seatLeft(tt.who, time.Now().Add(tt.after)); got != tt.want {
+				t.Errorf("slot back %d, want %d", got, tt.want)
+			}
+		})
 	}
 }

@@ -137,6 +137,7 @@ type Room struct {
 	mu         sync.Mutex
 	members    []*member              // in the order they joined
 	held       [Slots]signal.PlayerID // who held each slot last
+	left       [Slots]time.Time       // when they left the room from it; zero while it is held, or was given up
 	rev        uint64
 	nextMember int
 	phase      phaseState
@@ -352,12 +353,17 @@ func (r *Room) Listing(closed bool) signal.Listing {
 
 // Admit makes a browser's session a member of the room, in a slot (0
 // watching), and starts the session: it offers the browser a connection at
-// once, while the game may still be booting.
+// once, while the game may still be booting. A player who left the room
+// from a slot within its linger time (a reload, a phone that lost its
+// page) and asks only to watch is given that slot back, if it is free.
 func (r *Room) Admit(id signal.SessionID, nick string, player signal.PlayerID, slot int) (*Session, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closing {
 		return nil, ErrEnded
+	}
+	if slot == 0 {
+		slot = r.seatLeft(player, time.Now())
 	}
 	member := signal.MemberID(fmt.Sprintf("m%d", r.nextMember+1))
 	s := newSession(r, id, member, player)
