@@ -23,6 +23,7 @@ import (
 	"github.com/telecart/telecart/internal/browsertest"
 	"github.com/telecart/telecart/internal/cli"
 	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/waittest"
@@ -609,6 +610,62 @@ func TestFailuresShown(t *testing.T) {
 		"the list did not settle without live rooms")
 	startGame(t, second, "nes:Broken.nes")
 	waitState(t, second, "failed", "back-btn")
+}
+
+// TestBadGameFiles: files that cannot be games are not listed, and a game
+// whose file turns out bad when it starts says what is wrong with it, in
+// words, with no Retry that could not help: a file emptied or grown past
+// the size limit since the list was made, and one its console's core
+// refuses.
+func TestBadGameFiles(t *testing.T) {
+	rom := testrom.ROM()
+	shrunk := fixturetest.File(t, "Shrunk.nes", rom)
+	dir := filepath.Dir(shrunk)
+	file := func(name string, data []byte) string {
+		path := filepath.Join(dir, name)
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	grown := file("Grown.nes", rom)
+	file("Junk.gba", bytes.Repeat([]byte("not a game "), 100))
+	file("Empty.nes", nil)
+	if err := os.Truncate(file("Huge.nes", nil), libretro.MaxGameSize+1); err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, "-games", dir)
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	waitJS(t, p, `document.querySelector('li.game[data-game="nes:Shrunk.nes"]') !== null`, "the list has no Shrunk.nes")
+	var listed []string
+	eval(t, p, `[...document.querySelectorAll('li.game')].map(li => li.dataset.game)`, &listed)
+	for _, id := range []string{"nes:Empty.nes", "nes:Huge.nes"} {
+		if slices.Contains(listed, id) {
+			t.Errorf("%s is listed: %v", id, listed)
+		}
+	}
+
+	if err := os.Truncate(shrunk, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(grown, libretro.MaxGameSize+1); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct{ game, words string }{
+		{"nes:Shrunk.nes", "This file is empty: it holds no game."},
+		{"nes:Grown.nes", "This file is larger than 64 MiB, more than any game it could be."},
+		{"gba:Junk.gba", "This file is not a Game Boy Advance game, or it is damaged."},
+	} {
+		startGame(t, p, c.game)
+		waitState(t, p, "failed", "back-btn")
+		if got := text(t, p, "#message-text"); got != c.words {
+			fail(t, p, "%s: the page says %q, want %q", c.game, got, c.words)
+		}
+		waitJS(t, p, `document.getElementById('retry-btn').hidden`, c.game+": Retry is offered")
+		click(t, p, "#back-btn")
+		waitJS(t, p, `window.telecart.state === 'list'`, "Back did not lead to the list")
+	}
 }
 
 // playTestROM plays the test ROM in Chromium on the coordinator at base:

@@ -179,7 +179,7 @@ func (s *Session) connect(ctx context.Context) signal.Payload {
 		case <-booted:
 			booted = nil
 			if r.bootErr != nil {
-				return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start.", Game: &r.game.GameInfo}
+				return bootRefusal(r.bootErr, r.game.GameInfo)
 			}
 			g := r.ready()
 			s.send(signal.Started{Room: r.id, Resume: s.token, Game: r.game.GameInfo, Width: g.Width, Height: g.Height, Aspect: g.Aspect, FPS: g.FPS})
@@ -194,7 +194,7 @@ func (s *Session) connect(ctx context.Context) signal.Payload {
 			return signal.Ended{Reason: "The connection was lost."}
 		case <-r.ended:
 			if r.bootErr != nil {
-				return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start.", Game: &r.game.GameInfo}
+				return bootRefusal(r.bootErr, r.game.GameInfo)
 			}
 			return signal.Ended{Reason: r.endReason}
 		case <-s.quitting:

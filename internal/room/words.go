@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/telecart/telecart/internal/cores"
+	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/peer"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/saves"
@@ -68,6 +70,28 @@ func JoinRefusal(err error) signal.Error {
 		return signal.Error{Code: signal.CodeRoomFull, Message: fmt.Sprintf("This room is full: %s in it already.", people(full.members))}
 	}
 	return signal.Error{Code: signal.CodeRoomEnded, Message: "This room has ended."}
+}
+
+// bootRefusal is what a browser is told when a room's game could not
+// start (err, its boot's error): what is wrong with the game's file when
+// that is the reason, where starting again cannot help, else that it
+// could not start.
+func bootRefusal(err error, game signal.GameInfo) signal.Error {
+	switch {
+	case errors.Is(err, libretro.ErrEmptyGame):
+		return signal.Error{Code: signal.CodeBadGame, Message: "This file is empty: it holds no game.", Game: &game}
+	case errors.Is(err, libretro.ErrGameTooLarge):
+		return signal.Error{Code: signal.CodeBadGame, Message: fmt.Sprintf("This file is larger than %d MiB, more than any game it could be.", libretro.MaxGameSize>>20), Game: &game}
+	case errors.Is(err, libretro.ErrGameRejected):
+		system := "a game for this console"
+		for _, s := range cores.Systems() {
+			if s.ID == game.System {
+				system = "a " + s.Name + " game"
+			}
+		}
+		return signal.Error{Code: signal.CodeBadGame, Message: fmt.Sprintf("This file is not %s, or it is damaged.", system), Game: &game}
+	}
+	return signal.Error{Code: signal.CodeGameFailed, Message: "The game could not start.", Game: &game}
 }
 
 // people counts people: "1 person is", "50 people are".

@@ -19,6 +19,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/sandbox"
 )
@@ -113,7 +114,7 @@ type Process struct {
 
 	stopping atomic.Bool
 	hung     atomic.Bool
-	fatal    atomic.Pointer[string]
+	fatal    atomic.Pointer[wire.Fatal]
 
 	done chan struct{}
 	err  error
@@ -332,13 +333,37 @@ loop:
 	close(p.done)
 }
 
+// fileFault is a runner's Fatal whose reason blames the game's file: its
+// text, and the libretro error the reason names, so that the room can tell
+// the player what is wrong with the file.
+type fileFault struct {
+	cause error
+	text  string
+}
+
+func (e fileFault) Error() string { return e.text }
+func (e fileFault) Unwrap() error { return e.cause }
+
+// fatalError is the error a runner's Fatal stands for.
+func fatalError(f *wire.Fatal) error {
+	cause := map[string]error{
+		wire.ReasonEmptyGame:    libretro.ErrEmptyGame,
+		wire.ReasonGameTooLarge: libretro.ErrGameTooLarge,
+		wire.ReasonNotAGame:     libretro.ErrGameRejected,
+	}[f.Reason]
+	if cause == nil {
+		return fmt.Errorf("%w: %s", ErrFailed, f.Error)
+	}
+	return fmt.Errorf("%w: %w", ErrFailed, fileFault{cause: cause, text: f.Error})
+}
+
 func (p *Process) exitError(waitErr error) error {
 	state := p.cmd.ProcessState
 	switch {
 	case p.hung.Load():
 		return fmt.Errorf("%w: no frame for too long", ErrHung)
 	case p.fatal.Load() != nil:
-		return fmt.Errorf("%w: %s", ErrFailed, *p.fatal.Load())
+		return fatalError(p.fatal.Load())
 	case state == nil:
 		return fmt.Errorf("%w: %w", ErrCrashed, waitErr)
 	case p.stopping.Load() && state.Success():
@@ -406,7 +431,7 @@ func (p *Process) read() {
 				ch <- m
 			}
 		case wire.Fatal:
-			p.fatal.Store(&m.Error)
+			p.fatal.Store(&m)
 		default:
 			p.log().Warn("runner: unexpected message", "type", msg.Type())
 		}

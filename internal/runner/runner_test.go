@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/fixturetest"
+	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/media/opus"
 	"github.com/telecart/telecart/internal/media/vpx"
 	"github.com/telecart/telecart/internal/media/yuv"
@@ -540,17 +541,25 @@ func TestStartErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	write := func(name string, data []byte) string { return fixturetest.File(t, name, data) }
+	huge := write("huge.nes", nil)
+	if err := os.Truncate(huge, libretro.MaxGameSize+1); err != nil { // sparse: no disk spent
+		t.Fatal(err)
+	}
+	faults := []error{libretro.ErrEmptyGame, libretro.ErrGameTooLarge, libretro.ErrGameRejected}
 	tests := []struct {
-		name string
-		cfg  runner.Config
-		want error
+		name  string
+		cfg   runner.Config
+		want  error
+		fault error // what is wrong with the game's file, for the player; nil when it is not the file
 	}{
-		{"missing core", runner.Config{Core: "/nonexistent/core_libretro.so", Game: fixturetest.TestROM(t)}, runner.ErrFailed},
-		{"truncated ROM", runner.Config{Core: nes, Game: write("truncated.nes", rom[:len(rom)/2])}, runner.ErrFailed},
-		{"ROM for another system", runner.Config{Core: fixturetest.Core(t, "gba"), Game: write("test.gba", rom)}, runner.ErrFailed},
-		{"missing ROM", runner.Config{Core: nes, Game: filepath.Join(t.TempDir(), "missing.nes")}, runner.ErrFailed},
-		{"bad codec", runner.Config{Core: nes, Game: fixturetest.TestROM(t), Video: runner.VideoConfig{Codec: "mpeg2"}}, runner.ErrInvalidConfig},
-		{"no game", runner.Config{Core: nes}, runner.ErrInvalidConfig},
+		{"missing core", runner.Config{Core: "/nonexistent/core_libretro.so", Game: fixturetest.TestROM(t)}, runner.ErrFailed, nil},
+		{"truncated ROM", runner.Config{Core: nes, Game: write("truncated.nes", rom[:len(rom)/2])}, runner.ErrFailed, libretro.ErrGameRejected},
+		{"ROM for another system", runner.Config{Core: fixturetest.Core(t, "gba"), Game: write("test.gba", rom)}, runner.ErrFailed, libretro.ErrGameRejected},
+		{"empty ROM", runner.Config{Core: nes, Game: write("empty.nes", nil)}, runner.ErrFailed, libretro.ErrEmptyGame},
+		{"ROM over the size limit", runner.Config{Core: nes, Game: huge}, runner.ErrFailed, libretro.ErrGameTooLarge},
+		{"missing ROM", runner.Config{Core: nes, Game: filepath.Join(t.TempDir(), "missing.nes")}, runner.ErrFailed, nil},
+		{"bad codec", runner.Config{Core: nes, Game: fixturetest.TestROM(t), Video: runner.VideoConfig{Codec: "mpeg2"}}, runner.ErrInvalidConfig, nil},
+		{"no game", runner.Config{Core: nes}, runner.ErrInvalidConfig, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -558,6 +567,11 @@ func TestStartErrors(t *testing.T) {
 			_, err := start(t, runnertest.Options(tt.cfg))
 			if !errors.Is(err, tt.want) {
 				t.Fatalf("got %v, want %v", err, tt.want)
+			}
+			for _, f := range faults {
+				if got := errors.Is(err, f); got != (f == tt.fault) {
+					t.Errorf("%v: errors.Is %v is %v", err, f, got)
+				}
 			}
 			t.Log(err)
 		})

@@ -47,9 +47,23 @@ func serveWith(ctx context.Context, conn io.ReadWriteCloser, log *slog.Logger, r
 	err := serve(ctx, conn, w, log, &wg, report)
 	if err != nil {
 		// Best effort: the parent may be the reason we are failing.
-		_ = w.Send(wire.Fatal{Error: err.Error()})
+		_ = w.Send(wire.Fatal{Error: err.Error(), Reason: faultReason(err)})
 	}
 	return err
+}
+
+// faultReason is the wire.Fatal reason when err says the game's file is
+// to blame, else "".
+func faultReason(err error) string {
+	switch {
+	case errors.Is(err, libretro.ErrEmptyGame):
+		return wire.ReasonEmptyGame
+	case errors.Is(err, libretro.ErrGameTooLarge):
+		return wire.ReasonGameTooLarge
+	case errors.Is(err, libretro.ErrGameRejected), errors.Is(err, libretro.ErrWrongExtension):
+		return wire.ReasonNotAGame
+	}
+	return ""
 }
 
 func serve(ctx context.Context, conn io.Reader, w *wire.Writer, log *slog.Logger, wg *sync.WaitGroup, report sandbox.Report) error {

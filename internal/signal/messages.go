@@ -537,6 +537,7 @@ const (
 	CodeUnknownGame = "unknown_game" // no such game in the library
 	CodeNoWorker    = "no_worker"    // no worker has room for the game
 	CodeGameFailed  = "game_failed"  // the game would not start, or crashed
+	CodeBadGame     = "bad_game"     // the game's file cannot be played: starting it again cannot help
 	CodeRoomEnded   = "room_ended"   // the room to join is over (or never was)
 	CodeRoomFull    = "room_full"    // the room to join has as many people as it takes
 	CodeNoSession   = "no_session"   // the session to resume is over: join again

@@ -75,6 +75,18 @@ test('a resumed session the worker let go is joined anew', () => {
   assert.deepEqual(errorOutcome({ code: 'no_session' }, { ...starting, resumeSent: true }, 'playing'), { rejoin: true });
 });
 
+test('a file that is no game says what is wrong with it, and offers no retry', () => {
+  const words = 'This file is empty: it holds no game.';
+  const o = errorOutcome({ code: 'bad_game', message: words }, starting, 'loading');
+  assert.equal(o.phase, 'failed');
+  assert.equal(o.message.title, 'This game can’t be played');
+  assert.equal(o.message.text, words);
+  assert.equal(o.message.retry, '');
+  assert.ok(o.message.back, 'Back to the games');
+  assert.ok(errorOutcome({ code: 'bad_game' }, starting, 'loading').message.text, 'words of its own without the server’s');
+  assert.equal(errorOutcome({ code: 'game_failed' }, starting, 'loading').message.retry, 'Retry', 'a game that failed otherwise may start again');
+});
+
 test('a game that is no more cannot be retried; an unknown error says its code', () => {
   assert.equal(errorOutcome({ code: 'unknown_game' }, starting, 'loading').message.retry, '');
   const odd = errorOutcome({ code: 'strange' }, starting, 'loading');

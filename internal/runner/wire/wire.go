@@ -128,10 +128,20 @@ type Timing struct {
 	Max  time.Duration `json:"max"`
 }
 
-// Fatal carries the reason the runner is exiting.
+// Fatal carries the reason the runner is exiting: Error for the log, and
+// Reason, when the game's file is to blame, for the player.
 type Fatal struct {
-	Error string `json:"error"`
+	Error  string `json:"error"`
+	Reason string `json:"reason,omitempty"`
 }
+
+// Fatal.Reason: what is wrong with a game's file. Starting it again
+// cannot help.
+const (
+	ReasonEmptyGame    = "empty_game"     // the file is empty
+	ReasonGameTooLarge = "game_too_large" // larger than libretro.MaxGameSize
+	ReasonNotAGame     = "not_a_game"     // the system's core refused it
+)
 
 // Start is the first message to a runner: its configuration as JSON.
 type Start struct {

@@ -138,6 +138,17 @@ export function errorOutcome(data, s, phase) {
   }
   if (code === 'too_many') return { phase: 'busy', message: failure('limited', message ? { text: message } : {}) };
   if (code === 'game_failed') return { phase: 'failed', message: failure('failed', { detail: message }) };
+  if (code === 'bad_game') {
+    // What is wrong with the game's file, which no retry mends.
+    return {
+      phase: 'failed',
+      message: failure('failed', {
+        title: 'This game can’t be played',
+        text: message || 'Its file is not a game this server can play.',
+        retry: false,
+      }),
+    };
+  }
   if (code === 'unknown_game') {
     return {
       phase: 'failed',
