@@ -50,6 +50,7 @@ func commands() []command {
 		{name: "check", usage: "check the way to the games from here, as a browser takes it, and say what to fix", run: runCheck},
 		{name: "play", usage: "play a game headless and print live frame and encode statistics", run: runPlay},
 		{name: "lag", usage: "measure a game's lag frames, and the run-ahead to set for it", run: runLag},
+		{name: "games", usage: "list the games a worker offers, and every file in its folders left out, with why", run: runGames},
 		{name: "probe", usage: "ask a URL once, exit 0 on a 2xx answer: a container's health check", run: runProbe},
 		{name: "runner", usage: "run one game for a worker (started by the worker, never by hand)", run: runRunner, hidden: true},
 		{name: "help", usage: "show this help", run: runHelp},

@@ -4,6 +4,7 @@
 package library
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -48,8 +49,15 @@ type Game struct {
 
 // Library is a set of games, read-only once scanned.
 type Library struct {
-	games []Game
-	byID  map[string]Game
+	games   []Game
+	byID    map[string]Game
+	leftOut []LeftOut
+}
+
+// LeftOut is a file in a games folder that is not in the library, and why.
+type LeftOut struct {
+	Path   string
+	Reason string
 }
 
 // New makes a library of games, which must have distinct IDs.
@@ -70,17 +78,24 @@ func New(games ...Game) (*Library, error) {
 
 // Scan makes a library of extra games (such as the bundled test ROM) plus
 // every ROM below dirs. A folder that does not exist is skipped with a
-// warning: a fresh install has no games folder yet. So is each file that
-// cannot be played (empty, or larger than MaxSize), and every file once the
-// list is as long as a register can carry, each with a warning: one file
-// must never cost a worker its other games.
+// warning: a fresh install has no games folder yet. Every file it leaves
+// out is logged with why, and kept (LeftOut): hidden files and folders,
+// files no system plays, a second file with a name taken already, files
+// that cannot be played (empty, or larger than MaxSize), and every file
+// once the list is as long as a register can carry. One file must never
+// cost a worker its other games.
 func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 	games := append([]Game(nil), extra...)
-	seen := map[string]bool{}
+	seen := map[string]string{} // id: the file that has it
 	listBytes := 0
 	for _, g := range extra {
-		seen[g.ID] = true
+		seen[g.ID] = g.Path
 		listBytes += listedSize(g.GameInfo)
+	}
+	var leftOut []LeftOut
+	leave := func(level slog.Level, path, reason string) {
+		log.Log(context.Background(), level, "library: leaving a file out", "path", path, "reason", reason)
+		leftOut = append(leftOut, LeftOut{Path: path, Reason: reason})
 	}
 	for _, dir := range dirs {
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
@@ -88,10 +103,11 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 				if path == dir {
 					return err
 				}
-				log.Warn("library: skipping", "path", path, "err", err)
+				leave(slog.LevelWarn, path, err.Error())
 				return nil
 			}
 			if strings.HasPrefix(d.Name(), ".") && path != dir {
+				leave(slog.LevelInfo, path, "hidden: its name starts with a dot")
 				if d.IsDir() {
 					return filepath.SkipDir
 				}
@@ -102,15 +118,16 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 			}
 			system, err := cores.ForFile(path)
 			if err != nil {
-				return nil // not a ROM
+				leave(slog.LevelInfo, path, "no system plays this file type")
+				return nil
 			}
 			g := Game{GameInfo: signal.GameInfo{ID: gameID(system.ID, d.Name()), Title: Title(d.Name()), System: system.ID}, Path: path}
-			if seen[g.ID] {
-				log.Warn("library: skipping a second file with the same name", "path", path)
+			if first, dup := seen[g.ID]; dup {
+				leave(slog.LevelWarn, path, "another file has the same name: "+first)
 				return nil
 			}
 			if reason := unplayable(d); reason != "" {
-				log.Warn("library: skipping a file that cannot be played", "path", path, "reason", reason)
+				leave(slog.LevelWarn, path, reason)
 				return nil
 			}
 			if len(games) >= MaxGames {
@@ -118,11 +135,11 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 			}
 			size := listedSize(g.GameInfo)
 			if listBytes+size > maxListBytes {
-				log.Warn("library: skipping a file: the list of games is as long as a worker can register", "path", path)
+				leave(slog.LevelWarn, path, "the list of games is as long as a worker can register")
 				return nil
 			}
 			listBytes += size
-			seen[g.ID] = true
+			seen[g.ID] = path
 			games = append(games, g)
 			return nil
 		})
@@ -134,7 +151,12 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 			return nil, fmt.Errorf("library: scan %s: %w", dir, err)
 		}
 	}
-	return New(games...)
+	l, err := New(games...)
+	if err != nil {
+		return nil, err
+	}
+	l.leftOut = leftOut
+	return l, nil
 }
 
 // unplayable says why the file of a ROM cannot be played, or "" when it can
@@ -197,6 +219,10 @@ func gameID(system, name string) string {
 
 // Games lists the library, sorted by title.
 func (l *Library) Games() []Game { return l.games }
+
+// LeftOut lists the files Scan found and left out, and why, in the order
+// it found them.
+func (l *Library) LeftOut() []LeftOut { return l.leftOut }
 
 // Infos lists the library as the protocol describes games.
 func (l *Library) Infos() []signal.GameInfo {

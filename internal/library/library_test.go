@@ -67,6 +67,27 @@ func TestScan(t *testing.T) {
 			t.Fatalf("games %q, want %q", got, want)
 		}
 	}
+	// Every file left out is kept with why, for the log and telecart games.
+	wantLeft := map[string]string{
+		".hidden":              "hidden",
+		"notes.txt":            "no system plays this file type",
+		"other/Super_Game.nes": "another file has the same name: " + filepath.Join(dir, "Super_Game.nes"),
+		"Empty.nes":            "the file is empty",
+		"gba/Huge.gba":         "more than the 64 MiB a game may be",
+	}
+	left := map[string]string{}
+	for _, o := range l.LeftOut() {
+		rel, _ := filepath.Rel(dir, o.Path)
+		left[rel] = o.Reason
+	}
+	if len(left) != len(wantLeft) {
+		t.Errorf("left out %q, want %d files", left, len(wantLeft))
+	}
+	for path, why := range wantLeft {
+		if !strings.Contains(left[path], why) {
+			t.Errorf("%s left out for %q, want %q", path, left[path], why)
+		}
+	}
 	g, ok := l.Lookup("gba:Quest.gba")
 	if !ok || g.Path != filepath.Join(dir, "gba/Quest.gba") {
 		t.Fatalf("Lookup = %+v, %v", g, ok)
