@@ -293,7 +293,7 @@ func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room signal.Ro
 		// a known room is not counted: after a restart, every player
 		// behind one address resumes at once. One that finds no room
 		// is a guess at a room id like a join, and counts like one.
-		var err error = errRoomEnded
+		err := unknownRoom(req, game)
 		if _, resume := req.(signal.Resume); resume {
 			if lerr := c.limits.allowJoin(b.client); lerr != nil {
 				err, game = lerr, nil
@@ -358,9 +358,19 @@ func (c *Coordinator) endRejoinWindow() {
 	c.mu.Unlock()
 	for _, room := range rooms {
 		for _, a := range c.takeAwaiting(room) {
-			_ = c.refuse(a.b, a.ref, errRoomEnded)
+			_ = c.refuse(a.b, a.ref, unknownRoom(a.req, nil))
 		}
 	}
+}
+
+// unknownRoom is why a join or resume found no room: a resume's room was
+// there, and has ended; so has a room that ended here (its game known);
+// any other room id is none the server knows.
+func unknownRoom(req signal.Payload, game *signal.GameInfo) error {
+	if _, resume := req.(signal.Resume); resume || game != nil {
+		return errRoomEnded
+	}
+	return errNoRoom
 }
 
 // takeAwaiting takes the browsers waiting for a room that are still here

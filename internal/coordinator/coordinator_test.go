@@ -436,7 +436,7 @@ func TestRejoinWindow(t *testing.T) {
 		t.Errorf("told the room had ended %v after the start, inside the %v window", waited, window)
 	}
 
-	// After the window, an unknown room has ended at once.
+	// After the window, a room nobody knows is said to be none at once.
 	late := browsers["GONE1234"]
 	// At once: answered before a message sent after it, which is refused
 	// straight away (a browser's messages are taken in order).
@@ -450,9 +450,9 @@ func TestRejoinWindow(t *testing.T) {
 		if ok && first == "" {
 			first = e.Code
 		}
-		return ok && e.Code == signal.CodeRoomEnded
+		return ok && e.Code == signal.CodeNoRoom
 	})
-	if first != signal.CodeRoomEnded {
+	if first != signal.CodeNoRoom {
 		t.Errorf("after the window, an unknown room was answered after a later message (%s first): it was held", first)
 	}
 }

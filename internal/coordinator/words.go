@@ -18,6 +18,7 @@ var (
 	errNoSuchWorker      = errors.New("coordinator: no such worker")
 	errWorkerUnreachable = errors.New("coordinator: the worker did not take the message")
 	errRoomEnded         = errors.New("coordinator: the room has ended")
+	errNoRoom            = errors.New("coordinator: no room has this id")
 	errWorkerLost        = errors.New("coordinator: the worker's link was lost")
 	errTooManyChecks     = errors.New("coordinator: the browser has too many checks open")
 )
@@ -61,6 +62,7 @@ var sentences = []struct {
 	{errNoSuchWorker, signal.CodeNoWorker, "That server is not there any more; choose another."},
 	{errWorkerUnreachable, signal.CodeNoWorker, "The server went away; try again."},
 	{errRoomEnded, signal.CodeRoomEnded, "This room has ended."},
+	{errNoRoom, signal.CodeNoRoom, "There is no room at this link: check that it was copied whole. A room long over is forgotten, too."},
 	{errWorkerLost, signal.CodeNoWorker, "The server running your game went away."},
 	{errTooManyChecks, signal.CodeBadRequest, "Too many connection checks at once; wait for one to end."},
 	// A refused socket's sentence is also its close reason: 123 bytes

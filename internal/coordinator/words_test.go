@@ -30,6 +30,7 @@ func TestWords(t *testing.T) {
 		{fmt.Errorf("%w: %w", errWorkerUnreachable, errors.New(secret)), signal.CodeNoWorker, "The server went away; try again."},
 		{errWorkerLost, signal.CodeNoWorker, "The server running your game went away."},
 		{errRoomEnded, signal.CodeRoomEnded, "This room has ended."},
+		{errNoRoom, signal.CodeNoRoom, "There is no room at this link: check that it was copied whole. A room long over is forgotten, too."},
 		{fmt.Errorf("%w: %w", errBadMessage, errors.New(`data: unknown field "x"`)), signal.CodeBadRequest, "The page sent something the server could not read; reload the page."},
 		{errInRoom, signal.CodeBadRequest, "You are in a room already; quit it first."},
 		{errNotInRoom, signal.CodeBadRequest, "You are not in a room."},

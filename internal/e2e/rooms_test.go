@@ -347,6 +347,13 @@ func TestRoomByLink(t *testing.T) {
 	if got := slot(t, late); got != 1 {
 		fail(t, late, "started afresh in slot %d, want 1", got)
 	}
+
+	// A link to a room that never was says that, and offers no game.
+	none := b.NewPage(t, base+"/r/NEVERWAS")
+	waitJS(t, none, `window.telecart.state === 'ended' && !document.getElementById('view-message').hidden
+		&& document.getElementById('message-title').innerText === 'No room at this link'`,
+		"a link to no room does not say so")
+	waitJS(t, none, `document.getElementById('retry-btn').hidden && `+visible("#back-btn"), "no way back, or a game offered")
 }
 
 // TestReloadKeepsSeat: a player who reloads the page finds the game as it

@@ -538,7 +538,8 @@ const (
 	CodeNoWorker    = "no_worker"    // no worker has room for the game
 	CodeGameFailed  = "game_failed"  // the game would not start, or crashed
 	CodeBadGame     = "bad_game"     // the game's file cannot be played: starting it again cannot help
-	CodeRoomEnded   = "room_ended"   // the room to join is over (or never was)
+	CodeRoomEnded   = "room_ended"   // the room to join or resume is over
+	CodeNoRoom      = "no_room"      // no room has this id, that the server knows of: a mistyped link, or one long over
 	CodeRoomFull    = "room_full"    // the room to join has as many people as it takes
 	CodeNoSession   = "no_session"   // the session to resume is over: join again
 	// CodeTooMany: the client asked for more than its limits allow

@@ -75,6 +75,19 @@ test('a resumed session the worker let go is joined anew', () => {
   assert.deepEqual(errorOutcome({ code: 'no_session' }, { ...starting, resumeSent: true }, 'playing'), { rejoin: true });
 });
 
+test('a link to a room nobody knows says so, and offers no game', () => {
+  const joining = newSession({ kind: 'join', game: null, ref: 'r', nick: '' });
+  const words = 'There is no room at this link: check that it was copied whole.';
+  const o = errorOutcome({ code: 'no_room', message: words }, joining, 'loading');
+  assert.equal(o.phase, 'ended');
+  assert.equal(o.message.title, 'No room at this link');
+  assert.equal(o.message.text, words);
+  assert.equal(o.message.retry, '');
+  assert.ok(o.message.back);
+  assert.equal(o.last, null);
+  assert.equal(errorOutcome({ code: 'room_ended' }, joining, 'loading').message.title, 'This room has ended', 'an ended room says that');
+});
+
 test('a file that is no game says what is wrong with it, and offers no retry', () => {
   const words = 'This file is empty: it holds no game.';
   const o = errorOutcome({ code: 'bad_game', message: words }, starting, 'loading');

@@ -121,6 +121,18 @@ export function errorOutcome(data, s, phase) {
       last: game ? { kind: 'start', game, room: null, slot: 1 } : null,
     };
   }
+  if (code === 'no_room') {
+    // A link to no room the server knows: mistyped, or long over.
+    return {
+      phase: 'ended',
+      message: failure('room-ended', {
+        title: 'No room at this link',
+        text: message || 'There is no room at this link: check that it was copied whole.',
+        retry: false,
+      }),
+      last: null,
+    };
+  }
   if (code === 'no_worker' && s.worker) {
     // Picked by hand: the others may well have room.
     return {
