@@ -612,7 +612,8 @@ func TestFailuresShown(t *testing.T) {
 	waitState(t, second, "failed", "back-btn")
 }
 
-// TestBadGameFiles: files that cannot be games are not listed, and a game
+// TestBadGameFiles: files that cannot be games are not listed (the others
+// are, by title, their dump tags as detail), and a game
 // whose file turns out bad when it starts says what is wrong with it, in
 // words, with no Retry that could not help: a file emptied or grown past
 // the size limit since the list was made, and one its console's core
@@ -630,6 +631,7 @@ func TestBadGameFiles(t *testing.T) {
 	}
 	grown := file("Grown.nes", rom)
 	file("Junk.gba", bytes.Repeat([]byte("not a game "), 100))
+	file("Tagged Game (USA) (Rev 1) [!].nes", rom)
 	file("Empty.nes", nil)
 	if err := os.Truncate(file("Huge.nes", nil), libretro.MaxGameSize+1); err != nil {
 		t.Fatal(err)
@@ -644,6 +646,12 @@ func TestBadGameFiles(t *testing.T) {
 		if slices.Contains(listed, id) {
 			t.Errorf("%s is listed: %v", id, listed)
 		}
+	}
+	var row []string
+	eval(t, p, `(() => { const li = document.querySelector('li.game[data-game="nes:Tagged Game (USA) (Rev 1) [!].nes"]');
+		return [li.querySelector('.game-title').innerText, li.querySelector('.game-detail').innerText]; })()`, &row)
+	if want := []string{"Tagged Game", "USA · Rev 1 · !"}; !slices.Equal(row, want) {
+		t.Errorf("the tagged game's row shows %q, want %q", row, want)
 	}
 
 	if err := os.Truncate(shrunk, 0); err != nil {

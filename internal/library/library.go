@@ -121,7 +121,8 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 				leave(slog.LevelInfo, path, "no system plays this file type")
 				return nil
 			}
-			g := Game{GameInfo: signal.GameInfo{ID: gameID(system.ID, d.Name()), Title: Title(d.Name()), System: system.ID}, Path: path}
+			title, detail := Title(d.Name())
+			g := Game{GameInfo: signal.GameInfo{ID: gameID(system.ID, d.Name()), Title: title, Detail: detail, System: system.ID}, Path: path}
 			if first, dup := seen[g.ID]; dup {
 				leave(slog.LevelWarn, path, "another file has the same name: "+first)
 				return nil
@@ -180,16 +181,39 @@ func listedSize(g signal.GameInfo) int {
 	return len(b) + 1       // and its comma
 }
 
-// Title makes a display title of a ROM's file name.
-func Title(file string) string {
+// Title makes a display title of a ROM's file name, and its detail: the
+// dump tags ROM sets append in brackets ("(USA)", "(Rev 1)", "[!]"),
+// which say which copy of a game a file is, not what game. A name that is
+// nothing but tags keeps them as its title.
+func Title(file string) (title, detail string) {
 	t := strings.TrimSuffix(file, filepath.Ext(file))
 	t = strings.Map(func(r rune) rune {
-		if r == '_' || r == '.' || unicode.IsControl(r) {
+		if r == '_' || unicode.IsControl(r) {
 			return ' '
 		}
 		return r
 	}, t)
-	return strings.TrimSpace(t)
+	var tags []string
+	for {
+		t = strings.TrimSpace(t)
+		closing := map[byte]byte{')': '(', ']': '['}
+		if t == "" || closing[t[len(t)-1]] == 0 {
+			break
+		}
+		open := strings.LastIndexByte(t, closing[t[len(t)-1]])
+		if open <= 0 {
+			break // the whole name is in brackets: keep it
+		}
+		if tag := strings.TrimSpace(t[open+1 : len(t)-1]); tag != "" {
+			tags = append([]string{tag}, tags...)
+		}
+		t = t[:open]
+	}
+	t = strings.TrimSpace(strings.ReplaceAll(t, ".", " "))
+	if t == "" {
+		return strings.TrimSpace(strings.ReplaceAll(strings.TrimSuffix(file, filepath.Ext(file)), "_", " ")), ""
+	}
+	return strings.Join(strings.Fields(t), " "), strings.Join(tags, " · ")
 }
 
 // gameID is the id of the game of system in the file name: the system and

@@ -203,3 +203,25 @@ func TestScanNamesOfRealSets(t *testing.T) {
 		t.Errorf("a register of these games: %v", err)
 	}
 }
+
+// TestTitle: a file name's dump tags become the game's detail, and the
+// rest its title.
+func TestTitle(t *testing.T) {
+	tests := []struct{ file, title, detail string }{
+		{"cpu_instrs.gb", "cpu instrs", ""},
+		{"Alwa's Awakening (Demo).nes", "Alwa's Awakening", "Demo"},
+		{"Legend of Zelda, The (USA) (Rev 1) [!].nes", "Legend of Zelda, The", "USA · Rev 1 · !"},
+		{"Super Mario Bros. 3 (Europe) (Rev 1.1).nes", "Super Mario Bros 3", "Europe · Rev 1.1"},
+		{"super.mario.bros.nes", "super mario bros", ""},
+		{"Game (Beta) ().nes", "Game", "Beta"},
+		{"(USA).nes", "(USA)", ""},
+		{"[BIOS] (Japan).pce", "[BIOS]", "Japan"},
+		{"Tab\tin name.nes", "Tab in name", ""},
+	}
+	for _, tt := range tests {
+		title, detail := Title(tt.file)
+		if title != tt.title || detail != tt.detail {
+			t.Errorf("Title(%q) = %q, %q; want %q, %q", tt.file, title, detail, tt.title, tt.detail)
+		}
+	}
+}

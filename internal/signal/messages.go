@@ -320,13 +320,16 @@ func (c Candidate) validate() error { return checkText("candidate", c.Candidate)
 
 // GameInfo is one game of the library.
 type GameInfo struct {
-	ID     string `json:"id"`
-	Title  string `json:"title"`
+	ID    string `json:"id"`
+	Title string `json:"title"`
+	// Detail tells copies of one game apart: the dump tags of its file's
+	// name ("USA · Rev 1").
+	Detail string `json:"detail,omitempty"`
 	System string `json:"system"` // a cores.System ID: nes, snes, gb, gba, pce
 }
 
 func (g GameInfo) validate() error {
-	return errors.Join(checkID("game id", g.ID, true), checkText("title", g.Title), checkID("system", g.System, true))
+	return errors.Join(checkID("game id", g.ID, true), checkText("title", g.Title), checkText("detail", g.Detail), checkID("system", g.System, true))
 }
 
 // ICEServer is a STUN or TURN server for the browser.

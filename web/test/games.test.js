@@ -8,7 +8,7 @@ const games = validGames([
   { id: 'gb:pokemon.gb', title: 'Pokémon Red', system: 'gb' },
   { id: 'nes:zelda2.nes', title: 'Zelda 2', system: 'nes' },
   { id: 'nes:zelda10.nes', title: 'Zelda 10', system: 'nes' },
-  { id: 'snes:mario.sfc', title: 'Super Mario World', system: 'snes' },
+  { id: 'snes:mario.sfc', title: 'Super Mario World', detail: 'USA · Rev 1', system: 'snes' },
   { id: 'nes:zelda2.nes', title: 'Zelda 2 again', system: 'nes' }, // the same id again
   { title: 'No id' },
 ]);
@@ -30,6 +30,13 @@ test('the filter ignores case and accents, and finds systems by any name', () =>
   assert.deepEqual(list('snes'), ['Super Mario World']);
   assert.deepEqual(list('  nes  zelda '), ['Zelda 2', 'Zelda 10']);
   assert.deepEqual(list('metroid'), []);
+});
+
+test('the filter finds a copy of a game by its detail', () => {
+  assert.deepEqual(list('mario usa'), ['Super Mario World']);
+  assert.deepEqual(list('rev 1'), ['Super Mario World']);
+  assert.equal(games.find((g) => g.id === 'snes:mario.sfc').detail, 'USA · Rev 1');
+  assert.equal('detail' in games.find((g) => g.id === 'gb:pokemon.gb'), false, 'none when the server gives none');
 });
 
 test('the selected game stays selected while it still matches', () => {

@@ -41,7 +41,7 @@ export function matchGames(games, query) {
   const words = filterWords(query);
   const matches = games
     .filter((g) => {
-      const hay = fold(`${g.title} ${g.system} ${systemName(g.system)} ${systemShort(g.system)}`);
+      const hay = fold(`${g.title} ${g.detail ?? ''} ${g.system} ${systemName(g.system)} ${systemShort(g.system)}`);
       return words.every((w) => hay.includes(w));
     })
     .sort((a, b) => a.title.localeCompare(b.title, undefined, { numeric: true, sensitivity: 'base' }));

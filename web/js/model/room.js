@@ -56,11 +56,14 @@ export function cleanNick(s) {
 /** A game as hello, started and room messages carry it, or null. */
 export function validGame(g) {
   if (!g || typeof g.id !== 'string' || !g.id) return null;
-  return {
+  const game = {
     id: g.id,
     title: typeof g.title === 'string' && g.title.trim() ? g.title.trim() : g.id,
     system: typeof g.system === 'string' ? g.system : '',
   };
+  // Which copy of the game, when the server says: a ROM set's dump tags ("USA · Rev 1").
+  if (typeof g.detail === 'string' && g.detail.trim()) game.detail = g.detail.trim();
+  return game;
 }
 
 function validSlot(n) {

@@ -29,7 +29,16 @@ function gameRow(g, i) {
   const sys = document.createElement('span');
   sys.className = 'badge';
   sys.textContent = systemName(g.system);
-  text.append(title, sys);
+  const meta = document.createElement('span');
+  meta.className = 'game-meta';
+  meta.append(sys);
+  if (g.detail) {
+    const detail = document.createElement('span');
+    detail.className = 'game-detail';
+    detail.textContent = g.detail;
+    meta.append(detail);
+  }
+  text.append(title, meta);
   const play = document.createElement('span');
   play.className = 'game-play';
   play.setAttribute('aria-hidden', 'true');
