@@ -212,6 +212,19 @@ func TestRoomByLink(t *testing.T) {
 	if got := text(t, bob, "#role-chip"); got != "Watching" {
 		fail(t, bob, "role chip %q, want Watching", got)
 	}
+	// Once the bar hides, a tab says where it went and brings it back,
+	// and the spectator's way to a controller stays in sight.
+	waitJS(t, bob, `document.getElementById('player').classList.contains('bar-hidden')`, "the bar does not hide")
+	waitJS(t, bob, visible("#bar-handle")+` && `+visible("#watch-hint")+` && getComputedStyle(document.getElementById('watch-hint')).opacity === '1'`,
+		"with the bar hidden, no tab for it, or no Take a controller")
+	// A tap on it, as on a phone (with a mouse, moving it there shows the bar already).
+	if err := bob.TouchStart("#bar-handle"); err != nil {
+		t.Fatal(err)
+	}
+	if err := bob.TouchEnd(); err != nil {
+		t.Fatal(err)
+	}
+	waitJS(t, bob, `!document.getElementById('player').classList.contains('bar-hidden') && `+visible("#topbar"), "the tab does not bring the bar back")
 	openPanel(t, bob)
 	click(t, bob, `#slots [data-seat="2"]`)
 	waitSlot(t, bob, 2)
@@ -453,7 +466,7 @@ func TestLiveRooms(t *testing.T) {
 		fail(t, visitor, "joined %q, want %q", got, room)
 	}
 	waitColour(t, visitor, testrom.FillColor())
-	waitJS(t, public, `document.getElementById('people-btn').innerText.replace(/\s+/g, ' ').trim() === '1 · 1 watching'`,
+	waitJS(t, public, `document.getElementById('people-btn').innerText.replace(/\s+/g, ' ').trim() === '1 playing · 1 watching'`,
 		"the player does not see the spectator in the top bar")
 
 	// Back leaves the room for the list; Forward joins it again.

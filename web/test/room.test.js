@@ -24,7 +24,7 @@ test('the live rooms: public ones only, the liveliest first, each once', () => {
     { id: 'nogame' },
   ], 100);
   assert.deepEqual(rooms.map((r) => r.id), ['busy', 'quiet']);
-  assert.equal(countsLabel(rooms[0]), '2 · 3 watching');
+  assert.equal(countsLabel(rooms[0]), '2 playing · 3 watching', 'each count with its noun');
   assert.equal(countsLabel(rooms[1]), '1 playing');
 });
 

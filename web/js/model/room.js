@@ -144,9 +144,9 @@ export function counts(state) {
   return { players, spectators: state ? state.members.length - players : 0 };
 }
 
-/** "2 playing" or "2 · 3 watching", for the top bar and the list. */
+/** "2 playing", or "2 playing · 3 watching", for the top bar and the list. */
 export function countsLabel({ players, spectators }) {
-  return spectators ? `${players} · ${spectators} watching` : `${players} playing`;
+  return spectators ? `${players} playing · ${spectators} watching` : `${players} playing`;
 }
 
 /** Short name of a slot for chips: "P2", or "Watching" for 0. */

@@ -38,7 +38,10 @@ function roomButton(r) {
   const age = document.createElement('span');
   age.className = 'live-age';
   age.textContent = formatAge(r);
-  meta.append(sys, who, age);
+  const stats = document.createElement('span');
+  stats.className = 'live-stats';
+  stats.append(who, age);
+  meta.append(sys, stats);
   if (r.crowd) {
     const crowd = document.createElement('span');
     crowd.className = 'flag';

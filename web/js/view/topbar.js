@@ -1,7 +1,8 @@
 // The player's top bar: the game, the role chip, Players, Saves, Share,
 // Help, Smooth, Fullscreen and Quit. It hides itself after a moment of
 // play, unless the mouse, the focus, the help or a panel is on it, and
-// comes back with the mouse, a tap on the picture, or the focus. Share
+// comes back with the mouse, a tap on the picture, the focus, or its
+// handle, the small tab that shows where it went. Share
 // copies the room's link, or shows it to copy by hand.
 
 import { roomLink, counts, countsLabel, roleLabel } from '../model/room.js';
@@ -93,6 +94,10 @@ export function mountTopBar(store, { actions }) {
       else hideBar();
     }
   });
+  $('bar-handle').addEventListener('click', (e) => {
+    if (e.detail > 0) e.currentTarget.blur();
+    showBar();
+  });
   el.topbar.addEventListener('focusin', showBar);
   el.topbar.addEventListener('pointerenter', showBar);
 
@@ -107,7 +112,7 @@ export function mountTopBar(store, { actions }) {
     el.roleChip.title = s.slot > 0 ? `You are player ${s.slot}` : 'You are watching';
     const c = counts(room);
     el.peopleCount.textContent = String(c.players);
-    el.peopleMore.textContent = c.spectators ? ` · ${c.spectators} watching` : ' playing';
+    el.peopleMore.textContent = c.spectators ? ` playing · ${c.spectators} watching` : ' playing';
     el.people.setAttribute('aria-label', `Players: ${countsLabel(c)}`);
   }
 
