@@ -217,7 +217,7 @@ func (c *Coordinator) fromBrowser(b *browserConn, ref signal.SessionID, p signal
 			c.endSession(session)
 			_ = w.send(session, p)
 		}
-	case signal.SDP, signal.Candidate, signal.Seat, signal.Nick, signal.Save, signal.Load:
+	case signal.SDP, signal.Candidate, signal.Seat, signal.Nick, signal.Save, signal.Load, signal.Reset:
 		if session == "" {
 			_ = c.refuse(b, "", errNotInRoom)
 			return

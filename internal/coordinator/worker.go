@@ -187,7 +187,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 			}
 		case signal.Listing:
 			c.onListing(w, p)
-		case signal.Started, signal.SDP, signal.Candidate, signal.RoomState, signal.Refused, signal.Saves, signal.Loaded, signal.Ended, signal.Error:
+		case signal.Started, signal.SDP, signal.Candidate, signal.RoomState, signal.Refused, signal.Saves, signal.Loaded, signal.WasReset, signal.Ended, signal.Error:
 			c.toBrowser(m.Session, p)
 		default:
 			log.Warn("coordinator: unexpected message from worker", "type", p.Type())

@@ -712,3 +712,35 @@ func TestSaveFiles(t *testing.T) {
 	click(t, p, slotRow(4)+` [data-load="4"]`)
 	toastSays(t, p, "The game refused that save: it cannot be loaded here.")
 }
+
+// TestRestart: a player restarts the game from the saves panel, after a
+// second question: the test ROM's mark, off at reset, is off again, and
+// the room is told who did it; a spectator cannot.
+func TestRestart(t *testing.T) {
+	base := serve(t)
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	room := inRoom(t, p)
+	waitColour(t, p, testrom.FillColor())
+	flipMark(t, p, true)
+
+	watcher := b.NewPage(t, base+"/r/"+room)
+	inRoom(t, watcher)
+	openSaves(t, watcher)
+	waitJS(t, watcher, `document.getElementById('restart-btn').disabled`, "a spectator may restart the game")
+
+	openSaves(t, p)
+	click(t, p, "#restart-btn")
+	waitJS(t, p, visible("#restart-confirm"), "Restart does not ask first")
+	click(t, p, "#restart-no")
+	waitJS(t, p, visible("#restart-btn")+` && document.getElementById('restart-confirm').hidden`, "Keep playing does not put the question away")
+	waitPixel(t, p, markPoint(), testrom.MarkColor(true)) // nothing restarted
+
+	click(t, p, "#restart-btn")
+	click(t, p, "#restart-yes")
+	toastSays(t, p, "You restarted the game")
+	waitPixel(t, p, markPoint(), testrom.MarkColor(false))
+	toastSays(t, watcher, "Player 1 restarted the game")
+	waitPixel(t, watcher, markPoint(), testrom.MarkColor(false))
+}

@@ -228,6 +228,9 @@ func (s *Session) apply(ctx context.Context, p *peer.Peer, m signal.Payload, ans
 	case signal.Load:
 		s.loadGame(ctx, m.Slot)
 		return nil
+	case signal.Reset:
+		s.resetGame(ctx)
+		return nil
 	}
 	return fmt.Errorf("unexpected %s", m.Type())
 }

@@ -73,6 +73,29 @@ func (s *Session) loadGame(ctx context.Context, slot int) {
 	s.room.broadcast(signal.Loaded{Save: saveInfo(sv), By: s.member})
 }
 
+// resetGame restarts the room's game for everyone, as its console's reset
+// button does; like a load, it needs a controller.
+func (s *Session) resetGame(ctx context.Context) {
+	if !s.room.holdsSlot(s.member) {
+		s.send(signal.Refused{Code: signal.CodeNotPlaying, Message: "Only players can restart the game: take a controller first."})
+		return
+	}
+	p := s.room.running()
+	if p == nil {
+		s.send(refusal(errStarting))
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, saveTimeout)
+	defer cancel()
+	if err := p.Reset(ctx); err != nil {
+		s.log.Warn("room: reset", "err", err)
+		s.send(signal.Refused{Code: signal.CodeInternal, Message: "The game could not be restarted; try again in a moment."})
+		return
+	}
+	s.log.Info("room: reset")
+	s.room.broadcast(signal.WasReset{By: s.member})
+}
+
 // Export is the player's save in a slot of the room's game, as a file
 // (for the "saves" data channel): the session is its peer's FileStore.
 func (s *Session) Export(ctx context.Context, slot int) ([]byte, error) {

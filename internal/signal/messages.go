@@ -21,6 +21,7 @@ const (
 	TypeLatency Type = "latency" // Latency: what the browser measured to each worker
 	TypeSave    Type = "save"    // Save: save the game into one of the player's slots
 	TypeLoad    Type = "load"    // Load: load one of the player's saves into the room
+	TypeReset   Type = "reset"   // Reset: restart the game, as its console's reset button does
 	TypeQuit    Type = "quit"    // Quit: leave the room (or end a check)
 	TypeCheck   Type = "check"   // Check: a test peer connection to one worker
 )
@@ -34,14 +35,15 @@ const (
 
 // Coordinator or worker → browser.
 const (
-	TypeHello   Type = "hello"   // Hello: the first message on /ws
-	TypeStarted Type = "started" // Started: the game runs; an offer follows
-	TypeRoom    Type = "room"    // RoomState: who is in the room, after every change
-	TypeRefused Type = "refused" // Refused: a request was turned down; the session goes on
-	TypeSaves   Type = "saves"   // Saves: the player's saves of this game
-	TypeLoaded  Type = "loaded"  // Loaded: someone loaded a save into the room
-	TypeEnded   Type = "ended"   // Ended: the session is over
-	TypeError   Type = "error"   // Error: a request failed; the session is over
+	TypeHello    Type = "hello"     // Hello: the first message on /ws
+	TypeStarted  Type = "started"   // Started: the game runs; an offer follows
+	TypeRoom     Type = "room"      // RoomState: who is in the room, after every change
+	TypeRefused  Type = "refused"   // Refused: a request was turned down; the session goes on
+	TypeSaves    Type = "saves"     // Saves: the player's saves of this game
+	TypeLoaded   Type = "loaded"    // Loaded: someone loaded a save into the room
+	TypeWasReset Type = "was_reset" // WasReset: someone restarted the room's game
+	TypeEnded    Type = "ended"     // Ended: the session is over
+	TypeError    Type = "error"     // Error: a request failed; the session is over
 )
 
 // Coordinator → browser, without a session.
@@ -83,6 +85,10 @@ func payloadOf(t Type) Payload {
 		return &Saves{}
 	case TypeLoaded:
 		return &Loaded{}
+	case TypeReset:
+		return &Reset{}
+	case TypeWasReset:
+		return &WasReset{}
 	case TypeQuit:
 		return &Quit{}
 	case TypeCheck:

@@ -63,6 +63,21 @@ type Load struct {
 func (Load) Type() Type        { return TypeLoad }
 func (l Load) validate() error { return checkSaveSlot(l.Slot, true) }
 
+// Reset restarts the room's game, as its console's reset button does: it
+// needs a controller, as a load does.
+type Reset struct{}
+
+func (Reset) Type() Type      { return TypeReset }
+func (Reset) validate() error { return nil }
+
+// WasReset tells the room that a member restarted its game.
+type WasReset struct {
+	By MemberID `json:"by"`
+}
+
+func (WasReset) Type() Type        { return TypeWasReset }
+func (r WasReset) validate() error { return checkID("by", r.By, true) }
+
 // SaveInfo describes one save.
 type SaveInfo struct {
 	Slot int `json:"slot"` // 0 the autosave, else 1 to SaveSlots

@@ -30,6 +30,8 @@ func TestRoundTrip(t *testing.T) {
 		Load{Slot: 0},
 		Saves{Saves: []SaveInfo{{Slot: 0, Time: 1700000000000, Thumbnail: "data:image/png;base64,iVBO"}, {Slot: 3, Time: 1}}, Saved: 3},
 		Loaded{Save: SaveInfo{Slot: 2, Time: 5}, By: "m1"},
+		Reset{},
+		WasReset{By: "m2"},
 		Quit{},
 		Offer("v=0\r\no=- 1 2 IN IP4 127.0.0.1\r\n"),
 		Answer("v=0\r\n"),

@@ -121,6 +121,7 @@ app.connection = createConnection(app, {
   refused: (data) => app.saving.refused(data),
   saves: (data) => app.saving.received(data),
   loaded: (data) => app.saving.loaded(data),
+  was_reset: (data) => app.saving.wasReset(data),
   offer: (data) => app.stream.offer(data),
   candidate: (data) => app.stream.candidate(data),
   ended: (data) => app.failures.ended(data),
@@ -164,7 +165,7 @@ const topbar = mountTopBar(store, {
 });
 mountStage(store, { desktop, touchpad, screen, actions: { unlockAudio: () => screen.unlockAudio(), dismissContinue: continuing.dismiss } });
 mountPlayers(store, { actions: { seat: app.seat.seat } });
-mountSaves(store, { actions: { save: saving.save, load: saving.load, download: transfers.download, upload: transfers.upload } });
+mountSaves(store, { actions: { save: saving.save, load: saving.load, reset: saving.reset, download: transfers.download, upload: transfers.upload } });
 mountContinue(store, { desktop, actions: { accept: continuing.accept, dismiss: continuing.dismiss } });
 mountToast(store);
 

@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createStore } from '../js/store.js';
 import {
-  loadedNotice, newSession, ownSlot, refusalAnswers, roomReceived, savesReceived, started, updateSession, watching,
+  loadedNotice, newSession, ownSlot, resetNotice, refusalAnswers, roomReceived, savesReceived, started, updateSession, watching,
 } from '../js/model/session.js';
 import { initialState } from '../js/model/state.js';
 
@@ -134,6 +134,13 @@ test('a load is told to the room by who loaded what', () => {
   assert.equal(mine.mine, true);
   assert.equal(mine.text, `Loaded the save of ${clock}`);
   assert.equal(loadedNotice(s, { by: 'x' }, now).text, 'Someone loaded a save');
+});
+
+test('a restart is told to the room by who restarted', () => {
+  const s = roomReceived(joined(), roomMessage({ slot: 2 })).session;
+  assert.equal(resetNotice(s, { by: 'a' }), 'Alice restarted the game');
+  assert.equal(resetNotice(s, { by: 'b' }), 'You restarted the game');
+  assert.equal(resetNotice(s, { by: 'x' }), 'Someone restarted the game');
 });
 
 test('a change to a session that is over changes nothing', () => {

@@ -5,7 +5,7 @@
 // changes the game for everyone, so it needs a controller.
 
 import { QUICK_SLOT, loadable, savable, slotName } from '../model/saves.js';
-import { loadedNotice, refusalAnswers, savesReceived, updateSession, watching } from '../model/session.js';
+import { loadedNotice, refusalAnswers, resetNotice, savesReceived, updateSession, watching } from '../model/session.js';
 import { withToast } from '../model/state.js';
 
 const SAVE_TIMEOUT_MS = 20_000; // a save or load unanswered this long is given up on
@@ -39,6 +39,25 @@ export function createSaving(app) {
     // The game is not the one Continue was offered over any more.
     app.continuing.end(s.ref);
     toast(text);
+  }
+
+  /** "was_reset": someone in the room (this page too) restarted the game. */
+  function wasReset(data) {
+    const s = store.get().session;
+    if (!s) return;
+    app.continuing.end(s.ref);
+    toast(resetNotice(s, data));
+  }
+
+  /** Restarts the room's game for everyone, as the console's reset button does. */
+  function reset() {
+    const s = store.get().session;
+    if (!s?.live || !s.started) return;
+    if (watching(s)) {
+      toast('Take a controller to restart the game: spectators can’t');
+      return;
+    }
+    app.connection.send('reset', {}, s.ref);
   }
 
   /** "refused": a request turned down (a slot someone took first, a save that failed); the game goes on. */
@@ -113,6 +132,8 @@ export function createSaving(app) {
   return {
     received,
     loaded,
+    wasReset,
+    reset,
     refused,
     save,
     load,

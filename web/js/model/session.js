@@ -173,6 +173,14 @@ export function refusalAnswers(s, code) {
  * { mine, text }: whether it answers this page's load, and what to tell
  * the player ("Alice loaded the save of 14:02").
  */
+/** The words for "was_reset": who restarted the room's game. */
+export function resetNotice(s, data) {
+  const by = typeof data.by === 'string' ? data.by : '';
+  if (s.roomState && by === s.roomState.you) return 'You restarted the game';
+  const member = s.roomState?.members.find((m) => m.id === by);
+  return `${member ? memberName(member) : 'Someone'} restarted the game`;
+}
+
 export function loadedNotice(s, data, now = Date.now()) {
   const save = validSave(data.save);
   const by = typeof data.by === 'string' ? data.by : '';

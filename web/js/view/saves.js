@@ -124,6 +124,20 @@ export function mountSaves(store, { actions }) {
   let ageTimer = 0;
 
   el.close.addEventListener('click', () => store.update({ panel: null }));
+  // Restart asks once more: everyone's unsaved progress goes.
+  const restart = { ask: $('restart-btn'), confirm: $('restart-confirm'), yes: $('restart-yes'), no: $('restart-no') };
+  const asking = (on) => {
+    restart.confirm.hidden = !on;
+    restart.ask.hidden = on;
+    (on ? restart.no : restart.ask).focus({ preventScroll: true });
+  };
+  restart.ask.addEventListener('click', () => asking(true));
+  restart.no.addEventListener('click', () => asking(false));
+  restart.yes.addEventListener('click', () => {
+    restart.confirm.hidden = true;
+    restart.ask.hidden = false;
+    actions.reset();
+  });
   $('saves-take').addEventListener('click', (e) => store.update((st) => openPanel(st, 'players', e.detail === 0)));
   el.slots.addEventListener('click', (e) => {
     const b = e.target.closest('button');
@@ -157,6 +171,7 @@ export function mountSaves(store, { actions }) {
     const refocus = key ? `[data-${key}="${focused.dataset[key]}"]` : document.activeElement === el.slots ? held : '';
     held = '';
     el.watchNote.hidden = !watching(s);
+    restart.ask.disabled = watching(s) || !s.started;
     el.status.textContent = s.saves === null ? 'Loading your saves…' : list.length === 0 ? 'No saves of this game yet.' : '';
     el.status.hidden = !el.status.textContent;
     const now = Date.now();
