@@ -744,3 +744,36 @@ func TestRestart(t *testing.T) {
 	toastSays(t, watcher, "Player 1 restarted the game")
 	waitPixel(t, watcher, markPoint(), testrom.MarkColor(false))
 }
+
+// TestVolume: the sound's mute and volume in the top bar set what the
+// game's stream plays at, and are kept for the next game and page.
+func TestVolume(t *testing.T) {
+	base := serve(t)
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	room := inRoom(t, p)
+	volume := func(want string) {
+		t.Helper()
+		waitJS(t, p, fmt.Sprintf(`document.getElementById('video').volume === %s`, want), "the stream's volume is not "+want)
+	}
+	volume("1")
+	click(t, p, "#mute-btn")
+	volume("0")
+	waitJS(t, p, `document.getElementById('mute-btn').getAttribute('aria-pressed') === 'true'`, "Mute does not show pressed")
+
+	// Kept across a reload.
+	eval(t, p, `(() => { window.__before = true; location.reload(); return true; })()`, new(bool))
+	waitJS(t, p, `!window.__before && window.telecart?.state === 'playing'`, "not back in the game")
+	if got := inRoom(t, p); got != room {
+		fail(t, p, "back in room %q, want %q", got, room)
+	}
+	volume("0")
+	click(t, p, "#mute-btn")
+	volume("1")
+
+	// The slider: moving it sets the volume.
+	eval(t, p, `(() => { const v = document.getElementById('volume'); v.value = '35'; v.dispatchEvent(new Event('input')); return true; })()`, new(bool))
+	volume("0.35")
+	waitJS(t, p, `localStorage.getItem('telecart.volume') === '0.35'`, "the volume is not kept")
+}

@@ -58,7 +58,7 @@ const pad = new Pad();
 const screen = new Screen({ player: $('player'), stage: $('stage'), video: $('video') });
 const touchpad = new TouchPad($('touchpad'), pad);
 const store = createStore(initialState({
-  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd },
+  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute },
   player,
   zone: zoneFromSearch(location.search),
   debug: debugFromSearch(location.search),
@@ -161,6 +161,7 @@ const topbar = mountTopBar(store, {
       screen.smooth = !screen.smooth;
       store.update({ smooth: screen.smooth });
     },
+    sound: options.setSound,
   },
 });
 mountStage(store, { desktop, touchpad, screen, actions: { unlockAudio: () => screen.unlockAudio(), dismissContinue: continuing.dismiss } });
@@ -169,8 +170,10 @@ mountSaves(store, { actions: { save: saving.save, load: saving.load, reset: savi
 mountContinue(store, { desktop, actions: { accept: continuing.accept, dismiss: continuing.dismiss } });
 mountToast(store);
 
+screen.setVolume(store.get().prefs.volume, store.get().prefs.mute);
 store.subscribe((st, prev) => {
   if (st.phase !== prev.phase) console.debug('telecart: state', prev.phase, '→', st.phase);
+  if (st.prefs.volume !== prev.prefs.volume || st.prefs.mute !== prev.prefs.mute) screen.setVolume(st.prefs.volume, st.prefs.mute);
   if (st.help && !prev.help) releaseInput();
 });
 screen.addEventListener('frame', () => app.stream.frame());

@@ -5,6 +5,7 @@
 
 const KEYS = Object.freeze({
   nick: 'telecart.nick', private: 'telecart.private', crowd: 'telecart.crowd', player: 'telecart.player',
+  volume: 'telecart.volume', mute: 'telecart.mute',
 });
 
 /** The localStorage key of a preference, for "storage" events from other tabs. */
@@ -28,17 +29,20 @@ function write(key, value) {
   }
 }
 
-/** { nick, private, crowd, player } as stored; empty and off by default. */
+/** { nick, private, crowd, player, volume, mute } as stored; empty, off and full volume by default. */
 export function loadPrefs() {
+  const volume = Number.parseFloat(read(KEYS.volume) ?? '');
   return {
     nick: read(KEYS.nick) ?? '',
     private: read(KEYS.private) === '1',
     crowd: read(KEYS.crowd) === '1',
     player: read(KEYS.player) ?? '',
+    volume: Number.isFinite(volume) ? Math.min(1, Math.max(0, volume)) : 1,
+    mute: read(KEYS.mute) === '1',
   };
 }
 
-/** Stores one preference: nick or player (strings), private or crowd (booleans). */
+/** Stores one preference: nick or player (strings), private, crowd or mute (booleans), volume (0 to 1). */
 export function savePref(name, value) {
   if (!(name in KEYS)) throw new Error(`unknown preference ${name}`);
   write(KEYS[name], typeof value === 'boolean' ? (value ? '1' : '0') : String(value));

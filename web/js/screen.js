@@ -139,6 +139,14 @@ export class Screen extends EventTarget {
     });
   }
 
+  /**
+   * The player's volume, 0 to 1, and mute. Apart from the element's muted,
+   * which is the browser's autoplay rule's (sound before a gesture).
+   */
+  setVolume(volume, mute) {
+    this.video.volume = mute ? 0 : volume;
+  }
+
   unlockAudio() {
     if (!this.soundBlocked || !this.stream) return;
     const video = this.video;

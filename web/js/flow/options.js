@@ -28,5 +28,15 @@ export function createOptions(app) {
     store.update((st) => ({ ...st, prefs: { ...st.prefs, [name]: !!on } }));
   }
 
-  return { setNick, setOption };
+  /** The game's sound: volume 0 to 1, and mute, kept for the next game too. */
+  function setSound({ volume, mute }) {
+    const prefs = { ...store.get().prefs };
+    if (volume !== undefined) prefs.volume = Math.min(1, Math.max(0, Number(volume) || 0));
+    if (mute !== undefined) prefs.mute = !!mute;
+    savePref('volume', prefs.volume);
+    savePref('mute', prefs.mute);
+    store.update((st) => ({ ...st, prefs }));
+  }
+
+  return { setNick, setOption, setSound };
 }

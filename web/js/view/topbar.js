@@ -1,5 +1,5 @@
 // The player's top bar: the game, the role chip, Players, Saves, Share,
-// Help, Smooth, Fullscreen and Quit. It hides itself after a moment of
+// the sound (mute and volume), Help, Smooth, Fullscreen and Quit. It hides itself after a moment of
 // play, unless the mouse, the focus, the help or a panel is on it, and
 // comes back with the mouse, a tap on the picture, the focus, or its
 // handle, the small tab that shows where it went. Share
@@ -14,7 +14,7 @@ import { announce } from './screens.js';
 const $ = (id) => document.getElementById(id);
 const BAR_HIDE_MS = 2000;
 
-/** actions: quit(), fullscreen(), smooth(). Returns showBar, for keys that want the bar seen. */
+/** actions: quit(), fullscreen(), smooth(), sound({ volume, mute }). Returns showBar, for keys that want the bar seen. */
 export function mountTopBar(store, { actions }) {
   const el = {
     player: $('player'),
@@ -32,6 +32,9 @@ export function mountTopBar(store, { actions }) {
     smooth: $('smooth-btn'),
     fullscreen: $('fullscreen-btn'),
     fullscreenIcon: $('fullscreen-icon'),
+    mute: $('mute-btn'),
+    muteIcon: $('mute-icon'),
+    volume: $('volume'),
   };
   let barTimer = 0;
 
@@ -71,6 +74,15 @@ export function mountTopBar(store, { actions }) {
   bar('smooth-btn', () => actions.smooth());
   bar('fullscreen-btn', () => actions.fullscreen());
   bar('quit-btn', () => actions.quit());
+  bar('mute-btn', () => {
+    const { volume, mute } = store.get().prefs;
+    // Unmuting at no volume would still be silent: back to a half.
+    actions.sound(mute && volume === 0 ? { mute: false, volume: 0.5 } : { mute: !mute });
+  });
+  // Moving the slider is choosing to hear it.
+  el.volume.addEventListener('input', () => actions.sound({ volume: Number(el.volume.value) / 100, mute: false }));
+  // Arrow keys on the slider move it, not the game.
+  el.volume.addEventListener('keydown', (e) => e.stopPropagation());
   bar('share-btn', share);
   $('panel-share').addEventListener('click', share);
   $('share-done').addEventListener('click', () => store.update({ shareLink: '' }));
@@ -116,6 +128,16 @@ export function mountTopBar(store, { actions }) {
     el.people.setAttribute('aria-label', `Players: ${countsLabel(c)}`);
   }
 
+  function drawSound({ volume, mute }) {
+    const silent = mute || volume === 0;
+    el.mute.setAttribute('aria-pressed', String(silent));
+    el.mute.setAttribute('aria-label', silent ? 'Unmute' : 'Mute');
+    el.mute.title = silent ? 'Unmute' : 'Mute';
+    el.muteIcon.setAttribute('href', silent ? '#i-muted' : '#i-sound');
+    const value = String(Math.round((mute ? 0 : volume) * 100));
+    if (el.volume.value !== value) el.volume.value = value;
+  }
+
   function drawShareLink(link, st) {
     if (link) {
       el.shareLink.value = link;
@@ -152,6 +174,7 @@ export function mountTopBar(store, { actions }) {
       if (st.panel) showBar();
     }
     if (st.smooth !== prev.smooth) el.smooth.setAttribute('aria-pressed', String(st.smooth));
+    if (st.prefs.volume !== prev.prefs?.volume || st.prefs.mute !== prev.prefs?.mute) drawSound(st.prefs);
     if (st.fullscreen !== prev.fullscreen || st.fullscreenSupported !== prev.fullscreenSupported) {
       el.fullscreen.hidden = !st.fullscreenSupported;
       el.fullscreen.setAttribute('aria-pressed', String(st.fullscreen));
