@@ -369,6 +369,14 @@ func TestRoomByLink(t *testing.T) {
 	waitJS(t, none, `document.getElementById('retry-btn').hidden && `+visible("#back-btn"), "no way back, or a game offered")
 }
 
+// reloadPlaying reloads the page and waits for the new one to be back in
+// its game.
+func reloadPlaying(t testing.TB, p *browsertest.Page) {
+	t.Helper()
+	eval(t, p, `(() => { window.__before = true; location.reload(); return true; })()`, new(bool))
+	waitJS(t, p, `!window.__before && window.telecart?.state === 'playing'`, "the page is not back in its game after a reload")
+}
+
 // TestReloadKeepsSeat: a player who reloads the page finds the game as it
 // was, in their seat: player 1 alone in the room, and player 2 beside
 // them; the seat is real, the game answers their buttons.
@@ -382,8 +390,7 @@ func TestReloadKeepsSeat(t *testing.T) {
 
 	reload := func(p *browsertest.Page, who string, want int) {
 		t.Helper()
-		eval(t, p, `(() => { window.__before = true; location.reload(); return true; })()`, new(bool))
-		waitJS(t, p, `!window.__before && window.telecart?.state === 'playing'`, who+" is not back in the game")
+		reloadPlaying(t, p)
 		if got := inRoom(t, p); got != room {
 			fail(t, p, "%s is back in room %q, want %q", who, got, room)
 		}

@@ -763,8 +763,7 @@ func TestVolume(t *testing.T) {
 	waitJS(t, p, `document.getElementById('mute-btn').getAttribute('aria-pressed') === 'true'`, "Mute does not show pressed")
 
 	// Kept across a reload.
-	eval(t, p, `(() => { window.__before = true; location.reload(); return true; })()`, new(bool))
-	waitJS(t, p, `!window.__before && window.telecart?.state === 'playing'`, "not back in the game")
+	reloadPlaying(t, p)
 	if got := inRoom(t, p); got != room {
 		fail(t, p, "back in room %q, want %q", got, room)
 	}

@@ -1,9 +1,9 @@
 // The player's top bar: the game, the role chip, Players, Saves, Share,
-// the sound (mute and volume), Help, Smooth, Fullscreen and Quit. It hides itself after a moment of
-// play, unless the mouse, the focus, the help or a panel is on it, and
-// comes back with the mouse, a tap on the picture, the focus, or its
-// handle, the small tab that shows where it went. Share
-// copies the room's link, or shows it to copy by hand.
+// the sound (mute and volume), Help, Smooth, Fullscreen and Quit. It
+// hides itself after a moment of play, unless the mouse, the focus, the
+// help or a panel is on it, and comes back with the mouse, a tap on the
+// picture, the focus, or its handle, the small tab that shows where it
+// went. Share copies the room's link, or shows it to copy by hand.
 
 import { roomLink, counts, countsLabel, roleLabel } from '../model/room.js';
 import { systemName } from '../model/systems.js';
@@ -81,8 +81,10 @@ export function mountTopBar(store, { actions }) {
   });
   // Moving the slider is choosing to hear it.
   el.volume.addEventListener('input', () => actions.sound({ volume: Number(el.volume.value) / 100, mute: false }));
-  // Arrow keys on the slider move it, not the game.
+  // Arrow keys on the slider move it, not the game; after a drag the keys
+  // go back to the game.
   el.volume.addEventListener('keydown', (e) => e.stopPropagation());
+  el.volume.addEventListener('pointerup', () => el.player.focus({ preventScroll: true }));
   bar('share-btn', share);
   $('panel-share').addEventListener('click', share);
   $('share-done').addEventListener('click', () => store.update({ shareLink: '' }));
