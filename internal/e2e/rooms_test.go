@@ -4,11 +4,15 @@ import (
 	"fmt"
 	"image"
 	"image/color"
+	"os"
+	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/waittest"
 )
@@ -581,4 +585,43 @@ func BenchmarkJoinFirstPicture(b *testing.B) {
 		b.ReportMetric(waits[joins-1], "max-ms")
 		b.ReportMetric(median(loads), "open-to-frame-ms")
 	}
+}
+
+// TestLibraryShelves: the game list comes in parts, by system; a game
+// starred comes first, under Favourites, and one played under Recently
+// played, both kept by the browser.
+func TestLibraryShelves(t *testing.T) {
+	rom := testrom.ROM()
+	dir := filepath.Dir(fixturetest.File(t, "Alpha.nes", rom))
+	for name, data := range map[string][]byte{"Beta.nes": rom, "Gamma.gba": []byte("a game for the list only")} {
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	base := serve(t, "-games", dir)
+	b := browsertest.Start(t)
+	p := b.NewPage(t, base+"/")
+	shelves := func(want string) {
+		t.Helper()
+		js := `[...document.querySelectorAll('#games > li')].map(li => li.classList.contains('game-group') ? '# ' + li.textContent.trim() : li.querySelector('.game-title').textContent).join(' | ')`
+		waitJS(t, p, js+` === `+strconv.Quote(want), "the list is not "+want)
+	}
+	shelves("# NES | Alpha | Beta | Telecart Test ROM | # Game Boy Advance | Gamma")
+
+	click(t, p, `li.game[data-game="gba:Gamma.gba"] .game-fav`)
+	shelves("# Favourites | Gamma | # NES | Alpha | Beta | Telecart Test ROM")
+	if got := state(t, p); got != "list" {
+		fail(t, p, "starring a game left the list for %q", got)
+	}
+
+	startGame(t, p, "nes:Beta.nes")
+	inRoom(t, p)
+	click(t, p, "#quit-btn")
+	waitJS(t, p, `window.telecart.state === 'list'`, "Quit did not lead back to the list")
+	shelves("# Favourites | Gamma | # Recently played | Beta | # NES | Alpha | Telecart Test ROM")
+
+	// Kept by the browser.
+	eval(t, p, `(() => { location.reload(); return true; })()`, new(bool))
+	waitJS(t, p, `window.telecart?.state === 'list'`, "the list after a reload")
+	shelves("# Favourites | Gamma | # Recently played | Beta | # NES | Alpha | Telecart Test ROM")
 }

@@ -58,7 +58,7 @@ const pad = new Pad();
 const screen = new Screen({ player: $('player'), stage: $('stage'), video: $('video') });
 const touchpad = new TouchPad($('touchpad'), pad);
 const store = createStore(initialState({
-  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute },
+  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves },
   player,
   zone: zoneFromSearch(location.search),
   debug: debugFromSearch(location.search),
@@ -147,7 +147,7 @@ mountScreens(store, {
   desktop,
   actions: { retry: game.retry, back: game.back, reload: () => location.reload(), cancel: game.quit },
 });
-mountGameList(store, { desktop, actions: { start: game.startGame } });
+mountGameList(store, { desktop, actions: { start: game.startGame, favourite: options.favourite } });
 mountLiveRooms(store, { actions: { join: (id, listed) => game.joinRoom(id, { game: listed?.game }) } });
 mountOptions(store, { actions: { nick: options.setNick, option: options.setOption, zone: app.address.setZone } });
 mountPlayerCode(store, { actions: { take: app.playerCode.take } });

@@ -6,6 +6,7 @@
 const KEYS = Object.freeze({
   nick: 'telecart.nick', private: 'telecart.private', crowd: 'telecart.crowd', player: 'telecart.player',
   volume: 'telecart.volume', mute: 'telecart.mute',
+  favourites: 'telecart.favourites', recent: 'telecart.recent',
 });
 
 /** The localStorage key of a preference, for "storage" events from other tabs. */
@@ -29,7 +30,7 @@ function write(key, value) {
   }
 }
 
-/** { nick, private, crowd, player, volume, mute } as stored; empty, off and full volume by default. */
+/** { nick, private, crowd, player, volume, mute, shelves } as stored; empty, off and full volume by default. */
 export function loadPrefs() {
   const volume = Number.parseFloat(read(KEYS.volume) ?? '');
   return {
@@ -39,7 +40,24 @@ export function loadPrefs() {
     player: read(KEYS.player) ?? '',
     volume: Number.isFinite(volume) ? Math.min(1, Math.max(0, volume)) : 1,
     mute: read(KEYS.mute) === '1',
+    shelves: { favourites: readIds(KEYS.favourites), recent: readIds(KEYS.recent) },
   };
+}
+
+// A list of game ids kept as JSON; anything else reads as none.
+function readIds(key) {
+  try {
+    const ids = JSON.parse(read(key) ?? '[]');
+    return Array.isArray(ids) ? ids.filter((id) => typeof id === 'string' && id).slice(0, 500) : [];
+  } catch {
+    return [];
+  }
+}
+
+/** Stores the list's shelves: the favourite games, and the ones played last. */
+export function saveShelves({ favourites, recent }) {
+  write(KEYS.favourites, JSON.stringify(favourites));
+  write(KEYS.recent, JSON.stringify(recent));
 }
 
 /** Stores one preference: nick or player (strings), private, crowd or mute (booleans), volume (0 to 1). */

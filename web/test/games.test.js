@@ -2,7 +2,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { countLabel, matchGames, selectedGame, validGames, withQuery, withSelection } from '../js/model/games.js';
+import {
+  countLabel, matchGames, RECENT_SHOWN, selectedGame, shelfOf, validGames, withFavourite, withPlayed, withQuery, withSelection,
+} from '../js/model/games.js';
 
 const games = validGames([
   { id: 'gb:pokemon.gb', title: 'Pokémon Red', system: 'gb' },
@@ -19,8 +21,27 @@ test('hello\'s games are kept once each, and only those that can be started', ()
   assert.equal(games.length, 4);
 });
 
-test('games are sorted by title, numbers as numbers', () => {
-  assert.deepEqual(list(''), ['Pokémon Red', 'Super Mario World', 'Zelda 2', 'Zelda 10']);
+test('games are grouped by system, and sorted by title within, numbers as numbers', () => {
+  assert.deepEqual(list(''), ['Zelda 2', 'Zelda 10', 'Super Mario World', 'Pokémon Red']);
+  assert.deepEqual(matchGames(games, '').map((g) => shelfOf(g)), ['NES', 'NES', 'Super Nintendo', 'Game Boy']);
+});
+
+test('favourites come first, then the games played last, newest first', () => {
+  let shelves = withFavourite(undefined, 'gb:pokemon.gb', true);
+  shelves = withPlayed(shelves, 'nes:zelda10.nes');
+  shelves = withPlayed(shelves, 'snes:mario.sfc');
+  shelves = withPlayed(shelves, 'gb:pokemon.gb'); // a favourite is shown once, among the favourites
+  const listed = matchGames(games, '', shelves);
+  assert.deepEqual(listed.map((g) => g.title), ['Pokémon Red', 'Super Mario World', 'Zelda 10', 'Zelda 2']);
+  assert.deepEqual(listed.map((g) => shelfOf(g, shelves)), ['Favourites', 'Recently played', 'Recently played', 'NES']);
+  assert.deepEqual(matchGames(games, 'zelda', shelves).map((g) => g.title), ['Zelda 10', 'Zelda 2'], 'a filter keeps the order');
+  shelves = withFavourite(shelves, 'gb:pokemon.gb', false);
+  assert.deepEqual(shelves.favourites, []);
+  assert.equal(shelves.recent[0], 'gb:pokemon.gb', 'played again: first');
+  let many;
+  for (let i = 0; i < 30; i++) many = withPlayed(many, `g${i}`);
+  assert.equal(many.recent.length, 20, 'the recent list is bounded');
+  assert.ok(RECENT_SHOWN < 20);
 });
 
 test('the filter ignores case and accents, and finds systems by any name', () => {
@@ -41,7 +62,7 @@ test('the filter finds a copy of a game by its detail', () => {
 
 test('the selected game stays selected while it still matches', () => {
   let st = { games, query: '', selected: '' };
-  st = withSelection(st, 3);
+  st = withSelection(st, 1);
   assert.equal(selectedGame(st).title, 'Zelda 10');
   st = withQuery(st, 'zelda');
   assert.equal(selectedGame(st).title, 'Zelda 10', 'still there');

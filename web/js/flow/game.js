@@ -191,6 +191,9 @@ export function createGame(app) {
       return remember({ ...next, step: 'Connecting to the game…' }, { game: next.session.game });
     });
     if (typeof data.room === 'string' && data.room) inRoom(data.room);
+    // A game that runs is one played, for the list's "Recently played".
+    const played = store.get().session?.game?.id;
+    if (played && !s.started) app.options.played(played);
     // The input channel, and even the first picture, may have come while
     // this message waited in the queue behind the offer's answer: they
     // do not wait in it.

@@ -1,8 +1,9 @@
 // The player's choices, kept in localStorage (prefs.js): the name others
-// see, sent at once to the room this page is in, and the options new
-// rooms start with.
+// see, sent at once to the room this page is in, the options new rooms
+// start with, the sound, and the game list's favourites and recent games.
 
-import { savePref } from '../prefs.js';
+import { savePref, saveShelves } from '../prefs.js';
+import { withFavourite, withPlayed } from '../model/games.js';
 import { cleanNick } from '../model/room.js';
 import { updateSession } from '../model/session.js';
 
@@ -38,5 +39,14 @@ export function createOptions(app) {
     store.update((st) => ({ ...st, prefs }));
   }
 
-  return { setNick, setOption, setSound };
+  /** The list's shelves: a game marked a favourite or not, or just played. */
+  function setShelves(change) {
+    const shelves = change(store.get().prefs.shelves);
+    saveShelves(shelves);
+    store.update((st) => ({ ...st, prefs: { ...st.prefs, shelves } }));
+  }
+  const favourite = (id, on) => setShelves((sh) => withFavourite(sh, id, on));
+  const played = (id) => setShelves((sh) => withPlayed(sh, id));
+
+  return { setNick, setOption, setSound, favourite, played };
 }

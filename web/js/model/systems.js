@@ -19,3 +19,9 @@ export function systemName(id) {
 export function systemShort(id) {
   return SYSTEMS[id]?.short ?? String(id || '').toUpperCase();
 }
+
+/** Where a system comes in the list's order: the table's; unknown ones last. */
+export function systemRank(id) {
+  const i = Object.keys(SYSTEMS).indexOf(id);
+  return i >= 0 ? i : Object.keys(SYSTEMS).length;
+}

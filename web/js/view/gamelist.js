@@ -3,13 +3,13 @@
 // goes to the filter.
 
 import { systemName, systemShort } from '../model/systems.js';
-import { countLabel, matchGames, selectedIndex, withQuery, withSelection } from '../model/games.js';
+import { countLabel, listedGames, selectedIndex, shelfOf, withQuery, withSelection } from '../model/games.js';
 import { announce } from './screens.js';
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 8; // rows PageUp and PageDown move by
 
-function gameRow(g, i) {
+function gameRow(g, i, favourite) {
   const li = document.createElement('li');
   li.className = 'game';
   li.id = `game-${i}`;
@@ -43,11 +43,30 @@ function gameRow(g, i) {
   play.className = 'game-play';
   play.setAttribute('aria-hidden', 'true');
   play.textContent = 'Play';
-  li.append(art, text, play);
+  // Not a tab stop: the list is one control, moved in with the arrows.
+  const star = document.createElement('button');
+  star.type = 'button';
+  star.className = 'game-fav';
+  star.tabIndex = -1;
+  star.dataset.fav = g.id;
+  star.setAttribute('aria-pressed', String(favourite));
+  star.setAttribute('aria-label', favourite ? `Remove ${g.title} from favourites` : `Add ${g.title} to favourites`);
+  star.title = favourite ? 'A favourite' : 'Add to favourites';
+  star.textContent = favourite ? '★' : '☆';
+  li.append(art, text, star, play);
   return li;
 }
 
-/** actions: start(game). desktop: the filter takes the focus (on a phone it would pop the keyboard up). */
+/** The heading of a part of the list: "Favourites", "Recently played", a system. */
+function groupHeading(label) {
+  const li = document.createElement('li');
+  li.className = 'game-group';
+  li.setAttribute('role', 'presentation');
+  li.textContent = label;
+  return li;
+}
+
+/** actions: start(game), favourite(id, on). desktop: the filter takes the focus (on a phone it would pop the keyboard up). */
 export function mountGameList(store, { actions, desktop }) {
   const el = {
     filter: $('filter'),
@@ -59,12 +78,11 @@ export function mountGameList(store, { actions, desktop }) {
   };
 
   const startAt = (i) => {
-    const game = matchGames(store.get().games, store.get().query)[i];
+    const game = listedGames(store.get())[i];
     if (game) actions.start(game);
   };
   const selectBy = (delta) => store.update((st) => {
-    const matches = matchGames(st.games, st.query);
-    return withSelection(st, selectedIndex(matches, st.selected) + delta);
+    return withSelection(st, selectedIndex(listedGames(st), st.selected) + delta);
   });
 
   el.filter.addEventListener('input', () => store.update((st) => withQuery(st, el.filter.value)));
@@ -73,6 +91,11 @@ export function mountGameList(store, { actions, desktop }) {
     el.filter.focus();
   });
   el.games.addEventListener('click', (e) => {
+    const star = e.target.closest('[data-fav]');
+    if (star) {
+      actions.favourite(star.dataset.fav, star.getAttribute('aria-pressed') !== 'true');
+      return;
+    }
     const li = e.target.closest('[data-index]');
     if (li) startAt(Number(li.dataset.index));
   });
@@ -88,7 +111,7 @@ export function mountGameList(store, { actions, desktop }) {
     // The name field, the room options and the player code keep their own keys.
     if (!inFilter && e.target.closest?.('input, .start-options, .player-code')) return;
     const st = store.get();
-    const matches = matchGames(st.games, st.query);
+    const matches = listedGames(st);
     switch (e.key) {
       case 'ArrowDown': selectBy(1); break;
       case 'ArrowUp': selectBy(-1); break;
@@ -114,8 +137,8 @@ export function mountGameList(store, { actions, desktop }) {
 
   /** Marks the selected row; scroll: bring it into view (a key moved it). */
   function select(st, scroll) {
-    const items = el.games.children;
-    const i = selectedIndex(matchGames(st.games, st.query), st.selected);
+    const items = el.games.querySelectorAll('li.game');
+    const i = selectedIndex(listedGames(st), st.selected);
     for (const li of items) li.setAttribute('aria-selected', 'false');
     const li = items[i];
     if (li) {
@@ -129,8 +152,18 @@ export function mountGameList(store, { actions, desktop }) {
 
   function draw(st) {
     if (el.filter.value !== st.query) el.filter.value = st.query;
-    const matches = matchGames(st.games, st.query);
-    el.games.replaceChildren(...matches.map(gameRow));
+    const matches = listedGames(st);
+    const shelves = st.prefs.shelves;
+    const favourites = new Set(shelves?.favourites ?? []);
+    // Headings only where there is more than one part to tell apart.
+    const groups = matches.map((g) => shelfOf(g, shelves));
+    const grouped = new Set(groups).size > 1;
+    const rows = [];
+    matches.forEach((g, i) => {
+      if (grouped && groups[i] !== groups[i - 1]) rows.push(groupHeading(groups[i]));
+      rows.push(gameRow(g, i, favourites.has(g.id)));
+    });
+    el.games.replaceChildren(...rows);
     select(st, false);
     el.count.textContent = countLabel(st);
     const none = matches.length === 0;
@@ -147,7 +180,7 @@ export function mountGameList(store, { actions, desktop }) {
 
   function render(st, prev) {
     const entered = st.phase === 'list' && prev.phase !== 'list';
-    if (entered || st.games !== prev.games || st.query !== prev.query) draw(st);
+    if (entered || st.games !== prev.games || st.query !== prev.query || st.prefs.shelves !== prev.prefs?.shelves) draw(st);
     else if (st.selected !== prev.selected) select(st, true);
     if (entered) {
       announce(`${st.games.length} games`);
