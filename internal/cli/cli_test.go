@@ -215,8 +215,9 @@ func TestServe(t *testing.T) {
 		t.Fatalf("GET / = %d:\n%s", resp.StatusCode, page)
 	}
 
-	// A link to a room of an earlier run has ended, said at once: the
-	// rooms went with that run's worker, no worker will bring them back.
+	// A link to a room of an earlier run is answered at once: the rooms
+	// went with that run's worker, no worker will bring them back, and
+	// this run knows nothing of them.
 	ctx, cancelWS := context.WithTimeout(context.Background(), waittest.Limit)
 	defer cancelWS()
 	ws, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/ws", nil)
@@ -237,7 +238,7 @@ func TestServe(t *testing.T) {
 			t.Fatalf("no answer to a link of an earlier run's room: %v", err)
 		}
 		if _, p, err := signal.Decode(data); err == nil {
-			if e, ok := p.(signal.Error); ok && e.Code == signal.CodeRoomEnded {
+			if e, ok := p.(signal.Error); ok && e.Code == signal.CodeNoRoom {
 				break
 			}
 		}

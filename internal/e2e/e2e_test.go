@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -737,4 +738,33 @@ func envCount(t testing.TB, name string, def int) int {
 		t.Fatalf("%s=%q: want a whole number, 1 or more", name, s)
 	}
 	return n
+}
+
+// TestZippedGame: a ROM in a zip archive, as ROM sets come, is listed by
+// the archive's name and plays.
+func TestZippedGame(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "Zipped Test (World).zip")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := zip.NewWriter(f)
+	w, err := z.Create("Zipped Test (World).nes")
+	if err == nil {
+		_, err = w.Write(testrom.ROM())
+	}
+	if err == nil {
+		err = z.Close()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := serve(t, "-games", filepath.Dir(path))
+	p := browsertest.Start(t).NewPage(t, base+"/")
+	startGame(t, p, "nes:Zipped Test (World).zip")
+	waitColour(t, p, testrom.FillColor())
+	tapA(t, p)
 }

@@ -4,12 +4,14 @@
 package library
 
 import (
+	"archive/zip"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"os"
@@ -27,7 +29,10 @@ import (
 // flood the coordinator and every browser with a list nobody can use.
 const MaxGames = 5000
 
-var ErrTooMany = errors.New("library: too many games")
+var (
+	ErrTooMany  = errors.New("library: too many games")
+	ErrTooLarge = errors.New("library: the game is larger than a game may be")
+)
 
 // MaxSize is the largest ROM a game may be: libretro.MaxGameSize, which a
 // runner refuses to load. A larger file is left out of the library rather
@@ -45,6 +50,18 @@ const maxListBytes = signal.MaxMessage / 2
 type Game struct {
 	signal.GameInfo
 	Path string
+	// Entry, when Path is a .zip archive, is the ROM's name in it: ROM
+	// sets come zipped, a game to a file.
+	Entry string
+}
+
+// File is the name the game's ROM goes by: its system and its run-ahead
+// are told by it.
+func (g Game) File() string {
+	if g.Entry != "" {
+		return g.Entry
+	}
+	return g.Path
 }
 
 // Library is a set of games, read-only once scanned.
@@ -116,18 +133,30 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 			if !d.Type().IsRegular() {
 				return nil
 			}
-			system, err := cores.ForFile(path)
+			rom, romSize, reason := romOf(path, d)
+			if reason != "" {
+				level := slog.LevelWarn
+				if rom == "" {
+					level = slog.LevelInfo // not meant as a game at all
+				}
+				leave(level, path, reason)
+				return nil
+			}
+			system, err := cores.ForFile(rom)
 			if err != nil {
 				leave(slog.LevelInfo, path, "no system plays this file type")
 				return nil
 			}
 			title, detail := Title(d.Name())
 			g := Game{GameInfo: signal.GameInfo{ID: gameID(system.ID, d.Name()), Title: title, Detail: detail, System: system.ID}, Path: path}
+			if rom != path {
+				g.Entry = rom
+			}
 			if first, dup := seen[g.ID]; dup {
 				leave(slog.LevelWarn, path, "another file has the same name: "+first)
 				return nil
 			}
-			if reason := unplayable(d); reason != "" {
+			if reason := unplayableSize(romSize); reason != "" {
 				leave(slog.LevelWarn, path, reason)
 				return nil
 			}
@@ -160,19 +189,93 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 	return l, nil
 }
 
-// unplayable says why the file of a ROM cannot be played, or "" when it can
-// be tried.
-func unplayable(d fs.DirEntry) string {
+// romOf is the ROM in the file at path and its size: the file itself, or
+// the one ROM in a .zip archive, by its name there. reason says why there
+// is none to play, with rom "" when the file is no game's at all.
+func romOf(path string, d fs.DirEntry) (rom string, size int64, reason string) {
 	info, err := d.Info()
+	if err != nil {
+		return path, 0, err.Error()
+	}
+	if !strings.EqualFold(filepath.Ext(path), ".zip") {
+		if _, err := cores.ForFile(path); err != nil {
+			return "", 0, "no system plays this file type"
+		}
+		return path, info.Size(), ""
+	}
+	z, err := zip.OpenReader(path)
+	if err != nil {
+		return path, 0, fmt.Sprintf("not a zip archive that can be read: %v", err)
+	}
+	defer z.Close()
+	var roms []*zip.File
+	for _, f := range z.File {
+		if _, err := cores.ForFile(f.Name); err == nil && f.Mode().IsRegular() {
+			roms = append(roms, f)
+		}
+	}
+	switch len(roms) {
+	case 0:
+		return "", 0, "the archive holds no game a system here plays"
+	case 1:
+		return roms[0].Name, int64(roms[0].UncompressedSize64), ""
+	}
+	return path, 0, fmt.Sprintf("the archive holds %d games; zip each on its own", len(roms))
+}
+
+// unplayableSize says why a ROM of size bytes cannot be played, or ""
+// when it can be tried.
+func unplayableSize(size int64) string {
 	switch {
-	case err != nil:
-		return err.Error()
-	case info.Size() == 0:
+	case size == 0:
 		return "the file is empty"
-	case info.Size() > MaxSize:
-		return fmt.Sprintf("the file is %d MiB, more than the %d MiB a game may be", info.Size()>>20, MaxSize>>20)
+	case size > MaxSize:
+		return fmt.Sprintf("the file is %d MiB, more than the %d MiB a game may be", size>>20, MaxSize>>20)
 	}
 	return ""
+}
+
+// Unzip writes the ROM of a zipped game to a file in dir, once, and
+// returns its path: a core reads its game from a file. What the archive
+// says of the size is not trusted: no more than MaxSize is written.
+func Unzip(g Game, dir string) (string, error) {
+	if g.Entry == "" {
+		return g.Path, nil
+	}
+	sum := sha256.Sum256([]byte(g.ID))
+	path := filepath.Join(dir, hex.EncodeToString(sum[:12])+strings.ToLower(filepath.Ext(g.Entry)))
+	if _, err := os.Stat(path); err == nil {
+		return path, nil
+	}
+	z, err := zip.OpenReader(g.Path)
+	if err != nil {
+		return "", fmt.Errorf("library: %s: %w", g.Path, err)
+	}
+	defer z.Close()
+	src, err := z.Open(g.Entry)
+	if err != nil {
+		return "", fmt.Errorf("library: %s: %w", g.Path, err)
+	}
+	defer src.Close()
+	tmp, err := os.CreateTemp(dir, "unzip-*")
+	if err != nil {
+		return "", fmt.Errorf("library: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // gone once renamed
+	n, err := io.Copy(tmp, io.LimitReader(src, MaxSize+1))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		return "", fmt.Errorf("library: unzip %s: %w", g.Path, err)
+	case n > MaxSize:
+		return "", fmt.Errorf("library: unzip %s: %w", g.Path, ErrTooLarge)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return "", fmt.Errorf("library: %w", err)
+	}
+	return path, nil
 }
 
 // listedSize is what a game adds to the register's list.

@@ -1,6 +1,8 @@
 package library
 
 import (
+	"archive/zip"
+	"bytes"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -223,5 +225,102 @@ func TestTitle(t *testing.T) {
 		if title != tt.title || detail != tt.detail {
 			t.Errorf("Title(%q) = %q, %q; want %q, %q", tt.file, title, detail, tt.title, tt.detail)
 		}
+	}
+}
+
+// writeZip makes a zip archive of files at path.
+func writeZip(t *testing.T, path string, files map[string][]byte) {
+	t.Helper()
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	z := zip.NewWriter(f)
+	for name, data := range files {
+		w, err := z.Create(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := w.Write(data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := z.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestScanZips: a zip archive with one ROM in it is a game, named after
+// the archive; any other zip is left out, with why. Its ROM comes out of
+// it once, into a file a core can read.
+func TestScanZips(t *testing.T) {
+	dir := t.TempDir()
+	rom := []byte("NES\x1a a game")
+	writeZip(t, filepath.Join(dir, "Zipped Game (USA).zip"), map[string][]byte{"Zipped Game (USA).nes": rom})
+	writeZip(t, filepath.Join(dir, "Two.zip"), map[string][]byte{"a.nes": rom, "b.gb": rom})
+	writeZip(t, filepath.Join(dir, "Docs.zip"), map[string][]byte{"readme.txt": []byte("hello")})
+	writeZip(t, filepath.Join(dir, "Empty.zip"), map[string][]byte{"empty.gb": nil})
+	if err := os.WriteFile(filepath.Join(dir, "Broken.zip"), []byte("not a zip"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l, err := Scan(slog.New(slog.DiscardHandler), []string{dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	games := l.Games()
+	if len(games) != 1 {
+		t.Fatalf("games %+v, want the one zipped game", games)
+	}
+	g := games[0]
+	if g.ID != "nes:Zipped Game (USA).zip" || g.Title != "Zipped Game" || g.Detail != "USA" || g.System != "nes" || g.Entry != "Zipped Game (USA).nes" {
+		t.Errorf("the zipped game: %+v", g)
+	}
+	wantLeft := map[string]string{
+		"Two.zip":    "holds 2 games",
+		"Docs.zip":   "holds no game",
+		"Empty.zip":  "the file is empty",
+		"Broken.zip": "not a zip archive",
+	}
+	left := map[string]string{}
+	for _, o := range l.LeftOut() {
+		left[filepath.Base(o.Path)] = o.Reason
+	}
+	for name, why := range wantLeft {
+		if !strings.Contains(left[name], why) {
+			t.Errorf("%s left out for %q, want %q", name, left[name], why)
+		}
+	}
+
+	out := t.TempDir()
+	path, err := Unzip(g, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if data, err := os.ReadFile(path); err != nil || !bytes.Equal(data, rom) {
+		t.Fatalf("unzipped %q: %q, %v", path, data, err)
+	}
+	if filepath.Ext(path) != ".nes" {
+		t.Errorf("unzipped to %s: the core needs the ROM's extension", path)
+	}
+	if again, err := Unzip(g, out); err != nil || again != path {
+		t.Errorf("a second unzip: %s, %v; want %s once", again, err, path)
+	}
+	if plain, err := Unzip(Game{Path: "/games/x.nes"}, out); err != nil || plain != "/games/x.nes" {
+		t.Errorf("a game not zipped: %s, %v", plain, err)
+	}
+}
+
+// TestUnzipBounded: an archive's ROM larger than a game may be is not
+// written past the bound, whatever the archive says of its size.
+func TestUnzipBounded(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "Big.zip")
+	writeZip(t, path, map[string][]byte{"big.nes": make([]byte, MaxSize+1)})
+	_, err := Unzip(Game{GameInfo: signal.GameInfo{ID: "nes:Big.zip"}, Path: path, Entry: "big.nes"}, t.TempDir())
+	if !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("unzip of %d bytes: %v, want ErrTooLarge", MaxSize+1, err)
 	}
 }

@@ -138,7 +138,13 @@ type Worker struct {
 	// room can open, and closes it once its rooms are gone. Nil without
 	// Config.RunnerPool.
 	pool *runner.Pool
+	// unzipped is the folder the ROMs of zipped games are unpacked into
+	// (library.Unzip); Run makes it, and removes it as it returns.
+	unzipped string
 }
+
+// errUnzip marks a zipped game whose ROM could not be unpacked.
+var errUnzip = errors.New("worker: cannot unpack the game")
 
 // New makes a worker; Run connects it.
 func New(cfg Config) (*Worker, error) {
@@ -205,6 +211,16 @@ func (w *Worker) Run(ctx context.Context) error {
 			w.log.Warn("worker: closing the ICE UDP port", "err", err)
 		}
 	}()
+	// The ROMs of zipped games, unpacked for the cores, for as long as the
+	// worker runs.
+	unzipped, err := os.MkdirTemp("", "telecart-unzipped-")
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	defer os.RemoveAll(unzipped)
+	w.mu.Lock()
+	w.unzipped = unzipped
+	w.mu.Unlock()
 	if w.cfg.RunnerPool > 0 {
 		pool := runner.NewPool(runner.PoolConfig{Size: w.cfg.RunnerPool, Options: w.runnerBase(), Free: w.freePlaces, Read: w.gameFolders()})
 		w.mu.Lock()
@@ -492,7 +508,11 @@ func (w *Worker) start(ctx context.Context, id signal.SessionID, req signal.Star
 	params, err := w.roomParams(roomID, game, req)
 	if err != nil {
 		w.log.Error("worker: cannot host game", "game", game.ID, "err", err)
-		w.refuse(id, signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo})
+		refusal := signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo}
+		if errors.Is(err, errUnzip) {
+			refusal.Code, refusal.Message = signal.CodeBadGame, "This game's archive could not be unpacked: it is damaged, or its game is larger than 64 MiB."
+		}
+		w.refuse(id, refusal)
 		return
 	}
 	w.mu.Lock()
@@ -716,6 +736,11 @@ func (w *Worker) gameFolders() []string {
 	for _, g := range w.cfg.Library.Games() {
 		dirs = append(dirs, filepath.Dir(g.Path))
 	}
+	w.mu.Lock()
+	if w.unzipped != "" {
+		dirs = append(dirs, w.unzipped)
+	}
+	w.mu.Unlock()
 	slices.Sort(dirs)
 	return slices.Compact(dirs)
 }
@@ -734,9 +759,16 @@ func (w *Worker) freePlaces() int {
 
 // roomParams builds the room for a game from the worker's settings.
 func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Start) (room.Params, error) {
-	system, err := cores.ForFile(game.Path)
+	system, err := cores.ForFile(game.File())
 	if err != nil {
 		return room.Params{}, err
+	}
+	w.mu.Lock()
+	unzipped := w.unzipped
+	w.mu.Unlock()
+	path, err := library.Unzip(game, unzipped)
+	if err != nil {
+		return room.Params{}, fmt.Errorf("%w: %w", errUnzip, err)
 	}
 	core, err := system.Find(w.cfg.CoreDirs)
 	if err != nil {
@@ -744,7 +776,7 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 	}
 	opts := w.cfg.Runner
 	opts.Config.Core = core
-	opts.Config.Game = game.Path
+	opts.Config.Game = path
 	opts.Config.RunAhead = w.cfg.RunAhead.For(system, game.Path)
 	w.mu.Lock()
 	pool := w.pool
