@@ -776,3 +776,25 @@ func TestVolume(t *testing.T) {
 	volume("0.35")
 	waitJS(t, p, `localStorage.getItem('telecart.volume') === '0.35'`, "the volume is not kept")
 }
+
+// TestStatsOverlay: F3 shows what the stream does, with figures a player
+// can believe: the game's frame rate, a bitrate, a round trip; F3 again
+// hides it.
+func TestStatsOverlay(t *testing.T) {
+	base := serve(t)
+	p := browsertest.Start(t).NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitColour(t, p, testrom.FillColor())
+	press(t, p, "F3")
+	waitJS(t, p, visible("#stats"), "F3 shows no stats")
+	figure := func(label string) string {
+		return fmt.Sprintf(`(() => { const row = [...document.querySelectorAll('#stats-lines > div')].find(r => r.querySelector('dt').textContent === %q);
+			return row ? parseFloat(row.querySelector('dd').textContent) : NaN; })()`, label)
+	}
+	// The game makes 60 frames a second; a busy machine shows fewer, never many more.
+	waitJS(t, p, figure("Frames")+` > 0 && `+figure("Frames")+` < 75`, "no plausible frame rate")
+	waitJS(t, p, figure("Video")+` > 0 && `+figure("Round trip")+` >= 0`, "no bitrate or round trip")
+	press(t, p, "F3")
+	waitJS(t, p, `document.getElementById('stats').hidden`, "F3 again does not hide the stats")
+}

@@ -39,6 +39,7 @@ import { mountServers } from './view/servers.js';
 import { mountStage } from './view/stage.js';
 import { mountToast } from './view/toast.js';
 import { mountTopBar } from './view/topbar.js';
+import { mountStats } from './view/stats.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -169,6 +170,7 @@ mountPlayers(store, { actions: { seat: app.seat.seat } });
 mountSaves(store, { actions: { save: saving.save, load: saving.load, reset: saving.reset, download: transfers.download, upload: transfers.upload } });
 mountContinue(store, { desktop, actions: { accept: continuing.accept, dismiss: continuing.dismiss } });
 mountToast(store);
+mountStats(store, { actions: { stats: app.stream.stats } });
 
 screen.setVolume(store.get().prefs.volume, store.get().prefs.mute);
 store.subscribe((st, prev) => {
@@ -206,6 +208,9 @@ addEventListener('keydown', (e) => {
   } else if (e.code === 'KeyF' && !e.repeat) {
     e.preventDefault();
     screen.toggleFullscreen();
+  } else if (e.key === 'F3') {
+    e.preventDefault(); // the browser's own find
+    if (!e.repeat) store.update((x) => ({ ...x, stats: !x.stats }));
   } else if (e.key === 'F2' || e.key === 'F4') {
     // RetroArch's keys for the quick slot; a held key acts once.
     e.preventDefault();

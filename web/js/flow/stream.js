@@ -164,6 +164,12 @@ export function createStream(app) {
     return text === LOST ? null : text;
   }
 
+  /** The peer connection's getStats entries, as a list; [] without one. */
+  async function stats() {
+    if (!peer) return [];
+    return [...(await peer.pc.getStats()).values()];
+  }
+
   /** True while the peer connection is connected: the game plays without the signalling. */
   function connected() {
     return peer?.pc.connectionState === 'connected';
@@ -190,5 +196,5 @@ export function createStream(app) {
     screen.detach();
   }
 
-  return { warm, prepare, offer, candidate, frame, presented, relayProblem, connected, close, reset };
+  return { warm, prepare, offer, candidate, frame, presented, relayProblem, connected, stats, close, reset };
 }

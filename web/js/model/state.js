@@ -86,6 +86,7 @@ export function initialState({ prefs, player, zone = '', debug = false, touch = 
     panel: null,
     shareLink: '',
     help: false,
+    stats: false, // the stats overlay over the game
     servers: false,
     serversOnList: debug,
     importing: null,
