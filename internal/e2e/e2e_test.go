@@ -633,6 +633,7 @@ func TestBadGameFiles(t *testing.T) {
 	grown := file("Grown.nes", rom)
 	file("Junk.gba", bytes.Repeat([]byte("not a game "), 100))
 	file("Tagged Game (USA) (Rev 1) [!].nes", rom)
+	damagedZip(t, filepath.Join(dir, "Damaged.zip"), "Damaged.nes", rom)
 	file("Empty.nes", nil)
 	if err := os.Truncate(file("Huge.nes", nil), libretro.MaxGameSize+1); err != nil {
 		t.Fatal(err)
@@ -665,6 +666,7 @@ func TestBadGameFiles(t *testing.T) {
 		{"nes:Shrunk.nes", "This file is empty: it holds no game."},
 		{"nes:Grown.nes", "This file is larger than 64 MiB, more than any game it could be."},
 		{"gba:Junk.gba", "This file is not a Game Boy Advance game, or it is damaged."},
+		{"nes:Damaged.zip", "This game's archive could not be unpacked: it is damaged."},
 	} {
 		startGame(t, p, c.game)
 		waitState(t, p, "failed", "back-btn")
@@ -738,6 +740,33 @@ func envCount(t testing.TB, name string, def int) int {
 		t.Fatalf("%s=%q: want a whole number, 1 or more", name, s)
 	}
 	return n
+}
+
+// damagedZip writes a zip archive of one file, name, whose stored bytes
+// are then damaged: its list of files reads well, its file does not.
+func damagedZip(t *testing.T, path, name string, data []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	z := zip.NewWriter(&buf)
+	w, err := z.CreateHeader(&zip.FileHeader{Name: name, Method: zip.Store})
+	if err == nil {
+		_, err = w.Write(data)
+	}
+	if err == nil {
+		err = z.Close()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := buf.Bytes()
+	i := bytes.Index(b, data[:16]) // the stored file, after its local header
+	if i < 0 {
+		t.Fatal("the stored file is not in the archive")
+	}
+	b[i+len(data)/2] ^= 0xff
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // TestZippedGame: a ROM in a zip archive, as ROM sets come, is listed by

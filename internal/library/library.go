@@ -32,6 +32,8 @@ const MaxGames = 5000
 var (
 	ErrTooMany  = errors.New("library: too many games")
 	ErrTooLarge = errors.New("library: the game is larger than a game may be")
+	// ErrUnpack marks a zipped game whose ROM could not be unpacked.
+	ErrUnpack = errors.New("library: cannot unpack the game")
 )
 
 // MaxSize is the largest ROM a game may be: libretro.MaxGameSize, which a
@@ -249,12 +251,12 @@ func Unzip(g Game, dir string) (string, error) {
 	}
 	z, err := zip.OpenReader(g.Path)
 	if err != nil {
-		return "", fmt.Errorf("library: %s: %w", g.Path, err)
+		return "", fmt.Errorf("%w: %s: %w", ErrUnpack, g.Path, err)
 	}
 	defer z.Close()
 	src, err := z.Open(g.Entry)
 	if err != nil {
-		return "", fmt.Errorf("library: %s: %w", g.Path, err)
+		return "", fmt.Errorf("%w: %s: %w", ErrUnpack, g.Path, err)
 	}
 	defer src.Close()
 	tmp, err := os.CreateTemp(dir, "unzip-*")
@@ -268,7 +270,7 @@ func Unzip(g Game, dir string) (string, error) {
 	}
 	switch {
 	case err != nil:
-		return "", fmt.Errorf("library: unzip %s: %w", g.Path, err)
+		return "", fmt.Errorf("%w: %s: %w", ErrUnpack, g.Path, err)
 	case n > MaxSize:
 		return "", fmt.Errorf("library: unzip %s: %w", g.Path, ErrTooLarge)
 	}

@@ -93,6 +93,10 @@ type Params struct {
 	Sender Sender
 	// OnEnd hears that the room ends, before its members do: whoever keeps
 	// a registry of rooms frees the room's place there. Called once,
+	// Unpack, when set, makes the game's file the runner loads (a zipped
+	// game's ROM, unpacked) as the room boots, off its owner's message
+	// loop; its path replaces Runner.Config.Game.
+	Unpack func() (string, error)
 	// without any of the room's locks held.
 	OnEnd func(*Room)
 	// OnSessionEnd hears that a session is over and out of the room,

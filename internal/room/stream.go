@@ -78,6 +78,13 @@ func (r *Room) newStream() error {
 func (r *Room) start(ctx context.Context, sram []byte) error {
 	opts := r.opts
 	opts.Config.SRAM = sram
+	if r.p.Unpack != nil {
+		path, err := r.p.Unpack()
+		if err != nil {
+			return err
+		}
+		opts.Config.Game = path
+	}
 	proc, err := r.p.Pool.Start(ctx, opts) // a nil pool starts a runner afresh
 	if err != nil {
 		return err

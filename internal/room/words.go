@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	"github.com/telecart/telecart/internal/cores"
+	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/peer"
 	"github.com/telecart/telecart/internal/runner"
@@ -80,7 +81,9 @@ func bootRefusal(err error, game signal.GameInfo) signal.Error {
 	switch {
 	case errors.Is(err, libretro.ErrEmptyGame):
 		return signal.Error{Code: signal.CodeBadGame, Message: "This file is empty: it holds no game.", Game: &game}
-	case errors.Is(err, libretro.ErrGameTooLarge):
+	case errors.Is(err, library.ErrUnpack):
+		return signal.Error{Code: signal.CodeBadGame, Message: "This game's archive could not be unpacked: it is damaged.", Game: &game}
+	case errors.Is(err, libretro.ErrGameTooLarge), errors.Is(err, library.ErrTooLarge):
 		return signal.Error{Code: signal.CodeBadGame, Message: fmt.Sprintf("This file is larger than %d MiB, more than any game it could be.", libretro.MaxGameSize>>20), Game: &game}
 	case errors.Is(err, libretro.ErrGameRejected):
 		system := "a game for this console"

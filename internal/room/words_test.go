@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/signal"
@@ -27,6 +28,8 @@ func TestBootRefusal(t *testing.T) {
 		{"empty", fault(libretro.ErrEmptyGame), signal.CodeBadGame, "This file is empty: it holds no game."},
 		{"too large", fault(libretro.ErrGameTooLarge), signal.CodeBadGame, "This file is larger than 64 MiB, more than any game it could be."},
 		{"refused", fault(libretro.ErrGameRejected), signal.CodeBadGame, "This file is not a Game Boy Advance game, or it is damaged."},
+		{"zipped, too large", fmt.Errorf("%w: big.zip", library.ErrTooLarge), signal.CodeBadGame, "This file is larger than 64 MiB, more than any game it could be."},
+		{"zipped, damaged", fmt.Errorf("%w: bad.zip: zip: not a valid zip file", library.ErrUnpack), signal.CodeBadGame, "This game's archive could not be unpacked: it is damaged."},
 		{"crashed", runner.ErrCrashed, signal.CodeGameFailed, "The game could not start."},
 		{"anything else", errors.New("boom"), signal.CodeGameFailed, "The game could not start."},
 	}

@@ -143,9 +143,6 @@ type Worker struct {
 	unzipped string
 }
 
-// errUnzip marks a zipped game whose ROM could not be unpacked.
-var errUnzip = errors.New("worker: cannot unpack the game")
-
 // New makes a worker; Run connects it.
 func New(cfg Config) (*Worker, error) {
 	if cfg.Capacity < 0 {
@@ -508,11 +505,7 @@ func (w *Worker) start(ctx context.Context, id signal.SessionID, req signal.Star
 	params, err := w.roomParams(roomID, game, req)
 	if err != nil {
 		w.log.Error("worker: cannot host game", "game", game.ID, "err", err)
-		refusal := signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo}
-		if errors.Is(err, errUnzip) {
-			refusal.Code, refusal.Message = signal.CodeBadGame, "This game's archive could not be unpacked: it is damaged, or its game is larger than 64 MiB."
-		}
-		w.refuse(id, refusal)
+		w.refuse(id, signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo})
 		return
 	}
 	w.mu.Lock()
@@ -766,23 +759,23 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 	w.mu.Lock()
 	unzipped := w.unzipped
 	w.mu.Unlock()
-	path, err := library.Unzip(game, unzipped)
-	if err != nil {
-		return room.Params{}, fmt.Errorf("%w: %w", errUnzip, err)
-	}
 	core, err := system.Find(w.cfg.CoreDirs)
 	if err != nil {
 		return room.Params{}, err
 	}
 	opts := w.cfg.Runner
 	opts.Config.Core = core
-	opts.Config.Game = path
+	opts.Config.Game = game.Path
 	opts.Config.RunAhead = w.cfg.RunAhead.For(system, game.Path)
+	var unpack func() (string, error)
+	if game.Entry != "" {
+		unpack = func() (string, error) { return library.Unzip(game, unzipped) }
+	}
 	w.mu.Lock()
 	pool := w.pool
 	w.mu.Unlock()
 	return room.Params{
-		ID: id, Game: game, Runner: opts, Pool: pool, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
+		ID: id, Game: game, Runner: opts, Unpack: unpack, Pool: pool, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
 		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves, Uploads: w.uploads,
 		MaxSpectators: w.cfg.MaxSpectators,
 		API:           w.api, ICEServers: w.cfg.ICEServers, Sender: w,
