@@ -19,7 +19,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/telecart/telecart/internal/libretro"
 	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/sandbox"
 )
@@ -346,15 +345,12 @@ func (e fileFault) Unwrap() error { return e.cause }
 
 // fatalError is the error a runner's Fatal stands for.
 func fatalError(f *wire.Fatal) error {
-	cause := map[string]error{
-		wire.ReasonEmptyGame:    libretro.ErrEmptyGame,
-		wire.ReasonGameTooLarge: libretro.ErrGameTooLarge,
-		wire.ReasonNotAGame:     libretro.ErrGameRejected,
-	}[f.Reason]
-	if cause == nil {
-		return fmt.Errorf("%w: %s", ErrFailed, f.Error)
+	for _, g := range gameFaults() {
+		if f.Reason != "" && g.reason == f.Reason {
+			return fmt.Errorf("%w: %w", ErrFailed, fileFault{cause: g.err, text: f.Error})
+		}
 	}
-	return fmt.Errorf("%w: %w", ErrFailed, fileFault{cause: cause, text: f.Error})
+	return fmt.Errorf("%w: %s", ErrFailed, f.Error)
 }
 
 func (p *Process) exitError(waitErr error) error {

@@ -52,16 +52,31 @@ func serveWith(ctx context.Context, conn io.ReadWriteCloser, log *slog.Logger, r
 	return err
 }
 
+// gameFaults pairs each wire.Fatal reason with the libretro errors it
+// stands for: the child names the reason of its error (faultReason), the
+// parent gives the first error back (fatalError).
+func gameFaults() []struct {
+	reason string
+	err    error
+} {
+	return []struct {
+		reason string
+		err    error
+	}{
+		{wire.ReasonEmptyGame, libretro.ErrEmptyGame},
+		{wire.ReasonGameTooLarge, libretro.ErrGameTooLarge},
+		{wire.ReasonNotAGame, libretro.ErrGameRejected},
+		{wire.ReasonNotAGame, libretro.ErrWrongExtension},
+	}
+}
+
 // faultReason is the wire.Fatal reason when err says the game's file is
 // to blame, else "".
 func faultReason(err error) string {
-	switch {
-	case errors.Is(err, libretro.ErrEmptyGame):
-		return wire.ReasonEmptyGame
-	case errors.Is(err, libretro.ErrGameTooLarge):
-		return wire.ReasonGameTooLarge
-	case errors.Is(err, libretro.ErrGameRejected), errors.Is(err, libretro.ErrWrongExtension):
-		return wire.ReasonNotAGame
+	for _, f := range gameFaults() {
+		if errors.Is(err, f.err) {
+			return f.reason
+		}
 	}
 	return ""
 }
