@@ -135,18 +135,13 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 			if !d.Type().IsRegular() {
 				return nil
 			}
-			rom, romSize, reason := romOf(path, d)
+			rom, system, romSize, reason := romOf(path, d)
 			if reason != "" {
 				level := slog.LevelWarn
 				if rom == "" {
 					level = slog.LevelInfo // not meant as a game at all
 				}
 				leave(level, path, reason)
-				return nil
-			}
-			system, err := cores.ForFile(rom)
-			if err != nil {
-				leave(slog.LevelInfo, path, "no system plays this file type")
 				return nil
 			}
 			title, detail := Title(d.Name())
@@ -191,38 +186,40 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 	return l, nil
 }
 
-// romOf is the ROM in the file at path and its size: the file itself, or
-// the one ROM in a .zip archive, by its name there. reason says why there
-// is none to play, with rom "" when the file is no game's at all.
-func romOf(path string, d fs.DirEntry) (rom string, size int64, reason string) {
+// romOf is the ROM in the file at path, the system that plays it and its
+// size: the file itself, or the one ROM in a .zip archive, by its name
+// there. reason says why there is none to play, with rom "" when the file
+// is no game's at all.
+func romOf(path string, d fs.DirEntry) (rom string, system cores.System, size int64, reason string) {
 	info, err := d.Info()
 	if err != nil {
-		return path, 0, err.Error()
+		return path, system, 0, err.Error()
 	}
 	if !strings.EqualFold(filepath.Ext(path), ".zip") {
-		if _, err := cores.ForFile(path); err != nil {
-			return "", 0, "no system plays this file type"
+		system, err := cores.ForFile(path)
+		if err != nil {
+			return "", system, 0, "no system plays this file type"
 		}
-		return path, info.Size(), ""
+		return path, system, info.Size(), ""
 	}
 	z, err := zip.OpenReader(path)
 	if err != nil {
-		return path, 0, fmt.Sprintf("not a zip archive that can be read: %v", err)
+		return path, system, 0, fmt.Sprintf("not a zip archive that can be read: %v", err)
 	}
 	defer z.Close()
 	var roms []*zip.File
 	for _, f := range z.File {
-		if _, err := cores.ForFile(f.Name); err == nil && f.Mode().IsRegular() {
-			roms = append(roms, f)
+		if s, err := cores.ForFile(f.Name); err == nil && f.Mode().IsRegular() {
+			roms, system = append(roms, f), s
 		}
 	}
 	switch len(roms) {
 	case 0:
-		return "", 0, "the archive holds no game a system here plays"
+		return "", system, 0, "the archive holds no game a system here plays"
 	case 1:
-		return roms[0].Name, int64(roms[0].UncompressedSize64), ""
+		return roms[0].Name, system, int64(roms[0].UncompressedSize64), ""
 	}
-	return path, 0, fmt.Sprintf("the archive holds %d games; zip each on its own", len(roms))
+	return path, system, 0, fmt.Sprintf("the archive holds %d games; zip each on its own", len(roms))
 }
 
 // unplayableSize says why a ROM of size bytes cannot be played, or ""
