@@ -298,11 +298,14 @@ func Title(file string) (title, detail string) {
 	var tags []string
 	for {
 		t = strings.TrimSpace(t)
-		closing := map[byte]byte{')': '(', ']': '['}
-		if t == "" || closing[t[len(t)-1]] == 0 {
+		if t == "" || (t[len(t)-1] != ')' && t[len(t)-1] != ']') {
 			break
 		}
-		open := strings.LastIndexByte(t, closing[t[len(t)-1]])
+		opening := byte('(')
+		if t[len(t)-1] == ']' {
+			opening = '['
+		}
+		open := strings.LastIndexByte(t, opening)
 		if open <= 0 {
 			break // the whole name is in brackets: keep it
 		}
