@@ -756,9 +756,6 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 	if err != nil {
 		return room.Params{}, err
 	}
-	w.mu.Lock()
-	unzipped := w.unzipped
-	w.mu.Unlock()
 	core, err := system.Find(w.cfg.CoreDirs)
 	if err != nil {
 		return room.Params{}, err
@@ -767,13 +764,13 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 	opts.Config.Core = core
 	opts.Config.Game = game.Path
 	opts.Config.RunAhead = w.cfg.RunAhead.For(system, game.Path)
+	w.mu.Lock()
+	pool, unzipped := w.pool, w.unzipped
+	w.mu.Unlock()
 	var unpack func() (string, error)
 	if game.Entry != "" {
 		unpack = func() (string, error) { return library.Unzip(game, unzipped) }
 	}
-	w.mu.Lock()
-	pool := w.pool
-	w.mu.Unlock()
 	return room.Params{
 		ID: id, Game: game, Runner: opts, Unpack: unpack, Pool: pool, Private: req.Private, Crowd: req.Crowd, Owner: req.Player,
 		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves, Uploads: w.uploads,
