@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  countLabel, matchGames, RECENT_SHOWN, selectedGame, shelfOf, validGames, withFavourite, withPlayed, withQuery, withSelection,
+  countLabel, matchGames, RECENT_SHOWN, selectedGame, shelfNamer, validGames, withFavourite, withPlayed, withQuery, withSelection,
 } from '../js/model/games.js';
 
 const games = validGames([
@@ -23,7 +23,7 @@ test('hello\'s games are kept once each, and only those that can be started', ()
 
 test('games are grouped by system, and sorted by title within, numbers as numbers', () => {
   assert.deepEqual(list(''), ['Zelda 2', 'Zelda 10', 'Super Mario World', 'Pokémon Red']);
-  assert.deepEqual(matchGames(games, '').map((g) => shelfOf(g)), ['NES', 'NES', 'Super Nintendo', 'Game Boy']);
+  assert.deepEqual(matchGames(games, '').map(shelfNamer()), ['NES', 'NES', 'Super Nintendo', 'Game Boy']);
 });
 
 test('favourites come first, then the games played last, newest first', () => {
@@ -33,7 +33,7 @@ test('favourites come first, then the games played last, newest first', () => {
   shelves = withPlayed(shelves, 'gb:pokemon.gb'); // a favourite is shown once, among the favourites
   const listed = matchGames(games, '', shelves);
   assert.deepEqual(listed.map((g) => g.title), ['Pokémon Red', 'Super Mario World', 'Zelda 10', 'Zelda 2']);
-  assert.deepEqual(listed.map((g) => shelfOf(g, shelves)), ['Favourites', 'Recently played', 'Recently played', 'NES']);
+  assert.deepEqual(listed.map(shelfNamer(shelves)), ['Favourites', 'Recently played', 'Recently played', 'NES']);
   assert.deepEqual(matchGames(games, 'zelda', shelves).map((g) => g.title), ['Zelda 10', 'Zelda 2'], 'a filter keeps the order');
   shelves = withFavourite(shelves, 'gb:pokemon.gb', false);
   assert.deepEqual(shelves.favourites, []);

@@ -77,12 +77,18 @@ function shelfRanks({ favourites = [], recent = [] }) {
   };
 }
 
-/** The heading of the list's part game g is in: "Favourites", "Recently played", or its system's name. */
-export function shelfOf(g, shelves = NO_SHELVES) {
-  const { group } = shelfRanks(shelves)(g);
-  if (group === 0) return 'Favourites';
-  if (group === 1) return 'Recently played';
-  return systemName(g.system);
+/**
+ * The namer of the list's parts for shelves: of a game, the heading it is
+ * under, "Favourites", "Recently played", or its system's name.
+ */
+export function shelfNamer(shelves = NO_SHELVES) {
+  const rank = shelfRanks(shelves);
+  return (g) => {
+    const { group } = rank(g);
+    if (group === 0) return 'Favourites';
+    if (group === 1) return 'Recently played';
+    return systemName(g.system);
+  };
 }
 
 /** The games as the list shows them for state: its query, its shelves. */

@@ -3,7 +3,7 @@
 // goes to the filter.
 
 import { systemName, systemShort } from '../model/systems.js';
-import { countLabel, listedGames, selectedIndex, shelfOf, withQuery, withSelection } from '../model/games.js';
+import { countLabel, listedGames, selectedIndex, shelfNamer, withQuery, withSelection } from '../model/games.js';
 import { announce } from './screens.js';
 
 const $ = (id) => document.getElementById(id);
@@ -156,7 +156,7 @@ export function mountGameList(store, { actions, desktop }) {
     const shelves = st.prefs.shelves;
     const favourites = new Set(shelves?.favourites ?? []);
     // Headings only where there is more than one part to tell apart.
-    const groups = matches.map((g) => shelfOf(g, shelves));
+    const groups = matches.map(shelfNamer(shelves));
     const grouped = new Set(groups).size > 1;
     const rows = [];
     matches.forEach((g, i) => {
