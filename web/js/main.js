@@ -4,6 +4,7 @@
 
 import { createStore } from './store.js';
 import { Pad, Keyboard, Gamepads } from './input.js';
+import { bindingsFor, keyTable, padTable } from './model/bindings.js';
 import { Screen } from './screen.js';
 import { TouchPad } from './touchpad.js';
 import { loadPrefs, savePref } from './prefs.js';
@@ -59,7 +60,7 @@ const pad = new Pad();
 const screen = new Screen({ player: $('player'), stage: $('stage'), video: $('video') });
 const touchpad = new TouchPad($('touchpad'), pad);
 const store = createStore(initialState({
-  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves },
+  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves, bindings: prefs.bindings },
   player,
   zone: zoneFromSearch(location.search),
   debug: debugFromSearch(location.search),
@@ -153,7 +154,7 @@ mountLiveRooms(store, { actions: { join: (id, listed) => game.joinRoom(id, { gam
 mountOptions(store, { actions: { nick: options.setNick, option: options.setOption, zone: app.address.setZone } });
 mountPlayerCode(store, { actions: { take: app.playerCode.take } });
 mountServers(store, { actions: { pick: app.servers.pick, remeasure: app.servers.remeasure } });
-mountHelp(store);
+mountHelp(store, { actions: { rebind: options.rebind, resetBindings: options.resetBindings } });
 const topbar = mountTopBar(store, {
   actions: {
     quit: game.quit,
@@ -177,7 +178,17 @@ store.subscribe((st, prev) => {
   if (st.phase !== prev.phase) console.debug('telecart: state', prev.phase, '→', st.phase);
   if (st.prefs.volume !== prev.prefs.volume || st.prefs.mute !== prev.prefs.mute) screen.setVolume(st.prefs.volume, st.prefs.mute);
   if (st.help && !prev.help) releaseInput();
+  gamepads.paused = st.help;
+  // The keys and pad buttons of the system being played, as the player set them.
+  const system = st.session?.game?.system ?? 'nes';
+  if (st.prefs.bindings !== prev.prefs.bindings || system !== (prev.session?.game?.system ?? 'nes')) useBindings(st);
 });
+function useBindings(st) {
+  const bindings = bindingsFor(st.prefs.bindings, st.session?.game?.system ?? 'nes');
+  keyboard.setKeys(keyTable(bindings));
+  gamepads.setButtons(padTable(bindings));
+}
+useBindings(store.get());
 screen.addEventListener('frame', () => app.stream.frame());
 screen.addEventListener('presented', (e) => app.stream.presented(e.detail));
 screen.addEventListener('sound', (e) => store.update({ soundBlocked: e.detail }));
