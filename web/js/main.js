@@ -9,7 +9,7 @@ import { Screen } from './screen.js';
 import { TouchPad } from './touchpad.js';
 import { loadPrefs, savePref } from './prefs.js';
 import { REPORT_MS, SlackMeter } from './model/display.js';
-import { cleanNick, validListings } from './model/room.js';
+import { cleanNick, controllerFromPath, validListings } from './model/room.js';
 import { newPlayerId, validPlayer } from './model/saves.js';
 import { ownSlot, watching } from './model/session.js';
 import { initialState } from './model/state.js';
@@ -38,6 +38,7 @@ import { mountSaves } from './view/saves.js';
 import { mountScreens } from './view/screens.js';
 import { mountServers } from './view/servers.js';
 import { mountStage } from './view/stage.js';
+import { mountController } from './view/controller.js';
 import { mountToast } from './view/toast.js';
 import { mountTopBar } from './view/topbar.js';
 import { mountStats } from './view/stats.js';
@@ -65,6 +66,7 @@ const store = createStore(initialState({
   zone: zoneFromSearch(location.search),
   debug: debugFromSearch(location.search),
   touch: !desktop,
+  controller: controllerFromPath(location.pathname) !== null,
   smooth: screen.smooth,
   fullscreenSupported: screen.fullscreenSupported,
 }));
@@ -166,6 +168,7 @@ const topbar = mountTopBar(store, {
     sound: options.setSound,
   },
 });
+mountController(store, { actions: { seat: app.seat.seat } });
 mountStage(store, { desktop, touchpad, screen, actions: { unlockAudio: () => screen.unlockAudio(), dismissContinue: continuing.dismiss } });
 mountPlayers(store, { actions: { seat: app.seat.seat } });
 mountSaves(store, { actions: { save: saving.save, load: saving.load, reset: saving.reset, download: transfers.download, upload: transfers.upload } });
