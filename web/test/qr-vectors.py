@@ -17,8 +17,9 @@ import subprocess
 
 import segno
 
-# Level M data codewords of versions 2 and 7, less the mode and count bytes.
-FULL = {2: 26, 7: 122}
+# The bytes that fill versions at level M (data codewords less the mode and
+# count): 8, 9 and 14 have blocks of two lengths, 14 a 16-bit count.
+FULL = {2: 26, 7: 122, 8: 152, 9: 180, 14: 362}
 
 
 def rows_of(matrix):
@@ -57,7 +58,7 @@ vectors = [
     qrencode('Télécart — ゲーム 🎮 /r/ÉTÉ/pad'),
     qrencode('https://telecart.example.com/r/Xk3vQ9pL/pad', min_version=7),
     qrencode('https://telecart.example.com/r/' + 'a1B2c3D4e5' * 17 + '/pad'),
-] + [segno_full(2, mask) for mask in range(8)] + [segno_full(7, mask) for mask in (0, 5)]
+] + [segno_full(2, mask) for mask in range(8)] + [segno_full(7, mask) for mask in (0, 5)] + [segno_full(v, 3) for v in (8, 9, 14)]
 
 here = os.path.dirname(os.path.abspath(__file__))
 with open(os.path.join(here, 'qr-vectors.json'), 'w', encoding='utf-8') as f:

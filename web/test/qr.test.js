@@ -125,3 +125,31 @@ test('the SVG path draws each row\'s dark runs inside the quiet zone', () => {
   }
   assert.deepEqual(drawn, qr.modules);
 });
+
+test('any text that fits makes a code, whatever its characters', () => {
+  // A fixed pseudo-random sequence (xorshift), so a failure repeats.
+  let seed = 0x9e3779b9;
+  const next = () => {
+    seed ^= seed << 13;
+    seed ^= seed >>> 17;
+    seed ^= seed << 5;
+    return (seed >>> 0) / 2 ** 32;
+  };
+  // ASCII, accents, CJK, lone surrogates (UTF-8 has them as U+FFFD), emoji.
+  const pick = [
+    () => String.fromCharCode(0x20 + Math.floor(next() * 95)),
+    () => String.fromCharCode(0xc0 + Math.floor(next() * 64)),
+    () => String.fromCharCode(0x3040 + Math.floor(next() * 96)),
+    () => String.fromCharCode(0xd800 + Math.floor(next() * 2048)),
+    () => String.fromCodePoint(0x1f300 + Math.floor(next() * 256)),
+  ];
+  for (let i = 0; i < 60; i++) {
+    let text = '';
+    const length = Math.floor(next() * 80);
+    for (let j = 0; j < length; j++) text += pick[Math.floor(next() * pick.length)]();
+    const bytes = new TextEncoder().encode(text).length;
+    const qr = qrMatrix(text);
+    assert.ok(bytes <= capacity(qr.version) && (qr.version === 1 || bytes > capacity(qr.version - 1)), `${bytes} bytes in version ${qr.version}`);
+    assert.equal(qr.modules.length, sizeOf(qr.version));
+  }
+});
