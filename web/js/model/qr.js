@@ -1,5 +1,6 @@
 // The QR code a TV shows for a room's controller link, so that a phone's
-// camera opens it (ISO/IEC 18004). Pure functions, no dependencies.
+// camera opens it (ISO/IEC 18004). Pure functions; the codewords are
+// model/qrdata.js's, the drawing view/qr.js's.
 //
 // Only what a link needs: byte mode (the text as UTF-8, which every
 // phone's scanner reads), error correction level M, versions 1 to 40,

@@ -2,7 +2,7 @@
 // sized by CSS (it scales without blur: its units are modules).
 //
 // One light square under one path of the dark modules, rather than a
-// rectangle per module: a version 10 code has some 3,000 dark modules,
+// rectangle per module: a version 10 code has some 1,600 dark modules,
 // and one path is one node to lay out and paint. The light square is the
 // code's own, quiet zone included, so the code scans on a dark page too
 // (scanners want dark modules on light, never inverted). Colours are
