@@ -120,6 +120,12 @@ func TestControllerPage(t *testing.T) {
 	waitJS(t, screen, fmt.Sprintf(`(document.getElementById('toast').innerText === 'Link copied' && !document.getElementById('toast').hidden)
 		|| (document.getElementById('share-link').value === %q && !document.getElementById('share-pop').hidden)`, link),
 		"the players panel does not give the controller link")
+	waitJS(t, screen, visible("#controller-qr svg[role=img]"), "the players panel shows no code to scan")
+	t.Run("the code scans", func(t *testing.T) {
+		if got, ok := scanned(t, zbarimg(t), screen); got != link {
+			fail(t, screen, "the code in the players panel reads %q (found: %v), want %q", got, ok, link)
+		}
+	})
 
 	phone := b.NewPageOn(t, link, browsertest.Phone())
 	waitJS(t, phone, `window.telecart.state === 'playing' && window.telecart.slot === 2`, "the phone does not take controller 2")

@@ -85,21 +85,32 @@ func TestQRCodeScans(t *testing.T) {
 		if got.Label != "Scan to play with your phone" || got.Role != "img" || got.Paths != 1 {
 			t.Errorf("the svg: %+v, want role img, its label and one path", got)
 		}
-		shot := filepath.Join(t.TempDir(), fmt.Sprintf("qr%d.png", i))
-		if err := p.Screenshot(shot); err != nil {
-			t.Fatal(err)
-		}
-		out, err := exec.CommandContext(t.Context(), scanner, "--raw", "-q", shot).Output()
-		var exit *exec.ExitError
-		if errors.As(err, &exit) && exit.ExitCode() == 4 {
+		read, ok := scanned(t, scanner, p)
+		if !ok {
 			t.Errorf("case %d: zbarimg found no code in the screenshot (%d bytes of text, %d px)", i, len(c.text), c.width)
 			continue
 		}
-		if err != nil {
-			t.Fatalf("zbarimg: %v", err)
-		}
-		if read := strings.TrimSuffix(string(out), "\n"); read != c.text {
+		if read != c.text {
 			t.Errorf("zbarimg read %q, want %q", read, c.text)
 		}
 	}
+}
+
+// scanned is what zbar's scanner reads in a screenshot of the page, and
+// false when it finds no code there.
+func scanned(t *testing.T, scanner string, p *browsertest.Page) (string, bool) {
+	t.Helper()
+	shot := filepath.Join(t.TempDir(), "page.png")
+	if err := p.Screenshot(shot); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.CommandContext(t.Context(), scanner, "--raw", "-q", shot).Output()
+	var exit *exec.ExitError
+	if errors.As(err, &exit) && exit.ExitCode() == 4 {
+		return "", false
+	}
+	if err != nil {
+		t.Fatalf("zbarimg: %v", err)
+	}
+	return strings.TrimSuffix(string(out), "\n"), true
 }

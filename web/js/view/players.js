@@ -3,7 +3,8 @@
 // give up a controller. A side panel (a bottom sheet on phones), one panel
 // at a time with the saves panel.
 
-import { SLOTS, holders, me, memberName, slotNames } from '../model/room.js';
+import { SLOTS, controllerLink, holders, me, memberName, slotNames } from '../model/room.js';
+import { qrElement } from './qr.js';
 
 const $ = (id) => document.getElementById(id);
 
@@ -75,7 +76,9 @@ export function mountPlayers(store, { actions }) {
     slots: $('slots'),
     watchCount: $('watch-count'),
     watchers: $('watchers'),
+    qr: $('controller-qr'),
   };
+  let qrRoom = ''; // the room whose controller link the code shows
 
   el.close.addEventListener('click', () => store.update({ panel: null }));
   el.slots.addEventListener('click', (e) => {
@@ -131,6 +134,11 @@ export function mountPlayers(store, { actions }) {
     else if (room && pending !== (prev.session ? prev.session.seatPending !== null : false)) {
       // A seat request is on its way: its buttons wait for the answer.
       for (const b of el.slots.querySelectorAll('[data-seat]')) b.disabled = pending;
+    }
+    // The controller link as a code a phone's camera reads, drawn once per room, when first seen.
+    if (st.panel?.name === 'players' && s?.roomId && s.roomId !== qrRoom && !st.controller) {
+      qrRoom = s.roomId;
+      el.qr.replaceChildren(qrElement(controllerLink(qrRoom, location.origin), { label: 'Scan with a phone to use it as a controller in this room' }));
     }
     if (st.panel !== prev.panel) {
       if (st.panel?.name === 'players') open(st.panel.focus);
