@@ -3,6 +3,7 @@ package e2e
 import (
 	"fmt"
 	"image/color"
+	"math"
 	"testing"
 
 	"github.com/telecart/telecart/internal/browsertest"
@@ -160,4 +161,88 @@ func TestControllerPage(t *testing.T) {
 		"the phone does not move to controller 3")
 	waitJS(t, screen, `window.telecart.members.some((m) => m.slot === 3)
 		&& document.querySelector('#slots [data-slot="3"] .phone-tag') !== null`, "the screen's players panel does not show the phone on controller 3")
+}
+
+// pressProbeJS measures, the test's own way, each press of X (A) from the
+// key event's own time to the display time of the first frame that shows
+// A's colour, from requestVideoFrameCallback; a frame whose callback came
+// late (frames presented since the last callback) is not counted, since
+// drawImage then reads a newer picture than the callback's times are of.
+const pressProbeJS = `((x, y, r, g, b) => {
+	const probe = { pending: null, results: [], presented: 0 };
+	window.__probe = probe;
+	// After the app's own listener, which has sent the state: its number is the pad's now.
+	addEventListener('keydown', (e) => {
+		if (e.code === 'KeyX' && !e.repeat) probe.pending = { keyAt: e.timeStamp, seq: window.telecart.seq };
+	}, true);
+	const v = document.getElementById('video');
+	const c = document.createElement('canvas');
+	const ctx = c.getContext('2d', { willReadFrequently: true });
+	const tick = (now, meta) => {
+		const late = probe.presented && meta.presentedFrames - probe.presented > 1;
+		probe.presented = meta.presentedFrames;
+		const p = probe.pending;
+		if (p && v.videoWidth) {
+			c.width = v.videoWidth; c.height = v.videoHeight;
+			ctx.drawImage(v, 0, 0);
+			const d = ctx.getImageData(x, y, 1, 1).data;
+			if (Math.hypot(d[0] - r, d[1] - g, d[2] - b) < 40) {
+				if (!late) probe.results.push({ seq: p.seq, total: meta.expectedDisplayTime - p.keyAt });
+				probe.pending = null;
+			}
+		}
+		v.requestVideoFrameCallback(tick);
+	};
+	v.requestVideoFrameCallback(tick);
+	return true;
+})`
+
+// TestPressSplit: the stats overlay splits each press's time to its
+// picture (to the server, the server, back, shown), and its whole agrees
+// within 5 ms with the test's own measurement of the same presses.
+func TestPressSplit(t *testing.T) {
+	base := serve(t)
+	p := browsertest.Start(t).NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitColour(t, p, testrom.FillColor())
+	a, pt := testrom.FillColor(testrom.A), testrom.FillPoint()
+	eval(t, p, fmt.Sprintf(`%s(%d, %d, %d, %d, %d)`, pressProbeJS, pt.X, pt.Y, a.R, a.G, a.B), new(bool))
+	press(t, p, "F3")
+	// Presses until three were measured both ways: a busy page skips
+	// frame callbacks, and a press whose picture may have had none is
+	// counted by neither.
+	const matched = `window.__probe.results.filter((r) => window.telecart.presses.some((s) => s.seq === r.seq))`
+	for n := 0; ; n++ {
+		if n == 60 {
+			fail(t, p, "60 presses, and fewer than three measured both by the overlay and by the test")
+		}
+		tapA(t, p)
+		var count int
+		eval(t, p, matched+`.length`, &count)
+		if count >= 3 {
+			break
+		}
+	}
+	var pairs []struct{ Test, Overlay float64 }
+	eval(t, p, matched+`.map((r) => ({ test: r.total, overlay: window.telecart.presses.find((s) => s.seq === r.seq).total }))`, &pairs)
+	for _, pair := range pairs {
+		if math.Abs(pair.Test-pair.Overlay) > 5 {
+			fail(t, p, "a press took %.1f ms by the test's measure and %.1f ms by the overlay's", pair.Test, pair.Overlay)
+		}
+	}
+	var split []map[string]float64
+	eval(t, p, `window.telecart.presses`, &split)
+	for _, s := range split {
+		if s["up"] < 0 || s["worker"] <= 0 || s["down"] < 0 || s["display"] < 0 || s["total"] <= 0 ||
+			math.Abs(s["up"]+s["worker"]+s["down"]+s["display"]-s["total"]) > 0.01 {
+			fail(t, p, "an implausible split: %v", s)
+		}
+	}
+	// The overlay shows them.
+	waitJS(t, p, `(() => {
+		const row = [...document.querySelectorAll('#stats-lines > div')].find((r) => r.querySelector('dt').textContent === 'Press to picture');
+		return row && parseFloat(row.querySelector('dd').textContent) > 0;
+	})()`, "the overlay shows no press-to-picture time")
+	t.Logf("test and overlay, ms: %v", pairs)
 }

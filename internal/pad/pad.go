@@ -68,25 +68,29 @@ const ReportSize = 1 + 4 + 2
 const KindEcho = 0x81
 
 // EchoSize is the length of an Echo.
-const EchoSize = 1 + 4 + 4
+const EchoSize = 1 + 4 + 4 + 4
 
 // Echo tells a page that the first picture answering one of its pad
-// states has gone out: which state (its Seq on that page), and how long
-// the worker held it, from its arrival to the picture written to the
-// video track. The page matches the picture by when the echo arrives, and
-// splits its input-to-picture time into the way there, the worker, the
-// way back and its own display (the stats overlay).
+// states has gone out: which state (its Seq on that page), how long the
+// worker held it, from its arrival to the picture written to the video
+// track, and which picture that was (its number on the track, from 0).
+// The page finds the picture by its RTP timestamp, which advances by one
+// frame's ticks a picture, and splits its input-to-picture time into the
+// way there, the worker, the way back and its own display (the stats
+// overlay).
 type Echo struct {
 	Seq    uint32
 	Worker time.Duration // a multiple of a microsecond, below an hour
+	Frame  uint32
 }
 
-// Marshal encodes the echo: u8 KindEcho, u32 Seq, u32 microseconds.
+// Marshal encodes the echo: u8 KindEcho, u32 Seq, u32 microseconds, u32 Frame.
 func (e Echo) Marshal() []byte {
 	b := make([]byte, 0, EchoSize)
 	b = append(b, KindEcho)
 	b = binary.BigEndian.AppendUint32(b, e.Seq)
-	return binary.BigEndian.AppendUint32(b, uint32(min(e.Worker, time.Hour)/time.Microsecond))
+	b = binary.BigEndian.AppendUint32(b, uint32(min(e.Worker, time.Hour)/time.Microsecond))
+	return binary.BigEndian.AppendUint32(b, e.Frame)
 }
 
 // ParseEcho decodes an echo, as the page does.
@@ -94,7 +98,11 @@ func ParseEcho(b []byte) (Echo, error) {
 	if len(b) != EchoSize || b[0] != KindEcho {
 		return Echo{}, fmt.Errorf("%w: %d bytes, not an echo", ErrMalformed, len(b))
 	}
-	return Echo{Seq: binary.BigEndian.Uint32(b[1:]), Worker: time.Duration(binary.BigEndian.Uint32(b[5:])) * time.Microsecond}, nil
+	return Echo{
+		Seq:    binary.BigEndian.Uint32(b[1:]),
+		Worker: time.Duration(binary.BigEndian.Uint32(b[5:])) * time.Microsecond,
+		Frame:  binary.BigEndian.Uint32(b[9:]),
+	}, nil
 }
 
 // MaxSlack bounds a report's slack: a frame shown a second after it

@@ -56,13 +56,15 @@ func (r *Room) newStream() error {
 	}
 	r.video, r.audio = video, audio
 	log := r.log
+	var frames uint32 // pictures written to the video track, the runner's one goroutine's
 	r.opts.Logger = log
 	r.opts.Handlers = runner.Handlers{
 		Video: func(v wire.Video) {
 			if err := video.WriteSample(media.Sample{Data: v.Data, Duration: v.Duration, Timestamp: v.Captured}); err != nil {
 				log.Debug("room: write video", "err", err)
 			}
-			r.answered(v.Input)
+			r.answered(v.Input, frames)
+			frames++
 		},
 		Stats: func(st wire.Stats) {
 			r.adjustBitrate(st)
@@ -169,11 +171,11 @@ func (r *Room) sentInputAt(in sentInput) {
 	r.sentMu.Unlock()
 }
 
-// answered is called for each picture written to the video track, with
-// the newest input it shows: every input it is the first picture of goes
-// back to its page as an echo, and the observer hears how long the newest
-// took to come back as that picture.
-func (r *Room) answered(seq uint32) {
+// answered is called for each picture written to the video track (the
+// frame'th, from 0), with the newest input it shows: every input it is the
+// first picture of goes back to its page as an echo, and the observer
+// hears how long the newest took to come back as that picture.
+func (r *Room) answered(seq, frame uint32) {
 	if seq == 0 {
 		return
 	}
@@ -202,7 +204,7 @@ func (r *Room) answered(seq uint32) {
 	}
 	for _, in := range fresh {
 		if in.member != "" {
-			r.echo(in.member, pad.Echo{Seq: in.pageSeq, Worker: now.Sub(in.at)})
+			r.echo(in.member, pad.Echo{Seq: in.pageSeq, Worker: now.Sub(in.at), Frame: frame})
 		}
 	}
 }

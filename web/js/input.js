@@ -13,6 +13,7 @@
 import { REPORT_SIZE, encodeReport } from './model/display.js';
 import { BUTTON } from './model/bindings.js';
 import { encode, nextSend, nextSeq, remember } from './model/padwire.js';
+import { decodeEcho } from './model/split.js';
 
 export const bit = (name) => 1 << BUTTON[name];
 
@@ -41,6 +42,8 @@ export class Pad {
     this.lastSentAt = 0; // performance.now() of the last send
     this.timer = 0;
     this.reportView = new DataView(new ArrayBuffer(REPORT_SIZE));
+    // Where each state's send and echo go (model/split.js's InputSplit), if anywhere.
+    this.timing = null;
   }
 
   /** Use a new "input" channel: sequence numbers start again at 1 on it. */
@@ -52,7 +55,12 @@ export class Pad {
     channel.binaryType = 'arraybuffer';
     channel.addEventListener('open', () => this.flush());
     channel.addEventListener('close', () => { if (this.channel === channel) this.detach(); });
-    // The server never sends on this channel; anything it does send is unused.
+    // What the server sends here is the echo of each state's first picture.
+    this.timing?.reset();
+    channel.addEventListener('message', (e) => {
+      const echo = decodeEcho(e.data);
+      if (echo && this.channel === channel) this.timing?.echo(echo, performance.now());
+    });
     this.flush();
   }
 
@@ -66,10 +74,15 @@ export class Pad {
     return this.channel !== null && this.channel.readyState === 'open';
   }
 
-  /** Replace one source's part of the pad and send the result if it changed. */
-  set(source, buttons, axes = NO_AXES) {
+  /**
+   * Replace one source's part of the pad and send the result if it changed.
+   * at: when the player did it (an event's timeStamp), which a page whose
+   * thread was busy handles later: the press's time to its picture counts
+   * from it.
+   */
+  set(source, buttons, axes = NO_AXES, at = performance.now()) {
     this.sources.set(source, { buttons, axes });
-    this.flush();
+    this.flush(false, at);
   }
 
   /** Release every source and send the all-released state even if nothing was held. */
@@ -89,7 +102,7 @@ export class Pad {
   }
 
   /** A new state, if the pad changed since the last one (or if forced). */
-  flush(force = false) {
+  flush(force = false, at = performance.now()) {
     if (!this.open) return; // the state is kept; flush() on open delivers it
     const { buttons, axes } = this.current();
     const last = this.history[0];
@@ -99,6 +112,7 @@ export class Pad {
     this.history = remember(this.history, { seq: this.seq, buttons, axes });
     this.sends = 0;
     this.transmit(this.history);
+    this.timing?.sent(this.seq, at);
   }
 
   /**
@@ -176,7 +190,7 @@ export class Keyboard {
     if (e.repeat && this.down.has(id)) return;
     this.down.delete(id); // re-insert: the order of presses matters below
     this.down.set(id, button);
-    this.update();
+    this.update(e.timeStamp);
   }
 
   onUp(e) {
@@ -185,10 +199,11 @@ export class Keyboard {
     if (this.isActive()) e.preventDefault();
     // Shift released while another Shift is held: the browser reports one
     // keyup per physical key, so only that one goes.
-    if (this.down.delete(id)) this.update();
+    if (this.down.delete(id)) this.update(e.timeStamp);
   }
 
-  update() {
+  /** at: the key event's own time, or now. */
+  update(at = performance.now()) {
     // Opposite directions: the later press wins (as on most PC ports), so
     // left+right never reaches a game that cannot handle it.
     let mask = 0;
@@ -199,7 +214,7 @@ export class Keyboard {
       if (b === BUTTON.DOWN) mask &= ~bit('UP');
       mask |= 1 << b;
     }
-    this.pad.set('keyboard', mask);
+    this.pad.set('keyboard', mask, undefined, at);
   }
 
   /** Forget held keys (focus lost, overlay opened); the caller sends. */

@@ -9,6 +9,7 @@ import { Screen } from './screen.js';
 import { TouchPad } from './touchpad.js';
 import { loadPrefs, savePref } from './prefs.js';
 import { REPORT_MS, SlackMeter } from './model/display.js';
+import { InputSplit } from './model/split.js';
 import { cleanNick, controllerFromPath, validListings } from './model/room.js';
 import { newPlayerId, validPlayer } from './model/saves.js';
 import { ownSlot, watching } from './model/session.js';
@@ -58,6 +59,9 @@ if (!validPlayer(player)) {
 }
 
 const pad = new Pad();
+// Each press's way to its picture, for the stats overlay (F3).
+const split = new InputSplit();
+pad.timing = split;
 const screen = new Screen({ player: $('player'), stage: $('stage'), video: $('video') });
 const touchpad = new TouchPad($('touchpad'), pad);
 const store = createStore(initialState({
@@ -102,6 +106,7 @@ if ('requestVideoFrameCallback' in video) {
   let reportedAt = 0;
   const onVideoFrame = (now, meta) => {
     meter.add(meta);
+    split.frame(meta);
     if (now - reportedAt >= REPORT_MS) {
       const report = meter.report();
       if (report && pad.sendReport(report)) reportedAt = now;
@@ -174,13 +179,14 @@ mountPlayers(store, { actions: { seat: app.seat.seat } });
 mountSaves(store, { actions: { save: saving.save, load: saving.load, reset: saving.reset, download: transfers.download, upload: transfers.upload } });
 mountContinue(store, { desktop, actions: { accept: continuing.accept, dismiss: continuing.dismiss } });
 mountToast(store);
-mountStats(store, { actions: { stats: app.stream.stats } });
+mountStats(store, { actions: { stats: app.stream.stats, split: () => split.summary() } });
 
 screen.setVolume(store.get().prefs.volume, store.get().prefs.mute);
 store.subscribe((st, prev) => {
   if (st.phase !== prev.phase) console.debug('telecart: state', prev.phase, '→', st.phase);
   if (st.prefs.volume !== prev.prefs.volume || st.prefs.mute !== prev.prefs.mute) screen.setVolume(st.prefs.volume, st.prefs.mute);
   if (st.help && !prev.help) releaseInput();
+  if (st.session?.fps !== prev.session?.fps) split.fps = st.session?.fps;
   gamepads.paused = st.help;
   // The keys and pad buttons of the system being played, as the player set them.
   const system = st.session?.game?.system ?? 'nes';
@@ -242,6 +248,7 @@ addEventListener('keydown', (e) => {
 // game servers; latency the round trips last reported to the coordinator,
 // by worker id in ms (null until a report went). seq and lastInputSentAt
 // are the pad's own: input never waits for the store.
+// presses are the last presses' way to their pictures (model/split.js).
 const session = () => store.get().session;
 Object.defineProperty(window, 'telecart', {
   enumerable: true,
@@ -249,6 +256,7 @@ Object.defineProperty(window, 'telecart', {
     get state() { return store.get().phase; },
     get lastInputSentAt() { return pad.lastSentAt; },
     get seq() { return pad.seq; },
+    get presses() { return split.presses(); },
     get room() { return session()?.roomId ?? null; },
     get slot() { return ownSlot(session()); },
     get members() { return (session()?.roomState?.members ?? []).map((m) => ({ ...m })); },

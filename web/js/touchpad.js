@@ -100,7 +100,7 @@ export class TouchPad {
       // the pointer is already gone
     }
     this.pointers.set(e.pointerId, { zone, x: e.clientX, y: e.clientY, rects: this.measure(zone) });
-    this.update();
+    this.update(e.timeStamp);
   }
 
   onMove(e) {
@@ -108,11 +108,11 @@ export class TouchPad {
     if (!p) return;
     p.x = e.clientX;
     p.y = e.clientY;
-    this.update();
+    this.update(e.timeStamp);
   }
 
   onUp(e) {
-    if (this.pointers.delete(e.pointerId)) this.update();
+    if (this.pointers.delete(e.pointerId)) this.update(e.timeStamp);
   }
 
   /** Geometry of a zone's buttons, taken once per press: nothing moves while a finger is down. */
@@ -150,12 +150,13 @@ export class TouchPad {
     return m;
   }
 
-  update() {
+  /** at: the touch's own time (the event's timeStamp), or now. */
+  update(at = performance.now()) {
     let mask = 0;
     for (const p of this.pointers.values()) mask |= this.maskOf(p);
     if (mask === this.mask) return;
     this.mask = mask;
-    this.pad.set('touch', mask);
+    this.pad.set('touch', mask, undefined, at);
     for (const el of this.root.querySelectorAll('[data-b]')) {
       el.classList.toggle('on', (mask & bit(el.dataset.b)) !== 0);
     }

@@ -24,8 +24,20 @@ test('the figures are rates over the time between two reports', () => {
   assert.ok(Math.abs(s.jitterBufferMs - 5) < 1e-9, '0.6 s over 120 frames');
   assert.equal(s.codec, 'VP8');
   assert.equal(s.size, '256×224');
-  assert.deepEqual(statsLines(s), [
+  assert.deepEqual(statsLines(s).slice(0, 5), [
     ['Frames', '60 fps'], ['Video', '1000 kbit/s · VP8 · 256×224'], ['Lost', '1.0 %'], ['Round trip', '25 ms'], ['Jitter buffer', '5 ms'],
+  ]);
+});
+
+test('the presses\' way to their pictures, once there was a press', () => {
+  const s = streamStats(null, []);
+  assert.deepEqual(statsLines(s).slice(5), [
+    ['Press to picture', 'press a button'], ['To the server', '–'], ['Server, frame, encoding', '–'], ['Back to here', '–'], ['Received to shown', '–'],
+  ]);
+  const split = { total: 30.04, up: 2, worker: 14.5, down: 2.25, display: 11, count: 3 };
+  assert.deepEqual(statsLines(s, split).slice(5), [
+    ['Press to picture', '30.0 ms · 3 presses'], ['To the server', '2.0 ms'], ['Server, frame, encoding', '14.5 ms'],
+    ['Back to here', '2.3 ms'], ['Received to shown', '11.0 ms'],
   ]);
 });
 

@@ -104,6 +104,7 @@ export function started(s, data) {
       system: game?.system || s.game?.system || '',
     },
     aspect,
+    fps: Number(data.fps) > 0 ? Number(data.fps) : null,
   };
 }
 

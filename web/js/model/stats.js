@@ -43,14 +43,24 @@ function selectedPair(report) {
   return report.find((r) => r.type === 'candidate-pair' && r.nominated && r.state === 'succeeded');
 }
 
-/** The overlay's lines: label and value, "–" for a figure not known yet. */
-export function statsLines(s) {
-  const n = (v, digits, unit) => (v === null || !Number.isFinite(v) ? '–' : `${v.toFixed(digits)} ${unit}`);
+/**
+ * The overlay's lines: label and value, "–" for a figure not known yet.
+ * split: InputSplit's summary of the last presses (model/split.js), or null
+ * before the first press.
+ */
+export function statsLines(s, split = null) {
+  const n = (v, digits, unit) => (v === null || v === undefined || !Number.isFinite(v) ? '–' : `${v.toFixed(digits)} ${unit}`);
   return [
     ['Frames', n(s.fps, 0, 'fps')],
     ['Video', `${n(s.kbps, 0, 'kbit/s')}${s.codec ? ` · ${s.codec}` : ''}${s.size ? ` · ${s.size}` : ''}`],
     ['Lost', n(s.lossPct, 1, '%')],
     ['Round trip', n(s.rttMs, 0, 'ms')],
     ['Jitter buffer', n(s.jitterBufferMs, 0, 'ms')],
+    // Medians of the last presses: the parts need not add up to the whole.
+    ['Press to picture', split ? `${n(split.total, 1, 'ms')} · ${split.count} presses` : 'press a button'],
+    ['To the server', n(split?.up, 1, 'ms')],
+    ['Server, frame, encoding', n(split?.worker, 1, 'ms')],
+    ['Back to here', n(split?.down, 1, 'ms')],
+    ['Received to shown', n(split?.display, 1, 'ms')],
   ];
 }

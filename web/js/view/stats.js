@@ -8,7 +8,7 @@ import { statsLines, streamStats } from '../model/stats.js';
 const $ = (id) => document.getElementById(id);
 const STATS_MS = 1000;
 
-/** actions: stats(), the peer connection's getStats entries. */
+/** actions: stats(), the peer connection's getStats entries; split(), the presses' way to their pictures (model/split.js). */
 export function mountStats(store, { actions }) {
   const el = { box: $('stats'), lines: $('stats-lines'), toggle: $('stats-toggle') };
   // The help's button, for a player without F3 (a phone): back to the game with it.
@@ -20,13 +20,13 @@ export function mountStats(store, { actions }) {
   async function read(showing) {
     const report = await actions.stats();
     if (showing !== reading) return;
-    draw(streamStats(prev, report));
+    draw(streamStats(prev, report), actions.split());
     prev = report;
     timer = setTimeout(() => read(showing), STATS_MS);
   }
 
-  function draw(s) {
-    const rows = statsLines(s).map(([label, value]) => {
+  function draw(s, split) {
+    const rows = statsLines(s, split).map(([label, value]) => {
       const row = document.createElement('div');
       const dt = document.createElement('dt');
       dt.textContent = label;
