@@ -5,6 +5,7 @@
 import { createStore } from './store.js';
 import { Pad, Keyboard, Gamepads } from './input.js';
 import { Screen } from './screen.js';
+import { ScreenFilter } from './filter.js';
 import { TouchPad } from './touchpad.js';
 import { loadPrefs, savePref } from './prefs.js';
 import { REPORT_MS, SlackMeter } from './model/display.js';
@@ -57,15 +58,18 @@ if (!validPlayer(player)) {
 
 const pad = new Pad();
 const screen = new Screen({ player: $('player'), stage: $('stage'), video: $('video') });
+const filter = new ScreenFilter({ video: $('video') });
+filter.setSmooth(screen.smooth);
 const touchpad = new TouchPad($('touchpad'), pad);
 const store = createStore(initialState({
-  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves },
+  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves, filter: prefs.filter },
   player,
   zone: zoneFromSearch(location.search),
   debug: debugFromSearch(location.search),
   touch: !desktop,
   smooth: screen.smooth,
   fullscreenSupported: screen.fullscreenSupported,
+  filterAvailable: filter.available,
 }));
 
 /** True while a text field has the keys: they are typing, not playing. */
@@ -160,8 +164,10 @@ const topbar = mountTopBar(store, {
     fullscreen: () => screen.toggleFullscreen(),
     smooth: () => {
       screen.smooth = !screen.smooth;
+      filter.setSmooth(screen.smooth);
       store.update({ smooth: screen.smooth });
     },
+    filter: options.setFilter,
     sound: options.setSound,
   },
 });
@@ -170,14 +176,25 @@ mountPlayers(store, { actions: { seat: app.seat.seat } });
 mountSaves(store, { actions: { save: saving.save, load: saving.load, reset: saving.reset, download: transfers.download, upload: transfers.upload } });
 mountContinue(store, { desktop, actions: { accept: continuing.accept, dismiss: continuing.dismiss } });
 mountToast(store);
-mountStats(store, { actions: { stats: app.stream.stats } });
+mountStats(store, {
+  actions: {
+    stats: app.stream.stats,
+    filter: () => ({ kind: filter.drawing ? filter.kind : 'off', summary: filter.times.summary() }),
+  },
+});
 
 screen.setVolume(store.get().prefs.volume, store.get().prefs.mute);
 store.subscribe((st, prev) => {
   if (st.phase !== prev.phase) console.debug('telecart: state', prev.phase, '→', st.phase);
   if (st.prefs.volume !== prev.prefs.volume || st.prefs.mute !== prev.prefs.mute) screen.setVolume(st.prefs.volume, st.prefs.mute);
   if (st.help && !prev.help) releaseInput();
+  // The filter draws only over a game, and is timed only while the stats
+  // overlay shows its cost: timing waits for the GPU.
+  const playing = st.phase === 'playing';
+  filter.setKind(playing && st.filterAvailable ? st.prefs.filter : 'off');
+  filter.setMeasuring(playing && st.stats);
 });
+filter.addEventListener('unavailable', () => store.update({ filterAvailable: false }));
 screen.addEventListener('frame', () => app.stream.frame());
 screen.addEventListener('presented', (e) => app.stream.presented(e.detail));
 screen.addEventListener('sound', (e) => store.update({ soundBlocked: e.detail }));
@@ -227,7 +244,9 @@ addEventListener('keydown', (e) => {
 // the server lists them, and outside a game). workers is hello's list of
 // game servers; latency the round trips last reported to the coordinator,
 // by worker id in ms (null until a report went). seq and lastInputSentAt
-// are the pad's own: input never waits for the store.
+// are the pad's own: input never waits for the store. filter is the
+// screen filter: the one chosen, whether its canvas shows, whether WebGL
+// is there, and its cost a frame (null unless the stats overlay shows).
 const session = () => store.get().session;
 Object.defineProperty(window, 'telecart', {
   enumerable: true,
@@ -244,6 +263,9 @@ Object.defineProperty(window, 'telecart', {
     get saves() { return (session()?.saves ?? []).map((x) => ({ ...x })); },
     get workers() { return store.get().workers.map((w) => ({ ...w })); },
     get latency() { const r = store.get().reported; return r ? { ...r } : null; },
+    get filter() {
+      return { kind: store.get().prefs.filter, drawing: filter.drawing, available: filter.available, cost: filter.times.summary() };
+    },
   }),
 });
 

@@ -3,10 +3,13 @@
 // belong to. Kept in localStorage; where storage is disabled the choices
 // last for this page only (and so do the saves' owner).
 
+import { parseFilter } from './model/filter.js';
+
 const KEYS = Object.freeze({
   nick: 'telecart.nick', private: 'telecart.private', crowd: 'telecart.crowd', player: 'telecart.player',
   volume: 'telecart.volume', mute: 'telecart.mute',
   favourites: 'telecart.favourites', recent: 'telecart.recent',
+  filter: 'telecart.filter',
 });
 
 /** The localStorage key of a preference, for "storage" events from other tabs. */
@@ -30,7 +33,10 @@ function write(key, value) {
   }
 }
 
-/** { nick, private, crowd, player, volume, mute, shelves } as stored; empty, off and full volume by default. */
+/**
+ * { nick, private, crowd, player, volume, mute, shelves, filter } as
+ * stored; empty, off and full volume by default, and no screen filter.
+ */
 export function loadPrefs() {
   const volume = Number.parseFloat(read(KEYS.volume) ?? '');
   return {
@@ -41,6 +47,7 @@ export function loadPrefs() {
     volume: Number.isFinite(volume) ? Math.min(1, Math.max(0, volume)) : 1,
     mute: read(KEYS.mute) === '1',
     shelves: { favourites: readIds(KEYS.favourites), recent: readIds(KEYS.recent) },
+    filter: parseFilter(read(KEYS.filter)),
   };
 }
 
@@ -60,7 +67,10 @@ export function saveShelves({ favourites, recent }) {
   write(KEYS.recent, JSON.stringify(recent));
 }
 
-/** Stores one preference: nick or player (strings), private, crowd or mute (booleans), volume (0 to 1). */
+/**
+ * Stores one preference: nick or player (strings), private, crowd or mute
+ * (booleans), volume (0 to 1), filter ("off", "crt" or "lcd").
+ */
 export function savePref(name, value) {
   if (!(name in KEYS)) throw new Error(`unknown preference ${name}`);
   write(KEYS[name], typeof value === 'boolean' ? (value ? '1' : '0') : String(value));

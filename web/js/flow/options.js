@@ -1,8 +1,10 @@
 // The player's choices, kept in localStorage (prefs.js): the name others
 // see, sent at once to the room this page is in, the options new rooms
-// start with, the sound, and the game list's favourites and recent games.
+// start with, the sound, the screen filter, and the game list's
+// favourites and recent games.
 
 import { savePref, saveShelves } from '../prefs.js';
+import { parseFilter } from '../model/filter.js';
 import { withFavourite, withPlayed } from '../model/games.js';
 import { cleanNick } from '../model/room.js';
 import { updateSession } from '../model/session.js';
@@ -39,6 +41,13 @@ export function createOptions(app) {
     store.update((st) => ({ ...st, prefs }));
   }
 
+  /** The screen filter, "off", "crt" or "lcd", kept for every game. */
+  function setFilter(kind) {
+    const filter = parseFilter(kind);
+    savePref('filter', filter);
+    store.update((st) => ({ ...st, prefs: { ...st.prefs, filter } }));
+  }
+
   /** The list's shelves: a game marked a favourite or not, or just played. */
   function setShelves(change) {
     const shelves = change(store.get().prefs.shelves);
@@ -48,5 +57,5 @@ export function createOptions(app) {
   const favourite = (id, on) => setShelves((sh) => withFavourite(sh, id, on));
   const played = (id) => setShelves((sh) => withPlayed(sh, id));
 
-  return { setNick, setOption, setSound, favourite, played };
+  return { setNick, setOption, setSound, setFilter, favourite, played };
 }
