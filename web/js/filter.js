@@ -6,17 +6,24 @@
 // The video stays the source of the picture and the sound: it keeps its
 // place and size under the canvas (not display:none, which may stop its
 // decoding), and each frame it presents (requestVideoFrameCallback) is
-// uploaded as a texture and drawn once, on the canvas's device pixels,
-// the lines laid on the game's own pixels (videoWidth × videoHeight), so
-// scanlines follow the game's lines at any size. The shader is one
-// texture fetch and a few multiplies: the whole cost is the upload and
-// the fill, well under a millisecond on a GPU.
+// uploaded and drawn once, on the canvas's device pixels, the lines laid
+// on the game's own pixels (videoWidth × videoHeight), so scanlines
+// follow the game's lines at any size.
+//
+// The upload is the cost, not the shader. texImage2D(video) took 2-3 ms a
+// frame in Chromium with SwiftShader (it converts and copies the frame
+// synchronously); a frame from a software decoder (I420 in memory: VP8,
+// and H.264 without a hardware decoder) is copied out whole with
+// VideoFrame.copyTo, which resolves at once for such a frame, and its
+// three planes go up as three small textures the shader turns back into
+// colour: 0.4 ms. Any other frame (NV12 from a hardware decoder, on the
+// GPU already) takes texImage2D(video), the GPU-to-GPU path there.
 //
 // The cost is measured only while asked (the stats overlay): from the
 // frame's callback to gl.finish(), which waits for the GPU and so is never
 // called in normal play.
 
-import { FrameTimes, filterParams, parseFilter } from './model/filter.js';
+import { FrameTimes, filterParams, parseFilter, yuvToRgb } from './model/filter.js';
 
 // One triangle that covers the viewport: cheaper than a quad's two, and
 // the fragment shader needs no varyings, it works from gl_FragCoord.
@@ -31,20 +38,34 @@ precision highp float;
 #else
 precision mediump float;
 #endif
-uniform sampler2D uFrame;
 uniform vec2 uDst;      // the canvas, in device pixels
 uniform vec2 uSrc;      // the game's picture, in its pixels
 uniform vec2 uStrength; // across and down, 0 to 1 (model/filter.js)
 `;
 
+// Where a pixel's colour comes from: the frame as one RGBA texture, or
+// its Y, U and V planes (the chroma ones at half size, which the sampler
+// scales up) and the matrix of its colour space.
+const SOURCES = {
+  element: `uniform sampler2D uFrame;
+vec3 frame(vec2 uv) { return texture2D(uFrame, uv).rgb; }`,
+  planes: `uniform sampler2D uY;
+uniform sampler2D uU;
+uniform sampler2D uV;
+uniform mat3 uYuv;
+uniform vec3 uYuvOffset;
+vec3 frame(vec2 uv) {
+  return uYuv * (vec3(texture2D(uY, uv).r, texture2D(uU, uv).r, texture2D(uV, uv).r) - uYuvOffset);
+}`,
+};
+
 // Each game line is brightest at its centre and darkens toward its edges
 // (a beam's profile, squared: one multiply), with a little gain to make
 // up for the light the dark rows take. Across, every third device column
 // favours one of red, green, blue: an aperture grille, faint.
-const CRT = `${HEAD}
-void main() {
+const CRT = `void main() {
   vec2 uv = vec2(gl_FragCoord.x / uDst.x, 1.0 - gl_FragCoord.y / uDst.y);
-  vec3 c = texture2D(uFrame, uv).rgb;
+  vec3 c = frame(uv);
   float d = fract(uv.y * uSrc.y) - 0.5;
   float scan = (1.0 - 2.8 * uStrength.y * d * d) * (1.0 + 0.1 * uStrength.y);
   float m = mod(floor(gl_FragCoord.x), 3.0);
@@ -54,15 +75,14 @@ void main() {
 
 // The first device row and column of each game pixel are darker: the gaps
 // between an LCD's cells.
-const LCD = `${HEAD}
-void main() {
+const LCD = `void main() {
   vec2 uv = vec2(gl_FragCoord.x / uDst.x, 1.0 - gl_FragCoord.y / uDst.y);
-  vec3 c = texture2D(uFrame, uv).rgb;
+  vec3 c = frame(uv);
   vec2 edge = step(fract(uv * uSrc), uSrc / uDst) * uStrength;
   gl_FragColor = vec4(c * (1.0 - 0.45 * max(edge.x, edge.y)), 1.0);
 }`;
 
-const SHADERS = { crt: CRT, lcd: LCD };
+const FILTER_SHADERS = { crt: CRT, lcd: LCD };
 
 const CONTEXT = { alpha: false, antialias: false, depth: false, stencil: false, premultipliedAlpha: false, preserveDrawingBuffer: false };
 
@@ -76,6 +96,8 @@ export class ScreenFilter extends EventTarget {
     this.video = video;
     this.kind = 'off';
     this.available = typeof WebGLRenderingContext !== 'undefined' && 'requestVideoFrameCallback' in video;
+    // Frames are copied out by planes until one cannot be.
+    this.planes = typeof VideoFrame === 'function';
     this.smoothOn = false;
     this.measuring = false;
     this.times = new FrameTimes();
@@ -95,8 +117,8 @@ export class ScreenFilter extends EventTarget {
   setSmooth(on) {
     this.smoothOn = !!on;
     const run = this.run;
-    if (run?.gl && !run.lost) {
-      setSampling(run.gl, this.smoothOn);
+    if (run && !run.lost) {
+      setSampling(run.gl, run.textures, this.smoothOn);
       this.draw(run);
     }
   }
@@ -123,9 +145,10 @@ export class ScreenFilter extends EventTarget {
       this.unavailable('no WebGL context');
       return;
     }
-    const run = { canvas, gl, size: { width: 0, height: 0 }, handle: 0, drawn: false, lost: false };
+    const run = { canvas, gl, size: { width: 0, height: 0 }, handle: 0, drawn: false, lost: false, busy: false, again: false };
     try {
-      Object.assign(run, setUp(gl, SHADERS[this.kind], this.smoothOn));
+      setUp(run, this.smoothOn);
+      useProgram(run, this.kind, this.planes ? 'planes' : 'element');
     } catch (err) {
       gl.getExtension('WEBGL_lose_context')?.loseContext();
       this.unavailable(err.message);
@@ -143,7 +166,7 @@ export class ScreenFilter extends EventTarget {
     };
     run.onRestored = () => {
       try {
-        Object.assign(run, setUp(gl, SHADERS[this.kind], this.smoothOn));
+        setUp(run, this.smoothOn);
         run.lost = false;
         this.draw(run);
       } catch (err) {
@@ -181,23 +204,48 @@ export class ScreenFilter extends EventTarget {
     run.handle = video.requestVideoFrameCallback(onFrame);
   }
 
-  /** Draws the video's current frame, if it has one, through the filter. */
-  draw(run) {
+  /**
+   * Draws the video's current frame, if it has one, through the filter.
+   * One draw at a time: one asked for during another's copy follows it.
+   */
+  async draw(run) {
+    if (run.busy) {
+      run.again = true;
+      return;
+    }
+    run.busy = true;
+    try {
+      do {
+        run.again = false;
+        await this.drawOnce(run);
+      } while (run.again && this.run === run);
+    } finally {
+      run.busy = false;
+    }
+  }
+
+  async drawOnce(run) {
     const start = performance.now();
-    const { gl, canvas, size } = run;
     const video = this.video;
-    const src = { width: video.videoWidth, height: video.videoHeight };
+    if (run.lost || video.readyState < 2 || !filterParams({ width: video.videoWidth, height: video.videoHeight }, run.size)) return;
+    let src = null;
+    if (this.planes) {
+      src = await this.uploadPlanes(run);
+      if (this.run !== run || run.lost) return; // stopped, or lost, during the copy
+    }
+    src ??= this.uploadElement(run);
+    const { gl, canvas, size } = run;
     const params = filterParams(src, size);
-    if (run.lost || !params || video.readyState < 2) return;
+    if (!params) return;
     if (canvas.width !== size.width || canvas.height !== size.height) {
       canvas.width = size.width;
       canvas.height = size.height;
     }
     gl.viewport(0, 0, size.width, size.height);
-    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, video);
-    gl.uniform2f(run.uniforms.dst, size.width, size.height);
-    gl.uniform2f(run.uniforms.src, src.width, src.height);
-    gl.uniform2f(run.uniforms.strength, params.x, params.y);
+    const u = run.program.uniforms;
+    gl.uniform2f(u.uDst, size.width, size.height);
+    gl.uniform2f(u.uSrc, src.width, src.height);
+    gl.uniform2f(u.uStrength, params.x, params.y);
     gl.drawArrays(gl.TRIANGLES, 0, 3);
     if (this.measuring) {
       gl.finish();
@@ -207,6 +255,79 @@ export class ScreenFilter extends EventTarget {
       run.drawn = true;
       canvas.classList.add('drawn');
     }
+  }
+
+  /**
+   * Copies the current frame out by planes and uploads them; its size, or
+   * null when the frame is not I420 or cannot be copied, which turns the
+   * planes off for good: the element's upload serves from then on.
+   */
+  async uploadPlanes(run) {
+    let frame;
+    try {
+      frame = new VideoFrame(this.video);
+    } catch (err) {
+      return this.noPlanes(err.message);
+    }
+    let layout;
+    let colorSpace;
+    try {
+      if (frame.format !== 'I420') return this.noPlanes(`frames are ${frame.format}`);
+      colorSpace = frame.colorSpace;
+      const { width, height } = frame.visibleRect;
+      const cw = (width + 1) >> 1;
+      const ch = (height + 1) >> 1;
+      layout = { width, height, cw, ch, planes: [{ offset: 0, stride: width }, { offset: width * height, stride: cw }, { offset: width * height + cw * ch, stride: cw }] };
+      const bytes = width * height + 2 * cw * ch;
+      if (run.buffer?.length !== bytes) run.buffer = new Uint8Array(bytes);
+      await frame.copyTo(run.buffer, { layout: layout.planes });
+    } catch (err) {
+      return this.noPlanes(err.message);
+    } finally {
+      frame.close();
+    }
+    if (this.run !== run || run.lost) return null;
+    if (run.program.source !== 'planes') useProgram(run, this.kind, 'planes');
+    const { gl, textures, buffer } = run;
+    const { width, height, cw, ch, planes } = layout;
+    const sizes = [[width, height], [cw, ch], [cw, ch]];
+    const fresh = run.planeSize?.width !== width || run.planeSize?.height !== height;
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 1);
+    for (let i = 0; i < 3; i++) {
+      const [w, h] = sizes[i];
+      const data = buffer.subarray(planes[i].offset, planes[i].offset + w * h);
+      gl.activeTexture(gl.TEXTURE0 + i);
+      gl.bindTexture(gl.TEXTURE_2D, textures[i]);
+      if (fresh) gl.texImage2D(gl.TEXTURE_2D, 0, gl.LUMINANCE, w, h, 0, gl.LUMINANCE, gl.UNSIGNED_BYTE, data);
+      else gl.texSubImage2D(gl.TEXTURE_2D, 0, 0, 0, w, h, gl.LUMINANCE, gl.UNSIGNED_BYTE, data);
+    }
+    run.planeSize = { width, height };
+    const space = JSON.stringify(colorSpace ?? {});
+    if (run.space !== space) {
+      run.space = space;
+      const { matrix, offset } = yuvToRgb(colorSpace);
+      gl.uniformMatrix3fv(run.program.uniforms.uYuv, false, matrix);
+      gl.uniform3fv(run.program.uniforms.uYuvOffset, offset);
+    }
+    return { width, height };
+  }
+
+  noPlanes(why) {
+    console.info(`telecart: screen filter uploads whole frames: ${why}`);
+    this.planes = false;
+    return null;
+  }
+
+  /** Uploads the video's current frame as one RGBA texture; its size. */
+  uploadElement(run) {
+    if (run.program.source !== 'element') useProgram(run, this.kind, 'element');
+    const { gl, textures } = run;
+    gl.activeTexture(gl.TEXTURE0);
+    gl.bindTexture(gl.TEXTURE_2D, textures[0]);
+    gl.pixelStorei(gl.UNPACK_ALIGNMENT, 4);
+    gl.texImage2D(gl.TEXTURE_2D, 0, gl.RGBA, gl.RGBA, gl.UNSIGNED_BYTE, this.video);
+    run.planeSize = null;
+    return { width: this.video.videoWidth, height: this.video.videoHeight };
   }
 
   /** Removes the canvas, ends the loop and gives the GL context back. */
@@ -230,8 +351,49 @@ export class ScreenFilter extends EventTarget {
   }
 }
 
-/** Compiles the filter's program and makes its triangle and texture; throws on a GL error. */
-function setUp(gl, fragment, smooth) {
+/** Makes the triangle and the three textures (RGBA frame or Y; U; V) in a new or restored context. */
+function setUp(run, smooth) {
+  const { gl } = run;
+  gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
+  gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
+  gl.enableVertexAttribArray(0);
+  gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
+  run.textures = [0, 1, 2].map((i) => {
+    const tex = gl.createTexture();
+    gl.activeTexture(gl.TEXTURE0 + i);
+    gl.bindTexture(gl.TEXTURE_2D, tex);
+    // Any size in WebGL1 too: no mipmaps, no repeat.
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
+    return tex;
+  });
+  setSampling(gl, run.textures, smooth);
+  run.programs = new Map();
+  run.planeSize = null;
+  run.space = null;
+  if (run.program) useProgram(run, run.program.kind, run.program.source);
+}
+
+/** Compiles (once a context) and uses the program of a filter with a source; throws on a GL error. */
+function useProgram(run, kind, source) {
+  const { gl } = run;
+  const key = `${kind}/${source}`;
+  let program = run.programs.get(key);
+  if (!program) {
+    program = compile(gl, `${HEAD}${SOURCES[source]}\n${FILTER_SHADERS[kind]}`);
+    program.kind = kind;
+    program.source = source;
+    run.programs.set(key, program);
+  }
+  gl.useProgram(program.gl);
+  const u = program.uniforms;
+  if (source === 'element') gl.uniform1i(u.uFrame, 0);
+  else [u.uY, u.uU, u.uV].forEach((loc, i) => gl.uniform1i(loc, i));
+  run.program = program;
+  run.space = null; // a new program has its colour matrix still to set
+}
+
+function compile(gl, fragment) {
   const program = gl.createProgram();
   for (const [type, source] of [[gl.VERTEX_SHADER, VERTEX], [gl.FRAGMENT_SHADER, fragment]]) {
     const shader = gl.createShader(type);
@@ -247,32 +409,21 @@ function setUp(gl, fragment, smooth) {
   if (!gl.getProgramParameter(program, gl.LINK_STATUS) && !gl.isContextLost()) {
     throw new Error(`program: ${gl.getProgramInfoLog(program)}`);
   }
-  gl.useProgram(program);
-
-  gl.bindBuffer(gl.ARRAY_BUFFER, gl.createBuffer());
-  gl.bufferData(gl.ARRAY_BUFFER, new Float32Array([-1, -1, 3, -1, -1, 3]), gl.STATIC_DRAW);
-  gl.enableVertexAttribArray(0);
-  gl.vertexAttribPointer(0, 2, gl.FLOAT, false, 0, 0);
-
-  gl.bindTexture(gl.TEXTURE_2D, gl.createTexture());
-  // Any size in WebGL1 too: no mipmaps, no repeat.
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_S, gl.CLAMP_TO_EDGE);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_WRAP_T, gl.CLAMP_TO_EDGE);
-  setSampling(gl, smooth);
-  gl.uniform1i(gl.getUniformLocation(program, 'uFrame'), 0);
-  return {
-    uniforms: {
-      dst: gl.getUniformLocation(program, 'uDst'),
-      src: gl.getUniformLocation(program, 'uSrc'),
-      strength: gl.getUniformLocation(program, 'uStrength'),
-    },
-  };
+  const uniforms = {};
+  for (const name of ['uDst', 'uSrc', 'uStrength', 'uFrame', 'uY', 'uU', 'uV', 'uYuv', 'uYuvOffset']) {
+    uniforms[name] = gl.getUniformLocation(program, name);
+  }
+  return { gl: program, uniforms };
 }
 
 // Sharp: each device pixel takes its game pixel's colour, as the video's
 // image-rendering: pixelated does; smooth: blended, as its auto does.
-function setSampling(gl, smooth) {
+function setSampling(gl, textures, smooth) {
   const f = smooth ? gl.LINEAR : gl.NEAREST;
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, f);
-  gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, f);
+  textures.forEach((tex, i) => {
+    gl.activeTexture(gl.TEXTURE0 + i);
+    gl.bindTexture(gl.TEXTURE_2D, tex);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MIN_FILTER, f);
+    gl.texParameteri(gl.TEXTURE_2D, gl.TEXTURE_MAG_FILTER, f);
+  });
 }

@@ -246,7 +246,8 @@ addEventListener('keydown', (e) => {
 // by worker id in ms (null until a report went). seq and lastInputSentAt
 // are the pad's own: input never waits for the store. filter is the
 // screen filter: the one chosen, whether its canvas shows, whether WebGL
-// is there, and its cost a frame (null unless the stats overlay shows).
+// is there, how frames go up (by planes, or whole: filter.js), and its
+// cost a frame (null unless the stats overlay shows).
 const session = () => store.get().session;
 Object.defineProperty(window, 'telecart', {
   enumerable: true,
@@ -264,7 +265,10 @@ Object.defineProperty(window, 'telecart', {
     get workers() { return store.get().workers.map((w) => ({ ...w })); },
     get latency() { const r = store.get().reported; return r ? { ...r } : null; },
     get filter() {
-      return { kind: store.get().prefs.filter, drawing: filter.drawing, available: filter.available, cost: filter.times.summary() };
+      return {
+        kind: store.get().prefs.filter, drawing: filter.drawing, available: filter.available,
+        upload: filter.planes ? 'planes' : 'element', cost: filter.times.summary(),
+      };
     },
   }),
 });

@@ -4,7 +4,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  FILTERS, FrameTimes, TIMES_WINDOW, filterLabel, filterLine, filterParams, nextFilter, parseFilter, strengthAt, suggestedFilter,
+  FILTERS, FrameTimes, TIMES_WINDOW, filterLabel, filterLine, filterParams, nextFilter, parseFilter, strengthAt, suggestedFilter, yuvToRgb,
 } from '../js/model/filter.js';
 
 test('a stored filter is one of the three, anything else is off', () => {
@@ -93,5 +93,25 @@ test('the filter chosen is kept for the next page, and a broken one reads as off
     assert.equal(loadPrefs().filter, 'off');
   } finally {
     delete globalThis.localStorage;
+  }
+});
+
+test('a frame’s Y, U, V become the red, green, blue its colour space means', () => {
+  const rgb = ({ matrix: m, offset: o }, yuv) => {
+    const d = yuv.map((x, i) => x / 255 - o[i]);
+    return [0, 1, 2].map((row) => Math.round(255 * (m[row] * d[0] + m[3 + row] * d[1] + m[6 + row] * d[2])));
+  };
+  const cases = [
+    // BT.601 limited range, WebRTC's usual: black, white, and the test ROM's fill (94, 137, 254).
+    [{ matrix: 'smpte170m', fullRange: false }, [16, 128, 128], [0, 0, 0]],
+    [{ matrix: 'smpte170m', fullRange: false }, [235, 128, 128], [255, 255, 255]],
+    [{ matrix: 'smpte170m', fullRange: false }, [134, 186, 101], [94, 137, 254]],
+    [undefined, [134, 186, 101], [94, 137, 254]], // unnamed: BT.601
+    [{ matrix: 'bt470bg', fullRange: true }, [255, 128, 128], [255, 255, 255]],
+    [{ matrix: 'bt709', fullRange: false }, [63, 102, 240], [255, 0, 0]], // BT.709's red
+  ];
+  for (const [cs, yuv, want] of cases) {
+    const got = rgb(yuvToRgb(cs), yuv);
+    assert.ok(got.every((c, i) => Math.abs(c - want[i]) <= 2), `${JSON.stringify(cs)} ${yuv}: ${got}, want ${want}`);
   }
 });

@@ -103,3 +103,31 @@ export function filterLine(kind, summary) {
   const ms = summary ? `${summary.medianMs.toFixed(1)} ms (p95 ${summary.p95Ms.toFixed(1)})` : '–';
   return ['Filter', `${filterLabel(kind)} · ${ms}`];
 }
+
+// Luma weights of red and blue for a frame's matrix; BT.601's for anything
+// not named BT.709 (what a WebRTC stream's software decoder gives).
+const LUMA = { bt709: [0.2126, 0.0722] };
+const LUMA_601 = [0.299, 0.114];
+
+/**
+ * The conversion of a frame's Y, U, V (0 to 1, as a texture reads them)
+ * to red, green, blue, for its VideoFrame colorSpace ({ matrix,
+ * fullRange }): rgb = matrix × (yuv - offset), the matrix in WebGL's
+ * column-major order (uniformMatrix3fv). Limited range (16-235 for Y,
+ * 16-240 for chroma) unless fullRange says otherwise.
+ */
+export function yuvToRgb(colorSpace) {
+  const [kr, kb] = LUMA[colorSpace?.matrix] ?? LUMA_601;
+  const kg = 1 - kr - kb;
+  const full = colorSpace?.fullRange === true;
+  const ys = full ? 1 : 255 / 219;
+  const cs = full ? 1 : 255 / 224;
+  return {
+    matrix: [
+      ys, ys, ys, // Y's share of red, green, blue
+      0, (-cs * 2 * kb * (1 - kb)) / kg, cs * 2 * (1 - kb), // U's
+      cs * 2 * (1 - kr), (-cs * 2 * kr * (1 - kr)) / kg, 0, // V's
+    ],
+    offset: [full ? 0 : 16 / 255, 128 / 255, 128 / 255],
+  };
+}
