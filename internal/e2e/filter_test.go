@@ -102,7 +102,6 @@ func TestScreenFilters(t *testing.T) {
 	inRoom(t, p)
 	fill := testrom.FillColor()
 	waitColour(t, p, fill)
-	fillSum := float64(fill.R) + float64(fill.G) + float64(fill.B)
 
 	var available bool
 	eval(t, p, `window.telecart.filter.available`, &available)
@@ -130,26 +129,17 @@ func TestScreenFilters(t *testing.T) {
 	click(t, p, "#filter-btn")
 	filterIs("crt")
 	s := readFilter(t, p)
-	t.Logf("CRT: canvas %dx%d for a %dx%d game", s.CanvasW, s.CanvasH, s.VideoW, s.VideoH)
-	if s.VideoW != 256 || s.VideoH != 224 || s.CanvasH < 3*s.VideoH*9/10 {
-		t.Fatalf("canvas %dx%d for a %dx%d game: want the NES's 256x224 on nearly 3 device rows a line at least", s.CanvasW, s.CanvasH, s.VideoW, s.VideoH)
+	if s.CanvasH < 3*s.VideoH*9/10 {
+		t.Fatalf("canvas %dx%d for a %dx%d game: want nearly 3 device rows a line at least", s.CanvasW, s.CanvasH, s.VideoW, s.VideoH)
 	}
-	perRow := float64(s.VideoH) / float64(s.CanvasH)
-	centre, edges := byPhase(s.Column, s.Top, perRow, func(ph float64) bool { return ph > 0.3 && ph < 0.7 })
-	t.Logf("CRT: line centres %.0f, edges %.0f, the video's fill %.0f", centre, edges, fillSum)
-	if !(centre > 1.2*edges) {
-		t.Errorf("CRT: the game's line centres (%.0f) are not brighter than their edges (%.0f): no scanlines on the game's lines\ncolumn %v", centre, edges, rounded(s.Column))
-	}
-	if !(centre > 0.85*fillSum) || !(edges < 0.85*fillSum) {
-		t.Errorf("CRT: line centres %.0f and edges %.0f, want the centres about the video's colour (%.0f) and the edges darker", centre, edges, fillSum)
-	}
+	checkScanlines(t, s)
 
 	// LCD: the grid, across and down.
 	click(t, p, "#filter-btn")
 	filterIs("lcd")
 	s = readFilter(t, p)
 	perCol := float64(s.VideoW) / float64(s.CanvasW)
-	perRow = float64(s.VideoH) / float64(s.CanvasH)
+	perRow := float64(s.VideoH) / float64(s.CanvasH)
 	gapX, cellX := byPhase(s.Row, s.Left, perCol, func(ph float64) bool { return ph < perCol })
 	gapY, cellY := byPhase(s.Column, s.Top, perRow, func(ph float64) bool { return ph < perRow })
 	t.Logf("LCD: cells %.0f and gaps %.0f across, %.0f and %.0f down", cellX, gapX, cellY, gapY)
@@ -157,8 +147,8 @@ func TestScreenFilters(t *testing.T) {
 		t.Errorf("LCD: no grid on the game's pixels: cells %.0f, gaps %.0f across; cells %.0f, gaps %.0f down\nrow %v\ncolumn %v",
 			cellX, gapX, cellY, gapY, rounded(s.Row), rounded(s.Column))
 	}
-	if !(cellX > 0.85*fillSum) {
-		t.Errorf("LCD: the cells (%.0f) are not the video's colour (%.0f)", cellX, fillSum)
+	if !(cellX > 0.85*fillSum()) {
+		t.Errorf("LCD: the cells (%.0f) are not the video's colour (%.0f)", cellX, fillSum())
 	}
 
 	// Off: the canvas goes, with its loop, and the video shows the game.
@@ -181,6 +171,81 @@ func TestScreenFilters(t *testing.T) {
 	var cost struct{ MedianMs, P95Ms float64 }
 	eval(t, p, `window.telecart.filter.cost`, &cost)
 	t.Logf("CRT costs %.2f ms a frame (p95 %.2f) here", cost.MedianMs, cost.P95Ms)
+}
+
+// fillSum is the test ROM's fill as the plain video shows it: red + green + blue.
+func fillSum() float64 {
+	fill := testrom.FillColor()
+	return float64(fill.R) + float64(fill.G) + float64(fill.B)
+}
+
+// checkScanlines checks a CRT canvas: the centres of the game's lines (in
+// its pixels, not the canvas's) brighter than their edges, by as much as
+// the filter's strength at this scale, and about the video's colour.
+func checkScanlines(t *testing.T, s filterSample) {
+	t.Helper()
+	if s.VideoW != 256 || s.VideoH != 224 {
+		t.Fatalf("a %dx%d game, want the NES's 256x224", s.VideoW, s.VideoH)
+	}
+	perRow := float64(s.VideoH) / float64(s.CanvasH)
+	strength := math.Min(1, math.Max(0, 1/perRow-2)) // model/filter.js's strengthAt
+	centre, edges := byPhase(s.Column, s.Top, perRow, func(ph float64) bool { return ph > 0.3 && ph < 0.7 })
+	t.Logf("CRT: canvas %dx%d for a %dx%d game, strength %.2f: line centres %.0f, edges %.0f, the video's fill %.0f",
+		s.CanvasW, s.CanvasH, s.VideoW, s.VideoH, strength, centre, edges, fillSum())
+	if strength < 0.5 {
+		t.Fatalf("CRT: %.1f device rows a line: too few to see scanlines", 1/perRow)
+	}
+	if !(centre > (1+0.2*strength)*edges) {
+		t.Errorf("CRT: the game's line centres (%.0f) are not brighter than their edges (%.0f): no scanlines on the game's lines\ncolumn %v", centre, edges, rounded(s.Column))
+	}
+	if !(centre > 0.85*fillSum()) || !(edges < 0.9*fillSum()) {
+		t.Errorf("CRT: line centres %.0f and edges %.0f, want the centres about the video's colour (%.0f) and the edges darker", centre, edges, fillSum())
+	}
+}
+
+// TestScreenFilterFallbacks: a CRT filter kept from an earlier visit
+// draws from the start, by whole frames where the page has no VideoFrame,
+// and on a phone's screen of two device pixels to a CSS pixel; where
+// WebGL is missing the button says so, and the plain video plays.
+func TestScreenFilterFallbacks(t *testing.T) {
+	base := serve(t)
+	b := browsertest.Start(t)
+	const keptCRT = `localStorage.setItem('telecart.filter', 'crt');`
+	for _, c := range []struct {
+		name   string
+		device browsertest.Device
+		script string
+		upload string // "" for no WebGL
+	}{
+		{"whole frames", browsertest.Desktop(), keptCRT + `delete window.VideoFrame;`, "element"},
+		{"phone", browsertest.Phone(), keptCRT, "planes"},
+		{"no WebGL", browsertest.Desktop(), keptCRT + `(() => {
+			const getContext = HTMLCanvasElement.prototype.getContext;
+			HTMLCanvasElement.prototype.getContext = function (type, ...rest) {
+				return /webgl/.test(type) ? null : getContext.call(this, type, ...rest);
+			};
+		})();`, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			p := b.NewPageWithScript(t, base+"/", c.device, c.script)
+			startGame(t, p, testGame)
+			inRoom(t, p)
+			waitColour(t, p, testrom.FillColor())
+			if c.upload == "" {
+				waitJS(t, p, `(() => { const f = window.telecart.filter, btn = document.getElementById('filter-btn');
+					return !f.available && !f.drawing && f.kind === 'crt' && !document.querySelector('.screen-filter')
+						&& btn.disabled && /WebGL/.test(btn.title) && btn.getAttribute('aria-pressed') === 'false'; })()`,
+					"without WebGL the filter button does not say so, or a canvas is left")
+				return
+			}
+			waitJS(t, p, fmt.Sprintf(`window.telecart.filter.drawing && window.telecart.filter.upload === %q`, c.upload), "the kept CRT filter is not drawn, or not so")
+			// The canvas's pixels are the video box's device pixels.
+			waitJS(t, p, `(() => { const c = document.querySelector('#stage .screen-filter'), r = document.getElementById('video').getBoundingClientRect();
+				return Math.abs(c.width - r.width * devicePixelRatio) <= 1 && Math.abs(c.height - r.height * devicePixelRatio) <= 1; })()`,
+				"the canvas is not drawn on the video's device pixels")
+			checkScanlines(t, readFilter(t, p))
+		})
+	}
 }
 
 // rounded prints brightness values compactly, for a failure's message.

@@ -178,22 +178,19 @@ export class ScreenFilter extends EventTarget {
 
     // The canvas takes the video's box, and its backing store that box's
     // device pixels, so each of them is drawn once, never scaled again.
+    // screen.js sizes the box on whole device pixels already, so its CSS
+    // size times the ratio is exact (devicePixelContentBoxSize is not
+    // everywhere, and under DevTools' device emulation it gives CSS
+    // pixels).
     run.resize = new ResizeObserver(([entry]) => {
-      const box = entry.devicePixelContentBoxSize?.[0];
       const dpr = devicePixelRatio || 1;
-      canvas.style.width = `${entry.contentRect.width}px`;
-      canvas.style.height = `${entry.contentRect.height}px`;
-      run.size = {
-        width: Math.round(box ? box.inlineSize : entry.contentRect.width * dpr),
-        height: Math.round(box ? box.blockSize : entry.contentRect.height * dpr),
-      };
+      const { width, height } = entry.contentRect;
+      canvas.style.width = `${width}px`;
+      canvas.style.height = `${height}px`;
+      run.size = { width: Math.round(width * dpr), height: Math.round(height * dpr) };
       this.draw(run); // a paused game's last frame, at the new size
     });
-    try {
-      run.resize.observe(video, { box: 'device-pixel-content-box' });
-    } catch {
-      run.resize.observe(video); // Safari: the CSS size times the ratio
-    }
+    run.resize.observe(video);
     video.after(canvas);
 
     const onFrame = () => {
