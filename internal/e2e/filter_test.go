@@ -110,6 +110,18 @@ func TestScreenFilters(t *testing.T) {
 	}
 	waitJS(t, p, `window.telecart.filter.kind === 'off' && !document.querySelector('.screen-filter')`, "a filter is on by default")
 
+	// Every WebGL context the page makes, to see that off gives them back.
+	eval(t, p, `(() => {
+		window.__gls = [];
+		const getContext = HTMLCanvasElement.prototype.getContext;
+		HTMLCanvasElement.prototype.getContext = function (type, ...rest) {
+			const c = getContext.call(this, type, ...rest);
+			if (c && /webgl/.test(type)) window.__gls.push(c);
+			return c;
+		};
+		return true;
+	})()`, new(bool))
+
 	filterIs := func(kind string) {
 		t.Helper()
 		waitJS(t, p, fmt.Sprintf(`(() => { const f = window.telecart.filter;
@@ -137,25 +149,24 @@ func TestScreenFilters(t *testing.T) {
 	// LCD: the grid, across and down.
 	click(t, p, "#filter-btn")
 	filterIs("lcd")
-	s = readFilter(t, p)
-	perCol := float64(s.VideoW) / float64(s.CanvasW)
-	perRow := float64(s.VideoH) / float64(s.CanvasH)
-	gapX, cellX := byPhase(s.Row, s.Left, perCol, func(ph float64) bool { return ph < perCol })
-	gapY, cellY := byPhase(s.Column, s.Top, perRow, func(ph float64) bool { return ph < perRow })
-	t.Logf("LCD: cells %.0f and gaps %.0f across, %.0f and %.0f down", cellX, gapX, cellY, gapY)
-	if !(cellX > 1.3*gapX) || !(cellY > 1.3*gapY) {
-		t.Errorf("LCD: no grid on the game's pixels: cells %.0f, gaps %.0f across; cells %.0f, gaps %.0f down\nrow %v\ncolumn %v",
-			cellX, gapX, cellY, gapY, rounded(s.Row), rounded(s.Column))
-	}
-	if !(cellX > 0.85*fillSum()) {
-		t.Errorf("LCD: the cells (%.0f) are not the video's colour (%.0f)", cellX, fillSum())
-	}
+	checkGrid(t, readFilter(t, p))
+
+	// A smaller window (as leaving fullscreen makes): the canvas follows the
+	// video's box, and the grid its new pixels.
+	eval(t, p, `(() => { document.getElementById('player').style.width = '800px'; return true; })()`, new(bool))
+	waitJS(t, p, `(() => { const c = document.querySelector('#stage .screen-filter'), r = document.getElementById('video').getBoundingClientRect();
+		return c.width < 900 && Math.abs(c.width - r.width * devicePixelRatio) <= 1 && Math.abs(c.height - r.height * devicePixelRatio) <= 1; })()`,
+		"the canvas does not follow the video's box")
+	filterIs("lcd")
+	checkGrid(t, readFilter(t, p))
+	eval(t, p, `(() => { document.getElementById('player').style.width = ''; return true; })()`, new(bool))
 
 	// Off: the canvas goes, with its loop, and the video shows the game.
 	click(t, p, "#filter-btn")
 	waitJS(t, p, `window.telecart.filter.kind === 'off' && !window.telecart.filter.drawing && !document.querySelector('.screen-filter')
 		&& localStorage.getItem('telecart.filter') === 'off'
 		&& document.getElementById('filter-btn').getAttribute('aria-pressed') === 'false'`, "off leaves the filter on")
+	waitJS(t, p, `window.__gls.length === 2 && window.__gls.every((gl) => gl.isContextLost())`, "off leaves a WebGL context")
 	waitColour(t, p, fill)
 
 	// The choice is kept: after a reload the game comes back through it.
@@ -171,6 +182,24 @@ func TestScreenFilters(t *testing.T) {
 	var cost struct{ MedianMs, P95Ms float64 }
 	eval(t, p, `window.telecart.filter.cost`, &cost)
 	t.Logf("CRT costs %.2f ms a frame (p95 %.2f) here", cost.MedianMs, cost.P95Ms)
+}
+
+// checkGrid checks an LCD canvas: the first device row and column of each
+// of the game's pixels darker than the rest, which keep the video's colour.
+func checkGrid(t *testing.T, s filterSample) {
+	t.Helper()
+	perCol := float64(s.VideoW) / float64(s.CanvasW)
+	perRow := float64(s.VideoH) / float64(s.CanvasH)
+	gapX, cellX := byPhase(s.Row, s.Left, perCol, func(ph float64) bool { return ph < perCol })
+	gapY, cellY := byPhase(s.Column, s.Top, perRow, func(ph float64) bool { return ph < perRow })
+	t.Logf("LCD: canvas %dx%d: cells %.0f and gaps %.0f across, %.0f and %.0f down", s.CanvasW, s.CanvasH, cellX, gapX, cellY, gapY)
+	if !(cellX > 1.3*gapX) || !(cellY > 1.3*gapY) {
+		t.Errorf("LCD: no grid on the game's pixels: cells %.0f, gaps %.0f across; cells %.0f, gaps %.0f down\nrow %v\ncolumn %v",
+			cellX, gapX, cellY, gapY, rounded(s.Row), rounded(s.Column))
+	}
+	if !(cellX > 0.85*fillSum()) {
+		t.Errorf("LCD: the cells (%.0f) are not the video's colour (%.0f)", cellX, fillSum())
+	}
 }
 
 // fillSum is the test ROM's fill as the plain video shows it: red + green + blue.
