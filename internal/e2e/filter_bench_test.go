@@ -19,20 +19,26 @@ const filterFrames = 300
 // texture and drawn through the filter's shader on the canvas's device
 // pixels, the test ROM playing in a 1280x720 window. Headless Chromium
 // draws WebGL with SwiftShader, a CPU rasteriser: a GPU does the same
-// work in a fraction of the time.
+// work in a fraction of the time. crt-whole-frames uploads each frame
+// with texImage2D(video), as a page without VideoFrame does, for
+// comparison with the copy by planes.
 func BenchmarkScreenFilter(b *testing.B) {
-	for _, kind := range []string{"crt", "lcd"} {
-		b.Run(kind, func(b *testing.B) {
+	for _, v := range []struct{ name, kind, script string }{
+		{"crt", "crt", ""},
+		{"lcd", "lcd", ""},
+		{"crt-whole-frames", "crt", `delete window.VideoFrame;`},
+	} {
+		b.Run(v.name, func(b *testing.B) {
 			for i := 0; i < b.N; i++ {
-				measureFilter(b, kind)
+				measureFilter(b, v.kind, v.script)
 			}
 		})
 	}
 }
 
-func measureFilter(b *testing.B, kind string) {
+func measureFilter(b *testing.B, kind, script string) {
 	base := serve(b)
-	p := browsertest.Start(b).NewPage(b, base+"/")
+	p := browsertest.Start(b).NewPageWithScript(b, base+"/", browsertest.Desktop(), script)
 	startGame(b, p, testGame)
 	inRoom(b, p)
 	waitColour(b, p, testrom.FillColor())
