@@ -204,6 +204,8 @@ export class ScreenFilter extends EventTarget {
   /**
    * Draws the video's current frame, if it has one, through the filter.
    * One draw at a time: one asked for during another's copy follows it.
+   * A draw that fails ends the filter: the plain video is better than a
+   * frozen or broken canvas.
    */
   async draw(run) {
     if (run.busy) {
@@ -216,6 +218,11 @@ export class ScreenFilter extends EventTarget {
         run.again = false;
         await this.drawOnce(run);
       } while (run.again && this.run === run);
+    } catch (err) {
+      if (this.run === run) {
+        this.stop();
+        this.unavailable(`drawing failed: ${err.message}`);
+      }
     } finally {
       run.busy = false;
     }
