@@ -494,7 +494,8 @@ func TestPlayOnPhone(t *testing.T) {
 
 // fakeGamepadJS gives the page one gamepad with the standard mapping, whose
 // buttons and axes the test sets: DevTools cannot plug in a real one, and
-// the app reads pads only through navigator.getGamepads, each frame.
+// the app reads pads only through navigator.getGamepads, each frame, from
+// a pad's gamepadconnected (or the game's start) until none is left.
 const fakeGamepadJS = `(() => {
 	const pad = {
 		id: 'Telecart test pad', index: 0, connected: true, mapping: 'standard', timestamp: 0,
@@ -505,6 +506,7 @@ const fakeGamepadJS = `(() => {
 	navigator.getGamepads = () => [pad, null, null, null];
 	window.__press = (i, down) => { pad.buttons[i] = {pressed: down, touched: down, value: down ? 1 : 0}; pad.timestamp++; };
 	window.__stick = (x, y) => { pad.axes = [x, y, 0, 0]; pad.timestamp++; };
+	dispatchEvent(new Event('gamepadconnected'));
 	return true;
 })()`
 

@@ -39,6 +39,8 @@ type Member struct {
 	ID   signal.MemberID
 	Nick string
 	Slot int // 1 to Slots, or 0 watching
+	// Controller: a gamepad page, whose peer carries no picture or sound.
+	Controller bool
 }
 
 // member is a Member, its player, its session and the pad it last sent.
@@ -53,7 +55,8 @@ type member struct {
 // join adds a member in a slot (0 to watch); r.mu is held. It may take a
 // slot someone holds only in a crowd room, and a place only while the
 // room has one (see checkRoom).
-func (r *Room) join(id signal.MemberID, nick string, player signal.PlayerID, slot int, s *Session) error {
+func (r *Room) join(id signal.MemberID, g Guest, s *Session) error {
+	player, slot := g.Player, g.Slot
 	if r.find(id) >= 0 {
 		return fmt.Errorf("%w: %s", ErrMember, id)
 	}
@@ -63,7 +66,7 @@ func (r *Room) join(id signal.MemberID, nick string, player signal.PlayerID, slo
 	if err := r.checkRoom(player); err != nil {
 		return err
 	}
-	r.members = append(r.members, &member{Member: Member{ID: id, Nick: nick, Slot: slot}, player: player, session: s})
+	r.members = append(r.members, &member{Member: Member{ID: id, Nick: g.Nick, Slot: slot, Controller: g.Controller}, player: player, session: s})
 	r.seated(player, slot)
 	r.rev++
 	r.changed()

@@ -30,7 +30,7 @@ func newRoomWith(t *testing.T, p Params) *Room {
 func join(r *Room, id signal.MemberID, slot int) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return r.join(id, "", "", slot, nil)
+	return r.join(id, Guest{Slot: slot}, nil)
 }
 
 func slots(r *Room) map[signal.MemberID]int {
@@ -121,7 +121,7 @@ func TestMembersCap(t *testing.T) {
 		last = signal.MemberID(fmt.Sprintf("m%d", n))
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		return r.join(last, "", player, slot, nil)
+		return r.join(last, Guest{Player: player, Slot: slot}, nil)
 	}
 	watchers := func(t *testing.T, r *Room, count int) {
 		t.Helper()
@@ -267,7 +267,7 @@ func TestSeatLeft(t *testing.T) {
 		t.Helper()
 		r.mu.Lock()
 		defer r.mu.Unlock()
-		if err := r.join(id, "", player, slot, nil); err != nil {
+		if err := r.join(id, Guest{Player: player, Slot: slot}, nil); err != nil {
 			t.Fatal(err)
 		}
 	}

@@ -333,7 +333,7 @@ func (r *Room) state(s *Session) signal.RoomState {
 		You: s.member, Members: make([]signal.Member, len(members)),
 	}
 	for i, m := range members {
-		state.Members[i] = signal.Member{ID: m.ID, Nick: m.Nick, Slot: m.Slot}
+		state.Members[i] = signal.Member{ID: m.ID, Nick: m.Nick, Slot: m.Slot, Controller: m.Controller}
 	}
 	return state
 }
@@ -355,23 +355,33 @@ func (r *Room) Listing(closed bool) signal.Listing {
 	return l
 }
 
+// Guest is who asks to come into a room, and how.
+type Guest struct {
+	Nick   string
+	Player signal.PlayerID // may be empty
+	Slot   int             // 1 to Slots, or 0 to watch
+	// Controller: the browser's page is a gamepad only, and its
+	// connection carries no picture or sound.
+	Controller bool
+}
+
 // Admit makes a browser's session a member of the room, in a slot (0
 // watching), and starts the session: it offers the browser a connection at
 // once, while the game may still be booting. A player who left the room
 // from a slot within its linger time (a reload, a phone that lost its
 // page) and asks only to watch is given that slot back, if it is free.
-func (r *Room) Admit(id signal.SessionID, nick string, player signal.PlayerID, slot int) (*Session, error) {
+func (r *Room) Admit(id signal.SessionID, g Guest) (*Session, error) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.closing {
 		return nil, ErrEnded
 	}
-	if slot == 0 {
-		slot = r.seatLeft(player, time.Now())
+	if g.Slot == 0 {
+		g.Slot = r.seatLeft(g.Player, time.Now())
 	}
 	member := signal.MemberID(fmt.Sprintf("m%d", r.nextMember+1))
-	s := newSession(r, id, member, player)
-	if err := r.join(member, nick, player, slot, s); err != nil {
+	s := newSession(r, id, member, g)
+	if err := r.join(member, g, s); err != nil {
 		return nil, err
 	}
 	r.nextMember++

@@ -27,6 +27,8 @@ type Session struct {
 	room   *Room
 	member signal.MemberID
 	player signal.PlayerID // whose saves are whose; may be empty
+	// controller: a gamepad page, sent neither picture nor sound.
+	controller bool
 	// token is the session's secret, for its browser to carry it on after
 	// losing its socket (see Room.Resume).
 	token string
@@ -44,9 +46,9 @@ type Session struct {
 	pending   []signal.Candidate // ours, gathered before the offer went out
 }
 
-func newSession(r *Room, id signal.SessionID, member signal.MemberID, player signal.PlayerID) *Session {
+func newSession(r *Room, id signal.SessionID, member signal.MemberID, g Guest) *Session {
 	return &Session{
-		room: r, id: id, member: member, player: player, token: signal.NewID[string](signal.SecretBytes),
+		room: r, id: id, member: member, player: g.Player, controller: g.Controller, token: signal.NewID[string](signal.SecretBytes),
 		log:      r.log.With("session", id, "member", member),
 		inbox:    make(chan signal.Payload, 64),
 		quitting: make(chan struct{}),
@@ -152,8 +154,12 @@ func (s *Session) run() {
 // picture waits for neither in turn.
 func (s *Session) connect(ctx context.Context) signal.Payload {
 	r := s.room
+	tracks := r.tracks()
+	if s.controller {
+		tracks = nil
+	}
 	p, offer, err := peer.New(ctx, peer.Params{
-		API: r.p.API, Tracks: r.tracks(), ICEServers: r.p.ICEServers,
+		API: r.p.API, Tracks: tracks, ICEServers: r.p.ICEServers,
 		OnKeyframe: r.RequestKeyframe,
 		OnEstimate: func(kbps int) { r.estimate(s.member, kbps) },
 		OnInput: func(st pad.State) {

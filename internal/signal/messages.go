@@ -228,6 +228,9 @@ type Join struct {
 	Room   RoomID   `json:"room"`
 	Nick   string   `json:"nick,omitempty"`
 	Player PlayerID `json:"player,omitempty"` // for their saves
+	// Controller asks for a connection without the picture and the sound:
+	// the page is a gamepad for a seat, beside a screen that shows the game.
+	Controller bool `json:"controller,omitempty"`
 }
 
 func (Join) Type() Type { return TypeJoin }
@@ -433,6 +436,8 @@ type Member struct {
 	ID   MemberID `json:"id"`
 	Nick string   `json:"nick,omitempty"`
 	Slot int      `json:"slot"` // 1-4, or 0 watching
+	// Controller: a page that is a gamepad only, with no picture (Join.Controller).
+	Controller bool `json:"controller,omitempty"`
 }
 
 // RoomState is who is in a room, sent to each of its peers whenever it

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"slices"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -111,6 +112,36 @@ func TestRoomByLink(t *testing.T) {
 	e := late.ReadError()
 	if e.Code != signal.CodeRoomEnded || e.Game == nil || e.Game.ID != testGame {
 		t.Fatalf("the link of an ended room: %+v, want %s naming the game", e, signal.CodeRoomEnded)
+	}
+}
+
+// TestControllerSeat: a page that is only a gamepad (a phone beside the
+// screen that shows the game) joins with neither picture nor sound, is
+// shown to the room as a controller, takes a seat and drives it.
+func TestControllerSeat(t *testing.T) {
+	c := newCluster(t, 2)
+	ann := c.browse(t)
+	ann.WaitGames()
+	started := ann.Play(signal.Start{Game: testGame, Nick: "ann"})
+	annDec := gobrowsertest.Decoder(t)
+	ann.WaitColour(t, annDec, testrom.FillPoint(), testrom.FillColor())
+
+	phone := c.browse(t)
+	phone.WaitGames()
+	phone.Join(signal.Join{Room: started.Room, Nick: "phone", Controller: true})
+	if sdp := phone.PC.RemoteDescription().SDP; strings.Contains(sdp, "m=video") || strings.Contains(sdp, "m=audio") {
+		t.Fatalf("a controller's offer carries media:\n%s", sdp)
+	}
+	ann.WaitRoom("the phone in the room as a controller", func(s signal.RoomState) bool {
+		return slices.ContainsFunc(s.Members, func(m signal.Member) bool { return m.Nick == "phone" && m.Controller && m.Slot == 0 })
+	})
+	<-phone.Input
+	phone.Send(signal.Seat{Slot: 2})
+	ann.WaitRoom("the phone in slot 2", func(s signal.RoomState) bool { return holder(s, 2) == "phone" })
+	phone.Press(t, buttonA)
+	ann.WaitColour(t, annDec, p2Point(testrom.A), testrom.P2Color(true))
+	if n := phone.FrameCount(); n != 0 {
+		t.Fatalf("the controller received %d frames", n)
 	}
 }
 

@@ -528,7 +528,7 @@ func (w *Worker) start(ctx context.Context, id signal.SessionID, req signal.Star
 		delete(w.hosted, idle.ID())
 	}
 	w.hosted[roomID] = r
-	s, err := r.Admit(id, req.Nick, req.Player, 1)
+	s, err := r.Admit(id, room.Guest{Nick: req.Nick, Player: req.Player, Slot: 1})
 	if err == nil {
 		w.sessions[id] = s
 	}
@@ -581,7 +581,7 @@ func (w *Worker) join(id signal.SessionID, req signal.Join) {
 	var s *room.Session
 	var err error
 	if r != nil && !taken {
-		if s, err = r.Admit(id, req.Nick, req.Player, 0); err == nil {
+		if s, err = r.Admit(id, room.Guest{Nick: req.Nick, Player: req.Player, Controller: req.Controller}); err == nil {
 			w.sessions[id] = s
 		}
 	}

@@ -11,50 +11,18 @@
 // or leave one stuck.
 
 import { REPORT_SIZE, encodeReport } from './model/display.js';
+import { BUTTON } from './model/bindings.js';
 import { encode, nextSend, nextSeq, remember } from './model/padwire.js';
-
-/** Button bits: libretro RETRO_DEVICE_ID_JOYPAD_* ids. */
-export const BUTTON = Object.freeze({
-  B: 0, Y: 1, SELECT: 2, START: 3, UP: 4, DOWN: 5, LEFT: 6, RIGHT: 7,
-  A: 8, X: 9, L: 10, R: 11, L2: 12, R2: 13, L3: 14, R3: 15,
-});
 
 export const bit = (name) => 1 << BUTTON[name];
 
-/**
- * The keyboard map. `codes` are physical keys (KeyboardEvent.code), so the
- * pad keeps its shape on any layout; `keys` are the fallback for events that
- * carry no code. The help overlay is generated from this list, so the two
- * cannot disagree.
- */
-export const KEY_BINDINGS = Object.freeze([
-  { button: 'UP', codes: ['ArrowUp'], keys: ['arrowup'] },
-  { button: 'DOWN', codes: ['ArrowDown'], keys: ['arrowdown'] },
-  { button: 'LEFT', codes: ['ArrowLeft'], keys: ['arrowleft'] },
-  { button: 'RIGHT', codes: ['ArrowRight'], keys: ['arrowright'] },
-  { button: 'A', codes: ['KeyX'], keys: ['x'] },
-  { button: 'B', codes: ['KeyZ'], keys: ['z'] },
-  { button: 'X', codes: ['KeyS'], keys: ['s'] },
-  { button: 'Y', codes: ['KeyA'], keys: ['a'] },
-  { button: 'L', codes: ['KeyQ'], keys: ['q'] },
-  { button: 'R', codes: ['KeyW'], keys: ['w'] },
-  { button: 'START', codes: ['Enter', 'NumpadEnter'], keys: ['enter'] },
-  { button: 'SELECT', codes: ['ShiftLeft', 'ShiftRight'], keys: ['shift'] },
-]);
-
-const BY_CODE = new Map();
-const BY_KEY = new Map();
-for (const b of KEY_BINDINGS) {
-  for (const c of b.codes) BY_CODE.set(c, BUTTON[b.button]);
-  for (const k of b.keys) BY_KEY.set(k, BUTTON[b.button]);
-}
-
-/** The button a key event means, or -1, and the id to remember it by. */
-function resolveKey(e) {
-  if (e.code && BY_CODE.has(e.code)) return { id: e.code, button: BY_CODE.get(e.code) };
-  const k = (e.key || '').toLowerCase();
-  if (!e.code && BY_KEY.has(k)) return { id: 'key:' + k, button: BY_KEY.get(k) };
-  return { id: '', button: -1 };
+// The code a key event without one (some on-screen keyboards) would have had.
+function codeOfKey(key) {
+  const k = key || '';
+  if (/^[a-z]$/i.test(k)) return 'Key' + k.toUpperCase();
+  if (/^[0-9]$/.test(k)) return 'Digit' + k;
+  if (k === 'Shift') return 'ShiftLeft';
+  return k.startsWith('Arrow') || k === 'Enter' ? k : '';
 }
 
 const NO_AXES = Object.freeze([0, 0, 0, 0]);
@@ -176,18 +144,34 @@ export class Keyboard {
   constructor(pad, isActive) {
     this.pad = pad;
     this.isActive = isActive;
-    this.down = new Map(); // key id -> button, in press order
+    this.down = new Map(); // key code -> button, in press order
+    this.keys = new Map(); // code -> button: setKeys
     addEventListener('keydown', (e) => this.onDown(e), true);
     addEventListener('keyup', (e) => this.onUp(e), true);
   }
 
+  /** Use these bindings (model/bindings.js keyTable), releasing what the old ones held. */
+  setKeys(table) {
+    this.keys = table;
+    if (this.down.size) {
+      this.down.clear();
+      this.update();
+    }
+  }
+
+  /** The key an event is about, and the button it presses (-1: none). */
+  resolve(e) {
+    const code = e.code || codeOfKey(e.key);
+    return { id: code, button: this.keys.get(code) ?? -1 };
+  }
+
   onDown(e) {
     if (!this.isActive() || e.ctrlKey || e.metaKey || e.altKey || e.isComposing) return;
-    const { id, button } = resolveKey(e);
+    const { id, button } = this.resolve(e);
     if (button < 0) return;
-    // Enter on a focused button is that button's, so the keyboard can still
-    // reach Quit or Help from the top bar.
-    if (button === BUTTON.START && e.target instanceof Element && e.target.closest('button, input, a')) return;
+    // Enter or Space on a focused button is that button's, so the keyboard
+    // can still reach Quit or Help from the top bar.
+    if ((id === 'Enter' || id === 'NumpadEnter' || id === 'Space') && e.target instanceof Element && e.target.closest('button, input, a')) return;
     e.preventDefault();
     if (e.repeat && this.down.has(id)) return;
     this.down.delete(id); // re-insert: the order of presses matters below
@@ -196,8 +180,8 @@ export class Keyboard {
   }
 
   onUp(e) {
-    const { id, button } = resolveKey(e);
-    if (button < 0) return;
+    const { id } = this.resolve(e);
+    if (!this.down.has(id)) return;
     if (this.isActive()) e.preventDefault();
     // Shift released while another Shift is held: the browser reports one
     // keyup per physical key, so only that one goes.
@@ -224,13 +208,6 @@ export class Keyboard {
     this.pad.sources.delete('keyboard');
   }
 }
-
-// Standard-mapping button index → libretro button, by physical position as
-// RetroArch does: the bottom face button is B whatever is printed on it.
-const GAMEPAD_BUTTONS = [
-  'B', 'A', 'Y', 'X', 'L', 'R', 'L2', 'R2',
-  'SELECT', 'START', 'L3', 'R3', 'UP', 'DOWN', 'LEFT', 'RIGHT',
-].map((n) => BUTTON[n]);
 
 const DEADZONE = 0.15;
 
@@ -262,6 +239,8 @@ export class Gamepads {
     this.raf = 0;
     this.lastButtons = 0;
     this.lastAxes = NO_AXES;
+    this.paused = false; // true while a dialog has the controls: the pad reads as released
+    this.buttons = []; // standard index -> button: setButtons
     this.supported = typeof navigator.getGamepads === 'function';
     if (this.supported) {
       addEventListener('gamepadconnected', (e) => {
@@ -269,6 +248,12 @@ export class Gamepads {
         this.loop();
       });
     }
+  }
+
+  /** Use these bindings (model/bindings.js padTable); a button still held is read again. */
+  setButtons(table) {
+    this.buttons = table;
+    this.reset();
   }
 
   start() {
@@ -316,8 +301,10 @@ export class Gamepads {
     for (const gp of pads) {
       if (!gp || !gp.connected) continue;
       any = true;
+      if (this.paused) continue;
       gp.buttons.forEach((b, i) => {
-        if (i < GAMEPAD_BUTTONS.length && (b.pressed || b.value > 0.5)) buttons |= 1 << GAMEPAD_BUTTONS[i];
+        const button = this.buttons[i] ?? -1;
+        if (button >= 0 && (b.pressed || b.value > 0.5)) buttons |= 1 << button;
       });
       const [lx, ly] = stick(gp.axes[0], gp.axes[1]);
       const [rx, ry] = stick(gp.axes[2], gp.axes[3]);

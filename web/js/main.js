@@ -4,6 +4,7 @@
 
 import { createStore } from './store.js';
 import { Pad, Keyboard, Gamepads } from './input.js';
+import { bindingsFor, keyTable, padTable } from './model/bindings.js';
 import { Screen } from './screen.js';
 import { ScreenFilter } from './filter.js';
 import { TouchPad } from './touchpad.js';
@@ -62,7 +63,7 @@ const filter = new ScreenFilter({ video: $('video') });
 filter.setSmooth(screen.smooth);
 const touchpad = new TouchPad($('touchpad'), pad);
 const store = createStore(initialState({
-  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves, filter: prefs.filter },
+  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves, bindings: prefs.bindings, filter: prefs.filter },
   player,
   zone: zoneFromSearch(location.search),
   debug: debugFromSearch(location.search),
@@ -157,7 +158,7 @@ mountLiveRooms(store, { actions: { join: (id, listed) => game.joinRoom(id, { gam
 mountOptions(store, { actions: { nick: options.setNick, option: options.setOption, zone: app.address.setZone } });
 mountPlayerCode(store, { actions: { take: app.playerCode.take } });
 mountServers(store, { actions: { pick: app.servers.pick, remeasure: app.servers.remeasure } });
-mountHelp(store);
+mountHelp(store, { actions: { rebind: options.rebind, resetBindings: options.resetBindings } });
 const topbar = mountTopBar(store, {
   actions: {
     quit: game.quit,
@@ -188,6 +189,10 @@ store.subscribe((st, prev) => {
   if (st.phase !== prev.phase) console.debug('telecart: state', prev.phase, '→', st.phase);
   if (st.prefs.volume !== prev.prefs.volume || st.prefs.mute !== prev.prefs.mute) screen.setVolume(st.prefs.volume, st.prefs.mute);
   if (st.help && !prev.help) releaseInput();
+  gamepads.paused = st.help;
+  // The keys and pad buttons of the system being played, as the player set them.
+  const system = st.session?.game?.system ?? 'nes';
+  if (st.prefs.bindings !== prev.prefs.bindings || system !== (prev.session?.game?.system ?? 'nes')) useBindings(st);
   // The filter draws only over a game, and is timed only while the stats
   // overlay shows its cost: timing waits for the GPU.
   const playing = st.phase === 'playing';
@@ -195,6 +200,12 @@ store.subscribe((st, prev) => {
   filter.setMeasuring(playing && st.stats);
 });
 filter.addEventListener('unavailable', () => store.update({ filterAvailable: false }));
+function useBindings(st) {
+  const bindings = bindingsFor(st.prefs.bindings, st.session?.game?.system ?? 'nes');
+  keyboard.setKeys(keyTable(bindings));
+  gamepads.setButtons(padTable(bindings));
+}
+useBindings(store.get());
 screen.addEventListener('frame', () => app.stream.frame());
 screen.addEventListener('presented', (e) => app.stream.presented(e.detail));
 screen.addEventListener('sound', (e) => store.update({ soundBlocked: e.detail }));

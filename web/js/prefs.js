@@ -3,12 +3,14 @@
 // belong to. Kept in localStorage; where storage is disabled the choices
 // last for this page only (and so do the saves' owner).
 
+import { parseBindings } from './model/bindings.js';
 import { parseFilter } from './model/filter.js';
 
 const KEYS = Object.freeze({
   nick: 'telecart.nick', private: 'telecart.private', crowd: 'telecart.crowd', player: 'telecart.player',
   volume: 'telecart.volume', mute: 'telecart.mute',
   favourites: 'telecart.favourites', recent: 'telecart.recent',
+  bindings: 'telecart.bindings',
   filter: 'telecart.filter',
 });
 
@@ -34,8 +36,8 @@ function write(key, value) {
 }
 
 /**
- * { nick, private, crowd, player, volume, mute, shelves, filter } as
- * stored; empty, off and full volume by default, and no screen filter.
+ * { nick, private, crowd, player, volume, mute, shelves, bindings, filter }
+ * as stored; empty, off and full volume by default, and no screen filter.
  */
 export function loadPrefs() {
   const volume = Number.parseFloat(read(KEYS.volume) ?? '');
@@ -47,6 +49,7 @@ export function loadPrefs() {
     volume: Number.isFinite(volume) ? Math.min(1, Math.max(0, volume)) : 1,
     mute: read(KEYS.mute) === '1',
     shelves: { favourites: readIds(KEYS.favourites), recent: readIds(KEYS.recent) },
+    bindings: parseBindings(read(KEYS.bindings)),
     filter: parseFilter(read(KEYS.filter)),
   };
 }
@@ -65,6 +68,18 @@ function readIds(key) {
 export function saveShelves({ favourites, recent }) {
   write(KEYS.favourites, JSON.stringify(favourites));
   write(KEYS.recent, JSON.stringify(recent));
+}
+
+/** Stores the player's key and gamepad bindings (model/bindings.js), or forgets them when there are none. */
+export function saveBindings(bindings) {
+  if (Object.keys(bindings).length) write(KEYS.bindings, JSON.stringify(bindings));
+  else {
+    try {
+      localStorage.removeItem(KEYS.bindings);
+    } catch {
+      // storage disabled: kept in memory by the caller
+    }
+  }
 }
 
 /**

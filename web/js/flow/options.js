@@ -1,9 +1,10 @@
 // The player's choices, kept in localStorage (prefs.js): the name others
 // see, sent at once to the room this page is in, the options new rooms
-// start with, the sound, the screen filter, and the game list's
-// favourites and recent games.
+// start with, the sound, the screen filter, the game list's favourites
+// and recent games, and which keys and gamepad buttons press which button.
 
-import { savePref, saveShelves } from '../prefs.js';
+import { saveBindings, savePref, saveShelves } from '../prefs.js';
+import { bind, unbindAll } from '../model/bindings.js';
 import { parseFilter } from '../model/filter.js';
 import { withFavourite, withPlayed } from '../model/games.js';
 import { cleanNick } from '../model/room.js';
@@ -57,5 +58,15 @@ export function createOptions(app) {
   const favourite = (id, on) => setShelves((sh) => withFavourite(sh, id, on));
   const played = (id) => setShelves((sh) => withPlayed(sh, id));
 
-  return { setNick, setOption, setSound, setFilter, favourite, played };
+  /** A key (kind 'keys') or gamepad button ('pad') to press `button` on the system's games. */
+  function rebind(system, kind, button, code) {
+    setBindings(bind(store.get().prefs.bindings, system, kind, button, code));
+  }
+  const resetBindings = (system) => setBindings(unbindAll(store.get().prefs.bindings, system));
+  function setBindings(bindings) {
+    saveBindings(bindings);
+    store.update((st) => ({ ...st, prefs: { ...st.prefs, bindings } }));
+  }
+
+  return { setNick, setOption, setSound, setFilter, favourite, played, rebind, resetBindings };
 }

@@ -1,0 +1,103 @@
+package e2e
+
+import (
+	"fmt"
+	"image/color"
+	"testing"
+
+	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/testrom"
+)
+
+// TestRemap: the player changes which key and which gamepad button press
+// A, in the help dialog; the game answers the new ones and no longer the
+// old, the choice outlives a reload, and Reset brings the defaults back.
+func TestRemap(t *testing.T) {
+	base := serve(t, "-room-linger", "30s")
+	p := browsertest.Start(t).NewPage(t, base+"/")
+	startGame(t, p, testGame)
+	inRoom(t, p)
+	waitColour(t, p, testrom.FillColor())
+	hold := func(code string, want color.RGBA) {
+		t.Helper()
+		if err := p.KeyDown(code); err != nil {
+			fail(t, p, "%v", err)
+		}
+		waitColour(t, p, want)
+	}
+	release := func(code string) {
+		t.Helper()
+		if err := p.KeyUp(code); err != nil {
+			fail(t, p, "%v", err)
+		}
+	}
+	bindA := func(kind string) string { return fmt.Sprintf(`.bind[data-kind=%q][data-button="A"]`, kind) }
+
+	// K for A, in the help dialog.
+	press(t, p, "F1")
+	waitJS(t, p, `document.getElementById('help').open && document.getElementById('bindings-system').value === 'nes'`,
+		"the help does not open on the game's system")
+	click(t, p, bindA("keys"))
+	waitJS(t, p, `document.querySelector('.bind.listening') !== null`, "the binding does not wait for a key")
+	press(t, p, "KeyF") // the fullscreen key stays the page's
+	waitJS(t, p, `document.getElementById('bindings-hint').textContent.includes('fullscreen')`, "a reserved key is not refused in words")
+	press(t, p, "KeyK")
+	waitJS(t, p, `document.querySelector('.bind[data-kind="keys"][data-button="A"]').textContent.trim() === 'K'`, "A does not show its new key")
+	// Esc while it waits keeps the key, and the dialog open.
+	click(t, p, bindA("keys"))
+	waitJS(t, p, `document.querySelector('.bind.listening') !== null`, "the binding does not wait for a key")
+	press(t, p, "Escape")
+	waitJS(t, p, `document.querySelector('.bind.listening') === null && document.getElementById('help').open
+		&& document.querySelector('.bind[data-kind="keys"][data-button="A"]').textContent.trim() === 'K'`, "Esc does not stop the wait alone")
+	press(t, p, "Escape")
+	waitJS(t, p, `!document.getElementById('help').open`, "Esc does not close the help")
+
+	hold("KeyK", testrom.FillColor(testrom.A))
+	release("KeyK")
+	waitColour(t, p, testrom.FillColor())
+	// X pressed A before; now it presses nothing: with it held, B alone shows.
+	if err := p.KeyDown("KeyX"); err != nil {
+		fail(t, p, "%v", err)
+	}
+	hold("KeyZ", testrom.FillColor(testrom.B))
+	release("KeyZ")
+	release("KeyX")
+	waitColour(t, p, testrom.FillColor())
+
+	// Kept across a reload.
+	reloadPlaying(t, p)
+	waitColour(t, p, testrom.FillColor())
+	hold("KeyK", testrom.FillColor(testrom.A))
+	release("KeyK")
+	waitColour(t, p, testrom.FillColor())
+
+	// A gamepad's top button for A: pressed on the pad while the dialog waits.
+	eval(t, p, fakeGamepadJS, new(bool))
+	click(t, p, "#help-btn")
+	waitJS(t, p, `document.getElementById('help').open`, "the help does not open")
+	click(t, p, bindA("pad"))
+	waitJS(t, p, `document.querySelector('.bind.listening') !== null`, "the binding does not wait for a gamepad button")
+	eval(t, p, `window.__press(3, true)`, nil)
+	waitJS(t, p, `document.querySelector('.bind[data-kind="pad"][data-button="A"]').textContent.trim() === 'Top'`, "A does not show its new gamepad button")
+	eval(t, p, `window.__press(3, false)`, nil)
+	click(t, p, "#help-close")
+	eval(t, p, `window.__press(3, true)`, nil)
+	waitColour(t, p, testrom.FillColor(testrom.A))
+	eval(t, p, `window.__press(3, false)`, nil)
+	waitColour(t, p, testrom.FillColor())
+	// The right button pressed A before; now, held with the bottom one (B), B alone shows.
+	eval(t, p, `(window.__press(1, true), window.__press(0, true))`, nil)
+	waitColour(t, p, testrom.FillColor(testrom.B))
+	eval(t, p, `(window.__press(1, false), window.__press(0, false))`, nil)
+	waitColour(t, p, testrom.FillColor())
+
+	// Reset: X is A again.
+	click(t, p, "#help-btn")
+	click(t, p, "#bindings-reset")
+	waitJS(t, p, `document.querySelector('.bind[data-kind="keys"][data-button="A"]').textContent.trim() === 'X'
+		&& localStorage.getItem('telecart.bindings') === null`, "Reset does not bring the default keys back")
+	click(t, p, "#help-close")
+	hold("KeyX", testrom.FillColor(testrom.A))
+	release("KeyX")
+	waitColour(t, p, testrom.FillColor())
+}
