@@ -115,3 +115,20 @@ test('a frame’s Y, U, V become the red, green, blue its colour space means', (
     assert.ok(got.every((c, i) => Math.abs(c - want[i]) <= 2), `${JSON.stringify(cs)} ${yuv}: ${got}, want ${want}`);
   }
 });
+
+test('whatever is stored, the filter read is one of the three, without a throw', () => {
+  // A seeded generator: the same strings every run.
+  let seed = 14;
+  const next = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31);
+  const seeds = ['crt', 'lcd', 'off', 'crt ', ' lcd', 'Crt', '__proto__', 'toString', '{}', '\u0000', 'lcd\u0000'];
+  for (let i = 0; i < 2000; i++) {
+    const base = seeds[i % seeds.length];
+    const junk = String.fromCharCode(...Array.from({ length: next() % 6 }, () => next() % 0x3000));
+    for (const value of [base, junk, base + junk, junk + base]) {
+      const got = parseFilter(value);
+      assert.ok(FILTERS.includes(got), `${JSON.stringify(value)} read as ${got}`);
+      if (got !== 'off') assert.equal(got, value, 'only an exact name counts');
+      assert.ok(FILTERS.includes(nextFilter(value, junk)));
+    }
+  }
+});
