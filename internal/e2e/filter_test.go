@@ -145,6 +145,7 @@ func TestScreenFilters(t *testing.T) {
 		t.Fatalf("canvas %dx%d for a %dx%d game: want nearly 3 device rows a line at least", s.CanvasW, s.CanvasH, s.VideoW, s.VideoH)
 	}
 	checkScanlines(t, s)
+	screenshot(t, p, "screenshot-crt.png")
 
 	// LCD: the grid, across and down.
 	click(t, p, "#filter-btn")
