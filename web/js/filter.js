@@ -104,10 +104,22 @@ export class ScreenFilter extends EventTarget {
     this.run = null; // the running filter's canvas, GL objects and loop
   }
 
-  /** Shows the picture through a filter: "off", "crt" or "lcd". */
+  /**
+   * Shows the picture through a filter: "off", "crt" or "lcd". From one
+   * filter to the other the canvas and context stay; only the program
+   * changes.
+   */
   setKind(kind) {
     kind = parseFilter(kind);
     if (kind === this.kind && (kind === 'off' || this.run || !this.available)) return;
+    const run = this.run;
+    if (run && kind !== 'off' && !run.lost) {
+      this.kind = kind;
+      this.times.clear();
+      useProgram(run, kind, run.program.source);
+      this.draw(run);
+      return;
+    }
     this.stop();
     this.kind = kind;
     if (kind !== 'off' && this.available) this.start();
