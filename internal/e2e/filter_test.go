@@ -162,6 +162,16 @@ func TestScreenFilters(t *testing.T) {
 	checkGrid(t, readFilter(t, p))
 	eval(t, p, `(() => { document.getElementById('player').style.width = ''; return true; })()`, new(bool))
 
+	// A context the browser loses (a GPU reset) shows the plain video until
+	// it is given back, then the filter again.
+	eval(t, p, `(() => { window.__lose = window.__gls[0].getExtension('WEBGL_lose_context'); window.__lose.loseContext(); return true; })()`, new(bool))
+	waitJS(t, p, `!window.telecart.filter.drawing && getComputedStyle(document.querySelector('#stage .screen-filter')).visibility === 'hidden'`,
+		"a lost context does not give the picture back to the video")
+	waitColour(t, p, fill)
+	eval(t, p, `(() => { window.__lose.restoreContext(); return true; })()`, new(bool))
+	filterIs("lcd")
+	checkGrid(t, readFilter(t, p))
+
 	// Off: the canvas goes, with its loop, and the video shows the game.
 	click(t, p, "#filter-btn")
 	waitJS(t, p, `window.telecart.filter.kind === 'off' && !window.telecart.filter.drawing && !document.querySelector('.screen-filter')

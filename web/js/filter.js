@@ -116,7 +116,13 @@ export class ScreenFilter extends EventTarget {
     if (run && kind !== 'off' && !run.lost) {
       this.kind = kind;
       this.times.clear();
-      useProgram(run, kind, run.program.source);
+      try {
+        useProgram(run, kind, run.program.source);
+      } catch (err) {
+        this.stop();
+        this.unavailable(err.message);
+        return;
+      }
       this.draw(run);
       return;
     }
@@ -174,6 +180,7 @@ export class ScreenFilter extends EventTarget {
     run.onLost = (e) => {
       e.preventDefault();
       run.lost = true;
+      run.drawn = false;
       canvas.classList.remove('drawn');
     };
     run.onRestored = () => {
