@@ -366,6 +366,10 @@ func (c *Coordinator) Handler() http.Handler {
 		mux.HandleFunc("GET /r/{room}", func(w http.ResponseWriter, r *http.Request) {
 			files.ServeFile(w, r, "index.html")
 		})
+		// Its controller page too: a phone that is a gamepad for one seat.
+		mux.HandleFunc("GET /r/{room}/pad", func(w http.ResponseWriter, r *http.Request) {
+			files.ServeFile(w, r, "index.html")
+		})
 	}
 	return secure(mux)
 }

@@ -101,3 +101,57 @@ func TestRemap(t *testing.T) {
 	release("KeyX")
 	waitColour(t, p, testrom.FillColor())
 }
+
+// TestControllerPage: a room shown on one screen, and a phone that opens
+// its controller link: the phone gets no picture, takes the first free
+// controller by itself and drives it by touch and with a gamepad; it may
+// move to another controller; the screen's players panel has the link.
+func TestControllerPage(t *testing.T) {
+	base := serve(t)
+	b := browsertest.Start(t)
+	screen := b.NewPage(t, base+"/")
+	startGame(t, screen, testGame)
+	room := inRoom(t, screen)
+
+	// The screen offers the link.
+	click(t, screen, "#people-btn")
+	click(t, screen, "#panel-controller")
+	link := base + "/r/" + room + "/pad"
+	waitJS(t, screen, fmt.Sprintf(`(document.getElementById('toast').innerText === 'Link copied' && !document.getElementById('toast').hidden)
+		|| (document.getElementById('share-link').value === %q && !document.getElementById('share-pop').hidden)`, link),
+		"the players panel does not give the controller link")
+
+	phone := b.NewPageOn(t, link, browsertest.Phone())
+	waitJS(t, phone, `window.telecart.state === 'playing' && window.telecart.slot === 2`, "the phone does not take controller 2")
+	waitJS(t, phone, visible("#controller-panel")+` && document.getElementById('controller-role').textContent === 'Player 2'
+		&& location.pathname === '/r/`+room+`/pad'`, "the phone does not say it is player 2")
+	waitJS(t, phone, visible(`#touchpad [data-b="A"]`), "the phone shows no pad")
+	var media int
+	eval(t, phone, `document.getElementById('video').srcObject?.getTracks().length ?? 0`, &media)
+	if media != 0 {
+		fail(t, phone, "the controller page receives %d tracks", media)
+	}
+
+	// Touch, then a gamepad connected to the phone.
+	a := centre(testrom.P2Box(testrom.A))
+	if err := phone.TouchStart(`#touchpad [data-b="A"]`); err != nil {
+		fail(t, phone, "%v", err)
+	}
+	waitPixel(t, screen, a, testrom.P2Color(true))
+	if err := phone.TouchEnd(); err != nil {
+		fail(t, phone, "%v", err)
+	}
+	waitPixel(t, screen, a, testrom.P2Color(false))
+	eval(t, phone, fakeGamepadJS, new(bool))
+	eval(t, phone, `window.__press(1, true)`, nil)
+	waitPixel(t, screen, a, testrom.P2Color(true))
+	eval(t, phone, `window.__press(1, false)`, nil)
+	waitPixel(t, screen, a, testrom.P2Color(false))
+
+	// Another controller.
+	click(t, phone, `.controller-seat[data-seat="3"]`)
+	waitJS(t, phone, `window.telecart.slot === 3 && document.getElementById('controller-role').textContent === 'Player 3'`,
+		"the phone does not move to controller 3")
+	waitJS(t, screen, `window.telecart.members.some((m) => m.slot === 3)
+		&& document.querySelector('#slots [data-slot="3"] .phone-tag') !== null`, "the screen's players panel does not show the phone on controller 3")
+}

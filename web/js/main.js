@@ -10,7 +10,7 @@ import { ScreenFilter } from './filter.js';
 import { TouchPad } from './touchpad.js';
 import { loadPrefs, savePref } from './prefs.js';
 import { REPORT_MS, SlackMeter } from './model/display.js';
-import { cleanNick, validListings } from './model/room.js';
+import { cleanNick, controllerFromPath, validListings } from './model/room.js';
 import { newPlayerId, validPlayer } from './model/saves.js';
 import { ownSlot, watching } from './model/session.js';
 import { initialState } from './model/state.js';
@@ -39,6 +39,7 @@ import { mountSaves } from './view/saves.js';
 import { mountScreens } from './view/screens.js';
 import { mountServers } from './view/servers.js';
 import { mountStage } from './view/stage.js';
+import { mountController } from './view/controller.js';
 import { mountToast } from './view/toast.js';
 import { mountTopBar } from './view/topbar.js';
 import { mountStats } from './view/stats.js';
@@ -68,6 +69,7 @@ const store = createStore(initialState({
   zone: zoneFromSearch(location.search),
   debug: debugFromSearch(location.search),
   touch: !desktop,
+  controller: controllerFromPath(location.pathname) !== null,
   smooth: screen.smooth,
   fullscreenSupported: screen.fullscreenSupported,
   filterAvailable: filter.available,
@@ -172,6 +174,7 @@ const topbar = mountTopBar(store, {
     sound: options.setSound,
   },
 });
+mountController(store, { actions: { seat: app.seat.seat } });
 mountStage(store, { desktop, touchpad, screen, actions: { unlockAudio: () => screen.unlockAudio(), dismissContinue: continuing.dismiss } });
 mountPlayers(store, { actions: { seat: app.seat.seat } });
 mountSaves(store, { actions: { save: saving.save, load: saving.load, reset: saving.reset, download: transfers.download, upload: transfers.upload } });
@@ -193,9 +196,10 @@ store.subscribe((st, prev) => {
   // The keys and pad buttons of the system being played, as the player set them.
   const system = st.session?.game?.system ?? 'nes';
   if (st.prefs.bindings !== prev.prefs.bindings || system !== (prev.session?.game?.system ?? 'nes')) useBindings(st);
-  // The filter draws only over a game, and is timed only while the stats
-  // overlay shows its cost: timing waits for the GPU.
-  const playing = st.phase === 'playing';
+  // The filter draws only over a game's picture (a controller page has
+  // none), and is timed only while the stats overlay shows its cost:
+  // timing waits for the GPU.
+  const playing = st.phase === 'playing' && !st.controller;
   filter.setKind(playing && st.filterAvailable ? st.prefs.filter : 'off');
   filter.setMeasuring(playing && st.stats);
 });

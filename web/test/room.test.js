@@ -2,7 +2,9 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cleanNick, countsLabel, formatAge, roomFromPath, roomLink, slotNames, validListings } from '../js/model/room.js';
+import {
+  cleanNick, controllerFromPath, controllerLink, countsLabel, formatAge, roomFromPath, roomLink, slotNames, validListings,
+} from '../js/model/room.js';
 
 test('a room\'s address and link', () => {
   assert.equal(roomFromPath('/r/AbC_-123'), 'AbC_-123');
@@ -10,6 +12,12 @@ test('a room\'s address and link', () => {
   assert.equal(roomFromPath('/r/a%2Fb'), null);
   assert.equal(roomFromPath('/games'), null);
   assert.equal(roomLink('AbC', 'https://play.example.org'), 'https://play.example.org/r/AbC');
+  assert.equal(roomFromPath('/r/AbC/pad'), null, "a controller page's path is not a room's");
+  assert.equal(controllerFromPath('/r/AbC/pad'), 'AbC');
+  assert.equal(controllerFromPath('/r/AbC/pad/'), 'AbC');
+  assert.equal(controllerFromPath('/r/AbC'), null);
+  assert.equal(controllerFromPath('/r/a%2Fb/pad'), null);
+  assert.equal(controllerLink('AbC', 'https://play.example.org'), 'https://play.example.org/r/AbC/pad');
 });
 
 test('the live rooms: public ones only, the liveliest first, each once', () => {

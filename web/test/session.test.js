@@ -28,12 +28,28 @@ test('a room message applied to the store gives the members and slot a user woul
   store.update((st) => ({ ...st, session: roomReceived(st.session, roomMessage({ slot: 2 })).session }));
   const s = store.get().session;
   assert.deepEqual(s.roomState.members, [
-    { id: 'a', nick: 'Alice', slot: 1 },
-    { id: 'b', nick: '', slot: 2 },
+    { id: 'a', nick: 'Alice', slot: 1, controller: false },
+    { id: 'b', nick: '', slot: 2, controller: false },
   ]);
   assert.equal(ownSlot(s), 2);
   assert.equal(watching(s), false);
   assert.deepEqual(s.game, game, 'a joiner learns the game from the room');
+});
+
+test('a controller page asks for the first free controller, once', () => {
+  const cases = [
+    ['player 2 free', { others: [] }, 2],
+    ['2 held, 3 free', { others: [{ id: 'c', slot: 2 }] }, 3],
+    ['all held', { others: [{ id: 'c', slot: 2 }, { id: 'd', slot: 3 }, { id: 'e', slot: 4 }] }, 0],
+    ['all held in a crowd room', { crowd: true, others: [{ id: 'c', slot: 2 }, { id: 'd', slot: 3 }, { id: 'e', slot: 4 }] }, 1],
+  ];
+  for (const [name, room, want] of cases) {
+    const { retake } = roomReceived(joined({ controller: true }), roomMessage({ slot: 0, ...room }));
+    assert.equal(retake, want, name);
+  }
+  const first = roomReceived(joined({ controller: true }), roomMessage({ slot: 0 })).session;
+  assert.equal(roomReceived(first, roomMessage({ rev: 2, slot: 0 })).retake, 0, 'a refused or given-up seat is not asked for again');
+  assert.equal(roomReceived(joined(), roomMessage({ slot: 0 })).retake, 0, 'a page that watches asks for nothing');
 });
 
 test('a joiner watches until a slot is theirs', () => {

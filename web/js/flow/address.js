@@ -3,7 +3,7 @@
 // The query (?zone=, ?debug) goes along everywhere, and the zone it names
 // is copied into the state whenever the address changes.
 
-import { roomFromPath, roomPath } from '../model/room.js';
+import { controllerFromPath, controllerPath, roomFromPath, roomPath } from '../model/room.js';
 import { searchWithZone, zoneFromSearch } from '../model/workers.js';
 
 export function createAddress(app) {
@@ -13,16 +13,20 @@ export function createAddress(app) {
   // Back and Forward: the address says where to be, in turn with the server's messages.
   addEventListener('popstate', () => app.connection.enqueue(navigated));
 
+  // The room an address names: a controller page's own, or a room's.
+  const roomOf = (pathname) => (store.get().controller ? controllerFromPath(pathname) : roomFromPath(pathname));
+  const pathOf = (id) => (store.get().controller ? controllerPath(id) : roomPath(id));
+
   /** The room the page was opened at, or null on the list (any other path becomes the list's). */
   function opened() {
-    const room = roomFromPath(location.pathname);
+    const room = roomOf(location.pathname);
     if (!room && location.pathname !== '/') history.replaceState(null, '', `/${location.search}`); // not an address of ours
     return room;
   }
 
   /** True when the address names room id. */
   function shows(id) {
-    return roomFromPath(location.pathname) === id;
+    return roomOf(location.pathname) === id;
   }
 
   /**
@@ -30,9 +34,9 @@ export function createAddress(app) {
    * room's.
    */
   function enter(id) {
-    const path = roomPath(id);
+    const path = pathOf(id);
     const overList = !!history.state?.overList;
-    if (location.pathname === path || roomFromPath(location.pathname)) history.replaceState({ room: id, overList }, '', path + location.search);
+    if (location.pathname === path || roomOf(location.pathname)) history.replaceState({ room: id, overList }, '', path + location.search);
     else history.pushState({ room: id, overList: true }, '', path + location.search);
   }
 
@@ -63,7 +67,7 @@ export function createAddress(app) {
     }
     const st = store.get();
     if (st.phase === 'outdated') return;
-    const room = roomFromPath(location.pathname);
+    const room = roomOf(location.pathname);
     if (room) {
       if (st.session?.roomId === room) return;
       app.game.joinRoom(room);

@@ -46,7 +46,8 @@ export function createGame(app) {
 
   /** Starts game in a new room, with the options the player chose. */
   function startGame(game) {
-    store.update({ last: { kind: 'start', game, room: null, slot: 1 } });
+    // A controller page that starts a game shows it: it is a page like any other from now on.
+    store.update({ last: { kind: 'start', game, room: null, slot: 1 }, controller: false });
     if (!app.connection.ready) {
       later({ game });
       return;
@@ -76,10 +77,12 @@ export function createGame(app) {
       later({ room, opts });
       return;
     }
-    const s = begin({ kind: 'join', game: opts.game ?? null, roomId: room, wantSlot: opts.slot > 0 ? opts.slot : 0 });
+    const { controller } = store.get();
+    const s = begin({ kind: 'join', game: opts.game ?? null, roomId: room, wantSlot: opts.slot > 0 ? opts.slot : 0, controller });
     app.address.enter(room);
     const data = { room, player: store.get().player };
     if (s.nickSent) data.nick = s.nickSent;
+    if (controller) data.controller = true; // no picture, no sound
     app.connection.send('join', data, s.ref);
     began(s, 'Connecting to the room…');
   }

@@ -24,7 +24,8 @@ export function createSeat(app) {
       if (ignored) return next;
       if (!before.game && s.game) next = remember(next, { game: s.game });
       next = remember(next, { slot: s.slot });
-      return moved ? withToast(next, slotNotice(s.slot)) : next;
+      // A controller page says which player it is in large letters already.
+      return moved && !st.controller ? withToast(next, slotNotice(s.slot)) : next;
     });
     if (ignored) return;
     if (before.seatPending !== null && s.seatPending === null) clearTimeout(seatTimer);

@@ -26,6 +26,17 @@ export function roomFromPath(pathname) {
   return ROOM_ID.test(id) ? id : null;
 }
 
+/** The room a controller page's path names ("/r/ID/pad"), or null. */
+export function controllerFromPath(pathname) {
+  const m = /^(\/r\/[^/]+)\/pad\/?$/.exec(pathname);
+  return m ? roomFromPath(m[1]) : null;
+}
+
+/** A room's controller page: a phone beside the screen becomes a gamepad for one seat. */
+export function controllerPath(id) {
+  return `${roomPath(id)}/pad`;
+}
+
 export function roomPath(id) {
   return `/r/${encodeURIComponent(id)}`;
 }
@@ -33,6 +44,17 @@ export function roomPath(id) {
 /** The link to share: absolute (origin is the page's), so it works pasted anywhere. */
 export function roomLink(id, origin) {
   return new URL(roomPath(id), origin).href;
+}
+
+/** The controller page's link, as roomLink. */
+export function controllerLink(id, origin) {
+  return new URL(controllerPath(id), origin).href;
+}
+
+/** The first controller nobody holds, or in a crowd room the first; 0 when every one is held. */
+export function freeSlot(state) {
+  for (let n = 1; n <= SLOTS; n++) if (holders(state, n).length === 0) return n;
+  return state.crowd ? 1 : 0;
 }
 
 /**
@@ -78,7 +100,7 @@ export function validRoomState(d) {
   const members = [];
   for (const m of Array.isArray(d.members) ? d.members : []) {
     if (!m || typeof m.id !== 'string' || !m.id) continue;
-    members.push({ id: m.id, nick: typeof m.nick === 'string' ? cleanNick(m.nick) : '', slot: validSlot(m.slot) });
+    members.push({ id: m.id, nick: typeof m.nick === 'string' ? cleanNick(m.nick) : '', slot: validSlot(m.slot), controller: m.controller === true });
   }
   return {
     id: d.id,

@@ -2,7 +2,7 @@
 // ends, as data, and what the server's messages do to it. Pure functions;
 // the flows send, wait and tear down around them.
 
-import { holders, me, memberName, validGame, validRoomState } from './room.js';
+import { freeSlot, holders, me, memberName, validGame, validRoomState } from './room.js';
 import { saveMoment, savable, validSave, validSaves } from './saves.js';
 
 /** How long Continue is offered over a game just started, in ms. */
@@ -135,6 +135,9 @@ export function roomReceived(s, data) {
   if (s.wantSlot > 0 && slot === 0) {
     next.wantSlot = 0;
     if (state.crowd || holders(state, s.wantSlot).length === 0) retake = s.wantSlot;
+  } else if (s.controller && !s.roomState && slot === 0) {
+    // A controller page is there to play: the first free controller, once.
+    retake = freeSlot(state);
   }
   return { session: next, ignored: '', moved: s.roomState !== null && slot !== s.slot, retake };
 }

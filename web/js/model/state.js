@@ -27,10 +27,11 @@ export function viewOf(phase) {
  * The state a page starts in. prefs: the stored nickname and room options;
  * player: the id saves belong to; zone: the one the address asks for;
  * debug: the servers panel opens with the list; touch: a touch screen;
+ * controller: the page is a room's controller page (a gamepad, no picture);
  * smooth and fullscreenSupported: the screen's; filterAvailable: whether
  * this browser can draw the screen filters (WebGL).
  */
-export function initialState({ prefs, player, zone = '', debug = false, touch = false, smooth = false, fullscreenSupported = false, filterAvailable = true }) {
+export function initialState({ prefs, player, zone = '', debug = false, touch = false, smooth = false, fullscreenSupported = false, controller = false, filterAvailable = true }) {
   return {
     // What the page does, and on a failure what it says (failures.js),
     // with the line under it (the countdown to the next try).
@@ -93,7 +94,10 @@ export function initialState({ prefs, player, zone = '', debug = false, touch = 
     importing: null,
     toast: null,
 
-    // The device: a touch screen, and its pad put away for a gamepad.
+    // The device: a touch screen, and its pad put away for a gamepad. A
+    // controller page is a gamepad for one seat of a room that a screen
+    // elsewhere shows: it gets no picture or sound, and its pad shows always.
+    controller,
     touch,
     padHidden: false,
     // The picture: sound blocked until a gesture, fullscreen, smooth

@@ -23,6 +23,10 @@ function slotRow(state, n, mySlot, pending) {
   names.className = 'slot-names';
   names.textContent = here.length ? slotNames(here, n) : 'Free';
   who.append(names);
+  // Played from a controller page: the screen's owner knows which phone is whose.
+  if (here.some((m) => m.controller)) {
+    who.append(Object.assign(document.createElement('span'), { className: 'phone-tag', textContent: 'Phone' }));
+  }
   if (isMine) {
     const you = document.createElement('span');
     you.className = 'you-tag';

@@ -38,7 +38,8 @@ export function mountStage(store, { actions, touchpad, screen, desktop }) {
     const s = st.session;
     const playing = st.phase === 'playing';
     const spectator = playing && watching(s);
-    const pad = playing && st.touch && !st.padHidden && !spectator;
+    // A controller page shows its pad on any screen: it is what the page is for.
+    const pad = playing && (st.touch || st.controller) && !st.padHidden && !spectator;
     if (touchpad.visible !== pad) touchpad.visible = pad;
     el.player.classList.toggle('has-touchpad', pad);
     el.watchHint.hidden = !spectator;

@@ -6,7 +6,7 @@
 // picture, the focus, or its handle, the small tab that shows where it
 // went. Share copies the room's link, or shows it to copy by hand.
 
-import { roomLink, counts, countsLabel, roleLabel } from '../model/room.js';
+import { controllerLink, roomLink, counts, countsLabel, roleLabel } from '../model/room.js';
 import { filterLabel, nextFilter } from '../model/filter.js';
 import { systemName } from '../model/systems.js';
 import { togglePanel, withToast } from '../model/state.js';
@@ -53,6 +53,8 @@ export function mountTopBar(store, { actions }) {
     const st = store.get();
     // Not from under the mouse or the keyboard focus, nor behind the help
     // or beside a panel.
+    // A controller page has no picture for the bar to uncover.
+    if (st.controller) return;
     if (el.topbar.matches(':hover') || el.topbar.contains(document.activeElement) || st.help || st.panel) {
       barTimer = setTimeout(hideBar, BAR_HIDE_MS);
       return;
@@ -60,10 +62,12 @@ export function mountTopBar(store, { actions }) {
     el.player.classList.add('bar-hidden');
   }
 
-  async function share() {
+  // Copies the room's link (linkOf: roomLink, or controllerLink for a
+  // phone's controller page), or shows it to copy by hand.
+  async function share(linkOf = roomLink) {
     const s = store.get().session;
     if (!s?.roomId) return;
-    const link = roomLink(s.roomId, location.origin);
+    const link = linkOf(s.roomId, location.origin);
     if (await copyText(link)) store.update((st) => withToast(st, 'Link copied'));
     else if (store.get().session?.ref === s.ref) store.update({ shareLink: link });
   }
@@ -93,14 +97,15 @@ export function mountTopBar(store, { actions }) {
   // go back to the game.
   el.volume.addEventListener('keydown', (e) => e.stopPropagation());
   el.volume.addEventListener('pointerup', () => el.player.focus({ preventScroll: true }));
-  bar('share-btn', share);
-  $('panel-share').addEventListener('click', share);
+  bar('share-btn', () => share());
+  $('panel-share').addEventListener('click', () => share());
+  $('panel-controller').addEventListener('click', () => share(controllerLink));
   $('share-done').addEventListener('click', () => store.update({ shareLink: '' }));
   el.people.addEventListener('click', (e) => store.update((st) => togglePanel(st, 'players', e.detail === 0)));
   el.saves.addEventListener('click', (e) => store.update((st) => togglePanel(st, 'saves', e.detail === 0)));
   // A click or tap anywhere else puts the link away.
   document.addEventListener('pointerdown', (e) => {
-    if (store.get().shareLink && !e.target.closest?.('#share-pop, #share-btn, #panel-share')) store.update({ shareLink: '' });
+    if (store.get().shareLink && !e.target.closest?.('#share-pop, #share-btn, #panel-share, #panel-controller')) store.update({ shareLink: '' });
   }, true);
 
   el.player.addEventListener('pointermove', (e) => {
