@@ -63,6 +63,40 @@ const KindReport = 0x80
 // ReportSize is the length of a Report.
 const ReportSize = 1 + 4 + 2
 
+// KindEcho is the first byte of an Echo, the one message the worker sends
+// on the input channel.
+const KindEcho = 0x81
+
+// EchoSize is the length of an Echo.
+const EchoSize = 1 + 4 + 4
+
+// Echo tells a page that the first picture answering one of its pad
+// states has gone out: which state (its Seq on that page), and how long
+// the worker held it, from its arrival to the picture written to the
+// video track. The page matches the picture by when the echo arrives, and
+// splits its input-to-picture time into the way there, the worker, the
+// way back and its own display (the stats overlay).
+type Echo struct {
+	Seq    uint32
+	Worker time.Duration // a multiple of a microsecond, below an hour
+}
+
+// Marshal encodes the echo: u8 KindEcho, u32 Seq, u32 microseconds.
+func (e Echo) Marshal() []byte {
+	b := make([]byte, 0, EchoSize)
+	b = append(b, KindEcho)
+	b = binary.BigEndian.AppendUint32(b, e.Seq)
+	return binary.BigEndian.AppendUint32(b, uint32(min(e.Worker, time.Hour)/time.Microsecond))
+}
+
+// ParseEcho decodes an echo, as the page does.
+func ParseEcho(b []byte) (Echo, error) {
+	if len(b) != EchoSize || b[0] != KindEcho {
+		return Echo{}, fmt.Errorf("%w: %d bytes, not an echo", ErrMalformed, len(b))
+	}
+	return Echo{Seq: binary.BigEndian.Uint32(b[1:]), Worker: time.Duration(binary.BigEndian.Uint32(b[5:])) * time.Microsecond}, nil
+}
+
 // MaxSlack bounds a report's slack: a frame shown a second after it
 // arrived is not a phase any loop can fix.
 const MaxSlack = time.Second

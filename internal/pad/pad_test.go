@@ -158,6 +158,24 @@ func FuzzParseReport(f *testing.F) {
 	})
 }
 
+func TestEcho(t *testing.T) {
+	t.Parallel()
+	valid := Echo{Seq: 70000, Worker: 12345 * time.Microsecond}
+	got, err := ParseEcho(valid.Marshal())
+	if err != nil || got != valid {
+		t.Fatalf("round trip: %+v, %v", got, err)
+	}
+	if got, _ := ParseEcho(Echo{Worker: 2 * time.Hour}.Marshal()); got.Worker != time.Hour {
+		t.Errorf("an echo held 2 h says %v, want an hour at most", got.Worker)
+	}
+	bad := [][]byte{nil, {KindEcho}, append(valid.Marshal(), 0), Report{}.Marshal(), State{}.Marshal()}
+	for _, b := range bad {
+		if _, err := ParseEcho(b); !errors.Is(err, ErrMalformed) {
+			t.Errorf("ParseEcho(%x) = %v, want ErrMalformed", b, err)
+		}
+	}
+}
+
 func TestSequencer(t *testing.T) {
 	t.Parallel()
 	s := func(seqs ...uint32) []State {

@@ -53,6 +53,7 @@ type Params struct {
 // the "saves" one.
 type Peer struct {
 	pc       *webrtc.PeerConnection
+	inputDC  *webrtc.DataChannel // also carries the echoes back
 	onInput  func(pad.State)
 	onReport func(pad.Report)
 	log      *slog.Logger
@@ -108,6 +109,7 @@ func New(ctx context.Context, p Params) (*Peer, webrtc.SessionDescription, error
 		return fail(fmt.Errorf("peer: data channel: %w", err))
 	}
 	dc.OnMessage(peer.input)
+	peer.inputDC = dc
 	files, err := pc.CreateDataChannel("saves", nil) // ordered and reliable
 	if err != nil {
 		return fail(fmt.Errorf("peer: data channel: %w", err))
@@ -176,6 +178,18 @@ func (p *Peer) input(msg webrtc.DataChannelMessage) {
 		if p.onInput != nil {
 			p.onInput(s)
 		}
+	}
+}
+
+// Echo tells the browser that a picture answering its pad state went out
+// (pad.Echo). Lost, it costs the overlay one sample: the channel never
+// retransmits, like the states it answers.
+func (p *Peer) Echo(e pad.Echo) {
+	if p.inputDC.ReadyState() != webrtc.DataChannelStateOpen {
+		return
+	}
+	if err := p.inputDC.Send(e.Marshal()); err != nil {
+		p.log.Debug("peer: echo", "err", err)
 	}
 }
 

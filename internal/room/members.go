@@ -6,6 +6,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/telecart/telecart/internal/pad"
 	"github.com/telecart/telecart/internal/runner/wire"
 	"github.com/telecart/telecart/internal/signal"
 )
@@ -215,18 +216,18 @@ func (r *Room) Members() ([]Member, uint64) {
 // input sets a member's controller state. A watching member's state
 // changes nothing. In a crowd room, the slot's state combines those of
 // everyone holding it (see combine).
-func (r *Room) input(id signal.MemberID, buttons uint16, analog [4]int16) error {
+func (r *Room) input(id signal.MemberID, st pad.State) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	m, err := r.member(id)
 	if err != nil {
 		return err
 	}
-	m.buttons, m.analog = buttons, analog
+	m.buttons, m.analog = st.Buttons, st.Analog
 	if m.Slot == 0 {
 		return nil
 	}
-	return r.sendSlot(m.Slot)
+	return r.sendSlotFor(m.Slot, sentInput{member: id, pageSeq: st.Seq})
 }
 
 // combine is the pad state of a slot: a button is down while anyone
@@ -260,6 +261,11 @@ func abs(v int16) int32 {
 // so states reach the runner in the order they were decided. Before the
 // game runs there is nothing to drive, and the state is dropped.
 func (r *Room) sendSlot(slot int) error {
+	return r.sendSlotFor(slot, sentInput{})
+}
+
+// sendSlotFor is sendSlot for a change a page's state made (cause).
+func (r *Room) sendSlotFor(slot int, cause sentInput) error {
 	if slot == 0 {
 		return nil
 	}
@@ -269,7 +275,8 @@ func (r *Room) sendSlot(slot int) error {
 	}
 	buttons, analog := r.combine(slot)
 	seq := r.seq.Add(1)
-	r.sentInputAt(seq, time.Now())
+	cause.seq, cause.at = seq, time.Now()
+	r.sentInputAt(cause)
 	return p.SendInput(wire.Input{Slot: uint8(slot - 1), Seq: seq, Buttons: buttons, Analog: analog})
 }
 

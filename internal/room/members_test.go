@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/telecart/telecart/internal/pad"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/signal"
 )
@@ -84,7 +85,7 @@ func TestSeats(t *testing.T) {
 			{join("a", 5), ErrSlot}, {join("a", -1), ErrSlot}, {join("a", 1), nil}, {join("a", 0), ErrMember},
 			{seat("a", 5), ErrSlot}, {seat("x", 2), ErrNoMember},
 			{func(r *Room) error { return r.rename("x", "n") }, ErrNoMember},
-			{func(r *Room) error { return r.input("x", 1, [4]int16{}) }, ErrNoMember},
+			{func(r *Room) error { return r.input("x", pad.State{Buttons: 1}) }, ErrNoMember},
 		}, map[signal.MemberID]int{"a": 1}},
 	}
 	for _, tt := range tests {
@@ -208,7 +209,7 @@ func TestCombine(t *testing.T) {
 		if err := join(r, p.id, p.slot); err != nil {
 			t.Fatal(err)
 		}
-		if err := r.input(p.id, p.buttons, p.analog); err != nil {
+		if err := r.input(p.id, pad.State{Buttons: p.buttons, Analog: p.analog}); err != nil {
 			t.Fatal(err)
 		}
 	}

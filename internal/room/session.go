@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -29,6 +30,9 @@ type Session struct {
 	player signal.PlayerID // whose saves are whose; may be empty
 	// controller: a gamepad page, sent neither picture nor sound.
 	controller bool
+	// peer is the connection while connect runs it, for the echoes the
+	// room's stream sends from its own goroutine.
+	peer atomic.Pointer[peer.Peer]
 	// token is the session's secret, for its browser to carry it on after
 	// losing its socket (see Room.Resume).
 	token string
@@ -52,6 +56,14 @@ func newSession(r *Room, id signal.SessionID, member signal.MemberID, g Guest) *
 		log:      r.log.With("session", id, "member", member),
 		inbox:    make(chan signal.Payload, 64),
 		quitting: make(chan struct{}),
+	}
+}
+
+// echo tells the browser a picture answering its pad state went out; a
+// controller page, which has no picture to match it with, is not told.
+func (s *Session) echo(e pad.Echo) {
+	if p := s.peer.Load(); p != nil && !s.controller {
+		p.Echo(e)
 	}
 }
 
@@ -163,7 +175,7 @@ func (s *Session) connect(ctx context.Context) signal.Payload {
 		OnKeyframe: r.RequestKeyframe,
 		OnEstimate: func(kbps int) { r.estimate(s.member, kbps) },
 		OnInput: func(st pad.State) {
-			if err := r.input(s.member, st.Buttons, st.Analog); err != nil {
+			if err := r.input(s.member, st); err != nil {
 				s.log.Debug("room: input", "err", err)
 			}
 		},
@@ -175,6 +187,8 @@ func (s *Session) connect(ctx context.Context) signal.Payload {
 		return signal.Error{Code: signal.CodeInternal, Message: "The server could not open a connection."}
 	}
 	defer p.Close()
+	s.peer.Store(p)
+	defer s.peer.Store(nil)
 	s.sendOffer(offer.SDP)
 
 	booted := r.booted

@@ -10,6 +10,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/pion/webrtc/v4/pkg/media"
 
+	"github.com/telecart/telecart/internal/pad"
 	"github.com/telecart/telecart/internal/peer"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/wire"
@@ -24,6 +25,11 @@ import (
 type sentInput struct {
 	seq uint32
 	at  time.Time
+	// The page state that made it, to echo (pad.Echo): whose, and its
+	// number on that page; member is empty for a change no page sent (a
+	// seat given up releases its buttons).
+	member  signal.MemberID
+	pageSeq uint32
 }
 
 // newStream makes the room's tracks and the runner's handlers that fill
@@ -156,26 +162,58 @@ func (r *Room) ready() wire.Ready {
 // tracks are the room's shared video and audio tracks, for a peer to send.
 func (r *Room) tracks() []webrtc.TrackLocal { return []webrtc.TrackLocal{r.video, r.audio} }
 
-// sentInputAt notes when an input left for the runner.
-func (r *Room) sentInputAt(seq uint32, at time.Time) {
+// sentInputAt notes when an input left for the runner, and what made it.
+func (r *Room) sentInputAt(in sentInput) {
 	r.sentMu.Lock()
-	r.sent[seq%uint32(len(r.sent))] = sentInput{seq: seq, at: at}
+	r.sent[in.seq%uint32(len(r.sent))] = in
 	r.sentMu.Unlock()
 }
 
-// answered tells the observer how long the newest input a picture shows
-// took to come back as that picture: once per input.
+// answered is called for each picture written to the video track, with
+// the newest input it shows: every input it is the first picture of goes
+// back to its page as an echo, and the observer hears how long the newest
+// took to come back as that picture.
 func (r *Room) answered(seq uint32) {
-	if r.obs == nil || seq == 0 {
+	if seq == 0 {
 		return
 	}
+	now := time.Now()
+	var fresh []sentInput
 	r.sentMu.Lock()
-	in := r.sent[seq%uint32(len(r.sent))]
-	fresh := seq != r.shownTo && in.seq == seq
-	r.shownTo = seq
+	if pad.Newer(seq, r.shownTo) {
+		// The inputs since the last picture's newest, as many as are kept.
+		from := r.shownTo + 1
+		if !pad.Newer(from, seq-uint32(len(r.sent))) {
+			from = seq - uint32(len(r.sent)) + 1
+		}
+		for s := from; s != seq+1; s++ {
+			if in := r.sent[s%uint32(len(r.sent))]; in.seq == s {
+				fresh = append(fresh, in)
+			}
+		}
+		r.shownTo = seq
+	}
 	r.sentMu.Unlock()
-	if fresh {
-		r.obs.InputToFrame(time.Since(in.at))
+	if len(fresh) == 0 {
+		return
+	}
+	if newest := fresh[len(fresh)-1]; r.obs != nil && newest.seq == seq {
+		r.obs.InputToFrame(now.Sub(newest.at))
+	}
+	for _, in := range fresh {
+		if in.member != "" {
+			r.echo(in.member, pad.Echo{Seq: in.pageSeq, Worker: now.Sub(in.at)})
+		}
+	}
+}
+
+// echo sends a member's page its echo, outside the room's lock.
+func (r *Room) echo(id signal.MemberID, e pad.Echo) {
+	r.mu.Lock()
+	m, err := r.member(id)
+	r.mu.Unlock()
+	if err == nil {
+		m.session.echo(e)
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/libretro"
+	"github.com/telecart/telecart/internal/pad"
 	"github.com/telecart/telecart/internal/runner"
 	"github.com/telecart/telecart/internal/runner/runnertest"
 	"github.com/telecart/telecart/internal/signal"
@@ -39,7 +40,7 @@ func TestPadsReachTheGame(t *testing.T) {
 			t.Fatal(err)
 		}
 		before := r.seq.Load()
-		if err := r.input(tt.member, 1<<libretro.ButtonA, [4]int16{}); err != nil {
+		if err := r.input(tt.member, pad.State{Buttons: 1 << libretro.ButtonA}); err != nil {
 			t.Fatal(err)
 		}
 		if sent := r.seq.Load() - before; sent != tt.sent {

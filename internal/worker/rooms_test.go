@@ -7,9 +7,13 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
+
+	"github.com/pion/webrtc/v4"
 
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/libretro"
+	"github.com/telecart/telecart/internal/pad"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/waittest"
@@ -143,6 +147,46 @@ func TestControllerSeat(t *testing.T) {
 	if n := phone.FrameCount(); n != 0 {
 		t.Fatalf("the controller received %d frames", n)
 	}
+}
+
+// TestEcho: every press comes back to its page as an echo once the first
+// picture that shows it has gone out, naming the press's own state and how
+// long the worker held it.
+func TestEcho(t *testing.T) {
+	c := newCluster(t, 1)
+	ann := c.browse(t)
+	ann.WaitGames()
+	ann.Play(signal.Start{Game: testGame})
+	dec := gobrowsertest.Decoder(t)
+	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
+	dc := <-ann.Input
+	echoes := make(chan pad.Echo, 64)
+	dc.OnMessage(func(m webrtc.DataChannelMessage) {
+		e, err := pad.ParseEcho(m.Data)
+		if err != nil {
+			t.Errorf("the input channel carried %d bytes that are no echo: %v", len(m.Data), err)
+			return
+		}
+		echoes <- e
+	})
+	for seq, buttons := range []uint16{buttonA, 0, buttonB, 0} {
+		ann.Press(t, buttons)
+		var e pad.Echo
+		select {
+		case e = <-echoes:
+		case <-time.After(waittest.Limit):
+			t.Fatalf("press %d: no echo", seq+1)
+		}
+		if e.Seq != uint32(seq+1) {
+			t.Fatalf("press %d echoed as state %d", seq+1, e.Seq)
+		}
+		// The worker holds a state until the next frame and its encoding:
+		// never nothing, and on any machine far less than a minute.
+		if e.Worker <= 0 || e.Worker > time.Minute {
+			t.Fatalf("press %d held %v by the worker", seq+1, e.Worker)
+		}
+	}
+	ann.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
 }
 
 // TestCrowdplay drives one slot from two browsers: the game sees a
