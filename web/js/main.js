@@ -6,6 +6,7 @@ import { createStore } from './store.js';
 import { Pad, Keyboard, Gamepads } from './input.js';
 import { bindingsFor, keyTable, padTable } from './model/bindings.js';
 import { Screen } from './screen.js';
+import { ScreenFilter } from './filter.js';
 import { TouchPad } from './touchpad.js';
 import { loadPrefs, savePref } from './prefs.js';
 import { REPORT_MS, SlackMeter } from './model/display.js';
@@ -63,9 +64,11 @@ const pad = new Pad();
 const split = new InputSplit();
 pad.timing = split;
 const screen = new Screen({ player: $('player'), stage: $('stage'), video: $('video') });
+const filter = new ScreenFilter({ video: $('video') });
+filter.setSmooth(screen.smooth);
 const touchpad = new TouchPad($('touchpad'), pad);
 const store = createStore(initialState({
-  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves, bindings: prefs.bindings },
+  prefs: { nick: cleanNick(prefs.nick), private: prefs.private, crowd: prefs.crowd, volume: prefs.volume, mute: prefs.mute, shelves: prefs.shelves, bindings: prefs.bindings, filter: prefs.filter },
   player,
   zone: zoneFromSearch(location.search),
   debug: debugFromSearch(location.search),
@@ -73,6 +76,7 @@ const store = createStore(initialState({
   controller: controllerFromPath(location.pathname) !== null,
   smooth: screen.smooth,
   fullscreenSupported: screen.fullscreenSupported,
+  filterAvailable: filter.available,
 }));
 
 /** True while a text field has the keys: they are typing, not playing. */
@@ -168,8 +172,10 @@ const topbar = mountTopBar(store, {
     fullscreen: () => screen.toggleFullscreen(),
     smooth: () => {
       screen.smooth = !screen.smooth;
+      filter.setSmooth(screen.smooth);
       store.update({ smooth: screen.smooth });
     },
+    filter: options.setFilter,
     sound: options.setSound,
   },
 });
@@ -179,7 +185,13 @@ mountPlayers(store, { actions: { seat: app.seat.seat } });
 mountSaves(store, { actions: { save: saving.save, load: saving.load, reset: saving.reset, download: transfers.download, upload: transfers.upload } });
 mountContinue(store, { desktop, actions: { accept: continuing.accept, dismiss: continuing.dismiss } });
 mountToast(store);
-mountStats(store, { actions: { stats: app.stream.stats, split: () => split.summary() } });
+mountStats(store, {
+  actions: {
+    stats: app.stream.stats,
+    split: () => split.summary(),
+    filter: () => ({ kind: filter.drawing ? filter.kind : 'off', summary: filter.times.summary() }),
+  },
+});
 
 screen.setVolume(store.get().prefs.volume, store.get().prefs.mute);
 store.subscribe((st, prev) => {
@@ -191,7 +203,14 @@ store.subscribe((st, prev) => {
   // The keys and pad buttons of the system being played, as the player set them.
   const system = st.session?.game?.system ?? 'nes';
   if (st.prefs.bindings !== prev.prefs.bindings || system !== (prev.session?.game?.system ?? 'nes')) useBindings(st);
+  // The filter draws only over a game's picture (a controller page has
+  // none), and is timed only while the stats overlay shows its cost:
+  // timing waits for the GPU.
+  const playing = st.phase === 'playing' && !st.controller;
+  filter.setKind(playing && st.filterAvailable ? st.prefs.filter : 'off');
+  filter.setMeasuring(playing && st.stats);
 });
+filter.addEventListener('unavailable', () => store.update({ filterAvailable: false }));
 function useBindings(st) {
   const bindings = bindingsFor(st.prefs.bindings, st.session?.game?.system ?? 'nes');
   keyboard.setKeys(keyTable(bindings));
@@ -247,8 +266,11 @@ addEventListener('keydown', (e) => {
 // the server lists them, and outside a game). workers is hello's list of
 // game servers; latency the round trips last reported to the coordinator,
 // by worker id in ms (null until a report went). seq and lastInputSentAt
-// are the pad's own: input never waits for the store.
-// presses are the last presses' way to their pictures (model/split.js).
+// are the pad's own: input never waits for the store. filter is the
+// screen filter: the one chosen, whether its canvas shows, whether WebGL
+// is there, how frames go up (by planes, or whole: filter.js), and its
+// cost a frame (null unless the stats overlay shows). presses are the
+// last presses' way to their pictures (model/split.js).
 const session = () => store.get().session;
 Object.defineProperty(window, 'telecart', {
   enumerable: true,
@@ -266,6 +288,12 @@ Object.defineProperty(window, 'telecart', {
     get saves() { return (session()?.saves ?? []).map((x) => ({ ...x })); },
     get workers() { return store.get().workers.map((w) => ({ ...w })); },
     get latency() { const r = store.get().reported; return r ? { ...r } : null; },
+    get filter() {
+      return {
+        kind: store.get().prefs.filter, drawing: filter.drawing, available: filter.available,
+        upload: filter.planes ? 'planes' : 'element', cost: filter.times.summary(),
+      };
+    },
   }),
 });
 

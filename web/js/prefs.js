@@ -4,12 +4,14 @@
 // last for this page only (and so do the saves' owner).
 
 import { parseBindings } from './model/bindings.js';
+import { parseFilter } from './model/filter.js';
 
 const KEYS = Object.freeze({
   nick: 'telecart.nick', private: 'telecart.private', crowd: 'telecart.crowd', player: 'telecart.player',
   volume: 'telecart.volume', mute: 'telecart.mute',
   favourites: 'telecart.favourites', recent: 'telecart.recent',
   bindings: 'telecart.bindings',
+  filter: 'telecart.filter',
 });
 
 /** The localStorage key of a preference, for "storage" events from other tabs. */
@@ -33,7 +35,10 @@ function write(key, value) {
   }
 }
 
-/** { nick, private, crowd, player, volume, mute, shelves, bindings } as stored; empty, off and full volume by default. */
+/**
+ * { nick, private, crowd, player, volume, mute, shelves, bindings, filter }
+ * as stored; empty, off and full volume by default, and no screen filter.
+ */
 export function loadPrefs() {
   const volume = Number.parseFloat(read(KEYS.volume) ?? '');
   return {
@@ -45,6 +50,7 @@ export function loadPrefs() {
     mute: read(KEYS.mute) === '1',
     shelves: { favourites: readIds(KEYS.favourites), recent: readIds(KEYS.recent) },
     bindings: parseBindings(read(KEYS.bindings)),
+    filter: parseFilter(read(KEYS.filter)),
   };
 }
 
@@ -76,7 +82,10 @@ export function saveBindings(bindings) {
   }
 }
 
-/** Stores one preference: nick or player (strings), private, crowd or mute (booleans), volume (0 to 1). */
+/**
+ * Stores one preference: nick or player (strings), private, crowd or mute
+ * (booleans), volume (0 to 1), filter ("off", "crt" or "lcd").
+ */
 export function savePref(name, value) {
   if (!(name in KEYS)) throw new Error(`unknown preference ${name}`);
   write(KEYS[name], typeof value === 'boolean' ? (value ? '1' : '0') : String(value));

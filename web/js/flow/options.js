@@ -1,10 +1,11 @@
 // The player's choices, kept in localStorage (prefs.js): the name others
 // see, sent at once to the room this page is in, the options new rooms
-// start with, the sound, the game list's favourites and recent games, and
-// which keys and gamepad buttons press which button.
+// start with, the sound, the screen filter, the game list's favourites
+// and recent games, and which keys and gamepad buttons press which button.
 
 import { saveBindings, savePref, saveShelves } from '../prefs.js';
 import { bind, unbindAll } from '../model/bindings.js';
+import { parseFilter } from '../model/filter.js';
 import { withFavourite, withPlayed } from '../model/games.js';
 import { cleanNick } from '../model/room.js';
 import { updateSession } from '../model/session.js';
@@ -41,6 +42,13 @@ export function createOptions(app) {
     store.update((st) => ({ ...st, prefs }));
   }
 
+  /** The screen filter, "off", "crt" or "lcd", kept for every game. */
+  function setFilter(kind) {
+    const filter = parseFilter(kind);
+    savePref('filter', filter);
+    store.update((st) => ({ ...st, prefs: { ...st.prefs, filter } }));
+  }
+
   /** The list's shelves: a game marked a favourite or not, or just played. */
   function setShelves(change) {
     const shelves = change(store.get().prefs.shelves);
@@ -60,5 +68,5 @@ export function createOptions(app) {
     store.update((st) => ({ ...st, prefs: { ...st.prefs, bindings } }));
   }
 
-  return { setNick, setOption, setSound, favourite, played, rebind, resetBindings };
+  return { setNick, setOption, setSound, setFilter, favourite, played, rebind, resetBindings };
 }

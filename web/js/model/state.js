@@ -28,9 +28,10 @@ export function viewOf(phase) {
  * player: the id saves belong to; zone: the one the address asks for;
  * debug: the servers panel opens with the list; touch: a touch screen;
  * controller: the page is a room's controller page (a gamepad, no picture);
- * smooth and fullscreenSupported: the screen's.
+ * smooth and fullscreenSupported: the screen's; filterAvailable: whether
+ * this browser can draw the screen filters (WebGL).
  */
-export function initialState({ prefs, player, zone = '', debug = false, touch = false, smooth = false, fullscreenSupported = false, controller = false }) {
+export function initialState({ prefs, player, zone = '', debug = false, touch = false, smooth = false, fullscreenSupported = false, controller = false, filterAvailable = true }) {
   return {
     // What the page does, and on a failure what it says (failures.js),
     // with the line under it (the countdown to the next try).
@@ -99,11 +100,14 @@ export function initialState({ prefs, player, zone = '', debug = false, touch = 
     controller,
     touch,
     padHidden: false,
-    // The picture: sound blocked until a gesture, fullscreen, smooth scaling.
+    // The picture: sound blocked until a gesture, fullscreen, smooth
+    // scaling, and whether a screen filter can be drawn (prefs.filter is
+    // the one chosen).
     soundBlocked: false,
     fullscreen: false,
     fullscreenSupported,
     smooth,
+    filterAvailable,
   };
 }
 

@@ -1,14 +1,20 @@
 // The stats overlay: what the stream does now (frames, bitrate, loss,
-// round trip, jitter buffer), over the game, while the player asks for it
-// (F3, or Show stats in the help). It reads the peer connection's stats
-// once a second, and not at all while hidden.
+// round trip, jitter buffer) and what the screen filter costs a frame,
+// over the game, while the player asks for it (F3, or Show stats in the
+// help). It reads the peer connection's stats once a second, and not at
+// all while hidden.
 
+import { filterLine } from '../model/filter.js';
 import { statsLines, streamStats } from '../model/stats.js';
 
 const $ = (id) => document.getElementById(id);
 const STATS_MS = 1000;
 
-/** actions: stats(), the peer connection's getStats entries; split(), the presses' way to their pictures (model/split.js). */
+/**
+ * actions: stats(), the peer connection's getStats entries; split(), the
+ * presses' way to their pictures (model/split.js); filter(), the filter
+ * drawing ({ kind, summary }: model/filter.js's FrameTimes).
+ */
 export function mountStats(store, { actions }) {
   const el = { box: $('stats'), lines: $('stats-lines'), toggle: $('stats-toggle') };
   // The help's button, for a player without F3 (a phone): back to the game with it.
@@ -26,7 +32,9 @@ export function mountStats(store, { actions }) {
   }
 
   function draw(s, split) {
-    const rows = statsLines(s, split).map(([label, value]) => {
+    const { kind, summary } = actions.filter();
+    const line = filterLine(kind, summary);
+    const rows = [...statsLines(s, split), ...(line ? [line] : [])].map(([label, value]) => {
       const row = document.createElement('div');
       const dt = document.createElement('dt');
       dt.textContent = label;

@@ -1,11 +1,13 @@
 // The player's top bar: the game, the role chip, Players, Saves, Share,
-// the sound (mute and volume), Help, Smooth, Fullscreen and Quit. It
+// the sound (mute and volume), Help, Smooth, the screen filter,
+// Fullscreen and Quit. It
 // hides itself after a moment of play, unless the mouse, the focus, the
 // help or a panel is on it, and comes back with the mouse, a tap on the
 // picture, the focus, or its handle, the small tab that shows where it
 // went. Share copies the room's link, or shows it to copy by hand.
 
 import { controllerLink, roomLink, counts, countsLabel, roleLabel } from '../model/room.js';
+import { filterLabel, nextFilter } from '../model/filter.js';
 import { systemName } from '../model/systems.js';
 import { togglePanel, withToast } from '../model/state.js';
 import { copyText } from '../clipboard.js';
@@ -14,7 +16,7 @@ import { announce } from './screens.js';
 const $ = (id) => document.getElementById(id);
 const BAR_HIDE_MS = 2000;
 
-/** actions: quit(), fullscreen(), smooth(), sound({ volume, mute }). Returns showBar, for keys that want the bar seen. */
+/** actions: quit(), fullscreen(), smooth(), filter(kind), sound({ volume, mute }). Returns showBar, for keys that want the bar seen. */
 export function mountTopBar(store, { actions }) {
   const el = {
     player: $('player'),
@@ -30,6 +32,8 @@ export function mountTopBar(store, { actions }) {
     sharePop: $('share-pop'),
     shareLink: $('share-link'),
     smooth: $('smooth-btn'),
+    filter: $('filter-btn'),
+    filterLabel: $('filter-label'),
     fullscreen: $('fullscreen-btn'),
     fullscreenIcon: $('fullscreen-icon'),
     mute: $('mute-btn'),
@@ -76,6 +80,10 @@ export function mountTopBar(store, { actions }) {
   });
   bar('help-btn', () => store.update({ help: true }));
   bar('smooth-btn', () => actions.smooth());
+  bar('filter-btn', () => {
+    const st = store.get();
+    actions.filter(nextFilter(st.prefs.filter, st.session?.game?.system));
+  });
   bar('fullscreen-btn', () => actions.fullscreen());
   bar('quit-btn', () => actions.quit());
   bar('mute-btn', () => {
@@ -145,6 +153,18 @@ export function mountTopBar(store, { actions }) {
     if (el.volume.value !== value) el.volume.value = value;
   }
 
+  // The button names the filter on; where WebGL is missing it says so,
+  // and the plain video shows.
+  function drawFilter(kind, available, system) {
+    const on = available && kind !== 'off';
+    el.filter.disabled = !available;
+    el.filter.setAttribute('aria-pressed', String(on));
+    el.filterLabel.textContent = on ? filterLabel(kind) : 'Filter';
+    const next = filterLabel(nextFilter(kind, system));
+    el.filter.setAttribute('aria-label', available ? `Screen filter: ${filterLabel(kind)}` : 'Screen filter: unavailable');
+    el.filter.title = available ? `Screen filter: ${filterLabel(kind)} (click for ${next})` : 'Screen filters need WebGL, which this browser lacks';
+  }
+
   function drawShareLink(link, st) {
     if (link) {
       el.shareLink.value = link;
@@ -181,6 +201,10 @@ export function mountTopBar(store, { actions }) {
       if (st.panel) showBar();
     }
     if (st.smooth !== prev.smooth) el.smooth.setAttribute('aria-pressed', String(st.smooth));
+    const system = s?.game?.system;
+    if (st.prefs.filter !== prev.prefs?.filter || st.filterAvailable !== prev.filterAvailable || system !== prev.session?.game?.system) {
+      drawFilter(st.prefs.filter, st.filterAvailable, system);
+    }
     if (st.prefs.volume !== prev.prefs?.volume || st.prefs.mute !== prev.prefs?.mute) drawSound(st.prefs);
     if (st.fullscreen !== prev.fullscreen || st.fullscreenSupported !== prev.fullscreenSupported) {
       el.fullscreen.hidden = !st.fullscreenSupported;
