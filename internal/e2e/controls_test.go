@@ -165,9 +165,10 @@ func TestControllerPage(t *testing.T) {
 
 // pressProbeJS measures, the test's own way, each press of X (A) from the
 // key event's own time to the display time of the first frame that shows
-// A's colour, from requestVideoFrameCallback; a frame whose callback came
-// late (frames presented since the last callback) is not counted, since
-// drawImage then reads a newer picture than the callback's times are of.
+// A's colour, from requestVideoFrameCallback. A callback that came late is
+// not counted: when frames were presented since the last callback, or a
+// newer frame than the callback's is the element's already (drawImage
+// then reads that picture, not the one the callback's times are of).
 const pressProbeJS = `((x, y, r, g, b) => {
 	const probe = { pending: null, results: [], presented: 0 };
 	window.__probe = probe;
@@ -179,7 +180,8 @@ const pressProbeJS = `((x, y, r, g, b) => {
 	const c = document.createElement('canvas');
 	const ctx = c.getContext('2d', { willReadFrequently: true });
 	const tick = (now, meta) => {
-		const late = probe.presented && meta.presentedFrames - probe.presented > 1;
+		const late = (probe.presented && meta.presentedFrames - probe.presented > 1)
+			|| v.getVideoPlaybackQuality().totalVideoFrames !== meta.presentedFrames;
 		probe.presented = meta.presentedFrames;
 		const p = probe.pending;
 		if (p && v.videoWidth) {
