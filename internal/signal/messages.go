@@ -332,10 +332,22 @@ type GameInfo struct {
 	// name ("USA · Rev 1").
 	Detail string `json:"detail,omitempty"`
 	System string `json:"system"` // a cores.System ID: nes, snes, gb, gba, pce
+	// Art, when the game has a picture, is its version: the page fetches
+	// /art/ID?v=ART, which browsers may cache for good, since a changed
+	// picture has a new version.
+	Art string `json:"art,omitempty"`
 }
 
 func (g GameInfo) validate() error {
-	return errors.Join(checkID("game id", g.ID, true), checkText("title", g.Title), checkText("detail", g.Detail), checkID("system", g.System, true))
+	return errors.Join(checkID("game id", g.ID, true), checkText("title", g.Title), checkText("detail", g.Detail), checkID("system", g.System, true), checkVersion(g.Art))
+}
+
+// checkVersion accepts a picture's version: up to 32 lowercase hex digits.
+func checkVersion(v string) error {
+	if len(v) > 32 || strings.ContainsFunc(v, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') }) {
+		return fmt.Errorf("%w: art version %.40q is not up to 32 hex digits", errField, v)
+	}
+	return nil
 }
 
 // ICEServer is a STUN or TURN server for the browser.
