@@ -56,11 +56,16 @@ const (
 	TypeRegister  Type = "register"  // Register: the first message on /worker
 	TypeHeartbeat Type = "heartbeat" // Heartbeat: load, every few seconds
 	TypeListing   Type = "listing"   // Listing: a room opened, changed or closed
+	// Art: a game's picture, answering an ArtRequest under its session.
+	TypeArt        Type = "art"
+	TypeArtChanged Type = "art_changed" // ArtChanged: a game has a new picture
 )
 
 // Coordinator → worker, without a session.
 const (
 	TypeDrain Type = "drain" // Drain: take no new rooms, stop when the last ends
+	// ArtRequest: a game's picture, wanted under a session of its own.
+	TypeArtRequest Type = "art_request"
 )
 
 func payloadOf(t Type) Payload {
@@ -119,6 +124,12 @@ func payloadOf(t Type) Payload {
 		return &Register{}
 	case TypeHeartbeat:
 		return &Heartbeat{}
+	case TypeArtRequest:
+		return &ArtRequest{}
+	case TypeArt:
+		return &Art{}
+	case TypeArtChanged:
+		return &ArtChanged{}
 	}
 	return nil
 }
