@@ -74,6 +74,9 @@ type Config struct {
 	// none): after a restart, browsers whose games played on may find it
 	// before their workers do.
 	RejoinWindow time.Duration
+	// ArtCache is how many bytes of games' pictures the coordinator keeps
+	// (default DefaultArtCache).
+	ArtCache int
 }
 
 // TURN is a set of TURN servers that share a secret with the coordinator
@@ -171,6 +174,11 @@ type Coordinator struct {
 	broadcasting sync.Mutex
 	// limits counts what each client holds; guarded by mu.
 	limits *limiter
+	// art keeps games' pictures; artWaits are the picture requests
+	// waiting for their worker's answer, by session id (art.go), guarded
+	// by mu.
+	art      *artCache
+	artWaits map[signal.SessionID]chan signal.Art
 
 	metrics      *metrics.Registry
 	roomsStarted prometheus.Counter
@@ -201,6 +209,9 @@ func New(cfg Config) *Coordinator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ArtCache <= 0 {
+		cfg.ArtCache = DefaultArtCache
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{
 		cfg:      cfg,
@@ -215,6 +226,8 @@ func New(cfg Config) *Coordinator {
 		browsers: map[*browserConn]bool{},
 		rooms:    map[signal.RoomID]*roomEntry{},
 		checks:   map[signal.SessionID]*checkEntry{},
+		art:      newArtCache(cfg.ArtCache),
+		artWaits: map[signal.SessionID]chan signal.Art{},
 		metrics:  metrics.New(),
 	}
 	count := func(read func() int) func() float64 {
@@ -355,6 +368,7 @@ func (c *Coordinator) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST /admin/workers/{id}/drain", c.serveDrain)
 	mux.Handle("GET /ping", ping.Handler())
+	mux.HandleFunc("GET /art/{id}", c.serveArt)
 	if c.cfg.Web != nil {
 		files := newStaticFiles(c.cfg.Web)
 		mux.Handle("GET /", files)
@@ -436,13 +450,17 @@ func (c conn) write(b []byte) error {
 func (c *Coordinator) games() []signal.GameInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seen := map[string]bool{}
+	seen := map[string]int{} // id: its index in games
 	var games []signal.GameInfo
 	for _, w := range c.workers {
 		for _, g := range w.games {
-			if !seen[g.ID] {
-				seen[g.ID] = true
+			i, ok := seen[g.ID]
+			switch {
+			case !ok:
+				seen[g.ID] = len(games)
 				games = append(games, g)
+			case games[i].Art == "":
+				games[i] = g // one with a picture, if a worker has one
 			}
 		}
 	}

@@ -136,6 +136,23 @@ func saveInfo(sv saves.Save) signal.SaveInfo {
 // that a list of saves is a small message, big enough to recognise.
 const thumbnailWidth = 160
 
+// takePicture is the game's picture for the list, or nil when it has
+// none to give yet: the runner did not answer in time, or the screen is
+// all one colour (a boot, a fade).
+func (r *Room) takePicture() *image.RGBA {
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+	defer cancel()
+	pic, err := r.picture(ctx)
+	if err != nil {
+		r.log.Debug("room: no picture of the game", "err", err)
+		return nil
+	}
+	if picture.Uniform(pic) {
+		return nil
+	}
+	return pic
+}
+
 // thumbnail makes a save's picture: at most thumbnailWidth wide, as PNG.
 func thumbnail(pic *image.RGBA) []byte {
 	return picture.EncodePNG(picture.Shrink(pic, thumbnailWidth))

@@ -1,0 +1,214 @@
+package coordinator
+
+import (
+	"container/list"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/telecart/telecart/internal/signal"
+)
+
+// Games' pictures. The page shows each game's picture from /art/ID?v=V,
+// where V is the version its hello names (GameInfo.Art). The coordinator
+// has no pictures of its own and reaches no storage: it asks a worker
+// that has the game over its link (ArtRequest, answered with Art), and
+// keeps the answers in a small cache. Browsers keep them for good, as a
+// changed picture has a new version, and so a new address.
+
+const (
+	// artPerWorker bounds the picture requests one worker answers at once:
+	// a page of a thousand games must not keep a worker reading files.
+	// Beyond it the browser hears 503 and tries again later (an <img>
+	// lazily loaded is asked for again the next time it is drawn).
+	artPerWorker = 4
+	// artTimeout bounds a worker's answer.
+	artTimeout = 10 * time.Second
+	// DefaultArtCache is how many bytes of pictures the coordinator keeps.
+	DefaultArtCache = 8 << 20
+)
+
+// serveArt is GET /art/{id}: the game's picture, from the cache or from a
+// worker that has it.
+func (c *Coordinator) serveArt(rw http.ResponseWriter, r *http.Request) {
+	id := r.PathValue("id")
+	want := r.URL.Query().Get("v")
+	c.mu.Lock()
+	var w *workerConn
+	version := ""
+	for _, wc := range c.workers {
+		g, ok := wc.games[id]
+		if !ok || g.Art == "" {
+			continue
+		}
+		if w == nil || g.Art == want && version != want {
+			w, version = wc, g.Art
+		}
+	}
+	c.mu.Unlock()
+	if w == nil {
+		http.Error(rw, "no picture of this game", http.StatusNotFound)
+		return
+	}
+	key := id + "\x00" + version
+	if a, ok := c.art.get(key); ok {
+		writeArt(rw, a, want)
+		return
+	}
+	select {
+	case w.artSlots <- struct{}{}:
+		defer func() { <-w.artSlots }()
+	default:
+		rw.Header().Set("Retry-After", "1")
+		http.Error(rw, "the server is busy with other pictures", http.StatusServiceUnavailable)
+		return
+	}
+	a, err := c.askArt(r, w, id)
+	switch {
+	case err != nil:
+		http.Error(rw, "the game's server did not send its picture", http.StatusBadGateway)
+		return
+	case len(a.Data) == 0:
+		http.Error(rw, "no picture of this game", http.StatusNotFound)
+		return
+	}
+	if a.Version == version {
+		c.art.put(key, a)
+	}
+	writeArt(rw, a, want)
+}
+
+// askArt asks worker w for a game's picture, under a session id of the
+// request's own, and waits for its answer.
+func (c *Coordinator) askArt(r *http.Request, w *workerConn, id string) (signal.Art, error) {
+	session := "art-" + signal.NewID[signal.SessionID](signal.NameBytes)
+	answer := make(chan signal.Art, 1)
+	c.mu.Lock()
+	c.artWaits[session] = answer
+	c.mu.Unlock()
+	defer func() {
+		c.mu.Lock()
+		delete(c.artWaits, session)
+		c.mu.Unlock()
+	}()
+	if err := w.send(session, signal.ArtRequest{Game: id}); err != nil {
+		return signal.Art{}, err
+	}
+	timer := time.NewTimer(artTimeout)
+	defer timer.Stop()
+	select {
+	case a := <-answer:
+		if a.Game != id {
+			return signal.Art{Game: id}, nil // no answer to this request
+		}
+		return a, nil
+	case <-timer.C:
+		c.log.Warn("coordinator: a worker did not send a game's picture in time", "worker", w.id, "game", id)
+		return signal.Art{}, errArtTimeout
+	case <-r.Context().Done():
+		return signal.Art{}, r.Context().Err()
+	}
+}
+
+// onArt hands a worker's picture to the request waiting for it; one no
+// request waits for any more is dropped.
+func (c *Coordinator) onArt(session signal.SessionID, a signal.Art) {
+	c.mu.Lock()
+	answer := c.artWaits[session]
+	delete(c.artWaits, session)
+	c.mu.Unlock()
+	if answer != nil {
+		answer <- a // buffered for one, and only one answer is taken
+	}
+}
+
+// onArtChanged notes a game's new picture on its worker: the next hello
+// says so.
+func (c *Coordinator) onArtChanged(w *workerConn, p signal.ArtChanged) {
+	c.mu.Lock()
+	g, ok := w.games[p.Game]
+	if ok {
+		g.Art = p.Art
+		w.games[p.Game] = g
+	}
+	c.mu.Unlock()
+	if ok {
+		c.workersChanged()
+	}
+}
+
+// writeArt answers with a picture; browsers keep it for good when it is
+// the version they asked for.
+func writeArt(rw http.ResponseWriter, a signal.Art, want string) {
+	h := rw.Header()
+	h.Set("Content-Type", a.ContentType)
+	h.Set("Content-Length", strconv.Itoa(len(a.Data)))
+	h.Set("X-Content-Type-Options", "nosniff")
+	if want == a.Version {
+		h.Set("Cache-Control", "public, max-age=86400, immutable")
+	} else {
+		h.Set("Cache-Control", "no-cache")
+	}
+	_, _ = rw.Write(a.Data) // a browser gone is nothing to tell
+}
+
+type artError string
+
+func (e artError) Error() string { return string(e) }
+
+const errArtTimeout = artError("coordinator: the worker did not send the picture in time")
+
+// artCache keeps the pictures last asked for, up to a number of bytes,
+// the least recently asked for going first.
+type artCache struct {
+	mu    sync.Mutex
+	limit int
+	size  int
+	order *list.List // of *artEntry, the most recent first
+	byKey map[string]*list.Element
+}
+
+type artEntry struct {
+	key string
+	art signal.Art
+}
+
+func newArtCache(limit int) *artCache {
+	return &artCache{limit: limit, order: list.New(), byKey: map[string]*list.Element{}}
+}
+
+func (a *artCache) get(key string) (signal.Art, bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	e, ok := a.byKey[key]
+	if !ok {
+		return signal.Art{}, false
+	}
+	a.order.MoveToFront(e)
+	return e.Value.(*artEntry).art, true
+}
+
+func (a *artCache) put(key string, art signal.Art) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if _, ok := a.byKey[key]; ok || len(art.Data) > a.limit {
+		return
+	}
+	a.byKey[key] = a.order.PushFront(&artEntry{key: key, art: art})
+	a.size += len(art.Data)
+	for a.size > a.limit {
+		last := a.order.Back()
+		old := last.Value.(*artEntry)
+		a.order.Remove(last)
+		delete(a.byKey, old.key)
+		a.size -= len(old.art.Data)
+	}
+}
+
+// bytes is how much the cache holds.
+func (a *artCache) bytes() int {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return a.size
+}
