@@ -149,4 +149,3 @@ func (w *Worker) keepPicture(ctx context.Context, id string, pic *image.RGBA) {
 		}
 	}()
 }
-

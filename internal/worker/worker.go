@@ -195,7 +195,7 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg: cfg, api: api, closeICEPort: closeICEPort, log: log.With("worker", cfg.ID),
 		sessions: map[signal.SessionID]*room.Session{}, hosted: map[signal.RoomID]*room.Room{},
-		checks:  map[signal.SessionID]*checkConn{}, captured: map[string]string{},
+		checks: map[signal.SessionID]*checkConn{}, captured: map[string]string{},
 		uploads: &peer.Uploads{Dir: cfg.UploadDir, Budget: cfg.UploadBudget, Stall: cfg.UploadStall},
 		beat:    make(chan struct{}, 1), drained: make(chan struct{}),
 	}
