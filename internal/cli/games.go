@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"path/filepath"
 	"strings"
 	"text/tabwriter"
 
@@ -32,7 +33,7 @@ func runGames(_ context.Context, e *env, args []string) error {
 		return err
 	}
 	// What Scan logs, this prints.
-	lib, err := library.Scan(slog.New(slog.DiscardHandler), cfg.Games)
+	lib, err := library.ScanWith(slog.New(slog.DiscardHandler), library.Options{Dirs: cfg.Games, Thumbnails: cfg.Thumbnails})
 	if err != nil {
 		return err
 	}
@@ -45,9 +46,9 @@ func runGames(_ context.Context, e *env, args []string) error {
 	fmt.Fprintf(e.stdout, "%s in %s:\n", plural(len(games), "game"), strings.Join(cfg.Games, ", "))
 	if len(games) > 0 {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "SYSTEM\tTITLE\tFILE")
+		fmt.Fprintln(tw, "SYSTEM\tTITLE\tFILE\tPICTURE")
 		for _, g := range games {
-			fmt.Fprintf(tw, "%s\t%s\t%s\n", g.System, g.Title, g.Path)
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.System, g.Title, g.Path, pictureOf(g))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -60,6 +61,20 @@ func runGames(_ context.Context, e *env, args []string) error {
 		}
 	}
 	return nil
+}
+
+// pictureOf says where a game's picture comes from: a file beside it, a
+// thumbnail set, or none here; a worker captures a frame of a game
+// without one the first time it is played, which only the worker's
+// storage knows of.
+func pictureOf(g library.Game) string {
+	switch g.Art.Source {
+	case library.ArtBeside:
+		return "beside: " + filepath.Base(g.Art.Path)
+	case library.ArtThumbnails:
+		return "thumbnails: " + g.Art.Path
+	}
+	return "none (captured when first played)"
 }
 
 // plural counts things: "1 game", "3 games".

@@ -3,14 +3,26 @@ package cli
 import (
 	"bytes"
 	"context"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
 
+// tinyPNG is a picture of 2 by 2 pixels.
+func tinyPNG(t *testing.T) string {
+	t.Helper()
+	var b bytes.Buffer
+	if err := png.Encode(&b, image.NewRGBA(image.Rect(0, 0, 2, 2))); err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
+}
+
 // TestGames lists a games folder as a worker would offer it, and every
-// file it leaves out, with why.
+// file it leaves out, with why, and where each game's picture comes from.
 func TestGames(t *testing.T) {
 	dir := t.TempDir()
 	for name, content := range map[string]string{
@@ -19,6 +31,9 @@ func TestGames(t *testing.T) {
 		"notes.txt":        "text",
 		"Empty.nes":        "",
 		".hidden/Ours.nes": "rom",
+		"Super_Game.png":   tinyPNG(t),
+		"thumbnails/Nintendo - Game Boy Advance/Named_Titles/Quest.png": tinyPNG(t),
+		"Lone.nes": "rom",
 	} {
 		path := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -34,9 +49,12 @@ func TestGames(t *testing.T) {
 	}
 	out := stdout.String()
 	for _, want := range []string{
-		"2 games in " + dir + ":",
+		"3 games in " + dir + ":",
 		"nes     Super Game  " + filepath.Join(dir, "Super_Game.nes"),
 		"gba     Quest       " + filepath.Join(dir, "gba/Quest.gba"),
+		"beside: Super_Game.png",
+		"thumbnails: " + filepath.Join(dir, "thumbnails/Nintendo - Game Boy Advance/Named_Titles/Quest.png"),
+		"none (captured when first played)",
 		"3 files left out:",
 		filepath.Join(dir, ".hidden") + ": hidden: its name starts with a dot",
 		filepath.Join(dir, "Empty.nes") + ": the file is empty",

@@ -3,7 +3,7 @@
 // goes to the filter.
 
 import { systemName, systemShort } from '../model/systems.js';
-import { countLabel, listedGames, selectedIndex, shelfNamer, withQuery, withSelection } from '../model/games.js';
+import { artURL, countLabel, listedGames, selectedIndex, shelfNamer, withQuery, withSelection } from '../model/games.js';
 import { announce } from './screens.js';
 
 const $ = (id) => document.getElementById(id);
@@ -21,6 +21,26 @@ function gameRow(g, i, favourite) {
   art.className = 'game-art';
   art.setAttribute('aria-hidden', 'true');
   art.textContent = systemShort(g.system);
+  const url = artURL(g);
+  if (url) {
+    // Decorative beside the title (alt=""), in the tile's fixed box so
+    // rows never move as pictures arrive; the tile shows again if the
+    // picture cannot be had.
+    const img = document.createElement('img');
+    img.className = 'game-picture';
+    img.alt = '';
+    img.loading = 'lazy';
+    img.decoding = 'async';
+    img.width = 56;
+    img.height = 56;
+    img.addEventListener('error', () => {
+      img.remove();
+      art.classList.remove('has-picture');
+    }, { once: true });
+    img.src = url;
+    art.classList.add('has-picture');
+    art.append(img);
+  }
   const text = document.createElement('span');
   text.className = 'game-text';
   const title = document.createElement('span');
