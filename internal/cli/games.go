@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
+	"time"
 
 	"github.com/telecart/telecart/internal/config"
 	"github.com/telecart/telecart/internal/library"
@@ -17,7 +18,7 @@ import (
 // runGames prints the library a worker with these settings would offer,
 // and every file in its folders it leaves out, with why: what an operator
 // asks when a game is missing from the page.
-func runGames(_ context.Context, e *env, args []string) error {
+func runGames(ctx context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("games", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	flags := config.NewFlags(fs, config.Worker)
@@ -43,12 +44,16 @@ func runGames(_ context.Context, e *env, args []string) error {
 		}
 	}
 	games := lib.Games()
+	captured, err := capturedPictures(ctx, cfg, games)
+	if err != nil {
+		fmt.Fprintf(e.stdout, "The saves' storage cannot be read for the captured pictures: %v\n", err)
+	}
 	fmt.Fprintf(e.stdout, "%s in %s:\n", plural(len(games), "game"), strings.Join(cfg.Games, ", "))
 	if len(games) > 0 {
 		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "SYSTEM\tTITLE\tFILE\tPICTURE")
 		for _, g := range games {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.System, g.Title, g.Path, pictureOf(g))
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", g.System, g.Title, g.Path, pictureOf(g, captured[g.ID]))
 		}
 		if err := tw.Flush(); err != nil {
 			return err
@@ -64,17 +69,44 @@ func runGames(_ context.Context, e *env, args []string) error {
 }
 
 // pictureOf says where a game's picture comes from: a file beside it, a
-// thumbnail set, or none here; a worker captures a frame of a game
-// without one the first time it is played, which only the worker's
-// storage knows of.
-func pictureOf(g library.Game) string {
-	switch g.Art.Source {
-	case library.ArtBeside:
+// thumbnail set, a frame a worker captured (version), or none yet.
+func pictureOf(g library.Game, version string) string {
+	switch {
+	case g.Art.Source == library.ArtBeside:
 		return "beside: " + filepath.Base(g.Art.Path)
-	case library.ArtThumbnails:
+	case g.Art.Source == library.ArtThumbnails:
 		return "thumbnails: " + g.Art.Path
+	case version != "":
+		return "captured"
 	}
 	return "none (captured when first played)"
+}
+
+// capturedPictures are the versions of the pictures workers captured of
+// the games without art, in the saves' storage: none when it is a folder
+// that does not exist yet (looking must not make it).
+func capturedPictures(ctx context.Context, cfg config.Config, games []library.Game) (map[string]string, error) {
+	var ids []string
+	for _, g := range games {
+		if g.Art.Path == "" {
+			ids = append(ids, g.ID)
+		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	if cfg.S3.Endpoint == "" {
+		if _, err := os.Stat(cfg.Saves); err != nil {
+			return nil, nil
+		}
+	}
+	store, err := openSaves(ctx, cfg)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	return store.Pictures(ctx, ids)
 }
 
 // plural counts things: "1 game", "3 games".

@@ -9,6 +9,9 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/telecart/telecart/internal/saves"
+	"github.com/telecart/telecart/internal/storage"
 )
 
 // tinyPNG is a picture of 2 by 2 pixels.
@@ -33,7 +36,8 @@ func TestGames(t *testing.T) {
 		".hidden/Ours.nes": "rom",
 		"Super_Game.png":   tinyPNG(t),
 		"thumbnails/Nintendo - Game Boy Advance/Named_Titles/Quest.png": tinyPNG(t),
-		"Lone.nes": "rom",
+		"Lone.nes":   "rom",
+		"Played.nes": "rom",
 	} {
 		path := filepath.Join(dir, name)
 		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -43,18 +47,28 @@ func TestGames(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A worker captured a picture of Played.nes into the saves' storage.
+	savesDir := t.TempDir()
+	store, err := storage.Local(savesDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := saves.New(store).PutPicture(context.Background(), "nes:Played.nes", []byte(tinyPNG(t))); err != nil {
+		t.Fatal(err)
+	}
 	var stdout, stderr bytes.Buffer
-	if code := Run(context.Background(), []string{"games", "-games", dir}, &stdout, &stderr); code != 0 {
+	if code := Run(context.Background(), []string{"games", "-games", dir, "-saves", savesDir}, &stdout, &stderr); code != 0 {
 		t.Fatalf("games: exit %d\n%s", code, stderr.String())
 	}
 	out := stdout.String()
 	for _, want := range []string{
-		"3 games in " + dir + ":",
+		"4 games in " + dir + ":",
 		"nes     Super Game  " + filepath.Join(dir, "Super_Game.nes"),
 		"gba     Quest       " + filepath.Join(dir, "gba/Quest.gba"),
 		"beside: Super_Game.png",
 		"thumbnails: " + filepath.Join(dir, "thumbnails/Nintendo - Game Boy Advance/Named_Titles/Quest.png"),
 		"none (captured when first played)",
+		filepath.Join(dir, "Played.nes") + "      captured",
 		"3 files left out:",
 		filepath.Join(dir, ".hidden") + ": hidden: its name starts with a dot",
 		filepath.Join(dir, "Empty.nes") + ": the file is empty",
