@@ -20,9 +20,11 @@ import (
 const (
 	// artPerWorker bounds the picture requests one worker answers at once:
 	// a page of a thousand games must not keep a worker reading files.
-	// Beyond it the browser hears 503 and tries again later (an <img>
-	// lazily loaded is asked for again the next time it is drawn).
+	// artQueue more wait their turn (a page shows a dozen pictures at
+	// once, and asks for them all together); beyond those the browser
+	// hears 503, and its list shows the tile.
 	artPerWorker = 4
+	artQueue     = 32
 	// artTimeout bounds a worker's answer.
 	artTimeout = 10 * time.Second
 	// DefaultArtCache is how many bytes of pictures the coordinator keeps.
@@ -57,11 +59,21 @@ func (c *Coordinator) serveArt(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	select {
-	case w.artSlots <- struct{}{}:
-		defer func() { <-w.artSlots }()
+	case w.artAdmitted <- struct{}{}:
+		defer func() { <-w.artAdmitted }()
 	default:
 		rw.Header().Set("Retry-After", "1")
 		http.Error(rw, "the server is busy with other pictures", http.StatusServiceUnavailable)
+		return
+	}
+	select {
+	case w.artSlots <- struct{}{}:
+		defer func() { <-w.artSlots }()
+	case <-r.Context().Done():
+		return
+	}
+	if a, ok := c.art.get(key); ok { // asked for by another while this one waited
+		writeArt(rw, a, want)
 		return
 	}
 	a, err := c.askArt(r, w, id)

@@ -140,10 +140,11 @@ func TestArt(t *testing.T) {
 		t.Errorf("the worker was asked %d times for games without a picture", n)
 	}
 
-	// artPerWorker requests wait for the worker; one more is turned away.
+	// artPerWorker requests wait for the worker, artQueue more for their
+	// turn; one more is turned away.
 	var waiting sync.WaitGroup
-	codes := make(chan int, artPerWorker)
-	for range artPerWorker {
+	codes := make(chan int, artPerWorker+artQueue)
+	for range artPerWorker + artQueue {
 		waiting.Add(1)
 		go func() {
 			defer waiting.Done()
@@ -156,9 +157,9 @@ func TestArt(t *testing.T) {
 			codes <- resp.StatusCode
 		}()
 	}
-	waittest.Eventually(t, "the worker is asked for the held picture by every request", func() error {
-		if n := aw.count("held"); n != artPerWorker {
-			return fmt.Errorf("asked %d times", n)
+	waittest.Eventually(t, "the worker asked for the held picture by the first requests, the rest waiting", func() error {
+		if n, queued := aw.count("held"), len(c.workerArtAdmitted("w1")); n != artPerWorker || queued != artPerWorker+artQueue {
+			return fmt.Errorf("asked %d times, %d requests in", n, queued)
 		}
 		return nil
 	})
@@ -173,6 +174,9 @@ func TestArt(t *testing.T) {
 			t.Errorf("a held request ended %d, want 200", code)
 		}
 	}
+	if n := aw.count("held"); n != artPerWorker {
+		t.Errorf("the worker was asked %d times for the held picture, want %d: those that waited found it in the cache", n, artPerWorker)
+	}
 	if resp, b := get("/art/held?v=cc33"); resp.StatusCode != http.StatusOK || string(b) != "jpeg" || resp.Header.Get("Content-Type") != "image/jpeg" {
 		t.Errorf("the held picture, later: %d %q", resp.StatusCode, b)
 	}
@@ -186,6 +190,13 @@ func TestArt(t *testing.T) {
 		}
 		return false
 	})
+}
+
+// workerArtAdmitted is the admissions of worker id's picture requests.
+func (c *Coordinator) workerArtAdmitted(id signal.WorkerID) chan struct{} {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.workers[id].artAdmitted
 }
 
 // TestArtCache keeps pictures up to its bytes, the least recently asked
