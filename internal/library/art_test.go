@@ -41,6 +41,16 @@ func artJPEG(t testing.TB, w, h int) []byte {
 	return b.Bytes()
 }
 
+// webpArt is a WebP picture, from golang.org/x/image's test data.
+func webpArt(t testing.TB) []byte {
+	t.Helper()
+	b, err := os.ReadFile("../picture/testdata/blue-purple-pink.lossy.webp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 func TestFindArt(t *testing.T) {
 	t.Parallel()
 	const nes = "thumbnails/Nintendo - Nintendo Entertainment System/"
@@ -61,6 +71,7 @@ func TestFindArt(t *testing.T) {
 	}{
 		{name: "beside png", rom: "Foo (USA).nes", files: map[string][]byte{"Foo (USA).png": good}, want: "Foo (USA).png", source: ArtBeside},
 		{name: "beside jpg", rom: "Foo (USA).nes", files: map[string][]byte{"Foo (USA).jpg": artJPEG(t, 500, 700)}, want: "Foo (USA).jpg", source: ArtBeside, wantJPEG: true},
+		{name: "beside webp", rom: "Foo (USA).nes", files: map[string][]byte{"Foo (USA).webp": webpArt(t)}, want: "Foo (USA).webp", source: ArtBeside},
 		{name: "beside a zip", rom: "Foo (USA).zip", files: map[string][]byte{"Foo (USA).png": good}, want: "Foo (USA).png", source: ArtBeside},
 		{name: "beside wins over thumbnails", rom: "Foo (USA).nes", files: map[string][]byte{"Foo (USA).png": good, nes + "Named_Boxarts/Foo (USA).png": good}, want: "Foo (USA).png", source: ArtBeside},
 		{name: "thumbnails full name", rom: "Foo (USA) [!].nes", files: map[string][]byte{nes + "Named_Titles/Foo (USA) [!].png": good}, want: nes + "Named_Titles/Foo (USA) [!].png", source: ArtThumbnails},
