@@ -100,4 +100,5 @@ func TestCapturedPictureInList(t *testing.T) {
 	if w := pictureShown(t, later, "nes:Alwa.nes", 3); w != 256 {
 		t.Errorf("the captured picture is %d pixels wide, want the NES's 256", w)
 	}
+	screenshot(t, later, "screenshot-list-pictures.png")
 }
