@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -192,5 +193,53 @@ func TestThumbnailNames(t *testing.T) {
 		if got := thumbnailNames(file); strings.Join(got, "|") != strings.Join(want, "|") {
 			t.Errorf("thumbnailNames(%q) = %q, want %q", file, got, want)
 		}
+	}
+}
+
+// BenchmarkScanArt scans a folder of 1000 ROMs, a third with art beside,
+// a third in the thumbnail set, a third with none: what finding art adds
+// to a worker's start.
+func BenchmarkScanArt(b *testing.B) {
+	for _, withArt := range []bool{false, true} {
+		name := "no-art"
+		if withArt {
+			name = "art"
+		}
+		b.Run(name, func(b *testing.B) {
+			dir := b.TempDir()
+			pic := artPNG(b, 64, 64)
+			set := filepath.Join(dir, ThumbnailsFolder, "Nintendo - Nintendo Entertainment System", "Named_Boxarts")
+			if err := os.MkdirAll(set, 0o755); err != nil {
+				b.Fatal(err)
+			}
+			for i := range 1000 {
+				base := "Game " + strconv.Itoa(i) + " (USA)"
+				if err := os.WriteFile(filepath.Join(dir, base+".nes"), []byte("rom"), 0o644); err != nil {
+					b.Fatal(err)
+				}
+				if !withArt {
+					continue
+				}
+				switch i % 3 {
+				case 0:
+					err := os.WriteFile(filepath.Join(dir, base+".png"), pic, 0o644)
+					if err != nil {
+						b.Fatal(err)
+					}
+				case 1:
+					if err := os.WriteFile(filepath.Join(set, "Game "+strconv.Itoa(i)+".png"), pic, 0o644); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			log := slog.New(slog.DiscardHandler)
+			b.ResetTimer()
+			for b.Loop() {
+				if _, err := Scan(log, []string{dir}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N)/1000, "ms/scan")
+		})
 	}
 }
