@@ -135,17 +135,34 @@ func (c *Coordinator) onArt(session signal.SessionID, a signal.Art) {
 	}
 }
 
-// onArtChanged notes a game's new picture on its worker: the next hello
-// says so.
-func (c *Coordinator) onArtChanged(w *workerConn, p signal.ArtChanged) {
+// onArtChanged notes a game's new picture on its worker, and on every
+// other worker that has the game without a picture of its own: the
+// picture is in the storage they share, so any of them can send it, and
+// the game keeps its picture when the worker that took it goes. The next
+// hello says so.
+func (c *Coordinator) onArtChanged(from *workerConn, p signal.ArtChanged) {
+	var tell []*workerConn
+	changed := false
 	c.mu.Lock()
-	g, ok := w.games[p.Game]
-	if ok {
+	for _, w := range c.workers {
+		g, ok := w.games[p.Game]
+		if !ok || (w != from && g.Art != "") {
+			continue
+		}
 		g.Art = p.Art
 		w.games[p.Game] = g
+		changed = true
+		if w != from {
+			tell = append(tell, w)
+		}
 	}
 	c.mu.Unlock()
-	if ok {
+	for _, w := range tell {
+		if err := w.send("", p); err != nil {
+			c.log.Debug("coordinator: a worker did not hear of a game's picture", "worker", w.id, "err", err)
+		}
+	}
+	if changed {
 		c.workersChanged()
 	}
 }

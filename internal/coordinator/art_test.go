@@ -181,6 +181,13 @@ func TestArt(t *testing.T) {
 		t.Errorf("the held picture, later: %d %q", resp.StatusCode, b)
 	}
 
+	// Another worker has b without a picture: it hears of w1's, which is
+	// in the storage they share.
+	other := dial(t, srv, "/worker", workerAuth(t, "w2"))
+	send(t, other, signal.Register{ID: "w2", Capacity: 1, Games: []signal.GameInfo{{ID: "b", Title: "B", System: "nes"}}})
+	stopOther := beat(t, other)
+	defer stopOther()
+	waitHello(t, browser, "the second worker", func(h signal.Hello) bool { return len(h.Workers) == 2 })
 	send(t, worker, signal.ArtChanged{Game: "b", Art: "bb22"})
 	waitHello(t, browser, "the new picture of b", func(h signal.Hello) bool {
 		for _, g := range h.Games {
@@ -190,6 +197,17 @@ func TestArt(t *testing.T) {
 		}
 		return false
 	})
+	ctx, cancel := context.WithTimeout(context.Background(), waittest.Limit)
+	defer cancel()
+	for {
+		_, b, err := other.Read(ctx)
+		if err != nil {
+			t.Fatalf("the other worker never heard of b's picture: %v", err)
+		}
+		if _, p, err := signal.Decode(b); err == nil && p == (signal.ArtChanged{Game: "b", Art: "bb22"}) {
+			break
+		}
+	}
 }
 
 // workerArtAdmitted is the admissions of worker id's picture requests.

@@ -52,7 +52,9 @@ func (a Art) validate() error {
 
 // ArtChanged tells the coordinator a game's picture has a new version
 // (Art, as in GameInfo): a worker captured a frame of a game that had no
-// picture. The coordinator's next hello says so.
+// picture. The coordinator's next hello says so, and it tells the other
+// workers that have the game without a picture, which find it in the
+// storage they share.
 type ArtChanged struct {
 	Game string `json:"game"`
 	Art  string `json:"art"`

@@ -107,6 +107,18 @@ func (w *Worker) art(ctx context.Context, id string) signal.Art {
 	return signal.Art{Game: id, Version: version, ContentType: picture.PNG, Data: data}
 }
 
+// learnPicture notes a picture another worker captured of a game this
+// one has without art: it is in the storage they share.
+func (w *Worker) learnPicture(p signal.ArtChanged) {
+	g, ok := w.cfg.Library.Lookup(p.Game)
+	if !ok || g.Art.Path != "" || w.cfg.Saves == nil {
+		return
+	}
+	w.mu.Lock()
+	w.captured[p.Game] = p.Art
+	w.mu.Unlock()
+}
+
 // onPicture is a room's OnPicture for a game without a picture: nil when
 // it has one, or none can be kept.
 func (w *Worker) onPicture(ctx context.Context, g library.Game) func(*image.RGBA) {

@@ -17,7 +17,8 @@ import (
 
 // TestCapturedPicture plays a game without art: a few seconds in, the
 // worker keeps a picture of it in the shared storage, the browsers' list
-// learns it has one, and the coordinator serves it from the worker. The
+// learns it has one, and the coordinator serves it from the other worker
+// once the one that took it has gone. The
 // test ROM shows one colour at rest, which is no picture (a room skips
 // such frames), so this plays a real game's title screen.
 func TestCapturedPicture(t *testing.T) {
@@ -28,7 +29,9 @@ func TestCapturedPicture(t *testing.T) {
 		t.Fatal(err)
 	}
 	opt, st := withSaves(t)
-	c := newCluster(t, 1, opt, func(c *Config) { c.Library = lib })
+	withLib := func(c *Config) { c.Library = lib }
+	c := newCluster(t, 1, opt, withLib)
+	second, stopSecond := c.addWorker(t, 1, opt, withLib)
 	watcher := c.browse(t)
 	if h := watcher.WaitGames(); h.Games[0].Art != "" {
 		t.Fatalf("a game without art has a picture before it was played: %+v", h.Games[0])
@@ -60,6 +63,13 @@ func TestCapturedPicture(t *testing.T) {
 		t.Errorf("the picture is %T of %v, uniform or not the game's: want a frame of many colours at most %d wide", pic, pic.Bounds(), library.ArtWidth)
 	}
 
+	// The worker that took it goes: the other, told of it, sends it from
+	// the storage they share.
+	if second.roomCount() > 0 {
+		stopSecond()
+	} else {
+		c.stopWorker()
+	}
 	resp, err := http.Get(c.srv.URL + "/art/" + url.PathEscape(id) + "?v=" + art)
 	if err != nil {
 		t.Fatal(err)
@@ -73,7 +83,8 @@ func TestCapturedPicture(t *testing.T) {
 	// A worker that starts later finds the picture in the storage, and
 	// registers the game with it.
 	c.stopWorker()
-	c.addWorker(t, 1, opt, func(c *Config) { c.Library = lib })
+	stopSecond()
+	c.addWorker(t, 1, opt, withLib)
 	for {
 		if h, ok := watcher.Read().(signal.Hello); ok && len(h.Games) == 1 {
 			if h.Games[0].Art != art {

@@ -455,8 +455,12 @@ func (w *Worker) Room(id signal.RoomID) *room.Room {
 }
 
 func (w *Worker) handle(ctx context.Context, id signal.SessionID, p signal.Payload) {
-	if _, ok := p.(signal.Drain); ok {
+	switch p := p.(type) {
+	case signal.Drain:
 		w.Drain()
+		return
+	case signal.ArtChanged:
+		w.learnPicture(p)
 		return
 	}
 	if id == "" {
