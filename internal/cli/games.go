@@ -23,7 +23,7 @@ func runGames(ctx context.Context, e *env, args []string) error {
 	fs.SetOutput(e.stderr)
 	flags := config.NewFlags(fs, config.Worker)
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), "Usage: telecart games [flags]\n\nLists the games a worker with these settings (-games, TELECART_GAMES, the\nconfig file) offers, and every file in its folders it leaves out, with why.\nA worker also offers the bundled test ROM.\n\nFlags (a worker's: only the games folders matter here):")
+		fmt.Fprintln(fs.Output(), "Usage: telecart games [flags]\n\nLists the games a worker with these settings (-games, TELECART_GAMES, the\nconfig file) offers, where each one's picture comes from (beside its ROM, a\nthumbnail set, captured by a worker into the saves' storage, or none yet),\nand every file in its folders it leaves out, with why. A worker also offers\nthe bundled test ROM.\n\nFlags (a worker's: only the games folders, thumbnails and saves matter here):")
 		flags.PrintDefaults()
 	}
 	if err := parseFlags(fs, args); err != nil {
