@@ -50,11 +50,13 @@ func (c *Coordinator) serveArt(rw http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if w == nil {
+		c.artServed.WithLabelValues("none").Inc()
 		http.Error(rw, "no picture of this game", http.StatusNotFound)
 		return
 	}
 	key := id + "\x00" + version
 	if a, ok := c.art.get(key); ok {
+		c.artServed.WithLabelValues("cache").Inc()
 		writeArt(rw, a, want)
 		return
 	}
@@ -62,6 +64,7 @@ func (c *Coordinator) serveArt(rw http.ResponseWriter, r *http.Request) {
 	case w.artAdmitted <- struct{}{}:
 		defer func() { <-w.artAdmitted }()
 	default:
+		c.artServed.WithLabelValues("busy").Inc()
 		rw.Header().Set("Retry-After", "1")
 		http.Error(rw, "the server is busy with other pictures", http.StatusServiceUnavailable)
 		return
@@ -73,18 +76,22 @@ func (c *Coordinator) serveArt(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if a, ok := c.art.get(key); ok { // asked for by another while this one waited
+		c.artServed.WithLabelValues("cache").Inc()
 		writeArt(rw, a, want)
 		return
 	}
 	a, err := c.askArt(r, w, id)
 	switch {
 	case err != nil:
+		c.artServed.WithLabelValues("failed").Inc()
 		http.Error(rw, "the game's server did not send its picture", http.StatusBadGateway)
 		return
 	case len(a.Data) == 0:
+		c.artServed.WithLabelValues("none").Inc()
 		http.Error(rw, "no picture of this game", http.StatusNotFound)
 		return
 	}
+	c.artServed.WithLabelValues("worker").Inc()
 	if a.Version == version {
 		c.art.put(key, a)
 	}

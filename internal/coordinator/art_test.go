@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"strings"
 	"sync"
 	"testing"
 
@@ -179,6 +181,20 @@ func TestArt(t *testing.T) {
 	}
 	if resp, b := get("/art/held?v=cc33"); resp.StatusCode != http.StatusOK || string(b) != "jpeg" || resp.Header.Get("Content-Type") != "image/jpeg" {
 		t.Errorf("the held picture, later: %d %q", resp.StatusCode, b)
+	}
+
+	rec := httptest.NewRecorder()
+	c.Metrics().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	for _, want := range []string{
+		fmt.Sprintf(`telecart_coordinator_art_total{answer="worker"} %d`, artPerWorker+1),
+		fmt.Sprintf(`telecart_coordinator_art_total{answer="cache"} %d`, 3+artQueue),
+		`telecart_coordinator_art_total{answer="none"} 3`,
+		`telecart_coordinator_art_total{answer="busy"} 1`,
+		fmt.Sprintf("telecart_coordinator_art_cache_bytes %d", len(png)+len("jpeg")),
+	} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
+			t.Errorf("no %s in the metrics:\n%s", want, rec.Body.String())
+		}
 	}
 
 	// Another worker has b without a picture: it hears of w1's, which is

@@ -184,6 +184,7 @@ type Coordinator struct {
 	roomsStarted prometheus.Counter
 	refused      *prometheus.CounterVec
 	pickTime     prometheus.Histogram
+	artServed    *prometheus.CounterVec
 }
 
 // New makes a coordinator; serve its Handler.
@@ -244,6 +245,8 @@ func New(cfg Config) *Coordinator {
 	m.Gauge("telecart_coordinator_browsers", "Browsers connected to /ws.", count(func() int { return len(c.browsers) }))
 	c.roomsStarted = m.Counter("telecart_coordinator_rooms_started_total", "New rooms sent to a worker.")
 	c.refused = m.CounterVec("telecart_coordinator_starts_refused_total", "New rooms refused, by reason.", "reason")
+	c.artServed = m.CounterVec("telecart_coordinator_art_total", "Requests for games' pictures, by answer: from the cache, from a worker, none (404), busy (503), failed (502).", "answer")
+	m.Gauge("telecart_coordinator_art_cache_bytes", "Bytes of games' pictures in the cache.", func() float64 { return float64(c.art.bytes()) })
 	c.pickTime = m.Seconds("telecart_coordinator_pick_seconds", "Time to choose a worker for a new room.")
 	c.limits = newLimiter(cfg.Limits, cfg.Now, c.log,
 		m.CounterVec("telecart_coordinator_refused_total", "Requests of browsers refused by a limit on what one client may ask for, by limit.", "limit"))
