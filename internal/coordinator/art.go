@@ -104,7 +104,7 @@ func (c *Coordinator) askArt(r *http.Request, w *workerConn, id string) (signal.
 	session := "art-" + signal.NewID[signal.SessionID](signal.NameBytes)
 	answer := make(chan signal.Art, 1)
 	c.mu.Lock()
-	c.artWaits[session] = answer
+	c.artWaits[session] = artWait{worker: w, answer: answer}
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -130,15 +130,23 @@ func (c *Coordinator) askArt(r *http.Request, w *workerConn, id string) (signal.
 	}
 }
 
-// onArt hands a worker's picture to the request waiting for it; one no
-// request waits for any more is dropped.
-func (c *Coordinator) onArt(session signal.SessionID, a signal.Art) {
+// artWait is a picture request waiting for the worker it asked.
+type artWait struct {
+	worker *workerConn
+	answer chan signal.Art // buffered for the one answer
+}
+
+// onArt hands worker from's picture to the request waiting for it; one no
+// request waits for any more, or that asked another worker, is dropped.
+func (c *Coordinator) onArt(from *workerConn, session signal.SessionID, a signal.Art) {
 	c.mu.Lock()
-	answer := c.artWaits[session]
-	delete(c.artWaits, session)
+	wait, ok := c.artWaits[session]
+	if ok && wait.worker == from {
+		delete(c.artWaits, session)
+	}
 	c.mu.Unlock()
-	if answer != nil {
-		answer <- a // buffered for one, and only one answer is taken
+	if ok && wait.worker == from {
+		wait.answer <- a // only one answer is taken: the wait is gone
 	}
 }
 

@@ -178,7 +178,7 @@ type Coordinator struct {
 	// waiting for their worker's answer, by session id (art.go), guarded
 	// by mu.
 	art      *artCache
-	artWaits map[signal.SessionID]chan signal.Art
+	artWaits map[signal.SessionID]artWait
 
 	metrics      *metrics.Registry
 	roomsStarted prometheus.Counter
@@ -228,7 +228,7 @@ func New(cfg Config) *Coordinator {
 		rooms:    map[signal.RoomID]*roomEntry{},
 		checks:   map[signal.SessionID]*checkEntry{},
 		art:      newArtCache(cfg.ArtCache),
-		artWaits: map[signal.SessionID]chan signal.Art{},
+		artWaits: map[signal.SessionID]artWait{},
 		metrics:  metrics.New(),
 	}
 	count := func(read func() int) func() float64 {

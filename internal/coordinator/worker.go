@@ -191,7 +191,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		case signal.Listing:
 			c.onListing(w, p)
 		case signal.Art:
-			c.onArt(m.Session, p)
+			c.onArt(w, m.Session, p)
 		case signal.ArtChanged:
 			c.onArtChanged(w, p)
 		case signal.Started, signal.SDP, signal.Candidate, signal.RoomState, signal.Refused, signal.Saves, signal.Loaded, signal.WasReset, signal.Ended, signal.Error:
