@@ -13,7 +13,6 @@ import (
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
-	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/testrom"
 	"github.com/telecart/telecart/internal/waittest"
 )
@@ -74,30 +73,21 @@ func TestArtBeside(t *testing.T) {
 }
 
 // TestCapturedPictureInList plays a game without art once; a new page's
-// list then shows a picture of it, captured a few seconds into the game.
-// The test ROM shows one colour at rest, no picture, so this plays a
-// real game.
+// list then shows a picture of it, captured a few seconds into the game:
+// the test ROM's fill, its mark and player 2's boxes.
 func TestCapturedPictureInList(t *testing.T) {
-	rom := fixturetest.SharedROM(t, "nes/Alwa's Awakening (Demo).nes")
-	dir := t.TempDir()
-	data, err := os.ReadFile(rom)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "Alwa.nes"), data, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	base := serve(t, "-games", dir)
+	base := serve(t)
 	b := browsertest.Start(t)
 	player := b.NewPage(t, base+"/")
 	var pictures int
 	if err := player.Eval(`document.querySelectorAll('img.game-picture').length`, &pictures); err != nil || pictures != 0 {
 		t.Fatalf("pictures before any game was played: %d, %v", pictures, err)
 	}
-	startGame(t, player, "nes:Alwa.nes")
-	// The picture is taken 5 s into the game, after its boot.
+	startGame(t, player, "nes:telecart-test.nes")
+	waitColour(t, player, testrom.FillColor())
+	// The picture is taken 5 s into the game.
 	later := b.NewPage(t, base+"/")
-	if w := pictureShown(t, later, "nes:Alwa.nes", 3); w != 256 {
+	if w := pictureShown(t, later, "nes:telecart-test.nes", 3); w != 256 {
 		t.Errorf("the captured picture is %d pixels wide, want the NES's 256", w)
 	}
 	screenshot(t, later, "screenshot-list-pictures.png")

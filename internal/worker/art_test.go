@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"testing"
 
-	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/library"
 	"github.com/telecart/telecart/internal/picture"
 	"github.com/telecart/telecart/internal/signal"
@@ -18,20 +17,14 @@ import (
 // TestCapturedPicture plays a game without art: a few seconds in, the
 // worker keeps a picture of it in the shared storage, the browsers' list
 // learns it has one, and the coordinator serves it from the other worker
-// once the one that took it has gone. The
-// test ROM shows one colour at rest, which is no picture (a room skips
-// such frames), so this plays a real game's title screen.
+// once the one that took it has gone. The test ROM's picture at rest is
+// its fill with the boxes of player 2's buttons and its mark: not one
+// colour, so a picture.
 func TestCapturedPicture(t *testing.T) {
-	rom := fixturetest.SharedROM(t, "nes/Alwa's Awakening (Demo).nes")
-	const id = "nes:Alwa's Awakening (Demo).nes"
-	lib, err := library.New(library.Game{GameInfo: signal.GameInfo{ID: id, Title: "Alwa's Awakening", System: "nes"}, Path: rom})
-	if err != nil {
-		t.Fatal(err)
-	}
+	const id = testGame
 	opt, st := withSaves(t)
-	withLib := func(c *Config) { c.Library = lib }
-	c := newCluster(t, 1, opt, withLib)
-	second, stopSecond := c.addWorker(t, 1, opt, withLib)
+	c := newCluster(t, 1, opt)
+	second, stopSecond := c.addWorker(t, 1, opt)
 	watcher := c.browse(t)
 	if h := watcher.WaitGames(); h.Games[0].Art != "" {
 		t.Fatalf("a game without art has a picture before it was played: %+v", h.Games[0])
@@ -84,7 +77,7 @@ func TestCapturedPicture(t *testing.T) {
 	// registers the game with it.
 	c.stopWorker()
 	stopSecond()
-	c.addWorker(t, 1, opt, withLib)
+	c.addWorker(t, 1, opt)
 	for {
 		if h, ok := watcher.Read().(signal.Hello); ok && len(h.Games) == 1 {
 			if h.Games[0].Art != art {
