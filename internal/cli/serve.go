@@ -458,7 +458,7 @@ func newWorker(ctx context.Context, e *env, cfg config.Config, link *tls.Config)
 		cleanup()
 		return nil, nil, err
 	}
-	lib, err := library.Scan(e.log, cfg.Games, library.Game{
+	lib, err := library.ScanWith(e.log, library.Options{Dirs: cfg.Games, Thumbnails: cfg.Thumbnails}, library.Game{
 		GameInfo: signal.GameInfo{ID: "nes:telecart-test.nes", Title: "Telecart Test ROM", System: "nes"},
 		Path:     rom,
 	})

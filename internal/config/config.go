@@ -105,7 +105,10 @@ type Config struct {
 	UploadBudget int `json:"upload_budget"`
 	// Games are the folders scanned for ROMs; Cores where libretro cores are.
 	Games []string `json:"games"`
-	Cores []string `json:"cores"`
+	// Thumbnails is a libretro thumbnail set for the games' pictures;
+	// empty, each games folder's own thumbnails folder.
+	Thumbnails string   `json:"thumbnails"`
+	Cores      []string `json:"cores"`
 	// Video and audio encoding.
 	Codec      string   `json:"codec"`
 	VideoKbps  int      `json:"video_kbps"`

@@ -192,7 +192,7 @@ func TestCommandFlags(t *testing.T) {
 	// Secrets have no flag: a command line shows in ps.
 	worker := []string{"config", "id", "zone", "capacity", "room-linger", "max-spectators", "runner-pool", "saves", "autosave", "upload-budget",
 		"s3-endpoint", "s3-bucket", "s3-access-key", "s3-secret-key", "s3-region", "s3-insecure",
-		"games", "cores", "codec", "video-kbps", "frame-phase", "runahead", "sandbox", "public-ip", "udp-port", "ice-loopback"}
+		"games", "thumbnails", "cores", "codec", "video-kbps", "frame-phase", "runahead", "sandbox", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen", "metrics-listen"}
 	want := map[string][]string{
 		"coordinator": append([]string{"config", "listen", "overload", "turn-url", "turn-ttl"}, tls...),

@@ -74,6 +74,9 @@ type Config struct {
 	// none): after a restart, browsers whose games played on may find it
 	// before their workers do.
 	RejoinWindow time.Duration
+	// ArtCache is how many bytes of games' pictures the coordinator keeps
+	// (default DefaultArtCache).
+	ArtCache int
 }
 
 // TURN is a set of TURN servers that share a secret with the coordinator
@@ -171,11 +174,17 @@ type Coordinator struct {
 	broadcasting sync.Mutex
 	// limits counts what each client holds; guarded by mu.
 	limits *limiter
+	// art keeps games' pictures; artWaits are the picture requests
+	// waiting for their worker's answer, by session id (art.go), guarded
+	// by mu.
+	art      *artCache
+	artWaits map[signal.SessionID]artWait
 
 	metrics      *metrics.Registry
 	roomsStarted prometheus.Counter
 	refused      *prometheus.CounterVec
 	pickTime     prometheus.Histogram
+	artServed    *prometheus.CounterVec
 }
 
 // New makes a coordinator; serve its Handler.
@@ -201,6 +210,9 @@ func New(cfg Config) *Coordinator {
 	if cfg.Now == nil {
 		cfg.Now = time.Now
 	}
+	if cfg.ArtCache <= 0 {
+		cfg.ArtCache = DefaultArtCache
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{
 		cfg:      cfg,
@@ -215,6 +227,8 @@ func New(cfg Config) *Coordinator {
 		browsers: map[*browserConn]bool{},
 		rooms:    map[signal.RoomID]*roomEntry{},
 		checks:   map[signal.SessionID]*checkEntry{},
+		art:      newArtCache(cfg.ArtCache),
+		artWaits: map[signal.SessionID]artWait{},
 		metrics:  metrics.New(),
 	}
 	count := func(read func() int) func() float64 {
@@ -231,6 +245,8 @@ func New(cfg Config) *Coordinator {
 	m.Gauge("telecart_coordinator_browsers", "Browsers connected to /ws.", count(func() int { return len(c.browsers) }))
 	c.roomsStarted = m.Counter("telecart_coordinator_rooms_started_total", "New rooms sent to a worker.")
 	c.refused = m.CounterVec("telecart_coordinator_starts_refused_total", "New rooms refused, by reason.", "reason")
+	c.artServed = m.CounterVec("telecart_coordinator_art_total", "Requests for games' pictures, by answer: from the cache, from a worker, none (404), busy (503), failed (502).", "answer")
+	m.Gauge("telecart_coordinator_art_cache_bytes", "Bytes of games' pictures in the cache.", func() float64 { return float64(c.art.bytes()) })
 	c.pickTime = m.Seconds("telecart_coordinator_pick_seconds", "Time to choose a worker for a new room.")
 	c.limits = newLimiter(cfg.Limits, cfg.Now, c.log,
 		m.CounterVec("telecart_coordinator_refused_total", "Requests of browsers refused by a limit on what one client may ask for, by limit.", "limit"))
@@ -355,6 +371,7 @@ func (c *Coordinator) Handler() http.Handler {
 	}
 	mux.HandleFunc("POST /admin/workers/{id}/drain", c.serveDrain)
 	mux.Handle("GET /ping", ping.Handler())
+	mux.HandleFunc("GET /art/{id}", c.serveArt)
 	if c.cfg.Web != nil {
 		files := newStaticFiles(c.cfg.Web)
 		mux.Handle("GET /", files)
@@ -440,13 +457,17 @@ func (c conn) write(b []byte) error {
 func (c *Coordinator) games() []signal.GameInfo {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	seen := map[string]bool{}
+	seen := map[string]int{} // id: its index in games
 	var games []signal.GameInfo
 	for _, w := range c.workers {
 		for _, g := range w.games {
-			if !seen[g.ID] {
-				seen[g.ID] = true
+			i, ok := seen[g.ID]
+			switch {
+			case !ok:
+				seen[g.ID] = len(games)
 				games = append(games, g)
+			case games[i].Art == "":
+				games[i] = g // one with a picture, if a worker has one
 			}
 		}
 	}

@@ -18,7 +18,8 @@ const PermissionsPolicy = "gamepad=(self), fullscreen=(self), clipboard-write=(s
 //     no inline script or event handler, so an injected one never runs;
 //   - style-src 'self': the stylesheet is a file, and the app sets styles
 //     only through the CSSOM (element.style), which CSP allows;
-//   - img-src data: and blob:: save thumbnails are PNG data URLs, the
+//   - img-src 'self' data: and blob:: games' pictures come from /art/ID,
+//     save thumbnails are PNG data URLs, the
 //     icons SVG ones, and a downloaded save goes through a blob URL;
 //   - connect-src 'self' (fetch, and the page's own ws:// or wss://, which
 //     'self' covers) and the workers' ping URLs, by scheme (see csp);

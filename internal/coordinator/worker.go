@@ -27,6 +27,9 @@ type workerConn struct {
 	cpu      float64 // the machine's load at the last heartbeat, 0 to 1
 	games    map[string]signal.GameInfo
 	rooms    map[signal.RoomID]*roomEntry
+	// artSlots holds a place for each picture request on its way to it,
+	// artAdmitted for those and the ones waiting for a slot (art.go).
+	artSlots, artAdmitted chan struct{}
 	// grace ends the wait for a worker whose link went silent to dial
 	// back (keepWorker); nil while its link is up.
 	grace *time.Timer
@@ -93,7 +96,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	}
 	w := &workerConn{
 		conn: conn{ws: ws, ctx: ctx}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity, ping: reg.Ping,
-		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{},
+		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{}, artSlots: make(chan struct{}, artPerWorker), artAdmitted: make(chan struct{}, artPerWorker+artQueue),
 	}
 	for _, g := range reg.Games {
 		w.games[g.ID] = g
@@ -187,6 +190,10 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 			}
 		case signal.Listing:
 			c.onListing(w, p)
+		case signal.Art:
+			c.onArt(w, m.Session, p)
+		case signal.ArtChanged:
+			c.onArtChanged(w, p)
 		case signal.Started, signal.SDP, signal.Candidate, signal.RoomState, signal.Refused, signal.Saves, signal.Loaded, signal.WasReset, signal.Ended, signal.Error:
 			c.toBrowser(m.Session, p)
 		default:

@@ -34,6 +34,8 @@ var (
 	ErrTooLarge = errors.New("library: the game is larger than a game may be")
 	// ErrUnpack marks a zipped game whose ROM could not be unpacked.
 	ErrUnpack = errors.New("library: cannot unpack the game")
+	// ErrNoArt: the game has no picture file.
+	ErrNoArt = errors.New("library: the game has no picture")
 )
 
 // MaxSize is the largest ROM a game may be: libretro.MaxGameSize, which a
@@ -55,6 +57,9 @@ type Game struct {
 	// Entry, when Path is a .zip archive, is the ROM's name in it: ROM
 	// sets come zipped, a game to a file.
 	Entry string
+	// Art is its picture file, if it has one; GameInfo.Art is then its
+	// version.
+	Art Art
 }
 
 // File is the name the game's ROM goes by: its system and its run-ahead
@@ -104,6 +109,27 @@ func New(games ...Game) (*Library, error) {
 // once the list is as long as a register can carry. One file must never
 // cost a worker its other games.
 func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
+	return ScanWith(log, Options{Dirs: dirs}, extra...)
+}
+
+// Options say where Scan looks.
+type Options struct {
+	// Dirs are the games folders.
+	Dirs []string
+	// Thumbnails is a libretro thumbnail set (a folder of system folders,
+	// each with Named_Boxarts, Named_Titles, Named_Snaps) for every games
+	// folder; empty, each games folder's own ThumbnailsFolder, if it has
+	// one.
+	Thumbnails string
+}
+
+// ScanWith is Scan with options. Besides the games, it finds each game's
+// picture (findArt): a picture file named as the ROM beside it, or one in
+// the thumbnail set. Picture files are art, not games, and never listed
+// as left out, but for a game's picture that is too large or not a
+// picture.
+func ScanWith(log *slog.Logger, o Options, extra ...Game) (*Library, error) {
+	dirs := o.Dirs
 	games := append([]Game(nil), extra...)
 	seen := map[string]string{} // id: the file that has it
 	listBytes := 0
@@ -117,6 +143,13 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 		leftOut = append(leftOut, LeftOut{Path: path, Reason: reason})
 	}
 	for _, dir := range dirs {
+		thumbs := o.Thumbnails
+		own := filepath.Join(dir, ThumbnailsFolder)
+		if thumbs == "" {
+			if info, err := os.Stat(own); err == nil && info.IsDir() {
+				thumbs = own
+			}
+		}
 		err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				if path == dir {
@@ -132,7 +165,10 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 				}
 				return nil
 			}
-			if !d.Type().IsRegular() {
+			if d.IsDir() && (path == own || path == o.Thumbnails) {
+				return filepath.SkipDir // art, not games
+			}
+			if !d.Type().IsRegular() || isArtFile(d.Name()) {
 				return nil
 			}
 			rom, system, romSize, reason := romOf(path, d)
@@ -160,6 +196,11 @@ func Scan(log *slog.Logger, dirs []string, extra ...Game) (*Library, error) {
 			if len(games) >= MaxGames {
 				return fmt.Errorf("%w: more than %d below %s", ErrTooMany, MaxGames, dir)
 			}
+			art, bad := findArt(g, thumbs)
+			for _, b := range bad {
+				leave(slog.LevelWarn, b.Path, b.Reason)
+			}
+			g.Art, g.GameInfo.Art = art, art.Version
 			size := listedSize(g.GameInfo)
 			if listBytes+size > maxListBytes {
 				leave(slog.LevelWarn, path, "the list of games is as long as a worker can register")

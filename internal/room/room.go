@@ -15,6 +15,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -33,6 +34,13 @@ import (
 // DefaultLinger is how long a room with nobody in it lives on: long enough
 // for a reload or a phone changing networks to find the game as it was.
 const DefaultLinger = 30 * time.Second
+
+// DefaultPictureAfter is how long a game runs before the room takes its
+// picture for the list (Params.OnPicture).
+const DefaultPictureAfter = 5 * time.Second
+
+// pictureTries bounds the looks at a game whose picture stays one colour.
+const pictureTries = 10
 
 // DefaultAutosave is how often a room saves for the player who started it.
 const DefaultAutosave = 5 * time.Minute
@@ -103,6 +111,13 @@ type Params struct {
 	// before its browser is told: whoever routes messages to sessions
 	// forgets it.
 	OnSessionEnd func(*Session)
+	// OnPicture, when set, is given a picture of the game once it has run
+	// for PictureAfter (default DefaultPictureAfter): a title screen, not
+	// the boot's black frame. A picture all of one colour is no picture:
+	// the room looks again every second, a few times. Called from the
+	// room's own loop: it must not block.
+	OnPicture    func(*image.RGBA)
+	PictureAfter time.Duration
 	Observer     Observer
 	Logger       *slog.Logger
 }
@@ -161,6 +176,9 @@ type Room struct {
 func New(ctx context.Context, p Params) (*Room, error) {
 	if p.Linger <= 0 {
 		p.Linger = DefaultLinger
+	}
+	if p.PictureAfter <= 0 {
+		p.PictureAfter = DefaultPictureAfter
 	}
 	if p.Autosave <= 0 {
 		p.Autosave = DefaultAutosave
@@ -223,6 +241,8 @@ func (r *Room) Run() {
 	go func() { boot <- r.start(r.ctx, r.ownerSRAM()) }() // returns early when ctx ends
 	var gameOver <-chan struct{}                          // the runner's end, once there is one
 	var autosave <-chan time.Time
+	var pictureAt <-chan time.Time
+	pictureTry := 0
 	var linger *time.Timer
 	var lingered <-chan time.Time
 	crashed := false
@@ -261,9 +281,20 @@ func (r *Room) Run() {
 			tick := time.NewTicker(r.p.Autosave)
 			defer tick.Stop()
 			autosave = tick.C
+			if r.p.OnPicture != nil {
+				pictureAt = time.After(r.p.PictureAfter)
+			}
 			r.publish() // the listing, now that the game runs
 		case <-autosave:
 			r.autosave()
+		case <-pictureAt:
+			pictureAt = nil
+			pictureTry++
+			if pic := r.takePicture(); pic != nil {
+				r.p.OnPicture(pic)
+			} else if pictureTry < pictureTries {
+				pictureAt = time.After(time.Second)
+			}
 		case <-gameOver:
 			r.log.Error("room: game ended", "err", r.gameErr())
 			crashed = true

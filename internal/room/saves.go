@@ -1,15 +1,14 @@
 package room
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
 	"image"
-	"image/png"
 	"time"
 
+	"github.com/telecart/telecart/internal/picture"
 	"github.com/telecart/telecart/internal/saves"
 	"github.com/telecart/telecart/internal/signal"
 )
@@ -137,32 +136,24 @@ func saveInfo(sv saves.Save) signal.SaveInfo {
 // that a list of saves is a small message, big enough to recognise.
 const thumbnailWidth = 160
 
-// thumbnail makes a save's picture: halved (each pixel the mean of four)
-// until it is at most thumbnailWidth wide, as PNG.
-func thumbnail(pic *image.RGBA) []byte {
-	for pic.Rect.Dx() > thumbnailWidth && pic.Rect.Dy() >= 2 {
-		pic = halve(pic)
+// takePicture is the game's picture for the list, or nil when it has
+// none to give yet: the runner did not answer in time, or the screen is
+// all one colour (a boot, a fade).
+func (r *Room) takePicture() *image.RGBA {
+	ctx, cancel := context.WithTimeout(r.ctx, 2*time.Second)
+	defer cancel()
+	pic, err := r.picture(ctx)
+	if err != nil {
+		r.log.Debug("room: no picture of the game", "err", err)
+		return nil
 	}
-	var buf bytes.Buffer
-	if err := (&png.Encoder{CompressionLevel: png.BestSpeed}).Encode(&buf, pic); err != nil {
-		return nil // an in-memory RGBA always encodes
+	if picture.Uniform(pic) {
+		return nil
 	}
-	return buf.Bytes()
+	return pic
 }
 
-func halve(src *image.RGBA) *image.RGBA {
-	w, h := src.Rect.Dx()/2, src.Rect.Dy()/2
-	dst := image.NewRGBA(image.Rect(0, 0, w, h))
-	for y := range h {
-		for x := range w {
-			for c := range 4 {
-				sum := 0
-				for _, p := range [4][2]int{{0, 0}, {1, 0}, {0, 1}, {1, 1}} {
-					sum += int(src.Pix[(2*y+p[1])*src.Stride+(2*x+p[0])*4+c])
-				}
-				dst.Pix[y*dst.Stride+x*4+c] = uint8(sum / 4)
-			}
-		}
-	}
-	return dst
+// thumbnail makes a save's picture: at most thumbnailWidth wide, as PNG.
+func thumbnail(pic *image.RGBA) []byte {
+	return picture.EncodePNG(picture.Shrink(pic, thumbnailWidth))
 }

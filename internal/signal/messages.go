@@ -56,11 +56,16 @@ const (
 	TypeRegister  Type = "register"  // Register: the first message on /worker
 	TypeHeartbeat Type = "heartbeat" // Heartbeat: load, every few seconds
 	TypeListing   Type = "listing"   // Listing: a room opened, changed or closed
+	// Art: a game's picture, answering an ArtRequest under its session.
+	TypeArt        Type = "art"
+	TypeArtChanged Type = "art_changed" // ArtChanged: a game has a new picture
 )
 
 // Coordinator → worker, without a session.
 const (
 	TypeDrain Type = "drain" // Drain: take no new rooms, stop when the last ends
+	// ArtRequest: a game's picture, wanted under a session of its own.
+	TypeArtRequest Type = "art_request"
 )
 
 func payloadOf(t Type) Payload {
@@ -119,6 +124,12 @@ func payloadOf(t Type) Payload {
 		return &Register{}
 	case TypeHeartbeat:
 		return &Heartbeat{}
+	case TypeArtRequest:
+		return &ArtRequest{}
+	case TypeArt:
+		return &Art{}
+	case TypeArtChanged:
+		return &ArtChanged{}
 	}
 	return nil
 }
@@ -335,10 +346,22 @@ type GameInfo struct {
 	// name ("USA · Rev 1").
 	Detail string `json:"detail,omitempty"`
 	System string `json:"system"` // a cores.System ID: nes, snes, gb, gba, pce
+	// Art, when the game has a picture, is its version: the page fetches
+	// /art/ID?v=ART, which browsers may cache for good, since a changed
+	// picture has a new version.
+	Art string `json:"art,omitempty"`
 }
 
 func (g GameInfo) validate() error {
-	return errors.Join(checkID("game id", g.ID, true), checkText("title", g.Title), checkText("detail", g.Detail), checkID("system", g.System, true))
+	return errors.Join(checkID("game id", g.ID, true), checkText("title", g.Title), checkText("detail", g.Detail), checkID("system", g.System, true), checkVersion(g.Art))
+}
+
+// checkVersion accepts a picture's version: up to 32 lowercase hex digits.
+func checkVersion(v string) error {
+	if len(v) > 32 || strings.ContainsFunc(v, func(r rune) bool { return !(r >= '0' && r <= '9' || r >= 'a' && r <= 'f') }) {
+		return fmt.Errorf("%w: art version %.40q is not up to 32 hex digits", errField, v)
+	}
+	return nil
 }
 
 // ICEServer is a STUN or TURN server for the browser.

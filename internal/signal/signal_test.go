@@ -52,6 +52,11 @@ func TestRoundTrip(t *testing.T) {
 		Heartbeat{Rooms: 1, CPU: 0.25, Draining: true},
 		Drain{},
 		Check{Worker: "eu-1"},
+		Hello{Games: []GameInfo{{ID: "nes:Foo.nes", Title: "Foo", System: "nes", Art: "0123456789abcdef"}}},
+		ArtRequest{Game: "nes:Foo (USA).nes"},
+		Art{Game: "nes:Foo.nes", Version: "0123456789abcdef", ContentType: "image/png", Data: []byte("\x89PNG\r\n\x1a\n")},
+		Art{Game: "nes:Foo.nes"},
+		ArtChanged{Game: "nes:Foo.nes", Art: "fedcba9876543210"},
 	}
 	for _, p := range payloads {
 		b, err := Encode("s1", p)
@@ -108,6 +113,16 @@ func TestDecodeErrors(t *testing.T) {
 		{"oversized", `{"v":1,"type":"error","data":{"code":"x","message":"` + strings.Repeat("x", MaxMessage) + `"}}`, ErrTooLarge},
 		{"check without worker", `{"v":1,"type":"check","session":"c1","data":{}}`, ErrBadPayload},
 		{"check of a worker with control characters", `{"v":1,"type":"check","data":{"worker":"a\u0007"}}`, ErrBadPayload},
+		{"art version not hex", `{"v":1,"type":"hello","data":{"games":[{"id":"g","title":"G","system":"nes","art":"../x"}]}}`, ErrBadPayload},
+		{"art version too long", `{"v":1,"type":"art_changed","data":{"game":"g","art":"` + strings.Repeat("a", 33) + `"}}`, ErrBadPayload},
+		{"art changed to nothing", `{"v":1,"type":"art_changed","data":{"game":"g","art":""}}`, ErrBadPayload},
+		{"art request without game", `{"v":1,"type":"art_request","session":"a1","data":{}}`, ErrBadPayload},
+		{"art of another type", `{"v":1,"type":"art","data":{"game":"g","content_type":"text/html","data":"PGgxPg=="}}`, ErrBadPayload},
+		{"art without a type", `{"v":1,"type":"art","data":{"game":"g","data":"iVBO"}}`, ErrBadPayload},
+		{"art of empty data", `{"v":1,"type":"art","data":{"game":"g","data":""}}`, ErrBadPayload},
+		{"art not base64", `{"v":1,"type":"art","data":{"game":"g","content_type":"image/png","data":"%%%"}}`, ErrBadPayload},
+		{"a type without art", `{"v":1,"type":"art","data":{"game":"g","content_type":"image/png"}}`, ErrBadPayload},
+		{"art too large", `{"v":1,"type":"art","data":{"game":"g","content_type":"image/png","data":"` + strings.Repeat("AAAA", MaxArt/3+1) + `"}}`, ErrBadPayload},
 		{"long message", `{"v":1,"type":"error","data":{"code":"x","message":"` + strings.Repeat("x", 2000) + `"}}`, ErrBadPayload},
 	}
 	for _, tt := range tests {
@@ -129,6 +144,10 @@ func FuzzDecode(f *testing.F) {
 	f.Add([]byte(`{"v":1,"type":"rooms","data":{"rooms":[{"id":"r","game":{"id":"g","system":"nes"},"players":1,"spectators":2,"age":5}]}}`))
 	f.Add([]byte(`{"v":1,"type":"error","data":{"code":"room_ended","message":"m","game":{"id":"g","system":"nes"}}}`))
 	f.Add([]byte(`{"v":1,"type":"check","session":"check-eu-1-direct","data":{"worker":"eu-1"}}`))
+	f.Add([]byte(`{"v":1,"type":"art_request","session":"art-1","data":{"game":"nes:Foo.nes"}}`))
+	f.Add([]byte(`{"v":1,"type":"art","session":"art-1","data":{"game":"nes:Foo.nes","version":"00ff","content_type":"image/png","data":"iVBORw0KGgo="}}`))
+	f.Add([]byte(`{"v":1,"type":"art","session":"art-1","data":{"game":"g"}}`))
+	f.Add([]byte(`{"v":1,"type":"art_changed","data":{"game":"g","art":"abc"}}`))
 	f.Fuzz(func(t *testing.T, b []byte) {
 		m, p, err := Decode(b)
 		if err != nil {

@@ -138,6 +138,11 @@ type Worker struct {
 	// room can open, and closes it once its rooms are gone. Nil without
 	// Config.RunnerPool.
 	pool *runner.Pool
+	// captured are the versions of the pictures captured of games without
+	// art, by game id (art.go); pictures counts the goroutines that read
+	// or keep pictures.
+	captured map[string]string
+	pictures sync.WaitGroup
 	// unzipped is the folder the ROMs of zipped games are unpacked into
 	// (library.Unzip); Run makes it, and removes it as it returns.
 	unzipped string
@@ -190,7 +195,7 @@ func New(cfg Config) (*Worker, error) {
 	w := &Worker{
 		cfg: cfg, api: api, closeICEPort: closeICEPort, log: log.With("worker", cfg.ID),
 		sessions: map[signal.SessionID]*room.Session{}, hosted: map[signal.RoomID]*room.Room{},
-		checks:  map[signal.SessionID]*checkConn{},
+		checks: map[signal.SessionID]*checkConn{}, captured: map[string]string{},
 		uploads: &peer.Uploads{Dir: cfg.UploadDir, Budget: cfg.UploadBudget, Stall: cfg.UploadStall},
 		beat:    make(chan struct{}, 1), drained: make(chan struct{}),
 	}
@@ -232,6 +237,7 @@ func (w *Worker) Run(ctx context.Context) error {
 	// with ctx itself could tell the coordinator it closed while the link
 	// was still up, and its players would never hear why their game ended
 	// (the coordinator tells them when the worker's link drops).
+	defer w.pictures.Wait() // once the rooms, which take pictures, are gone
 	rooms, endRooms := context.WithCancel(context.WithoutCancel(ctx))
 	defer endRooms()
 	defer w.closeAll()
@@ -250,6 +256,7 @@ func (w *Worker) Run(ctx context.Context) error {
 		case <-ctx.Done():
 		}
 	}()
+	w.findCaptured(ctx)
 	backoff := minRedial
 	for {
 		connected, err := w.serve(ctx, rooms)
@@ -348,7 +355,7 @@ func (w *Worker) serve(ctx, rooms context.Context) (connected bool, err error) {
 	// listing can slip between the rooms the registration names and the
 	// link that carries their changes.
 	w.mu.Lock()
-	reg := signal.Register{ID: w.cfg.ID, Zone: w.cfg.Zone, Capacity: w.cfg.Capacity, Games: w.cfg.Library.Infos(), Ping: w.cfg.Ping}
+	reg := signal.Register{ID: w.cfg.ID, Zone: w.cfg.Zone, Capacity: w.cfg.Capacity, Games: w.infos(), Ping: w.cfg.Ping}
 	for _, r := range w.hosted {
 		reg.Rooms = append(reg.Rooms, r.Listing(false))
 	}
@@ -448,8 +455,12 @@ func (w *Worker) Room(id signal.RoomID) *room.Room {
 }
 
 func (w *Worker) handle(ctx context.Context, id signal.SessionID, p signal.Payload) {
-	if _, ok := p.(signal.Drain); ok {
+	switch p := p.(type) {
+	case signal.Drain:
 		w.Drain()
+		return
+	case signal.ArtChanged:
+		w.learnPicture(p)
 		return
 	}
 	if id == "" {
@@ -468,6 +479,9 @@ func (w *Worker) handle(ctx context.Context, id signal.SessionID, p signal.Paylo
 		return
 	case signal.Check:
 		w.startCheck(ctx, id)
+		return
+	case signal.ArtRequest:
+		w.answerArt(ctx, id, p)
 		return
 	}
 	if w.checkMessage(id, p) {
@@ -502,7 +516,7 @@ func (w *Worker) start(ctx context.Context, id signal.SessionID, req signal.Star
 	if roomID == "" {
 		roomID = signal.NewID[signal.RoomID](signal.NameBytes)
 	}
-	params, err := w.roomParams(roomID, game, req)
+	params, err := w.roomParams(ctx, roomID, game, req)
 	if err != nil {
 		w.log.Error("worker: cannot host game", "game", game.ID, "err", err)
 		w.refuse(id, signal.Error{Code: signal.CodeGameFailed, Message: "This server cannot play that game.", Game: &game.GameInfo})
@@ -751,7 +765,7 @@ func (w *Worker) freePlaces() int {
 }
 
 // roomParams builds the room for a game from the worker's settings.
-func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Start) (room.Params, error) {
+func (w *Worker) roomParams(ctx context.Context, id signal.RoomID, game library.Game, req signal.Start) (room.Params, error) {
 	system, err := cores.ForFile(game.File())
 	if err != nil {
 		return room.Params{}, err
@@ -776,7 +790,7 @@ func (w *Worker) roomParams(id signal.RoomID, game library.Game, req signal.Star
 		Linger: w.cfg.Linger, Autosave: w.cfg.Autosave, Saves: w.cfg.Saves, Uploads: w.uploads,
 		MaxSpectators: w.cfg.MaxSpectators,
 		API:           w.api, ICEServers: w.cfg.ICEServers, Sender: w,
-		OnEnd: w.roomEnded, OnSessionEnd: w.sessionEnded,
+		OnEnd: w.roomEnded, OnSessionEnd: w.sessionEnded, OnPicture: w.onPicture(ctx, game),
 		Observer: w.observer, Logger: w.log,
 	}, nil
 }

@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
-  countLabel, matchGames, RECENT_SHOWN, selectedGame, shelfNamer, validGames, withFavourite, withPlayed, withQuery, withSelection,
+  artURL, countLabel, matchGames, RECENT_SHOWN, selectedGame, shelfNamer, validGames, withFavourite, withPlayed, withQuery, withSelection,
 } from '../js/model/games.js';
 
 const games = validGames([
@@ -19,6 +19,18 @@ const list = (query) => matchGames(games, query).map((g) => g.title);
 
 test('hello\'s games are kept once each, and only those that can be started', () => {
   assert.equal(games.length, 4);
+});
+
+test('a game\'s picture is at its address only when hello names a version of it', () => {
+  const [withArt, bad, none] = validGames([
+    { id: 'nes:Foo (USA) & Bar?.nes', title: 'Foo', system: 'nes', art: '0123abcd' },
+    { id: 'b', title: 'B', system: 'nes', art: '../../evil' },
+    { id: 'c', title: 'C', system: 'nes' },
+  ]);
+  assert.equal(artURL(withArt), '/art/nes%3AFoo%20(USA)%20%26%20Bar%3F.nes?v=0123abcd');
+  assert.equal(bad.art, undefined, 'a version that is not one is dropped');
+  assert.equal(artURL(bad), '');
+  assert.equal(artURL(none), '');
 });
 
 test('games are grouped by system, and sorted by title within, numbers as numbers', () => {

@@ -18,6 +18,15 @@ export function validGames(list) {
   return games;
 }
 
+/**
+ * Where a game's picture is, or '' when it has none: the coordinator
+ * serves it by id, and the version makes a changed picture a new address,
+ * so browsers keep each for good.
+ */
+export function artURL(game) {
+  return game?.art ? `/art/${encodeURIComponent(game.id)}?v=${encodeURIComponent(game.art)}` : '';
+}
+
 /** Lower case without accents, so "pokemon" finds "Pokémon". */
 function fold(s) {
   return String(s).normalize('NFD').replace(/\p{M}/gu, '').toLowerCase();

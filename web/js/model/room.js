@@ -85,6 +85,8 @@ export function validGame(g) {
   };
   // Which copy of the game, when the server says: a ROM set's dump tags ("USA · Rev 1").
   if (typeof g.detail === 'string' && g.detail.trim()) game.detail = g.detail.trim();
+  // Its picture's version, when it has one: the picture is at artURL(game).
+  if (typeof g.art === 'string' && /^[0-9a-f]{1,32}$/.test(g.art)) game.art = g.art;
   return game;
 }
 

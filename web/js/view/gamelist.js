@@ -3,11 +3,41 @@
 // goes to the filter.
 
 import { systemName, systemShort } from '../model/systems.js';
-import { countLabel, listedGames, selectedIndex, shelfNamer, withQuery, withSelection } from '../model/games.js';
+import { artURL, countLabel, listedGames, selectedIndex, shelfNamer, withQuery, withSelection } from '../model/games.js';
 import { announce } from './screens.js';
 
 const $ = (id) => document.getElementById(id);
 const PAGE = 8; // rows PageUp and PageDown move by
+
+/**
+ * A game's tile: its picture when it has one, lazily, in the tile's fixed
+ * box so that rows never move as pictures arrive; the system's coloured
+ * tile when it has none, or its picture cannot be had. Decorative beside
+ * the title: alt="" and hidden from screen readers.
+ */
+export function gameTile(g) {
+  const art = document.createElement('span');
+  art.className = 'game-art';
+  art.setAttribute('aria-hidden', 'true');
+  art.textContent = systemShort(g.system);
+  const url = artURL(g);
+  if (!url) return art;
+  const img = document.createElement('img');
+  img.className = 'game-picture';
+  img.alt = '';
+  img.loading = 'lazy';
+  img.decoding = 'async';
+  img.width = 56;
+  img.height = 56;
+  img.addEventListener('error', () => {
+    img.remove();
+    art.classList.remove('has-picture');
+  }, { once: true });
+  img.src = url;
+  art.classList.add('has-picture');
+  art.append(img);
+  return art;
+}
 
 function gameRow(g, i, favourite) {
   const li = document.createElement('li');
@@ -17,10 +47,7 @@ function gameRow(g, i, favourite) {
   li.dataset.index = String(i);
   li.dataset.game = g.id;
   li.dataset.system = g.system;
-  const art = document.createElement('span');
-  art.className = 'game-art';
-  art.setAttribute('aria-hidden', 'true');
-  art.textContent = systemShort(g.system);
+  const art = gameTile(g);
   const text = document.createElement('span');
   text.className = 'game-text';
   const title = document.createElement('span');

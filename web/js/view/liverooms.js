@@ -2,8 +2,9 @@
 // their game, players, spectators and how long they have run; one click
 // (or Enter) joins.
 
-import { systemName, systemShort } from '../model/systems.js';
+import { systemName } from '../model/systems.js';
 import { countsLabel, formatAge } from '../model/room.js';
+import { gameTile } from './gamelist.js';
 
 const $ = (id) => document.getElementById(id);
 const AGE_REFRESH_MS = 30_000; // "3 min" needs no finer steps
@@ -12,16 +13,14 @@ function joinLabel(r, now) {
   return `Join ${r.game.title}, ${systemName(r.game.system)}: ${countsLabel(r)}, running ${formatAge(r, now)}`;
 }
 
-function roomButton(r) {
+/** listed: the game as the list has it, whose picture may be newer than the room's listing. */
+function roomButton(r, listed) {
   const b = document.createElement('button');
   b.type = 'button';
   b.className = 'live-room';
   b.dataset.room = r.id;
   b.dataset.system = r.game.system;
-  const art = document.createElement('span');
-  art.className = 'game-art';
-  art.setAttribute('aria-hidden', 'true');
-  art.textContent = systemShort(r.game.system);
+  const art = gameTile(listed ?? r.game);
   const text = document.createElement('span');
   text.className = 'game-text';
   const title = document.createElement('span');
@@ -72,11 +71,12 @@ export function mountLiveRooms(store, { actions }) {
     if (b) actions.join(b.dataset.room, room);
   });
 
-  function draw(rooms) {
+  function draw(rooms, games) {
     const focused = document.activeElement?.closest?.('#live-rooms [data-room]')?.dataset.room;
     el.live.hidden = rooms.length === 0;
     el.count.textContent = rooms.length === 1 ? '1 room' : `${rooms.length} rooms`;
-    el.list.replaceChildren(...rooms.map(roomButton));
+    const byID = new Map(games.map((g) => [g.id, g]));
+    el.list.replaceChildren(...rooms.map((r) => roomButton(r, byID.get(r.game.id))));
     if (focused) el.list.querySelector(`[data-room="${CSS.escape(focused)}"]`)?.focus({ preventScroll: true });
   }
 
@@ -99,7 +99,7 @@ export function mountLiveRooms(store, { actions }) {
   }
 
   function render(st, prev) {
-    if (st.liveRooms !== prev.liveRooms) draw(st.liveRooms);
+    if (st.liveRooms !== prev.liveRooms || st.games !== prev.games) draw(st.liveRooms, st.games);
     if (st.liveRooms !== prev.liveRooms || (st.phase === 'list') !== (prev.phase === 'list')) scheduleAges();
   }
 
