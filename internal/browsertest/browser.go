@@ -1,5 +1,8 @@
-// Package browsertest starts headless Chromium for end-to-end tests of the
-// Telecart web app, with real WebRTC over loopback.
+// Package browsertest starts headless Chromium (Start) or Firefox ESR
+// (StartFirefox) for end-to-end tests of the Telecart web app, with real
+// WebRTC over loopback. Chromium is driven over the DevTools protocol,
+// Firefox over WebDriver BiDi; their pages are the same Page type, so a
+// test helper drives either.
 //
 // A test package opts in from TestMain:
 //
@@ -18,7 +21,7 @@
 // Start and NewPage take the test and stop it with t.Skip or t.Fatal; every
 // Page method returns an error and is bounded by a timeout, so a stuck page
 // fails a test instead of hanging it. Everything a test starts is stopped in
-// t.Cleanup: the pages, the Chromium process (by its PID, and waited for),
+// t.Cleanup: the pages, the browser process (by its PID, and waited for),
 // its child processes and its temporary profile.
 package browsertest
 

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math"
 	"os"
 	"os/exec"
@@ -211,7 +212,7 @@ func StartFirefox(t testing.TB) *Browser {
 		}
 	})
 
-	ctx, cancel := context.WithTimeout(context.Background(), startTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), firefoxStartTimeout)
 	defer cancel()
 	var url string
 	select {
@@ -219,7 +220,7 @@ func StartFirefox(t testing.TB) *Browser {
 	case <-proc.done:
 		t.Fatalf("browsertest: firefox exited at start: %v\n%s", proc.err, output.String())
 	case <-ctx.Done():
-		t.Fatalf("browsertest: firefox did not open its WebDriver BiDi port in %v\n%s", startTimeout, output.String())
+		t.Fatalf("browsertest: firefox did not open its WebDriver BiDi port in %v\n%s", firefoxStartTimeout, output.String())
 	}
 	ff.conn, err = dialBiDi(ctx, url+"/session", ff.event)
 	if err != nil {
@@ -245,6 +246,12 @@ func StartFirefox(t testing.TB) *Browser {
 	return b
 }
 
+// firefoxStartTimeout bounds Firefox's start, from the launch to its BiDi
+// session. Longer than Chromium's: session.new waits until the browser has
+// finished starting up: a few seconds on the 2-core test machine, over
+// 30 s once at a load average of 20.
+const firefoxStartTimeout = 90 * time.Second
+
 // envFirefoxRequire turns the skips of StartFirefox into failures, as
 // envRequire does for every browser: scripts/test sets it, so that CI
 // cannot pass by skipping Firefox alone.
@@ -253,11 +260,14 @@ const envFirefoxRequire = "TELECART_FIREFOX_REQUIRE"
 // bidiListening finds the line where Firefox says where BiDi listens.
 var bidiListening = regexp.MustCompile(`WebDriver BiDi listening on (ws://[0-9.:\[\]a-z]+)`)
 
-// firefoxProcess is a started Firefox and the goroutine that waits for it.
+// firefoxProcess is a started Firefox, the goroutine that waits for it
+// and the one that copies its output.
 type firefoxProcess struct {
-	pid  int
-	done chan struct{} // closed once the process has exited and been reaped
-	err  error         // how it exited; read after done
+	pid    int
+	done   chan struct{} // closed once the process has exited and been reaped
+	err    error         // how it exited; read after done
+	output *os.File      // the read end of the output pipe
+	copied chan struct{} // closed once every writer of the pipe has gone
 }
 
 // startFirefoxProcess starts Firefox on profile, its output to out, in a
@@ -275,15 +285,19 @@ func startFirefoxProcess(profile string, out *lineWatcher) (*firefoxProcess, err
 		"MOZ_CRASHREPORTER_DISABLE=1",
 		"MOZ_CRASHREPORTER_SHUTDOWN=1",
 	)
-	cmd.Stdout, cmd.Stderr = out, out
-	// Content processes keep the output pipe open; a killed browser must
-	// not make Wait wait for them forever.
-	cmd.WaitDelay = closeTimeout
+	// A pipe of our own rather than a Writer: exec would copy from its own
+	// pipe and Wait would wait for every content process that holds it,
+	// where the browser's exit is what stop waits for.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return nil, fmt.Errorf("a pipe for firefox's output: %w", err)
+	}
+	cmd.Stdout, cmd.Stderr = w, w
 	// Pdeathsig: the kernel kills Firefox if the test binary dies. It
 	// fires when the thread that started the process ends, so the
 	// goroutine below locks its thread and keeps it until Firefox exits.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	p := &firefoxProcess{done: make(chan struct{})}
+	p := &firefoxProcess{done: make(chan struct{}), output: r, copied: make(chan struct{})}
 	started := make(chan error, 1)
 	go func() {
 		defer close(p.done)
@@ -296,9 +310,16 @@ func startFirefoxProcess(profile string, out *lineWatcher) (*firefoxProcess, err
 		started <- nil
 		p.err = cmd.Wait()
 	}()
-	if err := <-started; err != nil {
+	err = <-started
+	_ = w.Close() // the processes hold their own copies
+	if err != nil {
+		_ = r.Close()
 		return nil, err
 	}
+	go func() {
+		defer close(p.copied)
+		_, _ = io.Copy(out, r) // until the last process holding the pipe is gone
+	}()
 	return p, nil
 }
 
@@ -331,6 +352,14 @@ func (ff *firefox) stop(proc *firefoxProcess, profile string) error {
 	if err := waitGroupGone(proc.pid, closeTimeout); err != nil {
 		errs = append(errs, err)
 	}
+	// The copy ends when the group is gone; a process outside it (one
+	// that made a group of its own) could still hold the pipe.
+	select {
+	case <-proc.copied:
+	case <-time.After(closeTimeout):
+		errs = append(errs, errors.New("firefox's output still open after its process group was killed"))
+	}
+	_ = proc.output.Close()
 	if err := os.RemoveAll(profile); err != nil {
 		errs = append(errs, fmt.Errorf("removing the profile: %w", err))
 	}
