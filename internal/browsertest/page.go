@@ -33,8 +33,9 @@ const (
 // pollInterval is how often WaitFor evaluates its expression.
 const pollInterval = 50 * time.Millisecond
 
-// Page is one tab in a browser context of its own, so its cookies and
-// storage are not shared with other pages: several pages act as several
+// Page is one tab in a browser context of its own (in Firefox, a window
+// in a user context of its own), so its cookies and storage are not
+// shared with other pages: several pages act as several
 // users. Use a Page from one goroutine at a time (its actions share one
 // tab); Console is safe to call from anywhere.
 type Page struct {
@@ -441,8 +442,9 @@ func (p *Page) TouchEnd() error {
 }
 
 // KeyDown presses the key whose KeyboardEvent.code is code ("ArrowUp",
-// "KeyZ", "ShiftLeft", "Space", …) with Input.dispatchKeyEvent, so page
-// handlers get a trusted KeyboardEvent with the key, code, keyCode, location
+// "KeyZ", "ShiftLeft", "Space", …) with Input.dispatchKeyEvent (in
+// Firefox, BiDi's input.performActions), so page handlers get a trusted
+// KeyboardEvent with the key, code, keyCode, location
 // and modifier state of a US keyboard. Pressing a key that is already down
 // sends an auto-repeat event, as holding a key does. Modifier keys that are
 // down (Shift, Control, Alt, Meta) change the keys pressed after them.
