@@ -14,8 +14,8 @@ import (
 // engines, whose WebRTC stacks, decoders and autoplay rules differ.
 
 // TestFirefoxPlays: a game starts in Firefox, its frames and sound
-// arrive in each codec the server offers, and A changes the picture and
-// back.
+// arrive in each codec the server offers, A changes the picture and
+// back, and Quit goes back to the list.
 func TestFirefoxPlays(t *testing.T) {
 	b := browsertest.StartFirefox(t)
 	for _, codec := range []string{"vp8", "h264"} {
@@ -37,6 +37,9 @@ func TestFirefoxPlays(t *testing.T) {
 				return nil
 			})
 			t.Logf("%s: %d frames decoded, %d audio packets", got["video"].Codec, got["video"].Frames, got["audio"].Packets)
+			// Quit goes back to the list.
+			click(t, p, "#quit-btn")
+			waitJS(t, p, `window.telecart.state === 'list' && !document.getElementById('view-list').hidden`, "quit did not go back to the list")
 		})
 	}
 }
