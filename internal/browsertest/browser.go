@@ -1,5 +1,8 @@
-// Package browsertest starts headless Chromium for end-to-end tests of the
-// Telecart web app, with real WebRTC over loopback.
+// Package browsertest starts headless Chromium (Start) or Firefox ESR
+// (StartFirefox) for end-to-end tests of the Telecart web app, with real
+// WebRTC over loopback. Chromium is driven over the DevTools protocol,
+// Firefox over WebDriver BiDi; their pages are the same Page type, so a
+// test helper drives either.
 //
 // A test package opts in from TestMain:
 //
@@ -18,7 +21,7 @@
 // Start and NewPage take the test and stop it with t.Skip or t.Fatal; every
 // Page method returns an error and is bounded by a timeout, so a stuck page
 // fails a test instead of hanging it. Everything a test starts is stopped in
-// t.Cleanup: the pages, the Chromium process (by its PID, and waited for),
+// t.Cleanup: the pages, the browser process (by its PID, and waited for),
 // its child processes and its temporary profile.
 package browsertest
 
@@ -103,11 +106,13 @@ func chromiumFlags() []flag {
 	}
 }
 
-// Browser is a headless Chromium process that a test started. Its methods
-// are safe for concurrent use: each Page has its own tab.
+// Browser is a headless Chromium (Start) or Firefox (StartFirefox) process
+// that a test started. Its methods are safe for concurrent use: each Page
+// has its own tab.
 type Browser struct {
-	ctx context.Context // the chromedp context that owns the process
-	pid int             // set once by Start, before the Browser is shared
+	ctx  context.Context // the chromedp context that owns Chromium
+	pid  int             // set once by Start, before the Browser is shared
+	bidi *firefox        // Firefox, driven over WebDriver BiDi; nil for Chromium
 }
 
 // Start launches headless Chromium for the test and stops it in t.Cleanup.
@@ -194,7 +199,24 @@ func Skip(t testing.TB, reason string) {
 	t.Skip(reason)
 }
 
-// PID is the process ID of the Chromium browser process.
+// Kind names a browser the package can start.
+type Kind string
+
+// The browsers: Start starts Chromium, StartFirefox Firefox.
+const (
+	Chromium Kind = "chromium"
+	Firefox  Kind = "firefox"
+)
+
+// Kind says which browser b is.
+func (b *Browser) Kind() Kind {
+	if b.bidi != nil {
+		return Firefox
+	}
+	return Chromium
+}
+
+// PID is the process ID of the browser's main process.
 func (b *Browser) PID() int { return b.pid }
 
 // stop closes the browser gracefully, so that Chromium shuts down its own

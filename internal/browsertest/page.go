@@ -14,7 +14,6 @@ import (
 	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
-	"github.com/chromedp/cdproto/input"
 	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
@@ -34,12 +33,13 @@ const (
 // pollInterval is how often WaitFor evaluates its expression.
 const pollInterval = 50 * time.Millisecond
 
-// Page is one tab in a browser context of its own, so its cookies and
-// storage are not shared with other pages: several pages act as several
+// Page is one tab in a browser context of its own (in Firefox, a window
+// in a user context of its own), so its cookies and storage are not
+// shared with other pages: several pages act as several
 // users. Use a Page from one goroutine at a time (its actions share one
 // tab); Console is safe to call from anywhere.
 type Page struct {
-	ctx  context.Context
+	drv  driver
 	keys map[string]keyDef
 
 	mu      sync.Mutex
@@ -49,6 +49,42 @@ type Page struct {
 	// csp are the Content-Security-Policy violations the page reported
 	// and no one took (TakeCSPViolations), in every document it loaded.
 	csp []string
+}
+
+// driver is what a Page needs of the browser underneath: CDP for
+// Chromium (cdpDriver), WebDriver BiDi for Firefox (bidiDriver). The Page
+// keeps what both share (the keys held, the console, the CSP violations),
+// so that the e2e helpers drive either browser the same way. Each method
+// is bounded by opTimeout unless it takes a duration.
+type driver interface {
+	// evaluate evaluates js in the page, awaiting a promise, and returns
+	// the result as JSON: nil when it is undefined.
+	evaluate(js string, d time.Duration) ([]byte, error)
+	// click moves the mouse to (x, y) in CSS pixels and clicks there.
+	click(x, y float64) error
+	// touch puts a finger down at (x, y) when down, else lifts every finger.
+	touch(down bool, x, y float64) error
+	// key presses or releases one key.
+	key(e keyEvent) error
+	// screenshot returns a PNG of the viewport.
+	screenshot() ([]byte, error)
+	// closed is not nil once the page is closed, with why.
+	closed() error
+}
+
+// keyEvent is one key going down or up, with the modifier keys down
+// (CDP bits) and whether it is an auto-repeat.
+type keyEvent struct {
+	down      bool
+	code      string // KeyboardEvent.code
+	def       keyDef
+	modifiers int64
+	repeat    bool
+}
+
+// newPage returns a page over drv, with nothing held or logged yet.
+func newPage(drv driver) *Page {
+	return &Page{drv: drv, keys: keyTable(), held: make(map[string]bool)}
 }
 
 // cspBinding is the function through which every document the page loads
@@ -103,8 +139,11 @@ func (b *Browser) NewPageOn(t testing.TB, url string, device Device) *Page {
 // needs, as the page is already running when NewPageOn returns.
 func (b *Browser) NewPageWithScript(t testing.TB, url string, device Device, script string) *Page {
 	t.Helper()
+	if b.bidi != nil {
+		return b.bidi.newPage(t, url, device, script)
+	}
 	ctx, cancel := chromedp.NewContext(b.ctx, chromedp.WithNewBrowserContext())
-	p := &Page{ctx: ctx, keys: keyTable(), held: make(map[string]bool)}
+	p := newPage(cdpDriver{ctx: ctx})
 	var collector sync.WaitGroup
 	t.Cleanup(func() {
 		// A page the app broke its own CSP in fails the test, whichever it
@@ -279,9 +318,9 @@ func (p *Page) consoleText() string {
 	return s
 }
 
-// run runs one action on the page, bounded by d.
-func run[T any](p *Page, d time.Duration, a chromedp.Action[T]) (T, error) {
-	ctx, cancel := context.WithTimeout(p.ctx, d)
+// run runs one action in the tab of ctx, bounded by d.
+func run[T any](ctx context.Context, d time.Duration, a chromedp.Action[T]) (T, error) {
+	ctx, cancel := context.WithTimeout(ctx, d)
 	defer cancel()
 	return chromedp.Run(ctx, a)
 }
@@ -296,7 +335,7 @@ func (p *Page) Eval(js string, out any) error {
 
 // eval is Eval bounded by d.
 func (p *Page) eval(js string, out any, d time.Duration) error {
-	raw, err := run(p, d, chromedp.Evaluate[[]byte](js, chromedp.EvalAwaitPromise))
+	raw, err := p.drv.evaluate(js, d)
 	if err != nil {
 		return fmt.Errorf("evaluating %s: %w", short(js), err)
 	}
@@ -333,9 +372,9 @@ func (p *Page) WaitFor(js string, timeout time.Duration) error {
 			return nil
 		}
 		lastErr = err
-		if p.ctx.Err() != nil {
+		if err := p.drv.closed(); err != nil {
 			// The page is closed; polling on cannot succeed.
-			return fmt.Errorf("waiting for %s: %w", short(js), p.ctx.Err())
+			return fmt.Errorf("waiting for %s: %w", short(js), err)
 		}
 		time.Sleep(min(pollInterval, max(time.Until(deadline), 0)))
 	}
@@ -355,10 +394,7 @@ func (p *Page) Click(selector string) error {
 	if err != nil {
 		return fmt.Errorf("clicking %s: %w", selector, err)
 	}
-	if _, err := run(p, opTimeout, chromedp.MouseEvent(chromedp.MouseMoved, x, y)); err != nil {
-		return fmt.Errorf("clicking %s: %w", selector, err)
-	}
-	if _, err := run(p, opTimeout, chromedp.MouseClickXY(x, y)); err != nil {
+	if err := p.drv.click(x, y); err != nil {
 		return fmt.Errorf("clicking %s: %w", selector, err)
 	}
 	return nil
@@ -391,28 +427,24 @@ func (p *Page) TouchStart(selector string) error {
 	if err != nil {
 		return fmt.Errorf("touching %s: %w", selector, err)
 	}
-	return p.dispatchTouch(input.DispatchTouchEventTypeTouchStart, []*input.TouchPoint{{X: x, Y: y}})
+	if err := p.drv.touch(true, x, y); err != nil {
+		return fmt.Errorf("touching %s: %w", selector, err)
+	}
+	return nil
 }
 
 // TouchEnd lifts every finger.
 func (p *Page) TouchEnd() error {
-	return p.dispatchTouch(input.DispatchTouchEventTypeTouchEnd, []*input.TouchPoint{})
-}
-
-func (p *Page) dispatchTouch(typ input.DispatchTouchEventType, points []*input.TouchPoint) error {
-	_, err := run(p, opTimeout, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tgt, input.DispatchTouchEvent, input.DispatchTouchEventParams{Type: typ, TouchPoints: points})
-		return err
-	}))
-	if err != nil {
-		return fmt.Errorf("touch %s: %w", typ, err)
+	if err := p.drv.touch(false, 0, 0); err != nil {
+		return fmt.Errorf("lifting the fingers: %w", err)
 	}
 	return nil
 }
 
 // KeyDown presses the key whose KeyboardEvent.code is code ("ArrowUp",
-// "KeyZ", "ShiftLeft", "Space", …) with Input.dispatchKeyEvent, so page
-// handlers get a trusted KeyboardEvent with the key, code, keyCode, location
+// "KeyZ", "ShiftLeft", "Space", …) with Input.dispatchKeyEvent (in
+// Firefox, BiDi's input.performActions), so page handlers get a trusted
+// KeyboardEvent with the key, code, keyCode, location
 // and modifier state of a US keyboard. Pressing a key that is already down
 // sends an auto-repeat event, as holding a key does. Modifier keys that are
 // down (Shift, Control, Alt, Meta) change the keys pressed after them.
@@ -427,25 +459,7 @@ func (p *Page) KeyDown(code string) error {
 	mods := p.modifiersLocked()
 	p.mu.Unlock()
 
-	key, text := k.forModifiers(mods)
-	// Like a real keyboard: a key that types text is a keyDown, which also
-	// fires keypress and input; the others are rawKeyDown.
-	typ := input.DispatchKeyEventTypeRawKeyDown
-	if text != "" {
-		typ = input.DispatchKeyEventTypeKeyDown
-	}
-	err = p.dispatchKey(input.DispatchKeyEventParams{
-		Type:                  typ,
-		Modifiers:             mods,
-		Text:                  text,
-		UnmodifiedText:        text,
-		Code:                  code,
-		Key:                   key,
-		WindowsVirtualKeyCode: k.vk,
-		NativeVirtualKeyCode:  k.vk,
-		AutoRepeat:            &repeat,
-		Location:              k.location,
-	})
+	err = p.drv.key(keyEvent{down: true, code: code, def: k, modifiers: mods, repeat: repeat})
 	if err != nil {
 		// The page did not get the press, so the key is as it was.
 		p.mu.Lock()
@@ -468,16 +482,7 @@ func (p *Page) KeyUp(code string) error {
 	mods := p.modifiersLocked()
 	p.mu.Unlock()
 
-	key, _ := k.forModifiers(mods)
-	err = p.dispatchKey(input.DispatchKeyEventParams{
-		Type:                  input.DispatchKeyEventTypeKeyUp,
-		Modifiers:             mods,
-		Code:                  code,
-		Key:                   key,
-		WindowsVirtualKeyCode: k.vk,
-		NativeVirtualKeyCode:  k.vk,
-		Location:              k.location,
-	})
+	err = p.drv.key(keyEvent{code: code, def: k, modifiers: mods})
 	if err != nil {
 		p.mu.Lock()
 		if was {
@@ -500,24 +505,9 @@ func (p *Page) modifiersLocked() int64 {
 	return mods
 }
 
-// dispatchKey sends one key event to the page.
-func (p *Page) dispatchKey(params input.DispatchKeyEventParams) error {
-	_, err := run(p, opTimeout, chromedp.Func(func(ctx context.Context, tgt *chromedp.Target) error {
-		_, err := cdp.Call(ctx, tgt, input.DispatchKeyEvent, params)
-		return err
-	}))
-	return err
-}
-
 // Screenshot writes a PNG of the page's viewport to path.
 func (p *Page) Screenshot(path string) error {
-	png, err := run(p, opTimeout, func(ctx context.Context, tgt *chromedp.Target) ([]byte, error) {
-		r, err := cdp.Call(ctx, tgt, page.CaptureScreenshot, page.CaptureScreenshotParams{
-			Format:      page.CaptureScreenshotFormatPng,
-			FromSurface: new(true),
-		})
-		return r.Data, err
-	})
+	png, err := p.drv.screenshot()
 	if err != nil {
 		return fmt.Errorf("taking a screenshot: %w", err)
 	}
