@@ -1,7 +1,6 @@
 package browsertest_test
 
 import (
-	"bytes"
 	"encoding/json"
 	"errors"
 	"os"
@@ -133,7 +132,7 @@ func TestFirefoxProcessIsGoneAfterCleanup(t *testing.T) {
 		p := b.NewPage(t, serveTestdata(t).URL+"/webrtc.html")
 		check(t, p, p.WaitFor(`framesDecoded().then(n => n > 0)`, waittest.Limit))
 		profile = argAfter(t, pid, "--profile")
-		group = processGroup(pid)
+		group = browsertest.GroupMembers(pid)
 	})
 	if pid == 0 {
 		t.Skip("no browser was started")
@@ -146,7 +145,7 @@ func TestFirefoxProcessIsGoneAfterCleanup(t *testing.T) {
 	if err := syscall.Kill(pid, 0); !errors.Is(err, syscall.ESRCH) {
 		t.Errorf("kill(%d, 0) = %v after cleanup; want ESRCH", pid, err)
 	}
-	if left := processGroup(pid); len(left) > 0 {
+	if left := browsertest.GroupMembers(pid); len(left) > 0 {
 		t.Errorf("processes %v of that browser are still running", left)
 	}
 	if profile == "" {
@@ -171,25 +170,4 @@ func argAfter(t *testing.T, pid int, flag string) string {
 		}
 	}
 	return ""
-}
-
-// processGroup lists the live processes of process group pgid.
-func processGroup(pgid int) []int {
-	entries, _ := os.ReadDir("/proc")
-	var pids []int
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		stat, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		f := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
-		if len(f) > 2 && f[0] != "Z" && f[2] == strconv.Itoa(pgid) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
 }
