@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   connectionLostText, errorOutcome, failure, LOST_TEXT, refusalText, TURN_REFUSED_TEXT, TURN_UNREACHABLE_TEXT,
+  unplayableVideo,
 } from '../js/model/failures.js';
 import { newSession } from '../js/model/session.js';
 
@@ -142,4 +143,19 @@ test('a relay out of reach, a STUN server\'s error, or a connection that had com
   assert.equal(connectionLostText(undefined, false), LOST_TEXT);
   assert.equal(connectionLostText([null, { errorCode: 401 }], false), LOST_TEXT);
   assert.equal(LOST_TEXT, failure('lost').text);
+});
+
+test('an offer whose video this browser cannot play is told apart', () => {
+  const offer = (...codecs) => ['v=0', 'm=audio 9 UDP/TLS/RTP/SAVPF 111', 'a=rtpmap:111 opus/48000/2',
+    `m=video 9 UDP/TLS/RTP/SAVPF ${codecs.map((_, i) => 96 + i).join(' ')}`,
+    ...codecs.map((c, i) => `a=rtpmap:${96 + i} ${c}/90000`), 'm=application 9 UDP/DTLS/SCTP webrtc-datachannel', ''].join('\r\n');
+  const firefoxWithoutOpenH264 = [{ mimeType: 'video/VP8' }, { mimeType: 'video/VP9' }, { mimeType: 'video/rtx' }];
+  const chromium = [{ mimeType: 'video/VP8' }, { mimeType: 'video/H264' }, { mimeType: 'video/rtx' }];
+  assert.equal(unplayableVideo(offer('H264', 'rtx'), firefoxWithoutOpenH264), 'H264');
+  assert.equal(unplayableVideo(offer('H264', 'rtx'), chromium), '');
+  assert.equal(unplayableVideo(offer('VP8', 'rtx', 'flexfec-03'), firefoxWithoutOpenH264), '');
+  assert.equal(unplayableVideo(offer('opus'), []), '', 'a browser that says nothing is not refused');
+  assert.equal(unplayableVideo(offer('H264'), undefined), '');
+  assert.equal(unplayableVideo('v=0\r\nm=application 9 UDP/DTLS/SCTP webrtc-datachannel\r\n', firefoxWithoutOpenH264), '', 'a controller page gets no video');
+  assert.equal(unplayableVideo(null, chromium), '');
 });

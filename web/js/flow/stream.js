@@ -6,7 +6,7 @@
 // for it.
 
 import { Peer, spareConnection } from '../network.js';
-import { connectionLostText, LOST_TEXT as LOST } from '../model/failures.js';
+import { connectionLostText, LOST_TEXT as LOST, unplayableVideo } from '../model/failures.js';
 import { updateSession } from '../model/session.js';
 
 const DISCONNECTED_MS = 10_000; // ICE "disconnected" this long counts as lost
@@ -93,6 +93,14 @@ export function createStream(app) {
   }
 
   async function answer(ref, sdp) {
+    const missing = unplayableVideo(sdp, globalThis.RTCRtpReceiver?.getCapabilities?.('video')?.codecs);
+    if (missing) {
+      console.warn('telecart: the server sends video this browser cannot play:', missing);
+      app.failures.fail(ref, 'failed', {
+        text: `This browser cannot play the game’s video (${missing}). Another browser will, or Firefox with its OpenH264 plugin (Settings, Extensions and themes, Plugins).`,
+      });
+      return;
+    }
     if (!peer) peer = makePeer(ref);
     const p = peer;
     const early = candidates;

@@ -222,3 +222,25 @@ export function connectionLostText(iceErrors, connected) {
   if (turn.some((e) => e.errorCode === 701)) return TURN_UNREACHABLE_TEXT;
   return LOST_TEXT;
 }
+
+// Codecs an offer lists that carry no picture of their own.
+const NOT_PICTURES = new Set(['rtx', 'red', 'ulpfec', 'flexfec-03']);
+
+/**
+ * The video codecs an offer (its SDP) sends when this browser can receive
+ * none of them (codecs: RTCRtpReceiver.getCapabilities('video').codecs),
+ * as "H264"; '' when one plays, or when either side says nothing. Firefox
+ * without its OpenH264 plugin meets a server that sends H.264 only: the
+ * negotiation would leave it with no picture and no word why.
+ */
+export function unplayableVideo(sdp, codecs) {
+  if (typeof sdp !== 'string' || !Array.isArray(codecs) || codecs.length === 0) return '';
+  const video = /^m=video[^]*?(?=^m=|(?![^]))/m.exec(sdp.replace(/\r\n/g, '\n'))?.[0] ?? '';
+  const offered = new Set();
+  for (const m of video.matchAll(/^a=rtpmap:\d+ ([^/\s]+)\//gm)) {
+    if (!NOT_PICTURES.has(m[1].toLowerCase())) offered.add(m[1].toUpperCase());
+  }
+  if (offered.size === 0) return '';
+  const playable = new Set(codecs.map((c) => String(c?.mimeType ?? '').replace(/^video\//i, '').toUpperCase()));
+  return [...offered].some((c) => playable.has(c)) ? '' : [...offered].join(', ');
+}
