@@ -209,12 +209,14 @@ func (r *Room) answered(seq, frame uint32) {
 	}
 }
 
-// echo sends a member's page its echo, outside the room's lock.
+// echo sends a member's page its echo, outside the room's lock (a
+// member's session never changes). A member without a session (the
+// room's own tests drive pads without peers) is sent nothing.
 func (r *Room) echo(id signal.MemberID, e pad.Echo) {
 	r.mu.Lock()
 	m, err := r.member(id)
 	r.mu.Unlock()
-	if err == nil {
+	if err == nil && m.session != nil {
 		m.session.echo(e)
 	}
 }
