@@ -69,7 +69,7 @@ test('once the base is known, an echo read late still finds its own picture', ()
   assert.equal(split.presses().at(-1).total, 32, 'picture 30, not 31');
 });
 
-test('echoes read late teach nothing, and one late echo cannot set the base alone', () => {
+test('echoes read late teach nothing, and late ones outvoted teach nothing wrong', () => {
   const split = newSplit();
   press(split, 1, 10, { late: 17 }); // read after picture 11 came: would name it
   press(split, 2, 20, { late: 9 }); // names no picture
@@ -78,6 +78,12 @@ test('echoes read late teach nothing, and one late echo cannot set the base alon
   assert.deepEqual(split.presses(), [], 'the late echo and a prompt one disagree');
   press(split, 4, 40);
   assert.deepEqual(split.presses().map((p) => [p.seq, p.total]), [[3, 32], [4, 32]]);
+  // Two more read a frame late: the base named three times holds.
+  press(split, 5, 50);
+  press(split, 6, 60, { late: 17 });
+  press(split, 7, 70, { late: 17 });
+  press(split, 8, 80);
+  assert.deepEqual(split.presses().map((p) => p.total), [32, 32, 32, 32, 32, 32]);
 });
 
 test('a press whose picture had no callback is not counted', () => {

@@ -32,6 +32,7 @@ const SLACK_MS = 3;
 const SENT_KEPT = 64; // states awaiting their echo; the channel's numbers restart with it
 const PENDING_KEPT = 8;
 const FRAMES_KEPT = 16;
+const VOTES_KEPT = 8;
 
 /** An echo (u8 0x81, u32 seq, u32 µs, u32 frame) as { seq, workerMs, frame }, or null for any other message. */
 export function decodeEcho(data) {
@@ -59,7 +60,7 @@ export class InputSplit {
     this.pending = []; // echoes whose picture is not known yet, oldest first
     this.frames = []; // the last frames called back: { rtp, receiveTime, expectedDisplayTime }
     this.base = null; // the RTP timestamp of the track's picture 0, once learnt
-    this.guess = null; // a base one echo gave, for a second to confirm
+    this.votes = []; // the bases echoes named: { base, count }
     this.samples = [];
   }
 
@@ -95,28 +96,34 @@ export class InputSplit {
 
   // An echo read at once names the base: its picture is the frame received
   // at most PROMPT_MS before it was read (frames come a frame's time
-  // apart, so there is one at most). Two echoes that agree make it the
-  // base: one read late could name the frame after its picture.
+  // apart, so there is one at most). But one read a frame late names the
+  // frame after its picture, and nothing tells the two apart: so every
+  // echo votes, and the base is the one named most, twice at least and
+  // more often than any other. A page is rarely late by just the time
+  // that fools it (13-21 ms), and never most of the time.
   learn(p) {
     const f = this.frames.find((x) => x.receiveTime >= p.echoAt - PROMPT_MS && x.receiveTime <= p.echoAt + SLACK_MS);
     if (!f) return;
     p.learnt = true;
     const base = (f.rtp - Math.round(p.frame * this.ticks)) >>> 0;
-    if (this.guess !== null && Math.abs(rtpDiff(base, this.guess)) < this.ticks / 4) this.base = base;
-    this.guess = base;
+    const vote = this.votes.find((v) => Math.abs(rtpDiff(base, v.base)) < this.ticks / 4);
+    if (vote) vote.count++;
+    else this.votes.push({ base, count: 1 });
+    this.votes.sort((a, b) => b.count - a.count);
+    this.votes.length = Math.min(this.votes.length, VOTES_KEPT);
+    const [first, second] = this.votes;
+    if (first.count >= 2 && first.count > (second?.count ?? 0)) this.base = first.base;
   }
 
   // Each echo whose picture has been called back, or never will be.
   settle() {
     if (!this.ticks) return;
+    for (const p of this.pending) if (!p.learnt) this.learn(p);
     if (this.base === null) {
-      for (const p of this.pending) if (!p.learnt) this.learn(p);
-      if (this.base === null) {
-        // The frames called back are past what an echo could teach.
-        const newest = this.frames.at(-1)?.receiveTime ?? -Infinity;
-        this.pending = this.pending.filter((p) => newest <= p.echoAt + 100);
-        return;
-      }
+      // Those whose frames are past are of no more use.
+      const newest = this.frames.at(-1)?.receiveTime ?? -Infinity;
+      this.pending = this.pending.filter((p) => newest <= p.echoAt + 100);
+      return;
     }
     while (this.pending.length) {
       const p = this.pending[0];
