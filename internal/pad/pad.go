@@ -73,24 +73,23 @@ const EchoSize = 1 + 4 + 4 + 4
 // Echo tells a page that the first picture answering one of its pad
 // states has gone out: which state (its Seq on that page), how long the
 // worker held it, from its arrival to the picture written to the video
-// track, and which picture that was (its number on the track, from 0).
-// The page finds the picture by its RTP timestamp, which advances by one
-// frame's ticks a picture, and splits its input-to-picture time into the
-// way there, the worker, the way back and its own display (the stats
-// overlay).
+// track, and which picture that was: its RTP timestamp, by which the page
+// finds it among the frames it shows, and splits its input-to-picture time
+// into the way there, the worker, the way back and its own display (the
+// stats overlay).
 type Echo struct {
 	Seq    uint32
 	Worker time.Duration // a multiple of a microsecond, below an hour
-	Frame  uint32
+	RTP    uint32
 }
 
-// Marshal encodes the echo: u8 KindEcho, u32 Seq, u32 microseconds, u32 Frame.
+// Marshal encodes the echo: u8 KindEcho, u32 Seq, u32 microseconds, u32 RTP.
 func (e Echo) Marshal() []byte {
 	b := make([]byte, 0, EchoSize)
 	b = append(b, KindEcho)
 	b = binary.BigEndian.AppendUint32(b, e.Seq)
 	b = binary.BigEndian.AppendUint32(b, uint32(min(e.Worker, time.Hour)/time.Microsecond))
-	return binary.BigEndian.AppendUint32(b, e.Frame)
+	return binary.BigEndian.AppendUint32(b, e.RTP)
 }
 
 // ParseEcho decodes an echo, as the page does.
@@ -101,7 +100,7 @@ func ParseEcho(b []byte) (Echo, error) {
 	return Echo{
 		Seq:    binary.BigEndian.Uint32(b[1:]),
 		Worker: time.Duration(binary.BigEndian.Uint32(b[5:])) * time.Microsecond,
-		Frame:  binary.BigEndian.Uint32(b[9:]),
+		RTP:    binary.BigEndian.Uint32(b[9:]),
 	}, nil
 }
 

@@ -160,7 +160,7 @@ func FuzzParseReport(f *testing.F) {
 
 func TestEcho(t *testing.T) {
 	t.Parallel()
-	valid := Echo{Seq: 70000, Worker: 12345 * time.Microsecond, Frame: 1 << 31}
+	valid := Echo{Seq: 70000, Worker: 12345 * time.Microsecond, RTP: 1 << 31}
 	got, err := ParseEcho(valid.Marshal())
 	if err != nil || got != valid {
 		t.Fatalf("round trip: %+v, %v", got, err)

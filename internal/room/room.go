@@ -140,7 +140,7 @@ type Room struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 
-	video     *webrtc.TrackLocalStaticSample
+	video     *videoTrack
 	audio     *webrtc.TrackLocalStaticSample
 	keyframes *keyframes                     // the runner's keyframes, rate-limited
 	bitrates  *bitrates                      // the encoder's bitrate, following the members' paths

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"math/rand/v2"
+	"sync/atomic"
 	"time"
 
 	"github.com/pion/webrtc/v4"
@@ -46,25 +48,30 @@ func (r *Room) newStream() error {
 	// Separate stream ids keep the tracks out of one sync group: Chromium
 	// would otherwise hold pictures back to match the audio's jitter
 	// buffer, and for a game the picture must not wait for the sound.
-	video, err := webrtc.NewTrackLocalStaticSample(videoCodec.RTPCodecCapability, "video", "telecart-video-"+string(r.id))
+	clock := rtpClock{next: rand.Uint32()}
+	sample, err := webrtc.NewTrackLocalStaticSample(videoCodec.RTPCodecCapability, "video", "telecart-video-"+string(r.id), webrtc.WithRTPTimestamp(clock.next))
 	if err != nil {
 		return fmt.Errorf("room: video track: %w", err)
 	}
+	video := &videoTrack{TrackLocalStaticSample: sample}
 	audio, err := webrtc.NewTrackLocalStaticSample(peer.AudioCodec().RTPCodecCapability, "audio", "telecart-audio-"+string(r.id))
 	if err != nil {
 		return fmt.Errorf("room: audio track: %w", err)
 	}
 	r.video, r.audio = video, audio
 	log := r.log
-	var frames uint32 // pictures written to the video track, the runner's one goroutine's
 	r.opts.Logger = log
 	r.opts.Handlers = runner.Handlers{
+		// The runner's one reading goroutine calls these: the clock is its.
 		Video: func(v wire.Video) {
+			if !video.bound.Load() {
+				return // nobody to send it to, and it would not count on the clock
+			}
+			stamp := clock.advance(v.Duration)
 			if err := video.WriteSample(media.Sample{Data: v.Data, Duration: v.Duration, Timestamp: v.Captured}); err != nil {
 				log.Debug("room: write video", "err", err)
 			}
-			r.answered(v.Input, frames)
-			frames++
+			r.answered(v.Input, stamp)
 		},
 		Stats: func(st wire.Stats) {
 			r.adjustBitrate(st)
@@ -161,6 +168,47 @@ func (r *Room) ready() wire.Ready {
 	return wire.Ready{}
 }
 
+// videoTrack is the room's video track, and whether a peer has bound it
+// yet: Pion makes the track's packetizer at the first binding, and from
+// then on each sample written advances its RTP timestamps from the one the
+// room chose, which rtpClock counts alike. Before, a sample reaches nobody
+// and advances nothing.
+type videoTrack struct {
+	*webrtc.TrackLocalStaticSample
+	bound atomic.Bool
+}
+
+// Bind is the track's, and marks it bound.
+func (t *videoTrack) Bind(ctx webrtc.TrackLocalContext) (webrtc.RTPCodecParameters, error) {
+	codec, err := t.TrackLocalStaticSample.Bind(ctx)
+	if err == nil {
+		t.bound.Store(true)
+	}
+	return codec, err
+}
+
+// rtpClock counts a sample track's RTP timestamps as Pion's
+// TrackLocalStaticSample does: each sample's duration in 90 kHz ticks,
+// the fraction carried on to the next. The room echoes a picture's
+// timestamp to the pages, which find the picture by it.
+type rtpClock struct {
+	next uint32
+	rest float64
+}
+
+// advance returns the timestamp of a sample of duration d, and counts it.
+func (c *rtpClock) advance(d time.Duration) uint32 {
+	stamp := c.next
+	total := d.Seconds()*videoClockRate + c.rest
+	ticks := uint32(total)
+	c.rest = total - float64(ticks)
+	c.next += ticks
+	return stamp
+}
+
+// videoClockRate is every video codec's RTP clock rate.
+const videoClockRate = 90000
+
 // tracks are the room's shared video and audio tracks, for a peer to send.
 func (r *Room) tracks() []webrtc.TrackLocal { return []webrtc.TrackLocal{r.video, r.audio} }
 
@@ -171,11 +219,11 @@ func (r *Room) sentInputAt(in sentInput) {
 	r.sentMu.Unlock()
 }
 
-// answered is called for each picture written to the video track (the
-// frame'th, from 0), with the newest input it shows: every input it is the
+// answered is called for each picture written to the video track (at RTP
+// timestamp stamp), with the newest input it shows: every input it is the
 // first picture of goes back to its page as an echo, and the observer
 // hears how long the newest took to come back as that picture.
-func (r *Room) answered(seq, frame uint32) {
+func (r *Room) answered(seq, stamp uint32) {
 	if seq == 0 {
 		return
 	}
@@ -204,7 +252,7 @@ func (r *Room) answered(seq, frame uint32) {
 	}
 	for _, in := range fresh {
 		if in.member != "" {
-			r.echo(in.member, pad.Echo{Seq: in.pageSeq, Worker: now.Sub(in.at), Frame: frame})
+			r.echo(in.member, pad.Echo{Seq: in.pageSeq, Worker: now.Sub(in.at), RTP: stamp})
 		}
 	}
 }

@@ -198,7 +198,6 @@ store.subscribe((st, prev) => {
   if (st.phase !== prev.phase) console.debug('telecart: state', prev.phase, '→', st.phase);
   if (st.prefs.volume !== prev.prefs.volume || st.prefs.mute !== prev.prefs.mute) screen.setVolume(st.prefs.volume, st.prefs.mute);
   if (st.help && !prev.help) releaseInput();
-  if (st.session?.fps !== prev.session?.fps) split.fps = st.session?.fps;
   gamepads.paused = st.help;
   // The keys and pad buttons of the system being played, as the player set them.
   const system = st.session?.game?.system ?? 'nes';

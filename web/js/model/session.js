@@ -104,7 +104,6 @@ export function started(s, data) {
       system: game?.system || s.game?.system || '',
     },
     aspect,
-    fps: Number(data.fps) > 0 ? Number(data.fps) : null,
   };
 }
 
