@@ -105,6 +105,17 @@ test('the figures are the medians of the last presses', () => {
   assert.equal(s.total, 32);
 });
 
+test('a picture shown, by Chromium\'s reckoning, just before it came is shown as it came', () => {
+  const split = new InputSplit();
+  split.sent(1, 1000);
+  split.echo({ seq: 1, workerMs: 8, rtp: rtp(1) }, 1015);
+  split.frame({ rtpTimestamp: rtp(1), receiveTime: 1014.3, expectedDisplayTime: 1014.2 });
+  const [s] = split.presses();
+  assert.equal(s.display, 0);
+  assert.ok(Math.abs(s.up + s.worker + s.down + s.display - s.total) < 1e-9);
+  assert.ok(Math.abs(s.total - 14.3) < 1e-9);
+});
+
 test('frames without the times a split needs change nothing', () => {
   const split = new InputSplit();
   split.frame({});

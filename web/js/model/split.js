@@ -90,13 +90,16 @@ export class InputSplit {
     // that the parts add up to the whole.
     const travel = Math.max(0, answer.receiveTime - p.sentAt - p.workerMs);
     const up = Math.min(travel, Math.max(0, (p.echoAt - p.sentAt - p.workerMs) / 2));
+    // Chromium's expected display time can come a tenth of a millisecond
+    // before the frame's receipt: no picture is shown before it came.
+    const shown = Math.max(answer.expectedDisplayTime, answer.receiveTime);
     this.samples.push({
       seq: p.seq,
-      total: answer.expectedDisplayTime - p.sentAt,
+      total: shown - p.sentAt,
       up,
       worker: p.workerMs,
       down: travel - up,
-      display: answer.expectedDisplayTime - answer.receiveTime,
+      display: shown - answer.receiveTime,
     });
     if (this.samples.length > this.keep) this.samples.shift();
   }
