@@ -54,6 +54,10 @@ type Config struct {
 	// Overload is the machine load (0 to 1) from which a worker takes no
 	// new room; 1 or more, never.
 	Overload float64 `json:"overload"`
+	// NATS are the URLs of the NATS cluster coordinators share their
+	// state and messages over; empty, a server inside the coordinator's
+	// process, with no port.
+	NATS []string `json:"nats"`
 	// Coordinator is the worker's link: ws://host:port/worker.
 	Coordinator string `json:"coordinator"`
 	// WorkerID names the worker (random when empty); Zone groups workers

@@ -195,7 +195,7 @@ func TestCommandFlags(t *testing.T) {
 		"games", "thumbnails", "cores", "codec", "video-kbps", "frame-phase", "runahead", "sandbox", "public-ip", "udp-port", "ice-loopback"}
 	tls := []string{"tls-cert", "tls-key", "acme-domain", "acme-cache", "acme-ca", "acme-email", "acme-http-listen", "metrics-listen"}
 	want := map[string][]string{
-		"coordinator": append([]string{"config", "listen", "overload", "turn-url", "turn-ttl"}, tls...),
+		"coordinator": append([]string{"config", "listen", "overload", "nats", "turn-url", "turn-ttl"}, tls...),
 		"serve":       slices.Concat([]string{"listen", "turn-url", "turn-ttl"}, worker, tls),
 		"worker":      slices.Concat([]string{"coordinator", "ping-listen", "ping-url", "coordinator-ca", "token-file"}, worker, tls),
 	}

@@ -63,6 +63,9 @@ func settings() []setting {
 		{key: "overload", flag: "overload", env: "TELECART_OVERLOAD", def: "0.9", cmds: Coordinator,
 			help:  "machine `load`, 0 to 1, from which a worker takes no new game; 1: never",
 			value: func(c *Config) flag.Value { return (*floatValue)(&c.Overload) }},
+		{key: "nats", flag: "nats", env: "TELECART_NATS", cmds: Coordinator,
+			help:  "`URLs` of the NATS servers (JetStream on), separated by ,, that the coordinators share their state and messages over; none: a server inside the process, with no port",
+			value: func(c *Config) flag.Value { return listValue{&c.NATS, ","} }},
 		// Secrets have no flag: a command line shows in ps to everyone on
 		// the machine.
 		{key: "worker_secret", env: "TELECART_WORKER_SECRET", cmds: Serve | Coordinator,
