@@ -52,7 +52,10 @@ func startCoordinator(t *testing.T, options ...func(*coordinator.Config)) string
 	for _, o := range options {
 		o(&cfg)
 	}
-	coord := coordinator.New(cfg)
+	coord, err := coordinator.New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(coord.Handler())
 	ctx, stop := context.WithCancel(context.Background())
 	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }

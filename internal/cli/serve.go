@@ -309,13 +309,16 @@ func serveCoordinator(ctx context.Context, e *env, cfg config.Config, ln net.Lis
 	}
 	ccfg := coordinator.Config{Secrets: cfg.WorkerSecret, MetricsToken: cfg.MetricsToken, WorkerMetrics: workerMetrics,
 		ICEServers: ice, Web: web.FS(), Logger: e.log, Overload: cfg.Overload,
-		TURN: coordinator.TURN{URLs: cfg.TURNURLs, Secret: cfg.TURNSecret, TTL: time.Duration(cfg.TURNTTL)}, Limits: limits(cfg)}
+		TURN: coordinator.TURN{URLs: cfg.TURNURLs, Secret: cfg.TURNSecret, TTL: time.Duration(cfg.TURNTTL)}, Limits: limits(cfg), NATS: cfg.NATS}
 	if workerMetrics != nil {
 		// The one worker is this process's: its rooms went with the last
 		// one, and no link to them will be good again.
 		ccfg.RejoinWindow = coordinator.NoRejoinWindow
 	}
-	c := coordinator.New(ccfg)
+	c, err := coordinator.New(ccfg)
+	if err != nil {
+		return nil, err
+	}
 	stopMetrics, err := serveMetrics(ctx, e, cfg, c.Metrics())
 	if err != nil {
 		c.Close()

@@ -103,8 +103,13 @@ func (c *Coordinator) serveArt(rw http.ResponseWriter, r *http.Request) {
 func (c *Coordinator) askArt(r *http.Request, w *workerConn, id string) (signal.Art, error) {
 	session := "art-" + signal.NewID[signal.SessionID](signal.NameBytes)
 	answer := make(chan signal.Art, 1)
+	sub, err := c.listen(session)
+	if err != nil {
+		return signal.Art{}, err
+	}
+	defer sub.Unsubscribe()
 	c.mu.Lock()
-	c.artWaits[session] = artWait{worker: w, answer: answer}
+	c.artWaits[session] = answer
 	c.mu.Unlock()
 	defer func() {
 		c.mu.Lock()
@@ -130,23 +135,16 @@ func (c *Coordinator) askArt(r *http.Request, w *workerConn, id string) (signal.
 	}
 }
 
-// artWait is a picture request waiting for the worker it asked.
-type artWait struct {
-	worker *workerConn
-	answer chan signal.Art // buffered for the one answer
-}
-
-// onArt hands worker from's picture to the request waiting for it; one no
-// request waits for any more, or that asked another worker, is dropped.
-func (c *Coordinator) onArt(from *workerConn, session signal.SessionID, a signal.Art) {
+// onArt hands a worker's picture to the request waiting for it; one no
+// request waits for any more is dropped. Only the worker asked knows the
+// request's session id, on whose subject the answer comes.
+func (c *Coordinator) onArt(session signal.SessionID, a signal.Art) {
 	c.mu.Lock()
-	wait, ok := c.artWaits[session]
-	if ok && wait.worker == from {
-		delete(c.artWaits, session)
-	}
+	answer, ok := c.artWaits[session]
+	delete(c.artWaits, session)
 	c.mu.Unlock()
-	if ok && wait.worker == from {
-		wait.answer <- a // only one answer is taken: the wait is gone
+	if ok {
+		answer <- a // buffered for the one answer taken: the wait is gone
 	}
 }
 
@@ -156,8 +154,7 @@ func (c *Coordinator) onArt(from *workerConn, session signal.SessionID, a signal
 // the game keeps its picture when the worker that took it goes. The next
 // hello says so.
 func (c *Coordinator) onArtChanged(from *workerConn, p signal.ArtChanged) {
-	var tell []*workerConn
-	changed := false
+	var tell, held []*workerConn
 	c.mu.Lock()
 	for _, w := range c.workers {
 		g, ok := w.games[p.Game]
@@ -166,18 +163,23 @@ func (c *Coordinator) onArtChanged(from *workerConn, p signal.ArtChanged) {
 		}
 		g.Art = p.Art
 		w.games[p.Game] = g
-		changed = true
+		if w.holder == c.id {
+			held = append(held, w)
+		}
 		if w != from {
 			tell = append(tell, w)
 		}
 	}
 	c.mu.Unlock()
+	for _, w := range held {
+		c.shareGames(w)
+	}
 	for _, w := range tell {
 		if err := w.send("", p); err != nil {
 			c.log.Debug("coordinator: a worker did not hear of a game's picture", "worker", w.id, "err", err)
 		}
 	}
-	if changed {
+	if len(held) > 0 || len(tell) > 0 {
 		c.workersChanged()
 	}
 }

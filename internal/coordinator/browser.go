@@ -12,7 +12,9 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
 
+	"github.com/telecart/telecart/internal/cluster"
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -32,6 +34,9 @@ type browserConn struct {
 	session signal.SessionID // guarded by Coordinator.mu
 	ref     signal.SessionID // the browser's name for it; guarded by Coordinator.mu
 	room    *roomEntry       // guarded by Coordinator.mu
+	// sub brings the session's messages from its worker (listen); guarded
+	// by Coordinator.mu.
+	sub *nats.Subscription
 	// latency is the browser's newest report, in ms by worker id; guarded
 	// by Coordinator.mu.
 	latency map[signal.WorkerID]float64
@@ -313,9 +318,13 @@ func (c *Coordinator) enter(b *browserConn, ref signal.SessionID, room signal.Ro
 			return
 		}
 	}
-	id := c.addSession(b, ref, r, join.Player, unanswered)
+	id, err := c.addSession(b, ref, r, join.Player, unanswered)
 	w := r.worker
 	c.mu.Unlock()
+	if err != nil {
+		_ = c.refuse(b, ref, err)
+		return
+	}
 	c.forward(b, ref, w, id, req)
 }
 
@@ -391,7 +400,7 @@ func (c *Coordinator) takeAwaiting(room signal.RoomID) []awaitingEnter {
 // forward sends a new session's first message to its worker, and reports
 // whether it went.
 func (c *Coordinator) forward(b *browserConn, ref signal.SessionID, w *workerConn, id signal.SessionID, p signal.Payload) bool {
-	if err := w.send(id, p); err != nil {
+	if err := w.deliver(b.ctx, id, p); err != nil {
 		c.log.Warn("coordinator: the worker did not take a new session", "worker", w.id, "session", id, "err", err)
 		c.endSession(id)
 		_ = c.refuse(b, ref, fmt.Errorf("%w: %w", errWorkerUnreachable, err))
@@ -409,12 +418,15 @@ func (c *Coordinator) endSession(id signal.SessionID) {
 		return
 	}
 	delete(c.sessions, id)
+	if b.sub != nil {
+		_ = b.sub.Unsubscribe()
+	}
 	if b.room != nil {
 		delete(b.room.sessions, id)
 		c.roomsChanged()
 	}
 	c.limits.release(b.unanswered)
-	b.session, b.ref, b.room, b.unanswered = "", "", nil, nil
+	b.session, b.ref, b.room, b.unanswered, b.sub = "", "", nil, nil, nil
 }
 
 func (c *Coordinator) dropBrowser(b *browserConn, leave bool) {
@@ -433,6 +445,29 @@ func (c *Coordinator) dropBrowser(b *browserConn, leave bool) {
 			_ = w.send(session, signal.Quit{}) // the tab is gone: it leaves its room
 		}
 	}
+}
+
+// listen takes the worker's messages for session id, which the
+// coordinator that holds the worker's link relays on the session's
+// subject: a browser's session, a check or a picture request. A
+// subscription's messages come one at a time, in order.
+func (c *Coordinator) listen(id signal.SessionID) (*nats.Subscription, error) {
+	sub, err := c.bus.Subscribe(cluster.SessionSubject(id), func(m *nats.Msg) {
+		_, p, err := signal.Decode(m.Data)
+		if err != nil {
+			c.log.Warn("coordinator: bad message for a session", "err", err)
+			return
+		}
+		if a, ok := p.(signal.Art); ok {
+			c.onArt(id, a)
+			return
+		}
+		c.toBrowser(id, p)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: listen for a session: %w", err)
+	}
+	return sub, nil
 }
 
 // toBrowser relays a worker's message for a session, named by the

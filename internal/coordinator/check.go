@@ -1,6 +1,8 @@
 package coordinator
 
 import (
+	"github.com/nats-io/nats.go"
+
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -15,6 +17,8 @@ type checkEntry struct {
 	b      *browserConn
 	ref    signal.SessionID
 	worker *workerConn
+	// sub brings the worker's answers (listen).
+	sub *nats.Subscription
 }
 
 // startCheck relays a browser's check to the worker it names, under a
@@ -43,13 +47,19 @@ func (c *Coordinator) startCheck(b *browserConn, ref signal.SessionID, req signa
 		return
 	}
 	id := signal.NewID[signal.SessionID](signal.SecretBytes)
-	c.checks[id] = &checkEntry{b: b, ref: ref, worker: w}
+	sub, err := c.listen(id)
+	if err != nil {
+		c.mu.Unlock()
+		_ = c.refuse(b, ref, err)
+		return
+	}
+	c.checks[id] = &checkEntry{b: b, ref: ref, worker: w, sub: sub}
 	if b.checks == nil {
 		b.checks = map[signal.SessionID]signal.SessionID{}
 	}
 	b.checks[ref] = id
 	c.mu.Unlock()
-	if err := w.send(id, req); err != nil {
+	if err := w.deliver(b.ctx, id, req); err != nil {
 		c.endCheck(id)
 		_ = c.refuse(b, ref, errWorkerUnreachable)
 	}
@@ -118,6 +128,7 @@ func (c *Coordinator) forgetCheck(id signal.SessionID) {
 	}
 	delete(c.checks, id)
 	delete(e.b.checks, e.ref)
+	_ = e.sub.Unsubscribe()
 }
 
 // dropChecks ends a browser's checks, telling their workers, or a

@@ -27,7 +27,10 @@ import (
 func TestClose(t *testing.T) {
 	// Not serve's: its cleanup would call Close again, and a Close that
 	// hangs must fail the test, not hang it.
-	c := New(Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler), RejoinWindow: time.Hour})
+	c, err := New(Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler), RejoinWindow: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(c.Handler())
 	defer srv.Close()
 	worker := dial(t, srv, "/worker", workerAuth(t, "w"))
@@ -91,10 +94,17 @@ func TestClose(t *testing.T) {
 
 // TestCloseUnserved closes coordinators that never served anything.
 func TestCloseUnserved(t *testing.T) {
-	if err := New(Config{}).Close(); err != nil {
+	c0, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c0.Close(); err != nil {
 		t.Errorf("Close of a new coordinator: %v", err)
 	}
-	c := New(Config{})
+	c, err := New(Config{})
+	if err != nil {
+		t.Fatal(err)
+	}
 	c.Handler()
 	if err := c.Close(); err != nil {
 		t.Errorf("Close of a coordinator whose handler nothing served: %v", err)

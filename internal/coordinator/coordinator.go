@@ -8,6 +8,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/json"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -18,8 +19,11 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/telecart/telecart/internal/cluster"
 	"github.com/telecart/telecart/internal/metrics"
 	"github.com/telecart/telecart/internal/ping"
 	"github.com/telecart/telecart/internal/signal"
@@ -77,6 +81,11 @@ type Config struct {
 	// ArtCache is how many bytes of games' pictures the coordinator keeps
 	// (default DefaultArtCache).
 	ArtCache int
+	// NATS are the servers of the NATS cluster the coordinator shares its
+	// workers, rooms and messages over with the others; none starts a
+	// server inside the process, with no port, which Close stops: a
+	// coordinator on its own runs the same code.
+	NATS []string
 }
 
 // TURN is a set of TURN servers that share a secret with the coordinator
@@ -116,8 +125,11 @@ const DefaultRejoinWindow = 15 * time.Second
 const DefaultWorkerGrace = 10 * time.Second
 
 const (
-	registerTimeout = 10 * time.Second
-	writeTimeout    = 5 * time.Second
+	// sharedReadTimeout bounds a new coordinator's first read of what the
+	// others share: a NATS cluster electing its leaders takes seconds.
+	sharedReadTimeout = 30 * time.Second
+	registerTimeout   = 10 * time.Second
+	writeTimeout      = 5 * time.Second
 	// pingInterval keeps idle browser connections open through proxies
 	// that drop silent ones; browsers cannot send pings themselves.
 	pingInterval = 25 * time.Second
@@ -134,6 +146,22 @@ const (
 type Coordinator struct {
 	cfg Config
 	log *slog.Logger
+	// id names this coordinator among the others.
+	id string
+	// cluster is its NATS, which the first Close closes; bus, the
+	// connection to it.
+	cluster *cluster.Cluster
+	bus     *nats.Conn
+	// shared is the bucket of what the coordinators share (shared.go);
+	// toShare and shareOrder are the writes queued for it, in order,
+	// guarded by sharing, and shareDue wakes their writer.
+	shared     jetstream.KeyValue
+	sharing    sync.Mutex
+	toShare    map[string][]byte
+	shareOrder []string
+	shareDue   chan struct{}
+	// alive is when each coordinator was last heard, by id; guarded by mu.
+	alive map[string]time.Time
 
 	// ctx ends with Close; every connection's context derives from it.
 	ctx    context.Context
@@ -178,7 +206,7 @@ type Coordinator struct {
 	// waiting for their worker's answer, by session id (art.go), guarded
 	// by mu.
 	art      *artCache
-	artWaits map[signal.SessionID]artWait
+	artWaits map[signal.SessionID]chan signal.Art
 
 	metrics      *metrics.Registry
 	roomsStarted prometheus.Counter
@@ -188,7 +216,7 @@ type Coordinator struct {
 }
 
 // New makes a coordinator; serve its Handler.
-func New(cfg Config) *Coordinator {
+func New(cfg Config) (*Coordinator, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
@@ -213,9 +241,20 @@ func New(cfg Config) *Coordinator {
 	if cfg.ArtCache <= 0 {
 		cfg.ArtCache = DefaultArtCache
 	}
+	id := "coordinator-" + string(signal.NewID[signal.SessionID](signal.NameBytes))
+	cl, err := cluster.Open(context.Background(), cluster.Config{URLs: cfg.NATS, Name: id, Logger: cfg.Logger})
+	if err != nil {
+		return nil, fmt.Errorf("coordinator: %w", err)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{
 		cfg:      cfg,
+		id:       id,
+		cluster:  cl,
+		bus:      cl.Conn(),
+		toShare:  map[string][]byte{},
+		shareDue: make(chan struct{}, 1),
+		alive:    map[string]time.Time{},
 		ctx:      ctx,
 		cancel:   cancel,
 		log:      cfg.Logger,
@@ -228,7 +267,7 @@ func New(cfg Config) *Coordinator {
 		rooms:    map[signal.RoomID]*roomEntry{},
 		checks:   map[signal.SessionID]*checkEntry{},
 		art:      newArtCache(cfg.ArtCache),
-		artWaits: map[signal.SessionID]artWait{},
+		artWaits: map[signal.SessionID]chan signal.Art{},
 		metrics:  metrics.New(),
 	}
 	count := func(read func() int) func() float64 {
@@ -260,7 +299,13 @@ func New(cfg Config) *Coordinator {
 		c.turnTimer = c.afterFunc(cfg.TURN.TTL/2, c.renewTURN)
 		c.mu.Unlock()
 	}
-	return c
+	openCtx, cancelOpen := context.WithTimeout(ctx, sharedReadTimeout)
+	defer cancelOpen()
+	if err := c.openShared(openCtx); err != nil {
+		c.Close()
+		return nil, err
+	}
+	return c, nil
 }
 
 // renewTURN sends every browser a hello with fresh TURN credentials, and
@@ -292,7 +337,8 @@ func (c *Coordinator) iceServers(b *browserConn) []signal.ICEServer {
 // called more than once, and on a coordinator that never served anything.
 func (c *Coordinator) Close() error {
 	c.mu.Lock()
-	if !c.closed {
+	first := !c.closed
+	if first {
 		c.closed = true
 		for _, t := range []*time.Timer{c.roomsTimer, c.windowTimer, c.turnTimer} {
 			if t != nil && t.Stop() {
@@ -308,6 +354,9 @@ func (c *Coordinator) Close() error {
 	c.mu.Unlock()
 	c.cancel()
 	c.running.Wait()
+	if first {
+		return c.cluster.Close()
+	}
 	return nil
 }
 
@@ -431,19 +480,11 @@ func (c *Coordinator) serveReady(w http.ResponseWriter, _ *http.Request) {
 	_, _ = w.Write([]byte("ready\n"))
 }
 
-// conn is a WebSocket with the protocol's encoding. ctx is its handler's
-// (see connContext): a write ends with it.
+// conn is a WebSocket of encoded messages. ctx is its handler's (see
+// connContext): a write ends with it.
 type conn struct {
 	ws  *websocket.Conn
 	ctx context.Context
-}
-
-func (c conn) send(session signal.SessionID, p signal.Payload) error {
-	b, err := signal.Encode(session, p)
-	if err != nil {
-		return err
-	}
-	return c.write(b)
 }
 
 // write sends an encoded message.
@@ -523,7 +564,11 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 	}
 	r := c.addRoom(best, signal.Listing{ID: roomID, Game: info, Players: 1}, time.Now())
 	r.hold = c.limits.take(b.client, req.Player, true)
-	id := c.addSession(b, ref, r, req.Player, true)
+	id, err := c.addSession(b, ref, r, req.Player, true)
+	if err != nil {
+		c.removeRoom(roomID)
+		return nil, "", "", err
+	}
 	r.opening = id
 	return best, id, roomID, nil
 }
@@ -531,15 +576,20 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 // addSession registers a new session of b's in a room, one whose answer
 // to the worker's offer is to come when unanswered (a start, a join; a
 // resume's peer is connected already); c.mu is held.
-func (c *Coordinator) addSession(b *browserConn, ref signal.SessionID, r *roomEntry, player signal.PlayerID, unanswered bool) signal.SessionID {
+func (c *Coordinator) addSession(b *browserConn, ref signal.SessionID, r *roomEntry, player signal.PlayerID, unanswered bool) (signal.SessionID, error) {
 	id := signal.NewID[signal.SessionID](signal.SecretBytes)
+	sub, err := c.listen(id)
+	if err != nil {
+		return "", err
+	}
+	b.sub = sub
 	r.sessions[id] = true
 	c.sessions[id] = b
 	b.session, b.ref, b.room = id, ref, r
 	if unanswered {
 		b.unanswered = c.limits.take(b.client, player, false)
 	}
-	return id
+	return id, nil
 }
 
 // DefaultOverload leaves a worker's machine a tenth for its running rooms'

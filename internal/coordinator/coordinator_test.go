@@ -26,7 +26,10 @@ func serve(t *testing.T, cfg Config) (*Coordinator, *httptest.Server) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
-	c := New(cfg)
+	c, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewServer(c.Handler())
 	t.Cleanup(srv.Close)
 	t.Cleanup(func() { c.Close() }) // before the server: it ends the WebSockets

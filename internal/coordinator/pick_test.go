@@ -43,7 +43,10 @@ func TestPick(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c := New(Config{})
+			c, err := New(Config{})
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer c.Close() // its rooms scheduled a broadcast
 			// The state is c.mu's, as in a running coordinator: the
 			// broadcast its rooms scheduled may read it meanwhile.

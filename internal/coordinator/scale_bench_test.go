@@ -74,7 +74,11 @@ func serveChildCoordinator() int {
 		_, _ = io.Copy(io.Discard, os.Stdin)
 		stop()
 	}()
-	c := coordinator.New(coordinator.Config{Secrets: []string{scaleSecret}, MetricsToken: scaleMetrics, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
+	c, err := coordinator.New(coordinator.Config{Secrets: []string{scaleSecret}, MetricsToken: scaleMetrics, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
 	defer c.Close()
 	mux := http.NewServeMux()
 	mux.Handle("/", c.Handler())
@@ -1494,7 +1498,10 @@ func TestScaleSmoke(t *testing.T) {
 	cfg := scaleConfig{Workers: 6, Capacity: 2, Browsers: 12, Watchers: 3, Parallel: 1, Seed: 6}
 	t.Run("in-process", func(t *testing.T) {
 		before := runtime.NumGoroutine()
-		c := coordinator.New(coordinator.Config{Secrets: []string{scaleSecret}, MetricsToken: scaleMetrics, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
+		c, err := coordinator.New(coordinator.Config{Secrets: []string{scaleSecret}, MetricsToken: scaleMetrics, Logger: slog.New(slog.DiscardHandler), Limits: scaleLimits()})
+		if err != nil {
+			t.Fatal(err)
+		}
 		srv := httptest.NewServer(c.Handler())
 		res, err := runScale(t.Context(), inProcess{srv}, cfg, func(bool) {})
 		c.Close()

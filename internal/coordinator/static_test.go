@@ -23,7 +23,10 @@ func TestStaticFiles(t *testing.T) {
 		"check.html": {Data: []byte("<!doctype html><title>Check</title>")},
 		"js/main.js": {Data: js},
 	}
-	c := New(Config{Secrets: []string{testSecret}, Web: web})
+	c, err := New(Config{Secrets: []string{testSecret}, Web: web})
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = c.Close() })
 	h := c.Handler()
 	get := func(path, encoding, etag string) *http.Response {

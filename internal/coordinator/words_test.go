@@ -41,7 +41,10 @@ func TestWords(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.err.Error(), func(t *testing.T) {
 			var log bytes.Buffer
-			c := New(Config{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			c, err := New(Config{Logger: slog.New(slog.NewTextHandler(&log, nil))})
+			if err != nil {
+				t.Fatal(err)
+			}
 			defer c.Close()
 			code, sentence := c.words(tt.err)
 			if code != tt.code || sentence != tt.sentence {
@@ -78,7 +81,10 @@ func TestBadMessageWords(t *testing.T) {
 // the page waits on; a refused socket's is also its close reason, which
 // a WebSocket close frame bounds to 123 bytes.
 func TestLimitWords(t *testing.T) {
-	c := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	c, err := New(Config{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer c.Close()
 	seen := map[string]bool{}
 	for _, e := range allLimits {

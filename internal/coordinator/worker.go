@@ -3,36 +3,93 @@ package coordinator
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
+	"math"
 	"net/http"
 	"slices"
 	"time"
 	"unicode/utf8"
 
 	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go"
 
+	"github.com/telecart/telecart/internal/cluster"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/workerauth"
 )
 
-// workerConn is one registered worker. Its fields other than conn are
-// guarded by Coordinator.mu.
+// workerConn is one registered worker. Its fields other than link, bus
+// and sub are guarded by Coordinator.mu.
 type workerConn struct {
-	conn
+	// link is the worker's WebSocket, on the coordinator that holds it;
+	// sub, that coordinator's subscription to the worker's subject, by
+	// which the others reach the link.
+	link conn
+	sub  *nats.Subscription
+	// bus reaches the worker from this coordinator, wherever its link is;
+	// holder is the id of the coordinator that holds the link.
+	bus      *nats.Conn
+	holder   string
 	id       signal.WorkerID
 	zone     string
 	capacity int
 	ping     string
 	draining bool
 	cpu      float64 // the machine's load at the last heartbeat, 0 to 1
-	games    map[string]signal.GameInfo
-	rooms    map[signal.RoomID]*roomEntry
+	// sharedCPU is the load last shared with the other coordinators.
+	sharedCPU float64
+	games     map[string]signal.GameInfo
+	rooms     map[signal.RoomID]*roomEntry
 	// artSlots holds a place for each picture request on its way to it,
 	// artAdmitted for those and the ones waiting for a slot (art.go).
 	artSlots, artAdmitted chan struct{}
 	// grace ends the wait for a worker whose link went silent to dial
 	// back (keepWorker); nil while its link is up.
 	grace *time.Timer
+}
+
+// send sends the worker a message, through whichever coordinator holds
+// its link. Its messages reach it in the order they were sent.
+func (w *workerConn) send(session signal.SessionID, p signal.Payload) error {
+	b, err := signal.Encode(session, p)
+	if err != nil {
+		return err
+	}
+	return w.bus.Publish(cluster.WorkerSubject(w.id), b)
+}
+
+// deliver sends the worker a message like send, and waits until the
+// coordinator holding its link has written it there: a new session's
+// first message, whose browser is told at once when it cannot go.
+func (w *workerConn) deliver(ctx context.Context, session signal.SessionID, p signal.Payload) error {
+	b, err := signal.Encode(session, p)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
+	defer cancel()
+	if _, err := w.bus.RequestWithContext(ctx, cluster.WorkerSubject(w.id), b); err != nil {
+		return fmt.Errorf("coordinator: worker %s: %w", w.id, err)
+	}
+	return nil
+}
+
+// holdLink makes this coordinator the one that reaches w for every other:
+// what is sent to w's subject is written to its link. A write that fails
+// is not answered: its link is closing, and the worker may already be
+// held anew, here or by another coordinator, whose answer counts.
+func (c *Coordinator) holdLink(w *workerConn) error {
+	sub, err := c.bus.Subscribe(cluster.WorkerSubject(w.id), func(m *nats.Msg) {
+		if w.link.write(m.Data) == nil && m.Reply != "" {
+			_ = m.Respond(nil)
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("coordinator: hold worker %s's link: %w", w.id, err)
+	}
+	w.sub = sub
+	return nil
 }
 
 // load is how many of its places are taken: its rooms with someone in them.
@@ -95,12 +152,18 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w := &workerConn{
-		conn: conn{ws: ws, ctx: ctx}, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity, ping: reg.Ping,
+		link: conn{ws: ws, ctx: ctx}, bus: c.bus, holder: c.id, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity, ping: reg.Ping,
 		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{}, artSlots: make(chan struct{}, artPerWorker), artAdmitted: make(chan struct{}, artPerWorker+artQueue),
 	}
 	for _, g := range reg.Games {
 		w.games[g.ID] = g
 	}
+	if err := c.holdLink(w); err != nil {
+		c.log.Error("coordinator: worker refused", "worker", w.id, "err", err)
+		ws.Close(websocket.StatusTryAgainLater, "the coordinator cannot reach its cluster")
+		return
+	}
+	defer w.sub.Unsubscribe()
 	c.mu.Lock()
 	old := c.workers[w.id]
 	if old == nil {
@@ -109,6 +172,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	c.stopGrace(w.id)
 	c.workers[w.id] = w
 	var gone []signal.SessionID
+	var goneRooms []signal.RoomID
 	if old != nil {
 		// The worker dialled again before its old link was seen to drop,
 		// or within the grace of one that went silent: its rooms, and the
@@ -125,23 +189,31 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 			w.rooms[id] = r
 			if !listed[id] && r.opening == "" {
 				gone = slices.AppendSeq(gone, maps.Keys(r.sessions))
+				goneRooms = append(goneRooms, id)
 				c.removeRoom(id)
 			}
 		}
 		clear(old.rooms)
 	}
 	c.mu.Unlock()
-	if old != nil {
-		old.ws.Close(websocket.StatusPolicyViolation, "replaced by a new connection")
+	if old != nil && old.holder == c.id {
+		// Its subscription goes first: the new link answers for the
+		// worker from now on.
+		_ = old.sub.Unsubscribe()
+		old.link.ws.Close(websocket.StatusPolicyViolation, "replaced by a new connection")
 	}
-	if len(gone) > 0 {
-		_, reason := c.words(errRoomEnded)
-		for _, id := range gone {
-			c.toBrowser(id, signal.Ended{Reason: reason})
-		}
+	c.shareGames(w)
+	c.shareWorker(w)
+	_, reason := c.words(errRoomEnded)
+	for _, id := range gone {
+		c.toBrowser(id, signal.Ended{Reason: reason})
+	}
+	for _, id := range goneRooms {
+		c.share(roomKey(id), roomRecord{Holder: c.id, Worker: w.id, Listing: signal.Listing{ID: id, Closed: true}, Ended: reason})
+		c.unshare(roomKey(id))
 	}
 	for _, l := range reg.Rooms {
-		c.onListing(w, l)
+		c.listed(w, l)
 	}
 	log := c.log.With("worker", w.id)
 	log.Info("coordinator: worker joined", "zone", w.zone, "capacity", w.capacity, "games", len(w.games), "remote", r.RemoteAddr)
@@ -182,23 +254,51 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		case signal.Heartbeat:
 			c.mu.Lock()
 			changed := w.draining != p.Draining
+			share := changed || math.Abs(p.CPU-w.sharedCPU) >= sharedCPUStep
 			w.draining, w.cpu = p.Draining, p.CPU
+			if share {
+				w.sharedCPU = p.CPU
+			}
 			c.mu.Unlock()
+			if share {
+				c.shareWorker(w)
+			}
 			if changed {
 				log.Info("coordinator: worker draining", "rooms", p.Rooms)
 				c.workersChanged()
 			}
 		case signal.Listing:
-			c.onListing(w, p)
-		case signal.Art:
-			c.onArt(w, m.Session, p)
+			c.listed(w, p)
 		case signal.ArtChanged:
 			c.onArtChanged(w, p)
-		case signal.Started, signal.SDP, signal.Candidate, signal.RoomState, signal.Refused, signal.Saves, signal.Loaded, signal.WasReset, signal.Ended, signal.Error:
-			c.toBrowser(m.Session, p)
+		case signal.Art, signal.Started, signal.SDP, signal.Candidate, signal.RoomState, signal.Refused, signal.Saves, signal.Loaded, signal.WasReset, signal.Ended, signal.Error:
+			// For whichever coordinator holds the session's browser
+			// (or asked for the picture).
+			if m.Session == "" {
+				log.Warn("coordinator: a session's message from worker without its session", "type", p.Type())
+				continue
+			}
+			if err := c.bus.Publish(cluster.SessionSubject(m.Session), data); err != nil {
+				log.Warn("coordinator: relay to a session", "type", p.Type(), "err", err)
+			}
 		default:
 			log.Warn("coordinator: unexpected message from worker", "type", p.Type())
 		}
+	}
+}
+
+// sharedCPUStep is the change in a worker's load worth telling the other
+// coordinators: they choose by it, and a heartbeat's every wobble is no
+// news.
+const sharedCPUStep = 0.05
+
+// listed applies a listing from a worker whose link this coordinator
+// holds, and shares it.
+func (c *Coordinator) listed(w *workerConn, l signal.Listing) {
+	c.onListing(w, l)
+	c.share(roomKey(l.ID), roomRecord{Holder: c.id, Worker: w.id, Listing: l})
+	if l.Closed {
+		c.unshare(roomKey(l.ID))
 	}
 }
 
@@ -212,7 +312,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 // players are told their game ended only if it does not come back.
 func (c *Coordinator) keepWorker(w *workerConn) {
 	c.mu.Lock()
-	if c.workers[w.id] != w || len(w.rooms) == 0 {
+	if c.workers[w.id] != w || (len(w.rooms) == 0 && w.holder == c.id) {
 		c.mu.Unlock()
 		c.dropWorker(w, true) // replaced already, or nothing to keep
 		return
@@ -258,13 +358,23 @@ func (c *Coordinator) dropWorker(w *workerConn, tell bool) {
 		delete(c.workers, w.id)
 	}
 	var orphans []signal.SessionID
+	rooms := slices.Collect(maps.Keys(w.rooms))
 	for id, r := range w.rooms {
 		if tell {
 			orphans = slices.AppendSeq(orphans, maps.Keys(r.sessions))
 		}
 		c.removeRoom(id)
 	}
+	replaced := c.workers[w.id] != nil || c.lost[w.id] != nil
 	c.mu.Unlock()
+	if tell && w.holder == c.id && !replaced {
+		// Gone for every coordinator: each tells its own players. Its
+		// rooms' keys go after its own, which ends them everywhere.
+		c.unshare(workerKey(w.id), gamesKey(w.id))
+		for _, id := range rooms {
+			c.unshare(roomKey(id))
+		}
+	}
 	if len(orphans) == 0 {
 		return
 	}
@@ -293,7 +403,7 @@ func (c *Coordinator) serveDrain(rw http.ResponseWriter, r *http.Request) {
 		http.Error(rw, "no worker "+string(id), http.StatusNotFound)
 		return
 	}
-	if err := w.send("", signal.Drain{}); err != nil {
+	if err := w.deliver(r.Context(), "", signal.Drain{}); err != nil {
 		http.Error(rw, "the worker did not take the call: "+err.Error(), http.StatusBadGateway)
 		return
 	}

@@ -105,11 +105,14 @@ func newTURNSite(t *testing.T, opts turnOptions) *turnSite {
 		urls = urls[:1]
 	}
 	var log fixturetest.SyncBuffer
-	coord := coordinator.New(coordinator.Config{
+	coord, err := coordinator.New(coordinator.Config{
 		Secrets: []string{clusterSecret}, Web: web.FS(), Overload: 1, Now: opts.now,
 		Logger: slog.New(slog.NewTextHandler(&log, &slog.HandlerOptions{Level: slog.LevelDebug})),
 		TURN:   coordinator.TURN{URLs: urls, Secret: opts.secret, TTL: time.Hour},
 	})
+	if err != nil {
+		t.Fatal(err)
+	}
 	forPage, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -28,7 +28,10 @@ import (
 // address (host:port).
 func startTLSCoordinator(t *testing.T, ca *tlstest.CA, names ...string) string {
 	t.Helper()
-	coord := coordinator.New(coordinator.Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler), Overload: 1})
+	coord, err := coordinator.New(coordinator.Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler), Overload: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(coord.Handler())
 	ctx, stop := context.WithCancel(context.Background())
 	srv.Config.BaseContext = func(net.Listener) context.Context { return ctx }

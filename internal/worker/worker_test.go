@@ -73,7 +73,10 @@ func (c *cluster) startCoordinator(t *testing.T, ln net.Listener) {
 	t.Helper()
 	// Overload 1: the machine running the tests is often busy, and no
 	// test here is about turning players away from a busy one.
-	coord := coordinator.New(coordinator.Config{Secrets: c.secrets, Logger: slog.New(slog.DiscardHandler), Overload: 1})
+	coord, err := coordinator.New(coordinator.Config{Secrets: c.secrets, Logger: slog.New(slog.DiscardHandler), Overload: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv := httptest.NewUnstartedServer(coord.Handler())
 	if ln != nil {
 		srv.Listener.Close()
@@ -222,7 +225,10 @@ func TestStartErrors(t *testing.T) {
 }
 
 func TestWorkerCredentialRefused(t *testing.T) {
-	coord := coordinator.New(coordinator.Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler)})
+	coord, err := coordinator.New(coordinator.Config{Secrets: []string{testSecret}, Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer coord.Close()
 	srv := httptest.NewServer(coord.Handler())
 	defer srv.Close()
