@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"math/rand/v2"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -35,7 +37,7 @@ type NATS struct {
 	t     testing.TB
 	bin   string
 	http  *http.Client
-	mu    sync.Mutex // guards each node's process, for URLs and Cleanup
+	mu    sync.Mutex // guards each node's proc and exited
 	nodes []*natsNode
 }
 
@@ -80,11 +82,11 @@ func NATSCluster(t testing.TB, n int) *NATS {
 	for i := range n {
 		c.nodes = append(c.nodes, &natsNode{
 			name:    "nats-" + strconv.Itoa(i),
-			client:  freeLoopbackPort(t),
-			monitor: freeLoopbackPort(t),
+			client:  stablePort(t),
+			monitor: stablePort(t),
 		})
 		if n > 1 {
-			c.nodes[i].cluster = freeLoopbackPort(t)
+			c.nodes[i].cluster = stablePort(t)
 		}
 	}
 	for _, node := range c.nodes {
@@ -167,6 +169,47 @@ func (c *NATS) WaitReady() {
 	c.waitFormed("the NATS cluster ready")
 }
 
+// MetaLeader is the index of the node that leads the JetStream meta group,
+// once the running nodes are ready (WaitReady): a test that kills it
+// tests the longest failover. With one node, 0.
+func (c *NATS) MetaLeader() int {
+	c.t.Helper()
+	c.waitFormed("the NATS cluster ready")
+	if len(c.nodes) == 1 {
+		return 0
+	}
+	for _, node := range c.running() {
+		var jsz natsJsz
+		if err := c.get(node, "/jsz", &jsz); err != nil {
+			c.t.Fatalf("fixturetest: %v", err)
+		}
+		if jsz.Meta == nil {
+			c.t.Fatalf("fixturetest: %s has no JetStream meta group", node.name)
+		}
+		for i, n := range c.nodes {
+			if n.name == jsz.Meta.Leader {
+				return i
+			}
+		}
+		c.t.Fatalf("fixturetest: %s sees %q as the meta leader, no node of the cluster", node.name, jsz.Meta.Leader)
+	}
+	c.t.Fatal("fixturetest: no NATS node is running")
+	return -1
+}
+
+// running are the nodes whose process runs.
+func (c *NATS) running() []*natsNode {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var running []*natsNode
+	for _, node := range c.nodes {
+		if node.proc != nil {
+			running = append(running, node)
+		}
+	}
+	return running
+}
+
 // node is node i, failing the test for an index out of range.
 func (c *NATS) node(i int) *natsNode {
 	c.t.Helper()
@@ -222,31 +265,31 @@ func (c *NATS) start(node *natsNode) {
 // stop stops every running node by its pid (SIGTERM to all, then SIGKILL
 // to any that lingers), and logs every node's output if the test failed.
 func (c *NATS) stop() {
+	type proc struct {
+		cmd    *exec.Cmd
+		exited chan error
+	}
+	var procs []proc
 	c.mu.Lock()
-	var running []*natsNode
 	for _, node := range c.nodes {
 		if node.proc != nil {
-			running = append(running, node)
+			procs = append(procs, proc{node.proc, node.exited})
+			node.proc = nil
 		}
 	}
 	c.mu.Unlock()
-	for _, node := range running {
-		_ = node.proc.Process.Signal(syscall.SIGTERM)
+	for _, p := range procs {
+		_ = p.cmd.Process.Signal(syscall.SIGTERM)
 	}
 	deadline := time.After(waittest.Limit)
-	for _, node := range running {
+	for _, p := range procs {
 		select {
-		case <-node.exited:
+		case <-p.exited:
 		case <-deadline:
-			_ = node.proc.Process.Kill()
-			<-node.exited
+			_ = p.cmd.Process.Kill()
+			<-p.exited
 		}
 	}
-	c.mu.Lock()
-	for _, node := range running {
-		node.proc = nil
-	}
-	c.mu.Unlock()
 	c.http.CloseIdleConnections()
 	if c.t.Failed() {
 		for _, node := range c.nodes {
@@ -260,14 +303,7 @@ func (c *NATS) stop() {
 // current. It fails the test if a node's process exits meanwhile.
 func (c *NATS) waitFormed(what string) {
 	c.t.Helper()
-	c.mu.Lock()
-	var running []*natsNode
-	for _, node := range c.nodes {
-		if node.proc != nil {
-			running = append(running, node)
-		}
-	}
-	c.mu.Unlock()
+	running := c.running()
 	var exited *natsNode
 	var exitErr error
 	waittest.Eventually(c.t, what, func() error {
@@ -379,6 +415,38 @@ func (c *NATS) get(node *natsNode, path string, v any) error {
 		return fmt.Errorf("%s: GET %s: %w", node.name, path, err)
 	}
 	return nil
+}
+
+// stablePort returns a 127.0.0.1 address with a port nothing listens on,
+// from below the kernel's ephemeral range: a node restarted after Kill
+// binds its ports again, and meanwhile a port from the ephemeral range may
+// be taken by any outgoing connection on the machine, or by another
+// test's freeLoopbackPort.
+func stablePort(t testing.TB) string {
+	t.Helper()
+	const low = 10000
+	high := 32768 // Linux's default start of the ephemeral range
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if p, err := strconv.Atoi(f[0]); err == nil {
+				high = p
+			}
+		}
+	}
+	if high-low < 1000 {
+		return freeLoopbackPort(t) // an unusual range: take the kernel's pick
+	}
+	var err error
+	for range 100 {
+		addr := "127.0.0.1:" + strconv.Itoa(low+rand.IntN(high-low))
+		var l net.Listener
+		if l, err = net.Listen("tcp", addr); err == nil {
+			l.Close()
+			return addr
+		}
+	}
+	t.Fatalf("fixturetest: no free port on loopback below %d: %v", high, err)
+	return ""
 }
 
 // natsRoutez is what waitFormed reads of the monitoring's /routez.

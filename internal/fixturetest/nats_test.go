@@ -120,3 +120,20 @@ func TestNATSStopped(t *testing.T) {
 		t.Fatalf("%s still serves after its test", url)
 	}
 }
+
+// Killing the meta leader is the longest failover: the others elect
+// another, and WaitReady waits for it.
+func TestNATSMetaLeaderKilled(t *testing.T) {
+	c := fixturetest.NATSCluster(t, 3)
+	leader := c.MetaLeader()
+	other := (leader + 1) % 3
+	b := kv(t, c.URL(other), 3)
+	put(t, b, "room.a", "worker-1")
+	c.Kill(leader)
+	c.WaitReady()
+	if next := c.MetaLeader(); next == leader {
+		t.Fatalf("node %d, killed, still leads", leader)
+	}
+	put(t, b, "room.a", "worker-2")
+	get(t, kv(t, c.URL((leader+2)%3), 3), "room.a", "worker-2")
+}
