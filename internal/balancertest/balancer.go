@@ -119,7 +119,10 @@ func (b *Balancer) accept() {
 	for {
 		c, err := b.ln.Accept()
 		if err != nil {
-			return // closed by Close
+			if !errors.Is(err, net.ErrClosed) { // closed by Close
+				b.t.Errorf("balancertest: accepting: %v", err)
+			}
+			return
 		}
 		if !b.track(c) {
 			return
