@@ -71,3 +71,5 @@ require (
 	k8s.io/apimachinery v0.37.2 // indirect
 	sigs.k8s.io/yaml v1.6.0 // indirect
 )
+
+tool github.com/nats-io/nats-server/v2
