@@ -24,10 +24,14 @@ type roomEntry struct {
 	opening signal.SessionID
 }
 
-// occupied says whether anyone is in the room. An empty room still runs
-// for a while, for whoever comes back, but its worker gives its place to
-// a new room: it does not count against the worker's capacity.
-func (r *roomEntry) occupied() bool { return len(r.sessions) > 0 }
+// occupied says whether anyone is in the room: a session this
+// coordinator routed there, or a member its worker lists (who may have
+// come through another coordinator). An empty room still runs for a
+// while, for whoever comes back, but its worker gives its place to a new
+// room: it does not count against the worker's capacity.
+func (r *roomEntry) occupied() bool {
+	return len(r.sessions) > 0 || r.listing.Players+r.listing.Spectators > 0
+}
 
 // addRoom registers a room on a worker; c.mu is held.
 func (c *Coordinator) addRoom(w *workerConn, l signal.Listing, since time.Time) *roomEntry {

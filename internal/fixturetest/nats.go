@@ -225,6 +225,9 @@ func (c *NATS) writeConfig(node *natsNode) string {
 	dir := c.t.TempDir()
 	var b strings.Builder
 	fmt.Fprintf(&b, "server_name: %q\nlisten: %q\nhttp: %q\n", node.name, node.client, node.monitor)
+	// Room for a signalling message of the largest size with its
+	// envelope (cluster.MaxPayload), as the coordinators need.
+	b.WriteString("max_payload: 2MB\n")
 	// Small limits: a test's streams are small, and JetStream otherwise
 	// reserves a share of the machine's memory and disk.
 	fmt.Fprintf(&b, "jetstream {\n  store_dir: %q\n  max_memory_store: 64MB\n  max_file_store: 1GB\n}\n", filepath.Join(dir, "jetstream"))
