@@ -159,19 +159,34 @@ func (c *Cluster) Close() error {
 }
 
 // Bucket opens the key-value bucket name, making it if it is new. A key
-// not written for ttl is gone (0: kept until deleted): what a coordinator
-// that died left behind does not outlive it by much.
+// not written for ttl is gone (0: kept until deleted). While a NATS
+// server that led JetStream is being replaced (seconds), its requests go
+// unanswered: each try has a short deadline of its own, until ctx ends.
 func (c *Cluster) Bucket(ctx context.Context, name string, ttl time.Duration) (jetstream.KeyValue, error) {
 	cfg := jetstream.KeyValueConfig{Bucket: name, TTL: ttl, Replicas: c.replicas, MaxValueSize: MaxPayload / 2}
 	if c.server != nil {
 		cfg.Storage = jetstream.MemoryStorage
 	}
-	kv, err := c.js.CreateOrUpdateKeyValue(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: bucket %s: %w", name, err)
+	for {
+		try, cancel := context.WithTimeout(ctx, jetstreamTry)
+		kv, err := c.js.KeyValue(try, name)
+		if errors.Is(err, jetstream.ErrBucketNotFound) {
+			kv, err = c.js.CreateKeyValue(try, cfg)
+		}
+		cancel()
+		if err == nil {
+			return kv, nil
+		}
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("cluster: bucket %s: %w", name, err)
+		}
+		c.log.Warn("cluster: open a bucket; trying again", "bucket", name, "err", err)
 	}
-	return kv, nil
 }
+
+// jetstreamTry bounds one JetStream request: a leader that died never
+// answers, and the next try reaches its successor.
+const jetstreamTry = 2 * time.Second
 
 // Token is id as one token of a subject or a key: an id may hold any
 // character but the ones NATS reserves.

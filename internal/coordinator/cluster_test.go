@@ -162,3 +162,19 @@ func TestWorkerMovesCoordinator(t *testing.T) {
 		}
 	}
 }
+
+// TestStartWithNATSServerDown: a coordinator starts while the NATS
+// server that led the cluster is down, and offers the worker another
+// coordinator registered before.
+func TestStartWithNATSServerDown(t *testing.T) {
+	nats := fixturetest.NATSCluster(t, 3)
+	_, first := serve(t, Config{Secrets: []string{testSecret}, NATS: nats.URLs()})
+	registerWorker(t, first, "w1")
+	nats.Kill(nats.MetaLeader())
+	start := time.Now()
+	_, srv := serve(t, Config{Secrets: []string{testSecret}, NATS: nats.URLs()})
+	t.Logf("started in %v with a NATS server down", time.Since(start))
+	waitHello(t, dial(t, srv, "/ws", nil), "the worker registered on the other coordinator is offered", func(h signal.Hello) bool {
+		return len(h.Workers) == 1 && h.Workers[0].ID == "w1"
+	})
+}

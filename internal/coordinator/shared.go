@@ -69,9 +69,17 @@ func (c *Coordinator) openShared(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	watch, err := kv.WatchAll(c.ctx)
-	if err != nil {
-		return fmt.Errorf("coordinator: watch the shared state: %w", err)
+	var watch jetstream.KeyWatcher
+	for {
+		// Its consumer is made with JetStream's own deadline (5 s),
+		// which a stream whose leader died outlasts.
+		if watch, err = kv.WatchAll(c.ctx); err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			return fmt.Errorf("coordinator: watch the shared state: %w", err)
+		}
+		c.log.Warn("coordinator: watch the shared state; trying again", "err", err)
 	}
 	c.shared = kv
 	alive, err := c.bus.Subscribe(aliveSubject, func(m *nats.Msg) { c.heardAlive(string(m.Data)) })

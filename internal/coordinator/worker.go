@@ -61,7 +61,7 @@ func (w *workerConn) send(session signal.SessionID, p signal.Payload) error {
 
 // deliver sends the worker a message like send, and waits until the
 // coordinator holding its link has written it there: a new session's
-// first message, whose browser is told at once when it cannot go.
+// first message, whose browser is told when it cannot go.
 func (w *workerConn) deliver(ctx context.Context, session signal.SessionID, p signal.Payload) error {
 	b, err := signal.Encode(session, p)
 	if err != nil {
@@ -69,11 +69,27 @@ func (w *workerConn) deliver(ctx context.Context, session signal.SessionID, p si
 	}
 	ctx, cancel := context.WithTimeout(ctx, writeTimeout)
 	defer cancel()
-	if _, err := w.bus.RequestWithContext(ctx, cluster.WorkerSubject(w.id), b); err != nil {
-		return fmt.Errorf("coordinator: worker %s: %w", w.id, err)
+	for {
+		_, err := w.bus.RequestWithContext(ctx, cluster.WorkerSubject(w.id), b)
+		if !errors.Is(err, nats.ErrNoResponders) {
+			if err != nil {
+				return fmt.Errorf("coordinator: worker %s: %w", w.id, err)
+			}
+			return nil
+		}
+		// No coordinator holds its link: the one that did has just gone,
+		// and the worker is dialling another, within a second or two.
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("coordinator: worker %s: %w", w.id, err)
+		case <-time.After(noResponderRetry):
+		}
 	}
-	return nil
 }
+
+// noResponderRetry is how often a message is sent again to a worker whose
+// link no coordinator holds, until writeTimeout.
+const noResponderRetry = 50 * time.Millisecond
 
 // holdLink makes this coordinator the one that reaches w for every other:
 // what is sent to w's subject is written to its link. A write that fails

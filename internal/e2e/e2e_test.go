@@ -35,7 +35,7 @@ import (
 // does; a test or benchmark that needs a server or a worker in a process
 // of its own starts "<this executable> serve" or "worker".
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && (os.Args[1] == "runner" || os.Args[1] == "serve" || os.Args[1] == "worker") {
+	if len(os.Args) > 1 && (os.Args[1] == "runner" || os.Args[1] == "serve" || os.Args[1] == "worker" || os.Args[1] == "coordinator") {
 		os.Exit(cli.Main(os.Args[1:], os.Stdout, os.Stderr)) // as the telecart binary, signals and all
 	}
 	// The tests count runner processes: a runner started ahead of need
