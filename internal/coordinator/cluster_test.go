@@ -2,6 +2,7 @@ package coordinator
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/http/httptest"
 	"slices"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/signal"
@@ -177,4 +179,35 @@ func TestStartWithNATSServerDown(t *testing.T) {
 	waitHello(t, dial(t, srv, "/ws", nil), "the worker registered on the other coordinator is offered", func(h signal.Hello) bool {
 		return len(h.Workers) == 1 && h.Workers[0].ID == "w1"
 	})
+}
+
+// TestDeadWorkerForgotten: a coordinator stops, and its worker never
+// dials another. The others drop it once their grace for it is over, and
+// forget it in what they share: a coordinator started afterwards does not
+// offer a worker that is gone.
+func TestDeadWorkerForgotten(t *testing.T) {
+	nats := fixturetest.NATSCluster(t, 1)
+	cfg := Config{Secrets: []string{testSecret}, NATS: nats.URLs(), WorkerTimeout: 300 * time.Millisecond, WorkerGrace: 300 * time.Millisecond}
+	holder, holderSrv := serve(t, cfg)
+	worker := dial(t, holderSrv, "/worker", workerAuth(t, "w1"))
+	send(t, worker, signal.Register{ID: "w1", Capacity: 1, Games: []signal.GameInfo{{ID: "g", System: "nes"}},
+		Rooms: []signal.Listing{{ID: "ROOM1234", Game: signal.GameInfo{ID: "g", System: "nes"}, Players: 1}}})
+	stop := beat(t, worker)
+	other, otherSrv := serve(t, cfg)
+	browser := dial(t, otherSrv, "/ws", nil)
+	waitHello(t, browser, "the worker is offered", func(h signal.Hello) bool { return len(h.Workers) == 1 })
+
+	stop()
+	holder.Close()
+	waittest.Eventually(t, "the worker's key deleted", func() error {
+		if _, err := other.shared.Get(t.Context(), workerKey("w1")); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("get: %v", err)
+		}
+		if _, err := other.shared.Get(t.Context(), roomKey("ROOM1234")); !errors.Is(err, jetstream.ErrKeyNotFound) {
+			return fmt.Errorf("its room's: %v", err)
+		}
+		return nil
+	})
+	_, later := serve(t, cfg)
+	waitHello(t, dial(t, later, "/ws", nil), "no worker is offered", func(h signal.Hello) bool { return len(h.Workers) == 0 })
 }

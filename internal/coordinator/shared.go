@@ -245,7 +245,7 @@ func (c *Coordinator) applyShared(e jetstream.KeyValueEntry) {
 		if json.Unmarshal(e.Value(), &rec) != nil || rec.Holder == c.id {
 			return
 		}
-		c.applyWorker(id, rec)
+		c.applyWorker(id, rec, e.Revision())
 	case "g":
 		id, err := cluster.FromToken[signal.WorkerID](token)
 		var rec gamesRecord
@@ -293,7 +293,7 @@ func gameMap(games []signal.GameInfo) map[string]signal.GameInfo {
 // applyWorker applies another coordinator's record of a worker: one new
 // here, one heard of anew, or one that has dialled another coordinator
 // than the one that held it (this one, maybe), whose rooms carry on.
-func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord) {
+func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord, rev uint64) {
 	c.mu.Lock()
 	old := c.workers[id]
 	if old == nil {
@@ -301,7 +301,7 @@ func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord) {
 	}
 	if old != nil && old.holder == rec.Holder {
 		changed := old.draining != rec.Draining
-		old.draining, old.cpu = rec.Draining, rec.CPU
+		old.draining, old.cpu, old.rev = rec.Draining, rec.CPU, rev
 		if c.lost[id] == old {
 			c.stopGrace(id)
 			c.workers[id] = old
@@ -315,7 +315,7 @@ func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord) {
 	}
 	w := &workerConn{
 		bus: c.bus, holder: rec.Holder, id: id, zone: rec.Zone, capacity: rec.Capacity, ping: rec.Ping,
-		draining: rec.Draining, cpu: rec.CPU,
+		draining: rec.Draining, cpu: rec.CPU, rev: rev,
 		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{},
 		artSlots: make(chan struct{}, artPerWorker), artAdmitted: make(chan struct{}, artPerWorker+artQueue),
 	}
@@ -398,6 +398,27 @@ func (c *Coordinator) applyRoom(rec roomRecord) {
 	}
 	c.mu.Unlock()
 	c.onListing(w, l)
+}
+
+// forgetShared deletes the keys of a worker whose holder went silent and
+// that did not dial another coordinator within its grace: both are gone,
+// and a coordinator started later must not offer it. The worker's key
+// goes only if no coordinator wrote it since (the worker dialled one
+// after all), and its games and rooms with it. Every coordinator tries;
+// the first succeeds.
+func (c *Coordinator) forgetShared(w *workerConn, rooms []signal.RoomID) {
+	c.mu.Lock()
+	rev := w.rev
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(c.ctx, writeTimeout)
+	defer cancel()
+	if err := c.shared.Delete(ctx, workerKey(w.id), jetstream.LastRevision(rev)); err != nil {
+		return // written since, or deleted by another coordinator
+	}
+	c.unshare(gamesKey(w.id))
+	for _, id := range rooms {
+		c.unshare(roomKey(id))
+	}
 }
 
 // aliveSubject carries each coordinator's id every aliveInterval: the

@@ -37,8 +37,10 @@ type workerConn struct {
 	ping     string
 	draining bool
 	cpu      float64 // the machine's load at the last heartbeat, 0 to 1
-	// sharedCPU is the load last shared with the other coordinators.
+	// sharedCPU is the load last shared with the other coordinators; rev,
+	// the revision of its record another coordinator's copy has.
 	sharedCPU float64
+	rev       uint64
 	games     map[string]signal.GameInfo
 	rooms     map[signal.RoomID]*roomEntry
 	// artSlots holds a place for each picture request on its way to it,
@@ -343,9 +345,16 @@ func (c *Coordinator) keepWorker(w *workerConn) {
 			delete(c.lost, w.id)
 			w.grace = nil
 		}
+		var rooms []signal.RoomID
+		if late {
+			rooms = slices.Collect(maps.Keys(w.rooms))
+		}
 		c.mu.Unlock()
 		if late {
 			c.dropWorker(w, true)
+			if w.holder != c.id {
+				c.forgetShared(w, rooms)
+			}
 		}
 	})
 	c.mu.Unlock()
