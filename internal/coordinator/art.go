@@ -172,7 +172,7 @@ func (c *Coordinator) onArtChanged(from *workerConn, p signal.ArtChanged) {
 	}
 	c.mu.Unlock()
 	for _, w := range held {
-		c.shareGames(w)
+		c.shareGames(w, false)
 	}
 	for _, w := range tell {
 		if err := w.send("", p); err != nil {

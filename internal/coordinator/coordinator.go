@@ -153,13 +153,14 @@ type Coordinator struct {
 	cluster *cluster.Cluster
 	bus     *nats.Conn
 	// shared is the bucket of what the coordinators share (shared.go);
-	// toShare and shareOrder are the writes queued for it, in order,
-	// guarded by sharing, and shareDue wakes their writer.
-	shared     jetstream.KeyValue
-	sharing    sync.Mutex
-	toShare    map[string][]byte
-	shareOrder []string
-	shareDue   chan struct{}
+	// shareQueue are the writes queued for it, in order, and
+	// pendingValue the newest value queued for each key, not yet taken
+	// by the writer, both guarded by sharing; shareDue wakes the writer.
+	shared       jetstream.KeyValue
+	sharing      sync.Mutex
+	shareQueue   []*sharedWrite
+	pendingValue map[string]*sharedWrite
+	shareDue     chan struct{}
 	// alive is when each coordinator was last heard, by id; guarded by mu.
 	alive map[string]time.Time
 
@@ -248,27 +249,27 @@ func New(cfg Config) (*Coordinator, error) {
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	c := &Coordinator{
-		cfg:      cfg,
-		id:       id,
-		cluster:  cl,
-		bus:      cl.Conn(),
-		toShare:  map[string][]byte{},
-		shareDue: make(chan struct{}, 1),
-		alive:    map[string]time.Time{},
-		ctx:      ctx,
-		cancel:   cancel,
-		log:      cfg.Logger,
-		started:  time.Now(),
-		awaiting: map[signal.RoomID][]awaitingEnter{},
-		workers:  map[signal.WorkerID]*workerConn{},
-		lost:     map[signal.WorkerID]*workerConn{},
-		sessions: map[signal.SessionID]*browserConn{},
-		browsers: map[*browserConn]bool{},
-		rooms:    map[signal.RoomID]*roomEntry{},
-		checks:   map[signal.SessionID]*checkEntry{},
-		art:      newArtCache(cfg.ArtCache),
-		artWaits: map[signal.SessionID]chan signal.Art{},
-		metrics:  metrics.New(),
+		cfg:          cfg,
+		id:           id,
+		cluster:      cl,
+		bus:          cl.Conn(),
+		pendingValue: map[string]*sharedWrite{},
+		shareDue:     make(chan struct{}, 1),
+		alive:        map[string]time.Time{},
+		ctx:          ctx,
+		cancel:       cancel,
+		log:          cfg.Logger,
+		started:      time.Now(),
+		awaiting:     map[signal.RoomID][]awaitingEnter{},
+		workers:      map[signal.WorkerID]*workerConn{},
+		lost:         map[signal.WorkerID]*workerConn{},
+		sessions:     map[signal.SessionID]*browserConn{},
+		browsers:     map[*browserConn]bool{},
+		rooms:        map[signal.RoomID]*roomEntry{},
+		checks:       map[signal.SessionID]*checkEntry{},
+		art:          newArtCache(cfg.ArtCache),
+		artWaits:     map[signal.SessionID]chan signal.Art{},
+		metrics:      metrics.New(),
 	}
 	count := func(read func() int) func() float64 {
 		return func() float64 {

@@ -134,43 +134,72 @@ func (c *Coordinator) openShared(ctx context.Context) error {
 }
 
 // share queues a record of the worker's holder's to be written; unshare,
-// the keys to be deleted. A queue of this coordinator's, written by one
-// goroutine in order, keeps a worker's link from waiting on JetStream,
-// which stops answering for a few seconds when a NATS server that led
-// the bucket dies. A key queued again before it was written is written
-// once, with the newest value, in its first place.
-func (c *Coordinator) share(key string, v any) {
+// the keys to be deleted; take, a record written as the worker's new
+// holder. A queue of this coordinator's, written by one goroutine in
+// order, keeps a worker's link from waiting on JetStream, which stops
+// answering for a few seconds when a NATS server that led the bucket
+// dies.
+//
+// A holder writes a key it wrote before only if no one wrote it since
+// (the key's revision is still its own): once its worker has dialled
+// another coordinator, which took its keys over, a late listing or the
+// end of its old link here must not undo what the new holder wrote.
+func (c *Coordinator) share(key string, v any) { c.queueRecord(key, v, false) }
+
+func (c *Coordinator) take(key string, v any) { c.queueRecord(key, v, true) }
+
+func (c *Coordinator) unshare(keys ...string) {
+	for _, key := range keys {
+		c.queueShared(&sharedWrite{key: key})
+	}
+}
+
+func (c *Coordinator) queueRecord(key string, v any, takeOver bool) {
 	b, err := json.Marshal(v)
 	if err != nil {
 		c.log.Error("coordinator: encode shared state", "key", key, "err", err)
 		return
 	}
-	c.queueShared(key, b)
+	c.queueShared(&sharedWrite{key: key, value: b, takeOver: takeOver})
 }
 
-func (c *Coordinator) unshare(keys ...string) {
-	for _, key := range keys {
-		c.queueShared(key, nil)
-	}
+// sharedWrite is a queued write of a key: a value, or a deletion when
+// nil. takeOver writes whoever wrote the key last.
+type sharedWrite struct {
+	key      string
+	value    []byte
+	takeOver bool
 }
 
-func (c *Coordinator) queueShared(key string, value []byte) {
+// queueShared queues a write. A value for a key whose newest queued write
+// is a value not yet written replaces it there; a deletion is queued
+// after it, so that others see the last value before it goes (a room's
+// reason for ending).
+func (c *Coordinator) queueShared(w *sharedWrite) {
 	c.sharing.Lock()
 	defer c.sharing.Unlock()
-	if _, queued := c.toShare[key]; !queued {
-		c.shareOrder = append(c.shareOrder, key)
+	if old := c.pendingValue[w.key]; old != nil && w.value != nil {
+		old.value, old.takeOver = w.value, old.takeOver || w.takeOver
+	} else {
+		c.shareQueue = append(c.shareQueue, w)
+		if w.value != nil {
+			c.pendingValue[w.key] = w
+		} else {
+			delete(c.pendingValue, w.key)
+		}
 	}
-	c.toShare[key] = value
 	select {
 	case c.shareDue <- struct{}{}:
 	default:
 	}
 }
 
-// writeShared writes the queue until Close, retrying a write that
-// failed (JetStream electing a new leader) until it is written or
-// overtaken by a newer one.
+// writeShared writes the queue until Close, retrying a write that failed
+// (JetStream electing a new leader) until it is written or overtaken by a
+// newer one. written holds the revision of each key this coordinator
+// wrote last, while it still owns it.
 func (c *Coordinator) writeShared() {
+	written := map[string]uint64{}
 	for {
 		select {
 		case <-c.ctx.Done():
@@ -179,30 +208,34 @@ func (c *Coordinator) writeShared() {
 		}
 		for {
 			c.sharing.Lock()
-			if len(c.shareOrder) == 0 {
+			if len(c.shareQueue) == 0 {
 				c.sharing.Unlock()
 				break
 			}
-			key := c.shareOrder[0]
-			value := c.toShare[key]
-			c.shareOrder = c.shareOrder[1:]
-			delete(c.toShare, key)
+			w := c.shareQueue[0]
+			c.shareQueue = c.shareQueue[1:]
+			if c.pendingValue[w.key] == w {
+				delete(c.pendingValue, w.key)
+			}
 			c.sharing.Unlock()
 			for c.ctx.Err() == nil {
-				ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
-				var err error
-				if value == nil {
-					err = c.shared.Delete(ctx, key)
-				} else {
-					_, err = c.shared.Put(ctx, key, value)
-				}
-				cancel()
+				rev, err := c.writeKey(w, written[w.key])
 				if err == nil {
+					if w.value == nil {
+						delete(written, w.key)
+					} else {
+						written[w.key] = rev
+					}
 					break
 				}
-				c.log.Warn("coordinator: write shared state; trying again", "key", key, "err", err)
+				if isWrongRevision(err) {
+					// Written by another holder since: no longer ours.
+					delete(written, w.key)
+					break
+				}
+				c.log.Warn("coordinator: write shared state; trying again", "key", w.key, "err", err)
 				c.sharing.Lock()
-				_, overtaken := c.toShare[key]
+				overtaken := w.value != nil && c.pendingValue[w.key] != nil
 				c.sharing.Unlock()
 				if overtaken {
 					break
@@ -212,19 +245,44 @@ func (c *Coordinator) writeShared() {
 	}
 }
 
-// shareWorker writes w's record, as its holder; shareGames, its games.
-func (c *Coordinator) shareWorker(w *workerConn) {
+// writeKey writes one queued write: over whatever is there when it takes
+// the key over or never wrote it, else only over its own revision last.
+func (c *Coordinator) writeKey(w *sharedWrite, last uint64) (uint64, error) {
+	ctx, cancel := context.WithTimeout(c.ctx, 2*time.Second)
+	defer cancel()
+	switch {
+	case w.value == nil && last == 0:
+		return 0, c.shared.Delete(ctx, w.key)
+	case w.value == nil:
+		return 0, c.shared.Delete(ctx, w.key, jetstream.LastRevision(last))
+	case w.takeOver || last == 0:
+		return c.shared.Put(ctx, w.key, w.value)
+	default:
+		return c.shared.Update(ctx, w.key, w.value, last)
+	}
+}
+
+// isWrongRevision says whether a conditional write failed for a newer
+// revision of the key (10071 alone, or 10164 on replicated streams).
+func isWrongRevision(err error) bool {
+	var api *jetstream.APIError
+	return errors.As(err, &api) && (api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequence || api.ErrorCode == jetstream.JSErrCodeStreamWrongLastSequenceConstant)
+}
+
+// shareWorker writes w's record, as its holder, taking it over as the
+// worker registers; shareGames, its games.
+func (c *Coordinator) shareWorker(w *workerConn, takeOver bool) {
 	c.mu.Lock()
 	rec := workerRecord{Holder: c.id, Zone: w.zone, Ping: w.ping, Capacity: w.capacity, Draining: w.draining, CPU: w.cpu}
 	c.mu.Unlock()
-	c.share(workerKey(w.id), rec)
+	c.queueRecord(workerKey(w.id), rec, takeOver)
 }
 
-func (c *Coordinator) shareGames(w *workerConn) {
+func (c *Coordinator) shareGames(w *workerConn, takeOver bool) {
 	c.mu.Lock()
 	rec := gamesRecord{Holder: c.id, Games: slices.Collect(maps.Values(w.games))}
 	c.mu.Unlock()
-	c.share(gamesKey(w.id), rec)
+	c.queueRecord(gamesKey(w.id), rec, takeOver)
 }
 
 // applyShared applies another coordinator's change to this one's copy.
@@ -301,7 +359,8 @@ func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord, rev uint
 	}
 	if old != nil && old.holder == rec.Holder {
 		changed := old.draining != rec.Draining
-		old.draining, old.cpu, old.rev = rec.Draining, rec.CPU, rev
+		changed = changed || old.zone != rec.Zone || old.ping != rec.Ping || old.capacity != rec.Capacity
+		old.zone, old.ping, old.capacity, old.draining, old.cpu, old.rev = rec.Zone, rec.Ping, rec.Capacity, rec.Draining, rec.CPU, rev
 		if c.lost[id] == old {
 			c.stopGrace(id)
 			c.workers[id] = old

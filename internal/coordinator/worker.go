@@ -220,8 +220,8 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		_ = old.sub.Unsubscribe()
 		old.link.ws.Close(websocket.StatusPolicyViolation, "replaced by a new connection")
 	}
-	c.shareGames(w)
-	c.shareWorker(w)
+	c.shareGames(w, true)
+	c.shareWorker(w, true)
 	_, reason := c.words(errRoomEnded)
 	for _, id := range gone {
 		c.toBrowser(id, signal.Ended{Reason: reason})
@@ -231,7 +231,8 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		c.unshare(roomKey(id))
 	}
 	for _, l := range reg.Rooms {
-		c.listed(w, l)
+		c.onListing(w, l)
+		c.take(roomKey(l.ID), roomRecord{Holder: c.id, Worker: w.id, Listing: l})
 	}
 	log := c.log.With("worker", w.id)
 	log.Info("coordinator: worker joined", "zone", w.zone, "capacity", w.capacity, "games", len(w.games), "remote", r.RemoteAddr)
@@ -279,7 +280,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 			}
 			c.mu.Unlock()
 			if share {
-				c.shareWorker(w)
+				c.shareWorker(w, false)
 			}
 			if changed {
 				log.Info("coordinator: worker draining", "rooms", p.Rooms)
