@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"maps"
 	"net"
 	"net/url"
@@ -37,8 +38,12 @@ import (
 	"github.com/telecart/telecart/internal/workerauth"
 )
 
-// kubeDir is the kustomize base.
-const kubeDir = "kubernetes"
+// kubeDir is the kustomize base, and exampleDir the overlay that holds
+// its secrets (from env files made from examples) and names the image.
+const (
+	kubeDir    = "kubernetes"
+	exampleDir = "kubernetes-example"
+)
 
 // object is what every Kubernetes type here is: metadata and a kind.
 type object interface {
@@ -116,15 +121,23 @@ func documents(r io.Reader) ([][]byte, error) {
 	}
 }
 
-// kustomization is the part of kustomization.yaml the base uses; decoded
-// strictly, so that a field this test does not know of is looked at.
+// kustomization is the part of kustomization.yaml the base and the
+// example use; decoded strictly, so that a field this test does not know
+// of is looked at.
 type kustomization struct {
 	APIVersion         string      `json:"apiVersion"`
 	Kind               string      `json:"kind"`
 	Namespace          string      `json:"namespace"`
 	Resources          []string    `json:"resources"`
+	Images             []image     `json:"images"`
 	ConfigMapGenerator []generator `json:"configMapGenerator"`
 	SecretGenerator    []generator `json:"secretGenerator"`
+}
+
+type image struct {
+	Name    string `json:"name"`
+	NewName string `json:"newName"`
+	NewTag  string `json:"newTag"`
 }
 
 type generator struct {
@@ -133,15 +146,15 @@ type generator struct {
 	Envs  []string `json:"envs"`
 }
 
-func readKustomization(t *testing.T) kustomization {
+func readKustomization(t *testing.T, dir string) kustomization {
 	t.Helper()
-	data, err := os.ReadFile(filepath.Join(kubeDir, "kustomization.yaml"))
+	data, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	var k kustomization
 	if err := yaml.UnmarshalStrict(data, &k); err != nil {
-		t.Fatalf("kustomization.yaml: %v", err)
+		t.Fatalf("%s/kustomization.yaml: %v", dir, err)
 	}
 	if k.APIVersion != "kustomize.config.k8s.io/v1beta1" || k.Kind != "Kustomization" {
 		t.Fatalf("kustomization.yaml is a %s %s", k.APIVersion, k.Kind)
@@ -152,9 +165,13 @@ func readKustomization(t *testing.T) kustomization {
 // TestKustomization: every resource kustomization.yaml lists is there, and
 // every YAML file of the folder is listed (a manifest left out is never
 // applied, and never checked either); the generators' files are there,
-// each env file as its example (the filled-in one is the operator's).
+// each env file as its example (the filled-in one is the operator's);
+// the example overlays the base.
 func TestKustomization(t *testing.T) {
-	k := readKustomization(t)
+	k := readKustomization(t, kubeDir)
+	if len(k.SecretGenerator) > 0 {
+		t.Error("the base generates Secrets: an overlay would have to make their files, whatever its own secrets")
+	}
 	listed := map[string]bool{"kustomization.yaml": true}
 	for _, r := range k.Resources {
 		if _, err := os.Stat(filepath.Join(kubeDir, r)); err != nil {
@@ -171,15 +188,24 @@ func TestKustomization(t *testing.T) {
 			t.Errorf("%s is in %s but not in kustomization.yaml's resources", e.Name(), kubeDir)
 		}
 	}
-	for _, g := range append(slices.Clone(k.ConfigMapGenerator), k.SecretGenerator...) {
+	for _, g := range k.ConfigMapGenerator {
 		for _, f := range g.Files {
 			if _, err := os.Stat(filepath.Join(kubeDir, f)); err != nil {
 				t.Errorf("generator %s: %v", g.Name, err)
 			}
 		}
+	}
+	ex := readKustomization(t, exampleDir)
+	if ex.Namespace != k.Namespace {
+		t.Errorf("the example's namespace %q, the base's %q: its Secrets would be where no pod reads them", ex.Namespace, k.Namespace)
+	}
+	if !slices.Equal(ex.Resources, []string{"../" + kubeDir}) {
+		t.Errorf("the example's resources are %q, want the base alone", ex.Resources)
+	}
+	for _, g := range ex.SecretGenerator {
 		for _, f := range g.Envs {
-			if _, err := os.Stat(filepath.Join(kubeDir, f+".example")); err != nil {
-				t.Errorf("generator %s: no example of %s: %v", g.Name, f, err)
+			if _, err := os.Stat(filepath.Join(exampleDir, f+".example")); err != nil {
+				t.Errorf("the example's generator %s: no example of %s: %v", g.Name, f, err)
 			}
 		}
 	}
@@ -259,7 +285,7 @@ func readKustomizationF(f *testing.F) kustomization {
 func readManifests(t *testing.T) []object {
 	t.Helper()
 	var objs []object
-	for _, r := range readKustomization(t).Resources {
+	for _, r := range readKustomization(t, kubeDir).Resources {
 		f, err := os.Open(filepath.Join(kubeDir, r))
 		if err != nil {
 			t.Fatal(err)
@@ -432,15 +458,15 @@ var plausible = map[string]string{
 	"metadata.name": "nats-0",
 }
 
-// secretValues are the keys of each Secret the kustomization generates,
-// with the values of its example env file.
-func secretValues(t *testing.T, k kustomization) map[string]map[string]string {
+// secretValues are the keys of each Secret the example generates, with
+// the values of its example env file.
+func secretValues(t *testing.T) map[string]map[string]string {
 	t.Helper()
 	secrets := map[string]map[string]string{}
-	for _, g := range k.SecretGenerator {
+	for _, g := range readKustomization(t, exampleDir).SecretGenerator {
 		secrets[g.Name] = map[string]string{}
 		for _, f := range g.Envs {
-			for _, line := range lines(t, filepath.Join(kubeDir, f+".example")) {
+			for _, line := range lines(t, filepath.Join(exampleDir, f+".example")) {
 				if line == "" || strings.HasPrefix(line, "#") {
 					continue
 				}
@@ -525,7 +551,7 @@ type telecartContainer struct {
 // must be a setting.
 func telecartContainers(t *testing.T, objs []object) []telecartContainer {
 	t.Helper()
-	secrets := secretValues(t, readKustomization(t))
+	secrets := secretValues(t)
 	var out []telecartContainer
 	for _, w := range workloads(objs) {
 		for _, c := range append(slices.Clone(w.pod.Spec.InitContainers), w.pod.Spec.Containers...) {
@@ -758,7 +784,7 @@ func TestNATS(t *testing.T) {
 	c := pod.Containers[0]
 	// The configuration is the generated ConfigMap's key, mounted where
 	// the server is told to read it.
-	k := readKustomization(t)
+	k := readKustomization(t, kubeDir)
 	var confFile string
 	for _, g := range k.ConfigMapGenerator {
 		for _, v := range pod.Volumes {
@@ -919,63 +945,112 @@ func TestSecurityContexts(t *testing.T) {
 	}
 }
 
-// TestKustomizeBuild builds the base with kubectl's kustomize (or
-// kustomize), as kubectl apply -k does, with the examples as the
-// secrets, and decodes what it makes strictly.
+// TestKustomizeBuild builds the base, and the example with its examples
+// as the secrets, with kubectl's kustomize (or kustomize), as kubectl
+// apply -k does, and decodes what it makes strictly.
 func TestKustomizeBuild(t *testing.T) {
-	var cmd []string
+	var build []string
 	if p, err := exec.LookPath("kubectl"); err == nil {
-		cmd = []string{p, "kustomize"}
+		build = []string{p, "kustomize"}
 	} else if p, err := exec.LookPath("kustomize"); err == nil {
-		cmd = []string{p, "build"}
+		build = []string{p, "build"}
 	} else {
 		t.Skip("neither kubectl nor kustomize is installed: the base is checked file by file only")
 	}
+	// A copy, with each example env file where the operator's would be.
 	dir := t.TempDir()
-	entries, err := os.ReadDir(kubeDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, e := range entries {
-		if e.IsDir() {
-			continue
-		}
-		data, err := os.ReadFile(filepath.Join(kubeDir, e.Name()))
+	err := filepath.WalkDir(".", func(p string, d fs.DirEntry, err error) error {
 		if err != nil {
-			t.Fatal(err)
+			return err
 		}
-		name := strings.TrimSuffix(e.Name(), ".example")
-		if err := os.WriteFile(filepath.Join(dir, name), data, 0o600); err != nil {
-			t.Fatal(err)
+		if p != "." && p != kubeDir && p != exampleDir && !strings.HasPrefix(p, kubeDir+"/") && !strings.HasPrefix(p, exampleDir+"/") {
+			if d.IsDir() {
+				return fs.SkipDir
+			}
+			return nil
 		}
-	}
-	out, err := exec.Command(cmd[0], append(cmd[1:], dir)...).Output()
-	if err != nil {
-		var exit *exec.ExitError
-		if errors.As(err, &exit) {
-			t.Fatalf("%s: %v\n%s", strings.Join(cmd, " "), err, exit.Stderr)
-		}
-		t.Fatal(err)
-	}
-	docs, err := documents(bytes.NewReader(out))
-	if err != nil {
-		t.Fatal(err)
-	}
-	counts := map[string]int{}
-	for _, d := range docs {
-		obj, err := decode(d)
+		rel := p
 		if err != nil {
-			t.Errorf("the built base: %v", err)
-			continue
+			return err
 		}
-		counts[obj.GetObjectKind().GroupVersionKind().Kind]++
-		if ns := obj.GetNamespace(); ns != readKustomization(t).Namespace && obj.GetObjectKind().GroupVersionKind().Kind != "Namespace" {
-			t.Errorf("%s %s in namespace %q", obj.GetObjectKind().GroupVersionKind().Kind, obj.GetName(), ns)
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dir, rel), 0o755)
 		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dir, strings.TrimSuffix(rel, ".example")), data, 0o600)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	for kind, n := range map[string]int{"ConfigMap": 1, "Secret": 2, "Deployment": 1, "StatefulSet": 1, "DaemonSet": 1, "Service": 2, "PodDisruptionBudget": 2} {
-		if counts[kind] != n {
-			t.Errorf("the built base has %d %s, want %d", counts[kind], kind, n)
-		}
+	namespace := readKustomization(t, kubeDir).Namespace
+	for _, tt := range []struct {
+		dir     string
+		secrets int
+		image   string
+	}{
+		{kubeDir, 0, "telecart:latest"},
+		{exampleDir, 2, "registry.example.org/telecart:1.0"},
+	} {
+		t.Run(tt.dir, func(t *testing.T) {
+			out, err := exec.Command(build[0], append(build[1:], filepath.Join(dir, tt.dir))...).Output()
+			if err != nil {
+				var exit *exec.ExitError
+				if errors.As(err, &exit) {
+					t.Fatalf("%s: %v\n%s", strings.Join(build, " "), err, exit.Stderr)
+				}
+				t.Fatal(err)
+			}
+			docs, err := documents(bytes.NewReader(out))
+			if err != nil {
+				t.Fatal(err)
+			}
+			counts := map[string]int{}
+			var objs []object
+			for _, d := range docs {
+				obj, err := decode(d)
+				if err != nil {
+					t.Errorf("the built base: %v", err)
+					continue
+				}
+				objs = append(objs, obj)
+				kind := obj.GetObjectKind().GroupVersionKind().Kind
+				counts[kind]++
+				if ns := obj.GetNamespace(); ns != namespace && kind != "Namespace" {
+					t.Errorf("%s %s in namespace %q, want %q", kind, obj.GetName(), ns, namespace)
+				}
+			}
+			for kind, n := range map[string]int{"Namespace": 1, "ConfigMap": 1, "Secret": tt.secrets, "Deployment": 1, "StatefulSet": 1,
+				"DaemonSet": 1, "Service": 2, "PodDisruptionBudget": 2, "NetworkPolicy": 1} {
+				if counts[kind] != n {
+					t.Errorf("the built base has %d %s, want %d", counts[kind], kind, n)
+				}
+			}
+			// Each reference to a generated object names it as generated
+			// (with its hash), once the example has made the Secrets.
+			made := map[string]bool{}
+			for _, o := range objs {
+				made[o.GetObjectKind().GroupVersionKind().Kind+" "+o.GetName()] = true
+			}
+			for _, w := range workloads(objs) {
+				for _, v := range w.pod.Spec.Volumes {
+					if v.ConfigMap != nil && !made["ConfigMap "+v.ConfigMap.Name] {
+						t.Errorf("%s: volume %s is ConfigMap %s, which is not there", w.name, v.Name, v.ConfigMap.Name)
+					}
+				}
+				for _, c := range append(slices.Clone(w.pod.Spec.InitContainers), w.pod.Spec.Containers...) {
+					if strings.Contains(c.Image, "telecart") && c.Image != tt.image {
+						t.Errorf("%s, container %s: image %s, want %s", w.name, c.Name, c.Image, tt.image)
+					}
+					for _, e := range c.Env {
+						if ref := e.ValueFrom; tt.secrets > 0 && ref != nil && ref.SecretKeyRef != nil && !made["Secret "+ref.SecretKeyRef.Name] {
+							t.Errorf("%s, container %s: %s is from Secret %s, which is not there", w.name, c.Name, e.Name, ref.SecretKeyRef.Name)
+						}
+					}
+				}
+			}
+		})
 	}
 }
