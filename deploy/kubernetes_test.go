@@ -29,6 +29,7 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/intstr"
+	"k8s.io/apimachinery/pkg/util/validation"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
@@ -915,6 +916,66 @@ func mountVolume(c corev1.Container, dir string) string {
 		}
 	}
 	return ""
+}
+
+// TestNames: names the API server would refuse are refused here: an
+// object's, a Service's (a DNS label, its pods' names too), a
+// container's, a volume's, a port's (15 characters at most), an
+// environment variable's, a Secret key's. The API server validates far
+// more; these are the mistakes a decoding cannot see.
+func TestNames(t *testing.T) {
+	objs := readManifests(t)
+	check := func(what string, errs []string) {
+		t.Helper()
+		if len(errs) > 0 {
+			t.Errorf("%s: %s", what, strings.Join(errs, "; "))
+		}
+	}
+	for _, o := range objs {
+		check("name "+o.GetName(), validation.IsDNS1123Subdomain(o.GetName()))
+		if svc, ok := o.(*corev1.Service); ok {
+			check("Service "+svc.Name, validation.IsDNS1035Label(svc.Name))
+			for _, p := range svc.Spec.Ports {
+				check("Service "+svc.Name+"'s port "+p.Name, validation.IsValidPortName(p.Name))
+			}
+		}
+	}
+	for _, w := range workloads(objs) {
+		for _, v := range w.pod.Spec.Volumes {
+			check(w.name+"'s volume "+v.Name, validation.IsDNS1123Label(v.Name))
+		}
+		for _, c := range append(slices.Clone(w.pod.Spec.InitContainers), w.pod.Spec.Containers...) {
+			check(w.name+"'s container "+c.Name, validation.IsDNS1123Label(c.Name))
+			for _, p := range c.Ports {
+				check(w.name+"'s port "+p.Name, validation.IsValidPortName(p.Name))
+				// On the node's network a port is the node's: the API
+				// server wants the two numbers alike.
+				if w.pod.Spec.HostNetwork && p.HostPort != 0 && p.HostPort != p.ContainerPort {
+					t.Errorf("%s's port %s: hostPort %d on the node's network, containerPort %d", w.name, p.Name, p.HostPort, p.ContainerPort)
+				}
+			}
+			for _, e := range c.Env {
+				check(w.name+"'s variable "+e.Name, validation.IsEnvVarName(e.Name))
+			}
+		}
+	}
+	for name, keys := range secretValues(t) {
+		for k := range keys {
+			check("Secret "+name+"'s key "+k, validation.IsConfigMapKey(k))
+		}
+	}
+}
+
+// TestNoServiceLinks: no pod of the Telecart image has Kubernetes' Service
+// variables, which for the Service telecart-coordinator would be
+// TELECART_COORDINATOR_SERVICE_HOST and the like: of the settings'
+// prefix, no setting, each warned of in the log.
+func TestNoServiceLinks(t *testing.T) {
+	for _, w := range workloads(readManifests(t)) {
+		if w.pod.Spec.EnableServiceLinks == nil || *w.pod.Spec.EnableServiceLinks {
+			t.Errorf("%s: enableServiceLinks is not false", w.name)
+		}
+	}
 }
 
 // TestSecurityContexts: every container runs as a user that is not root,
