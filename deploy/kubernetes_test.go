@@ -517,6 +517,9 @@ func environment(c corev1.Container, secrets map[string]map[string]string) (map[
 				return nil, fmt.Errorf("%s: no Secret %s", e.Name, from.SecretKeyRef.Name)
 			}
 			if v, ok = s[from.SecretKeyRef.Key]; !ok {
+				if ptrOr(from.SecretKeyRef.Optional, false) {
+					continue // unset, as the kubelet leaves it
+				}
 				return nil, fmt.Errorf("%s: Secret %s has no key %s", e.Name, from.SecretKeyRef.Name, from.SecretKeyRef.Key)
 			}
 		default:
