@@ -797,8 +797,10 @@ func TestNATS(t *testing.T) {
 			}
 		}
 	}
-	if i := slices.Index(c.Args, "--config"); i < 0 || i+1 >= len(c.Args) || c.Args[i+1] != confFile {
-		t.Errorf("NATS reads %v, its configuration is at %q", c.Args, confFile)
+	if cmd := append(slices.Clone(c.Command), c.Args...); len(cmd) == 0 || cmd[0] != "nats-server" {
+		t.Errorf("NATS runs %q, want nats-server", cmd)
+	} else if i := slices.Index(cmd, "--config"); i < 0 || i+1 >= len(cmd) || cmd[i+1] != confFile {
+		t.Errorf("NATS runs %q, its configuration is at %q", cmd, confFile)
 	}
 	env, err := environment(c, nil)
 	if err != nil {
