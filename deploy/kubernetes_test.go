@@ -983,6 +983,35 @@ func TestNoServiceLinks(t *testing.T) {
 	}
 }
 
+// TestImageUser: the pods of the Telecart image run as the uid its user
+// has (Containerfile), which owns its home and /saves.
+func TestImageUser(t *testing.T) {
+	data, err := os.ReadFile("../Containerfile")
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := func(re string) int64 {
+		m := regexp.MustCompile(re).FindSubmatch(data)
+		if m == nil {
+			t.Fatalf("the Containerfile has no %s", re)
+		}
+		n, err := strconv.ParseInt(string(m[1]), 10, 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	uid, gid := id(`useradd [^\n]*--uid (\d+)`), id(`groupadd [^\n]*--gid (\d+)`)
+	for _, w := range workloads(readManifests(t)) {
+		if !slices.ContainsFunc(w.pod.Spec.Containers, func(c corev1.Container) bool { return strings.Contains(c.Image, "telecart") }) {
+			continue
+		}
+		if sc := w.pod.Spec.SecurityContext; sc == nil || ptrOr(sc.RunAsUser, 0) != uid || ptrOr(sc.RunAsGroup, 0) != gid {
+			t.Errorf("%s: want runAsUser %d and runAsGroup %d, the image's user telecart", w.name, uid, gid)
+		}
+	}
+}
+
 // TestSecurityContexts: every container runs as a user that is not root,
 // with no capabilities, no way to gain privileges and a read-only root
 // file system, under a seccomp filter.
