@@ -3,6 +3,7 @@ package deploy_test
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -34,6 +35,7 @@ import (
 	sigsjson "sigs.k8s.io/json"
 	"sigs.k8s.io/yaml"
 
+	"github.com/telecart/telecart/internal/cli"
 	"github.com/telecart/telecart/internal/config"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/workerauth"
@@ -725,6 +727,26 @@ func TestWorkerPod(t *testing.T) {
 	}
 	if v1, v2 := mountOf(token.c, file), mountOf(worker.c, file); v1 == "" || v1 != v2 {
 		t.Errorf("the credential's file is on volume %q for the init container and %q for the worker: want one volume", v1, v2)
+	}
+	// The init container's command, run here with its environment (the
+	// file in a folder of the test's): it writes a credential for the
+	// node that the coordinators' secret verifies.
+	for k, v := range token.env {
+		t.Setenv(k, v)
+	}
+	local := filepath.Join(t.TempDir(), filepath.Base(file))
+	run := slices.Clone(args)
+	run[slices.Index(run, "-o")+1] = local
+	var stderr bytes.Buffer
+	if code := cli.Run(context.Background(), run, io.Discard, &stderr); code != 0 {
+		t.Fatalf("telecart %q: exit %d: %s", run, code, stderr.String())
+	}
+	data, err := os.ReadFile(local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id, err := workerauth.Verify(token.cfg.WorkerSecret, strings.TrimSpace(string(data))); err != nil || string(id) != plausible["spec.nodeName"] {
+		t.Errorf("the init container made a credential for %q (%v), want the node's, %q", id, err, plausible["spec.nodeName"])
 	}
 	// The coordinator's address is its Service's name and port.
 	u, err := url.Parse(worker.cfg.Coordinator)
