@@ -890,11 +890,16 @@ func TestNATS(t *testing.T) {
 	if mountVolume(c, opts.PidFile) == "" {
 		t.Errorf("NATS: its pid file %s is on no volume", opts.PidFile)
 	}
-	// The coordinators name the servers by their stable names, or the
-	// Service, on the client port.
+	// The coordinators name every server by its stable name (or the
+	// Service too), on the client port: with no_advertise they learn of
+	// no server they were not given, and they keep three copies of their
+	// state only when given three servers or more (internal/cluster).
 	names := map[string]bool{svc.Name: true}
+	var pods []string
 	for i := range replicas {
-		names[fmt.Sprintf("%s-%d.%s", sts.Name, i, svc.Name)] = true
+		pod := fmt.Sprintf("%s-%d.%s", sts.Name, i, svc.Name)
+		names[pod] = true
+		pods = append(pods, pod)
 	}
 	for _, tc := range telecartContainers(t, objs) {
 		if tc.command != "coordinator" {
@@ -908,7 +913,10 @@ func TestNATS(t *testing.T) {
 			if err != nil || u.Scheme != "nats" || !names[u.Hostname()] || u.Port() != strconv.Itoa(opts.Port) {
 				t.Errorf("%s: nats %q: want nats://NAME:%d, NAME one of %q", tc.workload.name, s, opts.Port, slices.Sorted(maps.Keys(names)))
 			}
-			delete(names, u.Hostname())
+			pods = slices.DeleteFunc(pods, func(p string) bool { return p == u.Hostname() })
+		}
+		if len(pods) > 0 {
+			t.Errorf("%s: nats names no %q", tc.workload.name, pods)
 		}
 	}
 	// The image is the server go.mod holds, which the tests run.
