@@ -149,7 +149,7 @@ type generator struct {
 	Envs  []string `json:"envs"`
 }
 
-func readKustomization(t *testing.T, dir string) kustomization {
+func readKustomization(t testing.TB, dir string) kustomization {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(dir, "kustomization.yaml"))
 	if err != nil {
@@ -252,7 +252,7 @@ func TestDecodeRefuses(t *testing.T) {
 
 // FuzzDecode: no document makes the decoding panic.
 func FuzzDecode(f *testing.F) {
-	for _, r := range readKustomizationF(f).Resources {
+	for _, r := range readKustomization(f, kubeDir).Resources {
 		data, err := os.ReadFile(filepath.Join(kubeDir, r))
 		if err != nil {
 			f.Fatal(err)
@@ -270,18 +270,6 @@ func FuzzDecode(f *testing.F) {
 			_, _ = decode(d)
 		}
 	})
-}
-
-func readKustomizationF(f *testing.F) kustomization {
-	data, err := os.ReadFile(filepath.Join(kubeDir, "kustomization.yaml"))
-	if err != nil {
-		f.Fatal(err)
-	}
-	var k kustomization
-	if err := yaml.UnmarshalStrict(data, &k); err != nil {
-		f.Fatal(err)
-	}
-	return k
 }
 
 // readManifests is every object of the base's resources, decoded strictly.
@@ -351,8 +339,7 @@ func find[T object](objs []object, name string) T {
 }
 
 // selecting are the workloads whose pods sel selects.
-func selecting(t *testing.T, ws []workload, sel labels.Selector) []workload {
-	t.Helper()
+func selecting(ws []workload, sel labels.Selector) []workload {
 	var out []workload
 	for _, w := range ws {
 		if sel.Matches(labels.Set(w.pod.Labels)) {
@@ -382,7 +369,7 @@ func TestSelectors(t *testing.T) {
 	objs := readManifests(t)
 	ws := workloads(objs)
 	for _, w := range ws {
-		got := selecting(t, ws, selector(t, w.name, w.selector))
+		got := selecting(ws, selector(t, w.name, w.selector))
 		if len(got) != 1 || got[0].name != w.name {
 			t.Errorf("%s's selector selects %d workloads' pods, want its own alone", w.name, len(got))
 		}
@@ -391,7 +378,7 @@ func TestSelectors(t *testing.T) {
 		switch o := o.(type) {
 		case *corev1.Service:
 			what := "Service " + o.Name
-			got := selecting(t, ws, selector(t, what, &metav1.LabelSelector{MatchLabels: o.Spec.Selector}))
+			got := selecting(ws, selector(t, what, &metav1.LabelSelector{MatchLabels: o.Spec.Selector}))
 			if len(got) != 1 {
 				t.Errorf("%s selects %d workloads' pods, want one", what, len(got))
 				continue
@@ -403,19 +390,19 @@ func TestSelectors(t *testing.T) {
 			}
 		case *policyv1.PodDisruptionBudget:
 			what := "PodDisruptionBudget " + o.Name
-			if len(selecting(t, ws, selector(t, what, o.Spec.Selector))) != 1 {
+			if len(selecting(ws, selector(t, what, o.Spec.Selector))) != 1 {
 				t.Errorf("%s selects no workload's pods, or several", what)
 			}
 		case *networkingv1.NetworkPolicy:
 			what := "NetworkPolicy " + o.Name
-			got := selecting(t, ws, selector(t, what, &o.Spec.PodSelector))
+			got := selecting(ws, selector(t, what, &o.Spec.PodSelector))
 			if len(got) != 1 {
 				t.Errorf("%s selects no workload's pods, or several", what)
 				continue
 			}
 			for _, in := range o.Spec.Ingress {
 				for _, from := range in.From {
-					if from.PodSelector != nil && len(selecting(t, ws, selector(t, what+"'s from", from.PodSelector))) == 0 {
+					if from.PodSelector != nil && len(selecting(ws, selector(t, what+"'s from", from.PodSelector))) == 0 {
 						t.Errorf("%s lets in pods that no workload has", what)
 					}
 				}
