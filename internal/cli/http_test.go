@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -158,6 +160,18 @@ func TestWorkerToken(t *testing.T) {
 	if _, err := workerauth.Verify([]string{oldSecret}, cred); err == nil {
 		t.Errorf("printed %q: made with the old secret, want the first", cred)
 	}
+	// -o writes it to a file instead, the worker's worker_token_file.
+	out := filepath.Join(t.TempDir(), "worker.token")
+	stdout.Reset()
+	if code := Run(context.Background(), []string{"worker-token", "-config", file, "-id", "eu-1", "-o", out}, &stdout, &stderr); code != 0 || stdout.Len() > 0 {
+		t.Fatalf("-o: exit %d, stdout %q: %s", code, stdout.String(), stderr.String())
+	}
+	if data, err := os.ReadFile(out); err != nil || strings.TrimSpace(string(data)) != cred {
+		t.Errorf("-o wrote %q (%v), want %q", data, err, cred)
+	}
+	if fi, err := os.Stat(out); err != nil || fi.Mode().Perm() != 0o600 {
+		t.Errorf("-o's file: %v (%v), want mode 0600", fi.Mode(), err)
+	}
 	for _, tt := range []struct {
 		args []string
 		code int
@@ -167,6 +181,7 @@ func TestWorkerToken(t *testing.T) {
 		{[]string{"worker-token", "-id", "eu-1", "-config", writeConfig(t, map[string]any{})}, 1, "set the coordinator's worker_secret"},
 		{[]string{"worker-token", "-id", "eu 1", "-config", file}, 1, "printable ASCII"},
 		{[]string{"worker-token", "-id", "eu-1", "-secret", testSecret}, 2, "flag provided but not defined"},
+		{[]string{"worker-token", "-id", "eu-1", "-config", file, "-o", filepath.Join(t.TempDir(), "no-such-dir", "worker.token")}, 1, "the credential's file"},
 	} {
 		stdout.Reset()
 		stderr.Reset()

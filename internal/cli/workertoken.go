@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/telecart/telecart/internal/config"
 	"github.com/telecart/telecart/internal/signal"
@@ -21,9 +22,10 @@ func runWorkerToken(_ context.Context, e *env, args []string) error {
 	fs := flag.NewFlagSet("worker-token", flag.ContinueOnError)
 	fs.SetOutput(e.stderr)
 	id := fs.String("id", "", "the worker's `id` (its worker_id): the credential lets it register under this id alone")
+	out := fs.String("o", "", "write the credential to `file` (mode 0600), as the worker's worker_token_file, instead of printing it")
 	flags := config.NewFlags(fs, 0) // -config only
 	fs.Usage = func() {
-		fmt.Fprintf(fs.Output(), "Usage: telecart worker-token -id ID [-config FILE]\n\n"+
+		fmt.Fprintf(fs.Output(), "Usage: telecart worker-token -id ID [-config FILE] [-o FILE]\n\n"+
 			"Prints the credential of worker ID, made with the coordinator's secret: the first of worker_secret,\n"+
 			"from %s or the -config file. Give it to that worker as worker_token (%s),\n"+
 			"or put it in its worker_token_file.\n\nFlags:\n", "TELECART_WORKER_SECRET", "TELECART_WORKER_TOKEN")
@@ -47,6 +49,33 @@ func runWorkerToken(_ context.Context, e *env, args []string) error {
 	if err != nil {
 		return err
 	}
+	if *out != "" {
+		return writeCredential(*out, cred)
+	}
 	fmt.Fprintln(e.stdout, cred)
+	return nil
+}
+
+// writeCredential puts cred in path, readable by its owner alone, whole or
+// not at all: a worker reads its worker_token_file at every dial, and must
+// never find half a credential there. Kubernetes' worker pods make theirs
+// this way in an init container (deploy/kubernetes/worker.yaml), with no
+// shell to redirect the output.
+func writeCredential(path, cred string) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".worker-token-*")
+	if err != nil {
+		return fmt.Errorf("the credential's file: %w", err)
+	}
+	defer os.Remove(tmp.Name()) // fails once renamed
+	if _, err := tmp.WriteString(cred + "\n"); err != nil {
+		tmp.Close()
+		return fmt.Errorf("the credential's file: %w", err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("the credential's file: %w", err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("the credential's file: %w", err)
+	}
 	return nil
 }
