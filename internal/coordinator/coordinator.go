@@ -300,6 +300,9 @@ func New(cfg Config) (*Coordinator, error) {
 		c.turnTimer = c.afterFunc(cfg.TURN.TTL/2, c.renewTURN)
 		c.mu.Unlock()
 	}
+	if len(cfg.NATS) > 0 {
+		c.log.Info("coordinator: sharing its state with the others over NATS", "id", id, "servers", len(cfg.NATS))
+	}
 	openCtx, cancelOpen := context.WithTimeout(ctx, sharedReadTimeout)
 	defer cancelOpen()
 	if err := c.openShared(openCtx); err != nil {

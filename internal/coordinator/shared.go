@@ -21,8 +21,9 @@ import (
 // What the coordinators share is in one key-value bucket, so that one
 // watch sees every change in the order it was made:
 //
-//	w.ID  a worker: written as it registers and at each heartbeat
-//	g.ID  its games: as it registers
+//	w.ID  a worker: as it registers, and when it starts draining or its
+//	      load moves
+//	g.ID  its games: as it registers, and when a picture changes
 //	r.ID  a room: at each of its worker's listings
 //
 // Each key is written by the coordinator that holds the worker's link, its
@@ -69,17 +70,9 @@ func (c *Coordinator) openShared(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	var watch jetstream.KeyWatcher
-	for {
-		// Its consumer is made with JetStream's own deadline (5 s),
-		// which a stream whose leader died outlasts.
-		if watch, err = kv.WatchAll(c.ctx); err == nil {
-			break
-		}
-		if ctx.Err() != nil {
-			return fmt.Errorf("coordinator: watch the shared state: %w", err)
-		}
-		c.log.Warn("coordinator: watch the shared state; trying again", "err", err)
+	watch, err := c.watchShared(ctx, kv)
+	if err != nil {
+		return err
 	}
 	c.shared = kv
 	alive, err := c.bus.Subscribe(aliveSubject, func(m *nats.Msg) { c.heardAlive(string(m.Data)) })
@@ -101,12 +94,20 @@ func (c *Coordinator) openShared(ctx context.Context) error {
 	}()
 	go func() {
 		defer c.running.Done()
-		defer watch.Stop()
+		defer func() { _ = watch.Stop() }()
 		for {
 			select {
 			case e, ok := <-watch.Updates():
 				if !ok {
-					return
+					// The watch's subscription ended under it: a
+					// new one brings every key again.
+					c.log.Warn("coordinator: the watch of the shared state ended; watching again")
+					again, err := c.watchShared(c.ctx, kv)
+					if err != nil {
+						return // closing
+					}
+					watch = again
+					continue
 				}
 				if e == nil { // the end of what the bucket held
 					if caughtUp != nil {
@@ -130,6 +131,24 @@ func (c *Coordinator) openShared(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 		return fmt.Errorf("coordinator: read the shared state: %w", ctx.Err())
+	}
+}
+
+// watchShared watches every key of the bucket, trying again until ctx
+// ends: the watch's consumer is made with JetStream's own deadline (5 s),
+// which a stream whose leader died outlasts.
+func (c *Coordinator) watchShared(ctx context.Context, kv jetstream.KeyValue) (jetstream.KeyWatcher, error) {
+	for {
+		watch, err := kv.WatchAll(c.ctx)
+		if err == nil {
+			return watch, nil
+		}
+		c.log.Warn("coordinator: watch the shared state; trying again", "err", err)
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("coordinator: watch the shared state: %w", err)
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
 
