@@ -423,6 +423,7 @@ func (c *Coordinator) endSession(id signal.SessionID) {
 	}
 	if b.room != nil {
 		delete(b.room.sessions, id)
+		b.room.left++
 		c.roomsChanged()
 	}
 	c.limits.release(b.unanswered)

@@ -22,15 +22,20 @@ type roomEntry struct {
 	// lists it: if the worker refuses that session, the room never
 	// opened, and no listing will say it closed.
 	opening signal.SessionID
+	// left counts this coordinator's sessions that left the room since
+	// its worker's last listing.
+	left int
 }
 
 // occupied says whether anyone is in the room: a session this
 // coordinator routed there, or a member its worker lists (who may have
-// come through another coordinator). An empty room still runs for a
-// while, for whoever comes back, but its worker gives its place to a new
-// room: it does not count against the worker's capacity.
+// come through another coordinator), less those of this coordinator's
+// sessions that have left since that listing: a place is free again the
+// moment its player quits, not a listing later. An empty room still runs
+// for a while, for whoever comes back, but its worker gives its place to
+// a new room: it does not count against the worker's capacity.
 func (r *roomEntry) occupied() bool {
-	return len(r.sessions) > 0 || r.listing.Players+r.listing.Spectators > 0
+	return len(r.sessions) > 0 || r.listing.Players+r.listing.Spectators-r.left > 0
 }
 
 // addRoom registers a room on a worker; c.mu is held.
@@ -74,7 +79,7 @@ func (c *Coordinator) onListing(w *workerConn, l signal.Listing) {
 		c.enterAwaiting(l.ID)
 		return
 	default:
-		r.listing = l
+		r.listing, r.left = l, 0
 		r.opening = ""
 		c.roomsChanged()
 	}
