@@ -94,11 +94,11 @@ func drain(ctx context.Context, e *env, pid int, target string, client *http.Cli
 	if err := isWorker(pid); err != nil {
 		return err
 	}
-	h, err := askHealth(ctx, client, target)
+	first, err := askHealth(ctx, client, target)
 	if err != nil {
 		return fmt.Errorf("cannot reach the worker at %s, so it was not signalled: %w", target, err)
 	}
-	if h.Draining {
+	if first.Draining {
 		fmt.Fprintf(e.stdout, "the worker drains already: no signal sent (a second SIGTERM would end its games)\n")
 	} else {
 		p, err := os.FindProcess(pid)
@@ -114,7 +114,17 @@ func drain(ctx context.Context, e *env, pid int, target string, client *http.Cli
 	defer tick.Stop()
 	last := worker.Health{Rooms: -1}
 	for {
+		// Asked again right after the signal: a game may have started
+		// since the first answer, before the worker had it.
+		h, err := askHealth(ctx, client, target)
 		switch {
+		case errors.Is(err, syscall.ECONNREFUSED):
+			// Its listener is gone: the worker has exited, its last game
+			// over, between two questions.
+			fmt.Fprintln(e.stdout, "drained: the worker has exited")
+			return nil
+		case ctx.Err() != nil:
+			// Given up: said below.
 		case err != nil:
 			// The worker may be too busy to answer in time: asked again.
 			fmt.Fprintf(e.stdout, "the worker does not answer: %v\n", err)
@@ -127,15 +137,12 @@ func drain(ctx context.Context, e *env, pid int, target string, client *http.Cli
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("gave up with %s left, which play on while the worker drains: %w", plural(last.Rooms, "game"), context.Cause(ctx))
+			left := "games"
+			if last.Rooms >= 0 {
+				left = plural(last.Rooms, "game")
+			}
+			return fmt.Errorf("gave up with %s left, which play on while the worker drains: %w", left, context.Cause(ctx))
 		case <-tick.C:
-		}
-		h, err = askHealth(ctx, client, target)
-		if errors.Is(err, syscall.ECONNREFUSED) {
-			// Its listener is gone: the worker has exited, its last game
-			// over, between two questions.
-			fmt.Fprintln(e.stdout, "drained: the worker has exited")
-			return nil
 		}
 	}
 }

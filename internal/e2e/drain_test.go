@@ -80,8 +80,9 @@ func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 // beside a worker process with a game under way: it signals the worker,
 // which takes no new game, and waits while the game plays on; a second
 // drain finds the worker draining and sends no signal (a second SIGTERM
-// would end the game at once) and waits too; once the player quits both
-// return 0, and the worker exits by itself. Before any of that, a drain
+// would end the game at once) and waits too, and one with a -timeout
+// gives up; once the player quits both return 0, and the worker exits by
+// itself. Before any of that, a drain
 // that cannot reach the worker says so and leaves it alone.
 func TestDrainCommand(t *testing.T) {
 	base, _ := startCoordinator(t, "127.0.0.1:0", clusterSecret)
@@ -129,6 +130,13 @@ func TestDrainCommand(t *testing.T) {
 	second := startDrain(t, "-pid", pid, "-config", settings)
 	second.wait(t, "the second drain finding the worker draining, and waiting",
 		"the worker drains already: no signal sent (a second SIGTERM would end its games)\ndraining: 1 game left, 1 player\n")
+	// One that gives up returns 1, and the game plays on.
+	stdout.Reset()
+	stderr.Reset()
+	if code := cli.Run(context.Background(), []string{"drain", "-pid", pid, "-config", settings, "-timeout", "2s"}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "gave up with 1 game left, which play on while the worker drains") {
+		t.Errorf("drain -timeout 2s with a game under way: exit %d, %s%s; want 1, saying it gave up", code, stdout.String(), stderr.String())
+	}
 	// The game plays on: no second signal stopped the worker.
 	player.Press(t, testrom.A.Joypad())
 	player.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.A))
