@@ -662,10 +662,10 @@ func checkProbes(t *testing.T, what string, c corev1.Container, listen string) {
 }
 
 // TestWorkerPod: the worker's pod is on the node's network with the
-// cluster's DNS, declares the UDP and ping ports it listens on, drains
-// for up to an hour on the kubelet's SIGTERM with nothing sending a
-// signal before it, dials the coordinators' Service on its port, and
-// reads the credential its init container writes, made for its node.
+// cluster's DNS, declares the UDP and ping ports it listens on, gives its
+// games up to an hour to end once it drains (TestWorkerPreStop), dials
+// the coordinators' Service on its port, and reads the credential its
+// init container writes, made for its node.
 func TestWorkerPod(t *testing.T) {
 	objs := readManifests(t)
 	cs := telecartContainers(t, objs)
@@ -690,9 +690,6 @@ func TestWorkerPod(t *testing.T) {
 	}
 	if g := ptrOr(pod.TerminationGracePeriodSeconds, 30); g < 3600 {
 		t.Errorf("worker: terminationGracePeriodSeconds %d: games have less than an hour to end once it drains", g)
-	}
-	if l := worker.c.Lifecycle; l != nil && l.PreStop != nil {
-		t.Errorf("worker: a preStop hook: the kubelet's SIGTERM after it would be the second signal, which ends the games at once")
 	}
 	// Its id is its node's, and every pod of the DaemonSet is on a node of its own.
 	args := make([]string, len(token.c.Args))
@@ -758,6 +755,53 @@ func TestWorkerPod(t *testing.T) {
 	}
 	if !ok || u.Path != "/worker" {
 		t.Errorf("worker: dials %s, which is not Service %s's port onto the coordinators' listener (%s) at /worker", worker.cfg.Coordinator, svc.Name, coordinator.cfg.Listen)
+	}
+}
+
+// TestWorkerPreStop: the worker is drained before it is stopped by its
+// preStop hook, telecart drain, which signals process 1 and returns once
+// the worker's games have ended: the worker is process 1 (the image's
+// entrypoint, in a process namespace of the container's own), the
+// image's telecart is on the default PATH, and the hook, run here with
+// the container's environment, parses its flags and settings and finds
+// the worker's health on this machine. Run at a process that is no
+// worker (this test's), it refuses to signal it.
+func TestWorkerPreStop(t *testing.T) {
+	var worker *telecartContainer
+	for _, c := range telecartContainers(t, readManifests(t)) {
+		if c.command == "worker" {
+			worker = &c
+		}
+	}
+	if worker == nil {
+		t.Fatal("no worker")
+	}
+	l := worker.c.Lifecycle
+	if l == nil || l.PreStop == nil || l.PreStop.Exec == nil {
+		t.Fatal("worker: no preStop hook to drain it: the kubelet's SIGTERM drains it, with no hook waiting for its games")
+	}
+	cmd := l.PreStop.Exec.Command
+	if len(cmd) < 2 || cmd[0] != "telecart" || cmd[1] != "drain" {
+		t.Fatalf("worker: preStop runs %q, want telecart drain", cmd)
+	}
+	if ptrOr(worker.workload.pod.Spec.ShareProcessNamespace, false) {
+		t.Error("worker: shareProcessNamespace: process 1 would be the pod's pause process, not the worker")
+	}
+	if containerfile, err := os.ReadFile("../Containerfile"); err != nil || !bytes.Contains(containerfile, []byte(" /usr/local/bin/telecart\n")) {
+		t.Errorf("the image's telecart is not /usr/local/bin/telecart, on the default PATH of the hook (%v)", err)
+	}
+	host, _, err := net.SplitHostPort(worker.cfg.PingListen)
+	if ip := net.ParseIP(host); err != nil || host != "" && (ip == nil || !ip.IsUnspecified() && !ip.IsLoopback()) {
+		t.Errorf("worker: ping_listen %q: drain asks on loopback, where the worker does not listen", worker.cfg.PingListen)
+	}
+	for k, v := range worker.env {
+		t.Setenv(k, v)
+	}
+	self := strconv.Itoa(os.Getpid())
+	run := append(slices.Clone(cmd[1:]), "-pid", self)
+	var stderr bytes.Buffer
+	if code := cli.Run(context.Background(), run, io.Discard, &stderr); code != 1 || !strings.Contains(stderr.String(), "process "+self+" runs") {
+		t.Errorf("telecart %q with the worker's environment: exit %d, %s; want 1, refusing to signal this test's process", run, code, stderr.String())
 	}
 }
 

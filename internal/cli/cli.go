@@ -46,6 +46,7 @@ func commands() []command {
 		{name: "serve", usage: "run a coordinator and a worker in one process: open the page and play (the default)", run: runServe},
 		{name: "coordinator", usage: "run the coordinator: the web app, the worker registry, signalling", run: runCoordinator},
 		{name: "worker", usage: "run a worker: dial the coordinator and host games", run: runWorker},
+		{name: "drain", usage: "drain this machine's or container's worker (SIGTERM) and wait until its games have ended: a Kubernetes preStop hook", run: runDrain},
 		{name: "worker-token", usage: "print a worker's credential, made with the coordinator's worker_secret (from the environment or -config)", run: runWorkerToken},
 		{name: "check", usage: "check the way to the games from here, as a browser takes it, and say what to fix", run: runCheck},
 		{name: "play", usage: "play a game headless and print live frame and encode statistics", run: runPlay},

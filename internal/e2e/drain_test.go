@@ -2,15 +2,22 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"net"
+	"net/http"
+	"net/http/httptest"
 	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/telecart/telecart/internal/browsertest"
+	"github.com/telecart/telecart/internal/cli"
+	"github.com/telecart/telecart/internal/fixturetest"
 	"github.com/telecart/telecart/internal/gobrowsertest"
 	"github.com/telecart/telecart/internal/signal"
 	"github.com/telecart/telecart/internal/testrom"
@@ -67,6 +74,145 @@ func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 	case <-time.After(waittest.Limit):
 		t.Fatalf("the drained worker did not exit %v after its last game", waittest.Limit)
 	}
+}
+
+// TestDrainCommand runs telecart drain as Kubernetes' preStop hook does,
+// beside a worker process with a game under way: it signals the worker,
+// which takes no new game, and waits while the game plays on; a second
+// drain finds the worker draining and sends no signal (a second SIGTERM
+// would end the game at once) and waits too, and one with a -timeout
+// gives up; once the player quits both return 0, and the worker exits by
+// itself. Before any of that, a drain
+// that cannot reach the worker says so and leaves it alone.
+func TestDrainCommand(t *testing.T) {
+	base, _ := startCoordinator(t, "127.0.0.1:0", clusterSecret)
+	// ping_listen in a -config file, which drain reads as the worker does.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ping := l.Addr().String()
+	l.Close()
+	settings := filepath.Join(t.TempDir(), "worker.json")
+	if err := os.WriteFile(settings, []byte(`{"ping_listen": "`+ping+`"}`), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd, exited := workerProcess(t, base, clusterSecret, "-id", "w", "-room-linger", "1s", "-config", settings)
+	pid := strconv.Itoa(cmd.Process.Pid)
+
+	player := gobrowsertest.Dial(t, base)
+	player.WaitGames()
+	player.Play(signal.Start{Game: testGame})
+	dec := gobrowsertest.Decoder(t)
+	player.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor())
+
+	// Nothing answers where it is told to ask: no signal, exit 1.
+	closed := httptest.NewServer(http.NotFoundHandler())
+	closed.Close()
+	var stdout, stderr bytes.Buffer
+	if code := cli.Run(context.Background(), []string{"drain", "-pid", pid, "-url", closed.URL + "/healthz"}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "cannot reach the worker at "+closed.URL+"/healthz, so it was not signalled") {
+		t.Fatalf("drain with nothing at -url: exit %d, %s%s; want 1 saying it cannot reach the worker", code, stdout.String(), stderr.String())
+	}
+
+	first := startDrain(t, "-pid", pid, "-config", settings)
+	first.wait(t, "the first drain signalling the worker, and waiting for its game",
+		"sent SIGTERM to process "+pid+": the worker takes no new game\ndraining: 1 game left, 1 player\n")
+	for range 20 {
+		if h := gobrowsertest.Await[signal.Hello](player); len(h.Workers) == 1 && h.Workers[0].Draining {
+			break
+		}
+	}
+	<-player.Input
+	player.Press(t, testrom.B.Joypad())
+	player.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.B))
+
+	second := startDrain(t, "-pid", pid, "-config", settings)
+	second.wait(t, "the second drain finding the worker draining, and waiting",
+		"the worker drains already: no signal sent (a second SIGTERM would end its games)\ndraining: 1 game left, 1 player\n")
+	// One that gives up returns 1, and the game plays on.
+	stdout.Reset()
+	stderr.Reset()
+	if code := cli.Run(context.Background(), []string{"drain", "-pid", pid, "-config", settings, "-timeout", "2s"}, &stdout, &stderr); code != 1 ||
+		!strings.Contains(stderr.String(), "gave up with 1 game left, which play on while the worker drains") {
+		t.Errorf("drain -timeout 2s with a game under way: exit %d, %s%s; want 1, saying it gave up", code, stdout.String(), stderr.String())
+	}
+	// The game plays on: no second signal stopped the worker.
+	player.Press(t, testrom.A.Joypad())
+	player.WaitColour(t, dec, testrom.FillPoint(), testrom.FillColor(testrom.A))
+	for _, d := range []*drainRun{first, second} {
+		select {
+		case code := <-d.code:
+			t.Fatalf("a drain returned %d with a game under way:\n%s%s", code, d.stdout.String(), d.stderr.String())
+		default:
+		}
+	}
+	select {
+	case err := <-exited:
+		t.Fatalf("the worker exited with a game under way: %v", err)
+	default:
+	}
+
+	// The player leaves; after the room's linger time both drains return
+	// 0 and the worker exits 0, of itself.
+	player.Send(signal.Quit{})
+	for _, d := range []*drainRun{first, second} {
+		select {
+		case code := <-d.code:
+			if code != 0 {
+				t.Errorf("drain exited %d once the game ended:\n%s%s", code, d.stdout.String(), d.stderr.String())
+			}
+			if out := d.stdout.String(); !strings.Contains(out, "drained: ") {
+				t.Errorf("drain printed:\n%s\nwant that it drained", out)
+			}
+		case <-time.After(waittest.Limit):
+			t.Fatalf("drain still waiting %v after the last game ended:\n%s", waittest.Limit, d.stdout.String())
+		}
+	}
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("the drained worker exited with %v", err)
+		}
+	case <-time.After(waittest.Limit):
+		t.Fatalf("the drained worker did not exit %v after its last game", waittest.Limit)
+	}
+}
+
+// drainRun is a telecart drain running in-process.
+type drainRun struct {
+	stdout, stderr fixturetest.SyncBuffer
+	code           chan int
+}
+
+// startDrain runs telecart drain with args until it returns, or the
+// test ends.
+func startDrain(t *testing.T, args ...string) *drainRun {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	d := &drainRun{code: make(chan int, 1)}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		d.code <- cli.Run(ctx, append([]string{"drain"}, args...), &d.stdout, &d.stderr)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		<-done
+	})
+	return d
+}
+
+// wait waits until drain has printed want.
+func (d *drainRun) wait(t *testing.T, what, want string) {
+	t.Helper()
+	waittest.Eventually(t, what, func() error {
+		if !strings.Contains(d.stdout.String(), want) {
+			return fmt.Errorf("printed:\n%s%s", d.stdout.String(), d.stderr.String())
+		}
+		return nil
+	})
 }
 
 // TestCoordinatorRestartInBrowser restarts the coordinator in the middle

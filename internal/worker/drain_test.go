@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"encoding/json"
 	"errors"
 	"io"
 	"net/http"
@@ -102,10 +103,22 @@ func TestWorkerEndpoints(t *testing.T) {
 		b, _ := io.ReadAll(resp.Body)
 		return resp.StatusCode, string(b)
 	}
+	health := func() Health {
+		t.Helper()
+		code, body := get("/healthz")
+		var h Health
+		if err := json.Unmarshal([]byte(body), &h); code != http.StatusOK || err != nil {
+			t.Fatalf("/healthz: %d %q (%v); want 200 and JSON", code, body, err)
+		}
+		return h
+	}
 	p := c.browse(t)
 	p.WaitGames()
 	if code, _ := get("/readyz"); code != http.StatusOK {
 		t.Errorf("an idle connected worker is not ready: %d", code)
+	}
+	if h := health(); h != (Health{Connected: true}) {
+		t.Errorf("an idle connected worker's health: %+v", h)
 	}
 	p.Play(signal.Start{Game: testGame})
 	dec := gobrowsertest.Decoder(t)
@@ -116,6 +129,15 @@ func TestWorkerEndpoints(t *testing.T) {
 	}
 	if code, body := get("/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, "full") {
 		t.Errorf("a full worker's readyz: %d %q", code, body)
+	}
+	if h := health(); h != (Health{Rooms: 1, Sessions: 1, Connected: true}) {
+		t.Errorf("the health of a worker with one player: %+v", h)
+	}
+	// Draining, it is still healthy, and says it drains: telecart drain
+	// reads that before it signals.
+	c.worker.Drain()
+	if h := health(); h != (Health{Rooms: 1, Sessions: 1, Draining: true, Connected: true}) {
+		t.Errorf("the health of a draining worker with one player: %+v", h)
 	}
 	// The runner reports once a second.
 	var text string

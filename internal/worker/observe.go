@@ -1,6 +1,7 @@
 package worker
 
 import (
+	"encoding/json"
 	"net/http"
 	"time"
 
@@ -83,17 +84,43 @@ func (o *observer) Stats(s wire.Stats) {
 
 func (o *observer) InputToFrame(d time.Duration) { o.inputToFrame.Observe(d.Seconds()) }
 
+// Health is what a worker's /healthz answers, in JSON: enough for
+// `telecart drain` to know whether the worker drains already (a second
+// SIGTERM would end its games at once) and how many games it waits for.
+type Health struct {
+	// Rooms are the rooms the worker hosts, lingering ones included: a
+	// draining worker exits once they are none.
+	Rooms int `json:"rooms"`
+	// Sessions are the browsers connected to them.
+	Sessions int `json:"sessions"`
+	// Draining is true once the worker takes no new rooms.
+	Draining bool `json:"draining"`
+	// Connected is true while it has a link to a coordinator.
+	Connected bool `json:"connected"`
+}
+
+// Health is the worker's state as /healthz tells it.
+func (w *Worker) Health() Health {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return Health{Rooms: len(w.hosted), Sessions: len(w.sessions), Draining: w.draining, Connected: w.link != nil}
+}
+
 // Handler serves the worker's own HTTP endpoints: /ping for browsers to
-// time, /healthz (the process answers), /readyz (it takes new games:
-// connected to its coordinator, not draining, not full), and /metrics for
-// Prometheus to the bearer of the metrics token, when there is one.
+// time, /healthz (the process answers: 200 with its Health, whatever
+// that is), /readyz (it takes new games: connected to its coordinator,
+// not draining, not full), and /metrics for Prometheus to the bearer of
+// the metrics token, when there is one.
 func (w *Worker) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /ping", ping.Handler())
 	if w.cfg.MetricsToken != "" {
 		mux.Handle("GET /metrics", metrics.Bearer(w.cfg.MetricsToken, w.metrics.Handler()))
 	}
-	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) { _, _ = rw.Write([]byte("ok\n")) })
+	mux.HandleFunc("GET /healthz", func(rw http.ResponseWriter, _ *http.Request) {
+		rw.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(rw).Encode(w.Health())
+	})
 	mux.HandleFunc("GET /readyz", func(rw http.ResponseWriter, _ *http.Request) {
 		w.mu.Lock()
 		var why string
