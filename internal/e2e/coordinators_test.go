@@ -50,12 +50,9 @@ func TestCoordinatorsFailover(t *testing.T) {
 	startGame(t, p, testGame)
 	inRoom(t, p)
 	waitColour(t, p, testrom.FillColor())
+	countFrames(t, p)
 	var ok bool
 	eval(t, p, `(() => {
-		window.__frames = 0;
-		const v = document.getElementById('video');
-		const count = () => { window.__frames++; v.requestVideoFrameCallback(count); };
-		v.requestVideoFrameCallback(count);
 		const note = document.getElementById('reconnecting');
 		new MutationObserver(() => { if (note.hidden) window.__resumedAt = performance.now(); })
 			.observe(note, {attributes: true, attributeFilter: ['hidden']});
@@ -168,6 +165,20 @@ func coordinatorProcess(t testing.TB, listen string, nats []string) *exec.Cmd {
 	})
 	printedURL(t, &out)
 	return cmd
+}
+
+// countFrames counts the frames the page's video shows from now on, in
+// window.__frames.
+func countFrames(t testing.TB, p *browsertest.Page) {
+	t.Helper()
+	var ok bool
+	eval(t, p, `(() => {
+		window.__frames = 0;
+		const v = document.getElementById('video');
+		const count = () => { window.__frames++; v.requestVideoFrameCallback(count); };
+		v.requestVideoFrameCallback(count);
+		return true;
+	})()`, &ok)
 }
 
 // freeAddr is a loopback address no one listens on, for a server that

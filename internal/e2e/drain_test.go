@@ -221,12 +221,7 @@ func (d *drainRun) wait(t *testing.T, what, want string) {
 // reconnecting, and once a new coordinator is up it resumes its session
 // on its own, and what it asks of the room is heard again.
 func TestCoordinatorRestartInBrowser(t *testing.T) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := l.Addr().String()
-	l.Close()
+	addr := freeAddr(t)
 	base, stop := startCoordinator(t, addr, clusterSecret)
 	runCLI(t, append([]string{"worker", "-coordinator", "ws://" + addr + "/worker", "-ice-loopback", "-games", "", "-saves", t.TempDir()},
 		workerAuth(t, clusterSecret, "w")...)...)
@@ -236,14 +231,7 @@ func TestCoordinatorRestartInBrowser(t *testing.T) {
 	startGame(t, p, testGame)
 	inRoom(t, p)
 	waitColour(t, p, testrom.FillColor())
-	var ok bool
-	eval(t, p, `(() => {
-		window.__frames = 0;
-		const v = document.getElementById('video');
-		const count = () => { window.__frames++; v.requestVideoFrameCallback(count); };
-		v.requestVideoFrameCallback(count);
-		return true;
-	})()`, &ok)
+	countFrames(t, p)
 
 	stop()
 	waitJS(t, p, visible("#reconnecting")+` && window.telecart.state === 'playing'`, "the page does not say it is reconnecting")
