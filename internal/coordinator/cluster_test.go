@@ -1,9 +1,12 @@
 package coordinator
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net/http"
 	"net/http/httptest"
 	"slices"
 	"testing"
@@ -210,4 +213,62 @@ func TestDeadWorkerForgotten(t *testing.T) {
 	})
 	_, later := serve(t, cfg)
 	waitHello(t, dial(t, later, "/ws", nil), "no worker is offered", func(h signal.Hello) bool { return len(h.Workers) == 0 })
+}
+
+// TestAcrossCoordinators: what a browser or the operator asks of a worker
+// reaches it through another coordinator than the one that holds it: a
+// game's picture, a connectivity check, the drain.
+func TestAcrossCoordinators(t *testing.T) {
+	_, srvs := serveCluster(t, 2, Config{Secrets: []string{testSecret}})
+	game := signal.GameInfo{ID: "g", System: "nes", Title: "G", Art: "aa11"}
+	worker := dial(t, srvs[0], "/worker", workerAuth(t, "w1"))
+	send(t, worker, signal.Register{ID: "w1", Capacity: 2, Games: []signal.GameInfo{game}})
+	t.Cleanup(beat(t, worker))
+	browser := dial(t, srvs[1], "/ws", nil)
+	waitHello(t, browser, "the worker is offered", func(h signal.Hello) bool { return len(h.Workers) == 1 })
+
+	// The picture: asked over HTTP of the other coordinator, answered by
+	// the worker through its own.
+	png := []byte("\x89PNG\r\n\x1a\n a picture")
+	got := make(chan []byte, 1)
+	go func() {
+		resp, err := http.Get(srvs[1].URL + "/art/g?v=aa11")
+		if err != nil {
+			got <- nil
+			return
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		got <- b
+	}()
+	session := readUntil(t, worker, "the picture request reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.ArtRequest); return ok })
+	sendAs(t, worker, session, signal.Art{Game: "g", Version: "aa11", ContentType: "image/png", Data: png})
+	if b := <-got; !bytes.Equal(b, png) {
+		t.Fatalf("the picture through the other coordinator: %q", b)
+	}
+
+	// The connectivity check.
+	sendAs(t, browser, "check-1", signal.Check{Worker: "w1"})
+	session = readUntil(t, worker, "the check reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Check); return ok })
+	sendAs(t, worker, session, signal.Offer("v=0 check"))
+	readUntil(t, browser, "the check's offer reaches the browser", func(p signal.Payload) bool {
+		sdp, ok := p.(signal.SDP)
+		return ok && sdp.SDP == "v=0 check"
+	})
+
+	// The operator's drain.
+	req, err := http.NewRequest(http.MethodPost, srvs[1].URL+"/admin/workers/w1/drain", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+testSecret)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("drain through the other coordinator: %s", resp.Status)
+	}
+	readUntil(t, worker, "the drain reaches the worker", func(p signal.Payload) bool { _, ok := p.(signal.Drain); return ok })
 }
