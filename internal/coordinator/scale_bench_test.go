@@ -851,8 +851,25 @@ func runScale(ctx context.Context, coords []scaleTarget, natsPIDs []int, cfg sca
 		return res, err
 	}
 
-	// Everyone quits; every room closes.
-	if err := each(cfg.Browsers, dialParallel, func(i int) error { return s.browsers[i].quit(ctx) }); err != nil {
+	// Everyone quits; every room closes. Arriving browsers leave as they
+	// came: each quits and closes its page, rather than going back to
+	// the list while every room closes.
+	err = each(cfg.Browsers, dialParallel, func(i int) error {
+		b := s.browsers[i]
+		if !cfg.Arrive {
+			return b.quit(ctx)
+		}
+		if err := b.failure(); err != nil {
+			return err
+		}
+		if err := b.quit(ctx); err != nil {
+			return err
+		}
+		b.left = true
+		b.ws.CloseNow()
+		return nil
+	})
+	if err != nil {
 		return res, err
 	}
 	if err := waitHealth(ctx, coords, "every room closes", func(h health) bool { return h.Rooms == 0 && h.Sessions == 0 }); err != nil {
@@ -864,7 +881,7 @@ func runScale(ctx context.Context, coords []scaleTarget, natsPIDs []int, cfg sca
 		}
 	}
 	for _, b := range slices.Concat(s.browsers, s.watchers) {
-		if err := b.failure(); err != nil {
+		if err := b.failure(); err != nil && !b.left {
 			return res, err
 		}
 	}
@@ -1447,6 +1464,7 @@ type simBrowser struct {
 	room                        signal.RoomID
 	startAt, offerAt, startedAt time.Time
 	attempts                    int
+	left                        bool // it has quit and closed its page
 
 	mu            sync.Mutex
 	roomsMessages int
@@ -1461,6 +1479,9 @@ type simBrowser struct {
 	// newsPlaying counts the hellos and lists that came meanwhile.
 	playing     bool
 	newsPlaying int
+	// hellos counts the hellos read; newHello has a token after each.
+	hellos   int
+	newHello chan struct{}
 	// drainRooms is roomsLast as the first hello naming a draining
 	// worker came; heardDrain is set and drainSeen closed then.
 	drainRooms int
@@ -1472,6 +1493,7 @@ type browserEvent struct {
 	at      time.Time
 	session signal.SessionID
 	p       signal.Payload
+	hellos  int // the hellos the browser had read before it
 }
 
 func (s *scenario) dialBrowser(i int) (*simBrowser, error) {
@@ -1485,7 +1507,7 @@ func (s *scenario) dialBrowser(i int) (*simBrowser, error) {
 	b := &simBrowser{
 		i: i, rtt: s.cfg.rtts(i), zone: s.cfg.askedZone(i), ws: ws, window: make([]byte, 8*kib),
 		events: make(chan browserEvent, 32), hello: make(chan signal.Hello, 1), done: make(chan struct{}),
-		drainSeen: make(chan struct{}),
+		drainSeen: make(chan struct{}), newHello: make(chan struct{}, 1),
 	}
 	s.wg.Go(func() { b.read(s.ctx) })
 	var hello signal.Hello
@@ -1622,7 +1644,7 @@ func (b *simBrowser) read(ctx context.Context) {
 			b.mu.Unlock()
 		}
 		select {
-		case b.events <- browserEvent{at: at, session: m.Session, p: p}:
+		case b.events <- browserEvent{at: at, session: m.Session, p: p, hellos: b.helloCount()}:
 		case <-ctx.Done():
 			b.err = ctx.Err()
 			return
@@ -1640,6 +1662,11 @@ var (
 func (b *simBrowser) gotHello(draining bool) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.hellos++
+	select {
+	case b.newHello <- struct{}{}:
+	default:
+	}
 	if b.playing {
 		b.newsPlaying++
 	}
@@ -1692,10 +1719,9 @@ func (b *simBrowser) next(ctx context.Context) (browserEvent, error) {
 	}
 }
 
-// maxAttempts bounds one browser's starts: one refused that often is
-// sent to full workers over and over, which no player would sit through
-// (and the coordinator's limit of starts a minute would soon refuse).
-const maxAttempts = 5
+// maxAttempts bounds one browser's starts: the coordinator's limit of
+// starts a minute for one client, which would refuse the next.
+const maxAttempts = coordinator.DefaultStartsPerMinute
 
 // errNoPlace is a start refused for want of a place ("no_worker").
 var errNoPlace = errors.New("no place")
@@ -1706,15 +1732,58 @@ var errNoPlace = errors.New("no place")
 // coordinator took its last place) is made again at once, under a new
 // reference, as the page's Retry on its "All servers are busy" screen
 // does; startAt is the first's, so that start→offer counts the refusals.
+//
+// The page shows the refusal, and its player presses Retry: the browser
+// makes its next start once the coordinator has sent it news (the hello
+// of every browser on the list, within 200 ms, since the refused room
+// has gone from the list), not at once: a coordinator that does not yet
+// know a worker is full sends it the next start too.
 func (b *simBrowser) start(ctx context.Context) error {
 	b.startAt, b.attempts = time.Now(), 0
 	for {
 		b.attempts++
 		err := b.startOnce(ctx)
-		if !errors.Is(err, errNoPlace) || b.attempts == maxAttempts {
+		var refused errRefused
+		if !errors.As(err, &refused) || b.attempts == maxAttempts {
 			return err
 		}
+		if err := b.waitHello(ctx, refused.hellos); err != nil {
+			return fmt.Errorf("browser %d: after a refusal: %w", b.i, err)
+		}
 	}
+}
+
+// errRefused is a start refused for want of a place, after hellos hellos.
+type errRefused struct {
+	err    error
+	hellos int
+}
+
+func (e errRefused) Error() string { return e.err.Error() }
+func (e errRefused) Unwrap() error { return e.err }
+
+func (b *simBrowser) helloCount() int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.hellos
+}
+
+// waitHello waits, within waittest.Limit, for a hello after the first n.
+func (b *simBrowser) waitHello(ctx context.Context, n int) error {
+	t := time.NewTimer(waittest.Limit)
+	defer t.Stop()
+	for b.helloCount() <= n {
+		select {
+		case <-b.newHello:
+		case <-b.done:
+			return fmt.Errorf("connection closed: %w", b.err)
+		case <-t.C:
+			return fmt.Errorf("no hello within %v", waittest.Limit)
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return nil
 }
 
 func (b *simBrowser) startOnce(ctx context.Context) error {
@@ -1754,7 +1823,7 @@ func (b *simBrowser) startOnce(ctx context.Context) error {
 			b.startedAt, b.room = ev.at, p.Room
 		case signal.Error:
 			if p.Code == signal.CodeNoWorker && b.offerAt.IsZero() && stateRoom == "" {
-				return fmt.Errorf("browser %d, start %d: %w: %s", b.i, b.attempts, errNoPlace, p.Message)
+				return errRefused{fmt.Errorf("browser %d, start %d: %w: %s", b.i, b.attempts, errNoPlace, p.Message), ev.hellos}
 			}
 			return fmt.Errorf("browser %d: error %s: %s", b.i, p.Code, p.Message)
 		default:
