@@ -2150,10 +2150,16 @@ func logScale(b *testing.B, cfg scaleConfig, r scaleResult) {
 	b.Logf("coordinator CPU: %v over the start phase (%.0f%% of a core, %.0f µs a start), %v more until settled; every list settled %v after the last start; live rooms lists to the watchers from the first start until then: %d (%.1f MiB); %d lists out of order, %d watchers left showing an old list; at most %d hellos and lists to a player in its room",
 		r.cpuStart, 100*r.cpuStart.Seconds()/r.startPhase.Seconds(), float64(r.cpuStart.Microseconds())/float64(cfg.Browsers),
 		r.cpuSettle, r.settle.Round(time.Millisecond), r.roomsMessages, float64(r.roomsBytes)/mib, r.roomsStale, r.listsBehind, r.newsPlaying)
+	// Arriving browsers connect as they start: before the starts, only
+	// the watchers are there, and the sessions bring their browsers.
+	connected := cfg.Browsers + cfg.Watchers
+	if cfg.Arrive {
+		connected = cfg.Watchers
+	}
 	b.Logf("heap in use (KiB): idle %.0f; %d workers %+.0f (%.1f each); %d browsers %+.0f (%.1f each); their latency reports %+.0f (%.1f each); %d sessions %+.0f (%.1f each); after every quit %+.0f; after everyone left %+.0f (all over idle)",
 		heap(memIdle),
 		cfg.Workers, heap(memWorkers)-heap(memIdle), (heap(memWorkers)-heap(memIdle))/float64(cfg.Workers),
-		cfg.Browsers+cfg.Watchers, heap(memBrowsers)-heap(memWorkers), (heap(memBrowsers)-heap(memWorkers))/float64(cfg.Browsers+cfg.Watchers),
+		connected, heap(memBrowsers)-heap(memWorkers), (heap(memBrowsers)-heap(memWorkers))/float64(connected),
 		heap(memLatency)-heap(memBrowsers), (heap(memLatency)-heap(memBrowsers))/float64(cfg.Browsers),
 		cfg.Browsers, heap(memSessions)-heap(memLatency), (heap(memSessions)-heap(memLatency))/float64(cfg.Browsers),
 		heap(memQuit)-heap(memIdle), heap(memGone)-heap(memIdle))
