@@ -322,6 +322,15 @@ func (p *childProcess) CPU() (time.Duration, bool, error) {
 	return cpu, true, err
 }
 
+// ownCPU is this process's CPU time so far (user + system).
+func ownCPU() (time.Duration, error) {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0, fmt.Errorf("getrusage: %w", err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()), nil
+}
+
 // procCPU is a process's CPU time so far (user + system).
 func procCPU(pid int) (time.Duration, error) {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
@@ -567,6 +576,13 @@ type scaleResult struct {
 	// until settled: how many, and how many bytes.
 	roomsMessages int
 	roomsBytes    int64
+	// allRoomsBytes is the bytes of live rooms lists every browser
+	// received meanwhile, the watchers and those waiting to start.
+	allRoomsBytes int64
+	// clientsCPU is the test process's CPU time over the start phase:
+	// the simulated workers and browsers, when the coordinators are
+	// children.
+	clientsCPU time.Duration
 	// roomsStale counts the lists that named fewer rooms than one the same
 	// browser had before, while rooms only opened: they came out of
 	// order. listsBehind counts the browsers left showing such a list
@@ -738,8 +754,12 @@ func runScale(ctx context.Context, coords []scaleTarget, natsPIDs []int, cfg sca
 	if err != nil {
 		return res, err
 	}
-	roomsBefore := roomsReceived(s.watchers)
+	roomsBefore, allBefore := roomsReceived(s.watchers), roomsReceived(slices.Concat(s.browsers, s.watchers))
 	cpu0, nats0 := cpu()
+	clients0, err := ownCPU()
+	if err != nil {
+		return res, err
+	}
 	res.toOffer = make([]time.Duration, cfg.Browsers)
 	res.toStarted = make([]time.Duration, cfg.Browsers)
 	loads := map[signal.WorkerID]int{} // for the exact check: the rooms each worker has
@@ -789,6 +809,11 @@ func runScale(ctx context.Context, coords []scaleTarget, natsPIDs []int, cfg sca
 	res.startPhase = end.Sub(begin)
 	timing(false)
 	cpu1, nats1 := cpu()
+	clients1, err := ownCPU()
+	if err != nil {
+		return res, err
+	}
+	res.clientsCPU = clients1 - clients0
 	for _, b := range s.browsers {
 		res.refusals += b.attempts - 1
 		if b.attempts > 1 {
@@ -834,6 +859,7 @@ func runScale(ctx context.Context, coords []scaleTarget, natsPIDs []int, cfg sca
 	}
 	after := roomsReceived(s.watchers)
 	res.roomsMessages, res.roomsBytes = after.messages-roomsBefore.messages, after.bytes-roomsBefore.bytes
+	res.allRoomsBytes = roomsReceived(slices.Concat(s.browsers, s.watchers)).bytes - allBefore.bytes
 	for _, b := range s.browsers {
 		b.mu.Lock()
 		res.newsPlaying = max(res.newsPlaying, b.newsPlaying)
@@ -1057,6 +1083,9 @@ type roomsCount struct {
 func roomsReceived(browsers []*simBrowser) roomsCount {
 	var c roomsCount
 	for _, b := range browsers {
+		if b == nil {
+			continue // an arriving browser, not there yet
+		}
 		b.mu.Lock()
 		c.messages += b.roomsMessages
 		c.stale += b.roomsStale
@@ -2065,7 +2094,11 @@ func checkGoroutines(t *testing.T, before int) {
 // collection) with everyone connected and in a room, over their idle
 // baseline, in all and per session, summed over them; their resident
 // memory then (VmRSS after returning freed pages) and at its peak
-// (VmHWM); starts refused by a full worker and made again. With a NATS
+// (VmHWM); starts refused by a full worker and made again; the clients'
+// CPU over the start phase (this process: the simulated workers and
+// browsers), and the bytes of live rooms lists every browser received
+// until settled (those waiting to start too), to tell a machine whose
+// cores go to the clients from a slow coordinator. With a NATS
 // cluster, its servers' CPU over the start phase and resident memory
 // with everyone in a room, summed, beside the coordinators' (a lone
 // coordinator's own server is in its figures).
@@ -2187,6 +2220,8 @@ func logScale(b *testing.B, cfg scaleConfig, r scaleResult) {
 		b.Logf("each coordinator with every session (heap over its idle): %s", strings.Join(each, "; "))
 	}
 	b.Logf("%d starts refused by a full worker and made again (%d browsers; %d starts at most for one)", r.refusals, r.refusedBrowsers, r.mostAttempts)
+	b.Logf("the clients (this process): CPU %v over the start phase (%.0f%% of a core); live rooms lists to every browser from the first start until settled: %.1f MiB",
+		r.clientsCPU, 100*r.clientsCPU.Seconds()/r.startPhase.Seconds(), float64(r.allRoomsBytes)/mib)
 	if r.natsOK {
 		b.Logf("NATS servers: CPU %v over the start phase (%.0f%% of a core), %v more until settled; VmRSS (MiB) idle %.1f, loaded %.1f, gone %.1f; VmHWM %.1f MiB (all summed)",
 			r.natsCPUStart, 100*r.natsCPUStart.Seconds()/r.startPhase.Seconds(), r.natsCPUSettle,
@@ -2199,7 +2234,7 @@ func logScale(b *testing.B, cfg scaleConfig, r scaleResult) {
 func reportScale(b *testing.B, cfg scaleConfig, runs []scaleResult) {
 	var offer, started []time.Duration
 	var phase time.Duration
-	var heap, perSession, rss, hwm, cpu, settle, roomsMiB, behind, refusals, natsCPU, natsRSS float64
+	var heap, perSession, rss, hwm, cpu, settle, roomsMiB, behind, refusals, natsCPU, natsRSS, clientsCPU, allMiB float64
 	var pk picks
 	for _, r := range runs {
 		offer = append(offer, r.toOffer...)
@@ -2215,6 +2250,8 @@ func reportScale(b *testing.B, cfg scaleConfig, runs []scaleResult) {
 		roomsMiB += float64(r.roomsBytes) / mib
 		behind += float64(r.listsBehind)
 		refusals += float64(r.refusals)
+		clientsCPU += r.clientsCPU.Seconds() / r.startPhase.Seconds()
+		allMiB += float64(r.allRoomsBytes) / mib
 		natsCPU += r.natsCPUStart.Seconds() / r.startPhase.Seconds()
 		natsRSS += float64(r.natsRSS[memSessions]) / mib
 		pk.count += r.picks.count
@@ -2236,6 +2273,8 @@ func reportScale(b *testing.B, cfg scaleConfig, runs []scaleResult) {
 	b.ReportMetric(rss/n, "rss-MiB")
 	b.ReportMetric(hwm/n, "peak-rss-MiB")
 	b.ReportMetric(refusals/n, "refused")
+	b.ReportMetric(100*clientsCPU/n, "clients-cpu-%")
+	b.ReportMetric(allMiB/n, "all-lists-MiB")
 	if len(runs) > 0 && runs[0].natsOK {
 		b.ReportMetric(100*natsCPU/n, "nats-cpu-%")
 		b.ReportMetric(natsRSS/n, "nats-rss-MiB")
