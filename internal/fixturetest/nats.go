@@ -117,6 +117,19 @@ func (c *NATS) URL(i int) string {
 	return "nats://" + c.node(i).client
 }
 
+// PID is node i's process id, 0 while it is down: a benchmark reads the
+// server's CPU time and memory from /proc by it.
+func (c *NATS) PID(i int) int {
+	c.t.Helper()
+	node := c.node(i)
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if node.proc == nil {
+		return 0
+	}
+	return node.proc.Process.Pid
+}
+
 // Kill kills node i with SIGKILL, as a crash would, and returns once its
 // process is reaped. Its store stays for Restart. If it led the JetStream
 // meta group or a stream's group, the others elect a new leader after
