@@ -260,8 +260,8 @@ func (c *Coordinator) answered(b *browserConn, session signal.SessionID) {
 	}
 }
 
-func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Start) {
-	w, id, roomID, err := c.pick(b, ref, req)
+func (c *Coordinator) start(b *browserConn, ref signal.SessionID, req signal.Start, refused ...signal.WorkerID) {
+	w, id, roomID, err := c.pick(b, ref, req, refused)
 	if err != nil {
 		e := c.errorFor(err)
 		c.refused.WithLabelValues(e.Code).Inc()
@@ -480,23 +480,38 @@ func (c *Coordinator) toBrowser(id signal.SessionID, p signal.Payload) {
 	c.mu.Lock()
 	b := c.sessions[id]
 	var ref signal.SessionID
+	var again *pendingStart
 	if b != nil {
 		ref = b.ref
-		if e, ok := p.(signal.Error); ok && e.Code == signal.CodeRoomEnded && e.Game == nil && b.room != nil {
+		e, isError := p.(signal.Error)
+		if isError && e.Code == signal.CodeRoomEnded && e.Game == nil && b.room != nil {
 			// The worker has forgotten the room; this coordinator knows
 			// its game, for the page to offer it afresh.
 			e.Game = &b.room.listing.Game
 			p = e
 		}
-		if _, ok := p.(signal.Error); ok && b.room != nil && b.room.opening == id {
+		if r := b.room; isError && r != nil && r.opening == id {
 			// The worker refused to open the room (full, draining, no
 			// such game): no listing will say it closed, and its
-			// starter's count of it must go with it.
-			c.removeRoom(b.room.listing.ID)
+			// starter's count of it must go with it. One that was full
+			// or draining (another coordinator filled it first) is left
+			// out, and the start goes to the next best worker.
+			if s := r.start; e.Code == signal.CodeNoWorker && s != nil && s.req.Worker == "" && len(s.refused)+1 < maxStartTries {
+				again = s
+				again.refused = append(slices.Clip(again.refused), r.worker.id)
+			}
+			c.removeRoom(r.listing.ID)
 		}
 	}
 	c.mu.Unlock()
 	if b == nil {
+		return
+	}
+	if again != nil {
+		c.endSession(id)
+		c.log.Info("coordinator: a worker refused a new room; choosing another", "refused", again.refused[len(again.refused)-1], "game", again.req.Game)
+		again.req.Room = ""
+		c.start(b, again.ref, again.req, again.refused...)
 		return
 	}
 	switch p.(type) {

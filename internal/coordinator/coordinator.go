@@ -526,11 +526,11 @@ func (c *Coordinator) games() []signal.GameInfo {
 // not draining and have a free place (the one asked for by hand, if any):
 // those of the zone asked for, when one of them can take the room; then
 // the one the browser measured fastest; then the least loaded.
-func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Start) (*workerConn, signal.SessionID, signal.RoomID, error) {
+func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Start, refused []signal.WorkerID) (*workerConn, signal.SessionID, signal.RoomID, error) {
 	defer metrics.Since(c.pickTime, time.Now())
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if err := c.limits.allowStart(b.client, req.Player); err != nil {
+	if err := c.limits.allowStart(b.client, req.Player, len(refused) > 0); err != nil {
 		return nil, "", "", err
 	}
 	var open []*workerConn
@@ -539,6 +539,10 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 	for _, w := range c.workers {
 		g, ok := w.games[req.Game]
 		if !ok || (req.Worker != "" && w.id != req.Worker) {
+			continue
+		}
+		if slices.Contains(refused, w.id) {
+			hasGame, info = true, g
 			continue
 		}
 		hasGame, info = true, g
@@ -574,8 +578,23 @@ func (c *Coordinator) pick(b *browserConn, ref signal.SessionID, req signal.Star
 		return nil, "", "", err
 	}
 	r.opening = id
+	r.start = &pendingStart{req: req, ref: ref, refused: refused}
 	return best, id, roomID, nil
 }
+
+// pendingStart is the start that opens a room, kept until its worker
+// first lists the room: a worker that refuses it as full is left out of
+// the next choice, which the coordinator makes itself (startAgain).
+type pendingStart struct {
+	req signal.Start
+	ref signal.SessionID
+	// refused are the workers that refused it already.
+	refused []signal.WorkerID
+}
+
+// maxStartTries bounds the workers one start is sent to: a worker another
+// coordinator has just filled refuses it, and the next is likely free.
+const maxStartTries = 3
 
 // addSession registers a new session of b's in a room, one whose answer
 // to the worker's offer is to come when unanswered (a start, a join; a

@@ -262,8 +262,10 @@ func (l *limiter) allowSession(cl *client, player signal.PlayerID) error {
 }
 
 // allowStart refuses a new room the client, or the player, may not start
-// now; else it takes one of the client's starts.
-func (l *limiter) allowStart(cl *client, player signal.PlayerID) error {
+// now; else it takes one of the client's starts, unless it is a start
+// sent again to another worker because the one chosen was full (again),
+// which the player asked for once.
+func (l *limiter) allowStart(cl *client, player signal.PlayerID, again bool) error {
 	if l.Rooms > 0 && cl.rooms >= l.Rooms {
 		return l.refuse(errTooManyRooms)
 	}
@@ -273,7 +275,7 @@ func (l *limiter) allowStart(cl *client, player signal.PlayerID) error {
 	if err := l.allowSession(cl, player); err != nil {
 		return err
 	}
-	if cl.starts != nil && !cl.starts.AllowN(l.now(), 1) {
+	if !again && cl.starts != nil && !cl.starts.AllowN(l.now(), 1) {
 		return l.refuse(errTooManyStarts)
 	}
 	return nil

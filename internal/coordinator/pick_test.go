@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/coder/websocket"
+
 	"github.com/telecart/telecart/internal/signal"
 )
 
@@ -64,7 +66,7 @@ func TestPick(t *testing.T) {
 			b := &browserConn{latency: rtt, client: &client{}}
 			start := tt.start
 			start.Game = game
-			w, _, _, err := c.pick(b, "ref", start)
+			w, _, _, err := c.pick(b, "ref", start, nil)
 			if !errors.Is(err, tt.err) || (err == nil && w.id != tt.want) {
 				var got signal.WorkerID
 				if w != nil {
@@ -74,4 +76,41 @@ func TestPick(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestStartAgainWhenRefusedFull: the worker chosen refuses the start as
+// full (another coordinator filled its last place first); the
+// coordinator sends the start to the next best worker itself, and the
+// player sees no error. A worker asked for by hand is not replaced.
+func TestStartAgainWhenRefusedFull(t *testing.T) {
+	_, srv := serve(t, Config{Secrets: []string{testSecret}})
+	workers := map[signal.WorkerID]*websocket.Conn{}
+	for _, id := range []signal.WorkerID{"near", "far"} {
+		workers[id] = registerWorker(t, srv, id)
+	}
+	browser := dial(t, srv, "/ws", nil)
+	waitHello(t, browser, "both workers", func(h signal.Hello) bool { return len(h.Workers) == 2 })
+	send(t, browser, signal.Latency{RTT: map[signal.WorkerID]float64{"near": 10, "far": 50}})
+	full := signal.Error{Code: signal.CodeNoWorker, Message: "This server is full: every room it can host is in use."}
+	isStart := func(p signal.Payload) bool { _, ok := p.(signal.Start); return ok }
+
+	sendAs(t, browser, "mine", signal.Start{Game: "g"})
+	sendAs(t, workers["near"], readUntil(t, workers["near"], "the start reaches the nearest worker", isStart), full)
+	session := readUntil(t, workers["far"], "the start goes on to the next worker", isStart)
+	sendAs(t, workers["far"], session, signal.Offer("v=0 far"))
+	readUntil(t, browser, "the offer of the worker that took it", func(p signal.Payload) bool {
+		if e, ok := p.(signal.Error); ok {
+			t.Fatalf("the player saw the refusal: %+v", e)
+		}
+		sdp, ok := p.(signal.SDP)
+		return ok && sdp.SDP == "v=0 far"
+	})
+	sendAs(t, browser, "mine", signal.Quit{})
+
+	sendAs(t, browser, "byhand", signal.Start{Game: "g", Worker: "near"})
+	sendAs(t, workers["near"], readUntil(t, workers["near"], "the start by hand", isStart), full)
+	readUntil(t, browser, "the refusal of the worker asked for", func(p signal.Payload) bool {
+		e, ok := p.(signal.Error)
+		return ok && e.Code == signal.CodeNoWorker
+	})
 }

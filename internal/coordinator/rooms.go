@@ -20,8 +20,10 @@ type roomEntry struct {
 	hold *hold
 	// opening is the session that started it until the worker first
 	// lists it: if the worker refuses that session, the room never
-	// opened, and no listing will say it closed.
+	// opened, and no listing will say it closed. start is that session's
+	// request, meanwhile.
 	opening signal.SessionID
+	start   *pendingStart
 	// left counts this coordinator's sessions that left the room since
 	// its worker's last listing.
 	left int
@@ -80,7 +82,7 @@ func (c *Coordinator) onListing(w *workerConn, l signal.Listing) {
 		return
 	default:
 		r.listing, r.left = l, 0
-		r.opening = ""
+		r.opening, r.start = "", nil
 		c.roomsChanged()
 	}
 	c.mu.Unlock()

@@ -598,12 +598,13 @@ type scaleResult struct {
 	mem     [memSnapshots]coordMemory
 	memEach [memSnapshots][]coordMemory
 	memOK   bool
-	// refusals counts the starts a browser was refused and made again, as
-	// the page's Retry does: with several coordinators, two may send
-	// starts for the same last place of a worker at once, and the worker,
-	// the arbiter, refuses the one too many (workerRefusals counts those
-	// as the workers saw them). refusedBrowsers were refused at least
-	// once; mostAttempts is the most starts one browser made.
+	// workerRefusals counts the starts a worker refused: with several
+	// coordinators, two may send starts for the same last place of a
+	// worker at once, and the worker, the arbiter, refuses the one too
+	// many; its coordinator sends it to the next best worker. refusals
+	// counts those the browsers saw (after maxStartTries workers) and
+	// made again, as the page's Retry does. refusedBrowsers were refused
+	// at least once; mostAttempts is the most starts one browser made.
 	refusals, workerRefusals      int
 	refusedBrowsers, mostAttempts int
 	// The NATS servers' resident memory at each snapshot and their peaks,
@@ -828,21 +829,23 @@ func runScale(ctx context.Context, coords []scaleTarget, natsPIDs []int, cfg sca
 	}
 	// Only a worker may refuse a start in this scenario: there are more
 	// places than browsers, and a coordinator that saw every worker full
-	// would be wrong. One coordinator alone never sends a start to a full
-	// worker: it places rooms under one lock.
-	if res.refusals != res.workerRefusals {
-		return res, fmt.Errorf("browsers were refused %d starts, of which the workers refused %d: a coordinator refused the others", res.refusals, res.workerRefusals)
+	// would be wrong. A coordinator sends a start a worker refused to the
+	// next best worker itself, and passes the refusal on only after
+	// maxStartTries workers. One coordinator alone never sends a start to
+	// a full worker: it places rooms under one lock.
+	if res.refusals > res.workerRefusals {
+		return res, fmt.Errorf("browsers were refused %d starts, the workers only %d", res.refusals, res.workerRefusals)
 	}
-	if len(coords) == 1 && res.refusals != 0 {
-		return res, fmt.Errorf("one coordinator sent %d starts to a full worker", res.refusals)
+	if len(coords) == 1 && res.workerRefusals != 0 {
+		return res, fmt.Errorf("one coordinator sent %d starts to a full worker", res.workerRefusals)
 	}
 	picks1, err := readAllPicks(ctx, coords)
 	if err != nil {
 		return res, err
 	}
 	res.picks = picks{count: picks1.count - picks0.count, sum: picks1.sum - picks0.sum, fast: picks1.fast - picks0.fast}
-	if res.picks.count != cfg.Browsers+res.refusals {
-		return res, fmt.Errorf("the coordinators count %d choices of a worker for %d starts and %d more after a refusal", res.picks.count, cfg.Browsers, res.refusals)
+	if res.picks.count != cfg.Browsers+res.workerRefusals {
+		return res, fmt.Errorf("the coordinators count %d choices of a worker for %d starts and %d more after a worker's refusal", res.picks.count, cfg.Browsers, res.workerRefusals)
 	}
 
 	// Every watcher's list shows every room: the broadcasts have settled.
@@ -1852,7 +1855,10 @@ func (b *simBrowser) startOnce(ctx context.Context) error {
 			}
 			b.startedAt, b.room = ev.at, p.Room
 		case signal.Error:
-			if p.Code == signal.CodeNoWorker && b.offerAt.IsZero() && stateRoom == "" {
+			// A worker's refusal, passed on once its coordinator has
+			// tried other workers; a coordinator's own (every worker
+			// full) would be wrong here, and fails the run.
+			if p.Code == signal.CodeNoWorker && p.Message == workerFull && b.offerAt.IsZero() && stateRoom == "" {
 				return errRefused{fmt.Errorf("browser %d, start %d: %w: %s", b.i, b.attempts, errNoPlace, p.Message), ev.hellos}
 			}
 			return fmt.Errorf("browser %d: error %s: %s", b.i, p.Code, p.Message)
@@ -1987,8 +1993,8 @@ func TestScaleSmoke(t *testing.T) {
 		if !res.cpuOK || !res.natsOK || res.natsRSS[memSessions] == 0 || res.natsCPUStart < 0 {
 			t.Errorf("no CPU figures from the coordinators, or none from the NATS servers: RSS %d", res.natsRSS[memSessions])
 		}
-		t.Logf("start→offer p50 %v, max %v; %d of %d on a second choice; %d starts refused by a full worker (%d browsers, %d starts at most)",
-			percentile(res.toOffer, 0.5), percentile(res.toOffer, 1), res.fallbacks, cfg.Browsers, res.refusals, res.refusedBrowsers, res.mostAttempts)
+		t.Logf("start→offer p50 %v, max %v; %d of %d on a second choice; %d starts refused by a full worker, %d of them passed on to a browser (%d browsers, %d starts at most)",
+			percentile(res.toOffer, 0.5), percentile(res.toOffer, 1), res.fallbacks, cfg.Browsers, res.workerRefusals, res.refusals, res.refusedBrowsers, res.mostAttempts)
 	})
 }
 
@@ -2221,7 +2227,8 @@ func logScale(b *testing.B, cfg scaleConfig, r scaleResult) {
 		}
 		b.Logf("each coordinator with every session (heap over its idle): %s", strings.Join(each, "; "))
 	}
-	b.Logf("%d starts refused by a full worker and made again (%d browsers; %d starts at most for one)", r.refusals, r.refusedBrowsers, r.mostAttempts)
+	b.Logf("%d starts refused by a full worker and sent to another by their coordinator; %d refusals passed on to a browser, which started again (%d browsers; %d starts at most for one)",
+		r.workerRefusals, r.refusals, r.refusedBrowsers, r.mostAttempts)
 	b.Logf("the clients (this process): CPU %v over the start phase (%.0f%% of a core); live rooms lists to every browser from the first start until settled: %.1f MiB",
 		r.clientsCPU, 100*r.clientsCPU.Seconds()/r.startPhase.Seconds(), float64(r.allRoomsBytes)/mib)
 	if r.natsOK {
@@ -2236,7 +2243,7 @@ func logScale(b *testing.B, cfg scaleConfig, r scaleResult) {
 func reportScale(b *testing.B, cfg scaleConfig, runs []scaleResult) {
 	var offer, started []time.Duration
 	var phase time.Duration
-	var heap, perSession, rss, hwm, cpu, settle, roomsMiB, behind, refusals, natsCPU, natsRSS, clientsCPU, allMiB float64
+	var heap, perSession, rss, hwm, cpu, settle, roomsMiB, behind, refusals, workerRefusals, natsCPU, natsRSS, clientsCPU, allMiB float64
 	var pk picks
 	for _, r := range runs {
 		offer = append(offer, r.toOffer...)
@@ -2252,6 +2259,7 @@ func reportScale(b *testing.B, cfg scaleConfig, runs []scaleResult) {
 		roomsMiB += float64(r.roomsBytes) / mib
 		behind += float64(r.listsBehind)
 		refusals += float64(r.refusals)
+		workerRefusals += float64(r.workerRefusals)
 		clientsCPU += r.clientsCPU.Seconds() / r.startPhase.Seconds()
 		allMiB += float64(r.allRoomsBytes) / mib
 		natsCPU += r.natsCPUStart.Seconds() / r.startPhase.Seconds()
@@ -2275,6 +2283,7 @@ func reportScale(b *testing.B, cfg scaleConfig, runs []scaleResult) {
 	b.ReportMetric(rss/n, "rss-MiB")
 	b.ReportMetric(hwm/n, "peak-rss-MiB")
 	b.ReportMetric(refusals/n, "refused")
+	b.ReportMetric(workerRefusals/n, "worker-refused")
 	b.ReportMetric(100*clientsCPU/n, "clients-cpu-%")
 	b.ReportMetric(allMiB/n, "all-lists-MiB")
 	if len(runs) > 0 && runs[0].natsOK {
