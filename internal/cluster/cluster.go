@@ -163,7 +163,9 @@ func (c *Cluster) Close() error {
 // server that led JetStream is being replaced (seconds), its requests go
 // unanswered: each try has a short deadline of its own, until ctx ends.
 func (c *Cluster) Bucket(ctx context.Context, name string, ttl time.Duration) (jetstream.KeyValue, error) {
-	cfg := jetstream.KeyValueConfig{Bucket: name, TTL: ttl, Replicas: c.replicas, MaxValueSize: MaxPayload / 2}
+	// A value is at most a signalling message (a worker's games), and
+	// with its headers within a message.
+	cfg := jetstream.KeyValueConfig{Bucket: name, TTL: ttl, Replicas: c.replicas, MaxValueSize: MaxPayload * 3 / 4}
 	if c.server != nil {
 		cfg.Storage = jetstream.MemoryStorage
 	}

@@ -252,6 +252,12 @@ func (c *Coordinator) writeShared() {
 					delete(written, w.key)
 					break
 				}
+				if api := (*jetstream.APIError)(nil); errors.As(err, &api) {
+					// An answer, not a silence: the server will refuse
+					// it again (a value too large, say).
+					c.log.Error("coordinator: the shared state refused a write", "key", w.key, "bytes", len(w.value), "err", err)
+					break
+				}
 				c.log.Warn("coordinator: write shared state; trying again", "key", w.key, "err", err)
 				c.sharing.Lock()
 				overtaken := w.value != nil && c.pendingValue[w.key] != nil
