@@ -2,7 +2,6 @@ package coordinator
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -145,27 +144,23 @@ func TestWorkerMovesCoordinator(t *testing.T) {
 	send(t, moved, reg)
 	t.Cleanup(beat(t, moved))
 	state := signal.RoomState{ID: room.ID, Rev: 2, Game: game, You: "m1", Members: []signal.Member{}}
-	// Its first message may cross the news of its move to the browser's
-	// coordinator: a state is sent until one arrives.
-	deadline := time.Now().Add(waittest.Limit)
-	for {
-		sendAs(t, moved, session, state)
-		ctx, cancel := context.WithTimeout(t.Context(), 200*time.Millisecond)
-		_, b, err := browser.Read(ctx)
-		cancel()
-		if err == nil {
-			_, p, _ := signal.Decode(b)
-			if e, ok := p.(signal.Ended); ok {
-				t.Fatalf("the browser was told its game ended as its worker moved: %+v", e)
-			}
-			if s, ok := p.(signal.RoomState); ok && s.Rev == state.Rev {
-				break
-			}
+	sendAs(t, moved, session, state)
+	readUntil(t, browser, "the worker's news through the coordinator it moved to", func(p signal.Payload) bool {
+		if e, ok := p.(signal.Ended); ok {
+			t.Fatalf("the browser was told its game ended as its worker moved: %+v", e)
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("the worker's news never reached the browser after it moved")
+		s, ok := p.(signal.RoomState)
+		return ok && s.Rev == state.Rev
+	})
+	waittest.Eventually(t, "the browser's coordinator sees the worker on the one it moved to", func() error {
+		cs[2].mu.Lock()
+		defer cs[2].mu.Unlock()
+		w := cs[2].workers["w1"]
+		if w == nil || w.holder != cs[1].id || w.rooms[room.ID] == nil {
+			return fmt.Errorf("worker %+v", w)
 		}
-	}
+		return nil
+	})
 }
 
 // TestStartWithNATSServerDown: a coordinator starts while the NATS
