@@ -65,15 +65,7 @@ func TestWorkerDrainsOnSIGTERM(t *testing.T) {
 	// The players leave; after the room's linger time the worker exits 0.
 	player.Send(signal.Quit{})
 	other.Send(signal.Quit{})
-	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		if err != nil {
-			t.Fatalf("the drained worker exited with %v", err)
-		}
-	case <-time.After(waittest.Limit):
-		t.Fatalf("the drained worker did not exit %v after its last game", waittest.Limit)
-	}
+	waitDrained(t, exited)
 }
 
 // TestDrainCommand runs telecart drain as Kubernetes' preStop hook does,
@@ -169,15 +161,7 @@ func TestDrainCommand(t *testing.T) {
 			t.Fatalf("drain still waiting %v after the last game ended:\n%s", waittest.Limit, d.stdout.String())
 		}
 	}
-	select {
-	case err := <-exited:
-		exited <- err // for the cleanup
-		if err != nil {
-			t.Fatalf("the drained worker exited with %v", err)
-		}
-	case <-time.After(waittest.Limit):
-		t.Fatalf("the drained worker did not exit %v after its last game", waittest.Limit)
-	}
+	waitDrained(t, exited)
 }
 
 // drainRun is a telecart drain running in-process.
@@ -302,4 +286,19 @@ func running(pid int) bool {
 	}
 	fields := strings.Fields(string(stat[bytes.LastIndexByte(stat, ')')+1:]))
 	return len(fields) > 0 && fields[0] != "Z"
+}
+
+// waitDrained waits for a drained worker, whose last game has ended, to
+// exit 0 by itself.
+func waitDrained(t *testing.T, exited chan error) {
+	t.Helper()
+	select {
+	case err := <-exited:
+		exited <- err // for the cleanup
+		if err != nil {
+			t.Fatalf("the drained worker exited with %v", err)
+		}
+	case <-time.After(waittest.Limit):
+		t.Fatalf("the drained worker did not exit %v after its last game", waittest.Limit)
+	}
 }
