@@ -48,6 +48,14 @@ test('a press is split where its time went, and the parts add up to the whole', 
   assert.equal(s.up + s.worker + s.down + s.display, s.total);
 });
 
+test("a worker's time longer than the page saw from the press to the picture leaves no part negative", () => {
+  const split = new InputSplit();
+  press(split, 1, 2, { worker: 21 }); // the picture came 20 ms after the press
+  const [s] = split.presses();
+  assert.deepEqual(s, { seq: 1, total: 32, up: 0, worker: 20, down: 0, display: 12 });
+  assert.equal(s.up + s.worker + s.down + s.display, s.total);
+});
+
 test('an echo read late, after its picture and the next were called back, finds its own picture', () => {
   const split = new InputSplit();
   split.sent(1, at(30) - 20);

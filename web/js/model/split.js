@@ -85,11 +85,15 @@ export class InputSplit {
   }
 
   add(p, answer) {
+    // The worker's own time, as far as the picture's receipt leaves room
+    // for: on a busy machine the worker's clock can count a little more
+    // than the page saw pass between the press and the picture.
+    const worker = Math.min(p.workerMs, Math.max(0, answer.receiveTime - p.sentAt));
     // Both ways: half the echo's round trip each, as far as the picture's
     // receipt leaves room for (the two ways are never quite equal), so
     // that the parts add up to the whole.
-    const travel = Math.max(0, answer.receiveTime - p.sentAt - p.workerMs);
-    const up = Math.min(travel, Math.max(0, (p.echoAt - p.sentAt - p.workerMs) / 2));
+    const travel = Math.max(0, answer.receiveTime - p.sentAt - worker);
+    const up = Math.min(travel, Math.max(0, (p.echoAt - p.sentAt - worker) / 2));
     // Chromium's expected display time can come a tenth of a millisecond
     // before the frame's receipt: no picture is shown before it came.
     const shown = Math.max(answer.expectedDisplayTime, answer.receiveTime);
@@ -97,7 +101,7 @@ export class InputSplit {
       seq: p.seq,
       total: shown - p.sentAt,
       up,
-      worker: p.workerMs,
+      worker,
       down: travel - up,
       display: shown - answer.receiveTime,
     });
