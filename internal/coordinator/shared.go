@@ -10,7 +10,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/coder/websocket"
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
@@ -378,10 +377,7 @@ func gameMap(games []signal.GameInfo) map[string]signal.GameInfo {
 // than the one that held it (this one, maybe), whose rooms carry on.
 func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord, rev uint64) {
 	c.mu.Lock()
-	old := c.workers[id]
-	if old == nil {
-		old = c.lost[id]
-	}
+	old := c.known(id)
 	if old != nil && old.holder == rec.Holder {
 		changed := old.draining != rec.Draining
 		changed = changed || old.zone != rec.Zone || old.ping != rec.Ping || old.capacity != rec.Capacity
@@ -397,12 +393,8 @@ func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord, rev uint
 		}
 		return
 	}
-	w := &workerConn{
-		bus: c.bus, holder: rec.Holder, id: id, zone: rec.Zone, capacity: rec.Capacity, ping: rec.Ping,
-		draining: rec.Draining, cpu: rec.CPU, rev: rev,
-		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{},
-		artSlots: make(chan struct{}, artPerWorker), artAdmitted: make(chan struct{}, artPerWorker+artQueue),
-	}
+	w := c.newWorkerConn(id, rec.Holder)
+	w.zone, w.capacity, w.ping, w.draining, w.cpu, w.rev = rec.Zone, rec.Capacity, rec.Ping, rec.Draining, rec.CPU, rev
 	if _, ok := c.alive[rec.Holder]; !ok {
 		c.alive[rec.Holder] = time.Now() // it has WorkerTimeout to show it is alive
 	}
@@ -419,8 +411,7 @@ func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord, rev uint
 	if old != nil && old.holder == c.id && old.sub != nil {
 		// Its link here is dead, or about to be: the worker is another
 		// coordinator's now.
-		_ = old.sub.Unsubscribe()
-		old.link.ws.Close(websocket.StatusPolicyViolation, "held by another coordinator")
+		old.letGo("held by another coordinator")
 	}
 	if e, err := c.shared.Get(c.ctx, gamesKey(id)); err == nil {
 		var games gamesRecord
@@ -440,11 +431,8 @@ func (c *Coordinator) applyWorker(id signal.WorkerID, rec workerRecord, rev uint
 // told.
 func (c *Coordinator) dropRemote(id signal.WorkerID) {
 	c.mu.Lock()
-	w := c.workers[id]
-	if w == nil {
-		w = c.lost[id]
-		c.stopGrace(id)
-	}
+	w := c.known(id)
+	c.stopGrace(id)
 	c.mu.Unlock()
 	if w == nil || w.holder == c.id {
 		return
@@ -456,10 +444,7 @@ func (c *Coordinator) dropRemote(id signal.WorkerID) {
 // applyRoom applies another coordinator's news of a room of its worker's.
 func (c *Coordinator) applyRoom(rec roomRecord) {
 	c.mu.Lock()
-	w := c.workers[rec.Worker]
-	if w == nil {
-		w = c.lost[rec.Worker]
-	}
+	w := c.known(rec.Worker)
 	if w == nil || w.holder != rec.Holder {
 		c.mu.Unlock()
 		return

@@ -110,6 +110,33 @@ func (c *Coordinator) holdLink(w *workerConn) error {
 	return nil
 }
 
+// newWorkerConn is worker id as coordinator holder holds it, with
+// nothing known of it yet.
+func (c *Coordinator) newWorkerConn(id signal.WorkerID, holder string) *workerConn {
+	return &workerConn{
+		bus: c.bus, holder: holder, id: id,
+		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{},
+		artSlots: make(chan struct{}, artPerWorker), artAdmitted: make(chan struct{}, artPerWorker+artQueue),
+	}
+}
+
+// known is worker id as this coordinator knows it, registered or kept in
+// its grace; nil when neither. c.mu is held.
+func (c *Coordinator) known(id signal.WorkerID) *workerConn {
+	if w := c.workers[id]; w != nil {
+		return w
+	}
+	return c.lost[id]
+}
+
+// letGo ends this coordinator's hold on a worker's link, another having
+// taken it over: its subscription goes first, so that the new holder
+// answers for the worker from then on.
+func (w *workerConn) letGo(reason string) {
+	_ = w.sub.Unsubscribe()
+	w.link.ws.Close(websocket.StatusPolicyViolation, reason)
+}
+
 // load is how many of its places are taken: its rooms with someone in them.
 func (w *workerConn) load() int {
 	n := 0
@@ -169,13 +196,8 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 		ws.Close(websocket.StatusPolicyViolation, closeReason("this credential is for worker "+string(credID)+", not "+string(reg.ID)))
 		return
 	}
-	w := &workerConn{
-		link: conn{ws: ws, ctx: ctx}, bus: c.bus, holder: c.id, id: reg.ID, zone: reg.Zone, capacity: reg.Capacity, ping: reg.Ping,
-		games: map[string]signal.GameInfo{}, rooms: map[signal.RoomID]*roomEntry{}, artSlots: make(chan struct{}, artPerWorker), artAdmitted: make(chan struct{}, artPerWorker+artQueue),
-	}
-	for _, g := range reg.Games {
-		w.games[g.ID] = g
-	}
+	w := c.newWorkerConn(reg.ID, c.id)
+	w.link, w.zone, w.capacity, w.ping, w.games = conn{ws: ws, ctx: ctx}, reg.Zone, reg.Capacity, reg.Ping, gameMap(reg.Games)
 	if err := c.holdLink(w); err != nil {
 		c.log.Error("coordinator: worker refused", "worker", w.id, "err", err)
 		ws.Close(websocket.StatusTryAgainLater, "the coordinator cannot reach its cluster")
@@ -183,10 +205,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	}
 	defer w.sub.Unsubscribe()
 	c.mu.Lock()
-	old := c.workers[w.id]
-	if old == nil {
-		old = c.lost[w.id]
-	}
+	old := c.known(w.id)
 	c.stopGrace(w.id)
 	c.workers[w.id] = w
 	var gone []signal.SessionID
@@ -215,10 +234,7 @@ func (c *Coordinator) serveWorker(rw http.ResponseWriter, r *http.Request) {
 	}
 	c.mu.Unlock()
 	if old != nil && old.holder == c.id {
-		// Its subscription goes first: the new link answers for the
-		// worker from now on.
-		_ = old.sub.Unsubscribe()
-		old.link.ws.Close(websocket.StatusPolicyViolation, "replaced by a new connection")
+		old.letGo("replaced by a new connection")
 	}
 	c.shareGames(w, true)
 	c.shareWorker(w, true)
@@ -391,7 +407,7 @@ func (c *Coordinator) dropWorker(w *workerConn, tell bool) {
 		}
 		c.removeRoom(id)
 	}
-	replaced := c.workers[w.id] != nil || c.lost[w.id] != nil
+	replaced := c.known(w.id) != nil
 	c.mu.Unlock()
 	if tell && w.holder == c.id && !replaced {
 		// Gone for every coordinator: each tells its own players. Its
